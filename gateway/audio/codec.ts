@@ -1,0 +1,82 @@
+// G.711 and linear PCM, the three encodings a telephony peer may negotiate.
+// The G.711 tables come from `alawmulaw` (a small, well-tested package) rather than being re-derived here.
+import alawmulaw from 'alawmulaw';
+
+const { alaw, mulaw } = alawmulaw as unknown as typeof import('alawmulaw');
+
+export type Encoding = 'pcm16' | 'mulaw' | 'alaw';
+export const ENCODINGS: readonly Encoding[] = ['pcm16', 'mulaw', 'alaw'];
+export const SAMPLE_RATES = [8000, 16000] as const;
+export type SampleRate = (typeof SAMPLE_RATES)[number];
+
+export interface AudioFormat {
+  encoding: Encoding;
+  sampleRate: number;
+}
+
+export function bytesPerSample(encoding: Encoding): number {
+  return encoding === 'pcm16' ? 2 : 1;
+}
+
+export function bytesForMs(format: AudioFormat, ms: number): number {
+  return Math.round((format.sampleRate * ms) / 1000) * bytesPerSample(format.encoding);
+}
+
+export class CodecError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Wire bytes → signed 16-bit samples. Throws CodecError on a frame that cannot be whole samples. */
+export function decode(encoding: Encoding, bytes: Uint8Array): Int16Array {
+  switch (encoding) {
+    case 'pcm16': {
+      if (bytes.byteLength % 2 !== 0) {
+        throw new CodecError('odd_length', `pcm16 frame of ${bytes.byteLength} bytes is not a whole number of samples`);
+      }
+      const out = new Int16Array(bytes.byteLength / 2);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
+      return out;
+    }
+    case 'mulaw':
+      return mulaw.decode(bytes);
+    case 'alaw':
+      return alaw.decode(bytes);
+  }
+}
+
+/** Signed 16-bit samples → wire bytes. */
+export function encode(encoding: Encoding, samples: Int16Array): Uint8Array {
+  switch (encoding) {
+    case 'pcm16': {
+      const out = new Uint8Array(samples.length * 2);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i], true);
+      return out;
+    }
+    case 'mulaw':
+      return mulaw.encode(samples);
+    case 'alaw':
+      return alaw.encode(samples);
+  }
+}
+
+export function int16ToFloat(samples: Int16Array): Float32Array {
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i] / 32768;
+  return out;
+}
+
+export function floatToInt16(samples: Float32Array): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.round(samples[i] * 32768);
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+// Streaming polyphase resampler (windowed-sinc FIR) for rational rate ratios.
+// Why hand-written: the npm options are either stateless whole-buffer converters (wrong for 20 ms frames:
+// they click at every frame edge) or a WASM libsamplerate whose per-instance memory is heavy for hundreds of
+// calls. Telephony needs few ratios (8k↔16k, TTS rates → 8k/16k); a polyphase FIR is exact for them and keeps
+// its history between frames, which is the property that matters.
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+function besselI0(x: number): number {
+  let sum = 1;
+  let term = 1;
+  for (let k = 1; k < 30; k++) {
+    term *= (x / (2 * k)) ** 2;
+    sum += term;
+  }
+  return sum;
+}
+
+interface Design {
+  up: number;
+  down: number;
+  tapsPerPhase: number;
+  phases: Float32Array[]; // phases[p][k]
+}
+
+const designs = new Map<string, Design>();
+
+function design(inRate: number, outRate: number, halfTapsPerPhase: number): Design {
+  const key = `${inRate}:${outRate}:${halfTapsPerPhase}`;
+  const cached = designs.get(key);
+  if (cached) return cached;
+  const g = gcd(inRate, outRate);
+  const up = outRate / g;
+  const down = inRate / g;
+  const tapsPerPhase = 2 * halfTapsPerPhase;
+  const n = tapsPerPhase * up;
+  // Cut-off just below the lower Nyquist, Kaiser window (beta 8: ~80 dB stop band).
+  const cutoff = (0.92 * Math.min(1, up / down)) / up; // in cycles per upsampled sample ×2
+  const beta = 8;
+  const i0b = besselI0(beta);
+  const h = new Float32Array(n);
+  const mid = n / 2; // an integer, so the group delay is exactly tapsPerPhase/2 input samples
+  for (let i = 0; i < n; i++) {
+    const t = i - mid;
+    const sinc = t === 0 ? 1 : Math.sin(Math.PI * cutoff * t) / (Math.PI * cutoff * t);
+    const w = besselI0(beta * Math.sqrt(Math.max(0, 1 - (t / (mid + 1)) ** 2))) / i0b;
+    h[i] = cutoff * sinc * w * up;
+  }
+  const phases: Float32Array[] = [];
+  for (let p = 0; p < up; p++) {
+    const ph = new Float32Array(tapsPerPhase);
+    for (let k = 0; k < tapsPerPhase; k++) ph[k] = h[p + k * up];
+    phases.push(ph);
+  }
+  const d = { up, down, tapsPerPhase, phases };
+  designs.set(key, d);
+  return d;
+}
+
+export class Resampler {
+  readonly ratio: number;
+  private readonly d: Design | null;
+  private readonly history: Float32Array;
+  // j*down − n*up for the next output j, where n is the newest input index: the polyphase branch to use.
+  private pos = 0;
+
+  constructor(
+    readonly inRate: number,
+    readonly outRate: number,
+    halfTapsPerPhase = 8,
+  ) {
+    this.ratio = outRate / inRate;
+    this.d = inRate === outRate ? null : design(inRate, outRate, halfTapsPerPhase);
+    this.history = new Float32Array(this.d ? this.d.tapsPerPhase : 0);
+  }
+
+  /** Group delay of the filter, in input samples. */
+  get delayInputSamples(): number {
+    return this.d ? this.d.tapsPerPhase / 2 : 0;
+  }
+
+  /** Forget history, e.g. after a playout clear so that no stale audio is re-emitted. */
+  reset(): void {
+    this.history.fill(0);
+    this.pos = 0;
+  }
+
+  process(input: Float32Array): Float32Array {
+    const d = this.d;
+    if (!d) return input.slice();
+    const { up, down, tapsPerPhase, phases } = d;
+    // Work on [history | input] so the inner loop reads a flat array instead of shifting a ring per sample.
+    const keep = tapsPerPhase - 1;
+    const buf = new Float32Array(keep + input.length);
+    buf.set(this.history.subarray(1), 0);
+    buf.set(input, keep);
+    const out = new Float32Array(Math.ceil(((input.length + 1) * up) / down) + 1);
+    let o = 0;
+    let pos = this.pos;
+    for (let i = 0; i < input.length; i++) {
+      const newest = keep + i;
+      while (pos < up) {
+        const ph = phases[pos];
+        let acc = 0;
+        for (let k = 0; k < tapsPerPhase; k++) acc += ph[k] * buf[newest - k];
+        out[o++] = acc;
+        pos += down;
+      }
+      pos -= up;
+    }
+    this.pos = pos;
+    this.history.set(buf.subarray(buf.length - tapsPerPhase));
+    return out.slice(0, o);
+  }
+}
+
+/** One-shot conversion of a whole clip (prompt import, tests), delay-compensated. */
+export function resampleAll(input: Float32Array, inRate: number, outRate: number): Float32Array {
+  if (inRate === outRate) return input.slice();
+  const r = new Resampler(inRate, outRate, 16);
+  const padded = new Float32Array(input.length + 2 * r.delayInputSamples);
+  padded.set(input, 0);
+  const y = r.process(padded);
+  const skip = Math.round(r.delayInputSamples * r.ratio);
+  const want = Math.round(input.length * r.ratio);
+  return y.slice(skip, skip + want);
+}
