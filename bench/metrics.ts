@@ -1,0 +1,161 @@
+// Per-call measurements against the labels, as pure functions of CallRecords. Audio-time latencies use the
+// gateway's `t` (ms of inbound audio); wall latencies use arrival time minus the send time of the frame that
+// holds the labelled instant, so they also catch a gateway that decides correctly but late.
+import type { CallRecord, TimedEvent } from './record.js';
+import { FRAME_MS } from './scenarios.js';
+import { summarize, type Summary } from './stats.js';
+
+/** An event this much before the labelled onset is still credited to the caller (label precision ±30 ms, plus
+ * VAD look-back); earlier than that it fired on something else (echo, noise). */
+export const EARLY_SLACK_MS = 250;
+export const GAP_MS = 60;
+export const LATE_AFTER_STOP_MS = 40;
+
+export const LATENCY_METRICS = [
+  'pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'onsetMs', 'stopMs', 'consentMs', 'consentWallMs',
+  'firstAudioMs',
+] as const;
+export type LatencyMetric = (typeof LATENCY_METRICS)[number];
+
+export interface Counters {
+  scenarios: number;
+  failedCalls: number;
+  errorEvents: number;
+  bargeInScenarios: number;
+  onsetScenarios: number; // barge-in scenarios without echo: the denominator of onsetMs
+  missedBargeIns: number;
+  earlyBargeIns: number;
+  noBargeInScenarios: number;
+  falseBargeIns: number;
+  falsePauses: number;
+  consentScenarios: number;
+  consentCorrect: number;
+  consentMissing: number;
+  falseGranted: number;
+  promptFrames: number;
+  gapFrames: number; // prompt frames arriving > 60 ms after the previous one while playing
+  lateFrames: number; // prompt frames arriving > 40 ms after barge_in
+}
+
+export interface CallMetrics {
+  samples: Record<LatencyMetric, number[]>;
+  counters: Counters;
+  consentConfusion: Record<string, Record<string, number>>; // expected → decided → count
+  errors: Record<string, number>;
+}
+
+const first = (evs: TimedEvent[], type: string, minT = -Infinity): TimedEvent | undefined =>
+  evs.find((e) => e.type === type && typeof e.t === 'number' && e.t >= minT);
+
+function wallOfAudioMs(rec: CallRecord, ms: number): number | undefined {
+  return rec.frameSentAt[Math.floor(ms / FRAME_MS)];
+}
+
+export function emptyMetrics(): CallMetrics {
+  const samples = Object.fromEntries(LATENCY_METRICS.map((m) => [m, [] as number[]])) as Record<LatencyMetric, number[]>;
+  return {
+    samples,
+    counters: {
+      scenarios: 0, failedCalls: 0, errorEvents: 0, bargeInScenarios: 0, onsetScenarios: 0, missedBargeIns: 0, earlyBargeIns: 0,
+      noBargeInScenarios: 0, falseBargeIns: 0, falsePauses: 0, consentScenarios: 0, consentCorrect: 0,
+      consentMissing: 0, falseGranted: 0, promptFrames: 0, gapFrames: 0, lateFrames: 0,
+    },
+    consentConfusion: {},
+    errors: {},
+  };
+}
+
+/** Adds one call's measurements into `m`. */
+export function accumulate(m: CallMetrics, rec: CallRecord): void {
+  const c = m.counters;
+  const S = m.samples;
+  c.scenarios++;
+  if (!rec.ok) {
+    c.failedCalls++;
+    const key = (rec.error ?? 'failed').replace(/[0-9]+/g, 'N').slice(0, 80);
+    m.errors[key] = (m.errors[key] ?? 0) + 1;
+    return;
+  }
+  const evs = rec.events;
+  c.errorEvents += evs.filter((e) => e.type === 'error').length;
+  for (const e of evs.filter((x) => x.type === 'error')) {
+    const key = `error event: ${String(e.code ?? '?')}`;
+    m.errors[key] = (m.errors[key] ?? 0) + 1;
+  }
+  if (rec.playSentAt !== null && rec.promptFrames.length > 0) S.firstAudioMs.push(rec.promptFrames[0] - rec.playSentAt);
+  c.promptFrames += rec.promptFrames.length;
+
+  // Inter-arrival gaps while playing; a gap that contains a pause/resume/stop event is intended, not a glitch.
+  const controlWalls = evs.filter((e) => /^prompt_(paused|resumed|finished)$|^barge_in$/.test(e.type)).map((e) => e.wall);
+  for (let i = 1; i < rec.promptFrames.length; i++) {
+    const a = rec.promptFrames[i - 1];
+    const b = rec.promptFrames[i];
+    if (b - a > GAP_MS && !controlWalls.some((w) => w >= a - GAP_MS && w <= b)) c.gapFrames++;
+  }
+
+  if (rec.kind === 'bargein' && rec.expected === 'barge_in' && rec.onsetMs !== null) {
+    c.bargeInScenarios++;
+    const onset = rec.onsetMs;
+    const onsetWall = wallOfAudioMs(rec, onset);
+    const minT = onset - EARLY_SLACK_MS;
+    const pause = first(evs, 'prompt_paused', minT);
+    const barge = evs.find((e) => e.type === 'barge_in');
+    const started = first(evs, 'speech_started', minT);
+    if (pause) {
+      S.pauseMs.push(pause.t! - onset);
+      if (onsetWall !== undefined) S.pauseWallMs.push(pause.wall - onsetWall);
+    }
+    if (!barge) c.missedBargeIns++;
+    else if ((barge.t ?? 0) < minT) c.earlyBargeIns++;
+    else {
+      S.bargeInMs.push(barge.t! - onset);
+      if (onsetWall !== undefined) S.bargeInWallMs.push(barge.wall - onsetWall);
+    }
+    // Onset detection is compared with peers only where no echo precedes the caller: a plain VAD fires on echo.
+    if (!rec.hasEcho) c.onsetScenarios++;
+    if (started && !rec.hasEcho) S.onsetMs.push(started.t! - onset);
+    // Stop: from the first stop event to the last prompt frame before the prompt resumed (if it did).
+    const stopEv = [pause, barge && (barge.t ?? 0) >= minT ? barge : undefined]
+      .filter((e): e is TimedEvent => !!e)
+      .sort((a, b) => a.wall - b.wall)[0];
+    if (stopEv) {
+      const resumed = evs.find((e) => e.type === 'prompt_resumed' && e.wall > stopEv.wall);
+      const until = resumed ? resumed.wall : Infinity;
+      const before = rec.promptFrames.filter((w) => w < until);
+      const last = before.length ? before[before.length - 1] : stopEv.wall;
+      S.stopMs.push(Math.max(0, last - stopEv.wall));
+    }
+    if (barge) c.lateFrames += rec.promptFrames.filter((w) => w > barge.wall + LATE_AFTER_STOP_MS).length;
+  } else if (rec.kind === 'bargein') {
+    c.noBargeInScenarios++;
+    if (evs.some((e) => e.type === 'barge_in')) c.falseBargeIns++;
+    if (evs.some((e) => e.type === 'prompt_paused')) c.falsePauses++;
+  } else if (rec.kind === 'consent') {
+    c.consentScenarios++;
+    const ev = evs.find((e) => e.type === 'consent');
+    const expected = rec.expected ?? 'unknown';
+    const decided = ev ? String(ev.decision) : 'none';
+    m.consentConfusion[expected] ??= {};
+    m.consentConfusion[expected][decided] = (m.consentConfusion[expected][decided] ?? 0) + 1;
+    if (!ev) c.consentMissing++;
+    else {
+      if (decided === expected) c.consentCorrect++;
+      if (decided === 'granted' && expected !== 'granted') c.falseGranted++;
+      if (rec.endMs !== null && typeof ev.t === 'number') {
+        S.consentMs.push(ev.t - rec.endMs);
+        const endWall = wallOfAudioMs(rec, rec.endMs);
+        if (endWall !== undefined) S.consentWallMs.push(ev.wall - endWall);
+      }
+    }
+  }
+}
+
+export function computeMetrics(records: readonly CallRecord[]): CallMetrics {
+  const m = emptyMetrics();
+  for (const r of records) accumulate(m, r);
+  return m;
+}
+
+export function summaries(m: CallMetrics): Record<LatencyMetric, Summary> {
+  return Object.fromEntries(LATENCY_METRICS.map((k) => [k, summarize(m.samples[k])])) as Record<LatencyMetric, Summary>;
+}

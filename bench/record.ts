@@ -1,0 +1,26 @@
+// What one scenario on one call produced, kept raw (wall times and events) so that every metric is computed
+// afterwards by pure functions in metrics.ts.
+import type { GatewayEvent } from './wires/types.js';
+
+export interface TimedEvent extends GatewayEvent {
+  wall: number; // performance.now() at arrival, ms
+}
+
+export interface CallRecord {
+  scenarioId: string;
+  kind: 'bargein' | 'consent';
+  labelKind: string;
+  expected: string | null;
+  onsetMs: number | null;
+  endMs: number | null;
+  hasEcho: boolean;
+  startedAt: number;
+  ok: boolean;
+  error?: string;
+  playSentAt: number | null;
+  /** Wall time each caller frame went out (index = frame number; scenario audio, then tail silence). */
+  frameSentAt: number[];
+  promptFrames: number[]; // arrival wall times of outbound audio frames
+  events: TimedEvent[];
+  audioMsSent: number;
+}

@@ -1,0 +1,112 @@
+// The shape of result.json and how one step's raw material (call records, /proc samples, lag scrapes) is
+// reduced to it.
+import { checkBudgets, type Budgets, type Violation } from './budgets.js';
+import { computeMetrics, summaries, type Counters, type LatencyMetric } from './metrics.js';
+import type { StepOutcome } from './loadGenerator.js';
+import { cpuMsBetween, type ProcSample } from './procSampler.js';
+import type { LagSample } from './promScrape.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface StepResult {
+  calls: number;
+  durationS: number;
+  withinBudget: boolean;
+  violations: Violation[];
+  metrics: Record<LatencyMetric, Summary>;
+  falseBargeIns: number;
+  falsePauses: number;
+  counters: Counters;
+  consentConfusion: Record<string, Record<string, number>>;
+  errors: Record<string, number>;
+  callSeconds: number; // inbound audio streamed, summed over calls
+  cpuPercent: { mean: number | null; p95: number | null; max: number | null } | null;
+  cpuMsPerCallSecond: number | null;
+  rssMB: { start: number | null; mean: number | null; max: number | null } | null;
+  rssPerCallMB: number | null;
+  gatewayLagMs: { p99Max: number | null; p99Mean: number | null; available: boolean } | null;
+  generatorLagMs: { p50: number | null; p99: number | null; max: number | null };
+  generatorSendLateMs: Summary;
+  /** Raw latency samples for the report's distributions. */
+  samples: Record<LatencyMetric, number[]>;
+  timeline: { s: number; cpuPercent: number; rssMB: number }[];
+  /** 1-minute load average of the host at the end of the step (all processes, not just ours). */
+  hostLoadAvg1m?: number;
+}
+
+export function reduceStep(p: {
+  calls: number;
+  durationS: number;
+  outcome: StepOutcome;
+  budgets: Budgets;
+  proc: ProcSample[] | null;
+  baselineRssMB: number | null;
+  lag: LagSample[] | null;
+  lagAvailable: boolean | null;
+  generatorLag: { p50: number | null; p99: number | null; max: number | null };
+}): StepResult {
+  const m = computeMetrics(p.outcome.records);
+  const metrics = summaries(m);
+  const counters = m.counters;
+  const violations = checkBudgets(p.budgets, metrics, { ...counters } as unknown as Record<string, number>);
+  if (counters.failedCalls > 0) violations.push({ metric: 'failedCalls', limit: 'max <= 0', actual: counters.failedCalls });
+  const callSeconds = p.outcome.records.reduce((a, r) => a + r.audioMsSent, 0) / 1000;
+  const { startedAt, endedAt } = p.outcome;
+  let cpuPercent: StepResult['cpuPercent'] = null;
+  let rssMB: StepResult['rssMB'] = null;
+  let cpuMsPerCallSecond: number | null = null;
+  let rssPerCallMB: number | null = null;
+  const timeline: StepResult['timeline'] = [];
+  if (p.proc && p.proc.length) {
+    const win = p.proc.filter((s) => s.wall > startedAt && s.wall <= endedAt);
+    const c = summarize(win.map((s) => s.cpuPercent));
+    cpuPercent = { mean: c.mean, p95: c.p95, max: c.max };
+    const r = summarize(win.map((s) => s.rssMB));
+    rssMB = { start: p.baselineRssMB, mean: r.mean, max: r.max };
+    const cpuMs = cpuMsBetween(p.proc, startedAt, endedAt);
+    cpuMsPerCallSecond = callSeconds > 0 ? Math.round((cpuMs / callSeconds) * 100) / 100 : null;
+    if (p.baselineRssMB !== null && r.max !== null) rssPerCallMB = Math.round(((r.max - p.baselineRssMB) / p.calls) * 100) / 100;
+    for (const s of win) timeline.push({ s: Math.round((s.wall - startedAt) / 100) / 10, cpuPercent: Math.round(s.cpuPercent), rssMB: Math.round(s.rssMB) });
+  }
+  let gatewayLagMs: StepResult['gatewayLagMs'] = null;
+  if (p.lag) {
+    const win = p.lag.filter((s) => s.wall > startedAt && s.wall <= endedAt);
+    const l = summarize(win.map((s) => s.p99Ms ?? s.maxMs ?? NaN));
+    gatewayLagMs = { p99Max: l.max, p99Mean: l.mean, available: !!p.lagAvailable };
+  }
+  return {
+    calls: p.calls,
+    durationS: p.durationS,
+    withinBudget: violations.length === 0,
+    violations,
+    metrics,
+    falseBargeIns: counters.falseBargeIns,
+    falsePauses: counters.falsePauses,
+    counters,
+    consentConfusion: m.consentConfusion,
+    errors: m.errors,
+    callSeconds: Math.round(callSeconds),
+    cpuPercent,
+    cpuMsPerCallSecond,
+    rssMB,
+    rssPerCallMB,
+    gatewayLagMs,
+    generatorLagMs: p.generatorLag,
+    generatorSendLateMs: summarize(p.outcome.generatorLatenessMs),
+    samples: m.samples,
+    timeline,
+  };
+}
+
+export interface PeerResult {
+  name: string;
+  calls: number;
+  cpuMsPerCallSecond: number | null;
+  cpuPercent: StepResult['cpuPercent'];
+  rssMB: StepResult['rssMB'];
+  onsetMs: Summary;
+  onsetSamples: number[];
+  missedOnsets: number;
+  earshot: { pipeline: string; calls: number; cpuMsPerCallSecond: number | null; onsetMs: Summary; pauseMs: Summary; comparable: boolean; note: string };
+  ratios: { cpuPerCallSecond: number | null; onsetP50: number | null; onsetP95: number | null };
+  generatorLagMs: StepResult['generatorLagMs'];
+}

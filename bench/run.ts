@@ -1,0 +1,227 @@
+// `npm run bench -- [options]`: how many concurrent real-time calls one machine holds within the latency
+// budgets. Starts the gateway (unless --url), drives it from this process with N paced calls per step,
+// samples the gateway's CPU/RSS/event-loop lag, optionally runs a peer on the same audio, and writes
+// result.json + report.html. Exit status 1 when a budget broke (naming it), 2 on a setup error.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HELP, parseOptions, type BenchOptions } from './options.js';
+import { loadBudgets, describeViolations, type Budgets } from './budgets.js';
+import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
+import { getWire } from './wires/index.js';
+import { startServer, type ServerProcess } from './serverProcess.js';
+import { ProcSampler } from './procSampler.js';
+import { LagScraper } from './promScrape.js';
+import { runStep } from './loadGenerator.js';
+import { reduceStep, type PeerResult, type StepResult } from './result.js';
+import { computeMetrics } from './metrics.js';
+import { summarize } from './stats.js';
+import { Progress } from './progress.js';
+import { renderHtml } from './report/html.js';
+import { renderTable } from './report/table.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const servers: ServerProcess[] = [];
+const LOOP_RESOLUTION_MS = 10;
+
+function generatorLag(h: ReturnType<typeof monitorEventLoopDelay>) {
+  // The histogram records whole timer intervals; subtract the 10 ms resolution to get the delay itself.
+  const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4 - LOOP_RESOLUTION_MS * 100) / 100);
+  return h.count ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) } : { p50: null, p99: null, max: null };
+}
+
+function httpBase(wsUrl: string): string {
+  return wsUrl.replace(/^ws/, 'http').replace(/\/v1\/stream\/?$/, '').replace(/\/$/, '');
+}
+
+async function main(): Promise<number> {
+  let o: BenchOptions;
+  try {
+    o = parseOptions(process.argv.slice(2).filter((a) => a !== '--'), ROOT);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const wire = getWire(o.wire);
+  const budgets: Budgets = loadBudgets(o.budgetsFile);
+  const audio = wireAudioFor(o.rate);
+  const scenarios = loadScenarios(o.scenariosDir, o.mix, audio, o.consentPrompt ? join(o.scenariosDir, o.consentPrompt) : null);
+  const byKind = (kinds: ScenarioKind[]): Scenario[][] =>
+    kinds.map((k) => shuffled(scenarios.filter((s) => s.kind === k), o.seed)).filter((l) => l.length > 0);
+  mkdirSync(o.outDir, { recursive: true });
+  const steps = o.ramp ?? [o.calls];
+  const durationMs = o.durationS * 1000;
+  const staggerMs = o.staggerMs ?? Math.min(5000, durationMs / 4);
+  console.log(`bench: ${scenarios.length} scenarios (${o.mix.join('+')}, ${audio.encoding}/${audio.sampleRate}), steps ${steps.join(',')} × ${o.durationS} s, wire ${o.wire}, out ${o.outDir}`);
+
+  // The gateway under test.
+  let url: string;
+  let pid: number | null = o.pid;
+  if (o.url) url = o.url;
+  else {
+    const entry = process.env.BENCH_GATEWAY_ENTRY ?? 'gateway/main.ts';
+    if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} does not exist yet: start a gateway yourself and pass --url`);
+    console.log(`bench: starting ${entry} (pipeline ${o.pipeline}) …`);
+    const env: Record<string, string> = { EARSHOT_LOG_LEVEL: 'warn' };
+    if (o.pipeline === 'vad') env.EARSHOT_ASR_MODEL = '';
+    const gw = await startServer({ name: 'gateway', entry, env, portEnv: 'EARSHOT_PORT', logFile: join(o.outDir, 'gateway.log'), cwd: ROOT });
+    servers.push(gw);
+    url = gw.wsUrl;
+    pid = gw.pid;
+    console.log(`bench: gateway pid ${gw.pid} ready on ${gw.port}`);
+  }
+  const sampler = pid ? new ProcSampler(pid) : null;
+  sampler?.start();
+  const lag = new LagScraper(`${httpBase(url)}/metrics`);
+  lag.start();
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
+  const progress = new Progress();
+
+  const results: StepResult[] = [];
+  for (const calls of steps) {
+    await new Promise((r) => setTimeout(r, 1500)); // let the previous step's calls drain and RSS settle
+    const baseline = sampler?.sample()?.rssMB ?? null;
+    loopDelay.reset();
+    const outcome = await runStep({
+      calls, durationMs, staggerMs, wire, url, token: o.token, audio, byKind: byKind(o.mix), sendPrompts: true, label: `c${calls}`,
+      onProgress: (p) => {
+        const s = sampler?.samples[sampler.samples.length - 1];
+        const gl = generatorLag(loopDelay);
+        progress.update(`[${calls} calls] ${(p.elapsedMs / 1000).toFixed(0)}/${o.durationS}s active ${p.active} done ${p.done} failed ${p.failed} | gw cpu ${s ? Math.round(s.cpuPercent) : '–'}% rss ${s ? Math.round(s.rssMB) : '–'}MB | gen lag p99 ${gl.p99 ?? '–'}ms`);
+      },
+    });
+    progress.done();
+    const r = reduceStep({
+      calls, durationS: o.durationS, outcome, budgets, proc: sampler?.samples ?? null, baselineRssMB: baseline,
+      lag: lag.samples, lagAvailable: lag.available, generatorLag: generatorLag(loopDelay),
+    });
+    // Other tenants on a shared machine show up here: read latencies against this.
+    r.hostLoadAvg1m = Math.round(loadavg()[0] * 100) / 100;
+    results.push(r);
+    console.log(`bench: ${calls} calls → ${r.withinBudget ? 'within budget' : `OVER: ${describeViolations(r.violations)}`} (${r.counters.scenarios} scenarios, cpu ${r.cpuPercent?.mean ?? '–'}%, gen lag p99 ${r.generatorLagMs.p99} ms)`);
+    if (r.generatorLagMs.p99 !== null && r.generatorLagMs.p99 > 50) console.warn(`bench: WARNING generator event-loop lag p99 ${r.generatorLagMs.p99} ms: the generator may be the bottleneck at ${calls} calls`);
+    if (o.ramp && !r.withinBudget) break;
+  }
+  let maxCallsWithinBudget: number | null = null;
+  for (const r of results) {
+    if (!r.withinBudget) break;
+    maxCallsWithinBudget = r.calls;
+  }
+  sampler?.stop();
+  lag.stop();
+  for (const s of servers.splice(0)) await s.stop();
+
+  // Peer on the same audio (barge-in scenarios: onset detection), in its own child process.
+  let peer: PeerResult | null = null;
+  if (o.peer) {
+    const cmpStep = results.find((r) => r.calls === (o.ramp ? maxCallsWithinBudget ?? results[0].calls : o.calls)) ?? results[0];
+    console.log(`bench: peer ${o.peer} with ${cmpStep.calls} calls …`);
+    const ps = await startServer({ name: o.peer, entry: 'bench/peer/livekitSileroServer.ts', env: {}, portEnv: 'PEER_PORT', logFile: join(o.outDir, 'peer.log'), cwd: ROOT });
+    servers.push(ps);
+    const ps_sampler = new ProcSampler(ps.pid);
+    ps_sampler.start();
+    loopDelay.reset();
+    await new Promise((r) => setTimeout(r, 1000));
+    const base = ps_sampler.sample()?.rssMB ?? null;
+    const outcome = await runStep({
+      calls: cmpStep.calls, durationMs, staggerMs, wire, url: ps.wsUrl, token: null, audio, byKind: byKind(['bargein']), sendPrompts: false, label: 'peer',
+      onProgress: (p) => progress.update(`[peer ${cmpStep.calls} calls] ${(p.elapsedMs / 1000).toFixed(0)}/${o.durationS}s active ${p.active} done ${p.done} failed ${p.failed}`),
+    });
+    progress.done();
+    ps_sampler.stop();
+    const pr = reduceStep({ calls: cmpStep.calls, durationS: o.durationS, outcome, budgets: {}, proc: ps_sampler.samples, baselineRssMB: base, lag: null, lagAvailable: null, generatorLag: generatorLag(loopDelay) });
+    await ps.stop();
+    servers.pop();
+    const pm = computeMetrics(outcome.records);
+    const onset = summarize(pm.samples.onsetMs);
+    const eOnset = cmpStep.metrics.onsetMs;
+    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b !== 0 ? Math.round((a / b) * 100) / 100 : null);
+    peer = {
+      name: o.peer,
+      calls: cmpStep.calls,
+      cpuMsPerCallSecond: pr.cpuMsPerCallSecond,
+      cpuPercent: pr.cpuPercent,
+      rssMB: pr.rssMB,
+      onsetMs: onset,
+      onsetSamples: pm.samples.onsetMs,
+      missedOnsets: pm.counters.onsetScenarios - pm.samples.onsetMs.length,
+      earshot: {
+        pipeline: o.pipeline,
+        calls: cmpStep.calls,
+        cpuMsPerCallSecond: cmpStep.cpuMsPerCallSecond,
+        onsetMs: eOnset,
+        pauseMs: cmpStep.metrics.pauseMs,
+        comparable: o.pipeline === 'vad' && o.mix.length === 1 && o.mix[0] === 'bargein',
+        note: o.pipeline === 'vad' && o.mix.join() === 'bargein'
+          ? 'earshot ran --pipeline vad --mix bargein: CPU per call-second is like for like (earshot also paces prompt playout, the peer plays nothing).'
+          : `earshot ran --pipeline ${o.pipeline} --mix ${o.mix.join(',')}; for a like-for-like CPU ratio use --pipeline vad --mix bargein.`,
+      },
+      ratios: {
+        cpuPerCallSecond: ratio(cmpStep.cpuMsPerCallSecond, pr.cpuMsPerCallSecond),
+        onsetP50: ratio(eOnset.p50, onset.p50),
+        onsetP95: ratio(eOnset.p95, onset.p95),
+      },
+      generatorLagMs: pr.generatorLagMs,
+    };
+  }
+
+  const last = results[results.length - 1];
+  const head = o.ramp ? (results.find((r) => r.calls === maxCallsWithinBudget) ?? last) : last;
+  const strip = (s: StepResult) => ({ ...s, samples: undefined });
+  const result = {
+    calls: head.calls,
+    withinBudget: results.every((r) => r.withinBudget) || (o.ramp ? maxCallsWithinBudget !== null : false),
+    budgets,
+    metrics: head.metrics,
+    falseBargeIns: head.falseBargeIns,
+    cpuPercent: head.cpuPercent,
+    rssMB: head.rssMB,
+    rssPerCallMB: head.rssPerCallMB,
+    cpuMsPerCallSecond: head.cpuMsPerCallSecond,
+    gatewayLagMs: head.gatewayLagMs,
+    generatorLagMs: head.generatorLagMs,
+    violations: head.violations,
+    ...(o.ramp ? { maxCallsWithinBudget, steps: results.map(strip) } : { step: strip(head) }),
+    peer: peer ? { ...peer, onsetSamples: undefined } : null,
+    options: { ...o, token: o.token ? '(set)' : null },
+    corpus: { dir: o.scenariosDir, scenarios: scenarios.length },
+    host: { cores: (await import('node:os')).cpus().length, node: process.version },
+    finishedAt: new Date().toISOString(),
+  };
+  writeFileSync(join(o.outDir, 'result.json'), JSON.stringify(result, null, 2));
+  writeFileSync(join(o.outDir, 'report.html'), renderHtml({
+    title: `earshot bench — ${o.ramp ? `ramp ${steps.join(',')}` : `${o.calls} calls`}`,
+    meta: { wire: o.wire, rate: `${audio.encoding}/${audio.sampleRate}`, pipeline: o.url ? '(external gateway)' : o.pipeline, mix: o.mix.join('+'), 'duration/step s': o.durationS, cores: result.host.cores, at: result.finishedAt },
+    budgets, steps: results, maxCallsWithinBudget: o.ramp ? maxCallsWithinBudget : null, peer,
+  }));
+  console.log(renderTable(results, peer, maxCallsWithinBudget));
+  console.log(`bench: wrote ${join(o.outDir, 'result.json')} and report.html`);
+  const broken = o.ramp ? (maxCallsWithinBudget === null ? last.violations : []) : last.violations;
+  if (broken.length) {
+    console.error(`bench: budget broken: ${describeViolations(broken)}`);
+    return 1;
+  }
+  return 0;
+}
+
+const stopAll = async () => {
+  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+};
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (e) => {
+    console.error(`bench: ${(e as Error).message}`);
+    await stopAll();
+    process.exit(2);
+  });

@@ -1,0 +1,206 @@
+// The process's servers and shared services. Wires plug in here: WebSocket paths for ws-based wires, and
+// start/stop hooks for wires with their own listeners (AudioSocket TCP, gRPC).
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Call } from './call/Call.js';
+import type { Config } from './config.js';
+import { VadService } from './listen/vad/VadService.js';
+import { isResolved, manifest, resolveModel } from './models.js';
+import { authorized } from './ops/auth.js';
+import { HttpError, Router, sendJson } from './ops/http.js';
+import { rootLogger, type Logger } from './ops/log.js';
+import { registry } from './ops/metrics.js';
+import { Pacer } from './speak/Playout.js';
+
+export interface WsWire {
+  path: string;
+  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void;
+}
+
+/** Optional features register themselves here so the gateway core stays small. */
+export interface Plugin {
+  name: string;
+  start?(gw: Gateway): Promise<void>;
+  /** Called for every new call, after the pipeline is live. */
+  callStarted?(call: Call, gw: Gateway): void | Promise<void>;
+  stop?(gw: Gateway): Promise<void>;
+}
+
+export interface ModelStatus {
+  id: string;
+  kind: string;
+  present: boolean;
+  source?: string;
+  disables?: string;
+}
+
+export class Gateway {
+  readonly router = new Router();
+  readonly calls = new Map<string, Call>();
+  readonly pacer = new Pacer(5);
+  readonly log: Logger = rootLogger;
+  vad!: VadService;
+  models: ModelStatus[] = [];
+  private server: Server;
+  private wss: WebSocketServer;
+  private wires = new Map<string, WsWire>();
+  readonly plugins: Plugin[] = [];
+  private draining = false;
+  private sweeper: NodeJS.Timeout | null = null;
+  ready = false;
+
+  constructor(readonly config: Config) {
+    this.server = createServer((req, res) => void this.handleHttp(req, res));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
+    this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
+    this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
+    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining ? 200 : 503, this.readiness()), { public: true });
+    this.router.add('GET', '/metrics', async (_q, res) => {
+      const body = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(body);
+    });
+    this.router.add('GET', '/v1/calls', (_q, res) =>
+      sendJson(res, 200, { calls: [...this.calls.values()].map((c) => ({ callId: c.id, wire: c.init.wire, t: c.t, callee: c.init.callee })) }),
+    );
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  addWire(w: WsWire): void {
+    this.wires.set(w.path, w);
+  }
+
+  use(p: Plugin): void {
+    this.plugins.push(p);
+  }
+
+  readiness(): Record<string, unknown> {
+    return { ready: this.ready, draining: this.draining, calls: this.calls.size, vad: this.vad?.backend, models: this.models };
+  }
+
+  /** Looks at every model in the manifest, says what is missing and what that disables. */
+  checkModels(): void {
+    const c = this.config;
+    const vadId = c.vad.backend === 'sherpa-ten' ? 'ten-vad' : 'silero-vad-v5';
+    this.models = manifest().map((m) => {
+      const r = resolveModel(m.id, c.modelsDir);
+      const present = isResolved(r);
+      const inUse = m.id === vadId || m.id === c.asr.model;
+      const disables = present
+        ? undefined
+        : m.id === vadId
+          ? 'barge-in (no VAD): the gateway cannot start'
+          : m.id === c.asr.model
+            ? 'speech recognition and consent decisions'
+            : m.kind === 'voice' || m.kind === 'tts'
+              ? `the "${m.id}" voice`
+              : 'nothing configured';
+      if (!present && inUse) this.log.warn({ model: m.id, looked: (r as { missing: string[] }).missing }, `model missing: disables ${disables}; run \`npm run models -- ${m.id}\``);
+      return { id: m.id, kind: m.kind, present, source: present ? r.source : undefined, disables };
+    });
+  }
+
+  async start(): Promise<{ port: number }> {
+    const c = this.config;
+    if (!c.apiToken) {
+      this.log.warn('EARSHOT_API_TOKEN is not set: every endpoint is OPEN to anyone who can reach this port');
+    }
+    this.checkModels();
+    const vadId = c.vad.backend === 'sherpa-ten' ? 'ten-vad' : 'silero-vad-v5';
+    const vadModel = resolveModel(vadId, c.modelsDir);
+    if (!isResolved(vadModel)) {
+      throw new Error(`VAD model ${vadId} not found (looked in ${vadModel.missing.join(', ')}); run \`npm run models -- ${vadId}\``);
+    }
+    this.vad = await VadService.start({ backend: c.vad.backend, modelPath: vadModel.files.model, tickMs: c.vad.tickMs, threads: c.vad.threads });
+    for (const p of this.plugins) await p.start?.(this);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(c.port, c.host, () => resolve());
+    });
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+    this.ready = true;
+    const port = (this.server.address() as { port: number }).port;
+    this.log.info({ port, vad: this.vad.backend, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
+    return { port };
+  }
+
+  /** Ends idle calls: no inbound audio for limits.idleTimeoutMs. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const call of this.calls.values()) {
+      if (now - call.lastAudioAt > this.config.limits.idleTimeoutMs) {
+        call.fail('idle_timeout', `no audio for ${this.config.limits.idleTimeoutMs} ms`, 1001);
+      }
+    }
+  }
+
+  registerCall(call: Call): void {
+    this.calls.set(call.id, call);
+    for (const p of this.plugins) {
+      Promise.resolve(p.callStarted?.(call, this)).catch((e: Error) => call.log.error({ err: e, plugin: p.name }, 'plugin failed on call start'));
+    }
+  }
+
+  unregisterCall(call: Call): void {
+    if (this.calls.get(call.id) === call) this.calls.delete(call.id);
+  }
+
+  private async handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = this.router.match(req.method ?? 'GET', url.pathname);
+    if (m === null) return sendJson(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
+    if (m === 'method') return sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} not allowed on ${url.pathname}` });
+    if (!m.route.public && !authorized(this.config.apiToken, req)) {
+      return sendJson(res, 401, { error: 'unauthorized', message: 'missing or invalid bearer token' });
+    }
+    try {
+      await m.route.handler(req, res, m.params, url);
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.code, message: e.message });
+      this.log.error({ err: e, path: url.pathname }, 'route failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: (e as Error).message });
+    }
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const wire = this.wires.get(url.pathname);
+    const refuse = (status: number, text: string) => {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (!wire) return refuse(404, 'Not Found');
+    // Twilio cannot send headers; its wire checks its own credentials at `start`.
+    const selfAuth = (wire as { selfAuth?: boolean }).selfAuth;
+    if (!selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
+    if (this.draining) return refuse(503, 'Service Unavailable');
+    this.wss.handleUpgrade(req, socket, head, (ws) => wire.onConnection(ws, req, this));
+  }
+
+  /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.ready = false;
+    this.log.info({ calls: this.calls.size, graceMs }, 'draining');
+    this.server.close();
+    const deadline = Date.now() + graceMs;
+    while (this.calls.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([...this.calls.values()].map((c) => {
+      c.emit({ type: 'error', code: 'shutdown', message: 'gateway is shutting down' });
+      return c.end('shutdown', 1001);
+    }));
+    for (const p of [...this.plugins].reverse()) await p.stop?.(this).catch((e: Error) => this.log.error({ err: e }, 'plugin stop failed'));
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.pacer.stop();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    this.server.closeAllConnections?.();
+    await this.vad?.close();
+  }
+}

@@ -1,0 +1,387 @@
+// One phone call, whichever wire it arrived on. Inbound: decode → resample to 16 kHz → echo cancel → VAD (batched
+// in a worker) → barge-in policy → listeners (ASR/consent). Outbound: prompts → Playout (paced) → encode → wire.
+// Wires turn their messages into these few methods and turn CallEvents back into their own messages.
+import type { Logger } from 'pino';
+import { CodecError, decode, int16ToFloat, type AudioFormat } from '../audio/codec.js';
+import { Resampler } from '../audio/resampler.js';
+import type { BargeInConfig, Config } from '../config.js';
+import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
+import { EchoCanceller, type EchoFrameInfo, type EchoPath } from '../listen/EchoCanceller.js';
+import { VAD_FRAME, VAD_FRAME_MS, type VadFrameResult, type VadService, type VadSession } from '../listen/vad/VadService.js';
+import { metrics } from '../ops/metrics.js';
+import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
+import { LatencyLog } from './LatencyLog.js';
+
+export const MODEL_RATE = 16000;
+
+export type CallEvent = { type: string; t: number; [k: string]: unknown };
+
+export interface CallSink {
+  /** Prompt audio in the call's encoding; false = the transport is backed up beyond its limit. */
+  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean;
+  sendEvent(ev: CallEvent): void;
+  /** Wires with a far-end buffer (Twilio, Vonage) flush it here on barge-in. */
+  clearAudio?(promptId: string): void;
+  /** Wires with marks report what was heard; called when a prompt finishes. */
+  close(code: number, reason: string): void;
+}
+
+/** Something that listens to the callee: ASR, consent. */
+export interface CallListener {
+  /** Echo-cancelled 16 kHz audio; `start` is its first sample's index on the inbound timeline. */
+  audio?(samples: Float32Array, start: number): void;
+  speech?(a: BargeInAction): void;
+  promptFinished?(p: PromptAudio, interrupted: boolean): void;
+  close?(): void | Promise<void>;
+}
+
+export interface CallInit {
+  callId: string;
+  wire: string;
+  format: AudioFormat;
+  language: 'zh' | 'en';
+  callType: 'marketing' | 'notification';
+  callee?: string;
+  bargeIn?: Partial<BargeInConfig>;
+  extra?: Record<string, unknown>;
+}
+
+export interface CallServices {
+  config: Config;
+  vad: VadService;
+  pacer: Pacer;
+  log: Logger;
+}
+
+export class Call {
+  readonly id: string;
+  readonly format: AudioFormat;
+  readonly startedAt = Date.now();
+  readonly playout: Playout;
+  readonly log: Logger;
+  readonly latency = new LatencyLog();
+  private readonly inResampler: Resampler | null;
+  private readonly aec: EchoCanceller;
+  private readonly vad: VadSession;
+  private readonly policy: BargeInPolicy;
+  private readonly listeners: CallListener[] = [];
+  private echoInfo: EchoFrameInfo[] = []; // by VAD frame index − echoBase
+  private echoBase = 0;
+  private vadFill = 0; // samples of the current VAD frame already processed by the canceller
+  private samples16k = 0; // inbound timeline position
+  private firstAudioAt = 0;
+  lastAudioAt = Date.now();
+  private ended = false;
+  private decisionWall = 0;
+  private decisionPrompt: string | null = null;
+  private pendingOnset = 0;
+  private pauseT = 0;
+  private prompts: { promptId: string; playedMs: number; interrupted: boolean; reason: string; requestedAt: number; firstFrameAt?: number }[] = [];
+  private requested = new Map<string, number>();
+  private echoSettleUntil = -1;
+  private readonly refMap: { nextPlayAt: number; resampler: Resampler | null }[];
+  /**
+   * Wall clock → inbound timeline: inbound sample ≈ wall ms × 16 + clockOffset. Audio arrives late but never
+   * early, so the least-late observation (the maximum) is the truest; one mapping for the whole call keeps every
+   * reference path and every stretch of playout aligned with each other.
+   */
+  private clockOffset = -Infinity;
+  private mapOffset = 0;
+  private dbgN?: number;
+  private lastRefWall = -Infinity;
+
+  constructor(
+    readonly init: CallInit,
+    private readonly svc: CallServices,
+    private readonly sink: CallSink,
+  ) {
+    this.id = init.callId;
+    this.format = init.format;
+    this.log = svc.log;
+    const cfg = svc.config;
+    this.inResampler = init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE);
+    this.aec = new EchoCanceller(cfg.echo);
+    const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
+    this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs() }));
+    this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs });
+    this.vad = svc.vad.open((r) => this.onVad(r));
+    this.aec.onLock = (d) => {
+      // Pre-lock echo left speech in the VAD's memory; start it clean now that echo is being removed, and treat
+      // the next few frames as echo while its state settles.
+      this.vad.reset();
+      this.echoSettleUntil = Math.floor(this.samples16k / VAD_FRAME) + 3;
+      this.log.debug({ delayMs: d / 16 }, 'echo path found');
+    };
+    this.aec.onDebug = (info) => this.log.debug(info, 'aec search');
+    this.aec.onState = (state, at) => this.log.debug({ state, t: Math.round(at / 16) }, 'echo path state');
+    this.playout = new Playout(init.format, cfg.playout.lookaheadMs, {
+      started: (p) => this.emit({ type: 'prompt_started', promptId: p.promptId }),
+      paused: (p, playedMs) => this.emit({ type: 'prompt_paused', promptId: p.promptId, playedMs }),
+      resumed: (p) => this.emit({ type: 'prompt_resumed', promptId: p.promptId }),
+      finished: (p, interrupted, playedMs, reason) => this.onPromptFinished(p, interrupted, playedMs, reason),
+      frame: (bytes, pcm, p, playAt, offsetMs) => this.onPromptFrame(bytes, pcm, p, playAt, offsetMs),
+      shadow: (pcm, _p, playAt) => this.addReference(pcm, playAt, performance.now(), 1),
+    });
+    svc.pacer.add(this.playout, () => this.fail('slow_consumer', 'client is not reading prompt audio fast enough', 1008));
+    metrics.activeCalls.inc({ wire: init.wire });
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Inbound-audio ms since the first audio byte. */
+  get t(): number {
+    return Math.round(this.samples16k / 16);
+  }
+
+  get inboundSamples(): number {
+    return this.samples16k;
+  }
+
+  addListener(l: CallListener): void {
+    this.listeners.push(l);
+  }
+
+  setBargeIn(opts: Partial<BargeInConfig>): void {
+    this.policy.update(opts);
+  }
+
+  // --- inbound -------------------------------------------------------------------------------------------------
+
+  /** Caller audio in the negotiated encoding. Throws CodecError for a frame that cannot be decoded. */
+  audio(bytes: Uint8Array): void {
+    if (this.ended) return;
+    const t0 = performance.now();
+    const pcm = decode(this.format.encoding, bytes);
+    if (!this.firstAudioAt) this.firstAudioAt = Date.now();
+    this.lastAudioAt = Date.now();
+    let x = int16ToFloat(pcm);
+    if (this.inResampler) x = this.inResampler.process(x);
+    this.pushInbound(x);
+    const off = this.samples16k - (t0 * MODEL_RATE) / 1000;
+    if (off > this.clockOffset) this.clockOffset = off;
+    const dt = performance.now() - t0;
+    this.latency.inboundFrame(dt);
+    metrics.inboundFrameSeconds.observe(dt / 1000);
+  }
+
+  private pushInbound(x: Float32Array): void {
+    // Cancel echo in pieces that end on VAD frame boundaries so each VAD frame gets its own gating figures.
+    let off = 0;
+    while (off < x.length) {
+      const n = Math.min(VAD_FRAME - this.vadFill, x.length - off);
+      const piece = x.subarray(off, off + n);
+      const start = this.samples16k;
+      const residual = this.aec.process(piece, start);
+      this.samples16k += n;
+      this.vadFill += n;
+      off += n;
+      this.vad.push(residual);
+      for (const l of this.listeners) l.audio?.(residual, start);
+      if (this.vadFill === VAD_FRAME) {
+        this.vadFill = 0;
+        this.echoInfo.push(this.aec.takeFrameInfo());
+      }
+    }
+  }
+
+  private onVad(r: VadFrameResult): void {
+    if (this.ended) return;
+    metrics.vadFrameLatency.observe(r.latencyMs / 1000);
+    this.latency.vadFrame(r.latencyMs);
+    const info = this.echoInfo[r.index - this.echoBase];
+    // Keep the echo figures array short: drop what has been consumed.
+    if (r.index - this.echoBase > 64) {
+      const drop = r.index - this.echoBase - 8;
+      this.echoInfo.splice(0, drop);
+      this.echoBase += drop;
+    }
+    const echo = r.index <= this.echoSettleUntil || (info ? this.aec.isEchoDominated(info, VAD_FRAME) : false);
+    const t = Math.round((r.index + 1) * VAD_FRAME_MS);
+    if (process.env.EARSHOT_DEBUG_ECHO && new RegExp(process.env.EARSHOT_DEBUG_ECHO).test(this.id)) {
+      const db = (x: number) => Math.round(10 * Math.log10(x / VAD_FRAME + 1e-12));
+      this.log.info({ t, p: Math.round(r.prob * 100) / 100, echo, res: info && db(info.residualEnergy), exp: info && db(info.expectedEcho), ref: info && db(info.refEnergy), lock: info?.locked }, 'vad');
+    }
+    const cur = this.playout.current;
+    const interruptible = !!cur && cur.interruptible;
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob: r.prob, echo }, interruptible)) this.onAction(a);
+  }
+
+  private onAction(a: BargeInAction): void {
+    for (const l of this.listeners) l.speech?.(a);
+    switch (a.type) {
+      case 'speech_started':
+        this.emitAt(a.t, { type: 'speech_started', onsetT: a.onsetT });
+        break;
+      case 'speech_ended':
+        this.emitAt(a.t, { type: 'speech_ended', startT: a.startT });
+        break;
+      case 'pause': {
+        const cur = this.playout.current;
+        if (!cur || !cur.interruptible) return;
+        this.pendingOnset = a.onsetT;
+        this.pauseT = a.t;
+        this.markDecision(cur.promptId);
+        metrics.bargeIns.inc({ action: 'pause' });
+        metrics.pauseLatencyMs.observe(a.t - a.onsetT);
+        this.emitT = a.t;
+        this.playout.pause();
+        this.emitT = -1;
+        break;
+      }
+      case 'resume':
+        metrics.bargeIns.inc({ action: 'resume' });
+        this.decisionPrompt = null;
+        this.latency.falsePause();
+        this.emitT = a.t;
+        this.playout.resume();
+        this.emitT = -1;
+        break;
+      case 'commit': {
+        const cur = this.playout.current;
+        if (!cur) return;
+        metrics.bargeIns.inc({ action: 'commit' });
+        metrics.commitLatencyMs.observe(a.t - a.onsetT);
+        const playedMs = this.playout.playedMs();
+        this.markDecision(cur.promptId);
+        this.latency.bargeIn({ promptId: cur.promptId, onsetT: a.onsetT, pauseT: this.pauseT || a.t, commitT: a.t });
+        this.emitAt(a.t, { type: 'barge_in', promptId: cur.promptId, playedMs, onsetT: a.onsetT });
+        this.sink.clearAudio?.(cur.promptId);
+        this.emitT = a.t;
+        this.playout.cancel('barge_in', true);
+        this.emitT = -1;
+        // The client drops what it had buffered: that audio will not echo back.
+        this.aec.truncateReference(this.samples16k);
+        this.pauseT = 0;
+        break;
+      }
+    }
+  }
+
+  private markDecision(promptId: string): void {
+    this.decisionWall = performance.now();
+    this.decisionPrompt = promptId;
+  }
+
+  // --- outbound ------------------------------------------------------------------------------------------------
+
+  /** Queues prompt audio at the call's rate. */
+  play(p: PromptAudio): void {
+    if (this.ended) return;
+    this.requested.set(p.promptId, performance.now());
+    this.playout.enqueue(p);
+    this.svc.pacer.tick();
+  }
+
+  stopPrompt(reason = 'stop_prompt'): void {
+    this.playout.cancel(reason, true);
+    this.policy.clearPrompt();
+    this.aec.truncateReference(this.samples16k);
+  }
+
+  private onPromptFrame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number): boolean {
+    const now = performance.now();
+    if (offsetMs === 0) {
+      const req = this.requested.get(p.promptId);
+      if (req !== undefined) {
+        const dt = now - req;
+        this.latency.firstAudio(dt);
+        metrics.promptFirstAudioSeconds.observe({ source: 'play' }, dt / 1000);
+        this.requested.delete(p.promptId);
+      }
+    }
+    this.addReference(pcm, playAt, now, 0);
+    if (this.decisionPrompt === p.promptId && this.decisionWall) {
+      this.latency.stopAfterDecision(now - this.decisionWall);
+    }
+    return this.sink.sendAudio(bytes, { promptId: p.promptId, offsetMs });
+  }
+
+  /** Places audio the far end will play at `playAt` (wall ms) on the inbound timeline, for the echo canceller. */
+  private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath): void {
+    const m = this.refMap[path];
+    if (this.clockOffset === -Infinity) this.clockOffset = this.samples16k - (now * MODEL_RATE) / 1000;
+    // The mapping in use moves only between stretches of playout: a jump while the echo path is locked would
+    // look to the canceller like the line's delay changing.
+    if (now - this.lastRefWall > 200) this.mapOffset = this.clockOffset;
+    this.lastRefWall = now;
+    // A gap in a path's schedule (pause, new prompt): its resampler must not smear old audio into the new.
+    if (Math.abs(playAt - m.nextPlayAt) > 1) m.resampler?.reset();
+    m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
+    const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
+    if (process.env.EARSHOT_DEBUG_AEC && (this.dbgN = (this.dbgN ?? 0) + 1) % 25 === 1) {
+      this.log.debug({ path, at, pos: this.samples16k, mapOffset: this.mapOffset, clockOffset: this.clockOffset, playAt, now }, 'ref placed');
+    }
+    let ref = int16ToFloat(pcm);
+    if (m.resampler) ref = m.resampler.process(ref);
+    this.aec.addReference(at, ref, path);
+  }
+
+  private onPromptFinished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void {
+    this.prompts.push({ promptId: p.promptId, playedMs, interrupted, reason, requestedAt: 0 });
+    if (this.decisionPrompt === p.promptId) {
+      metrics.stopSeconds.observe(Math.max(0, this.playout.lastFrameSentAt - this.decisionWall) / 1000);
+      this.decisionPrompt = null;
+    }
+    this.policy.clearPrompt();
+    this.emit({ type: 'prompt_finished', promptId: p.promptId, interrupted, playedMs, reason });
+    for (const l of this.listeners) l.promptFinished?.(p, interrupted);
+  }
+
+  // --- events --------------------------------------------------------------------------------------------------
+
+  private emitT = -1;
+
+  emit(ev: Omit<CallEvent, 't'> & { t?: number }): void {
+    const t = ev.t ?? (this.emitT >= 0 ? this.emitT : this.t);
+    this.sink.sendEvent({ ...ev, t } as CallEvent);
+  }
+
+  private emitAt(t: number, ev: Omit<CallEvent, 't'>): void {
+    this.emit({ ...ev, t });
+  }
+
+  /** Ends this call with an error event; other calls are unaffected. */
+  fail(code: string, message: string, closeCode = 1011): void {
+    if (this.ended) return;
+    metrics.errors.inc({ code });
+    this.log.warn({ code }, message);
+    this.emit({ type: 'error', code, message });
+    void this.end(code, closeCode);
+  }
+
+  async end(reason: string, closeCode = 1000): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.playout.cancel(reason === 'hangup' ? 'hangup' : reason, true);
+    this.svc.pacer.remove(this.playout);
+    this.vad.close();
+    for (const l of this.listeners) {
+      try {
+        await l.close?.();
+      } catch (e) {
+        this.log.error({ err: e }, 'listener close failed');
+      }
+    }
+    this.emit({ type: 'call_summary', ...this.summary(reason) });
+    metrics.activeCalls.dec({ wire: this.init.wire });
+    metrics.callsTotal.inc({ wire: this.init.wire, outcome: reason });
+    this.log.info({ reason, durationMs: this.t }, 'call ended');
+    this.sink.close(closeCode, reason);
+  }
+
+  summary(reason: string): Record<string, unknown> {
+    return {
+      callId: this.id,
+      reason,
+      inboundMs: this.t,
+      wallMs: Date.now() - this.startedAt,
+      echo: { locked: this.aec.locked, delayMs: this.aec.delaySamples >= 0 ? this.aec.delaySamples / 16 : null },
+      prompts: this.prompts,
+      ...this.latency.report(),
+    };
+  }
+}
+
+export { CodecError };

@@ -1,0 +1,63 @@
+// Per-call latency accounting, reported in call_summary. Bounded: a long call keeps a fixed-size sample.
+export interface BargeInRecord {
+  promptId: string;
+  onsetT: number;
+  pauseT: number;
+  commitT: number;
+  /** Wall ms from the decision to the last prompt frame sent after it (0 when none was). */
+  stopMs?: number;
+}
+
+const CAP = 4096;
+
+function pct(xs: number[], p: number): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+function push(xs: number[], v: number): void {
+  if (xs.length < CAP) xs.push(v);
+  else xs[Math.floor(Math.random() * CAP)] = v;
+}
+
+export class LatencyLog {
+  private inbound: number[] = [];
+  private vad: number[] = [];
+  private first: number[] = [];
+  private stop: number[] = [];
+  private falsePauses = 0;
+  readonly bargeIns: BargeInRecord[] = [];
+
+  inboundFrame(ms: number): void {
+    push(this.inbound, ms);
+  }
+  vadFrame(ms: number): void {
+    push(this.vad, ms);
+  }
+  firstAudio(ms: number): void {
+    push(this.first, ms);
+  }
+  stopAfterDecision(ms: number): void {
+    const last = this.bargeIns[this.bargeIns.length - 1];
+    if (last) last.stopMs = Math.max(last.stopMs ?? 0, ms);
+    push(this.stop, ms);
+  }
+  falsePause(): void {
+    this.falsePauses++;
+  }
+  bargeIn(r: BargeInRecord): void {
+    this.bargeIns.push({ ...r, stopMs: 0 });
+  }
+
+  report(): Record<string, unknown> {
+    const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+    return {
+      bargeIns: this.bargeIns.map((b) => ({ ...b, pauseLatencyMs: b.pauseT - b.onsetT, commitLatencyMs: b.commitT - b.onsetT })),
+      pausesResumed: this.falsePauses,
+      inboundFrameMs: { p50: round(pct(this.inbound, 50)), p95: round(pct(this.inbound, 95)), max: round(pct(this.inbound, 100)), n: this.inbound.length },
+      vadFrameMs: { p50: round(pct(this.vad, 50)), p95: round(pct(this.vad, 95)), max: round(pct(this.vad, 100)), n: this.vad.length },
+      firstAudioMs: { p50: round(pct(this.first, 50)), p95: round(pct(this.first, 95)), n: this.first.length },
+    };
+  }
+}

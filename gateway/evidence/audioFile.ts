@@ -1,0 +1,43 @@
+// Durable WAV writes for evidence audio. The file must be complete and on disk before the row that names it is
+// committed, so a crash can leave an orphan WAV (harmless) but never a row whose audio is missing or truncated.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Writes `bytes` to `path` via a temp file in the same directory: write, fsync, rename, fsync the directory. */
+export function writeFileDurable(path: string, bytes: Uint8Array): void {
+  const dir = resolve(dirname(path));
+  const created = mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o640);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  // The rename lives in the directory entry; without this fsync a power cut can forget the file although its data
+  // blocks were synced.
+  fsyncDir(dir);
+  if (created) {
+    // New directories (a new day) are entries in their parents, which need syncing as well.
+    const top = dirname(resolve(created));
+    for (let d = dirname(dir); ; d = dirname(d)) {
+      fsyncDir(d);
+      if (d === top || d === dirname(d)) break;
+    }
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

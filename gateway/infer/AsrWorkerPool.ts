@@ -1,0 +1,304 @@
+// Main-thread side of streaming ASR: N worker threads, each with its own recogniser; calls are assigned to the
+// least-loaded worker and their audio is posted (buffers transferred), so decoding never runs on the event loop.
+// A worker that dies takes only its in-flight utterances with it: those streams get an error result, the worker is
+// restarted with backoff and the streams are re-opened on it.
+import type { Worker } from 'node:worker_threads';
+import { isResolved, resolveModel, type ModelEntry } from '../models.js';
+import { rootLogger } from '../ops/log.js';
+import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamStats } from '../listen/asr/types.js';
+import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
+import { spawnWorker } from './spawn.js';
+
+const WORKER_URL = new URL('./asr.worker.ts', import.meta.url);
+const log = rootLogger.child({ mod: 'asr' });
+
+export interface AsrPoolOptions {
+  /** Model id from models/manifest.json. */
+  model: string;
+  mode: 'recognizer' | 'kws';
+  workers?: number;
+  /** Intra-op threads per recogniser. */
+  threads?: number;
+  modelsDir?: string;
+  /** KWS mode: keyword lines (`k ě y ǐ @可以`) or a keywords file. */
+  keywords?: string;
+  keywordsFile?: string;
+  keywordsThreshold?: number;
+  keywordsScore?: number;
+  numTrailingBlanks?: number;
+  /** Minimum audio between partial results of one stream, ms. Default 200. */
+  partialEveryMs?: number;
+  /** Silence appended at finish() so the last chunk is decoded, ms. Default 480. */
+  tailPaddingMs?: number;
+  /** Explicit model files (tools, tests); skips the manifest search. */
+  resolved?: { entry: ModelEntry; files: Record<string, string> };
+  /** Consecutive failed (re)starts of one worker before it is given up. Default 5. */
+  maxRestarts?: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  ready: boolean;
+  everReady: boolean;
+  dead: boolean;
+  failures: number;
+  batching: string;
+  streams: Set<PoolStream>;
+}
+
+class PoolStream implements AsrStream {
+  private cbs: ((r: AsrResult) => void)[] = [];
+  closed = false;
+  cpuMs = 0;
+  audioMs = 0;
+
+  constructor(
+    readonly sid: number,
+    readonly callId: string,
+    public slot: Slot | null,
+    private readonly pool: AsrWorkerPool,
+  ) {}
+
+  accept(samples16k: Float32Array): void {
+    if (this.closed || samples16k.length === 0) return;
+    // Transfer only a buffer this array owns entirely; a view into a larger buffer is copied so the caller's
+    // other data is not detached under it.
+    const own = samples16k.byteOffset === 0 && samples16k.byteLength === samples16k.buffer.byteLength && samples16k.buffer instanceof ArrayBuffer;
+    const s = own ? samples16k : samples16k.slice();
+    this.pool.post(this, { op: 'audio', sid: this.sid, samples: s }, [s.buffer as ArrayBuffer]);
+  }
+  finish(): void {
+    if (!this.closed) this.pool.post(this, { op: 'finish', sid: this.sid });
+  }
+  reset(): void {
+    if (!this.closed) this.pool.post(this, { op: 'reset', sid: this.sid });
+  }
+  onResult(cb: (r: AsrResult) => void): void {
+    this.cbs.push(cb);
+  }
+  emit(r: AsrResult): void {
+    if (this.closed) return;
+    for (const cb of this.cbs) {
+      try {
+        cb(r);
+      } catch (e) {
+        log.error({ err: e, callId: this.callId }, 'ASR result callback threw');
+      }
+    }
+  }
+  stats(): AsrStreamStats {
+    return { audioMs: this.audioMs, cpuMs: this.cpuMs, cpuMsPerAudioSec: this.audioMs > 0 ? (this.cpuMs / this.audioMs) * 1000 : 0 };
+  }
+  close(): void {
+    if (this.closed) return;
+    this.pool.post(this, { op: 'close', sid: this.sid });
+    this.closed = true;
+    this.pool.release(this);
+  }
+}
+
+export class AsrWorkerPool implements AsrPool {
+  private readonly slots: Slot[] = [];
+  private readonly streams = new Map<number, PoolStream>();
+  private nextSid = 1;
+  private rr = 0;
+  private restarts = 0;
+  private closing = false;
+  private closedAudioMs = 0;
+  private closedCpuMs = 0;
+  private readonly data: AsrWorkerData;
+
+  private constructor(
+    private readonly opts: AsrPoolOptions,
+    entry: ModelEntry,
+    files: Record<string, string>,
+  ) {
+    this.data = {
+      spec: {
+        mode: opts.mode,
+        entry,
+        files,
+        threads: opts.threads ?? 1,
+        keywords: opts.keywords,
+        keywordsFile: opts.keywordsFile,
+        keywordsThreshold: opts.keywordsThreshold,
+        keywordsScore: opts.keywordsScore,
+        numTrailingBlanks: opts.numTrailingBlanks,
+      },
+      partialEveryMs: opts.partialEveryMs ?? 200,
+      tailPaddingMs: opts.tailPaddingMs ?? 480,
+    };
+  }
+
+  /** Starts every worker and waits until each has loaded its model; rejects with the load error otherwise. */
+  static async start(opts: AsrPoolOptions): Promise<AsrWorkerPool> {
+    let entry: ModelEntry;
+    let files: Record<string, string>;
+    if (opts.resolved) ({ entry, files } = opts.resolved);
+    else {
+      const r = resolveModel(opts.model, opts.modelsDir);
+      if (!isResolved(r)) throw new Error(`ASR model "${opts.model}" not found (looked in ${r.missing.join(', ')}); run \`npm run models\``);
+      ({ entry, files } = r);
+    }
+    if (entry.kind !== 'asr') throw new Error(`model "${entry.id}" is a ${entry.kind} model, not ASR`);
+    const pool = new AsrWorkerPool(opts, entry, files);
+    const n = Math.max(1, opts.workers ?? 1);
+    try {
+      await Promise.all(Array.from({ length: n }, (_, i) => pool.spawn(i)));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    log.info({ model: entry.id, mode: opts.mode, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
+    return pool;
+  }
+
+  private spawn(index: number): Promise<void> {
+    const slot: Slot = this.slots[index] ?? {
+      index,
+      worker: null,
+      ready: false,
+      everReady: false,
+      dead: false,
+      failures: 0,
+      batching: '',
+      streams: new Set(),
+    };
+    this.slots[index] = slot;
+    // Not `new Worker(url, { execArgv: ['--import', 'tsx'] })`: on Node 20 that fails with "Unknown file extension
+    // .ts" for the worker entry; spawnWorker starts a JS entry that registers tsx and then imports the module.
+    const worker = spawnWorker(WORKER_URL, this.data as unknown as Record<string, unknown>);
+    slot.worker = worker;
+    slot.ready = false;
+    // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
+    // has loaded its model and listens.
+    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let lastFailure = '';
+      worker.on('message', (m: AsrReply) => {
+        if (m.op === 'ready') {
+          slot.ready = true;
+          slot.everReady = true;
+          slot.failures = 0;
+          slot.batching = m.batching;
+          settled = true;
+          resolve();
+        } else if (m.op === 'failed') lastFailure = m.message;
+        else this.onReply(m);
+      });
+      // Both events can fire for one death; handle the first only, and only for the current worker.
+      const died = (why: string) => {
+        if (slot.worker !== worker) return;
+        slot.worker = null;
+        slot.ready = false;
+        const message = lastFailure || why;
+        if (!settled) {
+          settled = true;
+          reject(new Error(`ASR worker ${index} failed to load model ${this.data.spec.entry.id}: ${message}`));
+        }
+        if (!this.closing) this.onWorkerDeath(slot, message);
+      };
+      worker.on('error', (e) => died(e.message));
+      worker.on('exit', (code) => died(`exited with code ${code}`));
+    });
+  }
+
+  private onWorkerDeath(slot: Slot, message: string): void {
+    slot.failures++;
+    log.error({ worker: slot.index, failures: slot.failures, err: message }, 'ASR worker died');
+    for (const s of slot.streams) s.emit({ text: '', tokens: [], final: true, error: `ASR worker ${slot.index} failed: ${message}` });
+    // A worker that never loaded during start() is reported by start() itself; one that loaded once is restarted.
+    if (!slot.everReady || slot.failures > (this.opts.maxRestarts ?? 5)) {
+      slot.dead = true;
+      for (const s of slot.streams) s.slot = null;
+      slot.streams.clear();
+      return;
+    }
+    const delay = Math.min(5000, 100 * 2 ** (slot.failures - 1));
+    setTimeout(() => {
+      if (this.closing) return;
+      this.restarts++;
+      this.spawn(slot.index).catch((e: Error) => log.error({ worker: slot.index, err: e.message }, 'ASR worker restart failed'));
+    }, delay).unref();
+  }
+
+  private onReply(m: AsrReply): void {
+    if (m.op === 'ready' || m.op === 'failed') return;
+    const s = this.streams.get(m.sid);
+    if (!s) return;
+    if (m.op === 'usage' || m.op === 'result') {
+      s.cpuMs = m.cpuMs;
+      s.audioMs = m.audioMs;
+    }
+    if (m.op === 'result') s.emit(m.result);
+    else if (m.op === 'error') s.emit({ text: '', tokens: [], final: true, error: m.message });
+  }
+
+  open(callId: string): AsrStream {
+    const live = this.slots.filter((s) => !s.dead);
+    let slot: Slot | null = null;
+    for (let k = 0; k < live.length; k++) {
+      const c = live[(this.rr + k) % live.length];
+      if (!slot || c.streams.size < slot.streams.size) slot = c;
+    }
+    this.rr++;
+    const s = new PoolStream(this.nextSid++, callId, slot, this);
+    this.streams.set(s.sid, s);
+    if (slot) {
+      slot.streams.add(s);
+      slot.worker?.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+    } else {
+      queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
+    }
+    return s;
+  }
+
+  /** @internal */
+  post(s: PoolStream, m: AsrRequest, transfer?: ArrayBuffer[]): void {
+    // While a worker restarts there is nowhere to send audio: it belongs to an utterance already reported lost.
+    s.slot?.worker?.postMessage(m, transfer ?? []);
+  }
+
+  /** @internal */
+  release(s: PoolStream): void {
+    s.slot?.streams.delete(s);
+    this.streams.delete(s.sid);
+    this.closedAudioMs += s.audioMs;
+    this.closedCpuMs += s.cpuMs;
+  }
+
+  /** Test hook: make worker `index` throw outside any handler, as an unexpected bug would. */
+  crashWorkerForTest(index: number): void {
+    this.slots[index]?.worker?.postMessage({ op: 'crash' } satisfies AsrRequest);
+  }
+
+  stats(): AsrPoolStats {
+    let audioMs = this.closedAudioMs;
+    let cpuMs = this.closedCpuMs;
+    for (const s of this.streams.values()) {
+      audioMs += s.audioMs;
+      cpuMs += s.cpuMs;
+    }
+    return {
+      model: this.data.spec.entry.id,
+      mode: this.data.spec.mode,
+      workers: this.slots.length,
+      readyWorkers: this.slots.filter((s) => s.ready).length,
+      restarts: this.restarts,
+      openStreams: this.streams.size,
+      audioMs,
+      cpuMs,
+      cpuMsPerAudioSec: audioMs > 0 ? (cpuMs / audioMs) * 1000 : 0,
+      perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const s of [...this.streams.values()]) s.close();
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    for (const s of this.slots) s.worker = null;
+  }
+}

@@ -1,0 +1,226 @@
+// The ASR inference thread: owns one recogniser (or keyword spotter) and all streams assigned to it. Models exported
+// with batch size 1 are decoded strictly one stream at a time (decodeStreams with two such streams aborts the
+// process); models with a dynamic batch dimension are decoded together once per event-loop turn.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createEngine } from '../listen/asr/backends.js';
+import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
+import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
+import type { AsrResult } from '../listen/asr/types.js';
+import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
+import { batchDimension, readOnnxInputs } from './onnxInputs.js';
+import { ThreadCpuClock } from './threadCpu.js';
+
+const data = workerData as AsrWorkerData;
+const port = parentPort!;
+const post = (m: AsrReply) => port.postMessage(m);
+
+interface Slot {
+  es: EngineStream;
+  /** Samples accepted since open (all utterances) and at the start of the current utterance. */
+  samples: number;
+  uttStart: number;
+  lastText: string;
+  lastPartialAt: number;
+  cpuMs: number;
+  lastUsagePost: number;
+}
+
+function resolveBatching(spec: AsrWorkerData['spec']): { dynamicBatch: boolean; batching: string } {
+  checkFilesExist(spec as AsrEngineSpec);
+  // Structural check of every ONNX file first: a damaged file would std::terminate the process inside sherpa.
+  for (const f of onnxFiles(spec as AsrEngineSpec)) readOnnxInputs(f);
+  const enc = encoderFile(spec as AsrEngineSpec);
+  const declared = enc ? batchDimension(enc) : { kind: 'unknown' as const };
+  const manifest = spec.entry.dynamicBatch === true;
+  if (declared.kind === 'fixed') {
+    return { dynamicBatch: false, batching: `serial (encoder input batch fixed at ${declared.size}${manifest ? '; manifest said dynamic — overridden' : ''})` };
+  }
+  if (declared.kind === 'dynamic') {
+    return { dynamicBatch: manifest, batching: manifest ? 'batched (encoder batch dimension dynamic)' : 'serial (manifest says no dynamic batch)' };
+  }
+  return { dynamicBatch: manifest, batching: `${manifest ? 'batched' : 'serial'} (encoder batch not declared; trusting manifest)` };
+}
+
+let engine: AsrEngine;
+const clock = new ThreadCpuClock();
+const rate = data.spec.entry.sampleRate ?? 16000;
+const slots = new Map<number, Slot>();
+const dirty = new Set<number>();
+let drainScheduled = false;
+
+try {
+  const b = resolveBatching(data.spec);
+  engine = createEngine({ ...data.spec, dynamicBatch: b.dynamicBatch });
+  post({ op: 'ready', name: engine.name, batching: `${b.batching}; cpu clock ${clock.source}` });
+} catch (e) {
+  post({ op: 'failed', message: (e as Error).message });
+  // Stay alive without a model: the pool reports the failure and terminates us.
+  throw e;
+}
+
+function newSlot(): Slot {
+  return { es: engine.createStream(), samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
+}
+
+const ms = (samples: number) => (samples / rate) * 1000;
+
+function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
+  const h = sl.es.result();
+  const base = ms(sl.uttStart);
+  const r: AsrResult = { text: h.text, tokens: h.tokens, final, audioMs: ms(sl.samples) };
+  if (h.keywords) r.keywords = h.keywords;
+  if (h.hits) {
+    r.hits = h.hits.map((k) => ({
+      keyword: k.keyword,
+      startMs: k.startSec === undefined ? undefined : base + k.startSec * 1000,
+      endMs: k.endSec === undefined ? undefined : base + k.endSec * 1000,
+    }));
+  }
+  if (h.startSec !== undefined) r.startMs = base + h.startSec * 1000;
+  if (h.endSec !== undefined) r.endMs = base + h.endSec * 1000;
+  if (flushMs !== undefined) r.flushMs = flushMs;
+  return r;
+}
+
+/** Decodes one stream as far as its features allow and sends a partial if the text changed. */
+function decodeOne(sid: number, sl: Slot): void {
+  const t0 = clock.nowMs();
+  let steps = 0;
+  while (sl.es.isReady()) {
+    sl.es.decode();
+    steps++;
+  }
+  sl.cpuMs += clock.nowMs() - t0;
+  if (steps) maybePartial(sid, sl);
+}
+
+function maybePartial(sid: number, sl: Slot): void {
+  const h = sl.es.result();
+  if (h.text === sl.lastText) return;
+  // KWS hits go out at once (latency is the point); recogniser partials are throttled by audio time.
+  const isKws = h.keywords !== undefined;
+  if (!isKws && ms(sl.samples - sl.lastPartialAt) < data.partialEveryMs && sl.lastText !== '') return;
+  sl.lastText = h.text;
+  sl.lastPartialAt = sl.samples;
+  post({ op: 'result', sid, result: toResult(sl, false), cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
+}
+
+function drain(): void {
+  drainScheduled = false;
+  const ids = [...dirty];
+  dirty.clear();
+  if (!engine.dynamicBatch || !engine.decodeBatch) {
+    for (const sid of ids) {
+      const sl = slots.get(sid);
+      if (sl) guarded(sid, () => decodeOne(sid, sl));
+    }
+    return;
+  }
+  // Batched: step every ready stream together until none is ready; CPU is shared out per stream step.
+  let live = ids.filter((sid) => slots.has(sid));
+  const stepped = new Set<number>();
+  while (live.length) {
+    const ready = live.filter((sid) => slots.get(sid)!.es.isReady());
+    if (!ready.length) break;
+    const t0 = clock.nowMs();
+    engine.decodeBatch(ready.map((sid) => slots.get(sid)!.es));
+    const share = (clock.nowMs() - t0) / ready.length;
+    for (const sid of ready) {
+      slots.get(sid)!.cpuMs += share;
+      stepped.add(sid);
+    }
+    live = ready;
+  }
+  for (const sid of stepped) guarded(sid, () => maybePartial(sid, slots.get(sid)!));
+}
+
+function flushPending(sid: number): void {
+  // Ordering: audio of this stream still waiting for a batched drain must be decoded before finish/reset.
+  if (dirty.has(sid)) drain();
+}
+
+function finish(sid: number, sl: Slot): void {
+  flushPending(sid);
+  const w0 = performance.now();
+  const t0 = clock.nowMs();
+  // The encoder only emits a chunk once its right context is in; padding pushes the last words through.
+  const pad = Math.round((data.tailPaddingMs / 1000) * rate);
+  if (pad > 0) sl.es.accept(new Float32Array(pad));
+  sl.es.inputFinished();
+  while (sl.es.isReady()) sl.es.decode();
+  const flushMs = performance.now() - w0;
+  const result = toResult(sl, true, flushMs);
+  sl.cpuMs += clock.nowMs() - t0;
+  post({ op: 'result', sid, result, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
+  startUtterance(sl);
+}
+
+function startUtterance(sl: Slot): void {
+  // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
+  sl.es = engine.createStream();
+  sl.uttStart = sl.samples;
+  sl.lastText = '';
+  sl.lastPartialAt = sl.samples;
+}
+
+function guarded(sid: number, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    // A JS-level failure (bad input, backend exception) loses this utterance only; the stream starts over.
+    post({ op: 'error', sid, message: (e as Error).message });
+    const sl = slots.get(sid);
+    if (sl) {
+      try {
+        startUtterance(sl);
+      } catch {
+        slots.delete(sid);
+      }
+    }
+  }
+}
+
+port.on('message', (m: AsrRequest) => {
+  if (m.op === 'crash') {
+    setImmediate(() => {
+      throw new Error('deliberate ASR worker crash (test hook)');
+    });
+    return;
+  }
+  const { sid } = m;
+  if (m.op === 'open') {
+    guarded(sid, () => slots.set(sid, newSlot()));
+    return;
+  }
+  const sl = slots.get(sid);
+  if (!sl) return; // closed, or lost to an earlier error
+  if (m.op === 'audio') {
+    guarded(sid, () => {
+      const t0 = clock.nowMs();
+      sl.es.accept(m.samples); // feature extraction happens here: charge it to the stream
+      sl.cpuMs += clock.nowMs() - t0;
+      sl.samples += m.samples.length;
+    });
+    if (engine.dynamicBatch) {
+      dirty.add(sid);
+      if (!drainScheduled) {
+        drainScheduled = true;
+        setImmediate(drain);
+      }
+    } else guarded(sid, () => decodeOne(sid, sl));
+    const now = performance.now();
+    if (now - sl.lastUsagePost > 250) {
+      sl.lastUsagePost = now;
+      post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
+    }
+  } else if (m.op === 'finish') {
+    guarded(sid, () => finish(sid, sl));
+  } else if (m.op === 'reset') {
+    flushPending(sid);
+    guarded(sid, () => startUtterance(sl));
+  } else if (m.op === 'close') {
+    dirty.delete(sid);
+    post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
+    slots.delete(sid);
+  }
+});

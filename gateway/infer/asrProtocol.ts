@@ -1,0 +1,24 @@
+// Messages between the ASR pool (main thread) and its workers. Audio travels as transferred Float32Array buffers.
+import type { AsrResult } from '../listen/asr/types.js';
+import type { AsrEngineSpec } from '../listen/asr/engine.js';
+
+export interface AsrWorkerData {
+  spec: Omit<AsrEngineSpec, 'dynamicBatch'>;
+  /** Minimum audio between two partial results of one stream, ms (partials are sent only when the text changed). */
+  partialEveryMs: number;
+  /** Silence appended before inputFinished so the last chunk's right context is decoded, ms. */
+  tailPaddingMs: number;
+}
+
+export type AsrRequest =
+  | { op: 'open' | 'close' | 'finish' | 'reset'; sid: number }
+  | { op: 'audio'; sid: number; samples: Float32Array }
+  /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
+  | { op: 'crash' };
+
+export type AsrReply =
+  | { op: 'ready'; name: string; batching: string }
+  | { op: 'failed'; message: string }
+  | { op: 'result'; sid: number; result: AsrResult; cpuMs: number; audioMs: number }
+  | { op: 'usage'; sid: number; cpuMs: number; audioMs: number }
+  | { op: 'error'; sid: number; message: string };

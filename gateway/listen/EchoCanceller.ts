@@ -1,0 +1,391 @@
+// Removes the bot's own prompt from the inbound audio before VAD sees it. earshot knows exactly what it played
+// and when (the reference, placed on the inbound timeline by Playout), so it only has to learn the line's echo
+// path: a bulk delay (coarse envelope correlation, then sample-level refinement) and a short NLMS filter around
+// it. What cancellation leaves is then gated: a frame counts as callee speech only if its residual is clearly
+// louder than the echo we predict is left in it (reference-aware gating). All in 16 kHz float samples.
+import { fft } from '../audio/fft.js';
+import type { EchoConfig } from '../config.js';
+
+const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
+const SEARCH_EVERY = 1600; // samples between searches while it is unknown whether the line echoes (100 ms)
+const TRACK_EVERY = 32000; // once locked, a local re-check every 2 s follows a drifting path
+const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
+const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
+const RATE = 16000;
+const DECIM = 4; // the delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is 4× cheaper
+const GCC_N = 4096; // 1 s at 4 kHz
+const GCC_PROMINENCE = 8;
+// Share of mic energy the echo must explain to lock (low: echo under noise still explains a visible part).
+const EXPLAINED = 0.15; // peak over mean |correlation| needed to believe a delay
+
+/** 0: what is playing now. 1: the shadow — what the far end may still be playing from before a pause. */
+export type EchoPath = 0 | 1;
+
+interface RefSegment {
+  start: number;
+  samples: Float32Array;
+  path: EchoPath;
+}
+
+export interface EchoFrameInfo {
+  /** Energy of the reference around the current echo delay (0 when nothing was playing). */
+  refEnergy: number;
+  /** Energy of what cancellation left. */
+  residualEnergy: number;
+  /** Residual echo we expect to remain; speech must beat it by the gate margin. */
+  expectedEcho: number;
+  locked: boolean;
+  delaySamples: number;
+}
+
+export class EchoCanceller {
+  private segments: RefSegment[] = [];
+  private readonly maxDelay: number;
+  private readonly taps: number;
+  private w: Float64Array;
+  private w1: Float64Array; // filter for the shadow path
+  private delay = -1; // bulk delay in samples, −1 until locked
+  /** unknown until the reference has been active long enough to tell whether the line echoes at all. */
+  private state: 'unknown' | 'present' | 'absent' = 'unknown';
+  private refActiveBlocks = 0;
+  private micHist: Float32Array;
+  private histFill = 0;
+  // Random phase: calls whose prompts start together must not all search on the same tick.
+  private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
+  private erle = 1; // linear, learnt during single talk
+  private readonly gate: number;
+  private frameRes = 0;
+  private frameEcho = 0;
+  private frameRef = 0;
+
+  /** Called once when the echo path is first found: the VAD's memory of pre-lock echo should be dropped then. */
+  onLock?: (delaySamples: number) => void;
+  /** Whether the line echoes became known (for logs). */
+  onState?: (state: 'present' | 'absent', atSample: number) => void;
+  onDebug?: (info: Record<string, number>) => void;
+
+  constructor(private readonly cfg: EchoConfig) {
+    this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * RATE);
+    this.taps = cfg.taps;
+    this.w = new Float64Array(this.taps);
+    this.w1 = new Float64Array(this.taps);
+    this.micHist = new Float32Array(Math.max(REFINE + this.maxDelay + BLOCK * 4, DECIM * GCC_N));
+    this.gate = 10 ** (cfg.gateMarginDb / 10);
+  }
+
+  get locked(): boolean {
+    return this.delay >= 0;
+  }
+  get delaySamples(): number {
+    return this.delay;
+  }
+
+  /** Places played audio on the inbound timeline: sample `start` is where it begins to play. */
+  addReference(start: number, samples: Float32Array, path: EchoPath = 0): void {
+    if (!this.cfg.enabled) return;
+    this.segments.push({ start, samples, path });
+  }
+
+  /** Drops reference at and after `from` (the client discarded that audio on barge-in). */
+  truncateReference(from: number): void {
+    this.segments = this.segments.flatMap((s) => {
+      if (s.start >= from) return [];
+      if (s.start + s.samples.length <= from) return [s];
+      return [{ start: s.start, samples: s.samples.subarray(0, from - s.start), path: s.path }];
+    });
+  }
+
+  /** Reference of one path (or both summed) over [pos, pos + out.length). Returns whether any was there. */
+  private refAt(pos: number, out: Float32Array, path?: EchoPath): boolean {
+    out.fill(0);
+    const end = pos + out.length;
+    let any = false;
+    for (const s of this.segments) {
+      if (path !== undefined && s.path !== path) continue;
+      const a = Math.max(pos, s.start);
+      const b = Math.min(end, s.start + s.samples.length);
+      if (a >= b) continue;
+      any = true;
+      const src = s.samples.subarray(a - s.start, b - s.start);
+      if (path !== undefined) out.set(src, a - pos);
+      else for (let i = 0; i < src.length; i++) out[a - pos + i] += src[i];
+    }
+    return any;
+  }
+
+  private prune(now: number): void {
+    const keep = now - this.maxDelay - REFINE - this.taps - RATE;
+    if (this.segments.length && this.segments[0].start + this.segments[0].samples.length < keep) {
+      this.segments = this.segments.filter((s) => s.start + s.samples.length >= keep);
+    }
+  }
+
+  /**
+   * Cancels echo from `mic`, whose first sample is inbound sample `start`. Returns the residual; per-frame gating
+   * figures accumulate until `takeFrameInfo`.
+   */
+  process(mic: Float32Array, start: number): Float32Array {
+    if (!this.cfg.enabled || (this.segments.length === 0 && this.delay < 0)) {
+      this.track(mic, start, null);
+      let e = 0;
+      for (let i = 0; i < mic.length; i++) e += mic[i] * mic[i];
+      this.frameRes += e;
+      return mic;
+    }
+    const K = this.taps;
+    const half = K >> 1;
+    const d = this.delay;
+    const out = new Float32Array(mic.length);
+    const ref = new Float32Array(mic.length + K + this.maxDelay);
+    // ref[j] = reference at inbound sample (start − maxDelay − K + j)
+    const refBase = start - this.maxDelay - K;
+    this.refAt(refBase, ref);
+    let resE = 0;
+    let echoE = 0;
+    let refE = 0;
+    let micPeak = 0;
+    let refPeak = 0;
+    if (d >= 0) {
+      const w = this.w;
+      const w1 = this.w1;
+      // Separate windows per path so each gets its own filter; the shadow path costs nothing when absent.
+      const r0 = new Float32Array(ref.length);
+      const r1 = new Float32Array(ref.length);
+      this.refAt(refBase, r0, 0);
+      const shadow = this.refAt(refBase, r1, 1);
+      for (let i = 0; i < mic.length; i++) {
+        // taps cover reference samples at n − d − half + 1 … n − d + half
+        const n = start + i;
+        const base = n - d + half - refBase; // index of newest tap
+        let y = 0;
+        let xx = 1e-6;
+        for (let k = 0; k < K; k++) {
+          const x = r0[base - k];
+          y += w[k] * x;
+          xx += x * x;
+        }
+        if (shadow) {
+          for (let k = 0; k < K; k++) {
+            const x = r1[base - k];
+            y += w1[k] * x;
+            xx += x * x;
+          }
+        }
+        const e = mic[i] - y;
+        out[i] = e;
+        resE += e * e;
+        echoE += y * y;
+        const c = ref[base - half];
+        refE += c * c;
+        const am = Math.abs(mic[i]);
+        if (am > micPeak) micPeak = am;
+        const ar = Math.abs(c);
+        if (ar > refPeak) refPeak = ar;
+        // Adapt only in single talk (Geigel-style: the mic is not louder than the echo path allows).
+        if (xx > 1e-4 && am < 0.7 * refPeak + 1e-3) {
+          const mu = (0.3 * e) / xx;
+          for (let k = 0; k < K; k++) w[k] += mu * r0[base - k];
+          if (shadow) for (let k = 0; k < K; k++) w1[k] += mu * r1[base - k];
+        }
+      }
+    } else {
+      // Not locked yet: pass through, and predict echo as loud as the loudest reference in the delay window.
+      out.set(mic);
+      for (let i = 0; i < mic.length; i++) resE += mic[i] * mic[i];
+      let maxBlock = 0;
+      for (let j = 0; j + BLOCK <= ref.length; j += BLOCK) {
+        let b = 0;
+        for (let k = j; k < j + BLOCK; k++) b += ref[k] * ref[k];
+        if (b > maxBlock) maxBlock = b;
+      }
+      refE = (maxBlock / BLOCK) * mic.length;
+      // Until the path is known, assume echo up to −6 dB; once enough reference played without any correlation,
+      // whatever echo there is lies below what the search detects (about −30 dB).
+      echoE = refE * (this.state === 'absent' ? 0.001 : 0.25);
+    }
+    this.frameRes += resE;
+    this.frameEcho += echoE;
+    this.frameRef += refE;
+    // Learn how much echo cancellation removes, only while the callee is quiet relative to the echo.
+    if (d >= 0 && echoE > 1e-6 * mic.length && resE < echoE) {
+      const r = Math.min(1000, echoE / Math.max(resE, 1e-9));
+      this.erle = 0.95 * this.erle + 0.05 * r;
+    }
+    this.track(mic, start, ref);
+    this.prune(start);
+    return out;
+  }
+
+  /** Gating figures since the last call, for one VAD frame. */
+  takeFrameInfo(): EchoFrameInfo {
+    const residualEnergy = this.frameRes;
+    const refEnergy = this.frameRef;
+    const expectedEcho = this.delay >= 0 ? this.frameEcho / Math.max(this.erle, 1) : this.frameEcho;
+    this.frameRes = this.frameEcho = this.frameRef = 0;
+    return { refEnergy, residualEnergy, expectedEcho, locked: this.delay >= 0, delaySamples: this.delay };
+  }
+
+  /** True when a frame's residual is not clearly more than leftover echo: it must not count as speech. */
+  isEchoDominated(info: EchoFrameInfo, frameLen: number): boolean {
+    if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return false;
+    return info.residualEnergy < info.expectedEcho * this.gate;
+  }
+
+  // --- delay search -------------------------------------------------------------------------------------------
+
+  /** Keeps mic history for the delay search and runs the search: often until locked, then to track drift. */
+  private track(mic: Float32Array, start: number, refWin: Float32Array | null): void {
+    const h = this.micHist;
+    if (mic.length >= h.length) {
+      h.set(mic.subarray(mic.length - h.length));
+    } else {
+      h.copyWithin(0, mic.length);
+      h.set(mic, h.length - mic.length);
+    }
+    this.histFill = Math.min(h.length, this.histFill + mic.length);
+    if (refWin) {
+      // Reference activity at the current position (the newest part of the window).
+      let re = 0;
+      for (let i = refWin.length - mic.length; i < refWin.length; i++) re += refWin[i] * refWin[i];
+      if (re / mic.length > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
+    }
+    this.sinceSearch += mic.length;
+    if (!refWin) return;
+    const now = start + mic.length;
+    if (this.state === 'present') {
+      // Locked: follow small drifts with a cheap local refinement only.
+      if (this.sinceSearch >= TRACK_EVERY) {
+        this.sinceSearch = 0;
+        this.refine(now, this.delay, 32);
+      }
+    } else if (this.sinceSearch >= (this.state === 'unknown' ? SEARCH_EVERY : ABSENT_EVERY)) {
+      this.sinceSearch = 0;
+      this.search(now);
+    }
+  }
+
+  /**
+   * Coarse delay by GCC-PHAT on 8 kHz-decimated audio: a coherent correlation, so echo well below the noise floor
+   * still shows as a sharp peak (envelope correlation does not survive noise).
+   */
+  private search(now: number): void {
+    const N = GCC_N;
+    const have = Math.min(this.histFill, this.micHist.length);
+    if (have < N * DECIM * 0.5) return;
+    const M = 2 * GCC_N; // FFT size at the decimated rate
+    const lagMax = Math.floor(this.maxDelay / DECIM);
+    const micLen = Math.min(N, Math.floor(have / DECIM));
+    const mic16 = this.micHist.subarray(this.micHist.length - micLen * DECIM);
+    const ref16 = new Float32Array((micLen + lagMax) * DECIM);
+    this.refAt(now - (micLen + lagMax) * DECIM, ref16);
+    const mr = new Float64Array(M);
+    const mi = new Float64Array(M);
+    const rr = new Float64Array(M);
+    const ri = new Float64Array(M);
+    let refEnergy = 0;
+    // Box-filter decimation: crude, but PHAT only needs the phase of the strong low band to be right.
+    for (let i = 0; i < micLen; i++) {
+      let v = 0;
+      for (let k = 0; k < DECIM; k++) v += mic16[DECIM * i + k];
+      mr[i] = v / DECIM;
+    }
+    for (let i = 0; i < micLen + lagMax; i++) {
+      let v = 0;
+      for (let k = 0; k < DECIM; k++) v += ref16[DECIM * i + k];
+      v /= DECIM;
+      rr[i] = v;
+      refEnergy += v * v;
+    }
+    if (refEnergy / (micLen + lagMax) < 1e-6) return; // nothing played in the window: nothing to learn
+    fft(mr, mi);
+    fft(rr, ri);
+    // cross-spectrum conj(mic) · ref, PHAT-weighted: its inverse is Σ mic[i]·ref[i+τ]
+    for (let k = 0; k < M; k++) {
+      const a = mr[k] * rr[k] + mi[k] * ri[k];
+      const b = mr[k] * ri[k] - mi[k] * rr[k];
+      const m = Math.hypot(a, b) + 1e-12;
+      mr[k] = a / m;
+      mi[k] = b / m;
+    }
+    fft(mr, mi, true);
+    // mic[i] ≈ g·ref[i + lagMax − d]  ⇒ the correlation peaks at index (lagMax − d) mod M
+    let best = -Infinity;
+    let bestD = -1;
+    let sum = 0;
+    for (let d = 0; d <= lagMax; d++) {
+      const idx = (lagMax - d + M) % M;
+      const v = mr[idx];
+      sum += Math.abs(v);
+      if (v > best) {
+        best = v;
+        bestD = d;
+      }
+    }
+    const mean = sum / (lagMax + 1);
+    const prominence = best / (mean + 1e-12);
+    if (process.env.EARSHOT_DEBUG_AEC) this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
+    const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * DECIM, 2 * DECIM);
+    if (!found && this.delay < 0 && this.refActiveBlocks >= 150 && this.state !== 'absent') {
+      this.state = 'absent';
+      this.onState?.('absent', now);
+    }
+  }
+
+  /** Sample-level delay and gain around a coarse lag; locks only if the echo explains most of the mic energy. */
+  private refine(now: number, coarse: number, radius: number): boolean {
+    const L = Math.min(REFINE, this.histFill);
+    if (L < 2000) return false;
+    const mic = this.micHist.subarray(this.micHist.length - L);
+    const lo = Math.max(this.taps >> 1, coarse - radius);
+    const hi = Math.min(this.maxDelay, coarse + radius);
+    const ref = new Float32Array(L + hi);
+    this.refAt(now - L - hi, ref); // ref[j] = reference at (now − L − hi + j)
+    let best = -Infinity;
+    let bestD = coarse;
+    let bestGain = 0;
+    for (let d = lo; d <= hi; d++) {
+      let xy = 0;
+      let xx = 1e-9;
+      const off = hi - d;
+      for (let i = 0; i < L; i++) {
+        const x = ref[off + i];
+        xy += x * mic[i];
+        xx += x * x;
+      }
+      const score = (xy * xy) / xx; // energy explained
+      if (score > best) {
+        best = score;
+        bestD = d;
+        bestGain = xy / xx;
+      }
+    }
+    let micE = 1e-9;
+    for (let i = 0; i < L; i++) micE += mic[i] * mic[i];
+    if (best < EXPLAINED * micE) return false;
+    if (this.state !== 'present') this.onState?.('present', now);
+    this.state = 'present';
+    if (this.delay < 0) this.onLock?.(bestD);
+    if (bestD !== this.delay) {
+      const wasLocked = this.delay >= 0;
+      const shift = bestD - this.delay;
+      this.delay = bestD;
+      if (!wasLocked || Math.abs(shift) >= this.taps / 2) {
+        for (const w of [this.w, this.w1]) {
+          w.fill(0);
+          w[this.taps >> 1] = bestGain;
+        }
+      } else {
+        // Same echo path seen from a delay `shift` samples away: move the taps so they keep pointing at it.
+        for (const w of [this.w, this.w1]) {
+          const old = w.slice();
+          w.fill(0);
+          for (let k = 0; k < this.taps; k++) {
+            const j = k - shift;
+            if (j >= 0 && j < this.taps) w[j] = old[k];
+          }
+        }
+      }
+    }
+    return true;
+  }
+}

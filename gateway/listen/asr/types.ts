@@ -1,0 +1,71 @@
+// The ASR contract the rest of the gateway sees. Plain data only: results cross a worker boundary, and a new
+// backend (one file implementing AsrEngine in ./engine.ts) must not change anything here.
+
+export interface AsrResult {
+  /**
+   * Recogniser mode: the transcript. For pinyin-token models (`tokenType: 'pinyin-initial-final'`) this is the raw
+   * space-separated token text (`b ú sh ì`), which is what the consent classifier consumes.
+   * KWS mode: the spotted keyword phrases of this utterance, in order, space-separated.
+   */
+  text: string;
+  /** Model tokens (KWS mode: the tokens of every spotted keyword, concatenated in order). */
+  tokens: string[];
+  /** KWS mode only: the spotted keyword phrases, in order. */
+  keywords?: string[];
+  /** KWS mode only: each hit with its stream audio time (ms since open); feeds consent's spottedToInput. */
+  hits?: { keyword: string; startMs?: number; endMs?: number }[];
+  final: boolean;
+  /** Stream audio time (ms since the stream was opened) of the first / last token, when the model reports them. */
+  startMs?: number;
+  endMs?: number;
+  /** Stream audio time (ms since open) up to which audio had been accepted when this result was produced. */
+  audioMs?: number;
+  /** Finals only: worker wall ms spent flushing the utterance (tail padding + decode) — the decode part of latency. */
+  flushMs?: number;
+  /** Set when the worker serving this stream failed; text is then empty and the utterance is lost. */
+  error?: string;
+}
+
+export interface AsrStreamStats {
+  /** Audio accepted by this stream, ms. */
+  audioMs: number;
+  /** Worker CPU spent decoding this stream, ms (thread CPU where the OS reports it, else decode wall time). */
+  cpuMs: number;
+  /** cpuMs per second of audio: the per-call recogniser cost. */
+  cpuMsPerAudioSec: number;
+}
+
+export interface AsrStream {
+  readonly callId: string;
+  /** 16 kHz mono float samples in [-1, 1]. The buffer is transferred to the worker: do not reuse it. */
+  accept(samples16k: Float32Array): void;
+  /** End of utterance: flush and emit a final result, then start a new utterance on the same stream. */
+  finish(): void;
+  /** Drop the current utterance without a final, start a new one. */
+  reset(): void;
+  onResult(cb: (r: AsrResult) => void): void;
+  stats(): AsrStreamStats;
+  close(): void;
+}
+
+export interface AsrPoolStats {
+  model: string;
+  mode: 'recognizer' | 'kws';
+  workers: number;
+  /** Workers currently loaded and serving. */
+  readyWorkers: number;
+  restarts: number;
+  openStreams: number;
+  /** Totals over every stream ever opened on this pool. */
+  audioMs: number;
+  cpuMs: number;
+  cpuMsPerAudioSec: number;
+  /** Per worker: streams assigned now, and how its model decodes (batch size check result). */
+  perWorker: { streams: number; ready: boolean; batching: string }[];
+}
+
+export interface AsrPool {
+  open(callId: string): AsrStream;
+  stats(): AsrPoolStats;
+  close(): Promise<void>;
+}

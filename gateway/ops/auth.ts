@@ -1,0 +1,27 @@
+// Bearer-token access control shared by every wire and HTTP route. Tokens are compared in constant time and
+// never logged.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export function tokenMatches(expected: string, given: string | undefined | null): boolean {
+  if (!given) return false;
+  // Hash both so lengths are equal and the comparison time does not depend on the token.
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** The token a request carries: `Authorization: Bearer …` or `?token=` for clients that cannot set headers. */
+export function requestToken(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  if (h && /^Bearer\s+/i.test(h)) return h.replace(/^Bearer\s+/i, '').trim();
+  const url = new URL(req.url ?? '/', 'http://x');
+  return url.searchParams.get('token');
+}
+
+export function authorized(apiToken: string | undefined, req: IncomingMessage): boolean {
+  if (!apiToken) return true;
+  return tokenMatches(apiToken, requestToken(req));
+}

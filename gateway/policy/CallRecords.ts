@@ -1,0 +1,281 @@
+// One record per call: who, which script, what was played and how far it was heard, which consent decisions were
+// taken (evidence ids) and what the policy said. Per-prompt updates are frequent across thousands of calls and every
+// commit costs an fsync (synchronous=FULL), so in-flight changes are batched into one transaction per flush interval;
+// start() and finish() are written at once. The legally relevant part (decisions) is durable in the evidence store
+// regardless, so a crash loses at most the last interval of prompt bookkeeping.
+import type { Decision } from '../evidence/types.js';
+import { rootLogger } from '../ops/log.js';
+import { migrate, type Db } from '../store/Database.js';
+import { normalizeNumber } from './number.js';
+import { POLICY_MIGRATIONS } from './schema.js';
+import type { CallType, PolicyCode } from './types.js';
+
+export interface PromptPlay {
+  promptId: string;
+  text: string;
+  /** Milliseconds of the prompt actually played out. */
+  playedMs: number;
+  /** 'full' = played to the end; 'interrupted' = cut by barge-in or hang-up. */
+  heard: 'full' | 'interrupted';
+  at: string;
+}
+
+export interface DecisionRef {
+  evidenceId: string;
+  decision: Decision;
+  promptId: string | null;
+  at: string;
+}
+
+export interface PolicyCheckEntry {
+  allowed: boolean;
+  code: PolicyCode | null;
+  reason: string | null;
+  at: string;
+}
+
+export type CallOutcome = 'completed' | 'hung_up' | 'rejected_by_policy' | 'failed' | 'timeout' | (string & {});
+
+export interface CallRecord {
+  callId: string;
+  callee: string | null;
+  callType: CallType;
+  scriptId: string | null;
+  scriptVersion: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: CallOutcome | null;
+  prompts: PromptPlay[];
+  decisions: DecisionRef[];
+  policyChecks: PolicyCheckEntry[];
+}
+
+export interface CallStart {
+  callId: string;
+  callee?: string;
+  callType: CallType;
+  scriptId?: string;
+  scriptVersion?: string | number;
+  startedAt?: Date;
+  /** Checks made before the record existed (the policy runs before the call starts). */
+  policyChecks?: PolicyCheckInput[];
+}
+
+export interface PolicyCheckInput {
+  allowed: boolean;
+  code?: PolicyCode;
+  reason?: string;
+  at?: Date;
+}
+
+interface Row {
+  callId: string;
+  callee: string | null;
+  callType: string;
+  scriptId: string | null;
+  scriptVersion: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: string | null;
+  prompts: string;
+  decisions: string;
+  policyChecks: string;
+}
+
+function fromRow(r: Row): CallRecord {
+  return {
+    ...r,
+    callType: r.callType as CallType,
+    prompts: JSON.parse(r.prompts) as PromptPlay[],
+    decisions: JSON.parse(r.decisions) as DecisionRef[],
+    policyChecks: JSON.parse(r.policyChecks) as PolicyCheckEntry[],
+  };
+}
+
+function toRow(c: CallRecord): Row {
+  return {
+    ...c,
+    prompts: JSON.stringify(c.prompts),
+    decisions: JSON.stringify(c.decisions),
+    policyChecks: JSON.stringify(c.policyChecks),
+  };
+}
+
+function checkEntry(c: PolicyCheckInput, now: Date): PolicyCheckEntry {
+  return { allowed: c.allowed, code: c.code ?? null, reason: c.reason ?? null, at: (c.at ?? now).toISOString() };
+}
+
+export class UnknownCallError extends Error {}
+
+export class CallRecordStore {
+  private readonly log = rootLogger.child({ mod: 'call-records' });
+  private readonly active = new Map<string, CallRecord>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly flushIntervalMs: number;
+  private readonly now: () => Date;
+  private readonly s;
+
+  constructor(
+    private readonly db: Db,
+    opts: { flushIntervalMs?: number; now?: () => Date } = {},
+  ) {
+    this.flushIntervalMs = opts.flushIntervalMs ?? 250;
+    this.now = opts.now ?? (() => new Date());
+    if (!db.readonly) migrate(db, POLICY_MIGRATIONS);
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO call_records (callId, callee, callType, scriptId, scriptVersion, startedAt, endedAt, outcome, prompts, decisions, policyChecks)
+         VALUES (@callId, @callee, @callType, @scriptId, @scriptVersion, @startedAt, @endedAt, @outcome, @prompts, @decisions, @policyChecks)`,
+      ),
+      update: db.prepare(
+        `UPDATE call_records SET endedAt = @endedAt, outcome = @outcome, prompts = @prompts, decisions = @decisions,
+         policyChecks = @policyChecks WHERE callId = @callId`,
+      ),
+      get: db.prepare('SELECT * FROM call_records WHERE callId = ?'),
+      list: db.prepare('SELECT * FROM call_records ORDER BY startedAt DESC, callId DESC LIMIT ?'),
+      listByCallee: db.prepare('SELECT * FROM call_records WHERE callee = ? ORDER BY startedAt DESC, callId DESC LIMIT ?'),
+    };
+  }
+
+  /** Creates the record (written immediately). Throws if the callId already has one. */
+  start(c: CallStart): CallRecord {
+    const now = this.now();
+    const rec: CallRecord = {
+      callId: c.callId,
+      callee: c.callee === undefined ? null : (normalizeNumber(c.callee) ?? c.callee),
+      callType: c.callType,
+      scriptId: c.scriptId ?? null,
+      scriptVersion: c.scriptVersion === undefined ? null : String(c.scriptVersion),
+      startedAt: (c.startedAt ?? now).toISOString(),
+      endedAt: null,
+      outcome: null,
+      prompts: [],
+      decisions: [],
+      policyChecks: (c.policyChecks ?? []).map((p) => checkEntry(p, now)),
+    };
+    this.s.insert.run(toRow(rec));
+    this.active.set(rec.callId, rec);
+    return structuredClone(rec);
+  }
+
+  addPrompt(callId: string, p: { promptId: string; text: string; playedMs: number; heardFully: boolean; at?: Date }): void {
+    this.mutate(callId, (r) =>
+      r.prompts.push({
+        promptId: p.promptId,
+        text: p.text,
+        playedMs: Math.max(0, Math.round(p.playedMs)),
+        heard: p.heardFully ? 'full' : 'interrupted',
+        at: (p.at ?? this.now()).toISOString(),
+      }),
+    );
+  }
+
+  addDecision(callId: string, d: { evidenceId: string; decision: Decision; promptId?: string; at?: Date }): void {
+    this.mutate(callId, (r) =>
+      r.decisions.push({
+        evidenceId: d.evidenceId,
+        decision: d.decision,
+        promptId: d.promptId ?? null,
+        at: (d.at ?? this.now()).toISOString(),
+      }),
+    );
+  }
+
+  addPolicyCheck(callId: string, c: PolicyCheckInput): void {
+    this.mutate(callId, (r) => r.policyChecks.push(checkEntry(c, this.now())));
+  }
+
+  /** Sets outcome and end time and writes the record at once. */
+  finish(callId: string, outcome: CallOutcome, endedAt?: Date): void {
+    this.mutate(
+      callId,
+      (r) => {
+        r.outcome = outcome;
+        r.endedAt = (endedAt ?? this.now()).toISOString();
+      },
+      true,
+    );
+    this.active.delete(callId);
+  }
+
+  get(callId: string): CallRecord | null {
+    const a = this.active.get(callId);
+    if (a) return structuredClone(a);
+    const r = this.s.get.get(callId) as Row | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  /** Newest first. */
+  list(q: { callee?: string; limit?: number } = {}): CallRecord[] {
+    this.flush(); // in-flight calls must appear with their latest state
+    const limit = Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 10_000);
+    const rows =
+      q.callee === undefined
+        ? (this.s.list.all(limit) as Row[])
+        : (this.s.listByCallee.all(normalizeNumber(q.callee) ?? q.callee, limit) as Row[]);
+    return rows.map(fromRow);
+  }
+
+  /** Writes every pending change in one transaction (one fsync). */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    try {
+      this.db.transaction(() => {
+        for (const id of ids) {
+          const r = this.active.get(id);
+          if (r) this.s.update.run(toRow(r));
+        }
+      })();
+    } catch (e) {
+      for (const id of ids) if (this.active.has(id)) this.dirty.add(id); // retry on the next flush
+      throw e;
+    }
+  }
+
+  /** Flushes and stops the timer (shutdown). Calls still in flight stay in the database without an outcome. */
+  close(): void {
+    this.flush();
+    this.active.clear();
+  }
+
+  private mutate(callId: string, fn: (r: CallRecord) => void, writeNow = false): void {
+    const a = this.active.get(callId);
+    if (a) {
+      fn(a);
+      if (writeNow) {
+        this.dirty.delete(callId);
+        this.s.update.run(toRow(a));
+      } else {
+        this.dirty.add(callId);
+        this.schedule();
+      }
+      return;
+    }
+    // Not in flight here (finished, or started by an earlier process): read-modify-write at once.
+    const row = this.s.get.get(callId) as Row | undefined;
+    if (!row) throw new UnknownCallError(`no call record for ${callId}`);
+    const rec = fromRow(row);
+    fn(rec);
+    this.s.update.run(toRow(rec));
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      try {
+        this.flush();
+      } catch (e) {
+        this.log.error({ err: e }, 'call record flush failed');
+      }
+    }, this.flushIntervalMs);
+    this.timer.unref(); // pending bookkeeping must not keep the process alive; shutdown calls close()
+  }
+}

@@ -1,0 +1,23 @@
+// Everything the call policy remembers, behind one small async interface: SQLite (one gateway) today, a shared
+// Redis/Postgres implementation when several gateways dial the same callees. Numbers arrive already normalised.
+import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
+
+export interface PolicyStore {
+  /** Inserts or replaces the entry for `entry.number` (latest reason/source wins). */
+  addDnc(entry: DncEntry): Promise<void>;
+  /** True when an entry was removed. */
+  removeDnc(number: string): Promise<boolean>;
+  getDnc(number: string): Promise<DncEntry | null>;
+  /** Newest first. */
+  listDnc(page: { limit: number; offset: number }): Promise<DncEntry[]>;
+
+  recordAttempt(attempt: CallAttempt): Promise<void>;
+  /** Attempts with `sinceMs < at <= untilMs`. */
+  countAttempts(callee: string, callType: CallType, sinceMs: number, untilMs: number): Promise<number>;
+  /**
+   * Atomically: if every cap still has room at `attempt.at`, record the attempt and return null; otherwise record
+   * nothing and return the first cap that is full. Atomic so two gateways starting calls to one callee at the same
+   * moment cannot both squeeze under the cap (Redis: a Lua script; Postgres: a transaction with a row lock).
+   */
+  recordAttemptWithinCaps(attempt: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null>;
+}

@@ -1,0 +1,221 @@
+// The outbound pacer: prompt audio leaves in 20 ms frames, never more than `lookaheadMs` ahead of the playout
+// clock, so a pause or barge-in can only ever leave that much audio in flight. One timer drives every call's
+// playout (see Pacer) instead of one timer per call.
+import { bytesPerSample, encode, type AudioFormat } from '../audio/codec.js';
+
+export interface PromptAudio {
+  promptId: string;
+  /** Samples at the call's rate. More may be appended later for streamed synthesis (see `append`). */
+  pcm: Int16Array;
+  interruptible: boolean;
+  /** Still being synthesised: playout waits for more instead of finishing. */
+  open?: boolean;
+  text?: string;
+}
+
+export interface PlayoutEvents {
+  started(p: PromptAudio): void;
+  paused(p: PromptAudio, playedMs: number): void;
+  resumed(p: PromptAudio): void;
+  finished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void;
+  /** A frame to send. `pcm` is what the far end will hear, for the echo reference; `playAt` is its scheduled
+   *  start on the playout clock (ms, performance.now() timebase). Returns false when the transport is full. */
+  frame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number): boolean;
+  /** From the first pause on: the audio that would be playing now on the prompt's original schedule. Not sent;
+   *  it only feeds the echo canceller's second path, because a far end with its own playout buffer may keep
+   *  playing (and echoing) the original schedule after we stop sending. */
+  shadow?(pcm: Int16Array, p: PromptAudio, playAt: number): void;
+}
+
+interface Active {
+  prompt: PromptAudio;
+  pos: number; // samples sent
+  anchorAt: number; // playout-clock ms at which sample `anchorPos` plays
+  anchorPos: number;
+  paused: boolean;
+  /** The shadow follows the prompt's original schedule from the first pause to the prompt's end. */
+  shadowing: boolean;
+  shadowPos: number;
+  shadowAt: number;
+}
+
+export class Playout {
+  private queue: PromptAudio[] = [];
+  private cur: Active | null = null;
+  private readonly frameSamples: number;
+  lastFrameSentAt = 0;
+
+  constructor(
+    private readonly format: AudioFormat,
+    private readonly lookaheadMs: number,
+    private readonly ev: PlayoutEvents,
+    readonly frameMs = 20,
+  ) {
+    this.frameSamples = (format.sampleRate * frameMs) / 1000;
+  }
+
+  get current(): PromptAudio | null {
+    return this.cur?.prompt ?? null;
+  }
+  get isPaused(): boolean {
+    return !!this.cur?.paused;
+  }
+  get queued(): number {
+    return this.queue.length + (this.cur ? 1 : 0);
+  }
+
+  enqueue(p: PromptAudio): void {
+    this.queue.push(p);
+  }
+
+  /** Streamed synthesis: more audio for a prompt already queued or playing. */
+  append(promptId: string, pcm: Int16Array, done: boolean): void {
+    const p = this.cur?.prompt.promptId === promptId ? this.cur.prompt : this.queue.find((q) => q.promptId === promptId);
+    if (!p) return;
+    if (pcm.length) {
+      const merged = new Int16Array(p.pcm.length + pcm.length);
+      merged.set(p.pcm);
+      merged.set(pcm, p.pcm.length);
+      p.pcm = merged;
+    }
+    if (done) p.open = false;
+  }
+
+  /** Played position of the current prompt by the playout clock (what the far end has heard, ms). */
+  playedMs(now = performance.now()): number {
+    const c = this.cur;
+    if (!c) return 0;
+    const rate = this.format.sampleRate;
+    const byClock = c.paused ? c.anchorPos : c.anchorPos + Math.max(0, ((now - c.anchorAt) * rate) / 1000);
+    return Math.round((Math.min(byClock, c.pos) / rate) * 1000);
+  }
+
+  pause(now = performance.now()): number {
+    const c = this.cur;
+    if (!c || c.paused) return this.playedMs(now);
+    const played = this.playedMs(now);
+    if (!c.shadowing) {
+      c.shadowing = true;
+      c.shadowPos = c.pos;
+      c.shadowAt = c.anchorAt + ((c.pos - c.anchorPos) / this.format.sampleRate) * 1000;
+    }
+    // Audio already sent (≤ lookahead) still plays; the clock stops at what was sent.
+    c.anchorPos = c.pos;
+    c.paused = true;
+    this.ev.paused(c.prompt, played);
+    return played;
+  }
+
+  resume(now = performance.now()): void {
+    const c = this.cur;
+    if (!c || !c.paused) return;
+    c.paused = false;
+    c.anchorAt = Math.max(now, this.lastFrameSentAt ? now : now);
+    c.anchorPos = c.pos;
+    this.ev.resumed(c.prompt);
+  }
+
+  /** Stops the current prompt (and the queue too when `all`). */
+  cancel(reason: string, all = false, now = performance.now()): void {
+    const c = this.cur;
+    if (c) {
+      const played = c.paused ? Math.round((c.anchorPos / this.format.sampleRate) * 1000) : this.playedMs(now);
+      this.cur = null;
+      this.ev.finished(c.prompt, true, played, reason);
+    }
+    if (all) {
+      const rest = this.queue;
+      this.queue = [];
+      for (const p of rest) this.ev.finished(p, true, 0, reason);
+    }
+  }
+
+  /** Sends whatever is due. Returns false when the transport refused a frame (slow reader). */
+  tick(now: number): boolean {
+    for (;;) {
+      if (!this.cur) {
+        const next = this.queue.shift();
+        if (!next) return true;
+        this.cur = { prompt: next, pos: 0, anchorAt: now, anchorPos: 0, paused: false, shadowing: false, shadowPos: 0, shadowAt: now };
+        this.ev.started(next);
+      }
+      const c = this.cur;
+      const rate = this.format.sampleRate;
+      if (c.shadowing) this.tickShadow(c, now);
+      if (c.paused) return true;
+      while (c.pos < c.prompt.pcm.length) {
+        const playAt = c.anchorAt + ((c.pos - c.anchorPos) / rate) * 1000;
+        if (playAt - now > this.lookaheadMs) return true;
+        const end = Math.min(c.pos + this.frameSamples, c.prompt.pcm.length);
+        let pcm = c.prompt.pcm.subarray(c.pos, end);
+        if (pcm.length < this.frameSamples && !c.prompt.open) {
+          const padded = new Int16Array(this.frameSamples);
+          padded.set(pcm);
+          pcm = padded;
+        } else if (pcm.length < this.frameSamples) return true; // wait for more synthesised audio
+        const ok = this.ev.frame(encode(this.format.encoding, pcm), pcm, c.prompt, playAt, Math.round((c.pos / rate) * 1000));
+        c.pos = end;
+        this.lastFrameSentAt = now;
+        if (!ok) return false;
+      }
+      if (c.prompt.open) return true;
+      // Finished when the clock has played the last frame.
+      const endAt = c.anchorAt + ((c.pos - c.anchorPos) / rate) * 1000;
+      if (now < endAt) return true;
+      this.cur = null;
+      this.ev.finished(c.prompt, false, Math.round((c.pos / rate) * 1000), 'completed');
+    }
+  }
+
+  private tickShadow(c: Active, now: number): void {
+    if (!this.ev.shadow) return;
+    if (c.shadowPos >= c.prompt.pcm.length) c.shadowing = false;
+    const rate = this.format.sampleRate;
+    while (c.shadowPos < c.prompt.pcm.length && c.shadowAt - now <= this.lookaheadMs) {
+      const end = Math.min(c.shadowPos + this.frameSamples, c.prompt.pcm.length);
+      this.ev.shadow(c.prompt.pcm.subarray(c.shadowPos, end), c.prompt, c.shadowAt);
+      c.shadowAt += ((end - c.shadowPos) / rate) * 1000;
+      c.shadowPos = end;
+    }
+  }
+
+  bytesPerFrame(): number {
+    return this.frameSamples * bytesPerSample(this.format.encoding);
+  }
+}
+
+/** One timer for all playouts in the process. */
+export class Pacer {
+  private playouts = new Map<Playout, (ok: boolean) => void>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly intervalMs = 5) {}
+
+  add(p: Playout, onRefused: () => void): void {
+    this.playouts.set(p, (ok) => {
+      if (!ok) onRefused();
+    });
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+    }
+  }
+
+  remove(p: Playout): void {
+    this.playouts.delete(p);
+    if (this.playouts.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  tick(): void {
+    const now = performance.now();
+    for (const [p, cb] of this.playouts) cb(p.tick(now));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.playouts.clear();
+  }
+}

@@ -1,0 +1,297 @@
+// earshot's own WebSocket protocol (v1), documented in docs/protocol.md. Text frames are JSON commands and events;
+// binary frames are audio in the negotiated encoding.
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { bytesPerSample, CodecError, decode, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
+import { Call, type CallEvent, type CallSink } from '../call/Call.js';
+import type { Gateway, WsWire } from '../Gateway.js';
+import { callLogger, type Logger } from '../ops/log.js';
+import { metrics } from '../ops/metrics.js';
+
+export const StartMessage = z
+  .object({
+    type: z.literal('start'),
+    callId: z.string().min(1).max(128).regex(/^[\w.:@-]+$/, 'letters, digits and . _ : @ - only'),
+    language: z.enum(['zh', 'en']).default('zh'),
+    callType: z.enum(['marketing', 'notification']).default('marketing'),
+    audio: z.object({
+      encoding: z.enum(ENCODINGS as unknown as [string, ...string[]]),
+      sampleRate: z.number().refine((r) => (SAMPLE_RATES as readonly number[]).includes(r), 'sampleRate must be 8000 or 16000'),
+    }),
+    callee: z.string().max(32).optional(),
+    timeZone: z.string().optional(),
+    script: z.string().optional(),
+    bargeIn: z
+      .object({
+        pauseThreshold: z.number().min(0).max(1),
+        pauseMinSpeechMs: z.number().int().min(0).max(1000),
+        commitMinSpeechMs: z.number().int().min(32).max(3000),
+        resumeAfterSilenceMs: z.number().int().min(32).max(3000),
+      })
+      .partial()
+      .optional(),
+  })
+  .passthrough();
+export type StartMessage = z.infer<typeof StartMessage>;
+
+const Play = z.object({
+  type: z.literal('play'),
+  promptId: z.string().min(1).max(128),
+  audio: z.string().min(1),
+  interruptible: z.boolean().default(true),
+});
+const Say = z.object({
+  type: z.literal('say'),
+  promptId: z.string().min(1).max(128),
+  text: z.string().min(1).max(2000),
+  interruptible: z.boolean().default(true),
+  voice: z.string().optional(),
+  slots: z.record(z.string(), z.string()).optional(),
+});
+const ExpectConsent = z.object({ type: z.literal('expect_consent'), promptId: z.string().max(128).optional(), windowMs: z.number().int().min(500).max(60000).optional() });
+const Simple = z.object({ type: z.enum(['stop_prompt', 'hangup']) });
+const Dtmf = z.object({ type: z.literal('dtmf'), digit: z.string().regex(/^[0-9*#A-D]$/) });
+
+export type SayMessage = z.infer<typeof Say>;
+
+/** What other modules (TTS, consent, scripts) attach to handle commands a call's client sends. */
+export interface CallCommands {
+  say?(call: Call, m: SayMessage): Promise<void>;
+  expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
+  dtmf?(call: Call, digit: string): void;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function decodeBase64Audio(s: string): Buffer | null {
+  if (s.length % 4 !== 0 || !BASE64.test(s)) return null;
+  return Buffer.from(s, 'base64');
+}
+
+export class NativeWire implements WsWire {
+  readonly path = '/v1/stream';
+  constructor(readonly commands: CallCommands = {}) {}
+
+  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
+    new NativeConnection(ws, req, gw, this.commands);
+  }
+}
+
+class NativeConnection implements CallSink {
+  private call: Call | null = null;
+  private log: Logger;
+  private startTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    req: IncomingMessage,
+    private readonly gw: Gateway,
+    private readonly commands: CallCommands,
+  ) {
+    void req;
+    this.log = gw.log.child({ wire: 'native' });
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (e) {
+        this.log.error({ err: e, callId: this.call?.id }, 'message handling failed');
+        this.error('internal', (e as Error).message);
+      }
+    });
+    ws.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.startTimer);
+      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
+    });
+    ws.on('error', (e) => this.log.warn({ err: e.message, callId: this.call?.id }, 'socket error'));
+    this.startTimer = setTimeout(() => {
+      if (!this.call) {
+        this.error('start_timeout', `no start message within ${gw.config.limits.startTimeoutMs} ms`);
+        ws.close(4408, 'start timeout');
+      }
+    }, gw.config.limits.startTimeoutMs);
+  }
+
+  // --- CallSink --------------------------------------------------------------------------------------------------
+  sendAudio(bytes: Uint8Array): boolean {
+    if (this.closed) return true;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+    this.ws.send(bytes, { binary: true });
+    return true;
+  }
+  sendEvent(ev: CallEvent): void {
+    this.send(ev);
+  }
+  close(code: number, reason: string): void {
+    if (this.call) this.gw.unregisterCall(this.call);
+    if (!this.closed) {
+      this.closed = true;
+      // Let queued events (call_summary) flush before closing.
+      this.ws.close(code === 1000 ? 1000 : code, reason.slice(0, 100));
+    }
+  }
+
+  private send(obj: unknown): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(obj));
+  }
+
+  private error(code: string, message: string): void {
+    metrics.errors.inc({ code });
+    this.send({ type: 'error', code, message, t: this.call?.t ?? 0 });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.onAudio(data);
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.error('malformed_json', 'text frame is not valid JSON');
+    }
+    const type = (msg as { type?: unknown })?.type;
+    if (typeof type !== 'string') return this.error('invalid_message', 'message has no "type"');
+    if (type === 'start') return this.onStart(msg);
+    const call = this.call;
+    if (!call) return this.error('not_started', `"${type}" before "start"`);
+    switch (type) {
+      case 'play':
+        return this.onPlay(msg);
+      case 'say': {
+        const m = Say.safeParse(msg);
+        if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
+        if (!this.commands.say) return this.error('tts_unavailable', 'speech synthesis is not configured on this gateway');
+        this.commands.say(call, m.data).catch((e: Error & { code?: string }) => this.error(e.code ?? 'say_failed', e.message));
+        return;
+      }
+      case 'expect_consent': {
+        const m = ExpectConsent.safeParse(msg);
+        if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
+        if (!this.commands.expectConsent) return this.error('consent_unavailable', 'no recogniser is configured: consent cannot be decided');
+        return this.commands.expectConsent(call, m.data);
+      }
+      case 'dtmf': {
+        const m = Dtmf.safeParse(msg);
+        if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
+        return this.commands.dtmf?.(call, m.data.digit);
+      }
+      case 'stop_prompt':
+      case 'hangup': {
+        Simple.parse(msg);
+        if (type === 'stop_prompt') return call.stopPrompt();
+        void call.end('hangup');
+        return;
+      }
+      default:
+        return this.error('unknown_message', `unknown message type "${type}"`);
+    }
+  }
+
+  private onStart(raw: unknown): void {
+    if (this.call) return this.error('already_started', 'this connection already carries a call');
+    const m = StartMessage.safeParse(raw);
+    if (!m.success) {
+      const fmt = m.error.issues.some((i) => i.path[0] === 'audio');
+      this.error(fmt ? 'unsupported_audio' : 'invalid_start', z.prettifyError(m.error));
+      this.ws.close(4400, fmt ? 'unsupported audio format' : 'invalid start');
+      return;
+    }
+    const s = m.data;
+    if (this.gw.isDraining) {
+      this.send({ type: 'rejected', callId: s.callId, reason: 'shutting_down' });
+      this.ws.close(1013, 'shutting down');
+      return;
+    }
+    if (this.gw.calls.has(s.callId)) {
+      this.error('duplicate_call', `call ${s.callId} is already in progress`);
+      this.ws.close(4409, 'duplicate call');
+      return;
+    }
+    if (this.gw.calls.size >= this.gw.config.limits.maxCalls) {
+      this.send({ type: 'rejected', callId: s.callId, reason: 'capacity' });
+      this.ws.close(1013, 'at capacity');
+      return;
+    }
+    clearTimeout(this.startTimer);
+    void startCall(this.gw, s, 'native', this).then((call) => {
+      if (!call) return;
+      if (this.closed) {
+        void call.end('client_gone');
+        return;
+      }
+      this.call = call;
+    });
+  }
+
+  private onPlay(raw: unknown): void {
+    const call = this.call!;
+    const m = Play.safeParse(raw);
+    if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
+    const bytes = decodeBase64Audio(m.data.audio);
+    if (!bytes) return this.error('bad_base64', 'play.audio is not valid base64');
+    const bps = bytesPerSample(call.format.encoding);
+    const ms = (bytes.length / bps / call.format.sampleRate) * 1000;
+    if (ms > this.gw.config.limits.maxPromptMs) return this.error('prompt_too_long', `prompt of ${Math.round(ms)} ms exceeds ${this.gw.config.limits.maxPromptMs} ms`);
+    if (call.playout.queued >= this.gw.config.limits.maxQueuedPrompts) return this.error('queue_full', 'too many prompts queued');
+    let pcm: Int16Array;
+    try {
+      pcm = decode(call.format.encoding, bytes);
+    } catch (e) {
+      return this.error((e as CodecError).code ?? 'bad_audio', (e as Error).message);
+    }
+    call.play({ promptId: m.data.promptId, pcm, interruptible: m.data.interruptible });
+  }
+
+  private onAudio(data: Buffer): void {
+    const call = this.call;
+    if (!call) return this.error('not_started', 'audio before "start"');
+    const bps = bytesPerSample(call.format.encoding);
+    const ms = (data.length / bps / call.format.sampleRate) * 1000;
+    if (ms > this.gw.config.limits.maxInboundFrameMs) {
+      return this.error('frame_too_long', `audio frame of ${Math.round(ms)} ms exceeds ${this.gw.config.limits.maxInboundFrameMs} ms; frame dropped`);
+    }
+    try {
+      call.audio(data);
+    } catch (e) {
+      if (e instanceof CodecError) return this.error(e.code, `${e.message}; frame dropped`);
+      throw e;
+    }
+  }
+}
+
+/**
+ * Creates a call from a validated start message, runs the start hooks (policy, scripts) and answers `ready` or
+ * `rejected`. Shared by every wire.
+ */
+export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink: CallSink & { rejected?(reason: string): void }): Promise<Call | null> {
+  const log = callLogger(s.callId, wire);
+  for (const p of gw.plugins) {
+    const verdict = await (p as { admit?(s: StartMessage): Promise<{ ok: true } | { ok: false; reason: string }> }).admit?.(s);
+    if (verdict && !verdict.ok) {
+      log.info({ reason: verdict.reason }, 'call rejected at start');
+      sink.sendEvent({ type: 'rejected', callId: s.callId, reason: verdict.reason, t: 0 });
+      sink.close(4403, 'rejected');
+      return null;
+    }
+  }
+  const call = new Call(
+    {
+      callId: s.callId,
+      wire,
+      format: { encoding: s.audio.encoding as 'pcm16' | 'mulaw' | 'alaw', sampleRate: s.audio.sampleRate },
+      language: s.language,
+      callType: s.callType,
+      callee: s.callee,
+      bargeIn: s.bargeIn,
+      extra: s,
+    },
+    { config: gw.config, vad: gw.vad, pacer: gw.pacer, log },
+    sink,
+  );
+  gw.registerCall(call);
+  log.info({ format: s.audio, callType: s.callType, language: s.language }, 'call started');
+  sink.sendEvent({ type: 'ready', callId: s.callId, t: 0 });
+  return call;
+}

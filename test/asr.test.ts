@@ -1,0 +1,201 @@
+// Streaming ASR through the worker pool with the real Mandarin model on real audio: recognition at 16 kHz and on
+// the 8 kHz μ-law twins, keyword spotting, and failures that must surface as errors instead of killing the process.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Resampler } from '../gateway/audio/resampler.js';
+import { readWavFloat } from '../gateway/audio/wav.js';
+import { isResolved, modelEntry, resolveModel, type ResolvedModel } from '../gateway/models.js';
+import {
+  AsrWorkerPool,
+  syllableErrorRate,
+  tokensToSyllables,
+  type AsrResult,
+  type AsrStream,
+} from '../gateway/listen/asr/index.js';
+
+const AUDIO = resolve(__dirname, '../../shared/audio');
+const MODEL = 'zipformer-wenetspeech-kws-3.3m';
+
+const KE_YI = 'natural/101_tts-supervocab_ke3_yi3.wav';
+const BU_SHI = 'natural/013_audiocmn-YueTan_bu2_shi4.wav';
+const EN = 'natural/066_TonePerfect-FV1_en4.wav';
+const REAL = 'real/wenetspeech_3.wav';
+const REAL_REF = 'wen sen te ka suo shi quan qiu zhi ming de fa guo xing ge pai yan yuan'.split(' ');
+
+/** 16 kHz float samples of a corpus file, or of its 8 kHz μ-law twin upsampled the way the gateway does it. */
+function load16k(file: string, rate: '16k' | '8k'): Float32Array {
+  if (rate === '16k') return readWavFloat(join(AUDIO, file)).samples;
+  const twin = readWavFloat(join(AUDIO, file.replace(/([^/]+)$/, '8k/$1')));
+  expect(twin.sampleRate).toBe(8000);
+  const rs = new Resampler(8000, 16000);
+  const out: Float32Array[] = [];
+  for (let i = 0; i < twin.samples.length; i += 160) out.push(rs.process(twin.samples.subarray(i, i + 160)));
+  const all = new Float32Array(out.reduce((n, a) => n + a.length, 0));
+  let o = 0;
+  for (const a of out) {
+    all.set(a, o);
+    o += a.length;
+  }
+  return all;
+}
+
+/** Streams a clip in 20 ms chunks as fast as possible, then finish(); resolves with the final and all partials. */
+function run(stream: AsrStream, samples: Float32Array): Promise<{ final: AsrResult; partials: AsrResult[] }> {
+  return new Promise((res) => {
+    const partials: AsrResult[] = [];
+    stream.onResult((r) => (r.final ? res({ final: r, partials }) : partials.push(r)));
+    for (let i = 0; i < samples.length; i += 320) stream.accept(samples.slice(i, i + 320));
+    stream.finish();
+  });
+}
+
+describe('tokensToSyllables', () => {
+  it('joins initials and tonal finals', () => {
+    expect(tokensToSyllables('b ù k ě y ǐ')).toEqual({ tone: ['bu4', 'ke3', 'yi3'], toneless: ['bu', 'ke', 'yi'] });
+    expect(tokensToSyllables(['n', 'ǚ', 'd', 'e', 'ài', 'ń'])).toEqual({ tone: ['nü3', 'de5', 'ai4', 'n2'], toneless: ['nü', 'de', 'ai', 'n'] });
+    expect(syllableErrorRate(['a', 'b', 'c'], ['a', 'x', 'c', 'd'])).toBeCloseTo(2 / 3);
+  });
+});
+
+describe('ASR worker pool, recogniser mode', () => {
+  let pool: AsrWorkerPool;
+  beforeAll(async () => {
+    pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, threads: 1 });
+  });
+  afterAll(() => pool?.close());
+
+  it('verifies at load time that the encoder has a fixed batch of 1 and decodes serially', () => {
+    expect(pool.stats().perWorker[0].batching).toMatch(/^serial \(encoder input batch fixed at 1/);
+  });
+
+  for (const rate of ['16k', '8k'] as const) {
+    it(`recognises natural and real clips streamed concurrently on one worker (${rate})`, async () => {
+      const files = [KE_YI, BU_SHI, EN, REAL];
+      const streams = files.map((f) => pool.open(`call-${rate}-${f}`));
+      const out = await Promise.all(files.map((f, i) => run(streams[i], load16k(f, rate))));
+      const syl = out.map((o) => tokensToSyllables(o.final.tokens).toneless);
+      expect(out.every((o) => !o.final.error)).toBe(true);
+      expect(syl[0].join(' ')).toContain('ke yi');
+      expect(syl[1].join(' ')).toContain('bu shi');
+      // The model spells 嗯 as en / n / ng; it must not turn into a consent word.
+      expect(syl[2].some((s) => ['en', 'n', 'ng'].includes(s))).toBe(true);
+      expect(syl[2].join(' ')).not.toMatch(/ke yi|shi|hao|xing/);
+      const ser = syllableErrorRate(REAL_REF, syl[3]);
+      expect(ser).toBeLessThan(0.2);
+      // Pinyin text is the raw token text, and timing is in stream audio time inside the speech.
+      expect(out[0].final.text).toBe(out[0].final.tokens.join(' '));
+      expect(out[0].final.startMs!).toBeGreaterThan(600);
+      expect(out[0].final.endMs!).toBeLessThan(1700);
+      // An 8 s sentence produces partials whose text grows before the final.
+      expect(out[3].partials.length).toBeGreaterThan(3);
+      expect(out[3].partials.every((p) => !p.final)).toBe(true);
+      const cost = streams.map((s) => s.stats());
+      for (const c of cost) {
+        expect(c.audioMs).toBeGreaterThan(1500);
+        expect(c.cpuMsPerAudioSec).toBeGreaterThan(1);
+        expect(c.cpuMsPerAudioSec).toBeLessThan(150);
+      }
+      console.info(`[asr ${rate}] SER real=${ser.toFixed(3)} syllables:`, syl.map((s) => s.join(' ')), 'cpu ms/audio s:', cost.map((c) => c.cpuMsPerAudioSec.toFixed(1)));
+      streams.forEach((s) => s.close());
+    });
+  }
+
+  it('keeps working on the same stream for a second utterance after finish(), and reset() drops audio', async () => {
+    const s = pool.open('call-two-utterances');
+    const first = await run(s, load16k(BU_SHI, '16k'));
+    expect(tokensToSyllables(first.final.tokens).toneless.join(' ')).toContain('bu shi');
+    // A whole 不是 then reset: that audio must not leak into the next utterance.
+    const bu = load16k(BU_SHI, '16k');
+    s.accept(bu.slice(0, bu.length));
+    s.reset();
+    const second = await new Promise<AsrResult>((res) => {
+      s.onResult((r) => r.final && res(r));
+      const a = load16k(KE_YI, '16k');
+      for (let i = 0; i < a.length; i += 320) s.accept(a.slice(i, i + 320));
+      s.finish();
+    });
+    expect(tokensToSyllables(second.tokens).toneless.join(' ')).toBe('ke yi');
+    // Second utterance's times are stream times: after the two earlier clips.
+    expect(second.startMs!).toBeGreaterThan(2 * 2350);
+    s.close();
+  });
+});
+
+describe('ASR worker pool, KWS mode', () => {
+  it('spots 可以 in a 可以 clip and not 不可以; nothing in 不是', async () => {
+    const pool = await AsrWorkerPool.start({
+      model: MODEL,
+      mode: 'kws',
+      workers: 1,
+      keywords: 'k ě y ǐ @可以\nb ù k ě y ǐ @不可以',
+    });
+    try {
+      const a = pool.open('kws-a');
+      const b = pool.open('kws-b');
+      const [ra, rb] = await Promise.all([run(a, load16k(KE_YI, '16k')), run(b, load16k(BU_SHI, '16k'))]);
+      expect(ra.final.keywords).toEqual(['可以']);
+      expect(ra.final.text).toBe('可以');
+      expect(ra.final.tokens).toEqual(['k', 'ě', 'y', 'ǐ']);
+      // The hit is reported as a partial as soon as it is spotted, before finish().
+      expect(ra.partials.some((p) => p.keywords?.includes('可以'))).toBe(true);
+      expect(rb.final.keywords).toEqual([]);
+      const c = pool.open('kws-8k');
+      const rc = await run(c, load16k(KE_YI, '8k'));
+      expect(rc.final.keywords).toEqual(['可以']);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('ASR worker failures', () => {
+  const good = resolveModel(MODEL) as ResolvedModel;
+  beforeAll(() => expect(isResolved(good)).toBe(true));
+
+  it('a missing model file is a clear start-up error', async () => {
+    const files = { ...good.files, encoder: '/nonexistent/encoder.onnx' };
+    await expect(AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', resolved: { entry: good.entry, files } })).rejects.toThrow(
+      /failed to load model .*encoder file \/nonexistent\/encoder.onnx does not exist/,
+    );
+  });
+
+  it('a damaged model file is rejected before sherpa-onnx can abort the process', async () => {
+    // A garbage .onnx makes sherpa-onnx's native code std::terminate even inside a worker thread; the pool must
+    // catch it first. The process surviving this test is the point.
+    const root = mkdtempSync(join(tmpdir(), 'earshot-asr-bad-'));
+    const entry = modelEntry(MODEL);
+    mkdirSync(join(root, entry.dir));
+    for (const [role, f] of Object.entries(entry.files)) {
+      writeFileSync(join(root, entry.dir, f), role === 'tokens' ? readFileSync(good.files.tokens) : 'this is not a model\n');
+    }
+    await expect(AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', modelsDir: root })).rejects.toThrow(/not an ONNX file|not an ONNX model/);
+  });
+
+  it('an unknown model id says so', async () => {
+    await expect(AsrWorkerPool.start({ model: 'no-such-model', mode: 'recognizer' })).rejects.toThrow(/not in models\/manifest.json/);
+  });
+
+  it('a worker that dies mid-call gives its streams an error result, restarts, and the streams carry on', async () => {
+    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1 });
+    try {
+      const s = pool.open('crash-call');
+      const errored = new Promise<AsrResult>((res) => s.onResult((r) => r.error && res(r)));
+      s.accept(load16k(KE_YI, '16k').slice(0, 8000));
+      pool.crashWorkerForTest(0);
+      const e = await errored;
+      expect(e.final).toBe(true);
+      expect(e.error).toMatch(/ASR worker 0 failed: deliberate ASR worker crash/);
+      // The worker comes back and the same stream recognises the next utterance.
+      await expect.poll(() => pool.stats().readyWorkers, { timeout: 20_000 }).toBe(1);
+      expect(pool.stats().restarts).toBe(1);
+      const s2 = pool.open('after-crash');
+      const [r1, r2] = await Promise.all([run(s, load16k(KE_YI, '16k')), run(s2, load16k(BU_SHI, '16k'))]);
+      expect(tokensToSyllables(r1.final.tokens).toneless.join(' ')).toContain('ke yi');
+      expect(tokensToSyllables(r2.final.tokens).toneless.join(' ')).toContain('bu shi');
+    } finally {
+      await pool.close();
+    }
+  });
+});

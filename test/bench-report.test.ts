@@ -1,0 +1,87 @@
+// Pure parts of the bench: percentiles, budget checks, and per-call metrics against labels.
+import { describe, expect, it } from 'vitest';
+import { percentile, summarize } from '../bench/stats.js';
+import { checkBudgets } from '../bench/budgets.js';
+import { computeMetrics } from '../bench/metrics.js';
+import { parseLag } from '../bench/promScrape.js';
+import { parseOptions } from '../bench/options.js';
+import type { CallRecord } from '../bench/record.js';
+
+describe('percentiles', () => {
+  it('uses nearest rank', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(v, 50)).toBe(50);
+    expect(percentile(v, 95)).toBe(95);
+    expect(percentile([], 95)).toBeNull();
+    expect(summarize([3, 1, 2])).toMatchObject({ n: 3, p50: 2, p95: 3, max: 3 });
+  });
+});
+
+describe('budgets', () => {
+  it('names each broken budget and ignores metrics without samples', () => {
+    const metrics = { pauseMs: summarize([100, 200]), consentMs: summarize([]) };
+    const v = checkBudgets({ pauseMs: { p95: 150 }, consentMs: { p95: 500 }, falseBargeIns: { max: 0 } }, metrics, { falseBargeIns: 2 });
+    expect(v.map((x) => x.metric)).toEqual(['pauseMs', 'falseBargeIns']);
+    expect(v[0]).toMatchObject({ limit: 'p95 <= 150', actual: 200 });
+    expect(checkBudgets({ pauseMs: { p95: 250 } }, metrics, {})).toEqual([]);
+  });
+});
+
+function rec(over: Partial<CallRecord>): CallRecord {
+  return {
+    scenarioId: 's', kind: 'bargein', labelKind: 'barge_in', expected: 'barge_in', onsetMs: 1000, endMs: 2000, hasEcho: false,
+    startedAt: 0, ok: true, playSentAt: 0, frameSentAt: Array.from({ length: 200 }, (_, i) => i * 20), promptFrames: [],
+    events: [], audioMsSent: 4000, ...over,
+  };
+}
+
+describe('metrics', () => {
+  it('measures pause, barge-in, stop and late frames against the label', () => {
+    const m = computeMetrics([rec({
+      promptFrames: [10, 30, 50, 1070, 1090, 1200],
+      events: [
+        { type: 'speech_started', t: 1040, wall: 1060 },
+        { type: 'prompt_paused', t: 1064, wall: 1080 },
+        { type: 'barge_in', t: 1300, wall: 1110 },
+      ],
+    })]);
+    expect(m.samples.pauseMs).toEqual([64]);
+    expect(m.samples.pauseWallMs).toEqual([80]);
+    expect(m.samples.bargeInMs).toEqual([300]);
+    expect(m.samples.onsetMs).toEqual([40]);
+    expect(m.samples.stopMs).toEqual([120]); // last frame at 1200, pause arrived at 1080
+    expect(m.counters.lateFrames).toBe(1); // 1200 > 1110 + 40
+    expect(m.samples.firstAudioMs).toEqual([10]);
+  });
+
+  it('counts false barge-ins on no-barge-in scenarios and false grants on consent', () => {
+    const m = computeMetrics([
+      rec({ labelKind: 'echo_only', expected: 'no_barge_in', onsetMs: null, events: [{ type: 'barge_in', t: 500, wall: 500 }] }),
+      rec({ kind: 'consent', labelKind: 'consent', expected: 'refused', events: [{ type: 'consent', decision: 'granted', t: 2300, wall: 2320 }] }),
+      rec({ ok: false, error: 'connect ECONNREFUSED 127.0.0.1:1234' }),
+    ]);
+    expect(m.counters.falseBargeIns).toBe(1);
+    expect(m.counters.falseGranted).toBe(1);
+    expect(m.samples.consentMs).toEqual([300]);
+    expect(m.samples.consentWallMs).toEqual([320]);
+    expect(m.counters.failedCalls).toBe(1);
+  });
+
+  it('does not credit a barge-in long before the onset (echo) as a detection', () => {
+    const m = computeMetrics([rec({ events: [{ type: 'barge_in', t: 300, wall: 300 }] })]);
+    expect(m.counters.earlyBargeIns).toBe(1);
+    expect(m.samples.bargeInMs).toEqual([]);
+  });
+});
+
+describe('helpers', () => {
+  it('reads prom-client event-loop lag', () => {
+    expect(parseLag('# HELP x\nnodejs_eventloop_lag_p99_seconds 0.0123\n').p99Ms).toBeCloseTo(12.3);
+    expect(parseLag('earshot_nodejs_eventloop_lag_max_seconds 0.05\n').maxMs).toBeCloseTo(50);
+  });
+  it('rejects bad options with the option name', () => {
+    expect(() => parseOptions(['--rate', '44k'])).toThrow(/--rate/);
+    expect(() => parseOptions(['--peer', 'pipecat'])).toThrow(/--peer/);
+    expect(parseOptions(['--ramp-steps', '50,10']).ramp).toEqual([10, 50]);
+  });
+});

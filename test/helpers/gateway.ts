@@ -1,0 +1,13 @@
+// Starts a real gateway on a free port for a test file.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway } from '../../gateway/app.js';
+import type { Gateway } from '../../gateway/Gateway.js';
+
+export async function startGateway(overrides: Record<string, unknown> = {}): Promise<{ gw: Gateway; url: string; http: string; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-test-'));
+  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides }, {});
+  const { port } = await gw.start();
+  return { gw, url: `ws://127.0.0.1:${port}/v1/stream`, http: `http://127.0.0.1:${port}`, dataDir };
+}

@@ -1,0 +1,299 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CallPolicy,
+  CallRecordStore,
+  POLICY_MIGRATIONS,
+  SqlitePolicyStore,
+  UnknownCallError,
+  inferTimeZone,
+  localMinutes,
+  normalizeNumber,
+  parsePolicyConfig,
+} from '../gateway/policy/index.js';
+import { EvidenceStore } from '../gateway/evidence/index.js';
+import { closeSharedDatabases, databasePath, openDatabase, type Db } from '../gateway/store/Database.js';
+
+const CN = '+86 138-0013-8000';
+const CN_NORM = '+8613800138000';
+const US = '+1 (212) 555-0100';
+
+/** A UTC instant given as Shanghai local time (UTC+8, no DST). */
+function shanghai(day: number, hh: number, mm = 0): Date {
+  return new Date(Date.UTC(2025, 5, 2 + day, hh - 8, mm));
+}
+
+let dir: string;
+let db: Db;
+let store: SqlitePolicyStore;
+let policy: CallPolicy;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'earshot-policy-'));
+  db = openDatabase({ dataDir: dir, migrations: [POLICY_MIGRATIONS] });
+  store = new SqlitePolicyStore(db);
+  policy = new CallPolicy(store);
+});
+
+afterEach(() => {
+  closeSharedDatabases();
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('number normalisation and zones', () => {
+  it('normalises formatting and rejects garbage', () => {
+    expect(normalizeNumber('+86 138-0013-8000')).toBe(CN_NORM);
+    expect(normalizeNumber(' +86 (138) 0013.8000 ')).toBe(CN_NORM);
+    expect(normalizeNumber('0086 13800138000')).toBe(CN_NORM);
+    expect(normalizeNumber('138 0013 8000')).toBe('13800138000');
+    expect(normalizeNumber('call me maybe')).toBeNull();
+    expect(normalizeNumber('+')).toBeNull();
+    expect(normalizeNumber('12+34')).toBeNull();
+  });
+
+  it('infers zones by longest country code', () => {
+    expect(inferTimeZone('+8613800138000')).toBe('Asia/Shanghai');
+    expect(inferTimeZone('+85291234567')).toBe('Asia/Hong_Kong');
+    expect(inferTimeZone('+886912345678')).toBe('Asia/Taipei');
+    expect(inferTimeZone('+12125550100')).toBe('America/New_York');
+    expect(inferTimeZone('+442071234567')).toBe('Europe/London');
+    expect(inferTimeZone('+999123')).toBeNull();
+    expect(inferTimeZone('13800138000')).toBeNull();
+  });
+
+  it('computes local time with DST', () => {
+    expect(localMinutes(new Date('2025-06-03T02:00:00Z'), 'America/New_York')).toBe(22 * 60); // EDT
+    expect(localMinutes(new Date('2025-01-16T03:00:00Z'), 'America/New_York')).toBe(22 * 60); // EST
+    expect(localMinutes(shanghai(0, 0, 5), 'Asia/Shanghai')).toBe(5);
+  });
+});
+
+describe('CallPolicy', () => {
+  it('calling hours in the callee zone: Shanghai 08:30 rejected, 10:00 allowed for marketing', async () => {
+    const early = await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 8, 30) });
+    expect(early).toMatchObject({ allowed: false, code: 'calling_hours' });
+    expect(early.allowed === false && early.reason).toContain('08:30 in Asia/Shanghai');
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 10) })).toEqual({ allowed: true });
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 20) })).toMatchObject({ code: 'calling_hours' });
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 19, 59) })).toEqual({ allowed: true });
+  });
+
+  it('a +1 number at 22:00 New York is rejected; 10:00 New York allowed', async () => {
+    const r = await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-06-03T02:00:00Z') });
+    expect(r).toMatchObject({ allowed: false, code: 'calling_hours' });
+    expect(r.allowed === false && r.reason).toContain('America/New_York');
+    // 10:00 in Shanghai at that instant, so a Shanghai-only check would wrongly allow it
+    expect(localMinutes(new Date('2025-06-03T02:00:00Z'), 'Asia/Shanghai')).toBe(600);
+    expect(await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-01-15T15:00:00Z') })).toEqual({ allowed: true });
+  });
+
+  it('request time zone overrides the inferred one; default zone for domestic numbers; unknown zone refused', async () => {
+    const t = shanghai(0, 10); // 03:00 London (BST)
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Europe/London' })).toMatchObject({
+      code: 'calling_hours',
+    });
+    expect(await policy.check({ callee: '13800138000', callType: 'marketing', now: t })).toEqual({ allowed: true });
+    expect(await policy.check({ callee: '13800138000', callType: 'marketing', now: shanghai(0, 7) })).toMatchObject({
+      code: 'calling_hours',
+    });
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Mars/Olympus' })).toMatchObject({
+      allowed: false,
+      code: 'calling_hours',
+    });
+  });
+
+  it('notification hours are looser (08:00–21:00)', async () => {
+    expect(await policy.check({ callee: CN, callType: 'notification', now: shanghai(0, 8, 30) })).toEqual({ allowed: true });
+    expect(await policy.check({ callee: CN, callType: 'notification', now: shanghai(0, 20, 30) })).toEqual({ allowed: true });
+    expect(await policy.check({ callee: CN, callType: 'notification', now: shanghai(0, 7, 59) })).toMatchObject({ code: 'calling_hours' });
+    expect(await policy.check({ callee: CN, callType: 'notification', now: shanghai(0, 21) })).toMatchObject({ code: 'calling_hours' });
+  });
+
+  it('marketing caps: 1 per 24 h and 3 per 7 days, counting recorded attempts', async () => {
+    const at = (d: number, h: number, m = 0) => shanghai(d, h, m);
+    const go = async (now: Date, id: string) => {
+      const r = await policy.check({ callee: CN, callType: 'marketing', now });
+      if (r.allowed) await policy.recordCall(CN, 'marketing', id, now);
+      return r;
+    };
+    expect(await go(at(0, 10), 'c1')).toEqual({ allowed: true });
+    const second = await go(at(0, 15), 'x');
+    expect(second).toMatchObject({ allowed: false, code: 'frequency_cap' });
+    expect(second.allowed === false && second.reason).toContain('1 per 1 day');
+    expect(await go(at(1, 9, 59), 'x')).toMatchObject({ code: 'frequency_cap' }); // 23h59 later
+    expect(await go(at(1, 10, 1), 'c2')).toEqual({ allowed: true });
+    expect(await go(at(2, 10, 2), 'c3')).toEqual({ allowed: true });
+    const fourth = await go(at(3, 10, 3), 'x');
+    expect(fourth).toMatchObject({ allowed: false, code: 'frequency_cap' });
+    expect(fourth.allowed === false && fourth.reason).toContain('3 per 7 day');
+    expect(await go(at(7, 10, 1), 'c4')).toEqual({ allowed: true }); // c1 left the 7-day window
+    // caps are per callee and per type
+    expect(await policy.check({ callee: '+8613900139000', callType: 'marketing', now: at(7, 11) })).toEqual({ allowed: true });
+    expect(await policy.check({ callee: CN_NORM, callType: 'notification', now: at(7, 11) })).toEqual({ allowed: true });
+  });
+
+  it('notification cap is 5 per 24 h; formatting variants count as one callee', async () => {
+    const variants = [CN, CN_NORM, '0086 138 0013 8000', '+86-138-0013-8000', '+86 (138) 00138000'];
+    for (let i = 0; i < 5; i++) {
+      const now = shanghai(0, 9, i);
+      expect(await policy.check({ callee: variants[i], callType: 'notification', now })).toEqual({ allowed: true });
+      await policy.recordCall(variants[i], 'notification', `n${i}`, now);
+    }
+    expect(await policy.check({ callee: CN, callType: 'notification', now: shanghai(0, 12) })).toMatchObject({
+      code: 'frequency_cap',
+    });
+    expect(await store.countAttempts(CN_NORM, 'notification', 0, Date.now() + 1e12)).toBe(5);
+  });
+
+  it('checkAndRecord is atomic under concurrent starts', async () => {
+    const now = shanghai(0, 11);
+    const rs = await Promise.all(
+      [1, 2, 3, 4].map((i) => policy.checkAndRecord({ callee: CN, callType: 'marketing', now, callId: `k${i}` })),
+    );
+    expect(rs.filter((r) => r.allowed)).toHaveLength(1);
+    expect(rs.filter((r) => !r.allowed && r.code === 'frequency_cap')).toHaveLength(3);
+    expect(await store.countAttempts(CN_NORM, 'marketing', 0, now.getTime())).toBe(1);
+  });
+
+  it('do-not-call blocks marketing; notifications only when configured', async () => {
+    const now = shanghai(0, 10);
+    const e = await policy.dnc.add(CN, 'said stop calling', 'refusal', 'call-9');
+    expect(e).toMatchObject({ number: CN_NORM, source: 'refusal', callId: 'call-9' });
+    expect(await policy.dnc.has('0086 13800138000')).toBe(true);
+    const r = await policy.check({ callee: CN_NORM, callType: 'marketing', now });
+    expect(r).toMatchObject({ allowed: false, code: 'do_not_call' });
+    expect(r.allowed === false && r.reason).toContain('refusal');
+    // DNC wins over hours: reported even outside calling hours
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 3) })).toMatchObject({ code: 'do_not_call' });
+    expect(await policy.check({ callee: CN, callType: 'notification', now })).toEqual({ allowed: true });
+
+    const strict = new CallPolicy(store, parsePolicyConfig({ dncBlocksNotifications: true }));
+    expect(await strict.check({ callee: CN, callType: 'notification', now })).toMatchObject({ code: 'do_not_call' });
+
+    expect(await policy.dnc.remove('+86 13800138000')).toBe(true);
+    expect(await policy.dnc.remove(CN)).toBe(false);
+    expect(await policy.check({ callee: CN, callType: 'marketing', now })).toEqual({ allowed: true });
+  });
+
+  it('DNC list pagination and validation', async () => {
+    let t = Date.UTC(2025, 0, 1);
+    const { DoNotCallList } = await import('../gateway/policy/index.js');
+    const list = new DoNotCallList(store, () => new Date((t += 1000)));
+    for (let i = 0; i < 5; i++) await list.add(`+86 1380013800${i}`, `r${i}`, i % 2 ? 'complaint' : 'admin');
+    const page1 = await list.list({ limit: 2 });
+    expect(page1.map((e) => e.number)).toEqual(['+8613800138004', '+8613800138003']); // newest first
+    const page3 = await list.list({ limit: 2, offset: 4 });
+    expect(page3.map((e) => e.reason)).toEqual(['r0']);
+    await expect(list.add('not a number', 'x', 'admin')).rejects.toThrow(/not a phone number/);
+    expect(await list.has('garbage')).toBe(false);
+  });
+
+  it('missing or invalid callee is refused unless configured', async () => {
+    const now = shanghai(0, 10);
+    expect(await policy.check({ callType: 'notification', now })).toMatchObject({ allowed: false, code: 'missing_callee' });
+    expect(await policy.check({ callee: 'n/a', callType: 'marketing', now })).toMatchObject({ code: 'missing_callee' });
+    const lax = new CallPolicy(store, parsePolicyConfig({ requireCallee: false }));
+    expect(await lax.check({ callType: 'notification', now })).toEqual({ allowed: true });
+    expect(await lax.check({ callType: 'notification', now: shanghai(0, 22) })).toMatchObject({ code: 'calling_hours' });
+  });
+
+  it('config is validated and overridable', () => {
+    expect(() => parsePolicyConfig({ hours: { marketing: { start: '9am', end: '20:00' } } })).toThrow(/policy.hours.marketing.start/);
+    expect(() => parsePolicyConfig({ defaultTimeZone: 'Nowhere/Land' })).toThrow(/defaultTimeZone/);
+    const c = parsePolicyConfig({ countryTimeZones: { '+1': 'America/Los_Angeles' }, caps: { marketing: [{ max: 2, windowHours: 24 }] } });
+    expect(c.caps.notification).toEqual([{ max: 5, windowHours: 24 }]);
+    const p = new CallPolicy(store, c);
+    expect(p.timeZoneFor(US)).toBe('America/Los_Angeles');
+    expect(p.timeZoneFor('+4420 7123 4567')).toBe('Europe/London');
+    expect(p.timeZoneFor(undefined)).toBe('Asia/Shanghai');
+  });
+});
+
+describe('CallRecordStore', () => {
+  it('round-trips a call record, batching in-flight updates', async () => {
+    const t0 = new Date('2025-06-02T02:00:00Z');
+    const rec = new CallRecordStore(db, { flushIntervalMs: 20, now: () => t0 });
+    rec.start({
+      callId: 'call-1',
+      callee: CN,
+      callType: 'marketing',
+      scriptId: 'promo',
+      scriptVersion: 3,
+      policyChecks: [{ allowed: true }],
+    });
+    rec.addPrompt('call-1', { promptId: 'greet', text: '您好', playedMs: 1800.4, heardFully: true });
+    rec.addPrompt('call-1', { promptId: 'ask', text: '可以录音吗？', playedMs: 900, heardFully: false });
+    rec.addDecision('call-1', { evidenceId: '01JXEVIDENCE', decision: 'granted', promptId: 'ask' });
+    rec.addPolicyCheck('call-1', { allowed: false, code: 'calling_hours', reason: 'late' });
+
+    const live = rec.get('call-1')!;
+    expect(live.prompts.map((p) => [p.promptId, p.playedMs, p.heard])).toEqual([
+      ['greet', 1800, 'full'],
+      ['ask', 900, 'interrupted'],
+    ]);
+    // not yet on disk: a second connection sees only the start
+    const other = new BetterSqlite3(databasePath(dir), { readonly: true });
+    const peek = () => JSON.parse((other.prepare("SELECT prompts FROM call_records WHERE callId='call-1'").get() as { prompts: string }).prompts);
+    expect(peek()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(peek()).toHaveLength(2); // flushed by the timer
+
+    rec.finish('call-1', 'completed', new Date('2025-06-02T02:03:00Z'));
+    rec.close();
+    const fresh = new CallRecordStore(db);
+    const got = fresh.get('call-1')!;
+    expect(got).toMatchObject({
+      callId: 'call-1',
+      callee: CN_NORM,
+      callType: 'marketing',
+      scriptId: 'promo',
+      scriptVersion: '3',
+      startedAt: '2025-06-02T02:00:00.000Z',
+      endedAt: '2025-06-02T02:03:00.000Z',
+      outcome: 'completed',
+      decisions: [{ evidenceId: '01JXEVIDENCE', decision: 'granted', promptId: 'ask' }],
+    });
+    expect(got.policyChecks.map((c) => c.code)).toEqual([null, 'calling_hours']);
+    expect(got.prompts).toHaveLength(2);
+    other.close();
+  });
+
+  it('lists newest first, filters by callee, rejects unknown and duplicate calls', () => {
+    let t = Date.UTC(2025, 5, 2);
+    const rec = new CallRecordStore(db, { now: () => new Date((t += 60_000)) });
+    rec.start({ callId: 'a', callee: CN, callType: 'marketing' });
+    rec.start({ callId: 'b', callee: US, callType: 'notification' });
+    rec.start({ callId: 'c', callee: CN_NORM, callType: 'notification' });
+    rec.addPrompt('c', { promptId: 'p', text: 't', playedMs: 10, heardFully: true });
+    expect(rec.list().map((r) => r.callId)).toEqual(['c', 'b', 'a']);
+    expect(rec.list({ callee: '0086 138 0013 8000' }).map((r) => r.callId)).toEqual(['c', 'a']);
+    expect(rec.list({ callee: CN, limit: 1 })[0].prompts).toHaveLength(1); // list flushes in-flight state
+    expect(() => rec.addPrompt('zzz', { promptId: 'p', text: 't', playedMs: 1, heardFully: true })).toThrow(UnknownCallError);
+    expect(() => rec.start({ callId: 'a', callType: 'marketing' })).toThrow();
+    rec.finish('a', 'hung_up');
+    // a late decision on a finished call is still recorded (written through)
+    rec.addDecision('a', { evidenceId: 'E2', decision: 'refused' });
+    expect(new CallRecordStore(db).get('a')!.decisions.map((d) => d.evidenceId)).toEqual(['E2']);
+    rec.close();
+  });
+});
+
+describe('shared database', () => {
+  it('evidence and policy share one earshot.db handle with both migrations', async () => {
+    const d2 = join(dir, 'shared');
+    const ev = EvidenceStore.open({ dataDir: d2 });
+    const pol = CallPolicy.open({ dataDir: d2 });
+    expect(pol.store).toBeInstanceOf(SqlitePolicyStore);
+    const modules = ev.db.prepare('SELECT module, MAX(version) v FROM schema_migrations GROUP BY module ORDER BY module').all();
+    expect(modules).toEqual([
+      { module: 'evidence', v: 1 },
+      { module: 'policy', v: 1 },
+    ]);
+    await pol.dnc.add(CN, 'x', 'admin');
+    expect(ev.db.prepare('SELECT COUNT(*) n FROM dnc').get()).toEqual({ n: 1 });
+  });
+});
