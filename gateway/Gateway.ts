@@ -13,6 +13,13 @@ import { rootLogger, type Logger } from './ops/log.js';
 import { registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
 
+/** Commands beyond raw audio that any wire (or the HTTP control API) can send to a call; features fill them in. */
+export interface CallCommands {
+  say?(call: Call, m: { promptId: string; text: string; interruptible: boolean; voice?: string; slots?: Record<string, string> }): Promise<void>;
+  expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
+  dtmf?(call: Call, digit: string): void;
+}
+
 export interface WsWire {
   path: string;
   onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void;
@@ -22,6 +29,8 @@ export interface WsWire {
 export interface Plugin {
   name: string;
   start?(gw: Gateway): Promise<void>;
+  /** Decides at `start` whether a call may go ahead at all (policy); nothing is played when it may not. */
+  admit?(start: import('./wires/native.js').StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Called for every new call, after the pipeline is live. */
   callStarted?(call: Call, gw: Gateway): void | Promise<void>;
   stop?(gw: Gateway): Promise<void>;
@@ -46,6 +55,7 @@ export class Gateway {
   private wss: WebSocketServer;
   private wires = new Map<string, WsWire>();
   readonly plugins: Plugin[] = [];
+  readonly commands: CallCommands = {};
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
   ready = false;

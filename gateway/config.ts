@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 const BargeIn = z.object({
   /** Speech probability above which the prompt pauses. */
-  pauseThreshold: z.number().min(0).max(1).default(0.5),
+  pauseThreshold: z.number().min(0).max(1).default(0.3),
   /** Consecutive speech milliseconds needed to pause (0 = first frame over threshold). */
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32),
   /** Speech milliseconds (since onset, gaps under `gapMs` bridged) that commit a barge-in. */
@@ -15,7 +15,7 @@ const BargeIn = z.object({
   /** Silence after which a paused prompt resumes when speech did not last long enough. */
   resumeAfterSilenceMs: z.number().int().min(32).max(3000).default(160),
   /** Probability below which a frame counts as silence (hysteresis). */
-  silenceThreshold: z.number().min(0).max(1).default(0.35),
+  silenceThreshold: z.number().min(0).max(1).default(0.25),
   /** Gaps shorter than this inside speech are bridged. */
   gapMs: z.number().int().min(0).max(1000).default(96),
 });

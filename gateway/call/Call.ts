@@ -13,6 +13,8 @@ import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
 
 export const MODEL_RATE = 16000;
+/** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
+const SOFT_ECHO_PROB = 0.85;
 
 export type CallEvent = { type: string; t: number; [k: string]: unknown };
 
@@ -197,7 +199,8 @@ export class Call {
       this.echoInfo.splice(0, drop);
       this.echoBase += drop;
     }
-    const echo = r.index <= this.echoSettleUntil || (info ? this.aec.isEchoDominated(info, VAD_FRAME) : false);
+    const verdict = info ? this.aec.echoVerdict(info, VAD_FRAME) : 'clear';
+    const echo = r.index <= this.echoSettleUntil || verdict === 'hard' || (verdict === 'soft' && r.prob < SOFT_ECHO_PROB);
     const t = Math.round((r.index + 1) * VAD_FRAME_MS);
     if (process.env.EARSHOT_DEBUG_ECHO && new RegExp(process.env.EARSHOT_DEBUG_ECHO).test(this.id)) {
       const db = (x: number) => Math.round(10 * Math.log10(x / VAD_FRAME + 1e-12));
@@ -333,9 +336,25 @@ export class Call {
 
   private emitT = -1;
 
+  private observers: ((ev: CallEvent) => void)[] = [];
+
+  /** Sees every event this call sends to its client (scripts, SSE, call records). */
+  observe(fn: (ev: CallEvent) => void): () => void {
+    this.observers.push(fn);
+    return () => (this.observers = this.observers.filter((o) => o !== fn));
+  }
+
   emit(ev: Omit<CallEvent, 't'> & { t?: number }): void {
     const t = ev.t ?? (this.emitT >= 0 ? this.emitT : this.t);
-    this.sink.sendEvent({ ...ev, t } as CallEvent);
+    const full = { ...ev, t } as CallEvent;
+    this.sink.sendEvent(full);
+    for (const o of this.observers) {
+      try {
+        o(full);
+      } catch (e) {
+        this.log.error({ err: e, event: full.type }, 'call observer failed');
+      }
+    }
   }
 
   private emitAt(t: number, ev: Omit<CallEvent, 't'>): void {

@@ -84,21 +84,21 @@ export class BargeInPolicy {
         this.run = 0;
       }
     } else {
-      if (speech) {
+      // Hysteresis: once speech has started, anything above the silence threshold keeps it going and counts
+      // towards the commit; only the stricter speech threshold can start a new pause.
+      if (!silent) {
         this.silence = 0;
         this.lastSpeechEnd = f.t;
         if (this.paused) this.voiced += f.durMs;
-        else if (promptInterruptible && !this.committed) {
+        else if (speech && promptInterruptible && !this.committed) {
           // A prompt started while the callee was already talking: treat it like a fresh onset.
           this.paused = true;
           this.pauseOnset = frameStart;
           this.voiced = f.durMs;
           out.push({ type: 'pause', t: f.t, onsetT: frameStart });
         }
-      } else if (silent) {
+      } else {
         this.silence += f.durMs;
-      } else if (this.paused) {
-        // Between the thresholds: neither evidence of speech nor of silence; it bridges but does not count.
       }
       if (this.paused && !this.committed && this.voiced >= o.commitMinSpeechMs) {
         this.committed = true;

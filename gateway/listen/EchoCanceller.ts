@@ -226,9 +226,15 @@ export class EchoCanceller {
   }
 
   /** True when a frame's residual is not clearly more than leftover echo: it must not count as speech. */
-  isEchoDominated(info: EchoFrameInfo, frameLen: number): boolean {
-    if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return false;
-    return info.residualEnergy < info.expectedEcho * this.gate;
+  /**
+   * How far a frame's residual can be trusted as callee speech: 'hard' = it may well be our own voice (the echo
+   * path is not known yet); 'soft' = cancelled, but not clearly louder than what cancellation usually leaves
+   * (with line noise the two are close, so a confident VAD may still overrule it); 'clear' = callee speech.
+   */
+  echoVerdict(info: EchoFrameInfo, frameLen: number): 'hard' | 'soft' | 'clear' {
+    if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return 'clear';
+    if (info.residualEnergy >= info.expectedEcho * this.gate) return 'clear';
+    return info.locked ? 'soft' : 'hard';
   }
 
   // --- delay search -------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { bytesPerSample, CodecError, decode, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
 import { Call, type CallEvent, type CallSink } from '../call/Call.js';
-import type { Gateway, WsWire } from '../Gateway.js';
+import type { CallCommands, Gateway, WsWire } from '../Gateway.js';
 import { callLogger, type Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 
@@ -55,12 +55,6 @@ const Dtmf = z.object({ type: z.literal('dtmf'), digit: z.string().regex(/^[0-9*
 
 export type SayMessage = z.infer<typeof Say>;
 
-/** What other modules (TTS, consent, scripts) attach to handle commands a call's client sends. */
-export interface CallCommands {
-  say?(call: Call, m: SayMessage): Promise<void>;
-  expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
-  dtmf?(call: Call, digit: string): void;
-}
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -71,10 +65,9 @@ export function decodeBase64Audio(s: string): Buffer | null {
 
 export class NativeWire implements WsWire {
   readonly path = '/v1/stream';
-  constructor(readonly commands: CallCommands = {}) {}
 
   onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
-    new NativeConnection(ws, req, gw, this.commands);
+    new NativeConnection(ws, req, gw, gw.commands);
   }
 }
 
@@ -268,7 +261,7 @@ class NativeConnection implements CallSink {
 export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink: CallSink & { rejected?(reason: string): void }): Promise<Call | null> {
   const log = callLogger(s.callId, wire);
   for (const p of gw.plugins) {
-    const verdict = await (p as { admit?(s: StartMessage): Promise<{ ok: true } | { ok: false; reason: string }> }).admit?.(s);
+    const verdict = await p.admit?.(s, gw);
     if (verdict && !verdict.ok) {
       log.info({ reason: verdict.reason }, 'call rejected at start');
       sink.sendEvent({ type: 'rejected', callId: s.callId, reason: verdict.reason, t: 0 });
