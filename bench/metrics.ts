@@ -12,7 +12,7 @@ export const GAP_MS = 60;
 export const LATE_AFTER_STOP_MS = 40;
 
 export const LATENCY_METRICS = [
-  'pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'onsetMs', 'stopMs', 'consentMs', 'consentWallMs',
+  'pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'onsetMs', 'onsetEstMs', 'stopMs', 'consentMs', 'consentWallMs',
   'firstAudioMs',
 ] as const;
 export type LatencyMetric = (typeof LATENCY_METRICS)[number];
@@ -25,12 +25,15 @@ export interface Counters {
   onsetScenarios: number; // barge-in scenarios without echo: the denominator of onsetMs
   missedBargeIns: number;
   earlyBargeIns: number;
+  missedPauses: number; // barge-in scenarios with no prompt_paused at or after onset − 250 ms
+  earlyPauses: number; // barge-in scenarios paused before onset − 250 ms (on echo/noise)
   noBargeInScenarios: number;
   falseBargeIns: number;
   falsePauses: number;
   consentScenarios: number;
   consentCorrect: number;
   consentMissing: number;
+  consentUnavailable: number; // the gateway answered expect_consent with error consent_unavailable
   falseGranted: number;
   promptFrames: number;
   gapFrames: number; // prompt frames arriving > 60 ms after the previous one while playing
@@ -42,6 +45,28 @@ export interface CallMetrics {
   counters: Counters;
   consentConfusion: Record<string, Record<string, number>>; // expected → decided → count
   errors: Record<string, number>;
+  /** Each false / early / missed barge-in with what the gateway said about the call's echo path (first 50). */
+  incidents: Incident[];
+}
+
+export interface Incident {
+  scenarioId: string;
+  what: 'false_barge_in' | 'early_barge_in' | 'missed_barge_in' | 'missed_pause';
+  t: number | null; // the event's t (inbound-audio ms)
+  echoLocked: boolean | null;
+  echoDelayMs: number | null;
+  firstAudioMs: number | null;
+}
+const MAX_INCIDENTS = 50;
+
+function incident(m: CallMetrics, rec: CallRecord, what: Incident['what'], t: number | null): void {
+  if (m.incidents.length >= MAX_INCIDENTS) return;
+  const sum = rec.events.find((e) => e.type === 'call_summary') as { echo?: { locked?: boolean; delayMs?: number | null } } | undefined;
+  m.incidents.push({
+    scenarioId: rec.scenarioId, what, t,
+    echoLocked: sum?.echo?.locked ?? null, echoDelayMs: sum?.echo?.delayMs ?? null,
+    firstAudioMs: rec.playSentAt !== null && rec.promptFrames.length ? Math.round(rec.promptFrames[0] - rec.playSentAt) : null,
+  });
 }
 
 const first = (evs: TimedEvent[], type: string, minT = -Infinity): TimedEvent | undefined =>
@@ -57,11 +82,12 @@ export function emptyMetrics(): CallMetrics {
     samples,
     counters: {
       scenarios: 0, failedCalls: 0, errorEvents: 0, bargeInScenarios: 0, onsetScenarios: 0, missedBargeIns: 0, earlyBargeIns: 0,
-      noBargeInScenarios: 0, falseBargeIns: 0, falsePauses: 0, consentScenarios: 0, consentCorrect: 0,
-      consentMissing: 0, falseGranted: 0, promptFrames: 0, gapFrames: 0, lateFrames: 0,
+      missedPauses: 0, earlyPauses: 0, noBargeInScenarios: 0, falseBargeIns: 0, falsePauses: 0, consentScenarios: 0, consentCorrect: 0,
+      consentMissing: 0, consentUnavailable: 0, falseGranted: 0, promptFrames: 0, gapFrames: 0, lateFrames: 0,
     },
     consentConfusion: {},
     errors: {},
+    incidents: [],
   };
 }
 
@@ -77,10 +103,11 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     return;
   }
   const evs = rec.events;
-  c.errorEvents += evs.filter((e) => e.type === 'error').length;
   for (const e of evs.filter((x) => x.type === 'error')) {
     const key = `error event: ${String(e.code ?? '?')}`;
     m.errors[key] = (m.errors[key] ?? 0) + 1;
+    // "consent unavailable" is a capability answer of a gateway without a recogniser, not a fault.
+    if (e.code !== 'consent_unavailable') c.errorEvents++;
   }
   if (rec.playSentAt !== null && rec.promptFrames.length > 0) S.firstAudioMs.push(rec.promptFrames[0] - rec.playSentAt);
   c.promptFrames += rec.promptFrames.length;
@@ -104,16 +131,26 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     if (pause) {
       S.pauseMs.push(pause.t! - onset);
       if (onsetWall !== undefined) S.pauseWallMs.push(pause.wall - onsetWall);
+    } else {
+      c.missedPauses++;
+      incident(m, rec, 'missed_pause', null);
     }
-    if (!barge) c.missedBargeIns++;
-    else if ((barge.t ?? 0) < minT) c.earlyBargeIns++;
-    else {
+    if (evs.some((e) => e.type === 'prompt_paused' && typeof e.t === 'number' && e.t < minT)) c.earlyPauses++;
+    if (!barge) {
+      c.missedBargeIns++;
+      incident(m, rec, 'missed_barge_in', null);
+    } else if ((barge.t ?? 0) < minT) {
+      c.earlyBargeIns++;
+      incident(m, rec, 'early_barge_in', barge.t ?? null);
+    } else {
       S.bargeInMs.push(barge.t! - onset);
       if (onsetWall !== undefined) S.bargeInWallMs.push(barge.wall - onsetWall);
     }
     // Onset detection is compared with peers only where no echo precedes the caller: a plain VAD fires on echo.
     if (!rec.hasEcho) c.onsetScenarios++;
+    // `t` is when the detector fired (the peer's `timestamp` is that too); `onsetT` is where it placed the onset.
     if (started && !rec.hasEcho) S.onsetMs.push(started.t! - onset);
+    if (started && !rec.hasEcho && typeof started.onsetT === 'number') S.onsetEstMs.push(started.onsetT - onset);
     // Stop: from the first stop event to the last prompt frame before the prompt resumed (if it did).
     const stopEv = [pause, barge && (barge.t ?? 0) >= minT ? barge : undefined]
       .filter((e): e is TimedEvent => !!e)
@@ -128,10 +165,18 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     if (barge) c.lateFrames += rec.promptFrames.filter((w) => w > barge.wall + LATE_AFTER_STOP_MS).length;
   } else if (rec.kind === 'bargein') {
     c.noBargeInScenarios++;
-    if (evs.some((e) => e.type === 'barge_in')) c.falseBargeIns++;
+    const fb = evs.find((e) => e.type === 'barge_in');
+    if (fb) {
+      c.falseBargeIns++;
+      incident(m, rec, 'false_barge_in', fb.t ?? null);
+    }
     if (evs.some((e) => e.type === 'prompt_paused')) c.falsePauses++;
   } else if (rec.kind === 'consent') {
     c.consentScenarios++;
+    if (rec.consentUnavailable || evs.some((e) => e.type === 'error' && e.code === 'consent_unavailable')) {
+      c.consentUnavailable++;
+      return;
+    }
     const ev = evs.find((e) => e.type === 'consent');
     const expected = rec.expected ?? 'unknown';
     const decided = ev ? String(ev.decision) : 'none';

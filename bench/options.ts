@@ -23,6 +23,7 @@ export interface BenchOptions {
   staggerMs: number | null;
   token: string | null;
   seed: number;
+  genWorkers: number | 'auto';
   help: boolean;
 }
 
@@ -44,7 +45,8 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --consent-prompt F   prompt played (barged over) during consent scenarios; 'none' (default) plays nothing
   --stagger-ms MS      spread call starts over MS (default min(5000, duration/4))
   --token T            API token (default $EARSHOT_API_TOKEN)
-  --seed N             scenario order seed (default 1)`;
+  --seed N             scenario order seed (default 1)
+  --gen-workers N|auto generator processes (default auto = one per 100 calls)`;
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
@@ -76,6 +78,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
       'stagger-ms': { type: 'string' },
       token: { type: 'string' },
       seed: { type: 'string' },
+      'gen-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,6 +116,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     staggerMs: values['stagger-ms'] !== undefined ? Number(values['stagger-ms']) : null,
     token: values.token ?? process.env.EARSHOT_API_TOKEN ?? null,
     seed: values.seed ? positiveInt('seed', values.seed) : 1,
+    genWorkers: !values['gen-workers'] || values['gen-workers'] === 'auto' ? 'auto' : positiveInt('gen-workers', values['gen-workers']),
     help: !!values.help,
   };
 }

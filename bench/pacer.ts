@@ -23,24 +23,37 @@ export class Pacer {
     if (!this.timer) this.timer = setInterval(() => this.tick(), 5);
   }
 
+  /**
+   * Starts a stream now: frame 0 leaves in this very call (not on the next 5 ms tick), so a stream started from
+   * an event handler (the first prompt frame arriving) is aligned with that event to well under a millisecond.
+   */
+  startNow(s: PacedStream): void {
+    s.startAt = performance.now();
+    this.add(s);
+    this.service(s, s.startAt);
+  }
+
   remove(s: PacedStream): void {
     this.streams.delete(s);
   }
 
   private tick(): void {
     const now = performance.now();
-    for (const s of this.streams) {
-      while (s.next < s.frames.length) {
-        const due = s.startAt + s.next * FRAME_MS;
-        if (due > now) break;
-        if (this.count++ % 10 === 0) this.lateness.push(now - due);
-        s.send(s.frames[s.next], s.next, now);
-        s.next++;
-      }
-      if (s.next >= s.frames.length) {
-        this.streams.delete(s);
-        s.done();
-      }
+    for (const s of this.streams) this.service(s, now);
+  }
+
+  private service(s: PacedStream, now: number): void {
+    if (!this.streams.has(s)) return;
+    while (s.next < s.frames.length) {
+      const due = s.startAt + s.next * FRAME_MS;
+      if (due > now) break;
+      if (this.count++ % 10 === 0) this.lateness.push(now - due);
+      s.send(s.frames[s.next], s.next, now);
+      s.next++;
+    }
+    if (s.next >= s.frames.length) {
+      this.streams.delete(s);
+      s.done();
     }
   }
 

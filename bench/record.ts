@@ -18,6 +18,10 @@ export interface CallRecord {
   ok: boolean;
   error?: string;
   playSentAt: number | null;
+  /** When the caller track's frame 0 left: the first prompt frame's arrival (barge-in), else right after start. */
+  trackStartAt: number | null;
+  /** The gateway answered `expect_consent` with `error consent_unavailable` (no consent decision possible). */
+  consentUnavailable?: boolean;
   /** Wall time each caller frame went out (index = frame number; scenario audio, then tail silence). */
   frameSentAt: number[];
   promptFrames: number[]; // arrival wall times of outbound audio frames

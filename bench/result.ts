@@ -1,7 +1,7 @@
 // The shape of result.json and how one step's raw material (call records, /proc samples, lag scrapes) is
 // reduced to it.
 import { checkBudgets, type Budgets, type Violation } from './budgets.js';
-import { computeMetrics, summaries, type Counters, type LatencyMetric } from './metrics.js';
+import { computeMetrics, summaries, type CallMetrics, type Counters, type LatencyMetric } from './metrics.js';
 import type { StepOutcome } from './loadGenerator.js';
 import { cpuMsBetween, type ProcSample } from './procSampler.js';
 import type { LagSample } from './promScrape.js';
@@ -18,6 +18,7 @@ export interface StepResult {
   counters: Counters;
   consentConfusion: Record<string, Record<string, number>>;
   errors: Record<string, number>;
+  incidents: CallMetrics['incidents'];
   callSeconds: number; // inbound audio streamed, summed over calls
   cpuPercent: { mean: number | null; p95: number | null; max: number | null } | null;
   cpuMsPerCallSecond: number | null;
@@ -26,11 +27,15 @@ export interface StepResult {
   gatewayLagMs: { p99Max: number | null; p99Mean: number | null; available: boolean } | null;
   generatorLagMs: { p50: number | null; p99: number | null; max: number | null };
   generatorSendLateMs: Summary;
+  /** Generator processes used and their CPU (% of one core, mean over the step). */
+  genWorkers: number;
+  generatorCpuPercent: number | null;
   /** Raw latency samples for the report's distributions. */
   samples: Record<LatencyMetric, number[]>;
   timeline: { s: number; cpuPercent: number; rssMB: number }[];
   /** 1-minute load average of the host at the end of the step (all processes, not just ours). */
   hostLoadAvg1m?: number;
+  hostLoadAvg1mStart?: number;
 }
 
 export function reduceStep(p: {
@@ -84,6 +89,7 @@ export function reduceStep(p: {
     counters,
     consentConfusion: m.consentConfusion,
     errors: m.errors,
+    incidents: m.incidents,
     callSeconds: Math.round(callSeconds),
     cpuPercent,
     cpuMsPerCallSecond,
@@ -92,6 +98,8 @@ export function reduceStep(p: {
     gatewayLagMs,
     generatorLagMs: p.generatorLag,
     generatorSendLateMs: summarize(p.outcome.generatorLatenessMs),
+    genWorkers: p.outcome.genWorkers,
+    generatorCpuPercent: endedAt > startedAt ? Math.round((100 * p.outcome.generatorCpuMs) / (endedAt - startedAt)) : null,
     samples: m.samples,
     timeline,
   };

@@ -1,12 +1,18 @@
 // Assembles a gateway from configuration: core, wires and the optional features. Used by main.ts and by tests.
 import { loadConfig, type Config } from './config.js';
 import { Gateway } from './Gateway.js';
+import { ConsentFeature } from './features/consent.js';
+import { outboundFeatures } from './features/outbound.js';
 import { NativeWire } from './wires/native.js';
+import { registerTelephonyWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const config: Config = loadConfig(env, overrides);
   const gw = new Gateway(config);
   gw.addWire(new NativeWire());
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
+  gw.use(new ConsentFeature());
+  for (const p of outboundFeatures()) gw.use(p);
+  registerTelephonyWires(gw, env); // Twilio, Vonage, AudioSocket, gRPC wires + HTTP control API
   return gw;
 }

@@ -1,6 +1,7 @@
 // `earshot <command> …` dispatcher. Each command is an async handler taking the arguments after its name and
 // returning the process exit code; add commands by adding entries to COMMANDS.
 import { evidenceCli } from './evidence/cli.js';
+import { scriptsCli } from './script/cli.js';
 
 export type CommandHandler = (args: string[]) => Promise<number>;
 
@@ -11,6 +12,7 @@ export interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   evidence: { summary: 'verify the consent evidence chain, show a record', run: (args) => evidenceCli(args) },
+  scripts: { summary: 'approve a call script file (immutable version), list approved scripts', run: (args) => scriptsCli(args) },
 };
 
 function usage(): string {

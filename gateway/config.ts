@@ -53,6 +53,16 @@ const Consent = z.object({
   /** Trailing silence (ms of inbound audio) that ends an answer utterance. */
   endSilenceMs: z.number().int().min(0).max(2000).default(240),
   lexiconFile: z.string().optional(),
+  /**
+   * A `granted` whose consent phrase covers less of the heard answer than this confidence is reported `unclear`:
+   * a lone 是 inside a longer, misheard answer (你是谁 → "shì éi") must never count as a yes.
+   */
+  minGrantConfidence: z.number().min(0).max(1).default(0.8),
+  /**
+   * A `granted` is reported `unclear` when more speech than this precedes the first recognised token: words the
+   * recogniser lost may be a negation or a question. Measured: true answers start ≤ 320 ms after the VAD onset.
+   */
+  maxUnheardLeadMs: z.number().int().min(0).max(5000).default(400),
 });
 
 const Playout = z.object({
@@ -111,6 +121,7 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_ASR_MODEL: { path: ['asr', 'model'], type: 'string' },
   EARSHOT_ASR_MODE: { path: ['asr', 'mode'], type: 'string' },
   EARSHOT_ASR_WORKERS: { path: ['asr', 'workers'], type: 'int' },
+  EARSHOT_CONSENT_WINDOW_MS: { path: ['consent', 'windowMs'], type: 'int' },
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },

@@ -30,7 +30,7 @@ describe('budgets', () => {
 function rec(over: Partial<CallRecord>): CallRecord {
   return {
     scenarioId: 's', kind: 'bargein', labelKind: 'barge_in', expected: 'barge_in', onsetMs: 1000, endMs: 2000, hasEcho: false,
-    startedAt: 0, ok: true, playSentAt: 0, frameSentAt: Array.from({ length: 200 }, (_, i) => i * 20), promptFrames: [],
+    startedAt: 0, ok: true, playSentAt: 0, trackStartAt: 10, frameSentAt: Array.from({ length: 200 }, (_, i) => i * 20), promptFrames: [],
     events: [], audioMsSent: 4000, ...over,
   };
 }

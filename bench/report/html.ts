@@ -62,8 +62,9 @@ export function renderHtml(r: ReportInput): string {
   parts.push(`<h2>Correctness at ${best.calls} calls</h2><table>
 <tr><td>scenarios run</td><td>${c.scenarios}</td><td>failed calls</td><td>${c.failedCalls}</td></tr>
 <tr><td>barge-in scenarios</td><td>${c.bargeInScenarios}</td><td>missed / early barge-ins</td><td>${c.missedBargeIns} / ${c.earlyBargeIns}</td></tr>
+<tr><td>pauses on barge-in scenarios</td><td>${c.bargeInScenarios - c.missedPauses}</td><td>missed / early (before onset − 250 ms) pauses</td><td>${c.missedPauses} / ${c.earlyPauses}</td></tr>
 <tr><td>no-barge-in scenarios</td><td>${c.noBargeInScenarios}</td><td>false barge-ins / false pauses</td><td>${c.falseBargeIns} / ${c.falsePauses}</td></tr>
-<tr><td>consent scenarios</td><td>${c.consentScenarios}</td><td>correct / no decision / false granted</td><td>${c.consentCorrect} / ${c.consentMissing} / ${c.falseGranted}</td></tr>
+<tr><td>consent scenarios</td><td>${c.consentScenarios}</td><td>correct / no decision / false granted / consent unavailable</td><td>${c.consentCorrect} / ${c.consentMissing} / ${c.falseGranted} / ${c.consentUnavailable}</td></tr>
 <tr><td>prompt frames</td><td>${c.promptFrames}</td><td>gaps &gt; 60 ms / frames &gt; 40 ms after barge-in</td><td>${c.gapFrames} / ${c.lateFrames}</td></tr>
 <tr><td>error events</td><td>${c.errorEvents}</td><td>errors</td><td>${esc(JSON.stringify(best.errors))}</td></tr></table>`);
   if (Object.keys(best.consentConfusion).length) {

@@ -35,13 +35,13 @@ export const StartMessage = z
   .passthrough();
 export type StartMessage = z.infer<typeof StartMessage>;
 
-const Play = z.object({
+export const Play = z.object({
   type: z.literal('play'),
   promptId: z.string().min(1).max(128),
   audio: z.string().min(1),
   interruptible: z.boolean().default(true),
 });
-const Say = z.object({
+export const Say = z.object({
   type: z.literal('say'),
   promptId: z.string().min(1).max(128),
   text: z.string().min(1).max(2000),
@@ -49,9 +49,9 @@ const Say = z.object({
   voice: z.string().optional(),
   slots: z.record(z.string(), z.string()).optional(),
 });
-const ExpectConsent = z.object({ type: z.literal('expect_consent'), promptId: z.string().max(128).optional(), windowMs: z.number().int().min(500).max(60000).optional() });
+export const ExpectConsent = z.object({ type: z.literal('expect_consent'), promptId: z.string().max(128).optional(), windowMs: z.number().int().min(500).max(60000).optional() });
 const Simple = z.object({ type: z.enum(['stop_prompt', 'hangup']) });
-const Dtmf = z.object({ type: z.literal('dtmf'), digit: z.string().regex(/^[0-9*#A-D]$/) });
+export const Dtmf = z.object({ type: z.literal('dtmf'), digit: z.string().regex(/^[0-9*#A-D]$/) });
 
 export type SayMessage = z.infer<typeof Say>;
 
@@ -163,7 +163,12 @@ class NativeConnection implements CallSink {
         const m = ExpectConsent.safeParse(msg);
         if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
         if (!this.commands.expectConsent) return this.error('consent_unavailable', 'no recogniser is configured: consent cannot be decided');
-        return this.commands.expectConsent(call, m.data);
+        try {
+          this.commands.expectConsent(call, m.data);
+        } catch (e) {
+          this.error((e as { code?: string }).code ?? 'consent_failed', (e as Error).message);
+        }
+        return;
       }
       case 'dtmf': {
         const m = Dtmf.safeParse(msg);

@@ -1,0 +1,168 @@
+// Consent on live calls: the recogniser pool, the classifier and the evidence store, wired into every call and
+// exposed as `expect_consent` (all wires) and the evidence HTTP routes.
+import { readFileSync } from 'node:fs';
+import type { Call } from '../call/Call.js';
+import { EvidenceStore } from '../evidence/index.js';
+import type { Gateway, Plugin } from '../Gateway.js';
+import { startAsrPool, type AsrWorkerPool } from '../listen/asr/index.js';
+import { ConsentSession } from '../listen/ConsentSession.js';
+import {
+  ConsentClassifier,
+  RECOMMENDED_KWS_SETTINGS,
+  buildKeywords,
+  keywordsFileText,
+  loadLexiconFile,
+  readTokenSet,
+  spottedToInput,
+  type ConsentResult,
+  type TokenType,
+} from '../listen/consent/index.js';
+import { isResolved, resolveModel, type ResolvedModel } from '../models.js';
+import { HttpError, sendJson } from '../ops/http.js';
+import { metrics } from '../ops/metrics.js';
+
+export class ConsentFeature implements Plugin {
+  readonly name = 'consent';
+  pool: AsrWorkerPool | null = null;
+  evidence!: EvidenceStore;
+  private classifier = new ConsentClassifier();
+  private model: ResolvedModel | null = null;
+  private sessions = new Map<Call, ConsentSession>();
+  private lastHits = new Map<Call, { keyword: string; startMs?: number; endMs?: number }[]>();
+
+  async start(gw: Gateway): Promise<void> {
+    const cfg = gw.config;
+    this.evidence = EvidenceStore.open({ dataDir: cfg.dataDir, config: cfg.evidence });
+    this.routes(gw);
+    if (!cfg.asr.model) {
+      gw.log.warn('asr.model is empty: speech recognition and consent decisions are disabled');
+      return;
+    }
+    const r = resolveModel(cfg.asr.model, cfg.modelsDir);
+    if (!isResolved(r)) {
+      gw.log.warn({ model: cfg.asr.model, looked: r.missing }, `recogniser model missing: consent decisions disabled; run \`npm run models -- ${cfg.asr.model}\``);
+      return;
+    }
+    this.model = r;
+    const extra: Record<string, unknown> = {};
+    if (cfg.asr.mode === 'kws') {
+      const lex = loadLexiconFile('zh', cfg.consent.lexiconFile);
+      const { keywords } = buildKeywords(lex, { tokens: readTokenSet(r.files.tokens) });
+      Object.assign(extra, { keywords: keywordsFileText(keywords), ...RECOMMENDED_KWS_SETTINGS });
+    }
+    this.pool = await startAsrPool(cfg, extra);
+    const lang = (r.entry.language ?? 'zh') as 'zh' | 'en';
+    // Warm the lexicon so the first call does not pay for compiling it.
+    this.classifier.lexicon(lang, (r.entry.tokenType ?? 'char') as TokenType);
+    gw.commands.expectConsent = (call, m) => {
+      const s = this.sessions.get(call);
+      if (!s) throw Object.assign(new Error('consent is not available on this call'), { code: 'consent_unavailable' });
+      s.expect(m.promptId, m.windowMs ?? cfg.consent.windowMs);
+    };
+    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, workers: cfg.asr.workers }, 'consent recognition ready');
+  }
+
+  callStarted(call: Call, gw: Gateway): void {
+    const pool = this.pool;
+    const model = this.model;
+    if (!pool || !model) return;
+    if (call.init.language !== (model.entry.language ?? 'zh')) {
+      call.log.warn({ model: model.entry.id }, `no ${call.init.language} recogniser configured: consent unavailable on this call`);
+      return;
+    }
+    const cfg = gw.config;
+    const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
+    const language = call.init.language;
+    const kws = cfg.asr.mode === 'kws';
+    const session = new ConsentSession({
+      openStream: () => {
+        const s = pool.open(call.id);
+        if (kws) s.onResult((r) => r.hits && this.lastHits.set(call, r.hits));
+        return s;
+      },
+      classify: (text): ConsentResult =>
+        kws ? this.classifier.classify(spottedToInput(this.lastHits.get(call) ?? [])) : this.classifier.classify({ text, tokenType, language }),
+      now: () => call.t,
+      preRollMs: cfg.asr.preRollMs,
+      endSilenceMs: cfg.consent.endSilenceMs,
+      minGrantConfidence: cfg.consent.minGrantConfidence,
+      maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
+      minUnclearSpeechMs: 250,
+      emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
+      decide: (d) => {
+        let evidenceId: string | null = null;
+        try {
+          // Durable before the client hears of it: a decision that was sent is never lost.
+          const rec = this.evidence.append({
+            callId: call.id,
+            callee: call.init.callee,
+            promptId: d.promptId,
+            decision: d.decision,
+            phrase: d.phrase,
+            transcript: d.transcript,
+            confidence: d.confidence,
+            complaint: d.complaint,
+            speechStartT: d.speechStartT ?? undefined,
+            speechEndT: d.speechEndT ?? call.t,
+            decidedT: call.t,
+            wallTime: new Date().toISOString(),
+            audio: d.audio && d.audio.length ? { sampleRate: 16000, samples: d.audio } : undefined,
+            model: model.entry.id,
+            mode: cfg.asr.mode,
+          });
+          evidenceId = rec.id;
+        } catch (e) {
+          call.log.error({ err: e }, 'evidence append failed');
+          metrics.errors.inc({ code: 'evidence_failed' });
+          call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
+          d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
+        }
+        call.log.info({ decision: d.decision, phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent decided');
+        call.emit({
+          type: 'consent',
+          decision: d.decision,
+          phrase: d.phrase,
+          transcript: d.transcript,
+          confidence: d.confidence,
+          complaint: d.complaint,
+          reason: d.reason,
+          promptId: d.promptId,
+          speechEndT: d.speechEndT,
+          evidenceId,
+          timing: session.lastTiming,
+        });
+      },
+    });
+    this.sessions.set(call, session);
+    call.addListener({
+      audio: (s, start) => session.audio(s, start),
+      speech: (a) => session.speech(a),
+      close: () => {
+        session.close();
+        this.sessions.delete(call);
+        this.lastHits.delete(call);
+      },
+    });
+  }
+
+  private routes(gw: Gateway): void {
+    gw.router.add('GET', '/v1/evidence/:id', (_q, res, p) => {
+      const rec = this.evidence.get(p.id);
+      if (!rec) throw new HttpError(404, 'not_found', `no evidence ${p.id}`);
+      sendJson(res, 200, rec);
+    });
+    gw.router.add('GET', '/v1/evidence/:id/audio', (_q, res, p) => {
+      const path = this.evidence.audioPath(p.id);
+      if (!path) throw new HttpError(404, 'not_found', `no audio for evidence ${p.id}`);
+      const body = readFileSync(path);
+      res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length });
+      res.end(body);
+    });
+    gw.router.add('GET', '/v1/calls/:callId/evidence', (_q, res, p) => sendJson(res, 200, { evidence: this.evidence.listByCall(p.callId) }));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sessions.values()) s.close();
+    await this.pool?.close();
+  }
+}

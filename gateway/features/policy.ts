@@ -1,0 +1,149 @@
+// Outbound-calling rules at `start` (do-not-call list, calling hours in the callee's zone, frequency caps) and the
+// per-call record (script + version, prompts and how much of each was heard, consent decisions with evidence ids,
+// policy checks, outcome), plus the HTTP admin API: call records and the do-not-call list.
+import type { Call, CallEvent } from '../call/Call.js';
+import type { Gateway, Plugin } from '../Gateway.js';
+import { HttpError, readJson, sendJson } from '../ops/http.js';
+import { CallPolicy, CallRecordStore, InvalidNumberError, POLICY_MIGRATIONS, type PolicyCheckInput } from '../policy/index.js';
+import { parseScriptRef } from '../script/format.js';
+import { sharedDatabase } from '../store/Database.js';
+import type { StartMessage } from '../wires/native.js';
+
+/**
+ * `policy.clock` (optional, in the `policy` config section): `system` (default) or `fixed:<ISO time>` — a frozen
+ * clock for tests and replays. Anything else stops start-up.
+ */
+export function parseClock(raw: unknown): () => Date {
+  if (raw === undefined || raw === 'system') return () => new Date();
+  if (typeof raw === 'string' && raw.startsWith('fixed:')) {
+    const t = Date.parse(raw.slice(6));
+    if (Number.isFinite(t)) return () => new Date(t);
+  }
+  throw new Error(`invalid policy configuration:\n  policy.clock: expected "system" or "fixed:<ISO 8601 time>", got ${JSON.stringify(raw)}`);
+}
+
+const OUTCOMES: Record<string, string> = { hangup: 'hung_up', client_gone: 'hung_up', script_end: 'completed' };
+
+export class PolicyFeature implements Plugin {
+  readonly name = 'policy';
+  policy!: CallPolicy;
+  records!: CallRecordStore;
+  /** The policy clock; tests may replace it. */
+  now: () => Date;
+  private pending = new Map<string, { checks: PolicyCheckInput[]; at: number }>();
+
+  constructor(opts: { now?: () => Date } = {}) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  async start(gw: Gateway): Promise<void> {
+    const section = gw.config.policy as Record<string, unknown>;
+    const { clock, ...rules } = section;
+    if (clock !== undefined) this.now = parseClock(clock);
+    this.policy = CallPolicy.open({ dataDir: gw.config.dataDir, config: rules });
+    this.records = new CallRecordStore(sharedDatabase({ dataDir: gw.config.dataDir, migrations: [POLICY_MIGRATIONS] }), { now: () => this.now() });
+    this.routes(gw);
+  }
+
+  async stop(): Promise<void> {
+    this.records?.close();
+  }
+
+  async admit(s: StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const now = this.now();
+    for (const [id, p] of this.pending) if (Date.now() - p.at > 60_000) this.pending.delete(id);
+    // A notification call without a number cannot be checked against the list or caps; the looser policy lets it
+    // through (recorded as such). A marketing call must name its callee.
+    if (!s.callee && s.callType === 'notification') {
+      this.pending.set(s.callId, { checks: [{ allowed: true, reason: 'no callee: DNC and caps not applicable', at: now }], at: Date.now() });
+      return { ok: true };
+    }
+    const d = await this.policy.checkAndRecord({ callee: s.callee, callType: s.callType, callId: s.callId, timeZone: s.timeZone, now });
+    if (!d.allowed) {
+      gw.log.info({ callId: s.callId, code: d.code, reason: d.reason }, 'call refused by policy');
+      this.recordRejection(s, 'rejected_by_policy', { allowed: false, code: d.code, reason: d.reason, at: now });
+      return { ok: false, reason: d.code };
+    }
+    this.pending.set(s.callId, { checks: [{ allowed: true, at: now }], at: Date.now() });
+    return { ok: true };
+  }
+
+  /** A call that never started still gets a record saying why. */
+  recordRejection(s: StartMessage, outcome: string, check?: PolicyCheckInput): void {
+    const ref = s.script ? parseScriptRef(s.script) : null;
+    try {
+      this.records.start({ callId: s.callId, callee: s.callee, callType: s.callType, scriptId: ref?.id, scriptVersion: ref?.version, policyChecks: check ? [check] : [] });
+      this.records.finish(s.callId, outcome);
+    } catch {
+      // The callId already has a record (a retried id): the original record stays as it was.
+    }
+  }
+
+  callStarted(call: Call, gw: Gateway): void {
+    const s = call.init.extra as StartMessage | undefined;
+    const ref = typeof s?.script === 'string' ? parseScriptRef(s.script) : null;
+    const p = this.pending.get(call.id);
+    this.pending.delete(call.id);
+    try {
+      this.records.start({ callId: call.id, callee: call.init.callee, callType: call.init.callType, scriptId: ref?.id, scriptVersion: ref?.version, policyChecks: p?.checks ?? [] });
+    } catch (e) {
+      gw.log.warn({ callId: call.id, err: (e as Error).message }, 'cannot start call record');
+      return;
+    }
+    const texts = new Map<string, string>();
+    call.observe((ev: CallEvent) => {
+      try {
+        if (ev.type === 'prompt_started') {
+          const cur = call.playout.current;
+          if (cur && cur.promptId === ev.promptId && cur.text) texts.set(cur.promptId, cur.text);
+        } else if (ev.type === 'prompt_finished') {
+          const id = String(ev.promptId);
+          this.records.addPrompt(call.id, { promptId: id, text: texts.get(id) ?? '', playedMs: Number(ev.playedMs) || 0, heardFully: !ev.interrupted });
+          texts.delete(id);
+        } else if (ev.type === 'consent' && typeof ev.evidenceId === 'string') {
+          this.records.addDecision(call.id, { evidenceId: ev.evidenceId, decision: ev.decision as 'granted' | 'refused' | 'unclear', promptId: typeof ev.promptId === 'string' ? ev.promptId : undefined });
+        } else if (ev.type === 'call_summary') {
+          const reason = String(ev.reason);
+          this.records.finish(call.id, OUTCOMES[reason] ?? reason);
+        }
+      } catch (e) {
+        gw.log.error({ callId: call.id, err: (e as Error).message }, 'call record update failed');
+      }
+    });
+  }
+
+  private routes(gw: Gateway): void {
+    const r = gw.router;
+    r.add('GET', '/v1/calls/:callId/record', (_q, res, params) => {
+      const rec = this.records.get(params.callId);
+      if (!rec) throw new HttpError(404, 'not_found', `no record for call ${params.callId}`);
+      sendJson(res, 200, rec);
+    });
+    r.add('GET', '/v1/records', (_q, res, _p, url) => {
+      const callee = url.searchParams.get('callee') ?? undefined;
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      sendJson(res, 200, { records: this.records.list({ callee, limit: Number.isFinite(limit) ? limit : 100 }) });
+    });
+    r.add('GET', '/v1/dnc', async (_q, res, _p, url) => {
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      sendJson(res, 200, { entries: await this.policy.dnc.list({ limit: Number.isFinite(limit) ? limit : 100, offset: Number.isFinite(offset) ? offset : 0 }) });
+    });
+    r.add('POST', '/v1/dnc', async (req, res) => {
+      const body = (await readJson(req)) as { number?: unknown; reason?: unknown };
+      if (typeof body.number !== 'string') throw new HttpError(400, 'invalid_request', '"number" (string) is required');
+      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : 'added by operator';
+      try {
+        sendJson(res, 201, await this.policy.dnc.add(body.number, reason, 'admin'));
+      } catch (e) {
+        if (e instanceof InvalidNumberError) throw new HttpError(400, 'invalid_number', e.message);
+        throw e;
+      }
+    });
+    r.add('DELETE', '/v1/dnc/:number', async (_q, res, params) => {
+      const removed = await this.policy.dnc.remove(params.number);
+      if (!removed) throw new HttpError(404, 'not_found', `${params.number} is not on the do-not-call list`);
+      sendJson(res, 200, { removed: true, number: params.number });
+    });
+  }
+}

@@ -1,0 +1,260 @@
+// Approved scripts on calls. At `start`: a call naming `script: "id@version"` gets it only if that version was
+// approved and its file still hashes to the approved content (else rejected: script_not_approved /
+// script_changed). During the call a ScriptRunner drives it: prompts through the shared say path, consent questions
+// through gw.commands.expectConsent, branches on consent / barge-in / silence / keypad, goodbye and hangup. A node
+// marked requiresConsent is never played without a `granted` decision on this very call (checked in the runner and
+// again in `say`). A complaint puts the callee on the do-not-call list.
+import type { Call, CallEvent } from '../call/Call.js';
+import type { Gateway, Plugin } from '../Gateway.js';
+import { parseScriptsConfig, type ScriptsConfig } from '../script/config.js';
+import { scriptFixedTexts, scriptPrompts, type Script } from '../script/format.js';
+import { ScriptRunner, type RunnerAction, type RunnerEvent } from '../script/runner.js';
+import { ScriptError, ScriptStore, type LoadedScript } from '../script/ScriptStore.js';
+import { renderTemplate, TemplateError } from '../speak/template.js';
+import type { StartMessage } from '../wires/native.js';
+import type { PolicyFeature } from './policy.js';
+import { slotsOf, type ApprovedPrompt, type SayGuard, type SpeechFeature } from './speech.js';
+
+/** Said as a complaint even if the classifier did not flag it (characters, or the recogniser's pinyin tokens). */
+const COMPLAINT_RE = /别再?打|不要再?打|投诉|骚扰|举报|stop calling/i;
+const COMPLAINT_PINYIN_RE = /bie(zai)?da|buyao(zai)?da|tousu|saorao|jubao/;
+
+export function soundsLikeComplaint(text: string): boolean {
+  if (COMPLAINT_RE.test(text)) return true;
+  // "b ié d ǎ d é" → "biedade": toneless, spaceless pinyin (the recogniser often hears 了 as "de").
+  const flat = text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ü/g, 'v').replace(/[^a-z]/gi, '').toLowerCase();
+  return COMPLAINT_PINYIN_RE.test(flat);
+}
+
+interface CallState {
+  loaded: LoadedScript | null;
+  granted: boolean;
+  runner: ScriptRunner | null;
+  timer: NodeJS.Timeout | null;
+  dncAdded: boolean;
+}
+
+export class ScriptsFeature implements Plugin, SayGuard {
+  readonly name = 'scripts';
+  store!: ScriptStore;
+  private cfg!: ScriptsConfig;
+  private gw!: Gateway;
+  private pending = new Map<string, { loaded: LoadedScript; at: number }>();
+  private states = new WeakMap<Call, CallState>();
+  private warmed = new Set<string>();
+  /** Resolves when the start-up warm-up of approved scripts is done. */
+  warming: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly speech: SpeechFeature,
+    private readonly policy?: PolicyFeature,
+  ) {}
+
+  async start(gw: Gateway): Promise<void> {
+    this.gw = gw;
+    this.cfg = parseScriptsConfig(gw.config.scripts);
+    this.store = ScriptStore.open({ dataDir: gw.config.dataDir });
+    this.speech.guard = this;
+    const prev = gw.commands.dtmf;
+    gw.commands.dtmf = (call, digit) => {
+      prev?.(call, digit);
+      this.feed(call, { type: 'dtmf', digit });
+    };
+    if (this.cfg.warmOnStart) {
+      this.warming = (async () => {
+        for (const a of this.store.list()) {
+          try {
+            await this.warm(this.store.load(`${a.scriptId}@${a.version}`).script);
+          } catch (e) {
+            gw.log.warn({ script: `${a.scriptId}@${a.version}`, err: (e as Error).message }, 'approved script not warmed');
+          }
+        }
+      })();
+    }
+  }
+
+  /** Approves a script file (immutable version) and renders its fixed prompt text into the cache. */
+  async approve(file: string, approvedBy?: string): Promise<{ scriptId: string; version: string; sha256: string; created: boolean; rendered: number }> {
+    const r = this.store.approve(file, { approvedBy });
+    const rendered = await this.warm(r.script);
+    return { scriptId: r.approval.scriptId, version: r.approval.version, sha256: r.approval.sha256, created: r.created, rendered };
+  }
+
+  /** Fixed prompt text of a script into the prompt cache at both call rates. */
+  async warm(script: Script, rates: (8000 | 16000)[] = [8000, 16000]): Promise<number> {
+    const engine = this.speech.registry.pick({ engine: script.voice, language: script.language });
+    let n = 0;
+    for (const sampleRate of rates) {
+      const key = `${script.id}@${script.version}|${engine.id}|${sampleRate}`;
+      if (this.warmed.has(key)) continue;
+      n += await this.speech.cache.warm(scriptFixedTexts(script), engine, { language: script.language, sampleRate });
+      this.warmed.add(key);
+    }
+    return n;
+  }
+
+  async admit(s: StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }> {
+    for (const [id, p] of this.pending) if (Date.now() - p.at > 60_000) this.pending.delete(id);
+    const reject = (reason: string, message: string) => {
+      gw.log.info({ callId: s.callId, reason, message }, 'call refused: script');
+      this.policy?.recordRejection(s, `rejected:${reason}`);
+      return { ok: false as const, reason };
+    };
+    if (!s.script) {
+      if (this.cfg.requireScriptFor.includes(s.callType)) return reject('script_required', `${s.callType} calls must name an approved script`);
+      return { ok: true };
+    }
+    let loaded: LoadedScript;
+    try {
+      loaded = this.store.load(s.script);
+    } catch (e) {
+      if (e instanceof ScriptError) return reject(e.code, e.message);
+      return reject('script_invalid', (e as Error).message);
+    }
+    const sc = loaded.script;
+    if (sc.callType !== s.callType || sc.language !== s.language) {
+      return reject('script_mismatch', `script ${s.script} is for ${sc.language} ${sc.callType} calls, not ${s.language} ${s.callType}`);
+    }
+    const slots = (s.slots ?? {}) as Record<string, unknown>;
+    const missing = sc.slots.filter((n) => slots[n] === undefined || slots[n] === '');
+    if (missing.length) return reject('missing_slots', `script ${s.script} needs slots: ${missing.join(', ')}`);
+    this.pending.set(s.callId, { loaded, at: Date.now() });
+    // Normally warm since approval/start-up; a cache wiped since then is refilled in the background.
+    void this.warm(sc, [s.audio.sampleRate as 8000 | 16000]).catch((e: Error) => gw.log.warn({ err: e.message }, 'script warm-up failed'));
+    return { ok: true };
+  }
+
+  callStarted(call: Call): void {
+    const p = this.pending.get(call.id);
+    this.pending.delete(call.id);
+    const st: CallState = { loaded: p?.loaded ?? null, granted: false, runner: null, timer: null, dncAdded: false };
+    this.states.set(call, st);
+    call.observe((ev) => this.onEvent(call, st, ev));
+    if (st.loaded) {
+      st.runner = new ScriptRunner(st.loaded.script);
+      this.apply(call, st, st.runner.start());
+    }
+  }
+
+  // --- SayGuard ------------------------------------------------------------------------------------------------
+
+  approvedPrompt(call: Call, text: string, slots: Record<string, string> | undefined): ApprovedPrompt | null {
+    const st = this.states.get(call);
+    if (!st?.loaded) return null;
+    const values = { ...slotsOf(call), ...(slots ?? {}) };
+    for (const p of scriptPrompts(st.loaded.script)) {
+      if (p.template === text) return { node: p.node, template: p.template, slots: values, requiresConsent: p.requiresConsent };
+      try {
+        if (renderTemplate(p.template, values).map((s) => s.text).join('') === text) {
+          return { node: p.node, template: p.template, slots: values, requiresConsent: p.requiresConsent };
+        }
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+      }
+    }
+    return null;
+  }
+
+  consentGranted(call: Call): boolean {
+    return this.states.get(call)?.granted ?? false;
+  }
+
+  scriptVoice(call: Call): string | undefined {
+    return this.states.get(call)?.loaded?.script.voice;
+  }
+
+  // --- running -------------------------------------------------------------------------------------------------
+
+  private onEvent(call: Call, st: CallState, ev: CallEvent): void {
+    if (ev.type === 'consent') {
+      const complaint = ev.complaint === true || (ev.decision !== 'granted' && soundsLikeComplaint(`${String(ev.phrase ?? '')} ${String(ev.transcript ?? '')}`));
+      // Only a clean `granted` on this call opens consent-gated prompts; any later refusal closes them again.
+      st.granted = ev.decision === 'granted' && !complaint;
+      if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${String(ev.phrase ?? ev.transcript ?? '')}`);
+      this.feed(call, { type: 'consent', decision: ev.decision as 'granted' | 'refused' | 'unclear', complaint, transcript: String(ev.transcript ?? ''), phrase: (ev.phrase as string | null) ?? null });
+    } else if (ev.type === 'prompt_finished') {
+      this.feed(call, { type: 'prompt_finished', promptId: String(ev.promptId), interrupted: !!ev.interrupted });
+    } else if (ev.type === 'barge_in') {
+      this.feed(call, { type: 'barge_in', promptId: String(ev.promptId) });
+    } else if (ev.type === 'call_summary') {
+      if (st.timer) clearTimeout(st.timer);
+      st.timer = null;
+    }
+  }
+
+  private addDnc(call: Call, st: CallState, reason: string): void {
+    st.dncAdded = true;
+    const callee = call.init.callee;
+    if (!callee || !this.policy) return;
+    this.policy.policy.dnc
+      .add(callee, reason.slice(0, 500), 'complaint', call.id)
+      .then(() => call.log.info({ callee }, 'callee added to the do-not-call list (complaint)'))
+      .catch((e: Error) => call.log.error({ err: e.message }, 'cannot add callee to the do-not-call list'));
+  }
+
+  private feed(call: Call, ev: RunnerEvent): void {
+    const st = this.states.get(call);
+    if (!st?.runner || call.isEnded) return;
+    const before = st.runner.current;
+    const wasListening = st.runner.listening;
+    const acts = st.runner.on(ev);
+    if (acts.length || before !== st.runner.current || (wasListening && !st.runner.listening)) {
+      if (st.timer) clearTimeout(st.timer);
+      st.timer = null;
+    }
+    this.apply(call, st, acts);
+  }
+
+  private apply(call: Call, st: CallState, acts: RunnerAction[]): void {
+    const runner = st.runner!;
+    for (const a of acts) {
+      if (call.isEnded) return;
+      switch (a.type) {
+        case 'say': {
+          const last = runner.trace[runner.trace.length - 1];
+          call.emit({ type: 'script_node', node: a.node, promptId: a.promptId, why: last?.why });
+          if (a.requiresConsent && !st.granted) {
+            // The runner never gets here without consent; if it ever did, nothing is played.
+            call.log.error({ node: a.node }, 'consent-gated prompt without consent: call ended');
+            void call.end('consent_guard');
+            return;
+          }
+          this.speech
+            .speak(call, { promptId: a.promptId, template: a.template, slots: slotsOf(call), interruptible: a.interruptible })
+            .catch((e: Error & { code?: string }) => call.fail(e.code ?? 'say_failed', `script prompt ${a.node}: ${e.message}`));
+          break;
+        }
+        case 'listen': {
+          const expect = this.gw.commands.expectConsent;
+          let wait = a.windowMs;
+          if (expect) {
+            try {
+              expect(call, { promptId: a.promptId ?? undefined, windowMs: a.windowMs });
+              wait += this.cfg.answerGraceMs;
+            } catch (e) {
+              // No recogniser on this call: the answer cannot be heard, so the window ends as "no answer".
+              call.log.warn({ err: (e as Error).message }, 'script listen without consent recognition');
+            }
+          }
+          if (st.timer) clearTimeout(st.timer);
+          st.timer = setTimeout(() => {
+            st.timer = null;
+            this.feed(call, { type: 'timeout' });
+          }, wait);
+          st.timer.unref();
+          break;
+        }
+        case 'stop_prompt':
+          call.stopPrompt('script');
+          break;
+        case 'dnc':
+          if (!st.dncAdded) this.addDnc(call, st, a.reason);
+          break;
+        case 'hangup':
+          call.emit({ type: 'script_end', reason: a.reason });
+          void call.end(a.reason);
+          return;
+      }
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// Hears the callee's answer to a consent question on one call. Recognition runs only inside a decision window
+// (opened by expect_consent) and only around speech: each utterance is fed to the recogniser from its VAD onset
+// minus a pre-roll, finished at the VAD end of speech, classified, written to the evidence store — durably, before
+// the client is told — and then sent as a `consent` event. A window with no usable answer ends `unclear`.
+import { floatToInt16 } from '../audio/codec.js';
+import type { CallListener } from '../call/Call.js';
+import type { AsrResult, AsrStream } from './asr/index.js';
+import type { BargeInAction } from './BargeInPolicy.js';
+import type { ConsentResult } from './consent/index.js';
+
+const RATE = 16000;
+const HISTORY_S = 4; // audio kept for pre-roll and evidence context
+
+export interface ConsentDecisionEvent {
+  decision: 'granted' | 'refused' | 'unclear';
+  phrase: string | null;
+  transcript: string;
+  confidence: number;
+  complaint: boolean;
+  reason: string;
+  speechStartT: number | null;
+  speechEndT: number | null;
+  promptId?: string;
+  /** Answer audio with context, for evidence. */
+  audio?: Int16Array;
+}
+
+export interface ConsentSessionDeps {
+  openStream(): AsrStream;
+  classify(text: string): ConsentResult;
+  /** Current inbound position, ms. */
+  now(): number;
+  preRollMs: number;
+  endSilenceMs: number;
+  /** A `granted` whose match covers less of the answer than this is not trusted (it becomes `unclear`). */
+  minGrantConfidence: number;
+  /** A `granted` is not trusted when this much speech precedes the first recognised token. */
+  maxUnheardLeadMs: number;
+  /** Speech at least this long with nothing recognised is decided `unclear` rather than ignored. */
+  minUnclearSpeechMs: number;
+  emitTranscript(text: string, final: boolean): void;
+  /** Persist and announce; must not throw. */
+  decide(d: ConsentDecisionEvent): void;
+}
+
+interface Utterance {
+  /** Stream audio ms (since the recogniser stream opened) at which the VAD onset lies. */
+  onsetStreamMs: number;
+  startSample: number;
+  startT: number;
+  endT: number | null;
+  chunks: Float32Array[];
+  lastPartial: string;
+}
+
+export class ConsentSession implements CallListener {
+  private hist = new Float32Array(RATE * HISTORY_S);
+  private histEnd = 0; // absolute sample index one past the newest sample in `hist`
+  private stream: AsrStream | null = null;
+  private utt: Utterance | null = null;
+  private window: { promptId?: string; deadlineT: number } | null = null;
+  private inSpeech = false;
+  private speechOnsetT = 0;
+  private closed = false;
+  private streamMs = 0;
+  lastTiming: { leadMs: number | null; tailMs: number | null } = { leadMs: null, tailMs: null }; // audio accepted by the recogniser stream so far, ms
+
+  constructor(private readonly d: ConsentSessionDeps) {}
+
+  get windowOpen(): boolean {
+    return this.window !== null;
+  }
+
+  /** Opens a decision window: the next utterance(s) are the answer to `promptId`. */
+  expect(promptId: string | undefined, windowMs: number): void {
+    this.window = { promptId, deadlineT: this.d.now() + windowMs };
+    // The callee may already be answering (talking over the question): start from that onset.
+    if (this.inSpeech && !this.utt) this.begin(this.speechOnsetT);
+  }
+
+  audio(samples: Float32Array, start: number): void {
+    this.remember(samples, start);
+    if (this.utt) {
+      const copy = samples.slice();
+      this.utt.chunks.push(copy.slice());
+      this.streamMs += (copy.length / RATE) * 1000;
+      this.stream!.accept(copy);
+    }
+    if (this.window && !this.utt && this.d.now() >= this.window.deadlineT) {
+      this.finishWindow({ decision: 'unclear', phrase: null, transcript: '', confidence: 0, complaint: false, reason: 'no answer before the window closed', speechStartT: null, speechEndT: null });
+    }
+  }
+
+  speech(a: BargeInAction): void {
+    if (a.type === 'speech_started') {
+      this.inSpeech = true;
+      this.speechOnsetT = a.onsetT;
+      if (this.window && !this.utt) this.begin(a.onsetT);
+    } else if (a.type === 'speech_ended') {
+      this.inSpeech = false;
+      if (this.utt && this.utt.endT === null) {
+        this.utt.endT = Math.max(this.utt.startT, a.t - this.d.endSilenceMs);
+        this.stream!.finish();
+      }
+    }
+  }
+
+  private remember(samples: Float32Array, start: number): void {
+    const h = this.hist;
+    const n = samples.length;
+    if (start !== this.histEnd) this.histEnd = start; // timeline jump (should not happen): realign
+    if (n >= h.length) h.set(samples.subarray(n - h.length));
+    else {
+      h.copyWithin(0, n);
+      h.set(samples, h.length - n);
+    }
+    this.histEnd = start + n;
+  }
+
+  private slice(from: number, to: number): Float32Array {
+    const first = this.histEnd - this.hist.length;
+    const a = Math.max(from, first);
+    const b = Math.min(to, this.histEnd);
+    if (b <= a) return new Float32Array(0);
+    return this.hist.slice(a - first, b - first);
+  }
+
+  private begin(onsetT: number): void {
+    if (!this.stream) {
+      this.stream = this.d.openStream();
+      this.stream.onResult((r) => this.onResult(r));
+    }
+    const startSample = Math.max(0, Math.round(((onsetT - this.d.preRollMs) * RATE) / 1000));
+    const pre = this.slice(startSample, this.histEnd);
+    const onsetStreamMs = this.streamMs + Math.max(0, onsetT - (this.histEnd * 1000) / RATE + (pre.length * 1000) / RATE);
+    this.utt = { onsetStreamMs, startSample, startT: onsetT, endT: null, chunks: [pre.slice()], lastPartial: '' };
+    this.streamMs += (pre.length / RATE) * 1000;
+    if (pre.length) this.stream.accept(pre);
+  }
+
+  private onResult(r: AsrResult): void {
+    if (this.closed || !this.utt) return;
+    if (!r.final) {
+      if (r.text && r.text !== this.utt.lastPartial) {
+        this.utt.lastPartial = r.text;
+        this.d.emitTranscript(r.text, false);
+      }
+      return;
+    }
+    const utt = this.utt;
+    this.utt = null;
+    const text = r.error ? '' : r.text.trim();
+    this.d.emitTranscript(text, true);
+    if (!this.window) return;
+    const heardMs = (utt.endT ?? this.d.now()) - utt.startT;
+    if (!text && !r.error && heardMs >= this.d.minUnclearSpeechMs) {
+      // The callee clearly said something the recogniser could not make out: that is an answer, not a yes.
+      this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `${Math.round(heardMs)} ms of speech, nothing recognised` }, ''));
+      return;
+    }
+    if (!text) {
+      // Too short to be an answer (a click, a cough): keep listening.
+      if (r.error) this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `recogniser failed: ${r.error}` }, ''));
+      return;
+    }
+    const c = this.d.classify(text);
+    this.lastTiming = { leadMs: r.startMs !== undefined ? r.startMs - utt.onsetStreamMs : null, tailMs: r.endMs !== undefined && utt.endT !== null ? utt.onsetStreamMs + (utt.endT - utt.startT) - r.endMs : null };
+    let result: Omit<ConsentResult, 'reason'> & { reason: string } = c;
+    const lead = this.lastTiming.leadMs;
+    if (c.decision === 'granted' && lead !== null && lead > this.d.maxUnheardLeadMs) {
+      // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a
+      // negation or a question, so the yes is not explicit.
+      result = { ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` };
+    } else if (c.decision === 'granted' && c.confidence < this.d.minGrantConfidence) {
+      // A yes-word that covers only part of what was heard (是 in 你是谁 misheard) is not explicit consent.
+      result = { ...c, decision: 'unclear', reason: `${c.reason}; consent phrase covers too little of the answer (confidence ${c.confidence} < ${this.d.minGrantConfidence})` };
+    }
+    this.finishWindow(this.decision(utt, result, text));
+  }
+
+  private decision(utt: Utterance, c: Omit<ConsentResult, 'reason'> & { reason: string }, transcript: string): ConsentDecisionEvent {
+    // Evidence audio: the utterance with ~0.5 s of context either side (as much as is held).
+    const ctx = RATE / 2;
+    const from = Math.max(0, utt.startSample - ctx);
+    const audio = floatToInt16(this.slice(from, this.histEnd));
+    return {
+      decision: c.decision,
+      phrase: c.phrase,
+      transcript,
+      confidence: c.confidence,
+      complaint: c.complaint,
+      reason: c.reason,
+      speechStartT: utt.startT,
+      speechEndT: utt.endT,
+      audio,
+    };
+  }
+
+  private finishWindow(d: ConsentDecisionEvent): void {
+    const w = this.window;
+    if (!w) return;
+    this.window = null;
+    this.d.decide({ ...d, promptId: w.promptId });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.window = null;
+    this.stream?.close();
+    this.stream = null;
+  }
+}

@@ -1,0 +1,25 @@
+// The `scripts` section of the gateway config (free-form in gateway/config.ts, validated here).
+import { z } from 'zod';
+
+export const ScriptsConfigSchema = z
+  .object({
+    /** Call types on which a client may `say` text that is not a prompt of the call's approved script. */
+    freeTextCallTypes: z.array(z.enum(['marketing', 'notification'])).default(['notification']),
+    /** Call types that must name an approved script in their start message. */
+    requireScriptFor: z.array(z.enum(['marketing', 'notification'])).default([]),
+    /** Render every approved script's fixed prompt text into the prompt cache when the gateway starts. */
+    warmOnStart: z.boolean().default(true),
+    /** Extra time after a listen window before the runner itself decides "no answer" (the recogniser decides first). */
+    answerGraceMs: z.number().int().min(0).max(30000).default(3000),
+  })
+  .strict();
+
+export type ScriptsConfig = z.infer<typeof ScriptsConfigSchema>;
+
+export function parseScriptsConfig(raw: unknown): ScriptsConfig {
+  const r = ScriptsConfigSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    throw new Error(`invalid scripts configuration:\n${r.error.issues.map((i) => `  scripts.${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return r.data;
+}

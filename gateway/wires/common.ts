@@ -1,0 +1,38 @@
+// Pieces every telephony wire shares: admission checks before a call is created, and turning prompt bytes into a
+// `call.play` with the same limits and errors as the native wire.
+import { bytesPerSample, CodecError, decode } from '../audio/codec.js';
+import type { Call } from '../call/Call.js';
+import type { Gateway } from '../Gateway.js';
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+/** Why a new call with this id cannot start right now (null = it may). */
+export function refuseStart(gw: Gateway, callId: string): WireError | null {
+  if (gw.isDraining) return { code: 'shutting_down', message: 'gateway is shutting down' };
+  if (gw.calls.has(callId)) return { code: 'duplicate_call', message: `call ${callId} is already in progress` };
+  if (gw.calls.size >= gw.config.limits.maxCalls) return { code: 'capacity', message: 'gateway is at capacity' };
+  return null;
+}
+
+/** Queues prompt audio given in the call's own encoding; returns an error instead of playing when it is unfit. */
+export function playBytes(gw: Gateway, call: Call, m: { promptId: string; bytes: Uint8Array; interruptible: boolean }): WireError | null {
+  const bps = bytesPerSample(call.format.encoding);
+  const ms = (m.bytes.length / bps / call.format.sampleRate) * 1000;
+  if (!m.bytes.length) return { code: 'invalid_message', message: 'prompt audio is empty' };
+  if (ms > gw.config.limits.maxPromptMs) return { code: 'prompt_too_long', message: `prompt of ${Math.round(ms)} ms exceeds ${gw.config.limits.maxPromptMs} ms` };
+  if (call.playout.queued >= gw.config.limits.maxQueuedPrompts) return { code: 'queue_full', message: 'too many prompts queued' };
+  let pcm: Int16Array;
+  try {
+    pcm = decode(call.format.encoding, m.bytes);
+  } catch (e) {
+    return { code: (e as CodecError).code ?? 'bad_audio', message: (e as Error).message };
+  }
+  call.play({ promptId: m.promptId, pcm, interruptible: m.interruptible });
+  return null;
+}
+
+/** Simple-id check shared with the native start message. */
+export const CALL_ID_RE = /^[\w.:@-]{1,128}$/;

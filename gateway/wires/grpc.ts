@@ -1,0 +1,345 @@
+// gRPC wire (proto/earshot/v1/earshot.proto): bidirectional StreamCall (first request = call config, later ones
+// audio or commands; responses = the WebSocket protocol's events plus prompt audio), server-streaming Synthesize,
+// GetEvidence, and the standard grpc.health.v1.Health service. Bearer token in metadata `authorization` when
+// the gateway has an apiToken. Status codes: INVALID_ARGUMENT (bad first message, audio before config, bad
+// command), RESOURCE_EXHAUSTED (message over limits.maxMessageBytes, at capacity, queue full), DEADLINE_EXCEEDED
+// (no config within limits.startTimeoutMs), UNAUTHENTICATED, FAILED_PRECONDITION (no TTS / recogniser), NOT_FOUND.
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { CodecError, encode, ENCODINGS, type Encoding } from '../audio/codec.js';
+import type { Call, CallEvent, CallSink } from '../call/Call.js';
+import type { Gateway, Plugin } from '../Gateway.js';
+import { PROJECT_ROOT } from '../models.js';
+import { tokenMatches } from '../ops/auth.js';
+import { HttpError } from '../ops/http.js';
+import type { Logger } from '../ops/log.js';
+import { metrics } from '../ops/metrics.js';
+import { runCommand } from '../control/routes.js';
+import { refuseStart } from './common.js';
+import type { WiresConfig } from './config.js';
+import { startCall, StartMessage } from './native.js';
+import { setWirePort } from './ports.js';
+
+export const PROTO_DIR = join(PROJECT_ROOT, 'proto');
+const LOADER_OPTS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] };
+
+/** Both services' definitions (also used by clients and tests). */
+export function loadProtos(): { earshot: grpc.GrpcObject; health: grpc.GrpcObject } {
+  const def = protoLoader.loadSync(['earshot/v1/earshot.proto', 'grpc/health/v1/health.proto'], LOADER_OPTS);
+  const root = grpc.loadPackageDefinition(def) as unknown as { earshot: { v1: grpc.GrpcObject }; grpc: { health: { v1: grpc.GrpcObject } } };
+  return { earshot: root.earshot.v1, health: root.grpc.health.v1 };
+}
+
+type Status = { code: grpc.status; details: string };
+const S = grpc.status;
+
+function httpToStatus(e: HttpError): grpc.status {
+  if (e.status === 404) return S.NOT_FOUND;
+  if (e.status === 429) return S.RESOURCE_EXHAUSTED;
+  if (e.status === 501 || e.status === 409) return S.FAILED_PRECONDITION;
+  return S.INVALID_ARGUMENT;
+}
+
+interface Req {
+  msg?: string;
+  config?: {
+    callId?: string;
+    language?: string;
+    callType?: string;
+    audio?: { encoding?: string; sampleRate?: number };
+    callee?: string;
+    timeZone?: string;
+    script?: string;
+    bargeIn?: Record<string, number>;
+  };
+  audio?: Buffer;
+  play?: { promptId?: string; audio?: Buffer; interruptible?: boolean };
+  say?: { promptId?: string; text?: string; interruptible?: boolean; voice?: string; slots?: Record<string, string> };
+  stopPrompt?: object;
+  expectConsent?: { promptId?: string; windowMs?: number };
+  hangup?: object;
+  dtmf?: { digit?: string };
+}
+
+export class GrpcPlugin implements Plugin {
+  readonly name = 'wire-grpc';
+  private server: grpc.Server | null = null;
+  private evidence: import('../evidence/EvidenceStore.js').EvidenceStore | null = null;
+  private tts: import('../speak/tts/TtsRegistry.js').TtsRegistry | null = null;
+  private streams = new Set<GrpcCall>();
+
+  constructor(private readonly cfg: WiresConfig) {}
+
+  async start(gw: Gateway): Promise<void> {
+    if (!this.cfg.grpc) return;
+    const { earshot, health } = loadProtos();
+    const max = gw.config.limits.maxMessageBytes;
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    const authed = (md: grpc.Metadata): boolean => {
+      const want = gw.config.apiToken;
+      if (!want) return true;
+      const h = String(md.get('authorization')[0] ?? '');
+      return /^Bearer\s+/i.test(h) && tokenMatches(want, h.replace(/^Bearer\s+/i, '').trim());
+    };
+    const unauth: Status = { code: S.UNAUTHENTICATED, details: 'missing or invalid bearer token in metadata "authorization"' };
+
+    server.addService((earshot.Earshot as grpc.ServiceClientConstructor).service, {
+      StreamCall: (stream: grpc.ServerDuplexStream<Req, unknown>) => {
+        if (!authed(stream.metadata)) return void stream.emit('error', unauth);
+        const c = new GrpcCall(stream, gw);
+        this.streams.add(c);
+        stream.on('close', () => this.streams.delete(c));
+      },
+      Synthesize: (call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>) => {
+        if (!authed(call.metadata)) return void call.emit('error', unauth);
+        void this.synthesize(gw, call);
+      },
+      GetEvidence: (call: grpc.ServerUnaryCall<{ id?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!authed(call.metadata)) return cb(unauth);
+        const id = call.request.id ?? '';
+        if (!id) return cb({ code: S.INVALID_ARGUMENT, details: 'id is required' });
+        void (async () => {
+          // Opened lazily: a gateway that never serves GetEvidence does not need the SQLite store.
+          if (!this.evidence) {
+            const { EvidenceStore } = await import('../evidence/EvidenceStore.js');
+            this.evidence = EvidenceStore.open({ dataDir: gw.config.dataDir, config: gw.config.evidence });
+          }
+          const r = this.evidence.get(id);
+          if (!r) return cb({ code: S.NOT_FOUND, details: `no evidence record ${id}` });
+          cb(null, { id: r.id, callId: r.callId, decision: r.decision, json: JSON.stringify(r) });
+        })().catch((e: Error) => cb({ code: S.INTERNAL, details: e.message }));
+      },
+    });
+
+    const status = (service: string): string | null => {
+      if (service !== '' && service !== 'earshot.v1.Earshot') return null;
+      return gw.ready && !gw.isDraining ? 'SERVING' : 'NOT_SERVING';
+    };
+    server.addService((health.Health as grpc.ServiceClientConstructor).service, {
+      Check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const s = status(call.request.service ?? '');
+        if (!s) return cb({ code: S.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+        cb(null, { status: s });
+      },
+      Watch: (call: grpc.ServerWritableStream<{ service?: string }, unknown>) => {
+        let last = '';
+        const tick = () => {
+          const s = status(call.request.service ?? '') ?? 'SERVICE_UNKNOWN';
+          if (s !== last) call.write({ status: (last = s) });
+        };
+        tick();
+        const timer = setInterval(tick, 1000);
+        call.on('cancelled', () => clearInterval(timer));
+        call.on('close', () => clearInterval(timer));
+      },
+    });
+
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.server = server;
+    setWirePort(gw, 'grpc', port);
+    gw.log.info({ host: this.cfg.grpcHost, port }, 'grpc listening');
+  }
+
+  private async synthesize(gw: Gateway, call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>): Promise<void> {
+    const r = call.request;
+    const language = r.language || 'zh';
+    const encoding = (r.audio?.encoding || 'pcm16') as Encoding;
+    const sampleRate = r.audio?.sampleRate || 16000;
+    if (!r.text) return void call.emit('error', { code: S.INVALID_ARGUMENT, details: 'text is required' });
+    if (language !== 'zh' && language !== 'en') return void call.emit('error', { code: S.INVALID_ARGUMENT, details: 'language must be zh or en' });
+    if (!ENCODINGS.includes(encoding) || (sampleRate !== 8000 && sampleRate !== 16000)) {
+      return void call.emit('error', { code: S.INVALID_ARGUMENT, details: 'audio must be pcm16/mulaw/alaw at 8000 or 16000' });
+    }
+    let engine: import('../speak/tts/TtsEngine.js').TtsEngine;
+    try {
+      if (!this.tts) {
+        const { createTtsRegistry } = await import('../speak/createTts.js');
+        this.tts = createTtsRegistry(gw.config);
+      }
+      engine = this.tts.pick({ engine: r.voice || undefined, language });
+    } catch (e) {
+      return void call.emit('error', { code: S.FAILED_PRECONDITION, details: `no TTS available: ${(e as Error).message}` });
+    }
+    try {
+      for await (const pcm of engine.synthesize(r.text, { language, sampleRate, voice: r.voice || undefined })) {
+        if (call.cancelled) return;
+        call.write({ audio: Buffer.from(encode(encoding, pcm)), encoding, sampleRate });
+      }
+      call.end();
+    } catch (e) {
+      call.emit('error', { code: S.FAILED_PRECONDITION, details: `synthesis failed: ${(e as Error).message}` });
+    }
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    for (const c of this.streams) c.abort({ code: S.UNAVAILABLE, details: 'gateway is shutting down' });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => (s.forceShutdown(), resolve()), 1000);
+      s.tryShutdown(() => (clearTimeout(t), resolve()));
+    });
+  }
+}
+
+/** One StreamCall: a CallSink whose audio and events become responses on the stream. */
+class GrpcCall implements CallSink {
+  private call: Call | null = null;
+  private configured = false;
+  private done = false;
+  private log: Logger;
+  private startTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly stream: grpc.ServerDuplexStream<Req, unknown>,
+    private readonly gw: Gateway,
+  ) {
+    this.log = gw.log.child({ wire: 'grpc' });
+    stream.on('data', (req: Req) => {
+      try {
+        this.onRequest(req);
+      } catch (e) {
+        this.log.error({ err: e, callId: this.call?.id }, 'grpc request handling failed');
+        this.abort({ code: S.INTERNAL, details: (e as Error).message });
+      }
+    });
+    stream.on('end', () => {
+      // Client half-closed: the call is over from its side.
+      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
+      else if (!this.call) this.finish();
+    });
+    stream.on('cancelled', () => {
+      this.done = true;
+      clearTimeout(this.startTimer);
+      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
+    });
+    stream.on('error', () => undefined);
+    this.startTimer = setTimeout(() => {
+      if (!this.configured) this.abort({ code: S.DEADLINE_EXCEEDED, details: `no config within ${gw.config.limits.startTimeoutMs} ms` });
+    }, gw.config.limits.startTimeoutMs);
+  }
+
+  // --- CallSink ------------------------------------------------------------------------------------------------
+  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
+    if (this.done) return true;
+    if (this.stream.writableLength > 256) return false; // objects queued, not bytes: a client that stopped reading
+    this.stream.write({ audio: { promptId: meta.promptId, offsetMs: meta.offsetMs, audio: Buffer.from(bytes) } });
+    return true;
+  }
+
+  sendEvent(ev: CallEvent): void {
+    if (this.done) return;
+    this.stream.write({ event: { type: ev.type, t: Math.round(ev.t ?? 0), json: JSON.stringify(ev) } });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.call) this.gw.unregisterCall(this.call);
+    if (this.done) return;
+    if (code === 1000) return this.finish();
+    const map: Record<number, grpc.status> = { 4403: S.PERMISSION_DENIED, 1013: S.RESOURCE_EXHAUSTED, 1008: S.RESOURCE_EXHAUSTED, 1001: S.UNAVAILABLE };
+    this.abort({ code: map[code] ?? (code >= 4400 && code < 4500 ? S.INVALID_ARGUMENT : S.ABORTED), details: reason });
+  }
+
+  abort(st: Status): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.startTimer);
+    metrics.errors.inc({ code: `grpc_${S[st.code]}` });
+    if (this.call && !this.call.isEnded) {
+      this.call.emit({ type: 'error', code: S[st.code].toLowerCase(), message: st.details });
+      void this.call.end(S[st.code].toLowerCase(), 4400);
+    }
+    this.stream.emit('error', st);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.startTimer);
+    this.stream.end();
+  }
+
+  // --- inbound -------------------------------------------------------------------------------------------------
+  private onRequest(r: Req): void {
+    if (this.done) return;
+    const kind = r.msg ?? Object.keys(r).find((k) => k !== 'msg');
+    if (!this.configured) {
+      if (kind !== 'config' || !r.config) return this.abort({ code: S.INVALID_ARGUMENT, details: `first request must carry config, got ${kind ?? 'nothing'}` });
+      return this.onConfig(r.config);
+    }
+    if (kind === 'config') return this.abort({ code: S.INVALID_ARGUMENT, details: 'config sent twice' });
+    const call = this.call;
+    if (!call) return; // admission still running: drop (audio) — commands before ready are refused below
+    try {
+      switch (kind) {
+        case 'audio': {
+          const b = r.audio ?? Buffer.alloc(0);
+          const ms = (b.length / (call.format.encoding === 'pcm16' ? 2 : 1) / call.format.sampleRate) * 1000;
+          if (ms > this.gw.config.limits.maxInboundFrameMs) return this.abort({ code: S.RESOURCE_EXHAUSTED, details: `audio of ${Math.round(ms)} ms exceeds ${this.gw.config.limits.maxInboundFrameMs} ms` });
+          call.audio(b);
+          return;
+        }
+        case 'play':
+          return void this.command(call, 'play', { promptId: r.play?.promptId, audio: Buffer.from(r.play?.audio ?? []).toString('base64'), interruptible: r.play?.interruptible ?? true });
+        case 'say':
+          return void this.command(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
+        case 'stopPrompt':
+          return void this.command(call, 'stop_prompt', {});
+        case 'expectConsent':
+          return void this.command(call, 'expect_consent', { promptId: r.expectConsent?.promptId || undefined, windowMs: r.expectConsent?.windowMs });
+        case 'hangup':
+          return void this.command(call, 'hangup', {});
+        case 'dtmf':
+          return void this.command(call, 'dtmf', { digit: r.dtmf?.digit });
+        default:
+          return this.abort({ code: S.INVALID_ARGUMENT, details: 'empty request' });
+      }
+    } catch (e) {
+      if (e instanceof CodecError) return this.abort({ code: S.INVALID_ARGUMENT, details: e.message });
+      throw e;
+    }
+  }
+
+  /** Commands that fail are reported as error events (as on the WebSocket); the call goes on. */
+  private async command(call: Call, cmd: 'play' | 'say' | 'stop_prompt' | 'expect_consent' | 'hangup' | 'dtmf', body: unknown): Promise<void> {
+    try {
+      await runCommand(this.gw, call, cmd, body);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      this.sendEvent({ type: 'error', code: e.code, message: e.message, t: call.t, grpcStatus: S[httpToStatus(e)] });
+    }
+  }
+
+  private onConfig(c: NonNullable<Req['config']>): void {
+    const b = c.bargeIn ?? {};
+    const s = StartMessage.safeParse({
+      type: 'start',
+      callId: c.callId,
+      language: c.language || undefined,
+      callType: c.callType || undefined,
+      audio: { encoding: c.audio?.encoding, sampleRate: c.audio?.sampleRate },
+      callee: c.callee || undefined,
+      timeZone: c.timeZone || undefined,
+      script: c.script || undefined,
+      bargeIn: Object.keys(b).length ? b : undefined,
+    });
+    if (!s.success) return this.abort({ code: S.INVALID_ARGUMENT, details: `invalid config: ${s.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    const refused = refuseStart(this.gw, s.data.callId);
+    if (refused) return this.abort({ code: refused.code === 'duplicate_call' ? S.ALREADY_EXISTS : refused.code === 'capacity' ? S.RESOURCE_EXHAUSTED : S.UNAVAILABLE, details: refused.message });
+    this.configured = true;
+    clearTimeout(this.startTimer);
+    this.log = this.log.child({ callId: s.data.callId });
+    void startCall(this.gw, s.data, 'grpc', this).then((call) => {
+      if (!call) return;
+      if (this.done) {
+        void call.end('client_gone');
+        return;
+      }
+      this.call = call;
+    });
+  }
+}

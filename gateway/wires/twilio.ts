@@ -1,0 +1,346 @@
+// Twilio Media Streams, bidirectional (<Connect><Stream url="wss://…/v1/twilio">): JSON text frames only, audio is
+// base64 μ-law 8 kHz. Inbound: connected, start, media, dtmf, mark, stop. Outbound: media (paced by the Call's
+// Playout, one 20 ms frame per message), mark (playback position; Twilio echoes it once what was queued before
+// it has played) and clear (empties Twilio's buffer on barge-in).
+//
+// What the callee heard is judged by mark echoes, not by bytes sent: a mark named `es|<endMs>|<kind>|<promptId>`
+// goes out every `twilioMarkEveryFrames` frames, at a prompt's end (`e`) and right after a clear (`c`, a barrier:
+// marks echoed after the clear was sent are not counted, since a clear makes Twilio echo dropped marks at once).
+// The call then emits `prompt_heard {promptId, heardMs, complete}` for observers (SSE, scripts).
+//
+// Twilio cannot set headers, so this wire authenticates itself at `start`: a valid X-Twilio-Signature on the
+// upgrade (HMAC-SHA1 of the stream URL keyed with the account's auth token), or a `token` custom parameter.
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { CodecError } from '../audio/codec.js';
+import type { Call, CallEvent, CallSink } from '../call/Call.js';
+import type { Gateway, WsWire } from '../Gateway.js';
+import { tokenMatches } from '../ops/auth.js';
+import type { Logger } from '../ops/log.js';
+import { metrics } from '../ops/metrics.js';
+import type { WiresConfig } from './config.js';
+import { refuseStart } from './common.js';
+import { decodeBase64Audio, startCall, StartMessage } from './native.js';
+
+const Seq = z.union([z.string(), z.number()]).optional();
+
+const TwilioStart = z.object({
+  event: z.literal('start'),
+  sequenceNumber: Seq,
+  streamSid: z.string().min(1),
+  start: z.object({
+    streamSid: z.string().min(1).optional(),
+    accountSid: z.string().optional(),
+    callSid: z.string().min(1),
+    tracks: z.array(z.string()).optional(),
+    customParameters: z.record(z.string(), z.string()).optional(),
+    mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number().optional() }).optional(),
+  }),
+});
+const TwilioMedia = z.object({
+  event: z.literal('media'),
+  sequenceNumber: Seq,
+  streamSid: z.string(),
+  media: z.object({ track: z.string().optional(), chunk: z.string().optional(), timestamp: z.string().optional(), payload: z.string() }),
+});
+const TwilioDtmf = z.object({ event: z.literal('dtmf'), streamSid: z.string(), dtmf: z.object({ track: z.string().optional(), digit: z.string() }) });
+const TwilioMark = z.object({ event: z.literal('mark'), streamSid: z.string(), mark: z.object({ name: z.string() }) });
+
+/** Twilio's request signature for a URL without POST parameters: base64(HMAC-SHA1(authToken, url)). */
+export function twilioSignature(authToken: string, url: string): string {
+  return createHmac('sha1', authToken).update(Buffer.from(url, 'utf8')).digest('base64');
+}
+
+export class TwilioWire implements WsWire {
+  readonly path = '/v1/twilio';
+  readonly selfAuth = true;
+
+  constructor(private readonly cfg: WiresConfig) {}
+
+  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
+    new TwilioConnection(ws, req, gw, this.cfg);
+  }
+}
+
+interface PromptMarks {
+  frames: number;
+  heardMs: number;
+  cleared: boolean;
+}
+
+class TwilioConnection implements CallSink {
+  private call: Call | null = null;
+  private starting = false;
+  private streamSid = '';
+  private closed = false;
+  private log: Logger;
+  private startTimer: NodeJS.Timeout;
+  private readonly signatureOk: boolean;
+  private lastSeq = 0;
+  readonly counters = { seqGaps: 0, seqMissing: 0, seqOutOfOrder: 0, earlyMedia: 0, marksSent: 0, marksEchoed: 0, mediaIn: 0, mediaOut: 0, clears: 0 };
+  private marks = new Map<string, PromptMarks>();
+
+  constructor(
+    private readonly ws: WebSocket,
+    req: IncomingMessage,
+    private readonly gw: Gateway,
+    private readonly cfg: WiresConfig,
+  ) {
+    this.log = gw.log.child({ wire: 'twilio' });
+    this.signatureOk = this.checkSignature(req);
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (e) {
+        this.log.error({ err: e, callId: this.call?.id }, 'twilio message handling failed');
+        this.abort('internal', (e as Error).message, 1011);
+      }
+    });
+    ws.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.startTimer);
+      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
+    });
+    ws.on('error', (e) => this.log.warn({ err: e.message, callId: this.call?.id }, 'socket error'));
+    this.startTimer = setTimeout(() => {
+      if (!this.call && !this.starting) this.abort('start_timeout', `no start message within ${gw.config.limits.startTimeoutMs} ms`, 4408);
+    }, gw.config.limits.startTimeoutMs);
+  }
+
+  private checkSignature(req: IncomingMessage): boolean {
+    const token = this.cfg.twilioAuthToken;
+    const given = req.headers['x-twilio-signature'];
+    if (!token || typeof given !== 'string' || !given) return false;
+    const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? '';
+    const path = req.url ?? this.path;
+    const candidates = this.cfg.twilioPublicUrl ? [this.cfg.twilioPublicUrl] : [`wss://${host}${path}`, `https://${host}${path}`];
+    let ok = false;
+    for (const url of candidates) if (tokenMatches(twilioSignature(token, url), given)) ok = true;
+    return ok;
+  }
+
+  private get path(): string {
+    return '/v1/twilio';
+  }
+
+  // --- CallSink ------------------------------------------------------------------------------------------------
+  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
+    if (this.closed) return true;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+    this.send({ event: 'media', streamSid: this.streamSid, media: { payload: Buffer.from(bytes).toString('base64') } });
+    this.counters.mediaOut++;
+    const pm = this.promptMarks(meta.promptId);
+    pm.frames++;
+    if (pm.frames % this.cfg.twilioMarkEveryFrames === 0) this.mark(meta.offsetMs + 20, 'm', meta.promptId);
+    return true;
+  }
+
+  sendEvent(ev: CallEvent): void {
+    // Twilio has no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
+    if (ev.type === 'prompt_finished') {
+      const promptId = String(ev.promptId);
+      const pm = this.marks.get(promptId);
+      if (!pm) return; // never sent a frame
+      if (ev.interrupted && !pm.cleared) this.clearAudio(promptId); // stop_prompt / hangup: drop what Twilio holds
+      else if (!ev.interrupted) this.mark(Number(ev.playedMs) || 0, 'e', promptId);
+    } else if (ev.type === 'error') {
+      this.log.warn({ callId: this.call?.id, code: ev.code }, String(ev.message ?? 'call error'));
+    }
+  }
+
+  clearAudio(promptId: string): void {
+    if (this.closed) return;
+    const pm = this.promptMarks(promptId);
+    pm.cleared = true;
+    this.counters.clears++;
+    this.send({ event: 'clear', streamSid: this.streamSid });
+    this.mark(0, 'c', promptId);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.call) this.gw.unregisterCall(this.call);
+    this.log.info({ callId: this.call?.id, streamSid: this.streamSid, reason, ...this.counters }, 'twilio stream closed');
+    if (!this.closed) {
+      this.closed = true;
+      this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
+    }
+  }
+
+  // --- inbound -------------------------------------------------------------------------------------------------
+  private send(obj: unknown): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(obj));
+  }
+
+  private promptMarks(promptId: string): PromptMarks {
+    let pm = this.marks.get(promptId);
+    if (!pm) this.marks.set(promptId, (pm = { frames: 0, heardMs: 0, cleared: false }));
+    return pm;
+  }
+
+  private mark(endMs: number, kind: 'm' | 'e' | 'c', promptId: string): void {
+    this.counters.marksSent++;
+    this.send({ event: 'mark', streamSid: this.streamSid, mark: { name: `es|${endMs}|${kind}|${promptId}` } });
+  }
+
+  /** Ends this stream (and its call) with a reason: Twilio has no error message, so the close frame says why. */
+  private abort(code: string, message: string, closeCode: number): void {
+    metrics.errors.inc({ code });
+    this.log.warn({ callId: this.call?.id, streamSid: this.streamSid, code }, message);
+    if (this.call && !this.call.isEnded) {
+      this.call.emit({ type: 'error', code, message });
+      void this.call.end(code, closeCode);
+      return;
+    }
+    if (!this.closed) {
+      this.closed = true;
+      this.ws.close(closeCode, `${code}: ${message}`.slice(0, 120));
+    }
+  }
+
+  private checkSeq(raw: unknown): void {
+    if (raw === undefined) {
+      this.counters.seqMissing++;
+      return;
+    }
+    const n = Number(raw);
+    if (!Number.isInteger(n)) {
+      this.counters.seqMissing++;
+      return;
+    }
+    if (this.lastSeq && n <= this.lastSeq) {
+      this.counters.seqOutOfOrder++;
+      this.log.debug({ callId: this.call?.id, seq: n, last: this.lastSeq }, 'sequenceNumber out of order');
+      return;
+    }
+    if (this.lastSeq && n > this.lastSeq + 1) {
+      this.counters.seqGaps += n - this.lastSeq - 1;
+      this.log.debug({ callId: this.call?.id, seq: n, last: this.lastSeq }, 'sequenceNumber gap');
+    }
+    this.lastSeq = n;
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) return this.abort('binary_frame', 'Twilio streams carry JSON text frames only', 4400);
+    let msg: { event?: unknown; sequenceNumber?: unknown; streamSid?: unknown };
+    try {
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.abort('malformed_json', 'message is not valid JSON', 4400);
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.event !== 'string') return this.abort('invalid_message', 'message has no "event"', 4400);
+    if (msg.event === 'connected') return;
+    this.checkSeq(msg.sequenceNumber);
+    if (msg.event === 'start') return this.onStart(msg);
+    if (!this.streamSid) return this.abort('not_started', `"${msg.event}" before "start"`, 4400);
+    if (msg.streamSid !== this.streamSid) return this.abort('unknown_stream', `message for stream ${String(msg.streamSid)} on stream ${this.streamSid}`, 4404);
+    switch (msg.event) {
+      case 'media':
+        return this.onMedia(msg);
+      case 'dtmf': {
+        const m = TwilioDtmf.safeParse(msg);
+        if (!m.success) return this.abort('invalid_message', z.prettifyError(m.error), 4400);
+        if (this.call && /^[0-9*#A-D]$/.test(m.data.dtmf.digit)) this.gw.commands.dtmf?.(this.call, m.data.dtmf.digit);
+        return;
+      }
+      case 'mark': {
+        const m = TwilioMark.safeParse(msg);
+        if (!m.success) return this.abort('invalid_message', z.prettifyError(m.error), 4400);
+        return this.onMark(m.data.mark.name);
+      }
+      case 'stop':
+        if (this.call && !this.call.isEnded) void this.call.end('stop');
+        else this.close(1000, 'stop');
+        return;
+      default:
+        this.log.debug({ event: msg.event }, 'ignoring unknown Twilio event');
+    }
+  }
+
+  private onStart(raw: unknown): void {
+    if (this.streamSid) return this.abort('already_started', 'this stream already started', 4400);
+    const m = TwilioStart.safeParse(raw);
+    if (!m.success) return this.abort('invalid_start', z.prettifyError(m.error), 4400);
+    const st = m.data.start;
+    this.streamSid = m.data.streamSid;
+    const fmt = st.mediaFormat;
+    if (fmt && (fmt.encoding !== 'audio/x-mulaw' || fmt.sampleRate !== 8000)) {
+      return this.abort('unsupported_audio', `media format ${fmt.encoding}/${fmt.sampleRate} (expected audio/x-mulaw 8000)`, 4400);
+    }
+    const { token, callId, language, callType, callee, script, ...custom } = st.customParameters ?? {};
+    const apiToken = this.gw.config.apiToken;
+    if (apiToken && !this.signatureOk && !tokenMatches(apiToken, token)) {
+      return this.abort('unauthorized', 'no valid X-Twilio-Signature and no valid token parameter', 4401);
+    }
+    const s = StartMessage.safeParse({
+      type: 'start',
+      callId: callId ?? st.callSid,
+      language: language || undefined,
+      callType: callType || undefined,
+      callee: callee || undefined,
+      script: script || undefined,
+      audio: { encoding: 'mulaw', sampleRate: 8000 },
+      twilio: { streamSid: this.streamSid, callSid: st.callSid, accountSid: st.accountSid, customParameters: custom },
+    });
+    if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), 4400);
+    const refused = refuseStart(this.gw, s.data.callId);
+    if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
+    clearTimeout(this.startTimer);
+    this.starting = true;
+    this.log = this.log.child({ callId: s.data.callId, streamSid: this.streamSid });
+    void startCall(this.gw, s.data, 'twilio', this).then((call) => {
+      this.starting = false;
+      if (!call) return;
+      if (this.closed) {
+        void call.end('client_gone');
+        return;
+      }
+      this.call = call;
+    });
+  }
+
+  private onMedia(raw: unknown): void {
+    const m = TwilioMedia.safeParse(raw);
+    if (!m.success) return this.abort('invalid_message', z.prettifyError(m.error), 4400);
+    if (m.data.media.track && m.data.media.track !== 'inbound' && m.data.media.track !== 'inbound_track') return;
+    const bytes = decodeBase64Audio(m.data.media.payload);
+    if (!bytes) return this.abort('bad_base64', 'media.payload is not valid base64', 4400);
+    if (!this.call) {
+      this.counters.earlyMedia++; // admission still running
+      return;
+    }
+    this.counters.mediaIn++;
+    const ms = bytes.length / 8;
+    if (ms > this.gw.config.limits.maxInboundFrameMs) return this.abort('frame_too_long', `media of ${ms} ms exceeds ${this.gw.config.limits.maxInboundFrameMs} ms`, 4400);
+    try {
+      this.call.audio(bytes);
+    } catch (e) {
+      if (e instanceof CodecError) return this.abort(e.code, e.message, 4400);
+      throw e;
+    }
+  }
+
+  private onMark(name: string): void {
+    const parts = name.split('|');
+    if (parts.length < 4 || parts[0] !== 'es') return; // not ours
+    this.counters.marksEchoed++;
+    const endMs = Number(parts[1]);
+    const kind = parts[2];
+    const promptId = parts.slice(3).join('|');
+    const pm = this.marks.get(promptId);
+    if (!pm || !this.call) return;
+    if (kind === 'm') {
+      if (!pm.cleared) pm.heardMs = Math.max(pm.heardMs, endMs);
+    } else if (kind === 'e') {
+      pm.heardMs = endMs;
+      this.call.emit({ type: 'prompt_heard', promptId, heardMs: pm.heardMs, complete: true });
+      this.marks.delete(promptId);
+    } else if (kind === 'c') {
+      this.call.emit({ type: 'prompt_heard', promptId, heardMs: pm.heardMs, complete: false });
+      this.marks.delete(promptId);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+// gateway/listen/BargeInPolicy.ts: VAD frames in, barge-in actions out.
+import { describe, expect, it } from 'vitest';
+import { BargeInPolicy, type BargeInAction, type BargeInOptions } from '../gateway/listen/BargeInPolicy.js';
+
+const OPTS: BargeInOptions = {
+  pauseThreshold: 0.3,
+  pauseMinSpeechMs: 32,
+  commitMinSpeechMs: 320,
+  resumeAfterSilenceMs: 160,
+  silenceThreshold: 0.25,
+  gapMs: 96,
+  endSilenceMs: 240,
+};
+const F = 32;
+
+/** Feeds probabilities as consecutive 32 ms frames starting at t=0; returns every action with its frame index. */
+function feed(probs: (number | { p: number; echo: boolean })[], interruptible: boolean | ((i: number) => boolean) = true, opts: Partial<BargeInOptions> = {}) {
+  const pol = new BargeInPolicy({ ...OPTS, ...opts });
+  const out: (BargeInAction & { i: number })[] = [];
+  probs.forEach((x, i) => {
+    const p = typeof x === 'number' ? x : x.p;
+    const echo = typeof x === 'number' ? false : x.echo;
+    const intr = typeof interruptible === 'function' ? interruptible(i) : interruptible;
+    for (const a of pol.frame({ t: (i + 1) * F, durMs: F, prob: p, echo }, intr)) out.push({ ...a, i });
+  });
+  return { pol, out, types: out.map((a) => a.type) };
+}
+const rep = <T>(n: number, v: T): T[] => new Array(n).fill(v);
+
+describe('pause', () => {
+  it('pauses on the first speech frame while an interruptible prompt plays, onset = frame start', () => {
+    const { out, pol } = feed([...rep(3, 0.05), 0.9]);
+    expect(out).toEqual([
+      { type: 'speech_started', t: 128, onsetT: 96, i: 3 },
+      { type: 'pause', t: 128, onsetT: 96, i: 3 },
+    ]);
+    expect(pol.isPaused).toBe(true);
+  });
+  it('a frame exactly at pauseThreshold counts as speech; just below does not', () => {
+    expect(feed([0.3]).types).toEqual(['speech_started', 'pause']);
+    expect(feed([0.29, 0.29, 0.29]).types).toEqual([]);
+  });
+  it('pauseMinSpeechMs = 64 needs two frames; onsetT is the start of the first', () => {
+    const { out } = feed([0.05, 0.9, 0.9], true, { pauseMinSpeechMs: 64 });
+    expect(out.map((a) => [a.type, a.t, 'onsetT' in a ? a.onsetT : null])).toEqual([
+      ['speech_started', 96, 32],
+      ['pause', 96, 32],
+    ]);
+  });
+  it('a silent frame between two single speech frames resets the run (pauseMinSpeechMs = 64)', () => {
+    expect(feed([0.9, 0.1, 0.9, 0.1], true, { pauseMinSpeechMs: 64 }).types).toEqual([]);
+  });
+  it('non-interruptible prompt → speech is reported but never paused or committed', () => {
+    const { types } = feed([...rep(20, 0.9), ...rep(10, 0.01)], false);
+    expect(types).toEqual(['speech_started', 'speech_ended']);
+  });
+  it('echo-flagged frames never start speech, however loud', () => {
+    const { types } = feed(rep(30, { p: 0.99, echo: true }));
+    expect(types).toEqual([]);
+  });
+  it('echo frames inside speech count as silence (they end a backchannel)', () => {
+    const { types } = feed([0.9, 0.9, ...rep(5, { p: 0.99, echo: true })]);
+    expect(types).toEqual(['speech_started', 'pause', 'resume']);
+  });
+});
+
+describe('commit', () => {
+  it('commits after commitMinSpeechMs (320 ms = 10 frames) of speech, onset = pause onset', () => {
+    const { out } = feed([...rep(3, 0.05), ...rep(12, 0.9)]);
+    expect(out.map((a) => a.type)).toEqual(['speech_started', 'pause', 'commit']);
+    expect(out[2]).toEqual({ type: 'commit', t: 416, onsetT: 96, voicedMs: 320, i: 12 });
+  });
+  it('hysteresis frames (between silenceThreshold and pauseThreshold) keep speech going and count towards the commit', () => {
+    const { out } = feed([0.9, 0.27, 0.27, 0.9, 0.27, 0.26, 0.27, 0.9, 0.27, 0.27, 0.05]);
+    const commit = out.find((a) => a.type === 'commit');
+    expect(commit).toEqual({ type: 'commit', t: 320, onsetT: 0, voicedMs: 320, i: 9 });
+  });
+  it('frames below silenceThreshold do not count: 9 speech frames + silence gaps never commit', () => {
+    const probs = [0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, ...rep(10, 0.01)];
+    const { types } = feed(probs);
+    expect(types).not.toContain('commit');
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+  it('commits only once per prompt even if the callee keeps talking', () => {
+    const { types } = feed(rep(40, 0.9));
+    expect(types.filter((t) => t === 'commit')).toHaveLength(1);
+    expect(types.filter((t) => t === 'pause')).toHaveLength(1);
+  });
+});
+
+describe('resume (backchannel)', () => {
+  it('7 speech frames (224 ms) then silence → resume after 160 ms of silence, then speech_ended after 240 ms', () => {
+    const { out } = feed([...rep(3, 0.05), ...rep(7, 0.9), ...rep(10, 0.02)]);
+    expect(out.map((a) => [a.type, a.t])).toEqual([
+      ['speech_started', 128],
+      ['pause', 128],
+      ['resume', 480],
+      ['speech_ended', 576],
+    ]);
+    expect(out[3]).toMatchObject({ type: 'speech_ended', startT: 96 });
+  });
+  it('after a resume a new utterance pauses again', () => {
+    const { types } = feed([...rep(3, 0.9), ...rep(9, 0.02), ...rep(2, 0.9)]);
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended', 'speech_started', 'pause']);
+  });
+  it('a short gap (< resumeAfterSilenceMs) does not resume', () => {
+    const { types } = feed([...rep(3, 0.9), ...rep(4, 0.02), ...rep(3, 0.9)]);
+    expect(types).toEqual(['speech_started', 'pause']);
+  });
+  it('clearPrompt forgets a pending pause', () => {
+    const { pol } = feed([0.9]);
+    expect(pol.isPaused).toBe(true);
+    pol.clearPrompt();
+    expect(pol.isPaused).toBe(false);
+  });
+});
+
+describe('speech segments', () => {
+  it('speech_started/speech_ended timing: onsetT = frame start, ended after endSilenceMs, startT = onset', () => {
+    const { out } = feed([0.01, 0.01, ...rep(5, 0.9), ...rep(8, 0.01)], false);
+    expect(out).toEqual([
+      { type: 'speech_started', t: 96, onsetT: 64, i: 2 },
+      { type: 'speech_ended', t: 480, startT: 64, i: 14 },
+    ]);
+  });
+  it('gapMs larger than endSilenceMs sets the end', () => {
+    const { out } = feed([0.9, ...rep(12, 0.01)], false, { gapMs: 320 });
+    expect(out.find((a) => a.type === 'speech_ended')?.t).toBe(32 + 320);
+  });
+  it('lastSpeechT is the end of the last non-silent frame', () => {
+    const { pol } = feed([0.9, 0.9, 0.9, 0.27, 0.01, 0.01]);
+    expect(pol.lastSpeechT).toBe(128);
+  });
+  it('a prompt that starts while the callee is already talking pauses on the next speech frame', () => {
+    const { out } = feed(rep(6, 0.9), (i) => i >= 3);
+    expect(out.map((a) => [a.type, a.t])).toEqual([
+      ['speech_started', 32],
+      ['pause', 128],
+    ]);
+    expect(out[1]).toMatchObject({ onsetT: 96 });
+  });
+});

@@ -1,0 +1,103 @@
+// G.711 and linear PCM (gateway/audio/codec.ts) against known ITU-T G.711 values.
+import { describe, expect, it } from 'vitest';
+import { bytesForMs, bytesPerSample, CodecError, decode, encode, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
+
+const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+
+describe('μ-law', () => {
+  it('decodes the known code points', () => {
+    expect([...decode('mulaw', new Uint8Array([0xff, 0x7f, 0x80, 0x00, 0xfe, 0x7e]))]).toEqual([0, 0, 32124, -32124, 8, -8]);
+  });
+  it('encodes 0 as 0xFF and the int16 extremes as 0x80 / 0x00', () => {
+    expect([...encode('mulaw', new Int16Array([0, 32767, -32768, 32124, -32124]))]).toEqual([0xff, 0x80, 0x00, 0x80, 0x00]);
+  });
+  it('is odd-symmetric: code c and c^0x80 decode to opposite values', () => {
+    const d = decode('mulaw', all);
+    for (let c = 0; c < 128; c++) expect(d[c] + d[c | 0x80], `code ${c}`).toBe(0);
+  });
+  it('every code round-trips (0x7F, negative zero, comes back as 0xFF)', () => {
+    const back = encode('mulaw', decode('mulaw', all));
+    for (let c = 0; c < 256; c++) expect(back[c], `code ${c.toString(16)}`).toBe(c === 0x7f ? 0xff : c);
+  });
+  it('decoded values are monotonic in the magnitude bits', () => {
+    const d = decode('mulaw', all);
+    for (let c = 0x80; c < 0xff; c++) expect(d[c]).toBeGreaterThan(d[c + 1]);
+  });
+  it('quantisation error of a sample round trip stays within the segment step', () => {
+    const xs = Int16Array.from({ length: 2001 }, (_, i) => (i - 1000) * 32);
+    const y = decode('mulaw', encode('mulaw', xs));
+    for (let i = 0; i < xs.length; i++) {
+      const step = Math.max(8, Math.abs(xs[i]) / 16); // 4 mantissa bits: step ≈ |x|/16
+      expect(Math.abs(y[i] - xs[i]), `x=${xs[i]}`).toBeLessThanOrEqual(step + 4);
+    }
+  });
+});
+
+describe('A-law', () => {
+  it('decodes the known code points', () => {
+    expect([...decode('alaw', new Uint8Array([0xd5, 0x55, 0xaa, 0x2a]))]).toEqual([8, -8, 32256, -32256]);
+  });
+  it('encodes 0 as 0xD5 and the extremes as 0xAA / 0x2A', () => {
+    expect([...encode('alaw', new Int16Array([0, 32767, -32768]))]).toEqual([0xd5, 0xaa, 0x2a]);
+  });
+  it('every code round-trips exactly', () => {
+    expect([...encode('alaw', decode('alaw', all))]).toEqual([...all]);
+  });
+  it('has no zero output level (smallest magnitude 8)', () => {
+    const d = decode('alaw', all);
+    expect(Math.min(...[...d].map(Math.abs))).toBe(8);
+  });
+});
+
+describe('pcm16', () => {
+  it('is little-endian signed', () => {
+    expect([...decode('pcm16', new Uint8Array([0x01, 0x00, 0xff, 0xff, 0x00, 0x80, 0xff, 0x7f, 0x34, 0x12]))]).toEqual([1, -1, -32768, 32767, 0x1234]);
+    expect([...encode('pcm16', new Int16Array([1, -1, -32768, 32767, 0x1234]))]).toEqual([0x01, 0x00, 0xff, 0xff, 0x00, 0x80, 0xff, 0x7f, 0x34, 0x12]);
+  });
+  it('decodes from an unaligned view of a larger buffer', () => {
+    const buf = new Uint8Array([9, 0x02, 0x01, 0x04, 0x03]);
+    expect([...decode('pcm16', buf.subarray(1))]).toEqual([0x0102, 0x0304]);
+  });
+  it('round-trips arbitrary samples', () => {
+    const x = Int16Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 65536) - 32768);
+    expect([...decode('pcm16', encode('pcm16', x))]).toEqual([...x]);
+  });
+  it('odd length is a CodecError "odd_length"', () => {
+    let err: unknown;
+    try {
+      decode('pcm16', new Uint8Array(3));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CodecError);
+    expect((err as CodecError).code).toBe('odd_length');
+    expect((err as Error).message).toContain('3 bytes');
+  });
+  it('empty input gives empty output', () => {
+    expect(decode('pcm16', new Uint8Array(0)).length).toBe(0);
+    expect(encode('mulaw', new Int16Array(0)).length).toBe(0);
+  });
+});
+
+describe('sizes and float conversion', () => {
+  it('bytesPerSample / bytesForMs', () => {
+    expect(bytesPerSample('pcm16')).toBe(2);
+    expect(bytesPerSample('mulaw')).toBe(1);
+    expect(bytesForMs({ encoding: 'pcm16', sampleRate: 16000 }, 20)).toBe(640);
+    expect(bytesForMs({ encoding: 'mulaw', sampleRate: 8000 }, 20)).toBe(160);
+    expect(bytesForMs({ encoding: 'alaw', sampleRate: 8000 }, 30)).toBe(240);
+  });
+  it('int16ToFloat scales by 1/32768', () => {
+    expect([...int16ToFloat(new Int16Array([0, 16384, -32768, 32767]))]).toEqual([0, 0.5, -1, 32767 / 32768]);
+  });
+  it('floatToInt16 rounds and clips', () => {
+    expect([...floatToInt16(new Float32Array([0, 0.5, -1, 1, 2, -2, 1 / 65536, -0.25]))]).toEqual([0, 16384, -32768, 32767, 32767, -32768, 1, -8192]);
+  });
+  it('int16 → float → int16 is lossless', () => {
+    const x = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
+    const y = floatToInt16(int16ToFloat(x));
+    let diff = 0;
+    for (let i = 0; i < x.length; i++) if (y[i] !== x[i]) diff++;
+    expect(diff).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+// gateway/config.ts: defaults ← YAML/JSON file (EARSHOT_CONFIG) ← environment, with clear errors.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, deepMerge, loadConfig } from '../gateway/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'earshot-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+function err(env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): ConfigError {
+  try {
+    loadConfig(env, overrides);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+describe('defaults', () => {
+  it('an empty environment gives the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.port).toBe(8080);
+    expect(c.apiToken).toBeUndefined();
+    expect(c.modelsDir).toBeUndefined();
+    expect(c.dataDir).toBe('.earshot');
+    expect(c.vad.backend).toBe('silero-ort');
+    expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
+    expect(c.asr.mode).toBe('recognizer');
+    expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
+    expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, maxSocketBufferBytes: 512 * 1024 });
+    expect(c.limits.maxCalls).toBe(2000);
+    expect(c.tts).toEqual({});
+  });
+  it('loadConfig does not share default objects between calls', () => {
+    const a = loadConfig({});
+    a.bargeIn.pauseThreshold = 0.9;
+    expect(loadConfig({}).bargeIn.pauseThreshold).toBe(0.3);
+  });
+});
+
+describe('environment', () => {
+  it('EARSHOT_PORT, EARSHOT_MODELS_DIR and friends override', () => {
+    const c = loadConfig({
+      EARSHOT_PORT: '9000',
+      EARSHOT_MODELS_DIR: '/models',
+      EARSHOT_HOST: '127.0.0.1',
+      EARSHOT_API_TOKEN: 'tok',
+      EARSHOT_VAD_BACKEND: 'sherpa-ten',
+      EARSHOT_ASR_MODE: 'kws',
+      EARSHOT_ASR_WORKERS: '3',
+      EARSHOT_LOOKAHEAD_MS: '60',
+      EARSHOT_MAX_CALLS: '10',
+    });
+    expect(c.port).toBe(9000);
+    expect(c.modelsDir).toBe('/models');
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.apiToken).toBe('tok');
+    expect(c.vad.backend).toBe('sherpa-ten');
+    expect(c.asr.mode).toBe('kws');
+    expect(c.asr.workers).toBe(3);
+    expect(c.playout.lookaheadMs).toBe(60);
+    expect(c.limits.maxCalls).toBe(10);
+    expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
+  });
+  it('an empty variable is ignored', () => {
+    expect(loadConfig({ EARSHOT_PORT: '' }).port).toBe(8080);
+  });
+  it('EARSHOT_ASR_MODEL="" keeps the default (empty means unset)', () => {
+    expect(loadConfig({ EARSHOT_ASR_MODEL: '' }).asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
+  });
+  it('a non-integer names the variable', () => {
+    for (const v of ['abc', '80.5', '8080x', '1e3']) {
+      const e = err({ EARSHOT_PORT: v });
+      expect(e.message).toContain('EARSHOT_PORT');
+      expect(e.message).toContain(JSON.stringify(v));
+      expect(e.message).toMatch(/not an integer/);
+    }
+  });
+  it('an out-of-range value names the config key', () => {
+    const e = err({ EARSHOT_PORT: '70000' });
+    expect(e.message).toMatch(/invalid configuration/);
+    expect(e.message).toMatch(/^\s+port: /m);
+  });
+  it('a bad enum names the nested key', () => {
+    expect(err({ EARSHOT_VAD_BACKEND: 'webrtc' }).message).toMatch(/vad\.backend/);
+    expect(err({ EARSHOT_ASR_MODE: 'both' }).message).toMatch(/asr\.mode/);
+    expect(err({ EARSHOT_ASR_WORKERS: '0' }).message).toMatch(/asr\.workers/);
+  });
+  it('overrides win over the environment and are deep-merged', () => {
+    const c = loadConfig({ EARSHOT_PORT: '9000', EARSHOT_LOOKAHEAD_MS: '60' }, { port: 1234, playout: { maxSocketBufferBytes: 8192 } });
+    expect(c.port).toBe(1234);
+    expect(c.playout.lookaheadMs).toBe(60);
+    expect(c.playout.maxSocketBufferBytes).toBe(8192);
+  });
+});
+
+describe('EARSHOT_CONFIG file', () => {
+  it('reads YAML; the environment wins over the file', () => {
+    const p = file(
+      'a.yaml',
+      `port: 7000
+modelsDir: /srv/models
+bargeIn:
+  pauseThreshold: 0.5
+  commitMinSpeechMs: 400
+asr:
+  model: zipformer-en-2023-06-26
+tts:
+  voice: pinyin-syllables-female
+`,
+    );
+    const c = loadConfig({ EARSHOT_CONFIG: p });
+    expect(c.port).toBe(7000);
+    expect(c.modelsDir).toBe('/srv/models');
+    expect(c.bargeIn.pauseThreshold).toBe(0.5);
+    expect(c.bargeIn.commitMinSpeechMs).toBe(400);
+    expect(c.bargeIn.gapMs).toBe(96);
+    expect(c.asr.model).toBe('zipformer-en-2023-06-26');
+    expect(c.tts).toEqual({ voice: 'pinyin-syllables-female' });
+    const c2 = loadConfig({ EARSHOT_CONFIG: p, EARSHOT_PORT: '7001', EARSHOT_MODELS_DIR: '/env/models' });
+    expect(c2.port).toBe(7001);
+    expect(c2.modelsDir).toBe('/env/models');
+    expect(c2.bargeIn.pauseThreshold).toBe(0.5);
+  });
+  it('reads JSON too (YAML is a superset)', () => {
+    expect(loadConfig({ EARSHOT_CONFIG: file('b.json', '{"port": 6000, "echo": {"enabled": false}}') })).toMatchObject({ port: 6000, echo: { enabled: false, taps: 16 } });
+  });
+  it('an empty file gives the defaults', () => {
+    expect(loadConfig({ EARSHOT_CONFIG: file('empty.yaml', '') }).port).toBe(8080);
+  });
+  it('a missing file is a clear error', () => {
+    expect(err({ EARSHOT_CONFIG: join(dir, 'nope.yaml') }).message).toMatch(/EARSHOT_CONFIG points at .*nope\.yaml, which does not exist/);
+  });
+  it('unparseable YAML is a clear error naming the file', () => {
+    expect(err({ EARSHOT_CONFIG: file('bad.yaml', 'port: [1, 2\nhost: x') }).message).toMatch(/cannot parse .*bad\.yaml/);
+  });
+  it('invalid values in the file name their key path', () => {
+    const e = err({ EARSHOT_CONFIG: file('c.yaml', 'bargeIn:\n  commitMinSpeechMs: 10\n  pauseThreshold: 2\nport: "80"\n') });
+    expect(e.message).toMatch(/bargeIn\.commitMinSpeechMs/);
+    expect(e.message).toMatch(/bargeIn\.pauseThreshold/);
+    expect(e.message).toMatch(/^\s+port: /m);
+  });
+  it('playout.frameMs must be 20', () => {
+    expect(err({}, { playout: { frameMs: 10 } }).message).toMatch(/playout\.frameMs/);
+  });
+});
+
+describe('deepMerge', () => {
+  it('merges objects, replaces arrays and scalars, does not mutate inputs', () => {
+    const a = { x: { y: 1, z: [1, 2] }, k: 1 };
+    const b = { x: { z: [3] }, k: { n: 1 } };
+    expect(deepMerge(a, b)).toEqual({ x: { y: 1, z: [3] }, k: { n: 1 } });
+    expect(a).toEqual({ x: { y: 1, z: [1, 2] }, k: 1 });
+  });
+});
