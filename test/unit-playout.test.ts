@@ -195,11 +195,10 @@ describe('Playout pause / resume / cancel', () => {
   });
 });
 
-describe('Playout: suspected defects (expected to fail until gateway/speak/Playout.ts is fixed)', () => {
-  // BUG: resume() sets anchorAt = now even when audio sent before the pause (up to lookaheadMs) is still playing
-  // (`Math.max(now, this.lastFrameSentAt ? now : now)` is a no-op). Resumed frames are then scheduled on top of
-  // audio in flight: the clock runs ahead of what the far end hears and the lookahead bound is broken.
-  it.fails('resume right after a pause schedules the next frame after the audio already in flight', () => {
+describe('Playout: resuming after a short pause', () => {
+  // Audio sent before a pause (up to lookaheadMs) still plays at the far end: resumed frames must follow it, and
+  // still respect the lookahead bound.
+  it('resume right after a pause schedules the next frame after the audio already in flight', () => {
     const s = setup();
     s.p.enqueue(prompt('a', 1000));
     s.run(100); // sent up to playAt 140 (ends at 160)
@@ -207,10 +206,12 @@ describe('Playout: suspected defects (expected to fail until gateway/speak/Playo
     s.at(110);
     s.p.resume(110);
     s.p.tick(110);
+    expect(s.sent.length).toBe(8); // 160 is 50 ms ahead of 110: beyond the 40 ms lookahead
+    s.p.tick(120);
     expect(s.sent[8].playAt).toBe(160);
   });
-  // BUG: while paused, playedMs(now) returns everything sent (anchorPos = pos) even before it has played out.
-  it.fails('playedMs just after a pause is still the clock position, not everything sent', () => {
+  // While paused, playedMs follows the clock until the audio in flight runs out, not everything sent at once.
+  it('playedMs just after a pause is still the clock position, not everything sent', () => {
     const s = setup();
     s.p.enqueue(prompt('a', 1000));
     s.run(100);

@@ -33,6 +33,8 @@ interface Active {
   anchorAt: number; // playout-clock ms at which sample `anchorPos` plays
   anchorPos: number;
   paused: boolean;
+  /** While paused: playout-clock ms at which the audio already sent runs out. */
+  sentEndAt: number;
   /** The shadow follows the prompt's original schedule from the first pause to the prompt's end. */
   shadowing: boolean;
   shadowPos: number;
@@ -86,7 +88,9 @@ export class Playout {
     const c = this.cur;
     if (!c) return 0;
     const rate = this.format.sampleRate;
-    const byClock = c.paused ? c.anchorPos : c.anchorPos + Math.max(0, ((now - c.anchorAt) * rate) / 1000);
+    // Audio sent before a pause (≤ lookahead) still plays out, so the clock runs on until it is used up.
+    const clock = c.paused ? Math.min(now, c.sentEndAt) : now;
+    const byClock = c.anchorPos + Math.max(0, ((clock - c.anchorAt) * rate) / 1000);
     return Math.round((Math.min(byClock, c.pos) / rate) * 1000);
   }
 
@@ -100,7 +104,7 @@ export class Playout {
       c.shadowAt = c.anchorAt + ((c.pos - c.anchorPos) / this.format.sampleRate) * 1000;
     }
     // Audio already sent (≤ lookahead) still plays; the clock stops at what was sent.
-    c.anchorPos = c.pos;
+    c.sentEndAt = c.anchorAt + ((c.pos - c.anchorPos) / this.format.sampleRate) * 1000;
     c.paused = true;
     this.ev.paused(c.prompt, played);
     return played;
@@ -110,7 +114,8 @@ export class Playout {
     const c = this.cur;
     if (!c || !c.paused) return;
     c.paused = false;
-    c.anchorAt = Math.max(now, this.lastFrameSentAt ? now : now);
+    // Continue after what the far end still has queued, never on top of it.
+    c.anchorAt = Math.max(now, c.sentEndAt);
     c.anchorPos = c.pos;
     this.ev.resumed(c.prompt);
   }
@@ -119,7 +124,7 @@ export class Playout {
   cancel(reason: string, all = false, now = performance.now()): void {
     const c = this.cur;
     if (c) {
-      const played = c.paused ? Math.round((c.anchorPos / this.format.sampleRate) * 1000) : this.playedMs(now);
+      const played = this.playedMs(now);
       this.cur = null;
       this.ev.finished(c.prompt, true, played, reason);
     }
@@ -136,7 +141,7 @@ export class Playout {
       if (!this.cur) {
         const next = this.queue.shift();
         if (!next) return true;
-        this.cur = { prompt: next, pos: 0, anchorAt: now, anchorPos: 0, paused: false, shadowing: false, shadowPos: 0, shadowAt: now };
+        this.cur = { prompt: next, pos: 0, anchorAt: now, anchorPos: 0, paused: false, sentEndAt: now, shadowing: false, shadowPos: 0, shadowAt: now };
         this.ev.started(next);
       }
       const c = this.cur;

@@ -121,7 +121,6 @@ class AudioSocketConnection implements CallSink {
   private log: Logger;
   private startTimer: NodeJS.Timeout;
   private inResampler: { from: number; r: Resampler } | null = null;
-  private readonly maxQueuedBytes: number;
   private dropStartedAt = 0;
   readonly counters = { framesIn: 0, framesOut: 0, framesDropped: 0, earlyAudio: 0 };
 
@@ -132,7 +131,6 @@ class AudioSocketConnection implements CallSink {
     private readonly plugin: AudioSocketPlugin,
   ) {
     this.log = gw.log.child({ wire: 'audiosocket', peer: `${socket.remoteAddress}:${socket.remotePort}` });
-    this.maxQueuedBytes = 0; // set per rate once the call exists
     socket.setNoDelay(true);
     socket.on('data', (d) => {
       try {
@@ -165,7 +163,7 @@ class AudioSocketConnection implements CallSink {
   // --- CallSink ------------------------------------------------------------------------------------------------
   sendAudio(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    if (this.socket.writableLength + bytes.length > this.queueLimit + this.maxQueuedBytes) {
+    if (this.socket.writableLength + bytes.length > this.queueLimit) {
       // No flush in AudioSocket: rather drop a frame than let stale audio pile up behind the barge-in.
       this.counters.framesDropped++;
       const now = performance.now();
@@ -251,7 +249,7 @@ class AudioSocketConnection implements CallSink {
     if (payload.length !== 16) return this.abort('bad_frame', `UUID frame of ${payload.length} bytes (expected 16)`, AS_ERR.bad_frame);
     clearTimeout(this.startTimer);
     this.uuid = uuidString(payload);
-    this.log = this.log.child({ callId: this.uuid });
+    this.log = this.log.child({ uuid: this.uuid });
     const meta = this.plugin.takePending(this.uuid);
     const d = this.cfg.audiosocketDefaults;
     this.rate = meta?.sampleRate ?? 8000;
