@@ -128,8 +128,13 @@ export async function runCall(p: RunCallParams): Promise<CallRecord> {
         p.pacer.remove(stream);
         resolve();
       };
-      if (p.sendPrompts && s.kind === 'consent') c.expectConsent(s.prompt?.id ?? `consent-${s.id}`);
-      if (!playing) return startTrack();
+      const expect = () => {
+        if (p.sendPrompts && s.kind === 'consent') c.expectConsent(s.prompt?.id ?? `consent-${s.id}`);
+      };
+      if (!playing) {
+        expect();
+        return startTrack();
+      }
       // The caller track starts when the first prompt frame arrives (in that handler, so at its arrival time).
       timer = setTimeout(() => onFirstFrame?.(`no prompt audio within ${FIRST_FRAME_TIMEOUT_MS} ms of play`), FIRST_FRAME_TIMEOUT_MS);
       onFirstFrame = (why) => {
@@ -141,6 +146,7 @@ export async function runCall(p: RunCallParams): Promise<CallRecord> {
       };
       rec.playSentAt = performance.now();
       c.play(s.prompt!.id, s.prompt!.base64, true);
+      expect();
     });
     clearTimeout(timer);
     onConsent = null;

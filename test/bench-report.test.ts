@@ -71,6 +71,24 @@ describe('metrics', () => {
     const m = computeMetrics([rec({ events: [{ type: 'barge_in', t: 300, wall: 300 }] })]);
     expect(m.counters.earlyBargeIns).toBe(1);
     expect(m.samples.bargeInMs).toEqual([]);
+    expect(m.incidents.map((i) => i.what)).toEqual(['missed_pause', 'early_barge_in']);
+  });
+
+  it('counts a barge-in scenario without a pause as missed (it adds no pause sample) and reads onsetT', () => {
+    const m = computeMetrics([rec({
+      events: [
+        { type: 'prompt_paused', t: 500, wall: 500 },
+        { type: 'speech_started', t: 1048, onsetT: 1016, wall: 1060 },
+        { type: 'barge_in', t: 1330, wall: 1340 },
+      ],
+    })]);
+    expect(m.counters.missedPauses).toBe(1);
+    expect(m.counters.earlyPauses).toBe(1);
+    expect(m.samples.pauseMs).toEqual([]);
+    expect(m.samples.onsetMs).toEqual([48]);
+    expect(m.samples.onsetEstMs).toEqual([16]);
+    const v = checkBudgets({ missedPauses: { max: 0 } }, {}, { ...m.counters } as unknown as Record<string, number>);
+    expect(v.map((x) => x.metric)).toEqual(['missedPauses']);
   });
 });
 

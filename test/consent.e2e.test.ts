@@ -48,8 +48,7 @@ async function run(label: Label, rate: '16k' | '8k', audio: ReturnType<typeof wi
     latencyMs: ev ? (ev.t as number) - label.speechEndMs! : null,
     evidenceId: ev ? (ev.evidenceId as string) : null,
     transcript: ev ? String(ev.transcript) : '',
-    timing: ev?.timing,
-  } as Outcome;
+  };
 }
 
 function pct(xs: number[], p: number): number {

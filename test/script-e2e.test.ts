@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import type { ScriptsFeature } from '../gateway/features/scripts.js';
+import { collectPcm, SyllableVoice } from '../gateway/speak/index.js';
 import { startGateway } from './helpers/gateway.js';
 import { TestCall } from './helpers/client.js';
 import { wireAudio } from './helpers/corpus.js';
@@ -203,7 +204,14 @@ describe('approved script on a live call', () => {
     const line = new Line(c);
     const ask = await nodeEv(c, 'ask_consent');
     await finished(c, ask.promptId);
-    void line.say(clip('consent/zh_020.wav'));
+    // No natural recording of 别打了 in the corpus and the espeak renders (consent/zh_020, zh_052) come out as
+    // "b ié d ǎ d é" / "b ié": voice the complaint with the syllable voice (one speaker's real syllable recordings).
+    const voice = new SyllableVoice({ dataDir });
+    const said = await collectPcm(voice.synthesize('别再打了，我要投诉！', { language: 'zh', sampleRate: 16000 }));
+    const pad = new Int16Array(9600);
+    const complaint = new Int16Array(pad.length * 2 + said.length);
+    complaint.set(said, pad.length);
+    void line.say(complaint);
     const consent = await c.waitFor('consent', 15_000);
     process.stdout.write(`[script-e2e] complaint clip → ${consent.decision} "${String(consent.transcript)}" complaint=${String(consent.complaint)}\n`);
     expect(consent.decision).toBe('refused');

@@ -81,6 +81,8 @@ export class Call {
   private prompts: { promptId: string; playedMs: number; interrupted: boolean; reason: string; requestedAt: number; firstFrameAt?: number }[] = [];
   private requested = new Map<string, number>();
   private echoSettleUntil = -1;
+  /** Per-frame trace (probability, echo gate figures) for tuning; only at log level trace. */
+  private readonly traceFrames: boolean;
   private readonly refMap: { nextPlayAt: number; resampler: Resampler | null }[];
   /**
    * Wall clock → inbound timeline: inbound sample ≈ wall ms × 16 + clockOffset. Audio arrives late but never
@@ -89,7 +91,6 @@ export class Call {
    */
   private clockOffset = -Infinity;
   private mapOffset = 0;
-  private dbgN?: number;
   private lastRefWall = -Infinity;
 
   constructor(
@@ -100,6 +101,7 @@ export class Call {
     this.id = init.callId;
     this.format = init.format;
     this.log = svc.log;
+    this.traceFrames = this.log.isLevelEnabled('trace');
     const cfg = svc.config;
     this.inResampler = init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE);
     this.aec = new EchoCanceller(cfg.echo);
@@ -114,7 +116,7 @@ export class Call {
       this.echoSettleUntil = Math.floor(this.samples16k / VAD_FRAME) + 3;
       this.log.debug({ delayMs: d / 16 }, 'echo path found');
     };
-    this.aec.onDebug = (info) => this.log.debug(info, 'aec search');
+    if (this.traceFrames) this.aec.onDebug = (info) => this.log.trace(info, 'echo delay search');
     this.aec.onState = (state, at) => this.log.debug({ state, t: Math.round(at / 16) }, 'echo path state');
     this.playout = new Playout(init.format, cfg.playout.lookaheadMs, {
       started: (p) => this.emit({ type: 'prompt_started', promptId: p.promptId }),
@@ -202,9 +204,9 @@ export class Call {
     const verdict = info ? this.aec.echoVerdict(info, VAD_FRAME) : 'clear';
     const echo = r.index <= this.echoSettleUntil || verdict === 'hard' || (verdict === 'soft' && r.prob < SOFT_ECHO_PROB);
     const t = Math.round((r.index + 1) * VAD_FRAME_MS);
-    if (process.env.EARSHOT_DEBUG_ECHO && new RegExp(process.env.EARSHOT_DEBUG_ECHO).test(this.id)) {
+    if (this.traceFrames) {
       const db = (x: number) => Math.round(10 * Math.log10(x / VAD_FRAME + 1e-12));
-      this.log.info({ t, p: Math.round(r.prob * 100) / 100, echo, res: info && db(info.residualEnergy), exp: info && db(info.expectedEcho), ref: info && db(info.refEnergy), lock: info?.locked }, 'vad');
+      this.log.trace({ t, p: Math.round(r.prob * 100) / 100, echo, res: info && db(info.residualEnergy), exp: info && db(info.expectedEcho), ref: info && db(info.refEnergy), lock: info?.locked }, 'vad');
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
@@ -313,9 +315,6 @@ export class Call {
     if (Math.abs(playAt - m.nextPlayAt) > 1) m.resampler?.reset();
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
-    if (process.env.EARSHOT_DEBUG_AEC && (this.dbgN = (this.dbgN ?? 0) + 1) % 25 === 1) {
-      this.log.debug({ path, at, pos: this.samples16k, mapOffset: this.mapOffset, clockOffset: this.clockOffset, playAt, now }, 'ref placed');
-    }
     let ref = int16ToFloat(pcm);
     if (m.resampler) ref = m.resampler.process(ref);
     this.aec.addReference(at, ref, path);

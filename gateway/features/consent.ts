@@ -129,7 +129,6 @@ export class ConsentFeature implements Plugin {
           promptId: d.promptId,
           speechEndT: d.speechEndT,
           evidenceId,
-          timing: session.lastTiming,
         });
       },
     });

@@ -49,7 +49,6 @@ interface Utterance {
   startSample: number;
   startT: number;
   endT: number | null;
-  chunks: Float32Array[];
   lastPartial: string;
 }
 
@@ -63,7 +62,8 @@ export class ConsentSession implements CallListener {
   private speechOnsetT = 0;
   private closed = false;
   private streamMs = 0;
-  lastTiming: { leadMs: number | null; tailMs: number | null } = { leadMs: null, tailMs: null }; // audio accepted by the recogniser stream so far, ms
+  /** Speech before the first recognised token of the last answer (ms), for the safety rule below. */
+  private lastTiming: { leadMs: number | null } = { leadMs: null }; // audio accepted by the recogniser stream so far, ms
 
   constructor(private readonly d: ConsentSessionDeps) {}
 
@@ -82,7 +82,6 @@ export class ConsentSession implements CallListener {
     this.remember(samples, start);
     if (this.utt) {
       const copy = samples.slice();
-      this.utt.chunks.push(copy.slice());
       this.streamMs += (copy.length / RATE) * 1000;
       this.stream!.accept(copy);
     }
@@ -133,7 +132,7 @@ export class ConsentSession implements CallListener {
     const startSample = Math.max(0, Math.round(((onsetT - this.d.preRollMs) * RATE) / 1000));
     const pre = this.slice(startSample, this.histEnd);
     const onsetStreamMs = this.streamMs + Math.max(0, onsetT - (this.histEnd * 1000) / RATE + (pre.length * 1000) / RATE);
-    this.utt = { onsetStreamMs, startSample, startT: onsetT, endT: null, chunks: [pre.slice()], lastPartial: '' };
+    this.utt = { onsetStreamMs, startSample, startT: onsetT, endT: null, lastPartial: '' };
     this.streamMs += (pre.length / RATE) * 1000;
     if (pre.length) this.stream.accept(pre);
   }
@@ -164,7 +163,7 @@ export class ConsentSession implements CallListener {
       return;
     }
     const c = this.d.classify(text);
-    this.lastTiming = { leadMs: r.startMs !== undefined ? r.startMs - utt.onsetStreamMs : null, tailMs: r.endMs !== undefined && utt.endT !== null ? utt.onsetStreamMs + (utt.endT - utt.startT) - r.endMs : null };
+    this.lastTiming = { leadMs: r.startMs !== undefined ? r.startMs - utt.onsetStreamMs : null };
     let result: Omit<ConsentResult, 'reason'> & { reason: string } = c;
     const lead = this.lastTiming.leadMs;
     if (c.decision === 'granted' && lead !== null && lead > this.d.maxUnheardLeadMs) {

@@ -329,7 +329,7 @@ export class EchoCanceller {
     }
     const mean = sum / (lagMax + 1);
     const prominence = best / (mean + 1e-12);
-    if (process.env.EARSHOT_DEBUG_AEC) this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
+    this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
     const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * DECIM, 2 * DECIM);
     if (!found && this.delay < 0 && this.refActiveBlocks >= 150 && this.state !== 'absent') {
       this.state = 'absent';
