@@ -1,0 +1,193 @@
+// Bad input on the native protocol: each gets a clear error on its own call while another call on the same
+// gateway keeps streaming; plus access control, health endpoints and graceful shutdown.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../gateway/Gateway.js';
+import { TestCall, b64 } from './helpers/client.js';
+import { startGateway } from './helpers/gateway.js';
+
+let gw: Gateway;
+let url: string;
+let http: string;
+let bystander: TestCall;
+let bystanderStream: Promise<void>;
+
+const tone = (ms: number, rate = 16000) => Int16Array.from({ length: (rate * ms) / 1000 }, (_, i) => Math.round(3000 * Math.sin(i / 5)));
+
+beforeAll(async () => {
+  ({ gw, url, http } = await startGateway({
+    asr: { model: '' },
+    limits: { idleTimeoutMs: 1500, startTimeoutMs: 1000, maxMessageBytes: 256 * 1024 },
+    playout: { maxSocketBufferBytes: 8192 },
+  }));
+  // A well-behaved call that must live through everything below.
+  bystander = new TestCall(url);
+  await bystander.start({ callId: 'bystander', encoding: 'pcm16', sampleRate: 16000 });
+  bystanderStream = bystander.stream(new Int16Array(16000 * 8), 'pcm16', 16000, 1);
+});
+
+afterAll(async () => {
+  await gw?.stop(0);
+});
+
+async function started(id: string, extra: Record<string, unknown> = {}): Promise<TestCall> {
+  const c = new TestCall(url);
+  const r = await c.start({ callId: id, encoding: 'pcm16', sampleRate: 16000, ...extra });
+  expect(r.type).toBe('ready');
+  return c;
+}
+
+describe('bad input ends or is refused on that call only', () => {
+  it('malformed JSON and unknown messages get an error event and the call goes on', async () => {
+    const c = await started('bad-json');
+    c.ws.send('{not json');
+    expect((await c.waitFor('error')).code).toBe('malformed_json');
+    c.send({ type: 'dance' });
+    expect((await c.waitFor((e) => e.type === 'error' && e.code === 'unknown_message')).message).toMatch(/dance/);
+    c.send({ type: 'play', promptId: 'x', audio: b64('pcm16', tone(100)) });
+    await c.waitFor('prompt_started');
+    await c.hangup();
+  });
+
+  it('audio before start is refused with not_started', async () => {
+    const c = new TestCall(url);
+    await c.opened();
+    c.ws.send(Buffer.alloc(640));
+    expect((await c.waitFor('error')).code).toBe('not_started');
+    c.close();
+  });
+
+  it('an odd-length pcm16 frame is dropped with odd_length', async () => {
+    const c = await started('odd');
+    c.ws.send(Buffer.alloc(641));
+    expect((await c.waitFor('error')).code).toBe('odd_length');
+    await c.hangup();
+  });
+
+  it('unsupported encoding or rate closes with 4400', async () => {
+    const c = new TestCall(url);
+    await c.opened();
+    c.send({ type: 'start', callId: 'opus', audio: { encoding: 'opus', sampleRate: 48000 } });
+    expect((await c.waitFor('error')).code).toBe('unsupported_audio');
+    expect((await c.closed).code).toBe(4400);
+  });
+
+  it('an oversized message closes that socket with 1009', async () => {
+    const c = await started('huge');
+    c.ws.send(Buffer.alloc(300 * 1024));
+    expect((await c.closed).code).toBe(1009);
+  });
+
+  it('a frame over 1 s and a bad base64 prompt are refused', async () => {
+    const c = await started('long-frame');
+    c.ws.send(Buffer.alloc(16000 * 2 * 2));
+    expect((await c.waitFor('error')).code).toBe('frame_too_long');
+    c.send({ type: 'play', promptId: 'p', audio: 'not base64!!' });
+    expect((await c.waitFor((e) => e.code === 'bad_base64')).type).toBe('error');
+    await c.hangup();
+  });
+
+  it('a duplicate call id is refused', async () => {
+    const a = await started('dup');
+    const b = new TestCall(url);
+    await b.start({ callId: 'dup', encoding: 'pcm16', sampleRate: 16000 });
+    expect((await b.closed).code).toBe(4409);
+    await a.hangup();
+  });
+
+  it('no start within the start timeout closes with 4408', async () => {
+    const c = new TestCall(url);
+    await c.opened();
+    expect((await c.closed).code).toBe(4408);
+  });
+
+  it('a client that stops reading is failed as slow_consumer, with bounded memory', async () => {
+    const c = await started('slow');
+    // Stop reading: pause the underlying socket so prompt audio piles up on our side.
+    (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
+    const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 4);
+    await new Promise((r) => setTimeout(r, 100));
+    const call = gw.calls.get('slow');
+    expect(call).toBeDefined();
+    for (let i = 0; i < 100 && gw.calls.has('slow'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(gw.calls.has('slow')).toBe(false);
+    (c.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+    c.close();
+    await feeding.catch(() => undefined);
+  });
+
+  it('a client that vanishes mid-prompt ends its call', async () => {
+    const c = await started('vanish');
+    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(5000)) });
+    await c.waitFor('prompt_started');
+    c.ws.terminate();
+    for (let i = 0; i < 50 && gw.calls.has('vanish'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.calls.has('vanish')).toBe(false);
+  });
+
+  it('an idle call (no audio) is ended with idle_timeout', async () => {
+    const c = await started('idle');
+    expect((await c.waitFor((e) => e.type === 'error' && e.code === 'idle_timeout', 5000)).type).toBe('error');
+    expect((await c.waitFor('call_summary')).reason).toBe('idle_timeout');
+  });
+
+  it('the bystander call streamed through all of it', async () => {
+    await bystanderStream;
+    expect(bystander.events('error')).toEqual([]);
+    const s = await bystander.hangup();
+    expect(s.inboundMs).toBeGreaterThanOrEqual(7900);
+  });
+});
+
+describe('operations', () => {
+  it('serves health, readiness with the model list, and Prometheus metrics', async () => {
+    expect((await fetch(`${http}/healthz`)).status).toBe(200);
+    const ready = (await (await fetch(`${http}/readyz`)).json()) as { ready: boolean; models: { id: string; present: boolean }[] };
+    expect(ready.ready).toBe(true);
+    expect(ready.models.find((m) => m.id === 'silero-vad-v5')?.present).toBe(true);
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    expect(metrics).toMatch(/earshot_vad_frame_latency_seconds_bucket/);
+    expect(metrics).toMatch(/earshot_inbound_frame_processing_seconds/);
+  });
+});
+
+describe('access control', () => {
+  it('refuses upgrades and API calls without the bearer token, before the upgrade', async () => {
+    const g = await startGateway({ apiToken: 's3cret', asr: { model: '' } });
+    try {
+      const refused = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(g.url);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+      });
+      expect(refused).toBe(401);
+      expect((await fetch(`${g.http}/v1/calls`)).status).toBe(401);
+      expect((await fetch(`${g.http}/healthz`)).status).toBe(200);
+      expect((await fetch(`${g.http}/v1/calls`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+      const c = new TestCall(`${g.url}?token=s3cret`);
+      expect((await c.start({ callId: 'tok', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+      const h = new TestCall(g.url, { authorization: 'Bearer s3cret' });
+      expect((await h.start({ callId: 'tok2', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+      c.close();
+      h.close();
+    } finally {
+      await g.gw.stop(0);
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('stops accepting, drains, and closes each call with an event and its summary', async () => {
+    const g = await startGateway({ asr: { model: '' } });
+    const c = new TestCall(g.url);
+    await c.start({ callId: 'draining', encoding: 'pcm16', sampleRate: 16000 });
+    const feeding = c.stream(new Int16Array(16000 * 3), 'pcm16', 16000, 1);
+    const stopping = g.gw.stop(300);
+    expect((await fetch(`${g.http}/readyz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
+    await stopping;
+    expect((await c.waitFor((e) => e.type === 'error' && e.code === 'shutdown')).type).toBe('error');
+    expect((await c.waitFor('call_summary')).reason).toBe('shutdown');
+    await feeding.catch(() => undefined);
+  });
+});
