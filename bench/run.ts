@@ -225,7 +225,7 @@ async function main(): Promise<number> {
   };
   writeFileSync(join(o.outDir, 'result.json'), JSON.stringify(result, null, 2));
   writeFileSync(join(o.outDir, 'report.html'), renderHtml({
-    title: `earshot bench — ${o.ramp ? `ramp ${steps.join(',')}` : `${o.calls} calls`}`,
+    title: `earshot bench — ${o.ramp ? `ramp ${steps.join(',')}${results.length < steps.length ? ` (stopped after ${last.calls})` : ''}` : `${o.calls} calls`}`,
     meta: { wire: o.wire, rate: `${audio.encoding}/${audio.sampleRate}`, pipeline: o.url ? '(external gateway)' : o.pipeline, mix: o.mix.join('+'), 'duration/step s': o.durationS, cores: result.host.cores, at: result.finishedAt },
     budgets, steps: results, maxCallsWithinBudget: o.ramp ? maxCallsWithinBudget : null, peer,
   }));

@@ -52,6 +52,8 @@ const Consent = z.object({
   windowMs: z.number().int().min(500).max(60000).default(8000),
   /** Trailing silence (ms of inbound audio) that ends an answer utterance. */
   endSilenceMs: z.number().int().min(0).max(2000).default(240),
+  /** Speech probability below which a frame counts towards that trailing silence. */
+  endThreshold: z.number().min(0).max(1).default(0.4),
   lexiconFile: z.string().optional(),
   /**
    * A `granted` whose consent phrase covers less of the heard answer than this confidence is reported `unclear`:

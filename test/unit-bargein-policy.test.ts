@@ -10,6 +10,7 @@ const OPTS: BargeInOptions = {
   silenceThreshold: 0.25,
   gapMs: 96,
   endSilenceMs: 240,
+  endThreshold: 0.4,
 };
 const F = 32;
 

@@ -17,8 +17,8 @@ const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '
 
 function stepTable(steps: StepResult[], budgets: Budgets): string {
   const cols = LATENCY_METRICS.map((m) => `<th>${m} p95${budgets[m]?.p95 !== undefined ? ` (≤${budgets[m].p95})` : ''}</th>`).join('');
-  const rows = steps.map((s) => `<tr class="${s.withinBudget ? 'ok' : 'bad'}"><td>${s.calls}</td><td>${s.withinBudget ? 'yes' : 'NO'}</td>${LATENCY_METRICS.map((m) => `<td>${fmt(s.metrics[m].p95)}</td>`).join('')}<td>${s.falseBargeIns}</td><td>${s.counters.failedCalls}</td><td>${fmt(s.cpuPercent?.mean)}</td><td>${fmt(s.rssMB?.max)}</td><td>${fmt(s.cpuMsPerCallSecond)}</td><td>${fmt(s.gatewayLagMs?.p99Max)}</td><td>${fmt(s.generatorLagMs.p99)}</td></tr>`).join('');
-  return `<table><tr><th>calls</th><th>within budget</th>${cols}<th>false barge-ins</th><th>failed calls</th><th>CPU % mean</th><th>RSS MB max</th><th>CPU ms / call-s</th><th>gw lag p99 ms</th><th>gen lag p99 ms</th></tr>${rows}</table>`;
+  const rows = steps.map((s) => `<tr class="${s.withinBudget ? 'ok' : 'bad'}"><td>${s.calls}</td><td>${s.withinBudget ? 'yes' : 'NO'}</td>${LATENCY_METRICS.map((m) => `<td>${fmt(s.metrics[m].p95)}</td>`).join('')}<td>${s.falseBargeIns}</td><td>${s.counters.failedCalls}</td><td>${fmt(s.cpuPercent?.mean)}</td><td>${fmt(s.rssMB?.max)}</td><td>${fmt(s.cpuMsPerCallSecond)}</td><td>${fmt(s.gatewayLagMs?.p99Max)}</td><td>${fmt(s.generatorLagMs.p99)}${s.genWorkers > 1 ? ` (${s.genWorkers} procs)` : ''}</td><td>${fmt(s.hostLoadAvg1mStart)}→${fmt(s.hostLoadAvg1m)}</td></tr>`).join('');
+  return `<table><tr><th>calls</th><th>within budget</th>${cols}<th>false barge-ins</th><th>failed calls</th><th>CPU % mean</th><th>RSS MB max</th><th>CPU ms / call-s</th><th>gw lag p99 ms</th><th>gen lag p99 ms</th><th>host load 1m</th></tr>${rows}</table>`;
 }
 
 function metricTable(s: StepResult): string {
@@ -86,7 +86,7 @@ export function renderHtml(r: ReportInput): string {
 <p class="muted">${esc(p.earshot.note)} Peer missed onsets: ${p.missedOnsets}. Onset = speech_started.t − labelled onset on barge-in scenarios without echo (audio ms).</p>`);
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title><style>
-body{font:13px system-ui,sans-serif;margin:20px;color:#222}table{font-size:11px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
+body{font:13px system-ui,sans-serif;margin:20px;color:#222}table{font-size:10px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 th{background:#f4f4f4}.row{display:flex;flex-wrap:wrap;gap:12px}.chart h4{margin:4px 0}.muted{color:#777}.bad{color:#b00}tr.bad td{background:#fee}tr.ok td:nth-child(2){color:#070}.meta{color:#555}
 </style></head><body>${parts.join('\n')}</body></html>`;
 }

@@ -107,7 +107,7 @@ export class Call {
     this.aec = new EchoCanceller(cfg.echo);
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs() }));
-    this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs });
+    this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
     this.vad = svc.vad.open((r) => this.onVad(r));
     this.aec.onLock = (d) => {
       // Pre-lock echo left speech in the VAD's memory; start it clean now that echo is being removed, and treat

@@ -23,6 +23,8 @@ export type BargeInAction =
 export interface BargeInOptions extends BargeInConfig {
   /** Trailing silence that closes a speech segment (speech_ended). */
   endSilenceMs: number;
+  /** Below this probability a frame counts towards that trailing silence. */
+  endThreshold: number;
 }
 
 export class BargeInPolicy {
@@ -30,6 +32,7 @@ export class BargeInPolicy {
   private run = 0; // consecutive speech ms while not yet in speech
   private runStart = 0;
   private silence = 0; // consecutive non-speech ms while in speech
+  private endSilence = 0; // consecutive ms below the end-of-speech threshold
   private onsetT = 0;
   private lastSpeechEnd = 0;
   private voiced = 0; // speech ms since the pause
@@ -62,6 +65,8 @@ export class BargeInPolicy {
     const out: BargeInAction[] = [];
     const speech = !f.echo && f.prob >= o.pauseThreshold;
     const silent = f.echo || f.prob < o.silenceThreshold;
+    // End of an utterance is judged more strictly than the end of a barge-in: a decision waits on it.
+    const endish = f.echo || f.prob < o.endThreshold;
     const frameStart = f.t - f.durMs;
 
     if (!this.inSpeech) {
@@ -100,6 +105,7 @@ export class BargeInPolicy {
       } else {
         this.silence += f.durMs;
       }
+      this.endSilence = endish ? this.endSilence + f.durMs : 0;
       if (this.paused && !this.committed && this.voiced >= o.commitMinSpeechMs) {
         this.committed = true;
         this.paused = false;
@@ -110,8 +116,9 @@ export class BargeInPolicy {
         this.voiced = 0;
         out.push({ type: 'resume', t: f.t });
       }
-      if (this.silence >= Math.max(o.endSilenceMs, o.gapMs)) {
+      if (this.endSilence >= Math.max(o.endSilenceMs, o.gapMs) && !this.paused) {
         this.inSpeech = false;
+        this.endSilence = 0;
         this.run = 0;
         out.push({ type: 'speech_ended', t: f.t, startT: this.onsetT });
         if (!promptInterruptible) this.committed = false;
