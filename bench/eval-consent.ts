@@ -1,53 +1,42 @@
-// Consent accuracy of the real pipeline on a labelled corpus: audio (16 kHz, or the 8 kHz μ-law twin upsampled as the
-// gateway does) → VAD end-of-speech (silero through gateway/listen/vad) → streaming recogniser or keyword spotter in the
-// ASR worker pool → ConsentClassifier. Prints the confusion matrix, per-class precision/recall, false `granted` (the
-// safety number), decision latency and recogniser CPU cost.
+// Consent accuracy of the whole gateway on a labelled corpus. Each consent item is streamed at real time over the
+// native WebSocket into an in-process gateway (`expect_consent`, then the answer, then silence until the decision),
+// so what is measured is exactly what a call gets: VAD, end-of-speech, recogniser (or keyword spotter), classifier
+// and the safety rules of ConsentSession. Items run concurrently (real time per call, not per corpus).
 //
-// Decision latency, in audio time after the labelled speechEndMs:
-//   endpointMs − speechEndMs + flushMs
-// where endpointMs is the audio position at which the VAD has seen `consent.endSilenceMs` of continuous silence
-// after speech (the moment the gateway calls finish()), and flushMs is the worker's wall time to decode the
-// utterance's tail and produce the final. Audio is streamed faster than real time, so only the flush (which must
-// happen after the endpoint in a live call too) is added as compute; decoding before the endpoint keeps up with
-// real time at ~25 ms CPU per audio second. Without a VAD, the whole file is fed and endpointMs is the file end.
+// Prints the confusion matrix, per-class precision/recall, the count of false `granted` (the safety number),
+// decision latency after the labelled speech end (inbound-audio ms: consent.t − speechEndMs, p50/p95) and the
+// recogniser's CPU per second of audio.
 //
 // Usage: npm run eval:consent -- <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model <id>]
-//          [--mode recognizer|kws] [--subset natural|consent|<path prefix>] [--json]
-import { readFileSync } from 'node:fs';
+//          [--mode recognizer|kws] [--subset natural|consent|<path prefix>] [--lang zh|en] [--concurrency N] [--json]
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../gateway/config.js';
-import { rootLogger } from '../gateway/ops/log.js';
-import { Resampler } from '../gateway/audio/resampler.js';
-import { readWavFloat } from '../gateway/audio/wav.js';
-import { isResolved, resolveModel } from '../gateway/models.js';
-import { AsrWorkerPool, type AsrResult } from '../gateway/listen/asr/index.js';
-import {
-  ConsentClassifier,
-  RECOMMENDED_KWS_SETTINGS,
-  buildKeywords,
-  keywordsFileText,
-  loadLexiconFile,
-  readTokenSet,
-  spottedToInput,
-  type ClassifierInput,
-  type ConsentDecision,
-  type TokenType,
-} from '../gateway/listen/consent/index.js';
-import { VadService, VAD_FRAME } from '../gateway/listen/vad/VadService.js';
+import WebSocket from 'ws';
+import { encode, type Encoding } from '../gateway/audio/codec.js';
+import { readWav } from '../gateway/audio/wav.js';
+import { createGateway } from '../gateway/app.js';
+import type { ConsentFeature } from '../gateway/features/consent.js';
 
+type Decision = 'granted' | 'refused' | 'unclear';
 interface Label {
   file: string;
   twin8k: string;
   kind: string;
   lang: 'zh' | 'en' | null;
   text: string | null;
-  expected: ConsentDecision | null;
-  speechOnsetMs: number | null;
+  expected: Decision | null;
   speechEndMs: number | null;
+}
+interface Outcome {
+  label: Label;
+  decided: Decision | 'none';
+  latencyMs: number | null;
+  transcript: string;
 }
 
 function args(argv: string[]) {
-  const o = { folder: '', kind: 'consent', rate: '16k', model: '', mode: '', subset: '', json: false };
+  const o = { folder: '', kind: 'consent', rate: '16k', model: '', mode: '', subset: '', lang: 'zh', concurrency: 24, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i] ?? '';
@@ -56,204 +45,139 @@ function args(argv: string[]) {
     else if (a === '--model') o.model = v();
     else if (a === '--mode') o.mode = v();
     else if (a === '--subset') o.subset = v();
+    else if (a === '--lang') o.lang = v();
+    else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--json') o.json = true;
     else if (!a.startsWith('--')) o.folder = a;
     else throw new Error(`unknown option ${a}`);
   }
-  if (!o.folder) throw new Error('usage: eval-consent <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model id] [--mode recognizer|kws] [--subset prefix] [--json]');
+  if (!o.folder) throw new Error('usage: eval-consent <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model id] [--mode recognizer|kws] [--subset prefix] [--lang zh] [--concurrency N] [--json]');
   if (o.rate !== '16k' && o.rate !== '8k') throw new Error('--rate must be 16k or 8k');
+  if (!(o.concurrency >= 1)) throw new Error('--concurrency must be a positive number');
   return o;
 }
 
-function load16k(root: string, l: Label, rate: string): Float32Array {
-  if (rate === '16k') return readWavFloat(join(root, l.file)).samples;
-  const twin = readWavFloat(join(root, l.twin8k));
-  const rs = new Resampler(twin.sampleRate, 16000);
-  // 20 ms frames through the stateful resampler, as inbound telephony audio arrives.
-  const parts: Float32Array[] = [];
-  const step = twin.sampleRate / 50;
-  for (let i = 0; i < twin.samples.length; i += step) parts.push(rs.process(twin.samples.subarray(i, i + step)));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
-}
-
-/** Silero probabilities for every 32 ms frame of a clip, through the gateway's VAD service. */
-function vadProbs(vad: VadService, samples: Float32Array): Promise<Float32Array> {
-  const frames = Math.floor(samples.length / VAD_FRAME);
-  const probs = new Float32Array(frames);
-  return new Promise((res) => {
-    let got = 0;
-    const s = vad.open((r) => {
-      probs[r.index] = r.prob;
-      if (++got === frames) {
-        s.close();
-        res(probs);
-      }
-    });
-    for (let i = 0; i < samples.length; i += 320) s.push(samples.slice(i, i + 320));
-  });
-}
-
-/**
- * Endpointer over VAD frames with the gateway's defaults: speech starts at the first frame ≥ onThreshold; the
- * utterance ends once silence (< offThreshold) has lasted endSilenceMs. Returns sample positions.
- */
-function endpoint(probs: Float32Array, endSilenceMs: number, total: number): { onset: number; end: number } | null {
-  const on = 0.5;
-  const off = 0.35;
-  const frameMs = (VAD_FRAME / 16000) * 1000;
-  const need = Math.ceil(endSilenceMs / frameMs);
-  let onset = -1;
-  let silent = 0;
-  for (let i = 0; i < probs.length; i++) {
-    if (onset < 0) {
-      if (probs[i] >= on) onset = i;
-      continue;
-    }
-    if (probs[i] < off) {
-      if (++silent >= need) return { onset: onset * VAD_FRAME, end: (i + 1) * VAD_FRAME };
-    } else silent = 0;
-  }
-  return onset < 0 ? null : { onset: onset * VAD_FRAME, end: total };
-}
-
-function pct(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
+function pct(xs: number[], p: number): number | null {
+  if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function runItem(url: string, root: string, l: Label, rate: string, n: number): Promise<Outcome> {
+  const enc: Encoding = rate === '16k' ? 'pcm16' : 'mulaw';
+  const clip = readWav(join(root, rate === '16k' ? l.file : l.twin8k));
+  const ws = new WebSocket(url);
+  await new Promise<void>((res, rej) => ws.once('open', () => res()).once('error', rej));
+  let decision: { decision: Decision; t: number; transcript: string } | null = null;
+  let ready!: () => void;
+  const readyP = new Promise<void>((r) => (ready = r));
+  ws.on('message', (d, bin) => {
+    if (bin) return;
+    const e = JSON.parse(String(d));
+    if (e.type === 'ready') ready();
+    if (e.type === 'consent') decision = { decision: e.decision, t: e.t, transcript: e.transcript };
+  });
+  ws.send(JSON.stringify({ type: 'start', callId: `eval-${n}`, language: l.lang ?? 'zh', callType: 'notification', audio: { encoding: enc, sampleRate: clip.sampleRate } }));
+  await readyP;
+  ws.send(JSON.stringify({ type: 'expect_consent', promptId: 'eval' }));
+  const step = clip.sampleRate / 50;
+  const audio = new Int16Array(clip.samples.length + clip.sampleRate * 3); // the answer, then up to 3 s of line silence
+  audio.set(clip.samples);
+  const t0 = performance.now();
+  for (let i = 0, k = 0; i < audio.length && !decision; i += step, k++) {
+    ws.send(encode(enc, audio.subarray(i, i + step)));
+    const wait = t0 + (k + 1) * 20 - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  }
+  for (let i = 0; i < 50 && !decision; i++) await new Promise((r) => setTimeout(r, 20));
+  ws.close();
+  const d = decision as { decision: Decision; t: number; transcript: string } | null;
+  return { label: l, decided: d?.decision ?? 'none', latencyMs: d ? d.t - (l.speechEndMs ?? 0) : null, transcript: d?.transcript ?? '' };
 }
 
 async function main(): Promise<void> {
   const o = args(process.argv.slice(2));
-  // --json promises exactly one JSON object on stdout; pino writes there too.
-  if (o.json) rootLogger.level = 'warn';
   const root = resolve(o.folder);
-  const config = loadConfig(process.env, {
-    asr: { ...(o.model ? { model: o.model } : {}), ...(o.mode ? { mode: o.mode } : {}) },
-  });
-  const model = resolveModel(config.asr.model, config.modelsDir);
-  if (!isResolved(model)) throw new Error(`model ${config.asr.model} not found: ${model.missing.join(', ')}`);
-  const lang = (model.entry.language ?? 'zh') as 'zh' | 'en';
-  const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
-
-  const labels = readFileSync(join(root, 'labels.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Label)
-    .filter((l) => l.kind === o.kind && l.expected && l.speechEndMs !== null)
-    .filter((l) => !o.subset || l.file.startsWith(o.subset.endsWith('/') || o.subset.includes('.') ? o.subset : `${o.subset}/`))
-    // The recogniser speaks one language: items in another are not its job.
-    .filter((l) => l.lang === lang);
-  if (!labels.length) throw new Error('no items matched');
-
-  let keywords: string | undefined;
-  if (config.asr.mode === 'kws') {
-    const lex = loadLexiconFile(lang, config.consent.lexiconFile);
-    keywords = keywordsFileText(buildKeywords(lex, { tokens: readTokenSet(model.files.tokens) }).keywords);
-  }
-  const pool = await AsrWorkerPool.start({
-    model: config.asr.model,
-    mode: config.asr.mode,
-    workers: 1,
-    threads: config.asr.threads,
-    modelsDir: config.modelsDir,
-    keywords,
-    ...(config.asr.mode === 'kws' ? RECOMMENDED_KWS_SETTINGS : {}),
-  });
-  const vadModel = resolveModel('silero-vad-v5', config.modelsDir);
-  const vad = isResolved(vadModel)
-    ? await VadService.start({ backend: 'silero-ort', modelPath: vadModel.files.model, tickMs: config.vad.tickMs, threads: 1 })
-    : null;
-  const classifier = new ConsentClassifier();
-  const classes: ConsentDecision[] = ['granted', 'refused', 'unclear'];
-  const confusion: Record<string, Record<string, number>> = Object.fromEntries(classes.map((c) => [c, Object.fromEntries(classes.map((d) => [d, 0]))]));
-  const latencies: number[] = [];
-  let errors = 0;
-  const items: unknown[] = [];
-  const preRoll = Math.round((config.asr.preRollMs / 1000) * 16000);
-
-  for (const l of labels) {
-    const audio = load16k(root, l, o.rate);
-    const ep = vad ? endpoint(await vadProbs(vad, audio), config.consent.endSilenceMs, audio.length) : { onset: 0, end: audio.length };
-    const from = ep ? Math.max(0, ep.onset - preRoll) : 0;
-    const to = ep ? ep.end : audio.length;
-    const stream = pool.open(l.file);
-    const final = await new Promise<AsrResult>((res) => {
-      stream.onResult((r) => r.final && res(r));
-      for (let i = from; i < to; i += 320) stream.accept(audio.slice(i, Math.min(i + 320, to)));
-      stream.finish();
-    });
-    stream.close();
-    const input: ClassifierInput =
-      config.asr.mode === 'kws'
-        ? spottedToInput((final.hits ?? []).map((h) => ({ keyword: h.keyword, startTime: (h.startMs ?? 0) / 1000, endTime: (h.endMs ?? 0) / 1000 })))
-        : { text: final.text, tokenType, language: lang };
-    const decision = final.error ? { decision: 'unclear' as const, phrase: null, reason: final.error } : classifier.classify(input);
-    if (final.error) errors++;
-    confusion[l.expected!][decision.decision]++;
-    const endpointMs = (to / 16000) * 1000;
-    const latency = endpointMs - l.speechEndMs! + (final.flushMs ?? 0);
-    latencies.push(latency);
-    items.push({ file: l.file, text: l.text, expected: l.expected, decided: decision.decision, phrase: decision.phrase, heard: input.text, latencyMs: Math.round(latency) });
-  }
-  const st = pool.stats();
-  await pool.close();
-  await vad?.close();
-
-  const perClass = Object.fromEntries(
-    classes.map((c) => {
-      const tp = confusion[c][c];
-      const decided = classes.reduce((n, e) => n + confusion[e][c], 0);
-      const actual = classes.reduce((n, d) => n + confusion[c][d], 0);
-      return [c, { precision: decided ? tp / decided : null, recall: actual ? tp / actual : null, n: actual }];
+  const all = readFileSync(join(root, 'labels.jsonl'), 'utf8').trim().split('\n').map((s) => JSON.parse(s) as Label);
+  const items = all.filter((l) => l.kind === o.kind && l.expected && l.lang === o.lang && (!o.subset || l.file.startsWith(o.subset)));
+  if (!items.length) throw new Error('no items match');
+  const overrides: Record<string, unknown> = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')) };
+  const asr: Record<string, unknown> = {};
+  if (o.model) asr.model = o.model;
+  if (o.mode) asr.mode = o.mode;
+  if (Object.keys(asr).length) overrides.asr = asr;
+  process.env.EARSHOT_LOG_LEVEL ??= 'error';
+  const gw = await createGateway(overrides, { ...process.env, EARSHOT_LOG_LEVEL: 'error' });
+  const { port } = await gw.start();
+  if (!gw.commands.expectConsent) throw new Error(`no recogniser available for ${o.lang} (model ${gw.config.asr.model || 'none'})`);
+  const url = `ws://127.0.0.1:${port}/v1/stream`;
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: o.concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        outcomes.push(await runItem(url, root, items[i], o.rate, i));
+        if (!o.json) process.stderr.write(`\r${outcomes.length}/${items.length}`);
+      }
     }),
   );
-  const correct = classes.reduce((n, c) => n + confusion[c][c], 0);
-  const summary = {
+  const consent = gw.plugins.find((p) => p.name === 'consent') as ConsentFeature | undefined;
+  const asrStats = consent?.pool?.stats();
+  await gw.stop(0);
+
+  const classes: Decision[] = ['granted', 'refused', 'unclear'];
+  const cols = [...classes, 'none'] as const;
+  const matrix: Record<string, Record<string, number>> = {};
+  for (const c of classes) matrix[c] = Object.fromEntries(cols.map((k) => [k, 0]));
+  for (const x of outcomes) matrix[x.label.expected!][x.decided]++;
+  const perClass = Object.fromEntries(
+    classes.map((c) => {
+      const tp = matrix[c][c];
+      const predicted = classes.reduce((n, e) => n + matrix[e][c], 0);
+      const actual = cols.reduce((n, k) => n + matrix[c][k], 0);
+      return [c, { precision: predicted ? tp / predicted : null, recall: actual ? tp / actual : null, n: actual }];
+    }),
+  );
+  const falseGranted = outcomes.filter((x) => x.label.expected !== 'granted' && x.decided === 'granted');
+  const lat = outcomes.filter((x) => x.latencyMs !== null).map((x) => x.latencyMs!);
+  const result = {
     folder: root,
     subset: o.subset || null,
-    kind: o.kind,
     rate: o.rate,
-    model: config.asr.model,
-    mode: config.asr.mode,
-    vad: vad ? 'silero-ort' : 'none (whole utterance)',
-    endSilenceMs: config.consent.endSilenceMs,
-    items: labels.length,
-    accuracy: correct / labels.length,
-    confusion,
+    model: gw.config.asr.model,
+    mode: gw.config.asr.mode,
+    items: outcomes.length,
+    accuracy: outcomes.filter((x) => x.decided === x.label.expected).length / outcomes.length,
+    confusion: matrix,
     perClass,
-    falseGranted: confusion.refused.granted + confusion.unclear.granted,
-    latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95) },
-    asrCpuMsPerAudioSec: st.cpuMsPerAudioSec,
-    asrBatching: st.perWorker[0]?.batching,
-    errors,
-    details: items,
+    falseGranted: falseGranted.length,
+    falseGrantedItems: falseGranted.map((x) => ({ file: x.label.file, text: x.label.text, heard: x.transcript })),
+    undecided: outcomes.filter((x) => x.decided === 'none').length,
+    latencyMs: { p50: pct(lat, 50), p95: pct(lat, 95), within500: lat.filter((x) => x <= 500).length / outcomes.length },
+    recogniserCpuMsPerAudioSecond: asrStats ? Math.round(asrStats.cpuMsPerAudioSec * 10) / 10 : null,
   };
-  if (o.json) return write(`${JSON.stringify(summary)}\n`);
-  const w = (s: string | number, n = 9) => String(s).padStart(n);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  const pctf = (v: number | null) => (v === null ? '  –  ' : `${(v * 100).toFixed(1)}%`);
   const lines = [
-    `consent eval: ${labels.length} items (${o.subset || 'all'} ${o.kind}, ${o.rate}) model ${config.asr.model} [${config.asr.mode}], VAD ${summary.vad}`,
-    `accuracy ${(summary.accuracy * 100).toFixed(1)}%   FALSE GRANTED: ${summary.falseGranted}`,
-    `expected \\ decided ${classes.map((c) => w(c)).join('')}`,
-    ...classes.map((e) => `${e.padEnd(19)}${classes.map((d) => w(confusion[e][d])).join('')}`),
-    ...classes.map((c) => `${c.padEnd(8)} precision ${perClass[c].precision === null ? '  -  ' : perClass[c].precision!.toFixed(3)}  recall ${perClass[c].recall === null ? '  -  ' : perClass[c].recall!.toFixed(3)}  (n=${perClass[c].n})`),
-    `decision latency after speech end (audio ms): p50 ${summary.latencyMs.p50.toFixed(0)}  p95 ${summary.latencyMs.p95.toFixed(0)}`,
-    `recogniser CPU: ${st.cpuMsPerAudioSec.toFixed(1)} ms per audio second (${st.perWorker[0]?.batching})`,
+    `\n${root}${o.subset ? ` [${o.subset}]` : ''} @ ${o.rate}, model ${result.model} (${result.mode}), ${result.items} items`,
+    `expected \\ decided   ${cols.map((c) => c.padStart(8)).join('')}`,
+    ...classes.map((c) => `${c.padEnd(20)} ${cols.map((k) => String(matrix[c][k]).padStart(8)).join('')}`),
+    ...classes.map((c) => `${c.padEnd(8)} precision ${pctf(perClass[c].precision)}  recall ${pctf(perClass[c].recall)}  (n=${perClass[c].n})`),
+    `accuracy ${pctf(result.accuracy)}; FALSE GRANTED: ${result.falseGranted}; undecided: ${result.undecided}`,
+    `decision latency after speech end: p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, ${pctf(result.latencyMs.within500)} within 500 ms`,
+    `recogniser CPU: ${result.recogniserCpuMsPerAudioSecond} ms per second of audio per call`,
   ];
-  return write(`${lines.join('\n')}\n`);
-}
-
-/** Resolves once the text is flushed: process.exit() right after a large write to a pipe would truncate it. */
-function write(text: string): Promise<void> {
-  return new Promise((res) => process.stdout.write(text, () => res()));
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 main().then(
   () => process.exit(0),
   (e: Error) => {
     process.stderr.write(`eval-consent: ${e.message}\n`);
-    process.exit(1);
+    process.exit(2);
   },
 );

@@ -46,7 +46,7 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --stagger-ms MS      spread call starts over MS (default min(5000, duration/4))
   --token T            API token (default $EARSHOT_API_TOKEN)
   --seed N             scenario order seed (default 1)
-  --gen-workers N|auto generator processes (default auto = one per 100 calls)`;
+  --gen-workers N|auto generator processes (default auto = one per 150 calls)`;
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);

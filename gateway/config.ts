@@ -113,14 +113,14 @@ export type EchoConfig = z.infer<typeof Echo>;
 
 export class ConfigError extends Error {}
 
-const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool' }> = {
+const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool'; emptyAllowed?: boolean }> = {
   EARSHOT_PORT: { path: ['port'], type: 'int' },
   EARSHOT_HOST: { path: ['host'], type: 'string' },
   EARSHOT_API_TOKEN: { path: ['apiToken'], type: 'string' },
   EARSHOT_MODELS_DIR: { path: ['modelsDir'], type: 'string' },
   EARSHOT_DATA_DIR: { path: ['dataDir'], type: 'string' },
   EARSHOT_VAD_BACKEND: { path: ['vad', 'backend'], type: 'string' },
-  EARSHOT_ASR_MODEL: { path: ['asr', 'model'], type: 'string' },
+  EARSHOT_ASR_MODEL: { path: ['asr', 'model'], type: 'string', emptyAllowed: true },
   EARSHOT_ASR_MODE: { path: ['asr', 'mode'], type: 'string' },
   EARSHOT_ASR_WORKERS: { path: ['asr', 'workers'], type: 'int' },
   EARSHOT_CONSENT_WINDOW_MS: { path: ['consent', 'windowMs'], type: 'int' },
@@ -170,7 +170,8 @@ export function loadConfig(
   }
   for (const [name, spec] of Object.entries(ENV)) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, spec.path, parseEnvValue(name, v, spec.type));
+    // Empty means unset, except where empty is a meaningful value (EARSHOT_ASR_MODEL= disables recognition).
+    if (v !== undefined && (v !== '' || spec.emptyAllowed)) setPath(raw, spec.path, parseEnvValue(name, v, spec.type));
   }
   raw = deepMerge(raw, overrides);
   const r = ConfigSchema.safeParse(raw);

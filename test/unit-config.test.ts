@@ -72,8 +72,10 @@ describe('environment', () => {
   it('an empty variable is ignored', () => {
     expect(loadConfig({ EARSHOT_PORT: '' }).port).toBe(8080);
   });
-  it('EARSHOT_ASR_MODEL="" keeps the default (empty means unset)', () => {
-    expect(loadConfig({ EARSHOT_ASR_MODEL: '' }).asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
+  it('EARSHOT_ASR_MODEL="" disables recognition; other empty variables mean unset', () => {
+    expect(loadConfig({ EARSHOT_ASR_MODEL: '' }).asr.model).toBe('');
+    expect(loadConfig({ EARSHOT_PORT: '' }).port).toBe(8080);
+    expect(loadConfig({ EARSHOT_HOST: '' }).host).toBe('0.0.0.0');
   });
   it('a non-integer names the variable', () => {
     for (const v of ['abc', '80.5', '8080x', '1e3']) {

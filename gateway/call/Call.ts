@@ -91,7 +91,6 @@ export class Call {
    */
   private clockOffset = -Infinity;
   private mapOffset = 0;
-  private lastRefWall = -Infinity;
 
   constructor(
     readonly init: CallInit,
@@ -307,12 +306,14 @@ export class Call {
   private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath): void {
     const m = this.refMap[path];
     if (this.clockOffset === -Infinity) this.clockOffset = this.samples16k - (now * MODEL_RATE) / 1000;
-    // The mapping in use moves only between stretches of playout: a jump while the echo path is locked would
-    // look to the canceller like the line's delay changing.
-    if (now - this.lastRefWall > 200) this.mapOffset = this.clockOffset;
-    this.lastRefWall = now;
-    // A gap in a path's schedule (pause, new prompt): its resampler must not smear old audio into the new.
-    if (Math.abs(playAt - m.nextPlayAt) > 1) m.resampler?.reset();
+    if (Math.abs(playAt - m.nextPlayAt) > 1) {
+      // A gap in this path's schedule (new prompt, resume): its resampler must not smear old audio into the new.
+      m.resampler?.reset();
+      // The mapping may move only when nothing scheduled is still playing on any path: a jump while the echo path
+      // is locked would look to the canceller like the line's delay changing. Judged by the playout schedule, not
+      // by wall-clock gaps, so a stalled event loop cannot split a stretch in two.
+      if (!this.refMap.some((o) => o.nextPlayAt > playAt - 100)) this.mapOffset = this.clockOffset;
+    }
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
     let ref = int16ToFloat(pcm);

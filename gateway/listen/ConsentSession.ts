@@ -104,24 +104,28 @@ export class ConsentSession implements CallListener {
     }
   }
 
+  /** Keeps the last HISTORY_S seconds in a ring (the call's audio passes here sample by sample: no shifting). */
   private remember(samples: Float32Array, start: number): void {
     const h = this.hist;
-    const n = samples.length;
-    if (start !== this.histEnd) this.histEnd = start; // timeline jump (should not happen): realign
-    if (n >= h.length) h.set(samples.subarray(n - h.length));
-    else {
-      h.copyWithin(0, n);
-      h.set(samples, h.length - n);
+    const H = h.length;
+    this.histEnd = start;
+    let w = ((start % H) + H) % H;
+    for (let i = 0; i < samples.length; i++) {
+      h[w] = samples[i];
+      if (++w === H) w = 0;
     }
-    this.histEnd = start + n;
+    this.histEnd = start + samples.length;
   }
 
+  /** Held audio over absolute samples [from, to), clipped to what the ring still has. */
   private slice(from: number, to: number): Float32Array {
-    const first = this.histEnd - this.hist.length;
-    const a = Math.max(from, first);
+    const H = this.hist.length;
+    const a = Math.max(from, this.histEnd - H, 0);
     const b = Math.min(to, this.histEnd);
     if (b <= a) return new Float32Array(0);
-    return this.hist.slice(a - first, b - first);
+    const out = new Float32Array(b - a);
+    for (let i = a; i < b; i++) out[i - a] = this.hist[i % H];
+    return out;
   }
 
   private begin(onsetT: number): void {

@@ -7,6 +7,7 @@ import { fft } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
 
 const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
+const BLOCKS = 1024; // block-energy table: 4 s of reference
 const SEARCH_EVERY = 1600; // samples between searches while it is unknown whether the line echoes (100 ms)
 const TRACK_EVERY = 32000; // once locked, a local re-check every 2 s follows a drifting path
 const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
@@ -44,12 +45,15 @@ export class EchoCanceller {
   private readonly taps: number;
   private w: Float64Array;
   private w1: Float64Array; // filter for the shadow path
+  private blockE = new Float64Array(BLOCKS);
+  private blockIdx = new Float64Array(BLOCKS).fill(-1);
   private delay = -1; // bulk delay in samples, −1 until locked
   /** unknown until the reference has been active long enough to tell whether the line echoes at all. */
   private state: 'unknown' | 'present' | 'absent' = 'unknown';
   private refActiveBlocks = 0;
   private micHist: Float32Array;
   private histFill = 0;
+  private micPos = 0; // next write index in micHist (a ring)
   // Random phase: calls whose prompts start together must not all search on the same tick.
   private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
   private erle = 1; // linear, learnt during single talk
@@ -84,6 +88,16 @@ export class EchoCanceller {
   addReference(start: number, samples: Float32Array, path: EchoPath = 0): void {
     if (!this.cfg.enabled) return;
     this.segments.push({ start, samples, path });
+    // Per-block energies, so the pre-lock gate can find the loudest reference in reach without rescanning it.
+    for (let i = 0; i < samples.length; i++) {
+      const b = Math.floor((start + i) / BLOCK);
+      const slot = ((b % BLOCKS) + BLOCKS) % BLOCKS;
+      if (this.blockIdx[slot] !== b) {
+        this.blockIdx[slot] = b;
+        this.blockE[slot] = 0;
+      }
+      this.blockE[slot] += samples[i] * samples[i];
+    }
   }
 
   /** Drops reference at and after `from` (the client discarded that audio on barge-in). */
@@ -122,83 +136,77 @@ export class EchoCanceller {
 
   /**
    * Cancels echo from `mic`, whose first sample is inbound sample `start`. Returns the residual; per-frame gating
-   * figures accumulate until `takeFrameInfo`.
+   * figures accumulate until `takeFrameInfo`. Hot path: runs for every inbound sample of every call.
    */
   process(mic: Float32Array, start: number): Float32Array {
-    if (!this.cfg.enabled || (this.segments.length === 0 && this.delay < 0)) {
-      this.track(mic, start, null);
-      let e = 0;
-      for (let i = 0; i < mic.length; i++) e += mic[i] * mic[i];
-      this.frameRes += e;
+    const len = mic.length;
+    let micE = 0;
+    for (let i = 0; i < len; i++) micE += mic[i] * mic[i];
+    const windowStart = start - this.maxDelay - this.taps;
+    if (!this.cfg.enabled || !this.hasReferenceIn(windowStart, start + len)) {
+      // Nothing played within echo reach: the mic is the residual.
+      this.frameRes += micE;
+      this.track(mic, start, false);
       return mic;
     }
     const K = this.taps;
     const half = K >> 1;
     const d = this.delay;
-    const out = new Float32Array(mic.length);
-    const ref = new Float32Array(mic.length + K + this.maxDelay);
-    // ref[j] = reference at inbound sample (start − maxDelay − K + j)
-    const refBase = start - this.maxDelay - K;
-    this.refAt(refBase, ref);
+    let out = mic;
     let resE = 0;
     let echoE = 0;
     let refE = 0;
-    let micPeak = 0;
-    let refPeak = 0;
     if (d >= 0) {
-      const w = this.w;
-      const w1 = this.w1;
-      // Separate windows per path so each gets its own filter; the shadow path costs nothing when absent.
-      const r0 = new Float32Array(ref.length);
-      const r1 = new Float32Array(ref.length);
-      this.refAt(refBase, r0, 0);
+      // Only the reference under the filter's taps is needed: positions n − d − half + 1 … n − d + half.
+      const refBase = start - d - half + 1;
+      const n = len + K - 1;
+      const r0 = this.scratch(0, n);
+      const r1 = this.scratch(1, n);
+      const any0 = this.refAt(refBase, r0, 0);
       const shadow = this.refAt(refBase, r1, 1);
-      for (let i = 0; i < mic.length; i++) {
-        // taps cover reference samples at n − d − half + 1 … n − d + half
-        const n = start + i;
-        const base = n - d + half - refBase; // index of newest tap
-        let y = 0;
-        let xx = 1e-6;
-        for (let k = 0; k < K; k++) {
-          const x = r0[base - k];
-          y += w[k] * x;
-          xx += x * x;
-        }
-        if (shadow) {
+      if (!any0 && !shadow) {
+        resE = micE;
+      } else {
+        out = new Float32Array(len);
+        const w = this.w;
+        const w1 = this.w1;
+        let refPeak = 0;
+        for (let i = 0; i < len; i++) {
+          const top = i + K - 1; // newest tap
+          let y = 0;
+          let xx = 1e-6;
           for (let k = 0; k < K; k++) {
-            const x = r1[base - k];
-            y += w1[k] * x;
+            const x = r0[top - k];
+            y += w[k] * x;
             xx += x * x;
           }
-        }
-        const e = mic[i] - y;
-        out[i] = e;
-        resE += e * e;
-        echoE += y * y;
-        const c = ref[base - half];
-        refE += c * c;
-        const am = Math.abs(mic[i]);
-        if (am > micPeak) micPeak = am;
-        const ar = Math.abs(c);
-        if (ar > refPeak) refPeak = ar;
-        // Adapt only in single talk (Geigel-style: the mic is not louder than the echo path allows).
-        if (xx > 1e-4 && am < 0.7 * refPeak + 1e-3) {
-          const mu = (0.3 * e) / xx;
-          for (let k = 0; k < K; k++) w[k] += mu * r0[base - k];
-          if (shadow) for (let k = 0; k < K; k++) w1[k] += mu * r1[base - k];
+          if (shadow) {
+            for (let k = 0; k < K; k++) {
+              const x = r1[top - k];
+              y += w1[k] * x;
+              xx += x * x;
+            }
+          }
+          const e = mic[i] - y;
+          out[i] = e;
+          resE += e * e;
+          echoE += y * y;
+          const c = r0[top - half] + r1[top - half];
+          refE += c * c;
+          const ar = Math.abs(c);
+          if (ar > refPeak) refPeak = ar;
+          // Adapt only in single talk (Geigel-style: the mic is not louder than the echo path allows).
+          if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
+            const mu = (0.3 * e) / xx;
+            for (let k = 0; k < K; k++) w[k] += mu * r0[top - k];
+            if (shadow) for (let k = 0; k < K; k++) w1[k] += mu * r1[top - k];
+          }
         }
       }
     } else {
-      // Not locked yet: pass through, and predict echo as loud as the loudest reference in the delay window.
-      out.set(mic);
-      for (let i = 0; i < mic.length; i++) resE += mic[i] * mic[i];
-      let maxBlock = 0;
-      for (let j = 0; j + BLOCK <= ref.length; j += BLOCK) {
-        let b = 0;
-        for (let k = j; k < j + BLOCK; k++) b += ref[k] * ref[k];
-        if (b > maxBlock) maxBlock = b;
-      }
-      refE = (maxBlock / BLOCK) * mic.length;
+      // Not locked yet: pass through, and predict echo as loud as the loudest reference in reach.
+      resE = micE;
+      refE = this.maxBlockEnergy(windowStart, start + len) * len;
       // Until the path is known, assume echo up to −6 dB; once enough reference played without any correlation,
       // whatever echo there is lies below what the search detects (about −30 dB).
       echoE = refE * (this.state === 'absent' ? 0.001 : 0.25);
@@ -207,13 +215,36 @@ export class EchoCanceller {
     this.frameEcho += echoE;
     this.frameRef += refE;
     // Learn how much echo cancellation removes, only while the callee is quiet relative to the echo.
-    if (d >= 0 && echoE > 1e-6 * mic.length && resE < echoE) {
+    if (d >= 0 && echoE > 1e-6 * len && resE < echoE) {
       const r = Math.min(1000, echoE / Math.max(resE, 1e-9));
       this.erle = 0.95 * this.erle + 0.05 * r;
     }
-    this.track(mic, start, ref);
+    this.track(mic, start, true);
     this.prune(start);
     return out;
+  }
+
+  private scratchBufs: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+
+  /** Reused per-path windows: allocating them per call of `process` was most of the garbage on the hot path. */
+  private scratch(i: 0 | 1, n: number): Float32Array {
+    if (this.scratchBufs[i].length < n) this.scratchBufs[i] = new Float32Array(n * 2);
+    return this.scratchBufs[i].subarray(0, n);
+  }
+
+  private hasReferenceIn(from: number, to: number): boolean {
+    for (const s of this.segments) if (s.start < to && s.start + s.samples.length > from) return true;
+    return false;
+  }
+
+  /** Mean energy per sample of the loudest 4 ms block of reference within [from, to), from the block table. */
+  private maxBlockEnergy(from: number, to: number): number {
+    let m = 0;
+    for (let b = Math.floor(from / BLOCK); b * BLOCK < to; b++) {
+      const slot = ((b % BLOCKS) + BLOCKS) % BLOCKS;
+      if (this.blockIdx[slot] === b && this.blockE[slot] > m) m = this.blockE[slot];
+    }
+    return m / BLOCK;
   }
 
   /** Gating figures since the last call, for one VAD frame. */
@@ -240,24 +271,18 @@ export class EchoCanceller {
   // --- delay search -------------------------------------------------------------------------------------------
 
   /** Keeps mic history for the delay search and runs the search: often until locked, then to track drift. */
-  private track(mic: Float32Array, start: number, refWin: Float32Array | null): void {
+  private track(mic: Float32Array, start: number, referenced: boolean): void {
+    // Ring buffer: shifting a 1 s history for every 20 ms piece was a large share of the hot path.
     const h = this.micHist;
-    if (mic.length >= h.length) {
-      h.set(mic.subarray(mic.length - h.length));
-    } else {
-      h.copyWithin(0, mic.length);
-      h.set(mic, h.length - mic.length);
-    }
-    this.histFill = Math.min(h.length, this.histFill + mic.length);
-    if (refWin) {
-      // Reference activity at the current position (the newest part of the window).
-      let re = 0;
-      for (let i = refWin.length - mic.length; i < refWin.length; i++) re += refWin[i] * refWin[i];
-      if (re / mic.length > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
-    }
+    const H = h.length;
+    for (let i = 0; i < mic.length; i++) h[(this.micPos + i) % H] = mic[i];
+    this.micPos = (this.micPos + mic.length) % H;
+    this.histFill = Math.min(H, this.histFill + mic.length);
     this.sinceSearch += mic.length;
-    if (!refWin) return;
+    if (!referenced) return;
     const now = start + mic.length;
+    // Reference activity at the current position.
+    if (this.maxBlockEnergy(start, now) > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
     if (this.state === 'present') {
       // Locked: follow small drifts with a cheap local refinement only.
       if (this.sinceSearch >= TRACK_EVERY) {
@@ -268,6 +293,16 @@ export class EchoCanceller {
       this.sinceSearch = 0;
       this.search(now);
     }
+  }
+
+  /** The newest `n` samples of mic history, oldest first. */
+  private recentMic(n: number): Float32Array {
+    const h = this.micHist;
+    const H = h.length;
+    const out = new Float32Array(n);
+    const first = (this.micPos - n + H * 2) % H;
+    for (let i = 0; i < n; i++) out[i] = h[(first + i) % H];
+    return out;
   }
 
   /**
@@ -281,7 +316,7 @@ export class EchoCanceller {
     const M = 2 * GCC_N; // FFT size at the decimated rate
     const lagMax = Math.floor(this.maxDelay / DECIM);
     const micLen = Math.min(N, Math.floor(have / DECIM));
-    const mic16 = this.micHist.subarray(this.micHist.length - micLen * DECIM);
+    const mic16 = this.recentMic(micLen * DECIM);
     const ref16 = new Float32Array((micLen + lagMax) * DECIM);
     this.refAt(now - (micLen + lagMax) * DECIM, ref16);
     const mr = new Float64Array(M);
@@ -341,7 +376,7 @@ export class EchoCanceller {
   private refine(now: number, coarse: number, radius: number): boolean {
     const L = Math.min(REFINE, this.histFill);
     if (L < 2000) return false;
-    const mic = this.micHist.subarray(this.micHist.length - L);
+    const mic = this.recentMic(L);
     const lo = Math.max(this.taps >> 1, coarse - radius);
     const hi = Math.min(this.maxDelay, coarse + radius);
     const ref = new Float32Array(L + hi);
