@@ -22,6 +22,7 @@ import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import type { WiresConfig } from './config.js';
 import { refuseStart } from './common.js';
+import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { decodeBase64Audio, startCall, StartMessage } from './native.js';
 
 const Seq = z.union([z.string(), z.number()]).optional();
@@ -64,12 +65,6 @@ export class TwilioWire implements WsWire {
   }
 }
 
-interface PromptMarks {
-  frames: number;
-  heardMs: number;
-  cleared: boolean;
-}
-
 class TwilioConnection implements CallSink {
   private call: Call | null = null;
   private starting = false;
@@ -80,7 +75,7 @@ class TwilioConnection implements CallSink {
   private readonly signatureOk: boolean;
   private lastSeq = 0;
   readonly counters = { seqGaps: 0, seqMissing: 0, seqOutOfOrder: 0, earlyMedia: 0, marksSent: 0, marksEchoed: 0, mediaIn: 0, mediaOut: 0, clears: 0 };
-  private marks = new Map<string, PromptMarks>();
+  private heard: HeardTracker;
 
   constructor(
     private readonly ws: WebSocket,
@@ -89,6 +84,7 @@ class TwilioConnection implements CallSink {
     private readonly cfg: WiresConfig,
   ) {
     this.log = gw.log.child({ wire: 'twilio' });
+    this.heard = new HeardTracker(cfg.twilioMarkEveryFrames, (end, kind, id) => this.mark(end, kind, id), (ev) => this.call?.emit(ev));
     this.signatureOk = this.checkSignature(req);
     ws.on('message', (data, isBinary) => {
       try {
@@ -131,20 +127,15 @@ class TwilioConnection implements CallSink {
     if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
     this.send({ event: 'media', streamSid: this.streamSid, media: { payload: Buffer.from(bytes).toString('base64') } });
     this.counters.mediaOut++;
-    const pm = this.promptMarks(meta.promptId);
-    pm.frames++;
-    if (pm.frames % this.cfg.twilioMarkEveryFrames === 0) this.mark(meta.offsetMs + 20, 'm', meta.promptId);
+    this.heard.frameSent(meta.promptId, meta.offsetMs);
     return true;
   }
 
   sendEvent(ev: CallEvent): void {
     // Twilio has no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
     if (ev.type === 'prompt_finished') {
-      const promptId = String(ev.promptId);
-      const pm = this.marks.get(promptId);
-      if (!pm) return; // never sent a frame
-      if (ev.interrupted && !pm.cleared) this.clearAudio(promptId); // stop_prompt / hangup: drop what Twilio holds
-      else if (!ev.interrupted) this.mark(Number(ev.playedMs) || 0, 'e', promptId);
+      // stop_prompt / hangup: drop what Twilio holds (a barge-in was cleared already).
+      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
       this.log.warn({ callId: this.call?.id, code: ev.code }, String(ev.message ?? 'call error'));
     }
@@ -152,11 +143,9 @@ class TwilioConnection implements CallSink {
 
   clearAudio(promptId: string): void {
     if (this.closed) return;
-    const pm = this.promptMarks(promptId);
-    pm.cleared = true;
     this.counters.clears++;
     this.send({ event: 'clear', streamSid: this.streamSid });
-    this.mark(0, 'c', promptId);
+    this.heard.cleared(promptId);
   }
 
   close(code: number, reason: string): void {
@@ -174,13 +163,7 @@ class TwilioConnection implements CallSink {
     this.ws.send(JSON.stringify(obj));
   }
 
-  private promptMarks(promptId: string): PromptMarks {
-    let pm = this.marks.get(promptId);
-    if (!pm) this.marks.set(promptId, (pm = { frames: 0, heardMs: 0, cleared: false }));
-    return pm;
-  }
-
-  private mark(endMs: number, kind: 'm' | 'e' | 'c', promptId: string): void {
+  private mark(endMs: number, kind: MarkKind, promptId: string): void {
     this.counters.marksSent++;
     this.send({ event: 'mark', streamSid: this.streamSid, mark: { name: `es|${endMs}|${kind}|${promptId}` } });
   }
@@ -330,17 +313,6 @@ class TwilioConnection implements CallSink {
     const endMs = Number(parts[1]);
     const kind = parts[2];
     const promptId = parts.slice(3).join('|');
-    const pm = this.marks.get(promptId);
-    if (!pm || !this.call) return;
-    if (kind === 'm') {
-      if (!pm.cleared) pm.heardMs = Math.max(pm.heardMs, endMs);
-    } else if (kind === 'e') {
-      pm.heardMs = endMs;
-      this.call.emit({ type: 'prompt_heard', promptId, heardMs: pm.heardMs, complete: true });
-      this.marks.delete(promptId);
-    } else if (kind === 'c') {
-      this.call.emit({ type: 'prompt_heard', promptId, heardMs: pm.heardMs, complete: false });
-      this.marks.delete(promptId);
-    }
+    if (this.call) this.heard.echoed(promptId, endMs, kind);
   }
 }

@@ -17,6 +17,7 @@ import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
+import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { startCall, StartMessage } from './native.js';
 
 const Connected = z
@@ -26,11 +27,6 @@ const Connected = z
   })
   .passthrough();
 
-interface PromptMarks {
-  frames: number;
-  heardMs: number;
-  cleared: boolean;
-}
 
 export class VonageWire implements WsWire {
   readonly path = '/v1/vonage';
@@ -47,7 +43,7 @@ class VonageConnection implements CallSink {
   private closed = false;
   private log: Logger;
   private startTimer: NodeJS.Timeout;
-  private marks = new Map<string, PromptMarks>();
+  private heard: HeardTracker;
   readonly counters = { framesIn: 0, framesOut: 0, earlyAudio: 0, notifiesSent: 0, notifiesEchoed: 0, clears: 0 };
 
   constructor(
@@ -56,6 +52,7 @@ class VonageConnection implements CallSink {
     private readonly cfg: WiresConfig,
   ) {
     this.log = gw.log.child({ wire: 'vonage' });
+    this.heard = new HeardTracker(cfg.twilioMarkEveryFrames, (end, kind, id) => this.notify(end, kind, id), (ev) => this.call?.emit(ev));
     ws.on('message', (data, isBinary) => {
       try {
         this.onMessage(data as Buffer, isBinary);
@@ -81,19 +78,13 @@ class VonageConnection implements CallSink {
     if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
     this.ws.send(bytes, { binary: true });
     this.counters.framesOut++;
-    const pm = this.promptMarks(meta.promptId);
-    pm.frames++;
-    if (pm.frames % this.cfg.twilioMarkEveryFrames === 0) this.notify(meta.offsetMs + 20, 'm', meta.promptId);
+    this.heard.frameSent(meta.promptId, meta.offsetMs);
     return true;
   }
 
   sendEvent(ev: CallEvent): void {
     if (ev.type === 'prompt_finished') {
-      const promptId = String(ev.promptId);
-      const pm = this.marks.get(promptId);
-      if (!pm) return;
-      if (ev.interrupted && !pm.cleared) this.clearAudio(promptId);
-      else if (!ev.interrupted) this.notify(Number(ev.playedMs) || 0, 'e', promptId);
+      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
       this.log.warn({ callId: this.call?.id, code: ev.code }, String(ev.message ?? 'call error'));
     }
@@ -101,10 +92,9 @@ class VonageConnection implements CallSink {
 
   clearAudio(promptId: string): void {
     if (this.closed) return;
-    this.promptMarks(promptId).cleared = true;
     this.counters.clears++;
     this.sendText({ action: 'clear' });
-    this.notify(0, 'c', promptId);
+    this.heard.cleared(promptId);
   }
 
   close(code: number, reason: string): void {
@@ -122,13 +112,7 @@ class VonageConnection implements CallSink {
     this.ws.send(JSON.stringify(obj));
   }
 
-  private promptMarks(promptId: string): PromptMarks {
-    let pm = this.marks.get(promptId);
-    if (!pm) this.marks.set(promptId, (pm = { frames: 0, heardMs: 0, cleared: false }));
-    return pm;
-  }
-
-  private notify(endMs: number, kind: 'm' | 'e' | 'c', promptId: string): void {
+  private notify(endMs: number, kind: MarkKind, promptId: string): void {
     this.counters.notifiesSent++;
     this.sendText({ action: 'notify', payload: { earshot: 'mark', promptId, endMs, kind } });
   }
@@ -210,15 +194,7 @@ class VonageConnection implements CallSink {
 
   private onNotify(promptId: string, endMs: number, kind: string): void {
     this.counters.notifiesEchoed++;
-    const pm = this.marks.get(promptId);
-    if (!pm || !this.call) return;
-    if (kind === 'm') {
-      if (!pm.cleared) pm.heardMs = Math.max(pm.heardMs, endMs);
-    } else if (kind === 'e' || kind === 'c') {
-      if (kind === 'e') pm.heardMs = endMs;
-      this.call.emit({ type: 'prompt_heard', promptId, heardMs: pm.heardMs, complete: kind === 'e' });
-      this.marks.delete(promptId);
-    }
+    if (this.call) this.heard.echoed(promptId, endMs, kind);
   }
 
   private onAudio(data: Buffer): void {
