@@ -56,11 +56,14 @@ export const Dtmf = z.object({ type: z.literal('dtmf'), digit: z.string().regex(
 export type SayMessage = z.infer<typeof Say>;
 
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
+/**
+ * Strict base64: Node's decoder silently skips invalid characters, so a corrupt payload is caught by checking that
+ * re-encoding the decoded bytes gives the input back (linear and native, unlike a regex over a 2 MB prompt).
+ */
 export function decodeBase64Audio(s: string): Buffer | null {
-  if (s.length % 4 !== 0 || !BASE64.test(s)) return null;
-  return Buffer.from(s, 'base64');
+  if (s.length % 4 !== 0) return null;
+  const bytes = Buffer.from(s, 'base64');
+  return bytes.toString('base64') === s ? bytes : null;
 }
 
 export class NativeWire implements WsWire {
