@@ -17,6 +17,7 @@ import { encode, type Encoding } from '../gateway/audio/codec.js';
 import { readWav } from '../gateway/audio/wav.js';
 import { createGateway } from '../gateway/app.js';
 import type { ConsentFeature } from '../gateway/features/consent.js';
+import { rootLogger } from '../gateway/ops/log.js';
 
 type Decision = 'granted' | 'refused' | 'unclear';
 interface Label {
@@ -106,8 +107,9 @@ async function main(): Promise<void> {
   if (o.model) asr.model = o.model;
   if (o.mode) asr.mode = o.mode;
   if (Object.keys(asr).length) overrides.asr = asr;
-  process.env.EARSHOT_LOG_LEVEL ??= 'error';
-  const gw = await createGateway(overrides, { ...process.env, EARSHOT_LOG_LEVEL: 'error' });
+  // The gateway's per-call log lines would bury the report: keep errors only unless asked otherwise.
+  rootLogger.level = process.env.EARSHOT_LOG_LEVEL ?? 'error';
+  const gw = await createGateway(overrides, process.env);
   const { port } = await gw.start();
   if (!gw.commands.expectConsent) throw new Error(`no recogniser available for ${o.lang} (model ${gw.config.asr.model || 'none'})`);
   const url = `ws://127.0.0.1:${port}/v1/stream`;
