@@ -1,7 +1,6 @@
 // The consent items of ../shared/audio streamed at real time through the real gateway over WebSocket, with the
 // real Mandarin recogniser: human and neural voices (natural/) and the espeak-ng stress set (consent/), at 16 kHz
 // pcm16 and as 8 kHz μ-law twins. English items need an English recogniser, which is not available here.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Encoding } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
@@ -132,5 +131,4 @@ it('keeps the evidence chain intact after all decisions', async () => {
   const v = EvidenceStore.open({ dataDir: gw.config.dataDir }).verify();
   expect(v.ok).toBe(true);
   expect(v.checked).toBeGreaterThanOrEqual(outcomes.filter((o) => o.evidenceId).length);
-  void readFileSync;
 });
