@@ -76,9 +76,8 @@ export class Call {
   private ended = false;
   private decisionWall = 0;
   private decisionPrompt: string | null = null;
-  private pendingOnset = 0;
   private pauseT = 0;
-  private prompts: { promptId: string; playedMs: number; interrupted: boolean; reason: string; requestedAt: number; firstFrameAt?: number }[] = [];
+  private prompts: { promptId: string; playedMs: number; interrupted: boolean; reason: string }[] = [];
   private requested = new Map<string, number>();
   private echoSettleUntil = -1;
   /** Per-frame trace (probability, echo gate figures) for tuning; only at log level trace. */
@@ -224,23 +223,18 @@ export class Call {
       case 'pause': {
         const cur = this.playout.current;
         if (!cur || !cur.interruptible) return;
-        this.pendingOnset = a.onsetT;
         this.pauseT = a.t;
         this.markDecision(cur.promptId);
         metrics.bargeIns.inc({ action: 'pause' });
         metrics.pauseLatencyMs.observe(a.t - a.onsetT);
-        this.emitT = a.t;
-        this.playout.pause();
-        this.emitT = -1;
+        this.decidedAt(a.t, () => this.playout.pause());
         break;
       }
       case 'resume':
         metrics.bargeIns.inc({ action: 'resume' });
         this.decisionPrompt = null;
         this.latency.falsePause();
-        this.emitT = a.t;
-        this.playout.resume();
-        this.emitT = -1;
+        this.decidedAt(a.t, () => this.playout.resume());
         break;
       case 'commit': {
         const cur = this.playout.current;
@@ -252,14 +246,22 @@ export class Call {
         this.latency.bargeIn({ promptId: cur.promptId, onsetT: a.onsetT, pauseT: this.pauseT || a.t, commitT: a.t });
         this.emitAt(a.t, { type: 'barge_in', promptId: cur.promptId, playedMs, onsetT: a.onsetT });
         this.sink.clearAudio?.(cur.promptId);
-        this.emitT = a.t;
-        this.playout.cancel('barge_in', true);
-        this.emitT = -1;
+        this.decidedAt(a.t, () => this.playout.cancel('barge_in', true));
         // The client drops what it had buffered: that audio will not echo back.
         this.aec.truncateReference(this.samples16k);
         this.pauseT = 0;
         break;
       }
+    }
+  }
+
+  /** Runs `fn` so that the playout events it causes carry the inbound time of the VAD frame that decided them. */
+  private decidedAt(t: number, fn: () => void): void {
+    this.emitT = t;
+    try {
+      fn();
+    } finally {
+      this.emitT = -1;
     }
   }
 
@@ -275,7 +277,8 @@ export class Call {
     if (this.ended) return;
     this.requested.set(p.promptId, performance.now());
     this.playout.enqueue(p);
-    this.svc.pacer.tick();
+    // Start now rather than on the next pacer tick: the first frame's latency is part of the budget.
+    this.svc.pacer.tickOne(this.playout);
   }
 
   stopPrompt(reason = 'stop_prompt'): void {
@@ -322,7 +325,7 @@ export class Call {
   }
 
   private onPromptFinished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void {
-    this.prompts.push({ promptId: p.promptId, playedMs, interrupted, reason, requestedAt: 0 });
+    this.prompts.push({ promptId: p.promptId, playedMs, interrupted, reason });
     if (this.decisionPrompt === p.promptId) {
       metrics.stopSeconds.observe(Math.max(0, this.playout.lastFrameSentAt - this.decisionWall) / 1000);
       this.decisionPrompt = null;

@@ -218,6 +218,11 @@ export class Pacer {
     for (const [p, cb] of this.playouts) cb(p.tick(now));
   }
 
+  /** One playout now (a prompt was just queued), without waiting for the shared timer. */
+  tickOne(p: Playout): void {
+    this.playouts.get(p)?.(p.tick(performance.now()));
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
