@@ -111,6 +111,8 @@ export class CallRecordStore {
   private readonly log = rootLogger.child({ mod: 'call-records' });
   private readonly active = new Map<string, CallRecord>();
   private readonly dirty = new Set<string>();
+  /** Finished calls still waiting for their last batched write; they leave `active` once written. */
+  private readonly finished = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly flushIntervalMs: number;
   private readonly now: () => Date;
@@ -186,17 +188,16 @@ export class CallRecordStore {
     this.mutate(callId, (r) => r.policyChecks.push(checkEntry(c, this.now())));
   }
 
-  /** Sets outcome and end time and writes the record at once. */
+  /**
+   * Sets outcome and end time. Written with the next batch, like every other update: a synchronous write per call
+   * end stalled the event loop under load (consent evidence, which must be durable at once, has its own store).
+   */
   finish(callId: string, outcome: CallOutcome, endedAt?: Date): void {
-    this.mutate(
-      callId,
-      (r) => {
-        r.outcome = outcome;
-        r.endedAt = (endedAt ?? this.now()).toISOString();
-      },
-      true,
-    );
-    this.active.delete(callId);
+    this.mutate(callId, (r) => {
+      r.outcome = outcome;
+      r.endedAt = (endedAt ?? this.now()).toISOString();
+    });
+    if (this.active.has(callId)) this.finished.add(callId);
   }
 
   get(callId: string): CallRecord | null {
@@ -233,6 +234,9 @@ export class CallRecordStore {
           if (r) this.s.update.run(toRow(r));
         }
       })();
+      for (const id of ids) {
+        if (this.finished.delete(id)) this.active.delete(id);
+      }
     } catch (e) {
       for (const id of ids) if (this.active.has(id)) this.dirty.add(id); // retry on the next flush
       throw e;
@@ -249,9 +253,11 @@ export class CallRecordStore {
     const a = this.active.get(callId);
     if (a) {
       fn(a);
-      if (writeNow) {
+      // Updates after the end of a call are rare and expected to be visible at once.
+      if (writeNow || this.finished.has(callId)) {
         this.dirty.delete(callId);
         this.s.update.run(toRow(a));
+        if (this.finished.delete(callId)) this.active.delete(callId);
       } else {
         this.dirty.add(callId);
         this.schedule();
