@@ -223,6 +223,8 @@ export class Call {
       case 'pause': {
         const cur = this.playout.current;
         if (!cur || !cur.interruptible) return;
+        // Our own voice under line noise can escape the first echo search: look once more before trusting this.
+        this.aec.recheck();
         this.pauseT = a.t;
         this.markDecision(cur.promptId);
         metrics.bargeIns.inc({ action: 'pause' });

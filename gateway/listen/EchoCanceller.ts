@@ -54,6 +54,7 @@ export class EchoCanceller {
   private micHist: Float32Array;
   private histFill = 0;
   private micPos = 0; // next write index in micHist (a ring)
+  private lastProcessedEnd = 0;
   // Random phase: calls whose prompts start together must not all search on the same tick.
   private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
   private erle = 1; // linear, learnt during single talk
@@ -221,6 +222,7 @@ export class EchoCanceller {
     }
     this.track(mic, start, true);
     this.prune(start);
+    this.lastProcessedEnd = start + len;
     return out;
   }
 
@@ -245,6 +247,15 @@ export class EchoCanceller {
       if (this.blockIdx[slot] === b && this.blockE[slot] > m) m = this.blockE[slot];
     }
     return m / BLOCK;
+  }
+
+  /**
+   * Speech was just detected while earshot was playing: if no echo path was found earlier (the echo may have been
+   * buried in noise), look again now, once, before that "speech" can commit a barge-in. Cheap: once per pause.
+   */
+  recheck(): void {
+    if (!this.cfg.enabled || this.state !== 'absent' || this.lastProcessedEnd <= 0) return;
+    if (this.hasReferenceIn(this.lastProcessedEnd - this.maxDelay - RATE, this.lastProcessedEnd)) this.search(this.lastProcessedEnd);
   }
 
   /** Gating figures since the last call, for one VAD frame. */
