@@ -3,9 +3,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { bytesPerSample, CodecError, decode, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
+import { bytesPerSample, CodecError, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
 import { Call, type CallEvent, type CallSink } from '../call/Call.js';
 import type { CallCommands, Gateway, WsWire } from '../Gateway.js';
+import { playBytes } from './common.js';
 import { callLogger, type Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 
@@ -232,17 +233,8 @@ class NativeConnection implements CallSink {
     if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
     const bytes = decodeBase64Audio(m.data.audio);
     if (!bytes) return this.error('bad_base64', 'play.audio is not valid base64');
-    const bps = bytesPerSample(call.format.encoding);
-    const ms = (bytes.length / bps / call.format.sampleRate) * 1000;
-    if (ms > this.gw.config.limits.maxPromptMs) return this.error('prompt_too_long', `prompt of ${Math.round(ms)} ms exceeds ${this.gw.config.limits.maxPromptMs} ms`);
-    if (call.playout.queued >= this.gw.config.limits.maxQueuedPrompts) return this.error('queue_full', 'too many prompts queued');
-    let pcm: Int16Array;
-    try {
-      pcm = decode(call.format.encoding, bytes);
-    } catch (e) {
-      return this.error((e as CodecError).code ?? 'bad_audio', (e as Error).message);
-    }
-    call.play({ promptId: m.data.promptId, pcm, interruptible: m.data.interruptible });
+    const err = playBytes(this.gw, call, { promptId: m.data.promptId, bytes, interruptible: m.data.interruptible });
+    if (err) this.error(err.code, err.message);
   }
 
   private onAudio(data: Buffer): void {
