@@ -2,7 +2,7 @@
 // in a worker) → barge-in policy → listeners (ASR/consent). Outbound: prompts → Playout (paced) → encode → wire.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
 import type { Logger } from 'pino';
-import { CodecError, decode, int16ToFloat, type AudioFormat } from '../audio/codec.js';
+import { decode, int16ToFloat, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
@@ -408,4 +408,3 @@ export class Call {
   }
 }
 
-export { CodecError };

@@ -15,17 +15,6 @@ import type { StartMessage } from '../wires/native.js';
 import type { PolicyFeature } from './policy.js';
 import { slotsOf, type ApprovedPrompt, type SayGuard, type SpeechFeature } from './speech.js';
 
-/** Said as a complaint even if the classifier did not flag it (characters, or the recogniser's pinyin tokens). */
-const COMPLAINT_RE = /别再?打|不要再?打|投诉|骚扰|举报|stop calling/i;
-const COMPLAINT_PINYIN_RE = /bie(zai)?da|buyao(zai)?da|tousu|saorao|jubao/;
-
-export function soundsLikeComplaint(text: string): boolean {
-  if (COMPLAINT_RE.test(text)) return true;
-  // "b ié d ǎ d é" → "biedade": toneless, spaceless pinyin (the recogniser often hears 了 as "de").
-  const flat = text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ü/g, 'v').replace(/[^a-z]/gi, '').toLowerCase();
-  return COMPLAINT_PINYIN_RE.test(flat);
-}
-
 interface CallState {
   loaded: LoadedScript | null;
   granted: boolean;
@@ -167,7 +156,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
 
   private onEvent(call: Call, st: CallState, ev: CallEvent): void {
     if (ev.type === 'consent') {
-      const complaint = ev.complaint === true || (ev.decision !== 'granted' && soundsLikeComplaint(`${String(ev.phrase ?? '')} ${String(ev.transcript ?? '')}`));
+      const complaint = ev.complaint === true;
       // Only a clean `granted` on this call opens consent-gated prompts; any later refusal closes them again.
       st.granted = ev.decision === 'granted' && !complaint;
       if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${String(ev.phrase ?? ev.transcript ?? '')}`);

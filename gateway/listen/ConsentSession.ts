@@ -6,6 +6,7 @@ import { floatToInt16 } from '../audio/codec.js';
 import type { CallListener } from '../call/Call.js';
 import type { AsrResult, AsrStream } from './asr/index.js';
 import type { BargeInAction } from './BargeInPolicy.js';
+import { soundsLikeComplaint } from './consent/complaint.js';
 import type { ConsentResult } from './consent/index.js';
 
 const RATE = 16000;
@@ -169,6 +170,9 @@ export class ConsentSession implements CallListener {
     const c = this.d.classify(text);
     this.lastTiming = { leadMs: r.startMs !== undefined ? r.startMs - utt.onsetStreamMs : null };
     let result: Omit<ConsentResult, 'reason'> & { reason: string } = c;
+    if (c.decision !== 'granted' && !c.complaint && soundsLikeComplaint(text)) {
+      result = { ...c, decision: 'refused', complaint: true, reason: `${c.reason}; heard as a complaint` };
+    }
     const lead = this.lastTiming.leadMs;
     if (c.decision === 'granted' && lead !== null && lead > this.d.maxUnheardLeadMs) {
       // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a

@@ -265,13 +265,8 @@ class AudioSocketConnection implements CallSink {
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), AS_ERR.protocol);
     const refused = refuseStart(this.gw, this.uuid);
     if (refused) return this.abort(refused.code, refused.message, AS_ERR.rejected);
-    void startCall(this.gw, s.data, 'audiosocket', this).then((call) => {
-      if (!call) return;
-      if (this.closed) {
-        void call.end('client_gone');
-        return;
-      }
-      this.call = call;
+    void startCall(this.gw, s.data, 'audiosocket', this, () => this.closed).then((call) => {
+      if (call) this.call = call;
     });
   }
 

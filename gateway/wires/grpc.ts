@@ -333,13 +333,8 @@ class GrpcCall implements CallSink {
     this.configured = true;
     clearTimeout(this.startTimer);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'grpc', this).then((call) => {
-      if (!call) return;
-      if (this.done) {
-        void call.end('client_gone');
-        return;
-      }
-      this.call = call;
+    void startCall(this.gw, s.data, 'grpc', this, () => this.done).then((call) => {
+      if (call) this.call = call;
     });
   }
 }

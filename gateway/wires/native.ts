@@ -217,13 +217,8 @@ class NativeConnection implements CallSink {
       return;
     }
     clearTimeout(this.startTimer);
-    void startCall(this.gw, s, 'native', this).then((call) => {
-      if (!call) return;
-      if (this.closed) {
-        void call.end('client_gone');
-        return;
-      }
-      this.call = call;
+    void startCall(this.gw, s, 'native', this, () => this.closed).then((call) => {
+      if (call) this.call = call;
     });
   }
 
@@ -258,7 +253,7 @@ class NativeConnection implements CallSink {
  * Creates a call from a validated start message, runs the start hooks (policy, scripts) and answers `ready` or
  * `rejected`. Shared by every wire.
  */
-export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink: CallSink & { rejected?(reason: string): void }): Promise<Call | null> {
+export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink: CallSink, gone: () => boolean = () => false): Promise<Call | null> {
   const log = callLogger(s.callId, wire);
   for (const p of gw.plugins) {
     const verdict = await p.admit?.(s, gw);
@@ -269,6 +264,8 @@ export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink
       return null;
     }
   }
+  // Admission may await storage: a client that left meanwhile gets no call at all.
+  if (gone()) return null;
   const call = new Call(
     {
       callId: s.callId,

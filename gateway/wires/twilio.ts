@@ -274,14 +274,9 @@ class TwilioConnection implements CallSink {
     clearTimeout(this.startTimer);
     this.starting = true;
     this.log = this.log.child({ callId: s.data.callId, streamSid: this.streamSid });
-    void startCall(this.gw, s.data, 'twilio', this).then((call) => {
+    void startCall(this.gw, s.data, 'twilio', this, () => this.closed).then((call) => {
       this.starting = false;
-      if (!call) return;
-      if (this.closed) {
-        void call.end('client_gone');
-        return;
-      }
-      this.call = call;
+      if (call) this.call = call;
     });
   }
 

@@ -182,13 +182,8 @@ class VonageConnection implements CallSink {
     const refused = refuseStart(this.gw, s.data.callId);
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'vonage', this).then((call) => {
-      if (!call) return;
-      if (this.closed) {
-        void call.end('client_gone');
-        return;
-      }
-      this.call = call;
+    void startCall(this.gw, s.data, 'vonage', this, () => this.closed).then((call) => {
+      if (call) this.call = call;
     });
   }
 
