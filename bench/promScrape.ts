@@ -4,6 +4,33 @@ export interface LagSample {
   wall: number;
   p99Ms: number | null;
   maxMs: number | null;
+  /** Cumulative seconds of the gateway's listen workers, when it exports them (earshot does; peers do not). */
+  stages?: StageSeconds | null;
+}
+
+export interface StageSeconds {
+  /** CPU of the listen worker threads (echo cancellation + VAD), summed over shards. */
+  listenCpu: number;
+  /** Time in VAD model inference. */
+  vad: number;
+  /** Time in echo cancellation and framing. */
+  echo: number;
+}
+
+/** Sums earshot's listen-stage counters over their labels; null when the endpoint has none. */
+export function parseStages(text: string): StageSeconds | null {
+  const sum = (name: string, label?: string): number | null => {
+    const re = new RegExp(`^${name}(\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'gm');
+    let total: number | null = null;
+    for (const m of text.matchAll(re)) {
+      if (label && !(m[1] ?? '').includes(label)) continue;
+      total = (total ?? 0) + Number(m[2]);
+    }
+    return total;
+  };
+  const listenCpu = sum('earshot_listen_worker_cpu_seconds_total');
+  if (listenCpu === null) return null;
+  return { listenCpu, vad: sum('earshot_listen_stage_seconds_total', 'stage="vad"') ?? 0, echo: sum('earshot_listen_stage_seconds_total', 'stage="echo"') ?? 0 };
 }
 
 export function parseLag(text: string): { p99Ms: number | null; maxMs: number | null } {
@@ -25,13 +52,14 @@ export class LagScraper {
     try {
       const r = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(2000) });
       if (r.status !== 200) return;
-      const lag = parseLag(await r.text());
+      const text = await r.text();
+      const lag = parseLag(text);
       if (lag.p99Ms === null && lag.maxMs === null) {
         this.available ??= false;
         return;
       }
       this.available = true;
-      this.samples.push({ wall: performance.now(), ...lag });
+      this.samples.push({ wall: performance.now(), ...lag, stages: parseStages(text) });
     } catch {
       /* a scrape lost under load is not a result */
     }

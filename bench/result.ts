@@ -22,6 +22,11 @@ export interface StepResult {
   callSeconds: number; // inbound audio streamed, summed over calls
   cpuPercent: { mean: number | null; p95: number | null; max: number | null } | null;
   cpuMsPerCallSecond: number | null;
+  /**
+   * The gateway's own account of its listen workers, per second of inbound audio (ms): their threads' CPU, and
+   * the time spent in VAD inference and in echo cancellation. Null for a gateway that does not export them.
+   */
+  stageMsPerCallSecond: { listenWorkers: number; vad: number; echo: number } | null;
   rssMB: { start: number | null; mean: number | null; max: number | null } | null;
   rssPerCallMB: number | null;
   gatewayLagMs: { p99Max: number | null; p99Mean: number | null; available: boolean } | null;
@@ -73,7 +78,16 @@ export function reduceStep(p: {
     for (const s of win) timeline.push({ s: Math.round((s.wall - startedAt) / 100) / 10, cpuPercent: Math.round(s.cpuPercent), rssMB: Math.round(s.rssMB) });
   }
   let gatewayLagMs: StepResult['gatewayLagMs'] = null;
+  let stageMsPerCallSecond: StepResult['stageMsPerCallSecond'] = null;
   if (p.lag) {
+    // Counters are cumulative: the last scrape before the step and the first after it bracket its work.
+    const withStages = p.lag.filter((s) => s.stages);
+    const before = withStages.filter((s) => s.wall <= startedAt).pop() ?? withStages.find((s) => s.wall > startedAt);
+    const after = withStages.find((s) => s.wall >= endedAt) ?? withStages[withStages.length - 1];
+    if (before?.stages && after?.stages && after !== before && callSeconds > 0) {
+      const per = (k: keyof NonNullable<LagSample['stages']>) => Math.round(((1000 * (after.stages![k] - before.stages![k])) / callSeconds) * 100) / 100;
+      stageMsPerCallSecond = { listenWorkers: per('listenCpu'), vad: per('vad'), echo: per('echo') };
+    }
     const win = p.lag.filter((s) => s.wall > startedAt && s.wall <= endedAt);
     const l = summarize(win.map((s) => s.p99Ms ?? s.maxMs ?? NaN));
     gatewayLagMs = { p99Max: l.max, p99Mean: l.mean, available: !!p.lagAvailable };
@@ -93,6 +107,7 @@ export function reduceStep(p: {
     callSeconds: Math.round(callSeconds),
     cpuPercent,
     cpuMsPerCallSecond,
+    stageMsPerCallSecond,
     rssMB,
     rssPerCallMB,
     gatewayLagMs,
@@ -114,7 +129,23 @@ export interface PeerResult {
   onsetMs: Summary;
   onsetSamples: number[];
   missedOnsets: number;
-  earshot: { pipeline: string; calls: number; cpuMsPerCallSecond: number | null; onsetMs: Summary; pauseMs: Summary; comparable: boolean; note: string };
-  ratios: { cpuPerCallSecond: number | null; onsetP50: number | null; onsetP95: number | null };
+  /**
+   * The peer's VAD stage alone: its CPU minus that of the same server with the VAD switched off (sockets, decoding
+   * and events only), measured on the same load right after.
+   */
+  baselineCpuMsPerCallSecond: number | null;
+  vadStageMsPerCallSecond: number | null;
+  earshot: {
+    pipeline: string;
+    calls: number;
+    cpuMsPerCallSecond: number | null;
+    /** VAD inference in earshot's listen workers (framing included), ms per call-second. */
+    vadStageMsPerCallSecond: number | null;
+    onsetMs: Summary;
+    pauseMs: Summary;
+    comparable: boolean;
+    note: string;
+  };
+  ratios: { cpuPerCallSecond: number | null; vadStageCpu: number | null; onsetP50: number | null; onsetP95: number | null };
   generatorLagMs: StepResult['generatorLagMs'];
 }

@@ -150,27 +150,36 @@ async function main(): Promise<number> {
   if (o.peer) {
     const cmpStep = results.find((r) => r.calls === (o.ramp ? maxCallsWithinBudget ?? results[0].calls : o.calls)) ?? results[0];
     console.log(`bench: peer ${o.peer} with ${cmpStep.calls} calls …`);
-    const ps = await startServer({ name: o.peer, entry: 'bench/peer/livekitSileroServer.ts', env: {}, portEnv: 'PEER_PORT', logFile: join(o.outDir, 'peer.log'), cwd: ROOT });
-    servers.push(ps);
-    const ps_sampler = new ProcSampler(ps.pid);
-    ps_sampler.start();
-    loopDelay.reset();
-    await new Promise((r) => setTimeout(r, 1000));
-    const base = ps_sampler.sample()?.rssMB ?? null;
-    const outcome = await runStep({
-      calls: cmpStep.calls, durationMs, staggerMs, wire, url: ps.wsUrl, token: null, audio, byKind: byKind(['bargein']), sendPrompts: false, label: 'peer',
-      genWorkers: genWorkersFor(o.genWorkers, cmpStep.calls), workerSetup: { ...workerSetup, mix: ['bargein'] as ('bargein' | 'consent')[] },
-      onProgress: (p) => progress.update(`[peer ${cmpStep.calls} calls] ${(p.elapsedMs / 1000).toFixed(0)}/${o.durationS}s active ${p.active} done ${p.done} failed ${p.failed}`),
-    });
-    progress.done();
-    ps_sampler.stop();
-    const pr = reduceStep({ calls: cmpStep.calls, durationS: o.durationS, outcome, budgets: {}, proc: ps_sampler.samples, baselineRssMB: base, lag: null, lagAvailable: null, generatorLag: stepGenLag(outcome, loopDelay) });
-    await ps.stop();
-    servers.pop();
+    // The peer, then the same server with its VAD off (the baseline that isolates the VAD stage), same load.
+    const runPeer = async (vadOff: boolean) => {
+      const label = vadOff ? `${o.peer} without VAD` : o.peer!;
+      const ps = await startServer({ name: label, entry: 'bench/peer/livekitSileroServer.ts', env: vadOff ? { PEER_VAD: 'off' } : {}, portEnv: 'PEER_PORT', logFile: join(o.outDir, vadOff ? 'peer-baseline.log' : 'peer.log'), cwd: ROOT });
+      servers.push(ps);
+      const ps_sampler = new ProcSampler(ps.pid);
+      ps_sampler.start();
+      loopDelay.reset();
+      await new Promise((r) => setTimeout(r, 1000));
+      const base = ps_sampler.sample()?.rssMB ?? null;
+      const outcome = await runStep({
+        calls: cmpStep.calls, durationMs, staggerMs, wire, url: ps.wsUrl, token: null, audio, byKind: byKind(['bargein']), sendPrompts: false, label: vadOff ? 'peer0' : 'peer',
+        genWorkers: genWorkersFor(o.genWorkers, cmpStep.calls), workerSetup: { ...workerSetup, mix: ['bargein'] as ('bargein' | 'consent')[] },
+        onProgress: (p) => progress.update(`[${label} ${cmpStep.calls} calls] ${(p.elapsedMs / 1000).toFixed(0)}/${o.durationS}s active ${p.active} done ${p.done} failed ${p.failed}`),
+      });
+      progress.done();
+      ps_sampler.stop();
+      const pr = reduceStep({ calls: cmpStep.calls, durationS: o.durationS, outcome, budgets: {}, proc: ps_sampler.samples, baselineRssMB: base, lag: null, lagAvailable: null, generatorLag: stepGenLag(outcome, loopDelay) });
+      await ps.stop();
+      servers.pop();
+      return { outcome, pr };
+    };
+    const { outcome, pr } = await runPeer(false);
+    const { pr: pr0 } = await runPeer(true);
     const pm = computeMetrics(outcome.records);
     const onset = summarize(pm.samples.onsetMs);
     const eOnset = cmpStep.metrics.onsetMs;
     const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b !== 0 ? Math.round((a / b) * 100) / 100 : null);
+    const peerVad = pr.cpuMsPerCallSecond !== null && pr0.cpuMsPerCallSecond !== null ? Math.round((pr.cpuMsPerCallSecond - pr0.cpuMsPerCallSecond) * 100) / 100 : null;
+    const earshotVad = cmpStep.stageMsPerCallSecond?.vad ?? null;
     peer = {
       name: o.peer,
       calls: cmpStep.calls,
@@ -180,10 +189,13 @@ async function main(): Promise<number> {
       onsetMs: onset,
       onsetSamples: pm.samples.onsetMs,
       missedOnsets: pm.counters.onsetScenarios - pm.samples.onsetMs.length,
+      baselineCpuMsPerCallSecond: pr0.cpuMsPerCallSecond,
+      vadStageMsPerCallSecond: peerVad,
       earshot: {
         pipeline: o.pipeline,
         calls: cmpStep.calls,
         cpuMsPerCallSecond: cmpStep.cpuMsPerCallSecond,
+        vadStageMsPerCallSecond: earshotVad,
         onsetMs: eOnset,
         pauseMs: cmpStep.metrics.pauseMs,
         comparable: o.pipeline === 'vad' && o.mix.length === 1 && o.mix[0] === 'bargein',
@@ -193,6 +205,7 @@ async function main(): Promise<number> {
       },
       ratios: {
         cpuPerCallSecond: ratio(cmpStep.cpuMsPerCallSecond, pr.cpuMsPerCallSecond),
+        vadStageCpu: ratio(earshotVad, peerVad),
         onsetP50: ratio(eOnset.p50, onset.p50),
         onsetP95: ratio(eOnset.p95, onset.p95),
       },

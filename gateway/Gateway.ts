@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Call } from './call/Call.js';
 import type { Config } from './config.js';
-import { VadService } from './listen/vad/VadService.js';
+import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, Router, sendJson } from './ops/http.js';
@@ -49,7 +49,7 @@ export class Gateway {
   readonly calls = new Map<string, Call>();
   readonly pacer = new Pacer(5);
   readonly log: Logger = rootLogger;
-  vad!: VadService;
+  listen!: ListenService;
   models: ModelStatus[] = [];
   private server: Server;
   private wss: WebSocketServer;
@@ -65,7 +65,7 @@ export class Gateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
-    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining ? 200 : 503, this.readiness()), { public: true });
+    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining && this.listen?.healthy !== false ? 200 : 503, this.readiness()), { public: true });
     this.router.add('GET', '/metrics', async (_q, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
@@ -89,7 +89,7 @@ export class Gateway {
   }
 
   readiness(): Record<string, unknown> {
-    return { ready: this.ready, draining: this.draining, calls: this.calls.size, vad: this.vad?.backend, models: this.models };
+    return { ready: this.ready, draining: this.draining, calls: this.calls.size, vad: this.listen?.backend, listenHealthy: this.listen?.healthy, models: this.models };
   }
 
   /** Looks at every model in the manifest, says what is missing and what that disables. */
@@ -125,7 +125,14 @@ export class Gateway {
     if (!isResolved(vadModel)) {
       throw new Error(`VAD model ${vadId} not found (looked in ${vadModel.missing.join(', ')}); run \`npm run models -- ${vadId}\``);
     }
-    this.vad = await VadService.start({ backend: c.vad.backend, modelPath: vadModel.files.model, tickMs: c.vad.tickMs, threads: c.vad.threads });
+    this.listen = await ListenService.start({
+      backend: c.vad.backend,
+      modelPath: vadModel.files.model,
+      tickMs: c.vad.tickMs,
+      threads: c.vad.threads,
+      shards: c.vad.shards,
+      echo: c.echo,
+    });
     for (const p of this.plugins) await p.start?.(this);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -135,7 +142,7 @@ export class Gateway {
     this.sweeper.unref();
     this.ready = true;
     const port = (this.server.address() as { port: number }).port;
-    this.log.info({ port, vad: this.vad.backend, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
+    this.log.info({ port, vad: this.listen.backend, listenShards: this.listen.stats().shards, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
     return { port };
   }
 
@@ -211,6 +218,6 @@ export class Gateway {
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
     this.server.closeAllConnections?.();
-    await this.vad?.close();
+    await this.listen?.close();
   }
 }

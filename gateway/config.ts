@@ -35,6 +35,11 @@ const Vad = z.object({
   /** How often the batching scheduler flushes ready frames of all calls to the inference worker. */
   tickMs: z.number().int().min(1).max(64).default(16),
   threads: z.number().int().min(1).max(8).default(1),
+  /**
+   * Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core but one, which is left
+   * to the event loop (sockets, prompt pacing).
+   */
+  shards: z.number().int().min(1).max(32).optional(),
 });
 
 const Asr = z.object({
@@ -120,6 +125,7 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_MODELS_DIR: { path: ['modelsDir'], type: 'string' },
   EARSHOT_DATA_DIR: { path: ['dataDir'], type: 'string' },
   EARSHOT_VAD_BACKEND: { path: ['vad', 'backend'], type: 'string' },
+  EARSHOT_VAD_SHARDS: { path: ['vad', 'shards'], type: 'int' },
   EARSHOT_ASR_MODEL: { path: ['asr', 'model'], type: 'string', emptyAllowed: true },
   EARSHOT_ASR_MODE: { path: ['asr', 'mode'], type: 'string' },
   EARSHOT_ASR_WORKERS: { path: ['asr', 'workers'], type: 'int' },

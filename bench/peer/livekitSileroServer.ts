@@ -3,6 +3,8 @@
 // the stream. It is wrapped in the subset of earshot's native protocol the bench needs (start → ready, binary
 // caller audio, `speech_started`/`speech_ended` events with `t`, hangup → call_summary) so the same load
 // generator and process layout drive both systems. It has no playout: prompts are ignored.
+// PEER_VAD=off keeps everything but the VAD (sockets, decoding, the protocol): the bench runs it as the baseline
+// that, subtracted, leaves the cost of the VAD stage alone.
 // Run: PEER_PORT=8098 node --import tsx bench/peer/livekitSileroServer.ts
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,8 +17,9 @@ import { decode, type Encoding } from '../../gateway/audio/codec.js';
 process.on('unhandledRejection', (e) => console.error('peer: unhandled rejection', e));
 initializeLogger({ pretty: false, level: 'warn' });
 const port = Number(process.env.PEER_PORT ?? 8098);
+const vadOn = process.env.PEER_VAD !== 'off';
 let ready = false;
-const vad = await silero.VAD.load(); // plugin defaults: activation 0.5, min speech 50 ms, min silence 550 ms
+const vad = vadOn ? await silero.VAD.load() : null; // plugin defaults: activation 0.5, min speech 50 ms, min silence 550 ms
 ready = true;
 
 const http = createServer((req, res) => {
@@ -29,12 +32,13 @@ wss.on('connection', (ws: WebSocket) => {
   let enc: Encoding = 'pcm16';
   let rate = 16000;
   let inMs = 0;
-  const stream = vad.stream();
+  const stream = vad?.stream();
   let open = true;
   const send = (o: Record<string, unknown>) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(o));
   };
   void (async () => {
+    if (!stream) return;
     for await (const ev of stream) {
       // `timestamp` is the VAD's own audio clock (ms of audio it has processed), the counterpart of earshot's `t`.
       if (ev.type === VADEventType.START_OF_SPEECH) send({ type: 'speech_started', t: ev.timestamp, recvT: inMs });
@@ -46,7 +50,7 @@ wss.on('connection', (ws: WebSocket) => {
     open = false;
     // close() alone: endInput() closes a writable the plugin keeps locked and rejects asynchronously.
     try {
-      stream.close();
+      stream?.close();
     } catch {
       /* already closed */
     }
@@ -56,7 +60,7 @@ wss.on('connection', (ws: WebSocket) => {
       if (!open) return;
       const pcm = decode(enc, data);
       inMs += (pcm.length * 1000) / rate;
-      stream.pushFrame(new AudioFrame(pcm, rate, 1, pcm.length));
+      stream?.pushFrame(new AudioFrame(pcm, rate, 1, pcm.length));
       return;
     }
     const m = JSON.parse(data.toString()) as { type: string; callId?: string; audio?: { encoding: Encoding; sampleRate: number } };

@@ -83,6 +83,9 @@ export function renderHtml(r: ReportInput): string {
 <tr><td>earshot (pipeline ${esc(p.earshot.pipeline)}, ${p.earshot.calls} calls)</td><td>${fmt(p.earshot.cpuMsPerCallSecond)}</td><td>${fmt(p.earshot.onsetMs.p50)}</td><td>${fmt(p.earshot.onsetMs.p95)}</td><td>${p.earshot.onsetMs.n}</td><td colspan="2"></td></tr>
 <tr><td>${esc(p.name)}</td><td>${fmt(p.cpuMsPerCallSecond)}</td><td>${fmt(p.onsetMs.p50)}</td><td>${fmt(p.onsetMs.p95)}</td><td>${p.onsetMs.n}</td><td>${fmt(p.cpuPercent?.mean)}</td><td>${fmt(p.rssMB?.max)}</td></tr>
 <tr><td>ratio earshot ÷ peer</td><td>${fmt(p.ratios.cpuPerCallSecond)}</td><td>${fmt(p.ratios.onsetP50)}</td><td>${fmt(p.ratios.onsetP95)}</td><td colspan="3"></td></tr></table>
+<h3>VAD stage alone (CPU ms per call-second)</h3>
+<table><tr><th>earshot: batched inference in the listen workers</th><th>${esc(p.name)}: with VAD − with VAD off</th><th>ratio earshot ÷ peer</th></tr>
+<tr><td>${fmt(p.earshot.vadStageMsPerCallSecond)}</td><td>${fmt(p.vadStageMsPerCallSecond)} (${fmt(p.cpuMsPerCallSecond)} − ${fmt(p.baselineCpuMsPerCallSecond)})</td><td>${fmt(p.ratios.vadStageCpu)}</td></tr></table>
 <p class="muted">${esc(p.earshot.note)} Peer missed onsets: ${p.missedOnsets}. Onset = speech_started.t − labelled onset on barge-in scenarios without echo (audio ms).</p>`);
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title><style>

@@ -13,10 +13,15 @@ export function renderTable(steps: StepResult[], peer: PeerResult | null, maxCal
   const unmeasured = Object.entries(steps[steps.length - 1].metrics).filter(([, v]) => v.n === 0).map(([k]) => k);
   if (unmeasured.length) lines.push(`not measured (no samples, so no budget check): ${unmeasured.join(', ')}`);
   if (steps.length > 1) lines.push(`maxCallsWithinBudget: ${maxCalls ?? 'none'}`);
+  for (const s of steps) {
+    const st = s.stageMsPerCallSecond;
+    if (st) lines.push(`  ${s.calls} calls: listen workers ${st.listenWorkers} ms CPU per call-second (echo canceller ${st.echo}, VAD inference ${st.vad}), whole gateway ${s.cpuMsPerCallSecond}`);
+  }
   for (const s of steps) if (s.violations.length) lines.push(`  ${s.calls} calls broke: ${s.violations.map((v) => `${v.metric} ${v.limit} (${v.actual})`).join('; ')}`);
   if (peer) {
     lines.push(`peer ${peer.name} @${peer.calls} calls: CPU ${peer.cpuMsPerCallSecond} ms/call-s, onset p50/p95 ${peer.onsetMs.p50}/${peer.onsetMs.p95} ms (n=${peer.onsetMs.n})`);
     lines.push(`earshot (${peer.earshot.pipeline}) @${peer.earshot.calls}: CPU ${peer.earshot.cpuMsPerCallSecond} ms/call-s, onset p50/p95 ${peer.earshot.onsetMs.p50}/${peer.earshot.onsetMs.p95} ms; ratio CPU earshot/peer ${peer.ratios.cpuPerCallSecond}`);
+    lines.push(`VAD stage: earshot ${peer.earshot.vadStageMsPerCallSecond} ms/call-s (batched inference in the listen workers) vs peer ${peer.vadStageMsPerCallSecond} (${peer.cpuMsPerCallSecond} − ${peer.baselineCpuMsPerCallSecond} with its VAD off); ratio ${peer.ratios.vadStageCpu}`);
   }
   return lines.join('\n');
 }

@@ -1,20 +1,20 @@
-// One phone call, whichever wire it arrived on. Inbound: decode → resample to 16 kHz → echo cancel → VAD (batched
-// in a worker) → barge-in policy → listeners (ASR/consent). Outbound: prompts → Playout (paced) → encode → wire.
+// One phone call, whichever wire it arrived on. Inbound: decode → resample to 16 kHz → [listen worker: echo cancel →
+// VAD, batched with the shard's other calls] → barge-in policy → listeners (ASR/consent). Outbound: prompts →
+// Playout (paced) → encode → wire, and the same audio to the listen worker as the echo reference.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
 import type { Logger } from 'pino';
 import { decode, int16ToFloat, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
-import { EchoCanceller, type EchoFrameInfo, type EchoPath } from '../listen/EchoCanceller.js';
-import { VAD_FRAME, VAD_FRAME_MS, type VadFrameResult, type VadService, type VadSession } from '../listen/vad/VadService.js';
+import type { EchoPath } from '../listen/EchoCanceller.js';
+import type { EchoEvent } from '../listen/InboundAudio.js';
+import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
 
 export const MODEL_RATE = 16000;
-/** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
-const SOFT_ECHO_PROB = 0.85;
 
 export type CallEvent = { type: string; t: number; [k: string]: unknown };
 
@@ -50,7 +50,7 @@ export interface CallInit {
 
 export interface CallServices {
   config: Config;
-  vad: VadService;
+  listen: ListenService;
   pacer: Pacer;
   log: Logger;
 }
@@ -63,13 +63,9 @@ export class Call {
   readonly log: Logger;
   readonly latency = new LatencyLog();
   private readonly inResampler: Resampler | null;
-  private readonly aec: EchoCanceller;
-  private readonly vad: VadSession;
+  private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
   private readonly listeners: CallListener[] = [];
-  private echoInfo: EchoFrameInfo[] = []; // by VAD frame index − echoBase
-  private echoBase = 0;
-  private vadFill = 0; // samples of the current VAD frame already processed by the canceller
   private samples16k = 0; // inbound timeline position
   private firstAudioAt = 0;
   lastAudioAt = Date.now();
@@ -79,7 +75,6 @@ export class Call {
   private pauseT = 0;
   private prompts: { promptId: string; playedMs: number; interrupted: boolean; reason: string }[] = [];
   private requested = new Map<string, number>();
-  private echoSettleUntil = -1;
   /** Per-frame trace (probability, echo gate figures) for tuning; only at log level trace. */
   private readonly traceFrames: boolean;
   private readonly refMap: { nextPlayAt: number; resampler: Resampler | null }[];
@@ -102,20 +97,19 @@ export class Call {
     this.traceFrames = this.log.isLevelEnabled('trace');
     const cfg = svc.config;
     this.inResampler = init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE);
-    this.aec = new EchoCanceller(cfg.echo);
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs() }));
     this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
-    this.vad = svc.vad.open((r) => this.onVad(r));
-    this.aec.onLock = (d) => {
-      // Pre-lock echo left speech in the VAD's memory; start it clean now that echo is being removed, and treat
-      // the next few frames as echo while its state settles.
-      this.vad.reset();
-      this.echoSettleUntil = Math.floor(this.samples16k / VAD_FRAME) + 3;
-      this.log.debug({ delayMs: d / 16 }, 'echo path found');
-    };
-    if (this.traceFrames) this.aec.onDebug = (info) => this.log.trace(info, 'echo delay search');
-    this.aec.onState = (state, at) => this.log.debug({ state, t: Math.round(at / 16) }, 'echo path state');
+    this.listen = svc.listen.open(
+      {
+        frame: (f) => this.onFrame(f),
+        residual: (x, start) => {
+          for (const l of this.listeners) l.audio?.(x, start);
+        },
+        echo: (ev) => this.onEcho(ev),
+      },
+      { trace: this.traceFrames },
+    );
     this.playout = new Playout(init.format, cfg.playout.lookaheadMs, {
       started: (p) => this.emit({ type: 'prompt_started', promptId: p.promptId }),
       paused: (p, playedMs) => this.emit({ type: 'prompt_paused', promptId: p.promptId, playedMs }),
@@ -143,6 +137,8 @@ export class Call {
 
   addListener(l: CallListener): void {
     this.listeners.push(l);
+    // Echo-cancelled audio comes back from the listen worker only for calls that have someone to hear it.
+    if (l.audio) this.listen.setResidual(true);
   }
 
   setBargeIn(opts: Partial<BargeInConfig>): void {
@@ -169,46 +165,29 @@ export class Call {
   }
 
   private pushInbound(x: Float32Array): void {
-    // Cancel echo in pieces that end on VAD frame boundaries so each VAD frame gets its own gating figures.
-    let off = 0;
-    while (off < x.length) {
-      const n = Math.min(VAD_FRAME - this.vadFill, x.length - off);
-      const piece = x.subarray(off, off + n);
-      const start = this.samples16k;
-      const residual = this.aec.process(piece, start);
-      this.samples16k += n;
-      this.vadFill += n;
-      off += n;
-      this.vad.push(residual);
-      for (const l of this.listeners) l.audio?.(residual, start);
-      if (this.vadFill === VAD_FRAME) {
-        this.vadFill = 0;
-        this.echoInfo.push(this.aec.takeFrameInfo());
-      }
-    }
+    this.listen.push(x);
+    this.samples16k += x.length;
   }
 
-  private onVad(r: VadFrameResult): void {
+  private onEcho(ev: EchoEvent): void {
+    if (ev.type === 'lock') this.log.debug({ delayMs: ev.delaySamples / 16 }, 'echo path found');
+    else if (ev.type === 'state') this.log.debug({ state: ev.state, t: Math.round(ev.at / 16) }, 'echo path state');
+    else this.log.trace(ev.info, 'echo delay search');
+  }
+
+  private onFrame(f: ListenFrame): void {
     if (this.ended) return;
-    metrics.vadFrameLatency.observe(r.latencyMs / 1000);
-    this.latency.vadFrame(r.latencyMs);
-    const info = this.echoInfo[r.index - this.echoBase];
-    // Keep the echo figures array short: drop what has been consumed.
-    if (r.index - this.echoBase > 64) {
-      const drop = r.index - this.echoBase - 8;
-      this.echoInfo.splice(0, drop);
-      this.echoBase += drop;
-    }
-    const verdict = info ? this.aec.echoVerdict(info, VAD_FRAME) : 'clear';
-    const echo = r.index <= this.echoSettleUntil || verdict === 'hard' || (verdict === 'soft' && r.prob < SOFT_ECHO_PROB);
-    const t = Math.round((r.index + 1) * VAD_FRAME_MS);
-    if (this.traceFrames) {
-      const db = (x: number) => Math.round(10 * Math.log10(x / VAD_FRAME + 1e-12));
-      this.log.trace({ t, p: Math.round(r.prob * 100) / 100, echo, res: info && db(info.residualEnergy), exp: info && db(info.expectedEcho), ref: info && db(info.refEnergy), lock: info?.locked }, 'vad');
+    metrics.vadFrameLatency.observe(f.latencyMs / 1000);
+    this.latency.vadFrame(f.latencyMs);
+    const t = Math.round((f.index + 1) * VAD_FRAME_MS);
+    if (this.traceFrames && f.trace) {
+      const db = (x: number) => Math.round(10 * Math.log10(x / 512 + 1e-12));
+      const { res, exp, ref, locked } = f.trace;
+      this.log.trace({ t, p: Math.round(f.prob * 100) / 100, echo: f.echo, res: db(res), exp: db(exp), ref: db(ref), lock: locked }, 'vad');
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
-    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob: r.prob, echo }, interruptible)) this.onAction(a);
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob: f.prob, echo: f.echo }, interruptible)) this.onAction(a);
   }
 
   private onAction(a: BargeInAction): void {
@@ -224,7 +203,7 @@ export class Call {
         const cur = this.playout.current;
         if (!cur || !cur.interruptible) return;
         // Our own voice under line noise can escape the first echo search: look once more before trusting this.
-        this.aec.recheck();
+        this.listen.recheck();
         this.pauseT = a.t;
         this.markDecision(cur.promptId);
         metrics.bargeIns.inc({ action: 'pause' });
@@ -250,7 +229,7 @@ export class Call {
         this.sink.clearAudio?.(cur.promptId);
         this.decidedAt(a.t, () => this.playout.cancel('barge_in', true));
         // The client drops what it had buffered: that audio will not echo back.
-        this.aec.truncateReference(this.samples16k);
+        this.listen.truncateReference(this.samples16k);
         this.pauseT = 0;
         break;
       }
@@ -286,7 +265,7 @@ export class Call {
   stopPrompt(reason = 'stop_prompt'): void {
     this.playout.cancel(reason, true);
     this.policy.clearPrompt();
-    this.aec.truncateReference(this.samples16k);
+    this.listen.truncateReference(this.samples16k);
   }
 
   private onPromptFrame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number): boolean {
@@ -323,7 +302,7 @@ export class Call {
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
     let ref = int16ToFloat(pcm);
     if (m.resampler) ref = m.resampler.process(ref);
-    this.aec.addReference(at, ref, path);
+    this.listen.addReference(at, ref, path);
   }
 
   private onPromptFinished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void {
@@ -380,7 +359,7 @@ export class Call {
     this.ended = true;
     this.playout.cancel(reason === 'hangup' ? 'hangup' : reason, true);
     this.svc.pacer.remove(this.playout);
-    this.vad.close();
+    this.listen.close();
     for (const l of this.listeners) {
       try {
         await l.close?.();
@@ -401,7 +380,7 @@ export class Call {
       reason,
       inboundMs: this.t,
       wallMs: Date.now() - this.startedAt,
-      echo: { locked: this.aec.locked, delayMs: this.aec.delaySamples >= 0 ? this.aec.delaySamples / 16 : null },
+      echo: { locked: this.listen.locked, delayMs: this.listen.delaySamples >= 0 ? this.listen.delaySamples / 16 : null },
       prompts: this.prompts,
       ...this.latency.report(),
     };

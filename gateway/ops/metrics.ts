@@ -10,13 +10,13 @@ export const metrics = {
   errors: new client.Counter({ name: 'earshot_call_errors_total', help: 'Errors sent to clients, by code', labelNames: ['code'], registers: [registry] }),
   inboundFrameSeconds: new client.Histogram({
     name: 'earshot_inbound_frame_processing_seconds',
-    help: 'Main-thread time to decode, resample and echo-cancel one inbound frame',
+    help: 'Main-thread time to decode, resample and hand one inbound frame to its listen worker',
     buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01],
     registers: [registry],
   }),
   vadFrameLatency: new client.Histogram({
     name: 'earshot_vad_frame_latency_seconds',
-    help: 'Wall time from a 32 ms frame being complete to its speech probability being back on the main thread',
+    help: 'Wall time from the audio completing a 32 ms frame reaching the main thread to its verdict coming back',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
     registers: [registry],
   }),
@@ -30,6 +30,18 @@ export const metrics = {
     name: 'earshot_vad_compute_seconds',
     help: 'Inference time of one VAD request in the worker',
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+    registers: [registry],
+  }),
+  listenCpuSeconds: new client.Counter({
+    name: 'earshot_listen_worker_cpu_seconds_total',
+    help: 'CPU time of each listen worker thread (echo cancellation, VAD framing and inference), from /proc',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  listenStageSeconds: new client.Counter({
+    name: 'earshot_listen_stage_seconds_total',
+    help: 'Time the listen workers spent per stage: echo (cancellation and framing) and vad (model inference)',
+    labelNames: ['stage'],
     registers: [registry],
   }),
   pauseLatencyMs: new client.Histogram({

@@ -277,7 +277,7 @@ export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink
       bargeIn: s.bargeIn,
       extra: s,
     },
-    { config: gw.config, vad: gw.vad, pacer: gw.pacer, log },
+    { config: gw.config, listen: gw.listen, pacer: gw.pacer, log },
     sink,
   );
   gw.registerCall(call);

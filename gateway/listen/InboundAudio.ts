@@ -1,0 +1,132 @@
+// One call's inbound signal path after resampling: echo cancellation, then cutting the residual into VAD frames,
+// each carrying the canceller's verdict on whether it could be our own voice. Plain data in and out and no
+// threads, so it runs wherever the call is sharded (a listen worker) and in unit tests alike.
+import type { EchoConfig } from '../config.js';
+import { EchoCanceller, type EchoPath } from './EchoCanceller.js';
+import { VAD_FRAME } from './vad/VadModel.js';
+
+/** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
+export const SOFT_ECHO_PROB = 0.85;
+/** Frames after the echo path locks that count as echo while the VAD's fresh state settles. */
+const SETTLE_FRAMES = 3;
+
+export interface PendingFrame {
+  index: number;
+  samples: Float32Array;
+  verdict: 'hard' | 'soft' | 'clear';
+  /** Score this frame from a fresh model state (the echo path locked while it filled). */
+  resetBefore: boolean;
+  /** Gating figures, only when tracing. */
+  trace?: { res: number; exp: number; ref: number; locked: boolean };
+}
+
+export type EchoEvent =
+  | { type: 'lock'; delaySamples: number; at: number }
+  | { type: 'state'; state: 'present' | 'absent'; at: number }
+  | { type: 'debug'; info: Record<string, number> };
+
+export class InboundAudio {
+  private readonly aec: EchoCanceller;
+  private readonly buf = new Float32Array(VAD_FRAME);
+  private fill = 0;
+  private nextIndex = 0;
+  private samples = 0;
+  private settleUntil = -1;
+  private resetAt = -1;
+  /** Frames completed since the last `takeFrames`. */
+  private frames: PendingFrame[] = [];
+  /** Residual audio since the last `takeResidual`, when someone listens to it. */
+  private residual: { start: number; samples: Float32Array }[] = [];
+  readonly events: EchoEvent[] = [];
+
+  constructor(
+    echo: EchoConfig,
+    public wantsResidual = false,
+    public trace = false,
+  ) {
+    this.aec = new EchoCanceller(echo);
+    this.aec.onLock = (d) => {
+      // Pre-lock echo left speech in the VAD's memory: start it clean now that echo is being removed, and treat the
+      // next few frames as echo while its state settles.
+      this.resetAt = this.nextIndex;
+      this.settleUntil = Math.floor(this.samples / VAD_FRAME) + SETTLE_FRAMES;
+      this.events.push({ type: 'lock', delaySamples: d, at: this.samples });
+    };
+    this.aec.onState = (state, at) => this.events.push({ type: 'state', state, at });
+    this.aec.onDebug = (info) => {
+      if (this.trace) this.events.push({ type: 'debug', info });
+    };
+  }
+
+  get locked(): boolean {
+    return this.aec.locked;
+  }
+
+  get delaySamples(): number {
+    return this.aec.delaySamples;
+  }
+
+  /** Samples processed so far (the inbound timeline position). */
+  get position(): number {
+    return this.samples;
+  }
+
+  /** 16 kHz inbound audio, contiguous with the previous call. */
+  push(x: Float32Array): void {
+    // Cancel echo in pieces that end on VAD frame boundaries so each VAD frame gets its own gating figures.
+    let off = 0;
+    while (off < x.length) {
+      const n = Math.min(VAD_FRAME - this.fill, x.length - off);
+      const start = this.samples;
+      const res = this.aec.process(x.subarray(off, off + n), start);
+      // Without reference in reach the canceller hands back a view of the input, which must not pin that buffer.
+      if (this.wantsResidual) this.residual.push({ start, samples: res.buffer === x.buffer ? res.slice() : res });
+      this.buf.set(res, this.fill);
+      this.samples += n;
+      this.fill += n;
+      off += n;
+      if (this.fill === VAD_FRAME) {
+        this.fill = 0;
+        const info = this.aec.takeFrameInfo();
+        const index = this.nextIndex++;
+        const f: PendingFrame = {
+          index,
+          samples: this.buf.slice(),
+          verdict: this.aec.echoVerdict(info, VAD_FRAME),
+          resetBefore: index === this.resetAt,
+        };
+        if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked };
+        this.frames.push(f);
+      }
+    }
+  }
+
+  addReference(at: number, samples: Float32Array, path: EchoPath): void {
+    this.aec.addReference(at, samples, path);
+  }
+
+  truncateReference(from: number): void {
+    this.aec.truncateReference(from);
+  }
+
+  recheck(): void {
+    this.aec.recheck();
+  }
+
+  takeFrames(): PendingFrame[] {
+    const f = this.frames;
+    this.frames = [];
+    return f;
+  }
+
+  takeResidual(): { start: number; samples: Float32Array }[] {
+    const r = this.residual;
+    this.residual = [];
+    return r;
+  }
+
+  /** Whether a scored frame counts as echo rather than callee speech. */
+  isEcho(f: PendingFrame, prob: number): boolean {
+    return f.index <= this.settleUntil || f.verdict === 'hard' || (f.verdict === 'soft' && prob < SOFT_ECHO_PROB);
+  }
+}

@@ -1,0 +1,359 @@
+// Main-thread side of listening. Calls are sharded over listen workers (listen.worker.ts); each call's inbound
+// audio, the prompt reference and control ops are packed into one message per shard per tick, so the echo
+// canceller and the VAD of all of a shard's calls run off the event loop, batched, and the event loop only
+// moves bytes. Ordered: a shard applies a tick's ops in the order they were made, and ticks in sequence.
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { EchoConfig } from '../config.js';
+import { spawnWorker } from '../infer/spawn.js';
+import { metrics } from '../ops/metrics.js';
+import type { EchoPath } from './EchoCanceller.js';
+import type { EchoEvent } from './InboundAudio.js';
+import {
+  FLAG_RESIDUAL,
+  FLAG_TRACE,
+  FRAME_WIDTH,
+  Op,
+  OP_WIDTH,
+  RESIDUAL_WIDTH,
+  TRACE_WIDTH,
+  type ListenReply,
+  type ListenRequest,
+} from './listenProtocol.js';
+import { VAD_FRAME, VAD_FRAME_MS } from './vad/VadModel.js';
+
+export type VadBackend = 'silero-ort' | 'sherpa-silero' | 'sherpa-ten';
+
+export interface ListenFrame {
+  /** Index of the 32 ms frame on the call's inbound timeline (0-based). */
+  index: number;
+  prob: number;
+  /** The echo canceller's verdict: this frame may be our own prompt, not the callee. */
+  echo: boolean;
+  /** Wall ms from the audio completing this frame reaching the main thread to its verdict coming back. */
+  latencyMs: number;
+  /** Gating figures (energies per frame), only for sessions opened with `trace`. */
+  trace?: { res: number; exp: number; ref: number; locked: boolean };
+}
+
+export interface ListenHandlers {
+  frame(f: ListenFrame): void;
+  /** Echo-cancelled 16 kHz audio, for sessions with `residual` on. */
+  residual?(samples: Float32Array, start: number): void;
+  echo?(ev: EchoEvent): void;
+}
+
+export interface ListenStats {
+  shards: number;
+  ticks: number;
+  runs: number;
+  frames: number;
+  sessions: number;
+  /** Summed over shards: time in echo cancellation + framing, in VAD inference, and the threads' CPU, ms. */
+  echoMs: number;
+  inferMs: number;
+  cpuMs: number;
+}
+
+export interface ListenOptions {
+  backend: VadBackend;
+  modelPath: string;
+  tickMs: number;
+  threads: number;
+  /** Listen workers; default one per core but one, left to the event loop. */
+  shards?: number;
+  echo: EchoConfig;
+}
+
+export class ListenSession {
+  locked = false;
+  delaySamples = -1;
+  private flags: number;
+  /** [end sample, arrival wall ms] per pushed chunk not yet fully scored, for frame latency. */
+  private arrivals: number[] = [];
+  private pushed = 0;
+  closed = false;
+
+  constructor(
+    readonly slot: number,
+    private readonly shard: Shard,
+    readonly handlers: ListenHandlers,
+    opts: { residual?: boolean; trace?: boolean },
+  ) {
+    this.flags = (opts.residual ? FLAG_RESIDUAL : 0) | (opts.trace ? FLAG_TRACE : 0);
+    shard.op(Op.open, slot, this.flags);
+  }
+
+  /** 16 kHz inbound audio, contiguous with the previous push. */
+  push(x: Float32Array): void {
+    if (this.closed || x.length === 0) return;
+    this.shard.audio(this.slot, x);
+    this.pushed += x.length;
+    this.arrivals.push(this.pushed, performance.now());
+  }
+
+  /** Prompt audio that will play from inbound sample `at` (16 kHz). */
+  addReference(at: number, samples: Float32Array, path: EchoPath): void {
+    if (!this.closed) this.shard.ref(this.slot, at, samples, path);
+  }
+
+  truncateReference(from: number): void {
+    if (!this.closed) this.shard.op(Op.truncate, this.slot, from);
+  }
+
+  /** Speech was detected during a prompt on a line judged echo-free: search the echo path once more. */
+  recheck(): void {
+    if (!this.closed) this.shard.op(Op.recheck, this.slot);
+  }
+
+  setResidual(on: boolean): void {
+    const f = on ? this.flags | FLAG_RESIDUAL : this.flags & ~FLAG_RESIDUAL;
+    if (f !== this.flags && !this.closed) this.shard.op(Op.flags, this.slot, (this.flags = f));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.shard.release(this);
+  }
+
+  /** @internal */
+  deliver(index: number, prob: number, echo: boolean, now: number, trace?: ListenFrame['trace']): void {
+    const end = (index + 1) * VAD_FRAME;
+    let i = 0;
+    while (i + 2 < this.arrivals.length && this.arrivals[i] < end) i += 2;
+    const latencyMs = this.arrivals.length > i ? now - this.arrivals[i + 1] : 0;
+    if (i) this.arrivals.splice(0, i);
+    this.handlers.frame({ index, prob, echo, latencyMs, trace });
+  }
+
+  /** @internal */
+  onEcho(ev: EchoEvent): void {
+    if (ev.type === 'lock') {
+      this.locked = true;
+      this.delaySamples = ev.delaySamples;
+    }
+    this.handlers.echo?.(ev);
+  }
+}
+
+class Shard {
+  readonly sessions = new Map<number, ListenSession>();
+  private ops: number[] = [];
+  private pool = new Float32Array(1 << 16);
+  private fill = 0;
+  private inflight: { id: number; freed: number[] } | null = null;
+  private closing: number[] = [];
+  private freeSlots: number[] = [];
+  private nextSlot = 1;
+  private nextReq = 1;
+  private lastCpuMs = 0;
+  failure: string | null = null;
+  readonly st = { ticks: 0, runs: 0, frames: 0, echoMs: 0, inferMs: 0, cpuMs: 0 };
+
+  constructor(
+    readonly index: number,
+    private readonly worker: Worker,
+  ) {
+    worker.on('message', (m: ListenReply) => this.onReply(m));
+    worker.on('error', (e) => (this.failure = e.message));
+  }
+
+  allocSlot(): number {
+    return this.freeSlots.pop() ?? this.nextSlot++;
+  }
+
+  op(op: number, slot: number, a = 0, b = 0, c = 0): void {
+    this.ops.push(op, slot, a, b, c);
+  }
+
+  audio(slot: number, x: Float32Array): void {
+    this.op(Op.audio, slot, this.put(x), x.length);
+  }
+
+  ref(slot: number, at: number, x: Float32Array, path: EchoPath): void {
+    // `at` and the path share one number: 2·at + path stays exact far beyond any call's length.
+    this.op(Op.ref, slot, this.put(x), x.length, at * 2 + path);
+  }
+
+  private put(x: Float32Array): number {
+    if (this.fill + x.length > this.pool.length) {
+      const bigger = new Float32Array(Math.max(this.pool.length * 2, this.fill + x.length));
+      bigger.set(this.pool.subarray(0, this.fill));
+      this.pool = bigger;
+    }
+    const at = this.fill;
+    this.pool.set(x, at);
+    this.fill += x.length;
+    return at;
+  }
+
+  release(s: ListenSession): void {
+    this.sessions.delete(s.slot);
+    this.op(Op.close, s.slot);
+    // The slot is reused only once the shard has answered the tick that closes it, so no late frame of this call
+    // can reach the next one.
+    this.closing.push(s.slot);
+  }
+
+  flush(): void {
+    if (this.inflight || this.ops.length === 0) return;
+    const req: ListenRequest = {
+      op: 'tick',
+      id: this.nextReq++,
+      ops: Float64Array.from(this.ops),
+      samples: this.pool.slice(0, this.fill),
+    };
+    this.inflight = { id: req.id, freed: this.closing };
+    this.closing = [];
+    this.ops = [];
+    this.fill = 0;
+    this.st.ticks++;
+    this.worker.postMessage(req, [req.ops.buffer as ArrayBuffer, req.samples.buffer as ArrayBuffer]);
+  }
+
+  private onReply(m: ListenReply): void {
+    if (m.op === 'failed') {
+      this.failure = m.message;
+      return;
+    }
+    if (m.op !== 'ticked' || !this.inflight || m.id !== this.inflight.id) return;
+    this.freeSlots.push(...this.inflight.freed);
+    this.inflight = null;
+    const nFrames = m.frames.length / FRAME_WIDTH;
+    this.st.runs += m.runs;
+    this.st.frames += nFrames;
+    this.st.echoMs += m.echoMs;
+    this.st.inferMs += m.inferMs;
+    if (nFrames) {
+      metrics.vadBatchFrames.observe(nFrames);
+      metrics.vadComputeSeconds.observe(m.inferMs / 1000);
+    }
+    if (m.cpuMs >= 0) {
+      metrics.listenCpuSeconds.inc({ shard: String(this.index) }, Math.max(0, m.cpuMs - this.lastCpuMs) / 1000);
+      this.lastCpuMs = m.cpuMs;
+      this.st.cpuMs = m.cpuMs;
+    }
+    metrics.listenStageSeconds.inc({ stage: 'echo' }, m.echoMs / 1000);
+    metrics.listenStageSeconds.inc({ stage: 'vad' }, m.inferMs / 1000);
+    const now = performance.now();
+    for (const { slot, ev } of m.events) this.sessions.get(slot)?.onEcho(ev);
+    // Residual before frames: listeners hold the audio a speech decision refers to by the time it arrives.
+    if (m.residual && m.residualIndex) {
+      const r = m.residualIndex;
+      for (let i = 0; i < r.length; i += RESIDUAL_WIDTH) {
+        this.sessions.get(r[i])?.handlers.residual?.(m.residual.subarray(r[i + 2], r[i + 2] + r[i + 3]), r[i + 1]);
+      }
+    }
+    const traces = new Map<string, ListenFrame['trace']>();
+    if (m.traces) {
+      const t = m.traces;
+      for (let i = 0; i < t.length; i += TRACE_WIDTH) traces.set(`${t[i]}:${t[i + 1]}`, { res: t[i + 2], exp: t[i + 3], ref: t[i + 4], locked: t[i + 5] === 1 });
+    }
+    const f = m.frames;
+    for (let i = 0; i < f.length; i += FRAME_WIDTH) {
+      const s = this.sessions.get(f[i]);
+      if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, now, m.traces ? traces.get(`${f[i]}:${f[i + 1]}`) : undefined);
+    }
+    // Ops that piled up while this tick was out go now rather than on the next timer tick.
+    if (this.ops.length) setImmediate(() => this.flush());
+  }
+}
+
+const shared = new Map<string, Promise<ListenService>>();
+
+export class ListenService {
+  private users = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly shards: Shard[],
+    readonly backend: string,
+  ) {}
+
+  static async start(opts: ListenOptions): Promise<ListenService> {
+    // One service per configuration for the whole process: onnxruntime-node's addon cannot be loaded again in a
+    // new thread once a thread that loaded it has ended, so the workers live as long as the process.
+    const shards = opts.shards ?? Math.max(1, availableParallelism() - 1);
+    const key = JSON.stringify({ ...opts, shards });
+    let p = shared.get(key);
+    if (!p) {
+      p = ListenService.spawn({ ...opts, shards });
+      shared.set(key, p);
+      p.catch(() => shared.delete(key));
+    }
+    const svc = await p;
+    svc.users++;
+    return svc;
+  }
+
+  private static async spawn(opts: ListenOptions & { shards: number }): Promise<ListenService> {
+    const workers = Array.from({ length: opts.shards }, () =>
+      spawnWorker(new URL('./listen.worker.ts', import.meta.url), {
+        backend: opts.backend,
+        modelPath: opts.modelPath,
+        threads: opts.threads,
+        echo: opts.echo,
+      }),
+    );
+    const names = await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<string>((resolve, reject) => {
+            const onMsg = (m: ListenReply) => {
+              if (m.op === 'ready') resolve(m.name);
+              else if (m.op === 'failed') reject(new Error(`VAD ${opts.backend} failed to load: ${m.message}`));
+              else return;
+              worker.off('message', onMsg);
+            };
+            worker.on('message', onMsg);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    // Held until loaded (an unref'd worker would let a script exit mid-load); afterwards calls keep the process up.
+    for (const w of workers) w.unref();
+    const svc = new ListenService(
+      workers.map((w, i) => new Shard(i, w)),
+      names[0],
+    );
+    svc.timer = setInterval(() => {
+      for (const s of svc.shards) s.flush();
+    }, opts.tickMs);
+    svc.timer.unref();
+    return svc;
+  }
+
+  get healthy(): boolean {
+    return this.shards.every((s) => s.failure === null);
+  }
+
+  /** Opens a call's listening session on the least loaded shard. */
+  open(handlers: ListenHandlers, opts: { residual?: boolean; trace?: boolean } = {}): ListenSession {
+    const shard = this.shards.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
+    const s = new ListenSession(shard.allocSlot(), shard, handlers, opts);
+    shard.sessions.set(s.slot, s);
+    return s;
+  }
+
+  stats(): ListenStats {
+    const st: ListenStats = { shards: this.shards.length, ticks: 0, runs: 0, frames: 0, sessions: 0, echoMs: 0, inferMs: 0, cpuMs: 0 };
+    for (const s of this.shards) {
+      st.ticks += s.st.ticks;
+      st.runs += s.st.runs;
+      st.frames += s.st.frames;
+      st.echoMs += s.st.echoMs;
+      st.inferMs += s.st.inferMs;
+      st.cpuMs += s.st.cpuMs;
+      st.sessions += s.sessions.size;
+    }
+    return st;
+  }
+
+  /** Gives up this user's hold; the workers stay for the process (see start). */
+  async close(): Promise<void> {
+    this.users = Math.max(0, this.users - 1);
+  }
+}
+
+export { VAD_FRAME, VAD_FRAME_MS };

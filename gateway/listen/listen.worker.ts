@@ -1,0 +1,181 @@
+// A listen shard: the inbound DSP of a share of the calls (echo cancellation, VAD framing) and the VAD model that
+// scores them. The main thread sends one message per scheduler tick holding every op of this shard's calls in
+// order; the shard applies them, then scores every completed frame in as few model runs as the recurrent state
+// allows (one run per frame depth) and answers with one message. Keeping this off the main thread leaves the
+// event loop to sockets and prompt pacing.
+import { readFileSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EchoConfig } from '../config.js';
+import type { EchoPath } from './EchoCanceller.js';
+import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
+import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
+import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
+
+const { backend, modelPath, threads, echo } = workerData as { backend: string; modelPath: string; threads: number; echo: EchoConfig };
+const port = parentPort!;
+
+async function load(): Promise<VadModel> {
+  // Each native runtime is loaded only by the thread that uses it.
+  if (backend === 'silero-ort') return (await import('./vad/SileroOrt.js')).SileroOrt.load(modelPath, threads);
+  if (backend === 'sherpa-silero' || backend === 'sherpa-ten') {
+    return new (await import('./vad/SherpaVad.js')).SherpaVad(backend, modelPath, threads);
+  }
+  throw new Error(`unknown VAD backend ${backend}`);
+}
+
+const calls = new Map<number, InboundAudio>();
+const CLK_TCK_MS = 10; // USER_HZ is 100 on every Linux Node supports
+
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * CLK_TCK_MS;
+  } catch {
+    return -1;
+  }
+}
+
+load().then(
+  (model) => {
+    port.postMessage({ op: 'ready', name: model.name } satisfies ListenReply);
+    // Strictly in order: a call's frames must be scored in sequence, and a tick's ops in the order they were made.
+    let chain = Promise.resolve();
+    port.on('message', (req: ListenRequest) => {
+      chain = chain.then(() => tick(model, req)).catch((e: Error) => {
+        port.postMessage({ op: 'failed', message: e.message } satisfies ListenReply);
+      });
+    });
+  },
+  (e: Error) => port.postMessage({ op: 'failed', message: e.message } satisfies ListenReply),
+);
+
+function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void {
+  for (let o = 0; o < ops.length; o += OP_WIDTH) {
+    const slot = ops[o + 1];
+    const a = ops[o + 2];
+    const b = ops[o + 3];
+    const c = ops[o + 4];
+    switch (ops[o]) {
+      case Op.open:
+        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0));
+        model.open(slot);
+        break;
+      case Op.close:
+        calls.delete(slot);
+        model.close(slot);
+        break;
+      case Op.audio:
+        calls.get(slot)?.push(samples.subarray(a, a + b));
+        break;
+      case Op.ref:
+        // The canceller keeps the reference until it is out of echo reach: copy it out of the shared request.
+        calls.get(slot)?.addReference(Math.floor(c / 2), samples.slice(a, a + b), (c % 2) as EchoPath);
+        break;
+      case Op.truncate:
+        calls.get(slot)?.truncateReference(a);
+        break;
+      case Op.recheck:
+        calls.get(slot)?.recheck();
+        break;
+      case Op.flags: {
+        const call = calls.get(slot);
+        if (call) {
+          call.wantsResidual = (a & FLAG_RESIDUAL) !== 0;
+          call.trace = (a & FLAG_TRACE) !== 0;
+        }
+        break;
+      }
+    }
+  }
+}
+
+async function tick(model: VadModel, req: ListenRequest): Promise<void> {
+  const t0 = performance.now();
+  apply(model, req.ops, req.samples);
+  const work: { slot: number; call: InboundAudio; frames: PendingFrame[] }[] = [];
+  const events: { slot: number; ev: EchoEvent }[] = [];
+  const residualPieces: { slot: number; start: number; samples: Float32Array }[] = [];
+  let total = 0;
+  let depth = 0;
+  for (const [slot, call] of calls) {
+    const frames = call.takeFrames();
+    if (frames.length) {
+      work.push({ slot, call, frames });
+      total += frames.length;
+      if (frames.length > depth) depth = frames.length;
+    }
+    for (const ev of call.events.splice(0)) events.push({ slot, ev });
+    if (call.wantsResidual) for (const r of call.takeResidual()) residualPieces.push({ slot, ...r });
+  }
+  const t1 = performance.now();
+  const probs = work.map((w) => new Float32Array(w.frames.length));
+  let runs = 0;
+  for (let step = 0; step < depth; step++) {
+    const rows: number[] = [];
+    for (let i = 0; i < work.length; i++) if (work[i].frames.length > step) rows.push(i);
+    const slots = new Int32Array(rows.length);
+    const batch = new Float32Array(rows.length * VAD_FRAME);
+    rows.forEach((i, r) => {
+      const w = work[i];
+      const f = w.frames[step];
+      if (f.resetBefore) model.reset(w.slot);
+      slots[r] = w.slot;
+      batch.set(f.samples, r * VAD_FRAME);
+    });
+    const p = await model.score(slots, batch);
+    rows.forEach((i, r) => (probs[i][step] = p[r]));
+    runs++;
+  }
+  const t2 = performance.now();
+  const frames = new Float64Array(total * FRAME_WIDTH);
+  const traced = work.filter((w) => w.call.trace).reduce((n, w) => n + w.frames.length, 0);
+  const traces = traced ? new Float64Array(traced * TRACE_WIDTH) : null;
+  let k = 0;
+  let tk = 0;
+  work.forEach((w, i) => {
+    w.frames.forEach((f, j) => {
+      const prob = probs[i][j];
+      frames[k] = w.slot;
+      frames[k + 1] = f.index;
+      frames[k + 2] = prob;
+      frames[k + 3] = w.call.isEcho(f, prob) ? 1 : 0;
+      k += FRAME_WIDTH;
+      if (traces && f.trace) {
+        traces.set([w.slot, f.index, f.trace.res, f.trace.exp, f.trace.ref, f.trace.locked ? 1 : 0], tk);
+        tk += TRACE_WIDTH;
+      }
+    });
+  });
+  let residual: Float32Array | null = null;
+  let residualIndex: Float64Array | null = null;
+  if (residualPieces.length) {
+    residual = new Float32Array(residualPieces.reduce((n, r) => n + r.samples.length, 0));
+    residualIndex = new Float64Array(residualPieces.length * RESIDUAL_WIDTH);
+    let off = 0;
+    residualPieces.forEach((r, i) => {
+      residual!.set(r.samples, off);
+      residualIndex!.set([r.slot, r.start, off, r.samples.length], i * RESIDUAL_WIDTH);
+      off += r.samples.length;
+    });
+  }
+  const transfer: ArrayBuffer[] = [frames.buffer as ArrayBuffer];
+  if (traces) transfer.push(traces.buffer as ArrayBuffer);
+  if (residual) transfer.push(residual.buffer as ArrayBuffer, residualIndex!.buffer as ArrayBuffer);
+  port.postMessage(
+    {
+      op: 'ticked',
+      id: req.id,
+      frames,
+      traces,
+      residual,
+      residualIndex,
+      events,
+      runs,
+      echoMs: t1 - t0,
+      inferMs: t2 - t1,
+      cpuMs: threadCpuMs(),
+    } satisfies ListenReply,
+    transfer,
+  );
+}

@@ -1,0 +1,37 @@
+// The packed messages between the main thread and a listen worker (listen.worker.ts): numbers in typed arrays
+// rather than objects, so a tick with hundreds of calls' audio costs one transfer, not a structured clone per call.
+import type { EchoEvent } from './InboundAudio.js';
+
+/** Op codes of the packed request; each op is OP_WIDTH numbers in `ops`. */
+export const Op = { open: 1, close: 2, audio: 3, ref: 4, truncate: 5, recheck: 6, flags: 7 } as const;
+/** [op, slot, a, b, c]: audio = (offset, length, –); ref = (offset, length, at·2 + path); open/flags = (flags); truncate = (from). */
+export const OP_WIDTH = 5;
+export const FLAG_RESIDUAL = 1;
+export const FLAG_TRACE = 2;
+
+export type ListenRequest = { op: 'tick'; id: number; ops: Float64Array; samples: Float32Array };
+
+/** Per scored frame: slot, index, prob, echo (0/1). */
+export const FRAME_WIDTH = 4;
+/** Per traced frame: slot, index, residual, expected echo, reference energy, locked (0/1). */
+export const TRACE_WIDTH = 6;
+/** Per residual piece: slot, start sample, offset in `residual`, length. */
+export const RESIDUAL_WIDTH = 4;
+
+export type ListenReply =
+  | { op: 'ready'; name: string }
+  | { op: 'failed'; message: string }
+  | {
+      op: 'ticked';
+      id: number;
+      frames: Float64Array;
+      traces: Float64Array | null;
+      residual: Float32Array | null;
+      residualIndex: Float64Array | null;
+      events: { slot: number; ev: EchoEvent }[];
+      runs: number;
+      echoMs: number;
+      inferMs: number;
+      /** This thread's CPU time so far (user + system), ms; −1 where /proc is not available. */
+      cpuMs: number;
+    };
