@@ -360,16 +360,21 @@ export class EchoCanceller {
       mi[k] = b / m;
     }
     fft(mr, mi, true);
-    // mic[i] ≈ g·ref[i + lagMax − d]  ⇒ the correlation peaks at index (lagMax − d) mod M
+    // mic[i] ≈ g·ref[i + lagMax − d]  ⇒ the correlation peaks at index (lagMax − d) mod M. A delay that falls
+    // between two 4 kHz lags splits the peak over both (half a lag off leaves each ~64 % of it), so the peak is
+    // measured over the pair: √(c[d]² + its larger neighbour²) is ≈ the whole peak wherever the delay falls.
+    const c = (d: number) => (d < 0 || d > lagMax ? 0 : mr[(lagMax - d + M) % M]);
     let best = -Infinity;
     let bestD = -1;
     let sum = 0;
     for (let d = 0; d <= lagMax; d++) {
-      const idx = (lagMax - d + M) % M;
-      const v = mr[idx];
+      const v = c(d);
       sum += Math.abs(v);
-      if (v > best) {
-        best = v;
+      if (v <= 0) continue;
+      const n = Math.max(0, c(d - 1), c(d + 1));
+      const pair = Math.sqrt(v * v + n * n);
+      if (pair > best) {
+        best = pair;
         bestD = d;
       }
     }

@@ -203,7 +203,7 @@ class GrpcCall implements CallSink {
       try {
         this.onRequest(req);
       } catch (e) {
-        this.log.error({ err: e, callId: this.call?.id }, 'grpc request handling failed');
+        this.log.error({ err: e }, 'grpc request handling failed');
         this.abort({ code: S.INTERNAL, details: (e as Error).message });
       }
     });

@@ -68,6 +68,7 @@ export class TwilioWire implements WsWire {
 class TwilioConnection implements CallSink {
   private call: Call | null = null;
   private starting = false;
+  private bound = false;
   private streamSid = '';
   private closed = false;
   private log: Logger;
@@ -90,7 +91,7 @@ class TwilioConnection implements CallSink {
       try {
         this.onMessage(data as Buffer, isBinary);
       } catch (e) {
-        this.log.error({ err: e, callId: this.call?.id }, 'twilio message handling failed');
+        this.log.error({ err: e }, 'twilio message handling failed');
         this.abort('internal', (e as Error).message, 1011);
       }
     });
@@ -99,7 +100,7 @@ class TwilioConnection implements CallSink {
       clearTimeout(this.startTimer);
       if (this.call && !this.call.isEnded) void this.call.end('client_gone');
     });
-    ws.on('error', (e) => this.log.warn({ err: e.message, callId: this.call?.id }, 'socket error'));
+    ws.on('error', (e) => this.log.warn({ err: e.message }, 'socket error'));
     this.startTimer = setTimeout(() => {
       if (!this.call && !this.starting) this.abort('start_timeout', `no start message within ${gw.config.limits.startTimeoutMs} ms`, 4408);
     }, gw.config.limits.startTimeoutMs);
@@ -137,7 +138,7 @@ class TwilioConnection implements CallSink {
       // stop_prompt / hangup: drop what Twilio holds (a barge-in was cleared already).
       this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
-      this.log.warn({ callId: this.call?.id, code: ev.code }, String(ev.message ?? 'call error'));
+      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
     }
   }
 
@@ -150,7 +151,7 @@ class TwilioConnection implements CallSink {
 
   close(code: number, reason: string): void {
     if (this.call) this.gw.unregisterCall(this.call);
-    this.log.info({ callId: this.call?.id, streamSid: this.streamSid, reason, ...this.counters }, 'twilio stream closed');
+    this.log.info({ streamSid: this.streamSid, reason, ...this.counters }, 'twilio stream closed');
     if (!this.closed) {
       this.closed = true;
       this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
@@ -171,7 +172,8 @@ class TwilioConnection implements CallSink {
   /** Ends this stream (and its call) with a reason: Twilio has no error message, so the close frame says why. */
   private abort(code: string, message: string, closeCode: number): void {
     metrics.errors.inc({ code });
-    this.log.warn({ callId: this.call?.id, streamSid: this.streamSid, code }, message);
+    // Once the call started, the logger carries callId and streamSid already.
+    this.log.warn(this.bound ? { code } : { streamSid: this.streamSid, code }, message);
     if (this.call && !this.call.isEnded) {
       this.call.emit({ type: 'error', code, message });
       void this.call.end(code, closeCode);
@@ -195,12 +197,12 @@ class TwilioConnection implements CallSink {
     }
     if (this.lastSeq && n <= this.lastSeq) {
       this.counters.seqOutOfOrder++;
-      this.log.debug({ callId: this.call?.id, seq: n, last: this.lastSeq }, 'sequenceNumber out of order');
+      this.log.debug({ seq: n, last: this.lastSeq }, 'sequenceNumber out of order');
       return;
     }
     if (this.lastSeq && n > this.lastSeq + 1) {
       this.counters.seqGaps += n - this.lastSeq - 1;
-      this.log.debug({ callId: this.call?.id, seq: n, last: this.lastSeq }, 'sequenceNumber gap');
+      this.log.debug({ seq: n, last: this.lastSeq }, 'sequenceNumber gap');
     }
     this.lastSeq = n;
   }
@@ -274,6 +276,7 @@ class TwilioConnection implements CallSink {
     clearTimeout(this.startTimer);
     this.starting = true;
     this.log = this.log.child({ callId: s.data.callId, streamSid: this.streamSid });
+    this.bound = true;
     void startCall(this.gw, s.data, 'twilio', this, () => this.closed).then((call) => {
       this.starting = false;
       if (call) this.call = call;

@@ -57,7 +57,7 @@ class VonageConnection implements CallSink {
       try {
         this.onMessage(data as Buffer, isBinary);
       } catch (e) {
-        this.log.error({ err: e, callId: this.call?.id }, 'vonage message handling failed');
+        this.log.error({ err: e }, 'vonage message handling failed');
         this.abort('internal', (e as Error).message, 1011);
       }
     });
@@ -66,7 +66,7 @@ class VonageConnection implements CallSink {
       clearTimeout(this.startTimer);
       if (this.call && !this.call.isEnded) void this.call.end('client_gone');
     });
-    ws.on('error', (e) => this.log.warn({ err: e.message, callId: this.call?.id }, 'socket error'));
+    ws.on('error', (e) => this.log.warn({ err: e.message }, 'socket error'));
     this.startTimer = setTimeout(() => {
       if (!this.meta) this.abort('start_timeout', `no websocket:connected within ${gw.config.limits.startTimeoutMs} ms`, 4408);
     }, gw.config.limits.startTimeoutMs);
@@ -86,7 +86,7 @@ class VonageConnection implements CallSink {
     if (ev.type === 'prompt_finished') {
       this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
-      this.log.warn({ callId: this.call?.id, code: ev.code }, String(ev.message ?? 'call error'));
+      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
     }
   }
 
@@ -99,7 +99,7 @@ class VonageConnection implements CallSink {
 
   close(code: number, reason: string): void {
     if (this.call) this.gw.unregisterCall(this.call);
-    this.log.info({ callId: this.call?.id, reason, ...this.counters }, 'vonage socket closed');
+    this.log.info({ reason, ...this.counters }, 'vonage socket closed');
     if (!this.closed) {
       this.closed = true;
       this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
@@ -119,7 +119,7 @@ class VonageConnection implements CallSink {
 
   private abort(code: string, message: string, closeCode: number): void {
     metrics.errors.inc({ code });
-    this.log.warn({ callId: this.call?.id, code }, message);
+    this.log.warn({ code }, message);
     if (this.call && !this.call.isEnded) {
       this.call.emit({ type: 'error', code, message });
       void this.call.end(code, closeCode);

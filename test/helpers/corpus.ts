@@ -20,7 +20,7 @@ export interface Label {
   durationMs: number;
   promptFile?: string;
   promptTwin8k?: string;
-  echo?: { delayMs: number; attenuationDb: number } | null;
+  echo?: { delayMs: number; attenuationDb: number; echoSpeechOnsetMs?: number; echoSpeechEndMs?: number } | null;
   natural?: string;
   [k: string]: unknown;
 }
