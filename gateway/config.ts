@@ -36,8 +36,7 @@ const Vad = z.object({
   tickMs: z.number().int().min(1).max(64).default(16),
   threads: z.number().int().min(1).max(8).default(1),
   /**
-   * Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core but one, which is left
-   * to the event loop (sockets, prompt pacing).
+   * Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core.
    */
   shards: z.number().int().min(1).max(32).optional(),
 });

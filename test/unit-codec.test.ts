@@ -1,5 +1,6 @@
 // G.711 and linear PCM (gateway/audio/codec.ts) against known ITU-T G.711 values.
 import { describe, expect, it } from 'vitest';
+import { decodeBase64Audio } from '../gateway/wires/native.js';
 import { bytesForMs, bytesPerSample, CodecError, decode, encode, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
 
 const all = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -99,5 +100,17 @@ describe('sizes and float conversion', () => {
     let diff = 0;
     for (let i = 0; i < x.length; i++) if (y[i] !== x[i]) diff++;
     expect(diff).toBe(0);
+  });
+});
+
+describe('decodeBase64Audio (strict base64 for play.audio)', () => {
+  it('accepts standard base64 with and without padding', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 300]) {
+      const b = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37) & 255));
+      expect(decodeBase64Audio(b.toString('base64'))?.equals(b)).toBe(true);
+    }
+  });
+  it.each(['ab!d', 'ab d', 'ab=cdefg', 'abc', 'a===', '====', 'ab\ncd=='])('rejects %j', (s) => {
+    expect(decodeBase64Audio(s)).toBeNull();
   });
 });

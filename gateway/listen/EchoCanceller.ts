@@ -19,6 +19,16 @@ const GCC_PROMINENCE = 8;
 // Share of mic energy the echo must explain to lock (low: echo under noise still explains a visible part).
 const EXPLAINED = 0.15; // peak over mean |correlation| needed to believe a delay
 
+/** Scratch for the delay search, shared by all calls on a thread. */
+const shared = {
+  mic: new Float32Array(DECIM * GCC_N),
+  ref: new Float32Array(DECIM * GCC_N + 1000 * 16),
+  re: new Float64Array(2 * GCC_N),
+  im: new Float64Array(2 * GCC_N),
+  xr: new Float64Array(2 * GCC_N),
+  xi: new Float64Array(2 * GCC_N),
+};
+
 /** 0: what is playing now. 1: the shadow — what the far end may still be playing from before a pause. */
 export type EchoPath = 0 | 1;
 
@@ -307,10 +317,10 @@ export class EchoCanceller {
   }
 
   /** The newest `n` samples of mic history, oldest first. */
-  private recentMic(n: number): Float32Array {
+  private recentMic(n: number, into?: Float32Array): Float32Array {
     const h = this.micHist;
     const H = h.length;
-    const out = new Float32Array(n);
+    const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
     const first = (this.micPos - n + H * 2) % H;
     for (let i = 0; i < n; i++) out[i] = h[(first + i) % H];
     return out;
@@ -327,37 +337,54 @@ export class EchoCanceller {
     const M = 2 * GCC_N; // FFT size at the decimated rate
     const lagMax = Math.floor(this.maxDelay / DECIM);
     const micLen = Math.min(N, Math.floor(have / DECIM));
-    const mic16 = this.recentMic(micLen * DECIM);
-    const ref16 = new Float32Array((micLen + lagMax) * DECIM);
+    const mic16 = this.recentMic(micLen * DECIM, shared.mic);
+    const ref16 = shared.ref.subarray(0, (micLen + lagMax) * DECIM);
     this.refAt(now - (micLen + lagMax) * DECIM, ref16);
-    const mr = new Float64Array(M);
-    const mi = new Float64Array(M);
-    const rr = new Float64Array(M);
-    const ri = new Float64Array(M);
+    // Mic in the real part, reference in the imaginary part: one complex FFT gives both spectra. The buffers are
+    // shared by every call of this thread (the search is synchronous); allocating them per search was most of the
+    // garbage the listen workers made.
+    const zr = shared.re;
+    const zi = shared.im;
+    zr.fill(0);
+    zi.fill(0);
     let refEnergy = 0;
     // Box-filter decimation: crude, but PHAT only needs the phase of the strong low band to be right.
     for (let i = 0; i < micLen; i++) {
       let v = 0;
       for (let k = 0; k < DECIM; k++) v += mic16[DECIM * i + k];
-      mr[i] = v / DECIM;
+      zr[i] = v / DECIM;
     }
     for (let i = 0; i < micLen + lagMax; i++) {
       let v = 0;
       for (let k = 0; k < DECIM; k++) v += ref16[DECIM * i + k];
       v /= DECIM;
-      rr[i] = v;
+      zi[i] = v;
       refEnergy += v * v;
     }
     if (refEnergy / (micLen + lagMax) < 1e-6) return; // nothing played in the window: nothing to learn
-    fft(mr, mi);
-    fft(rr, ri);
-    // cross-spectrum conj(mic) · ref, PHAT-weighted: its inverse is Σ mic[i]·ref[i+τ]
-    for (let k = 0; k < M; k++) {
-      const a = mr[k] * rr[k] + mi[k] * ri[k];
-      const b = mr[k] * ri[k] - mi[k] * rr[k];
+    fft(zr, zi);
+    // Unpack: MIC[k] = (Z[k] + conj Z[M−k]) / 2, REF[k] = (Z[k] − conj Z[M−k]) / 2i; then the cross-spectrum
+    // conj(MIC) · REF, PHAT-weighted (its inverse is Σ mic[i]·ref[i+τ]). Pairs (k, M−k) are done together.
+    const mr = shared.xr;
+    const mi = shared.xi;
+    for (let k = 0; k <= M / 2; k++) {
+      const j = (M - k) % M;
+      const ar = zr[k];
+      const ai = zi[k];
+      const br = zr[j];
+      const bi = zi[j];
+      const micR = (ar + br) / 2;
+      const micI = (ai - bi) / 2;
+      const refR = (ai + bi) / 2;
+      const refI = (br - ar) / 2;
+      const a = micR * refR + micI * refI;
+      const b = micR * refI - micI * refR;
       const m = Math.hypot(a, b) + 1e-12;
       mr[k] = a / m;
       mi[k] = b / m;
+      // The cross-spectrum of two real signals is conjugate-symmetric.
+      mr[j] = a / m;
+      mi[j] = -b / m;
     }
     fft(mr, mi, true);
     // mic[i] ≈ g·ref[i + lagMax − d]  ⇒ the correlation peaks at index (lagMax − d) mod M. A delay that falls

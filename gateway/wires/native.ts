@@ -63,8 +63,11 @@ export type SayMessage = z.infer<typeof Say>;
  */
 export function decodeBase64Audio(s: string): Buffer | null {
   if (s.length % 4 !== 0) return null;
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const bytes = Buffer.from(s, 'base64');
-  return bytes.toString('base64') === s ? bytes : null;
+  // Node's decoder skips characters outside the alphabet and stops at an early '=': either leaves fewer bytes than
+  // the length promises. Cheaper than re-encoding and comparing, which cost ~2 ms per 200 KB prompt.
+  return bytes.length === (s.length / 4) * 3 - pad ? bytes : null;
 }
 
 export class NativeWire implements WsWire {
