@@ -1,7 +1,12 @@
-// G.711 and linear PCM (gateway/audio/codec.ts) against known ITU-T G.711 values.
+// G.711 and linear PCM (gateway/audio/codec.ts) against known ITU-T G.711 values; WAV writing against wavefile;
+// the strict base64 check of play.audio.
 import { describe, expect, it } from 'vitest';
+import wavefilePkg from 'wavefile';
+import { encodeWav, parseWav } from '../gateway/audio/wav.js';
 import { decodeBase64Audio } from '../gateway/wires/native.js';
 import { bytesForMs, bytesPerSample, CodecError, decode, encode, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
+
+const { WaveFile } = wavefilePkg as unknown as { WaveFile: typeof import('wavefile').WaveFile };
 
 const all = Uint8Array.from({ length: 256 }, (_, i) => i);
 
@@ -112,5 +117,22 @@ describe('decodeBase64Audio (strict base64 for play.audio)', () => {
   });
   it.each(['ab!d', 'ab d', 'ab=cdefg', 'abc', 'a===', '====', 'ab\ncd=='])('rejects %j', (s) => {
     expect(decodeBase64Audio(s)).toBeNull();
+  });
+});
+
+describe('encodeWav', () => {
+  it.each([
+    [16000, 0],
+    [16000, 1],
+    [8000, 8001],
+  ])('writes the same bytes as wavefile and reads back (%i Hz, %i samples)', (sampleRate, n) => {
+    const samples = Int16Array.from({ length: n }, (_, i) => ((i * 7919) % 65536) - 32768);
+    const ours = encodeWav({ sampleRate, samples });
+    const ref = new WaveFile();
+    ref.fromScratch(1, sampleRate, '16', samples);
+    expect(ours.equals(Buffer.from(ref.toBuffer()))).toBe(true);
+    const back = parseWav(ours);
+    expect(back.sampleRate).toBe(sampleRate);
+    expect(back.samples).toEqual(samples);
   });
 });

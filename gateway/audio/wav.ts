@@ -1,6 +1,8 @@
-// WAV in and out through `wavefile`, which handles the header variants (μ-law, A-law, extensible) we meet in
-// recorded prompts and test corpora.
+// WAV in through `wavefile`, which handles the header variants (μ-law, A-law, extensible) we meet in recorded
+// prompts and test corpora. WAV out is always mono pcm16, written directly: wavefile packs sample by sample, which
+// cost ~8 ms per evidence clip on the event loop (4 % of it at 100 calls).
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import wavefilePkg from 'wavefile';
 import { int16ToFloat } from './codec.js';
 
@@ -28,11 +30,29 @@ export function parseWav(bytes: Uint8Array): PcmClip {
   return { sampleRate, samples: Int16Array.from(mono) };
 }
 
+/** Canonical 44-byte-header mono pcm16 WAV. */
 export function encodeWav(clip: PcmClip): Buffer {
-  const wav = new WaveFile();
-  wav.fromScratch(1, clip.sampleRate, '16', clip.samples);
-  return Buffer.from(wav.toBuffer());
+  const data = clip.samples.length * 2;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + data, 4);
+  b.write('WAVE', 8, 'ascii');
+  b.write('fmt ', 12, 'ascii');
+  b.writeUInt32LE(16, 16); // fmt chunk size
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(clip.sampleRate, 24);
+  b.writeUInt32LE(clip.sampleRate * 2, 28); // byte rate
+  b.writeUInt16LE(2, 32); // block align
+  b.writeUInt16LE(16, 34); // bits per sample
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(data, 40);
+  if (LITTLE_ENDIAN) Buffer.from(clip.samples.buffer, clip.samples.byteOffset, data).copy(b, 44);
+  else for (let i = 0; i < clip.samples.length; i++) b.writeInt16LE(clip.samples[i], 44 + 2 * i);
+  return b;
 }
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export function readWavFloat(path: string): { sampleRate: number; samples: Float32Array } {
   const c = readWav(path);
