@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 
-export const DEFAULT_RAMP = [10, 25, 50, 100, 150, 200, 300, 400];
+export const DEFAULT_RAMP = [10, 25, 50, 75, 100, 125, 150, 200, 300, 400];
 
 export interface BenchOptions {
   calls: number;
