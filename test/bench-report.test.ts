@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { percentile, summarize } from '../bench/stats.js';
 import { checkBudgets } from '../bench/budgets.js';
 import { computeMetrics } from '../bench/metrics.js';
-import { parseLag } from '../bench/promScrape.js';
+import { parseLag, parseStages } from '../bench/promScrape.js';
+import { reduceStep } from '../bench/result.js';
 import { parseOptions } from '../bench/options.js';
 import type { CallRecord } from '../bench/record.js';
 
@@ -96,6 +97,33 @@ describe('helpers', () => {
   it('reads prom-client event-loop lag', () => {
     expect(parseLag('# HELP x\nnodejs_eventloop_lag_p99_seconds 0.0123\n').p99Ms).toBeCloseTo(12.3);
     expect(parseLag('earshot_nodejs_eventloop_lag_max_seconds 0.05\n').maxMs).toBeCloseTo(50);
+  });
+  it("reads earshot's listen-stage counters, summed over shards", () => {
+    const text = [
+      '# HELP earshot_listen_worker_cpu_seconds_total x',
+      'earshot_listen_worker_cpu_seconds_total{shard="0"} 1.5',
+      'earshot_listen_worker_cpu_seconds_total{shard="1"} 2.5',
+      'earshot_listen_stage_seconds_total{stage="echo"} 0.75',
+      'earshot_listen_stage_seconds_total{stage="vad"} 1.25',
+    ].join('\n');
+    expect(parseStages(text)).toEqual({ listenCpu: 4, echo: 0.75, vad: 1.25 });
+    // A peer without the counters has no stage figures.
+    expect(parseStages('nodejs_eventloop_lag_p99_seconds 0.01\n')).toBeNull();
+  });
+  it('turns the scrapes either side of a step into ms per call-second', () => {
+    const records = [rec({ audioMsSent: 10_000 }), rec({ audioMsSent: 10_000 })]; // 20 call-seconds
+    const lag = [
+      { wall: 50, p99Ms: 1, maxMs: 2, stages: { listenCpu: 1, echo: 0.5, vad: 0.25 } },
+      { wall: 500, p99Ms: 1, maxMs: 2, stages: { listenCpu: 1.1, echo: 0.55, vad: 0.3 } },
+      { wall: 1100, p99Ms: 1, maxMs: 2, stages: { listenCpu: 1.2, echo: 0.6, vad: 0.35 } },
+    ];
+    const r = reduceStep({
+      calls: 2, durationS: 1, budgets: {}, proc: null, baselineRssMB: null, lag, lagAvailable: true,
+      outcome: { records, generatorLatenessMs: [], startedAt: 100, endedAt: 1000, workerLag: null, generatorCpuMs: 0, genWorkers: 1 },
+      generatorLag: { p50: null, p99: null, max: null },
+    });
+    // From the scrape before the start (wall 50) to the first after the end (wall 1100): 200 ms of listen CPU.
+    expect(r.stageMsPerCallSecond).toEqual({ listenWorkers: 10, echo: 5, vad: 5 });
   });
   it('rejects bad options with the option name', () => {
     expect(() => parseOptions(['--rate', '44k'])).toThrow(/--rate/);
