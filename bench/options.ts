@@ -13,6 +13,9 @@ export interface BenchOptions {
   outDir: string;
   peer: string | null;
   url: string | null;
+  /** With --url: where that gateway's gRPC and AudioSocket servers listen (defaults: its own defaults). */
+  grpcPort: number | null;
+  audiosocketPort: number | null;
   pid: number | null;
   scenariosDir: string;
   mix: ('bargein' | 'consent')[];
@@ -37,6 +40,8 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --peer NAME          also run a peer system on the same audio: livekit-silero
   --url ws://H:P       bench a running gateway instead of starting one
   --pid PID            with --url: sample this process's CPU/RSS
+  --grpc-port P        with --url and --wire grpc: the gateway's gRPC port (default 50051)
+  --audiosocket-port P with --url and --wire audiosocket: its AudioSocket port (default 9092)
   --scenarios DIR      corpus with labels.jsonl (default ../shared/audio)
   --mix KINDS          bargein,consent (default both)
   --rate 16k|8k        16k = pcm16 16 kHz, 8k = mulaw 8 kHz twins (default 16k)
@@ -79,6 +84,8 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
       token: { type: 'string' },
       seed: { type: 'string' },
       'gen-workers': { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'audiosocket-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +123,8 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     staggerMs: values['stagger-ms'] !== undefined ? Number(values['stagger-ms']) : null,
     token: values.token ?? process.env.EARSHOT_API_TOKEN ?? null,
     seed: values.seed ? positiveInt('seed', values.seed) : 1,
+    grpcPort: values['grpc-port'] ? positiveInt('grpc-port', values['grpc-port']) : null,
+    audiosocketPort: values['audiosocket-port'] ? positiveInt('audiosocket-port', values['audiosocket-port']) : null,
     genWorkers: !values['gen-workers'] || values['gen-workers'] === 'auto' ? 'auto' : positiveInt('gen-workers', values['gen-workers']),
     help: !!values.help,
   };

@@ -11,8 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HELP, parseOptions, type BenchOptions } from './options.js';
 import { loadBudgets, describeViolations, type Budgets } from './budgets.js';
 import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
-import { getWire } from './wires/index.js';
-import { startServer, type ServerProcess } from './serverProcess.js';
+import { getWire, wireTarget } from './wires/index.js';
+import { freePort, startServer, type ServerProcess } from './serverProcess.js';
 import { ProcSampler } from './procSampler.js';
 import { LagScraper } from './promScrape.js';
 import { runStep, lagStats, LOOP_RESOLUTION_MS, type StepOutcome } from './loadGenerator.js';
@@ -66,12 +66,18 @@ async function main(): Promise<number> {
   // The gateway under test.
   let url: string;
   let pid: number | null = o.pid;
+  // Where this run's wire connects: only gRPC and AudioSocket listen apart from the WebSocket/HTTP port.
+  const ports = { grpc: o.wire === 'grpc' ? (o.grpcPort ?? 50051) : null, audiosocket: o.wire === 'audiosocket' ? (o.audiosocketPort ?? 9092) : null };
   if (o.url) url = o.url;
   else {
     const entry = process.env.BENCH_GATEWAY_ENTRY ?? 'gateway/main.ts';
     if (!existsSync(join(ROOT, entry))) throw new Error(`${entry} does not exist yet: start a gateway yourself and pass --url`);
     console.log(`bench: starting ${entry} (pipeline ${o.pipeline}) …`);
     const env: Record<string, string> = { EARSHOT_LOG_LEVEL: 'warn' };
+    // Free ports for every listener, so a bench never collides with a gateway already running on the defaults
+    // (including another bench's); the wire under test needs to know its port, the others take any.
+    env.EARSHOT_GRPC_PORT = ports.grpc ? String((ports.grpc = await freePort())) : '0';
+    env.EARSHOT_AUDIOSOCKET_PORT = ports.audiosocket ? String((ports.audiosocket = await freePort())) : '0';
     // The bench's own gateway configuration, layered on the user's EARSHOT_CONFIG (if any):
     // * dataDir: a fresh folder in the result dir, so bench calls never land in (or are capped by) the call
     //   records, DNC list and evidence of a real data dir;
@@ -115,7 +121,7 @@ async function main(): Promise<number> {
     loopDelay.reset();
     const loadAvgStart = loadavg()[0];
     const outcome = await runStep({
-      calls, durationMs, staggerMs, wire, url, token: o.token, audio, byKind: byKind(o.mix), sendPrompts: true, label: `c${calls}`,
+      calls, durationMs, staggerMs, wire, url: wireTarget(url, ports), token: o.token, audio, byKind: byKind(o.mix), sendPrompts: true, label: `c${calls}`,
       genWorkers: genWorkersFor(o.genWorkers, calls), workerSetup,
       onProgress: (p) => {
         const s = sampler?.samples[sampler.samples.length - 1];
@@ -161,8 +167,8 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 1000));
       const base = ps_sampler.sample()?.rssMB ?? null;
       const outcome = await runStep({
-        calls: cmpStep.calls, durationMs, staggerMs, wire, url: ps.wsUrl, token: null, audio, byKind: byKind(['bargein']), sendPrompts: false, label: vadOff ? 'peer0' : 'peer',
-        genWorkers: genWorkersFor(o.genWorkers, cmpStep.calls), workerSetup: { ...workerSetup, mix: ['bargein'] as ('bargein' | 'consent')[] },
+        calls: cmpStep.calls, durationMs, staggerMs, wire: getWire('ws'), url: ps.wsUrl, token: null, audio, byKind: byKind(['bargein']), sendPrompts: false, label: vadOff ? 'peer0' : 'peer',
+        genWorkers: genWorkersFor(o.genWorkers, cmpStep.calls), workerSetup: { ...workerSetup, wire: 'ws', mix: ['bargein'] as ('bargein' | 'consent')[] },
         onProgress: (p) => progress.update(`[${label} ${cmpStep.calls} calls] ${(p.elapsedMs / 1000).toFixed(0)}/${o.durationS}s active ${p.active} done ${p.done} failed ${p.failed}`),
       });
       progress.done();

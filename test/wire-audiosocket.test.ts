@@ -171,6 +171,14 @@ describe('audiosocket wire', () => {
     odd.send(0x10, Buffer.alloc(321));
     expect(await expectError(odd)).toBe(0x11);
 
+    // A protocol error mid-call is reported as one (0x10), not as a bad frame.
+    const twice = new AsClient();
+    await post('/v1/audiosocket/calls', { uuid: twice.uuid, callType: 'notification' });
+    twice.hello();
+    await waitCall(twice.uuid);
+    twice.hello();
+    expect(await expectError(twice)).toBe(0x10);
+
     const shortUuid = new AsClient();
     shortUuid.send(0x01, Buffer.alloc(8));
     expect(await expectError(shortUuid)).toBe(0x11);

@@ -164,6 +164,20 @@ describe('grpc wire', () => {
     expect((await good.status).code).toBe(grpc.status.OK);
   }, 30_000);
 
+  it('play: audio bytes go straight to the playout; a bad prompt id is an error event and the call goes on', async () => {
+    const c = new GrpcTestCall();
+    const pcm = encode('pcm16', Int16Array.from({ length: 1600 }, (_, i) => Math.round(3000 * Math.sin(i / 5))));
+    c.write({ config: { callId: 'grpc-play', callType: 'notification', audio: { encoding: 'pcm16', sampleRate: 16000 } } });
+    await c.waitFor('ready');
+    c.write({ play: { promptId: '', audio: Buffer.from(pcm) } });
+    expect(await c.waitFor('error')).toMatchObject({ code: 'invalid_message' });
+    c.write({ play: { promptId: 'p', audio: Buffer.from(pcm) } });
+    await c.firstFrame();
+    expect(await c.waitFor('prompt_finished')).toMatchObject({ promptId: 'p', interrupted: false, playedMs: 100 });
+    c.write({ hangup: {} });
+    await c.waitFor('call_summary');
+  });
+
   it('health, GetEvidence and Synthesize answer with clear statuses', async () => {
     const check = (service: string) =>
       new Promise<{ err: grpc.ServiceError | null; res?: { status: string } }>((r) => (health.Check as (...a: unknown[]) => void)({ service }, (err: grpc.ServiceError | null, res: { status: string }) => r({ err, res })));

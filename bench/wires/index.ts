@@ -1,23 +1,28 @@
 // Wire registry. Adding a wire = one file exporting a `Wire` plus one line here.
+import { audiosocketWire } from './audiosocket.js';
+import { grpcWire } from './grpc.js';
+import { twilioWire } from './twilio.js';
 import type { Wire } from './types.js';
 import { wsWire } from './ws.js';
 
-const WIRES: Record<string, Wire> = { ws: wsWire };
-/** Wires the bench knows of but has no client for yet, with what is needed to add one. */
-const PLANNED: Record<string, string> = {
-  twilio: 'Twilio Media Streams (JSON media events, μ-law 8 kHz base64, clear/mark)',
-  audiosocket: 'Asterisk AudioSocket (TCP type-length-value, slin 8 kHz)',
-  grpc: 'earshot gRPC streaming (proto/earshot/v1)',
-};
-
+const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire };
 export function getWire(name: string): Wire {
   const w = WIRES[name];
-  if (w) return w;
-  if (name in PLANNED) {
-    throw new Error(
-      `--wire ${name}: no bench client for ${PLANNED[name]} yet. Add bench/wires/${name}.ts exporting a Wire ` +
-        `(see bench/wires/types.ts) and register it in bench/wires/index.ts. Available: ${Object.keys(WIRES).join(', ')}`,
-    );
-  }
-  throw new Error(`--wire ${name}: unknown wire (available: ${Object.keys(WIRES).join(', ')}; planned: ${Object.keys(PLANNED).join(', ')})`);
+  if (!w) throw new Error(`--wire ${name}: unknown wire (available: ${Object.keys(WIRES).join(', ')})`);
+  return w;
+}
+
+/**
+ * The string a wire's `connect` gets: the gateway's WebSocket base URL, plus, for wires that need them, where its
+ * gRPC and AudioSocket servers listen (`?grpc=host:port&audiosocket=host:port`). Wires that carry no events or
+ * commands themselves (Twilio, AudioSocket) use the HTTP control API and SSE at the same host and port as the
+ * WebSocket URL.
+ */
+export function wireTarget(wsUrl: string, ports: { grpc: number | null; audiosocket: number | null }): string {
+  const u = new URL(wsUrl);
+  const q = new URLSearchParams();
+  if (ports.grpc) q.set('grpc', `${u.hostname}:${ports.grpc}`);
+  if (ports.audiosocket) q.set('audiosocket', `${u.hostname}:${ports.audiosocket}`);
+  const qs = q.toString();
+  return qs ? `${u.origin.replace(/^http/, 'ws')}/?${qs}` : wsUrl;
 }

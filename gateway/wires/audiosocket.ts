@@ -187,12 +187,16 @@ class AudioSocketConnection implements CallSink {
     if (this.closed) return;
     this.closed = true;
     if (code === 4403) this.socket.write(frame(AS.ERROR, Uint8Array.of(AS_ERR.rejected)));
-    else if (code !== 1000) this.socket.write(frame(AS.ERROR, Uint8Array.of(code >= 4400 && code < 4500 ? AS_ERR.bad_frame : AS_ERR.internal)));
+    else if (code !== 1000) this.socket.write(frame(AS.ERROR, Uint8Array.of(this.abortErr ?? (code >= 4400 && code < 4500 ? AS_ERR.bad_frame : AS_ERR.internal))));
     this.socket.end(frame(AS.HANGUP));
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
+  /** The AudioSocket error code of the abort that is ending this call, so the peer hears the real reason. */
+  private abortErr: number | null = null;
+
   private abort(code: string, message: string, errCode: number): void {
+    this.abortErr ??= errCode;
     metrics.errors.inc({ code });
     this.log.warn({ callId: this.uuid, code }, message);
     if (this.call && !this.call.isEnded) {

@@ -10,7 +10,7 @@ export const WiresConfigSchema = z.object({
   audiosocket: z.boolean().default(true),
   audiosocketPort: port.default(9092),
   audiosocketHost: z.string().default('127.0.0.1'),
-  /** Rate assumed for an AudioSocket call whose first audio frame has not told us (0x10 = 8 kHz). */
+  /** Language and call type of an AudioSocket call that was not registered with them (POST /v1/audiosocket/calls). */
   audiosocketDefaults: z
     .object({ language: z.enum(['zh', 'en']).default('zh'), callType: z.enum(['marketing', 'notification']).default('marketing') })
     .default({ language: 'zh', callType: 'marketing' }),

@@ -16,7 +16,7 @@ import { HttpError } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { runCommand } from '../control/routes.js';
-import { refuseStart } from './common.js';
+import { playBytes, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
 import { startCall, StartMessage } from './native.js';
 import { setWirePort } from './ports.js';
@@ -273,7 +273,12 @@ class GrpcCall implements CallSink {
     }
     if (kind === 'config') return this.abort({ code: S.INVALID_ARGUMENT, details: 'config sent twice' });
     const call = this.call;
-    if (!call) return; // admission still running: drop (audio) — commands before ready are refused below
+    if (!call) {
+      // Admission (policy checks) is still running. Audio before `ready` is dropped, as on every wire; a command is
+      // refused out loud rather than lost.
+      if (kind !== 'audio') this.sendEvent({ type: 'error', code: 'not_ready', message: `"${String(kind)}" before "ready"`, t: 0 });
+      return;
+    }
     try {
       switch (kind) {
         case 'audio': {
@@ -283,8 +288,16 @@ class GrpcCall implements CallSink {
           call.audio(b);
           return;
         }
-        case 'play':
-          return void this.command(call, 'play', { promptId: r.play?.promptId, audio: Buffer.from(r.play?.audio ?? []).toString('base64'), interruptible: r.play?.interruptible ?? true });
+        case 'play': {
+          // The audio is already bytes here: straight to playBytes rather than through base64 and the HTTP command.
+          const promptId = r.play?.promptId ?? '';
+          if (promptId.length < 1 || promptId.length > 128) {
+            return this.sendEvent({ type: 'error', code: 'invalid_message', message: 'play.prompt_id must be 1–128 characters', t: call.t });
+          }
+          const err = playBytes(this.gw, call, { promptId, bytes: Buffer.from(r.play?.audio ?? []), interruptible: r.play?.interruptible ?? true });
+          if (err) this.sendEvent({ type: 'error', code: err.code, message: err.message, t: call.t });
+          return;
+        }
         case 'say':
           return void this.command(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
         case 'stopPrompt':
