@@ -9,6 +9,7 @@ import { wirePorts } from '../gateway/wires/index.js';
 import { audiosocketWire } from '../bench/wires/audiosocket.js';
 import type { GatewayEvent } from '../bench/wires/types.js';
 import { startGateway } from './helpers/gateway.js';
+import { until } from './helpers/until.js';
 
 const TOKEN = 'bench-as-token';
 let gw: Gateway;
@@ -25,14 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop(0);
 });
-
-const until = async (ok: () => boolean, ms: number, what: string) => {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('bench audiosocket wire', () => {
   const cases: { encoding: Encoding; sampleRate: 8000 | 16000; frameBytes: number }[] = [

@@ -8,6 +8,7 @@ import type { Gateway } from '../gateway/Gateway.js';
 import { twilioWire } from '../bench/wires/twilio.js';
 import type { GatewayEvent, StartParams } from '../bench/wires/types.js';
 import { startGateway } from './helpers/gateway.js';
+import { until } from './helpers/until.js';
 
 const TOKEN = 'bench-twilio-token';
 let gw: Gateway;
@@ -22,14 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop(0);
 });
-
-const until = async (ok: () => boolean, ms: number, what: string) => {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 function params(callId: string, over: Partial<StartParams> = {}): StartParams {
   return { callId, language: 'zh', callType: 'notification', audio: { encoding: 'mulaw', sampleRate: 8000 }, callee: '+8613900000001', ...over };

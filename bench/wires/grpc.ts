@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { GatewayEvent, StartParams, Wire, WireCall } from './types.js';
+import { parseEvent, ReadyGate, START_TIMEOUT_MS } from './ready.js';
+import type { StartParams, Wire, WireCall } from './types.js';
 
-const START_TIMEOUT_MS = 15_000;
 /** After close(), how long the gateway gets to finish the stream before it is cancelled (never left on the channel). */
 const CLOSE_GRACE_MS = 5_000;
 const DEFAULT_GRPC_PORT = 50051;
@@ -73,7 +73,7 @@ export const grpcWire: Wire = {
     if (token) md.set('authorization', `Bearer ${token}`);
     const stream = client.StreamCall(md);
 
-    let ready: { resolve: () => void; reject: (e: Error) => void } | null = null;
+    const ready = new ReadyGate();
     let closedReason: string | null = null;
     let ended = false; // we half-closed: writing now would be a write-after-end error
     let status: grpc.StatusObject | null = null;
@@ -83,8 +83,7 @@ export const grpcWire: Wire = {
       if (closedReason !== null) return;
       closedReason = reason;
       clearTimeout(graceTimer);
-      ready?.reject(new Error(`stream closed before ready (${reason})`));
-      ready = null;
+      ready.fail(new Error(`stream closed before ready (${reason})`));
       handlers.onClose(reason);
     };
 
@@ -92,20 +91,8 @@ export const grpcWire: Wire = {
       const wall = performance.now();
       if (r.audio) return handlers.onAudio(r.audio.audio, wall);
       if (!r.event) return;
-      let ev: GatewayEvent;
-      try {
-        ev = JSON.parse(r.event.json) as GatewayEvent;
-      } catch {
-        handlers.onEvent({ type: 'bench_bad_json', raw: String(r.event.json).slice(0, 200) }, wall);
-        return;
-      }
-      if (ready && ev.type === 'ready') {
-        ready.resolve();
-        ready = null;
-      } else if (ready && (ev.type === 'rejected' || ev.type === 'error')) {
-        ready.reject(new Error(`${ev.type}: ${String(ev.reason ?? ev.code ?? '')} ${String(ev.message ?? '')}`.trim()));
-        ready = null;
-      }
+      const ev = parseEvent(String(r.event.json));
+      ready.see(ev);
       handlers.onEvent(ev, wall);
     });
     // grpc-js emits 'error' for every non-OK status and then 'status'; the status is the one place handled.
@@ -127,15 +114,7 @@ export const grpcWire: Wire = {
     const call: WireCall = {
       start(p: StartParams) {
         if (closedReason !== null) return Promise.reject(new Error(`stream closed before start (${closedReason})`));
-        return new Promise<void>((res, rej) => {
-          const timer = setTimeout(() => {
-            ready = null;
-            rej(new Error(`no ready within ${START_TIMEOUT_MS} ms`));
-          }, START_TIMEOUT_MS);
-          ready = {
-            resolve: () => (clearTimeout(timer), res()),
-            reject: (e) => (clearTimeout(timer), rej(e)),
-          };
+        return ready.wait(() =>
           write({
             config: {
               callId: p.callId,
@@ -144,8 +123,8 @@ export const grpcWire: Wire = {
               audio: { encoding: p.audio.encoding, sampleRate: p.audio.sampleRate },
               callee: p.callee,
             },
-          });
-        });
+          }),
+        );
       },
       sendAudio(frame) {
         write({ audio: frame });

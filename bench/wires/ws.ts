@@ -2,9 +2,9 @@
 // for audio both ways. Being the native shape, this adapter is a thin pass-through.
 import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
-import type { GatewayEvent, StartParams, Wire, WireCall, WireHandlers } from './types.js';
+import { parseEvent, ReadyGate, START_TIMEOUT_MS } from './ready.js';
+import type { StartParams, Wire, WireCall } from './types.js';
 
-const START_TIMEOUT_MS = 15_000;
 
 function streamUrl(url: string): string {
   // Accept either the server root or the full stream path.
@@ -18,7 +18,7 @@ export const wsWire: Wire = {
       const headers = token ? { authorization: `Bearer ${token}` } : undefined;
       const ws = new WebSocket(streamUrl(url), { headers, perMessageDeflate: false });
       ws.binaryType = 'nodebuffer';
-      let ready: { resolve: () => void; reject: (e: Error) => void } | null = null;
+      const ready = new ReadyGate();
       let closed = false;
       let opened = false;
       // ws moves to CLOSING before emitting a connect error, so "opened" (not readyState) tells the two apart.
@@ -34,28 +34,15 @@ export const wsWire: Wire = {
           handlers.onAudio(data, wall);
           return;
         }
-        let ev: GatewayEvent;
-        try {
-          ev = JSON.parse(data.toString('utf8')) as GatewayEvent;
-        } catch {
-          handlers.onEvent({ type: 'bench_bad_json', raw: data.toString('utf8').slice(0, 200) }, wall);
-          return;
-        }
-        if (ready && ev.type === 'ready') {
-          ready.resolve();
-          ready = null;
-        } else if (ready && (ev.type === 'rejected' || ev.type === 'error')) {
-          ready.reject(new Error(`${ev.type}: ${String(ev.reason ?? ev.code ?? '')} ${String(ev.message ?? '')}`.trim()));
-          ready = null;
-        }
+        const ev = parseEvent(data.toString('utf8'));
+        ready.see(ev);
         handlers.onEvent(ev, wall);
       });
       ws.on('close', (code, reason) => {
         closed = true;
         clearTimeout(connectTimer);
         if (!opened) return reject(new Error(`closed while connecting (${code})`));
-        ready?.reject(new Error(`closed before ready (${code} ${reason.toString()})`));
-        ready = null;
+        ready.fail(new Error(`closed before ready (${code} ${reason.toString()})`));
         handlers.onClose(`${code} ${reason.toString()}`);
       });
       ws.on('error', (err) => {
@@ -72,17 +59,7 @@ export const wsWire: Wire = {
         };
         const call: WireCall = {
           start(p: StartParams) {
-            return new Promise<void>((res, rej) => {
-              const timer = setTimeout(() => {
-                ready = null;
-                rej(new Error(`no ready within ${START_TIMEOUT_MS} ms`));
-              }, START_TIMEOUT_MS);
-              ready = {
-                resolve: () => (clearTimeout(timer), res()),
-                reject: (e) => (clearTimeout(timer), rej(e)),
-              };
-              send({ type: 'start', ...p });
-            });
+            return ready.wait(() => send({ type: 'start', ...p }));
           },
           sendAudio(frame) {
             if (!closed && ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
