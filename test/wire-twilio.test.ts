@@ -247,6 +247,23 @@ describe('twilio wire', () => {
     await s.done;
   }, 20_000);
 
+  it('a stop while a hangup is ending the call keeps the call registered until its summary is out', async () => {
+    const t = new FakeTwilio('CAhangstop');
+    await t.start({ token: TOKEN, callType: 'notification' });
+    await callExists('CAhangstop');
+    const call = gw.calls.get('CAhangstop')!;
+    // A listener that takes a while to close (a recogniser flushing, say) holds the call in its ending state.
+    call.addListener({ close: () => new Promise((r) => setTimeout(r, 300)) });
+    // Whether the old call still held its callId when it announced its end.
+    const registeredAtSummary = new Promise<boolean>((r) => call.observe((e) => e.type === 'call_summary' && r(gw.calls.has('CAhangstop'))));
+    // What a platform does: hang up through the control API, and Twilio's own stop follows right behind.
+    expect((await post('/v1/calls/CAhangstop/hangup', {})).status).toBe(202);
+    t.stop();
+    expect(await registeredAtSummary).toBe(true);
+    expect((await t.closed).code).toBe(1000);
+    expect(gw.calls.has('CAhangstop')).toBe(false);
+  }, 20_000);
+
   it('authenticates with X-Twilio-Signature or the token parameter, and refuses neither', async () => {
     const host = new URL(http).host;
     const sig = twilioSignature(TWILIO_AUTH, `wss://${host}/v1/twilio`);

@@ -151,11 +151,10 @@ class TwilioConnection implements CallSink {
 
   close(code: number, reason: string): void {
     if (this.call) this.gw.unregisterCall(this.call);
+    if (this.closed) return;
+    this.closed = true;
     this.log.info({ streamSid: this.streamSid, reason, ...this.counters }, 'twilio stream closed');
-    if (!this.closed) {
-      this.closed = true;
-      this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
-    }
+    this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
@@ -237,8 +236,11 @@ class TwilioConnection implements CallSink {
         return this.onMark(m.data.mark.name);
       }
       case 'stop':
-        if (this.call && !this.call.isEnded) void this.call.end('stop');
-        else this.close(1000, 'stop');
+        // A call that is already ending (hangup in progress) closes this stream itself once its summary is out;
+        // closing here would free the callId while the old call is still finishing.
+        if (this.call) {
+          if (!this.call.isEnded) void this.call.end('stop');
+        } else this.close(1000, 'stop');
         return;
       default:
         this.log.debug({ event: msg.event }, 'ignoring unknown Twilio event');
