@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HELP, parseOptions, type BenchOptions } from './options.js';
 import { loadBudgets, describeViolations, type Budgets } from './budgets.js';
 import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
+import { httpBase } from './wires/control.js';
 import { getWire, wireTarget } from './wires/index.js';
 import { freePort, startServer, type ServerProcess } from './serverProcess.js';
 import { ProcSampler } from './procSampler.js';
@@ -33,10 +34,6 @@ const generatorLag = lagStats;
 const stepGenLag = (o: StepOutcome, h: ReturnType<typeof monitorEventLoopDelay>) => o.workerLag ?? lagStats(h);
 /** `--gen-workers auto`: one generator process per 150 calls (one process measured 6 ms lag p99 at 150 calls). */
 const genWorkersFor = (opt: number | 'auto', calls: number) => (opt === 'auto' ? Math.max(1, Math.ceil(calls / 150)) : opt);
-
-function httpBase(wsUrl: string): string {
-  return wsUrl.replace(/^ws/, 'http').replace(/\/v1\/stream\/?$/, '').replace(/\/$/, '');
-}
 
 async function main(): Promise<number> {
   let o: BenchOptions;

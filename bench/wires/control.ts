@@ -9,9 +9,11 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { START_TIMEOUT_MS } from './ready.js';
 import type { GatewayEvent, WireHandlers } from './types.js';
 
-export const START_TIMEOUT_MS = 15_000;
+export { START_TIMEOUT_MS };
+
 /** Between SSE attempts while the gateway admits the call (policy check, a database round trip). */
 const POLL_MS = 10;
 /** How long a closed transport waits for the SSE stream to deliver `call_summary` before reporting onClose. */
