@@ -264,6 +264,26 @@ describe('twilio wire', () => {
     expect(gw.calls.has('CAhangstop')).toBe(false);
   }, 20_000);
 
+  it('media that arrives while the call is being admitted is kept: the inbound timeline starts with the stream', async () => {
+    // A slow admission (a policy database under load) for this one call.
+    const slow = { name: 'slow-admission', admit: async (m: { callId: string }) => (m.callId === 'CAearly' && (await new Promise((r) => setTimeout(r, 300))), { ok: true as const }) };
+    gw.plugins.unshift(slow as never);
+    try {
+      const t = new FakeTwilio('CAearly');
+      await t.start({ token: TOKEN, callType: 'notification' });
+      await t.stream(new Int16Array(8000 * 0.6)); // 600 ms from the moment of `start`
+      await callExists('CAearly');
+      const call = gw.calls.get('CAearly')!;
+      await new Promise((r) => setTimeout(r, 100));
+      // All 600 ms are on the call's timeline, not just what came after the 300 ms admission.
+      expect(call.t).toBe(600);
+      t.stop();
+      await t.closed;
+    } finally {
+      gw.plugins.splice(gw.plugins.indexOf(slow as never), 1);
+    }
+  }, 20_000);
+
   it('authenticates with X-Twilio-Signature or the token parameter, and refuses neither', async () => {
     const host = new URL(http).host;
     const sig = twilioSignature(TWILIO_AUTH, `wss://${host}/v1/twilio`);

@@ -19,7 +19,7 @@ import type { Gateway, Plugin } from '../Gateway.js';
 import { HttpError, readJson, sendJson } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { refuseStart } from './common.js';
+import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
 import { startCall, StartMessage } from './native.js';
 import { setWirePort } from './ports.js';
@@ -123,6 +123,8 @@ class AudioSocketConnection implements CallSink {
   private inResampler: { from: number; r: Resampler } | null = null;
   private dropStartedAt = 0;
   readonly counters = { framesIn: 0, framesOut: 0, framesDropped: 0, earlyAudio: 0 };
+  /** Audio that arrives during admission, replayed once the call exists. */
+  private readonly early = new AdmissionBuffer<{ rate: number; payload: Buffer }>();
 
   constructor(
     private readonly socket: Socket,
@@ -270,21 +272,25 @@ class AudioSocketConnection implements CallSink {
     const refused = refuseStart(this.gw, this.uuid);
     if (refused) return this.abort(refused.code, refused.message, AS_ERR.rejected);
     void startCall(this.gw, s.data, 'audiosocket', this, () => this.closed).then((call) => {
-      if (call) this.call = call;
+      if (!call) return;
+      this.call = call;
+      for (const a of this.early.drain()) this.onAudio(a.rate, a.payload);
     });
   }
 
   private onAudio(rate: number, payload: Buffer): void {
     if (!this.uuid) return this.abort('protocol', 'audio before UUID', AS_ERR.protocol);
     if (payload.length % 2 !== 0) return this.abort('bad_frame', `slin frame of ${payload.length} bytes is not whole samples`, AS_ERR.bad_frame);
-    const call = this.call;
-    if (!call) {
-      this.counters.earlyAudio++; // admission still running
-      return;
-    }
-    this.counters.framesIn++;
     const ms = (payload.length / 2 / rate) * 1000;
     if (ms > this.gw.config.limits.maxInboundFrameMs) return this.abort('frame_too_long', `audio frame of ${Math.round(ms)} ms`, AS_ERR.bad_frame);
+    const call = this.call;
+    if (!call) {
+      this.counters.earlyAudio++;
+      this.early.push({ rate, payload }, ms);
+      return;
+    }
+    if (call.isEnded) return;
+    this.counters.framesIn++;
     let bytes: Uint8Array = payload;
     if (rate !== this.rate) {
       if (!this.inResampler || this.inResampler.from !== rate) {

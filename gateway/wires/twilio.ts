@@ -21,7 +21,7 @@ import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import type { WiresConfig } from './config.js';
-import { refuseStart } from './common.js';
+import { AdmissionBuffer, refuseStart } from './common.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { decodeBase64Audio, startCall, StartMessage } from './native.js';
 
@@ -69,6 +69,8 @@ class TwilioConnection implements CallSink {
   private call: Call | null = null;
   private starting = false;
   private bound = false;
+  /** Media that arrives during admission, replayed once the call exists. */
+  private readonly early = new AdmissionBuffer<Buffer>();
   private streamSid = '';
   private closed = false;
   private log: Logger;
@@ -281,7 +283,9 @@ class TwilioConnection implements CallSink {
     this.bound = true;
     void startCall(this.gw, s.data, 'twilio', this, () => this.closed).then((call) => {
       this.starting = false;
-      if (call) this.call = call;
+      if (!call) return;
+      this.call = call;
+      for (const b of this.early.drain()) this.feed(b);
     });
   }
 
@@ -291,13 +295,19 @@ class TwilioConnection implements CallSink {
     if (m.data.media.track && m.data.media.track !== 'inbound' && m.data.media.track !== 'inbound_track') return;
     const bytes = decodeBase64Audio(m.data.media.payload);
     if (!bytes) return this.abort('bad_base64', 'media.payload is not valid base64', 4400);
-    if (!this.call) {
-      this.counters.earlyMedia++; // admission still running
-      return;
-    }
-    this.counters.mediaIn++;
     const ms = bytes.length / 8;
     if (ms > this.gw.config.limits.maxInboundFrameMs) return this.abort('frame_too_long', `media of ${ms} ms exceeds ${this.gw.config.limits.maxInboundFrameMs} ms`, 4400);
+    if (!this.call) {
+      this.counters.earlyMedia++;
+      this.early.push(bytes, ms);
+      return;
+    }
+    this.feed(bytes);
+  }
+
+  private feed(bytes: Buffer): void {
+    if (!this.call || this.call.isEnded) return;
+    this.counters.mediaIn++;
     try {
       this.call.audio(bytes);
     } catch (e) {
