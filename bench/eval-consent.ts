@@ -18,17 +18,9 @@ import { readWav } from '../gateway/audio/wav.js';
 import { createGateway } from '../gateway/app.js';
 import type { ConsentFeature } from '../gateway/features/consent.js';
 import { rootLogger } from '../gateway/ops/log.js';
+import { readLabels, type Label } from './scenarios.js';
 
 type Decision = 'granted' | 'refused' | 'unclear';
-interface Label {
-  file: string;
-  twin8k: string;
-  kind: string;
-  lang: 'zh' | 'en' | null;
-  text: string | null;
-  expected: Decision | null;
-  speechEndMs: number | null;
-}
 interface Outcome {
   label: Label;
   decided: Decision | 'none';
@@ -99,7 +91,7 @@ async function runItem(url: string, root: string, l: Label, rate: string, n: num
 async function main(): Promise<void> {
   const o = args(process.argv.slice(2));
   const root = resolve(o.folder);
-  const all = readFileSync(join(root, 'labels.jsonl'), 'utf8').trim().split('\n').map((s) => JSON.parse(s) as Label);
+  const all = readLabels(root);
   const items = all.filter((l) => l.kind === o.kind && l.expected && l.lang === o.lang && (!o.subset || l.file.startsWith(o.subset)));
   if (!items.length) throw new Error('no items match');
   const overrides: Record<string, unknown> = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')) };

@@ -7,11 +7,16 @@ import { encode, type Encoding } from '../gateway/audio/codec.js';
 
 export const FRAME_MS = 20;
 
+/** One line of a corpus's labels.jsonl (the format of ../shared/audio): the bench, the consent eval and the tests
+ * all read it through `readLabels`. Fields beyond these are kept (`[k: string]: unknown`). */
 export interface Label {
   file: string;
-  twin8k?: string;
+  twin8k: string;
   kind: string;
+  variant?: string;
   lang: 'zh' | 'en' | null;
+  text: string | null;
+  pinyin?: string | null;
   expected: string | null;
   speechOnsetMs: number | null;
   speechEndMs: number | null;
@@ -19,7 +24,9 @@ export interface Label {
   promptFile?: string;
   promptTwin8k?: string;
   promptLang?: 'zh' | 'en';
-  echo?: unknown;
+  echo?: { delayMs: number; attenuationDb: number; echoSpeechOnsetMs?: number; echoSpeechEndMs?: number } | null;
+  natural?: string;
+  [k: string]: unknown;
 }
 
 export type ScenarioKind = 'bargein' | 'consent';

@@ -9,6 +9,7 @@ import {
   readTokenSet, spottedToInput, type ConsentDecision, type SpottedKeyword,
 } from '../gateway/listen/consent/index.js';
 import { isResolved, resolveModel, type ResolvedModel } from '../gateway/models.js';
+import { labels, type Label } from './helpers/corpus.js';
 
 const require = createRequire(import.meta.url);
 const SHARED = resolve(import.meta.dirname, '..', '..', 'shared');
@@ -213,10 +214,9 @@ describe('lexicon override', () => {
   });
 });
 
-interface Label { file: string; kind: string; lang: 'zh' | 'en'; text: string; expected: ConsentDecision }
-function consentLabels(): Label[] {
-  return readFileSync(join(SHARED, 'audio', 'labels.jsonl'), 'utf8').trim().split('\n')
-    .map((l) => JSON.parse(l) as Label).filter((l) => l.kind === 'consent');
+type ConsentLabel = Label & { lang: 'zh' | 'en'; text: string; expected: ConsentDecision };
+function consentLabels(): ConsentLabel[] {
+  return labels(join(SHARED, 'audio')).filter((l): l is ConsentLabel => l.kind === 'consent');
 }
 
 describe('labels.jsonl texts', () => {
