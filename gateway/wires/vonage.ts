@@ -15,7 +15,7 @@ import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import type { Gateway, WsWire } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { refuseStart } from './common.js';
+import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { startCall, StartMessage } from './native.js';
@@ -45,6 +45,8 @@ class VonageConnection implements CallSink {
   private startTimer: NodeJS.Timeout;
   private heard: HeardTracker;
   readonly counters = { framesIn: 0, framesOut: 0, earlyAudio: 0, notifiesSent: 0, notifiesEchoed: 0, clears: 0 };
+  /** Audio that arrives during admission, replayed once the call exists. */
+  private readonly early = new AdmissionBuffer<Buffer>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -183,7 +185,9 @@ class VonageConnection implements CallSink {
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     this.log = this.log.child({ callId: s.data.callId });
     void startCall(this.gw, s.data, 'vonage', this, () => this.closed).then((call) => {
-      if (call) this.call = call;
+      if (!call) return;
+      this.call = call;
+      for (const b of this.early.drain()) this.onAudio(b);
     });
   }
 
@@ -194,14 +198,16 @@ class VonageConnection implements CallSink {
 
   private onAudio(data: Buffer): void {
     if (!this.meta) return this.abort('not_started', 'audio before websocket:connected', 4400);
-    const call = this.call;
-    if (!call) {
-      this.counters.earlyAudio++;
-      return;
-    }
     if (data.length % 2 !== 0) return this.abort('odd_length', `L16 frame of ${data.length} bytes is not whole samples`, 4400);
     const ms = (data.length / 2 / this.rate) * 1000;
     if (ms > this.gw.config.limits.maxInboundFrameMs) return this.abort('frame_too_long', `audio frame of ${Math.round(ms)} ms`, 4400);
+    const call = this.call;
+    if (!call) {
+      this.counters.earlyAudio++;
+      this.early.push(data, ms);
+      return;
+    }
+    if (call.isEnded) return;
     this.counters.framesIn++;
     try {
       call.audio(data);
