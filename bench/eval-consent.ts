@@ -9,7 +9,7 @@
 //
 // Usage: npm run eval:consent -- <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model <id>]
 //          [--mode recognizer|kws] [--subset natural|consent|<path prefix>] [--lang zh|en] [--concurrency N] [--json]
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';

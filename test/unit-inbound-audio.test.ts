@@ -21,7 +21,7 @@ function run(file: string, prompt: string | null, shift = 0) {
     frames.push(...a.takeFrames());
   }
   const residual = a.takeResidual();
-  return { a, mic, frames, residual, events: a.events };
+  return { a, mic, frames, residual, events: a.takeEvents() };
 }
 
 const echoOnly = labels().filter((l) => l.kind === 'echo_only' && l.echo);

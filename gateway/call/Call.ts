@@ -154,9 +154,11 @@ export class Call {
     const pcm = decode(this.format.encoding, bytes);
     if (!this.firstAudioAt) this.firstAudioAt = Date.now();
     this.lastAudioAt = Date.now();
-    let x = int16ToFloat(pcm);
-    if (this.inResampler) x = this.inResampler.process(x);
-    this.pushInbound(x);
+    if (this.inResampler) this.pushInbound(this.inResampler.process(int16ToFloat(pcm)));
+    else {
+      this.listen.pushPcm16(pcm);
+      this.samples16k += pcm.length;
+    }
     const off = this.samples16k - (t0 * MODEL_RATE) / 1000;
     if (off > this.clockOffset) this.clockOffset = off;
     const dt = performance.now() - t0;

@@ -25,6 +25,8 @@ export type EchoEvent =
   | { type: 'state'; state: 'present' | 'absent'; at: number }
   | { type: 'debug'; info: Record<string, number> };
 
+const NONE: readonly never[] = [];
+
 export class InboundAudio {
   private readonly aec: EchoCanceller;
   private readonly buf = new Float32Array(VAD_FRAME);
@@ -37,7 +39,7 @@ export class InboundAudio {
   private frames: PendingFrame[] = [];
   /** Residual audio since the last `takeResidual`, when someone listens to it. */
   private residual: { start: number; samples: Float32Array }[] = [];
-  readonly events: EchoEvent[] = [];
+  private events: EchoEvent[] = [];
 
   constructor(
     echo: EchoConfig,
@@ -113,16 +115,27 @@ export class InboundAudio {
     this.aec.recheck();
   }
 
-  takeFrames(): PendingFrame[] {
+  // The take* methods run for every call on every shard tick: hand back a shared empty array when there is
+  // nothing, rather than allocating a fresh one per call per tick.
+  takeFrames(): readonly PendingFrame[] {
+    if (this.frames.length === 0) return NONE;
     const f = this.frames;
     this.frames = [];
     return f;
   }
 
-  takeResidual(): { start: number; samples: Float32Array }[] {
+  takeResidual(): readonly { start: number; samples: Float32Array }[] {
+    if (this.residual.length === 0) return NONE;
     const r = this.residual;
     this.residual = [];
     return r;
+  }
+
+  takeEvents(): readonly EchoEvent[] {
+    if (this.events.length === 0) return NONE;
+    const e = this.events;
+    this.events = [];
+    return e;
   }
 
   /** Whether a scored frame counts as echo rather than callee speech. */

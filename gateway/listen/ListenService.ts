@@ -88,8 +88,19 @@ export class ListenSession {
   push(x: Float32Array): void {
     if (this.closed || x.length === 0) return;
     this.shard.audio(this.slot, x);
+    this.advance(x.length);
+  }
+
+  /** The same for 16 kHz pcm16 as it came off the wire: converted straight into the shard's outgoing message. */
+  pushPcm16(pcm: Int16Array): void {
+    if (this.closed || pcm.length === 0) return;
+    this.shard.audioPcm16(this.slot, pcm);
+    this.advance(pcm.length);
+  }
+
+  private advance(n: number): void {
     const before = this.pushed;
-    this.pushed += x.length;
+    this.pushed += n;
     this.arrivals.push(this.pushed, performance.now());
     // A completed VAD frame should not wait for the next timer tick.
     if (Math.floor(this.pushed / VAD_FRAME) !== Math.floor(before / VAD_FRAME)) this.shard.frameReady();
@@ -182,15 +193,28 @@ class Shard {
     this.op(Op.ref, slot, this.put(x), x.length, at * 2 + path);
   }
 
+  audioPcm16(slot: number, pcm: Int16Array): void {
+    const at = this.reserve(pcm.length);
+    const pool = this.pool;
+    for (let i = 0; i < pcm.length; i++) pool[at + i] = pcm[i] / 32768; // as int16ToFloat
+    this.op(Op.audio, slot, at, pcm.length);
+  }
+
   private put(x: Float32Array): number {
-    if (this.fill + x.length > this.pool.length) {
-      const bigger = new Float32Array(Math.max(this.pool.length * 2, this.fill + x.length));
+    const at = this.reserve(x.length);
+    this.pool.set(x, at);
+    return at;
+  }
+
+  /** Room for `n` samples in the outgoing message; returns where they go. */
+  private reserve(n: number): number {
+    if (this.fill + n > this.pool.length) {
+      const bigger = new Float32Array(Math.max(this.pool.length * 2, this.fill + n));
       bigger.set(this.pool.subarray(0, this.fill));
       this.pool = bigger;
     }
     const at = this.fill;
-    this.pool.set(x, at);
-    this.fill += x.length;
+    this.fill += n;
     return at;
   }
 
@@ -271,15 +295,17 @@ class Shard {
         this.sessions.get(r[i])?.handlers.residual?.(m.residual.subarray(r[i + 2], r[i + 2] + r[i + 3]), r[i + 1]);
       }
     }
-    const traces = new Map<string, ListenFrame['trace']>();
+    // Gating figures only come for calls traced at log level trace.
+    let traces: Map<string, ListenFrame['trace']> | null = null;
     if (m.traces) {
       const t = m.traces;
+      traces = new Map();
       for (let i = 0; i < t.length; i += TRACE_WIDTH) traces.set(`${t[i]}:${t[i + 1]}`, { res: t[i + 2], exp: t[i + 3], ref: t[i + 4], locked: t[i + 5] === 1 });
     }
     const f = m.frames;
     for (let i = 0; i < f.length; i += FRAME_WIDTH) {
       const s = this.sessions.get(f[i]);
-      if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, now, m.traces ? traces.get(`${f[i]}:${f[i + 1]}`) : undefined);
+      if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, now, traces?.get(`${f[i]}:${f[i + 1]}`));
     }
     // Frames that completed while this tick was out go now rather than on the next timer tick.
     if (this.ops.length) this.frameReady();

@@ -101,7 +101,7 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
 async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const t0 = performance.now();
   apply(model, req.ops, req.samples);
-  const work: { slot: number; call: InboundAudio; frames: PendingFrame[] }[] = [];
+  const work: { slot: number; call: InboundAudio; frames: readonly PendingFrame[] }[] = [];
   const events: { slot: number; ev: EchoEvent }[] = [];
   const residualPieces: { slot: number; start: number; samples: Float32Array }[] = [];
   let total = 0;
@@ -113,7 +113,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       total += frames.length;
       if (frames.length > depth) depth = frames.length;
     }
-    for (const ev of call.events.splice(0)) events.push({ slot, ev });
+    for (const ev of call.takeEvents()) events.push({ slot, ev });
     if (call.wantsResidual) for (const r of call.takeResidual()) residualPieces.push({ slot, ...r });
   }
   const t1 = performance.now();
