@@ -32,7 +32,7 @@ const Echo = z.object({
 
 const Vad = z.object({
   backend: z.enum(['silero-ort', 'sherpa-silero', 'sherpa-ten']).default('silero-ort'),
-  /** How often the batching scheduler flushes ready frames of all calls to the inference worker. */
+  /** Longest a listen shard waits before its calls' audio and ops go out (a completed VAD frame goes sooner). */
   tickMs: z.number().int().min(1).max(64).default(16),
   threads: z.number().int().min(1).max(8).default(1),
   /**

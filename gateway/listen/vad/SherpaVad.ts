@@ -7,7 +7,6 @@ import { VAD_FRAME, VAD_RATE, type VadModel } from './VadModel.js';
 type SherpaVadInstance = { acceptWaveform(s: Float32Array): void; isDetected(): boolean; reset(): void; clear?(): void };
 
 export class SherpaVad implements VadModel {
-  readonly batched = false;
   private slots = new Map<number, SherpaVadInstance>();
 
   constructor(

@@ -14,7 +14,6 @@ interface SlotState {
 
 export class SileroOrt implements VadModel {
   readonly name = 'silero-ort';
-  readonly batched = true;
   private slots = new Map<number, SlotState>();
   private readonly sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
 

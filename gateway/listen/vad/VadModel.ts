@@ -1,4 +1,4 @@
-// What a VAD backend does inside the inference worker: per-slot recurrent state, and one call that scores one
+// What a VAD backend does inside a listen worker: per-slot recurrent state, and one call that scores one
 // 512-sample (32 ms at 16 kHz) frame for many slots at once. A new backend is one new file implementing this.
 export const VAD_RATE = 16000;
 export const VAD_FRAME = 512;
@@ -6,8 +6,6 @@ export const VAD_FRAME_MS = (VAD_FRAME / VAD_RATE) * 1000;
 
 export interface VadModel {
   readonly name: string;
-  /** Whether scoring many slots costs less than scoring them one by one (drives how the scheduler batches). */
-  readonly batched: boolean;
   open(slot: number): void;
   close(slot: number): void;
   reset(slot: number): void;
