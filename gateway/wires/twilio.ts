@@ -15,14 +15,14 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import type { Gateway, WsWire } from '../Gateway.js';
 import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import type { WiresConfig } from './config.js';
+import { BufferingFarEnd } from './BufferingFarEnd.js';
 import { AdmissionBuffer, refuseStart } from './common.js';
-import { HeardTracker, type MarkKind } from './HeardTracker.js';
+import type { MarkKind } from './HeardTracker.js';
 import { decodeBase64Audio, startCall, StartMessage } from './native.js';
 
 const Seq = z.union([z.string(), z.number()]).optional();
@@ -65,29 +65,26 @@ export class TwilioWire implements WsWire {
   }
 }
 
-class TwilioConnection implements CallSink {
-  private call: Call | null = null;
+class TwilioConnection extends BufferingFarEnd {
   private starting = false;
   private bound = false;
   /** Media that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
   private streamSid = '';
-  private closed = false;
-  private log: Logger;
+  protected log: Logger;
   private startTimer: NodeJS.Timeout;
   private readonly signatureOk: boolean;
   private lastSeq = 0;
-  readonly counters = { seqGaps: 0, seqMissing: 0, seqOutOfOrder: 0, earlyMedia: 0, marksSent: 0, marksEchoed: 0, mediaIn: 0, mediaOut: 0, clears: 0 };
-  private heard: HeardTracker;
+  readonly counters = { seqGaps: 0, seqMissing: 0, seqOutOfOrder: 0, earlyMedia: 0, marksEchoed: 0, mediaIn: 0 };
 
   constructor(
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     req: IncomingMessage,
-    private readonly gw: Gateway,
+    gw: Gateway,
     private readonly cfg: WiresConfig,
   ) {
+    super(ws, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'twilio' });
-    this.heard = new HeardTracker(cfg.twilioMarkEveryFrames, (end, kind, id) => this.mark(end, kind, id), (ev) => this.call?.emit(ev));
     this.signatureOk = this.checkSignature(req);
     ws.on('message', (data, isBinary) => {
       try {
@@ -124,50 +121,26 @@ class TwilioConnection implements CallSink {
     return '/v1/twilio';
   }
 
-  // --- CallSink ------------------------------------------------------------------------------------------------
-  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
-    if (this.closed) return true;
-    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+  // --- far end ------------------------------------------------------------------------------------------------
+  protected writeAudio(bytes: Uint8Array): void {
     this.send({ event: 'media', streamSid: this.streamSid, media: { payload: Buffer.from(bytes).toString('base64') } });
-    this.counters.mediaOut++;
-    this.heard.frameSent(meta.promptId, meta.offsetMs);
-    return true;
   }
 
-  sendEvent(ev: CallEvent): void {
-    // Twilio has no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
-    if (ev.type === 'prompt_finished') {
-      // stop_prompt / hangup: drop what Twilio holds (a barge-in was cleared already).
-      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
-    } else if (ev.type === 'error') {
-      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
-    }
-  }
-
-  clearAudio(promptId: string): void {
-    if (this.closed) return;
-    this.counters.clears++;
+  protected writeClear(): void {
     this.send({ event: 'clear', streamSid: this.streamSid });
-    this.heard.cleared(promptId);
   }
 
-  close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
-    if (this.closed) return;
-    this.closed = true;
-    this.log.info({ streamSid: this.streamSid, reason, ...this.counters }, 'twilio stream closed');
-    this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
+  protected writeMark(endMs: number, kind: MarkKind, promptId: string): void {
+    this.send({ event: 'mark', streamSid: this.streamSid, mark: { name: `es|${endMs}|${kind}|${promptId}` } });
+  }
+
+  protected closeInfo(): Record<string, unknown> {
+    return { streamSid: this.streamSid, ...this.counters };
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
   private send(obj: unknown): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(obj));
-  }
-
-  private mark(endMs: number, kind: MarkKind, promptId: string): void {
-    this.counters.marksSent++;
-    this.send({ event: 'mark', streamSid: this.streamSid, mark: { name: `es|${endMs}|${kind}|${promptId}` } });
+    this.sendJson(obj);
   }
 
   /** Ends this stream (and its call) with a reason: Twilio has no error message, so the close frame says why. */

@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import type { Gateway, WsWire } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
+import { BufferingFarEnd } from './BufferingFarEnd.js';
 import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
-import { HeardTracker, type MarkKind } from './HeardTracker.js';
+import type { MarkKind } from './HeardTracker.js';
 import { startCall, StartMessage } from './native.js';
 
 const Connected = z
@@ -36,25 +36,22 @@ export class VonageWire implements WsWire {
   }
 }
 
-class VonageConnection implements CallSink {
-  private call: Call | null = null;
+class VonageConnection extends BufferingFarEnd {
   private meta: Record<string, unknown> | null = null;
   private rate = 16000;
-  private closed = false;
-  private log: Logger;
+  protected log: Logger;
   private startTimer: NodeJS.Timeout;
-  private heard: HeardTracker;
-  readonly counters = { framesIn: 0, framesOut: 0, earlyAudio: 0, notifiesSent: 0, notifiesEchoed: 0, clears: 0 };
+  readonly counters = { framesIn: 0, earlyAudio: 0, notifiesEchoed: 0 };
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
 
   constructor(
-    private readonly ws: WebSocket,
-    private readonly gw: Gateway,
+    ws: WebSocket,
+    gw: Gateway,
     private readonly cfg: WiresConfig,
   ) {
+    super(ws, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
-    this.heard = new HeardTracker(cfg.twilioMarkEveryFrames, (end, kind, id) => this.notify(end, kind, id), (ev) => this.call?.emit(ev));
     ws.on('message', (data, isBinary) => {
       try {
         this.onMessage(data as Buffer, isBinary);
@@ -74,50 +71,24 @@ class VonageConnection implements CallSink {
     }, gw.config.limits.startTimeoutMs);
   }
 
-  // --- CallSink ------------------------------------------------------------------------------------------------
-  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
-    if (this.closed) return true;
-    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+  // --- far end ------------------------------------------------------------------------------------------------
+  protected writeAudio(bytes: Uint8Array): void {
     this.ws.send(bytes, { binary: true });
-    this.counters.framesOut++;
-    this.heard.frameSent(meta.promptId, meta.offsetMs);
-    return true;
   }
 
-  sendEvent(ev: CallEvent): void {
-    if (ev.type === 'prompt_finished') {
-      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
-    } else if (ev.type === 'error') {
-      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
-    }
+  protected writeClear(): void {
+    this.sendJson({ action: 'clear' });
   }
 
-  clearAudio(promptId: string): void {
-    if (this.closed) return;
-    this.counters.clears++;
-    this.sendText({ action: 'clear' });
-    this.heard.cleared(promptId);
+  protected writeMark(endMs: number, kind: MarkKind, promptId: string): void {
+    this.sendJson({ action: 'notify', payload: { earshot: 'mark', promptId, endMs, kind } });
   }
 
-  close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
-    this.log.info({ reason, ...this.counters }, 'vonage socket closed');
-    if (!this.closed) {
-      this.closed = true;
-      this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
-    }
+  protected closeInfo(): Record<string, unknown> {
+    return { ...this.counters };
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
-  private sendText(obj: unknown): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(obj));
-  }
-
-  private notify(endMs: number, kind: MarkKind, promptId: string): void {
-    this.counters.notifiesSent++;
-    this.sendText({ action: 'notify', payload: { earshot: 'mark', promptId, endMs, kind } });
-  }
 
   private abort(code: string, message: string, closeCode: number): void {
     metrics.errors.inc({ code });

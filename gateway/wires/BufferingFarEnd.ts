@@ -1,0 +1,79 @@
+// The CallSink of WebSocket wires whose far end buffers our prompt audio and echoes marks once what was queued
+// before them has played (Twilio Media Streams, Vonage). Backpressure, heard tracking, `clear` on barge-in and
+// closing are the same for both; a wire supplies only its message shapes.
+import type WebSocket from 'ws';
+import type { Call, CallEvent, CallSink } from '../call/Call.js';
+import type { Gateway } from '../Gateway.js';
+import type { Logger } from '../ops/log.js';
+import { HeardTracker, type MarkKind } from './HeardTracker.js';
+
+export abstract class BufferingFarEnd implements CallSink {
+  protected call: Call | null = null;
+  protected closed = false;
+  protected abstract log: Logger;
+  protected readonly heard: HeardTracker;
+  /** What went out: prompt frames, marks, clears (in the close log line with the wire's own counters). */
+  readonly out = { frames: 0, marks: 0, clears: 0 };
+
+  constructor(
+    protected readonly ws: WebSocket,
+    protected readonly gw: Gateway,
+    markEveryFrames: number,
+  ) {
+    this.heard = new HeardTracker(
+      markEveryFrames,
+      (endMs, kind, promptId) => {
+        this.out.marks++;
+        this.writeMark(endMs, kind, promptId);
+      },
+      (ev) => this.call?.emit(ev),
+    );
+  }
+
+  /** One prompt frame in the wire's own message. */
+  protected abstract writeAudio(bytes: Uint8Array): void;
+  /** The wire's "drop what you have buffered". */
+  protected abstract writeClear(): void;
+  protected abstract writeMark(endMs: number, kind: MarkKind, promptId: string): void;
+  /** Fields for the close log line. */
+  protected abstract closeInfo(): Record<string, unknown>;
+
+  sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
+    if (this.closed) return true;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+    this.writeAudio(bytes);
+    this.out.frames++;
+    this.heard.frameSent(meta.promptId, meta.offsetMs);
+    return true;
+  }
+
+  sendEvent(ev: CallEvent): void {
+    // These wires have no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
+    if (ev.type === 'prompt_finished') {
+      // stop_prompt / hangup: drop what the far end holds (a barge-in was cleared already).
+      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
+    } else if (ev.type === 'error') {
+      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
+    }
+  }
+
+  clearAudio(promptId: string): void {
+    if (this.closed) return;
+    this.out.clears++;
+    this.writeClear();
+    this.heard.cleared(promptId);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.call) this.gw.unregisterCall(this.call);
+    if (this.closed) return;
+    this.closed = true;
+    this.log.info({ reason, ...this.out, ...this.closeInfo() }, 'stream closed');
+    this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
+  }
+
+  protected sendJson(obj: unknown): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(obj));
+  }
+}
