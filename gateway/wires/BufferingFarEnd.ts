@@ -30,6 +30,36 @@ export abstract class BufferingFarEnd implements CallSink {
     );
   }
 
+  protected startTimer: NodeJS.Timeout | undefined;
+  protected abstract onMessage(data: Buffer, isBinary: boolean): void;
+  /** Ends this stream (and its call) with a reason. */
+  protected abstract abort(code: string, message: string, closeCode: number): void;
+
+  /**
+   * Socket plumbing: a message that throws ends only this call; a vanished client ends its call; no start within
+   * the limit (while `waiting()`) ends the stream. Called by the wire once its logger is set.
+   */
+  protected attach(waiting: () => boolean, startWhat: string): void {
+    this.ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (e) {
+        this.log.error({ err: e }, 'message handling failed');
+        this.abort('internal', (e as Error).message, 1011);
+      }
+    });
+    this.ws.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.startTimer);
+      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
+    });
+    this.ws.on('error', (e) => this.log.warn({ err: e.message }, 'socket error'));
+    const ms = this.gw.config.limits.startTimeoutMs;
+    this.startTimer = setTimeout(() => {
+      if (waiting()) this.abort('start_timeout', `no ${startWhat} within ${ms} ms`, 4408);
+    }, ms);
+  }
+
   /** One prompt frame in the wire's own message. */
   protected abstract writeAudio(bytes: Uint8Array): void;
   /** The wire's "drop what you have buffered". */

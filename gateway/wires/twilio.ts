@@ -72,7 +72,6 @@ class TwilioConnection extends BufferingFarEnd {
   private readonly early = new AdmissionBuffer<Buffer>();
   private streamSid = '';
   protected log: Logger;
-  private startTimer: NodeJS.Timeout;
   private readonly signatureOk: boolean;
   private lastSeq = 0;
   readonly counters = { seqGaps: 0, seqMissing: 0, seqOutOfOrder: 0, earlyMedia: 0, marksEchoed: 0, mediaIn: 0 };
@@ -86,23 +85,7 @@ class TwilioConnection extends BufferingFarEnd {
     super(ws, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'twilio' });
     this.signatureOk = this.checkSignature(req);
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.onMessage(data as Buffer, isBinary);
-      } catch (e) {
-        this.log.error({ err: e }, 'twilio message handling failed');
-        this.abort('internal', (e as Error).message, 1011);
-      }
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      clearTimeout(this.startTimer);
-      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
-    });
-    ws.on('error', (e) => this.log.warn({ err: e.message }, 'socket error'));
-    this.startTimer = setTimeout(() => {
-      if (!this.call && !this.starting) this.abort('start_timeout', `no start message within ${gw.config.limits.startTimeoutMs} ms`, 4408);
-    }, gw.config.limits.startTimeoutMs);
+    this.attach(() => !this.call && !this.starting, 'start message');
   }
 
   private checkSignature(req: IncomingMessage): boolean {
@@ -144,7 +127,7 @@ class TwilioConnection extends BufferingFarEnd {
   }
 
   /** Ends this stream (and its call) with a reason: Twilio has no error message, so the close frame says why. */
-  private abort(code: string, message: string, closeCode: number): void {
+  protected abort(code: string, message: string, closeCode: number): void {
     metrics.errors.inc({ code });
     // Once the call started, the logger carries callId and streamSid already.
     this.log.warn(this.bound ? { code } : { streamSid: this.streamSid, code }, message);
@@ -181,7 +164,7 @@ class TwilioConnection extends BufferingFarEnd {
     this.lastSeq = n;
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  protected onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     if (isBinary) return this.abort('binary_frame', 'Twilio streams carry JSON text frames only', 4400);
     let msg: { event?: unknown; sequenceNumber?: unknown; streamSid?: unknown };

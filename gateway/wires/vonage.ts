@@ -40,7 +40,6 @@ class VonageConnection extends BufferingFarEnd {
   private meta: Record<string, unknown> | null = null;
   private rate = 16000;
   protected log: Logger;
-  private startTimer: NodeJS.Timeout;
   readonly counters = { framesIn: 0, earlyAudio: 0, notifiesEchoed: 0 };
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
@@ -52,23 +51,7 @@ class VonageConnection extends BufferingFarEnd {
   ) {
     super(ws, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.onMessage(data as Buffer, isBinary);
-      } catch (e) {
-        this.log.error({ err: e }, 'vonage message handling failed');
-        this.abort('internal', (e as Error).message, 1011);
-      }
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      clearTimeout(this.startTimer);
-      if (this.call && !this.call.isEnded) void this.call.end('client_gone');
-    });
-    ws.on('error', (e) => this.log.warn({ err: e.message }, 'socket error'));
-    this.startTimer = setTimeout(() => {
-      if (!this.meta) this.abort('start_timeout', `no websocket:connected within ${gw.config.limits.startTimeoutMs} ms`, 4408);
-    }, gw.config.limits.startTimeoutMs);
+    this.attach(() => !this.meta, 'websocket:connected');
   }
 
   // --- far end ------------------------------------------------------------------------------------------------
@@ -90,7 +73,7 @@ class VonageConnection extends BufferingFarEnd {
 
   // --- inbound -------------------------------------------------------------------------------------------------
 
-  private abort(code: string, message: string, closeCode: number): void {
+  protected abort(code: string, message: string, closeCode: number): void {
     metrics.errors.inc({ code });
     this.log.warn({ code }, message);
     if (this.call && !this.call.isEnded) {
@@ -104,7 +87,7 @@ class VonageConnection extends BufferingFarEnd {
     }
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  protected onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     if (isBinary) return this.onAudio(data);
     let msg: Record<string, unknown>;
