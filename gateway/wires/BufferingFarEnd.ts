@@ -5,6 +5,7 @@ import type WebSocket from 'ws';
 import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import type { Gateway } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
+import { metrics } from '../ops/metrics.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 
 export abstract class BufferingFarEnd implements CallSink {
@@ -32,8 +33,29 @@ export abstract class BufferingFarEnd implements CallSink {
 
   protected startTimer: NodeJS.Timeout | undefined;
   protected abstract onMessage(data: Buffer, isBinary: boolean): void;
-  /** Ends this stream (and its call) with a reason. */
-  protected abstract abort(code: string, message: string, closeCode: number): void;
+
+  /** What to add to a log line written before the call's own logger exists. */
+  protected logContext(): Record<string, unknown> {
+    return {};
+  }
+
+  /**
+   * Ends this stream (and its call) with a reason. These wires have no error message: the close frame says why
+   * (`code: message`), and the call, if it started, gets an `error` event its observers see.
+   */
+  protected abort(code: string, message: string, closeCode: number): void {
+    metrics.errors.inc({ code });
+    this.log.warn({ ...this.logContext(), code }, message);
+    if (this.call && !this.call.isEnded) {
+      this.call.emit({ type: 'error', code, message });
+      void this.call.end(code, closeCode);
+      return;
+    }
+    if (!this.closed) {
+      this.closed = true;
+      this.ws.close(closeCode, `${code}: ${message}`.slice(0, 120));
+    }
+  }
 
   /**
    * Socket plumbing: a message that throws ends only this call; a vanished client ends its call; no start within

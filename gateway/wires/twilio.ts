@@ -18,7 +18,6 @@ import { CodecError } from '../audio/codec.js';
 import type { Gateway, WsWire } from '../Gateway.js';
 import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
-import { metrics } from '../ops/metrics.js';
 import type { WiresConfig } from './config.js';
 import { BufferingFarEnd } from './BufferingFarEnd.js';
 import { AdmissionBuffer, refuseStart } from './common.js';
@@ -126,20 +125,9 @@ class TwilioConnection extends BufferingFarEnd {
     this.sendJson(obj);
   }
 
-  /** Ends this stream (and its call) with a reason: Twilio has no error message, so the close frame says why. */
-  protected abort(code: string, message: string, closeCode: number): void {
-    metrics.errors.inc({ code });
+  protected logContext(): Record<string, unknown> {
     // Once the call started, the logger carries callId and streamSid already.
-    this.log.warn(this.bound ? { code } : { streamSid: this.streamSid, code }, message);
-    if (this.call && !this.call.isEnded) {
-      this.call.emit({ type: 'error', code, message });
-      void this.call.end(code, closeCode);
-      return;
-    }
-    if (!this.closed) {
-      this.closed = true;
-      this.ws.close(closeCode, `${code}: ${message}`.slice(0, 120));
-    }
+    return this.bound ? {} : { streamSid: this.streamSid };
   }
 
   private checkSeq(raw: unknown): void {

@@ -13,7 +13,6 @@ import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
 import type { Gateway, WsWire } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
-import { metrics } from '../ops/metrics.js';
 import { BufferingFarEnd } from './BufferingFarEnd.js';
 import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
@@ -72,20 +71,6 @@ class VonageConnection extends BufferingFarEnd {
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
-
-  protected abort(code: string, message: string, closeCode: number): void {
-    metrics.errors.inc({ code });
-    this.log.warn({ code }, message);
-    if (this.call && !this.call.isEnded) {
-      this.call.emit({ type: 'error', code, message });
-      void this.call.end(code, closeCode);
-      return;
-    }
-    if (!this.closed) {
-      this.closed = true;
-      this.ws.close(closeCode, `${code}: ${message}`.slice(0, 120));
-    }
-  }
 
   protected onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
