@@ -12,7 +12,7 @@ process.on('message', async (m: { type: string; [k: string]: any }) => {
   if (m.type === 'load') {
     const s: WorkerSetup = m.setup;
     const audio = wireAudioFor(s.rate);
-    const all = loadScenarios(s.scenariosDir, s.mix, audio, s.consentPrompt ? join(s.scenariosDir, s.consentPrompt) : null);
+    const all = loadScenarios(s.scenariosDir, s.mix, audio, s.consentPrompt, s.prompts);
     byKind = (m.kinds as ScenarioKind[]).map((k) => shuffled(all.filter((x) => x.kind === k), s.seed)).filter((l) => l.length > 0);
     process.send!({ type: 'ready' });
     return;

@@ -11,7 +11,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Pacer } from './pacer.js';
 import { runCall } from './callRunner.js';
 import type { CallRecord } from './record.js';
-import type { Scenario, WireAudio } from './scenarios.js';
+import type { PromptSource, Scenario, WireAudio } from './scenarios.js';
 import type { Wire } from './wires/types.js';
 
 export interface Progress {
@@ -46,6 +46,7 @@ export interface WorkerSetup {
   mix: ('bargein' | 'consent')[];
   rate: 8000 | 16000;
   consentPrompt: string | null;
+  prompts: PromptSource;
   seed: number;
   wire: string;
 }
@@ -166,7 +167,8 @@ function spawnWorker(p: StepParams, index: number): Promise<WorkerHandle> {
   if (!setup) return Promise.reject(new Error('genWorkers > 1 needs workerSetup'));
   return new Promise((resolveReady, rejectReady) => {
     const child = fork(fileURLToPath(new URL('./genWorker.ts', import.meta.url)), [], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_GEN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/gen") profiles the generator processes themselves.
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

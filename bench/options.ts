@@ -2,6 +2,7 @@
 // gateway is started. Every option here is documented in bench/README.md.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import type { PromptSource } from './scenarios.js';
 
 export const DEFAULT_RAMP = [10, 25, 50, 75, 100, 125, 150, 200, 300, 400];
 
@@ -23,6 +24,7 @@ export interface BenchOptions {
   budgetsFile: string;
   pipeline: 'full' | 'vad';
   consentPrompt: string | null;
+  prompts: PromptSource;
   staggerMs: number | null;
   token: string | null;
   seed: number;
@@ -48,6 +50,7 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --budgets FILE       budgets JSON (default bench/budgets.json)
   --pipeline full|vad  gateway pipeline when the bench starts it (default full)
   --consent-prompt F   prompt played (barged over) during consent scenarios; 'none' (default) plays nothing
+  --prompts library|inline  upload prompts once and play them by id (default), or send base64 in every play
   --stagger-ms MS      spread call starts over MS (default min(5000, duration/4))
   --token T            API token (default $EARSHOT_API_TOKEN)
   --seed N             scenario order seed (default 1)
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
       budgets: { type: 'string' },
       pipeline: { type: 'string' },
       'consent-prompt': { type: 'string' },
+      prompts: { type: 'string' },
       'stagger-ms': { type: 'string' },
       token: { type: 'string' },
       seed: { type: 'string' },
@@ -105,6 +109,8 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   const url = values.url ?? null;
   if (url !== null && !/^wss?:\/\//.test(url)) throw new Error(`--url must start with ws:// or wss://, got "${url}"`);
   const cp = values['consent-prompt'];
+  const prompts = values.prompts ?? 'library';
+  if (prompts !== 'library' && prompts !== 'inline') throw new Error(`--prompts must be library or inline, got "${prompts}"`);
   return {
     calls: values.calls ? positiveInt('calls', values.calls) : 20,
     durationS: values.duration ? positiveInt('duration', values.duration) : 30,
@@ -120,6 +126,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     budgetsFile: resolve(cwd, values.budgets ?? 'bench/budgets.json'),
     pipeline,
     consentPrompt: !cp || cp === 'none' ? null : cp,
+    prompts,
     staggerMs: values['stagger-ms'] !== undefined ? Number(values['stagger-ms']) : null,
     token: values.token ?? process.env.EARSHOT_API_TOKEN ?? null,
     seed: values.seed ? positiveInt('seed', values.seed) : 1,

@@ -12,6 +12,7 @@ import { HELP, parseOptions, type BenchOptions } from './options.js';
 import { loadBudgets, describeViolations, type Budgets } from './budgets.js';
 import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
 import { httpBase } from './wires/control.js';
+import { uploadPrompts } from './prompts.js';
 import { getWire, wireTarget } from './wires/index.js';
 import { freePort, startServer, type ServerProcess } from './serverProcess.js';
 import { ProcSampler } from './procSampler.js';
@@ -48,10 +49,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const wire = getWire(o.wire);
-  const workerSetup = { scenariosDir: o.scenariosDir, mix: o.mix, rate: o.rate, consentPrompt: o.consentPrompt, seed: o.seed, wire: o.wire };
+  const workerSetup = { scenariosDir: o.scenariosDir, mix: o.mix, rate: o.rate, consentPrompt: o.consentPrompt, prompts: o.prompts, seed: o.seed, wire: o.wire };
   const budgets: Budgets = loadBudgets(o.budgetsFile);
   const audio = wireAudioFor(o.rate);
-  const scenarios = loadScenarios(o.scenariosDir, o.mix, audio, o.consentPrompt ? join(o.scenariosDir, o.consentPrompt) : null);
+  const scenarios = loadScenarios(o.scenariosDir, o.mix, audio, o.consentPrompt, o.prompts);
   const byKind = (kinds: ScenarioKind[]): Scenario[][] =>
     kinds.map((k) => shuffled(scenarios.filter((s) => s.kind === k), o.seed)).filter((l) => l.length > 0);
   mkdirSync(o.outDir, { recursive: true });
@@ -102,6 +103,10 @@ async function main(): Promise<number> {
     url = gw.wsUrl;
     pid = gw.pid;
     console.log(`bench: gateway pid ${gw.pid} ready on ${gw.port}`);
+  }
+  if (o.prompts === 'library') {
+    const n = await uploadPrompts(httpBase(url), o.token, o.scenariosDir, scenarios);
+    if (n) console.log(`bench: ${n} prompt(s) uploaded to the gateway's library; calls play them by id (--prompts inline sends base64 per play)`);
   }
   const sampler = pid ? new ProcSampler(pid) : null;
   sampler?.start();

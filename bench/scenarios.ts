@@ -1,7 +1,7 @@
 // Scenarios from any corpus that follows ../shared/audio/labels.jsonl. Audio is decoded and cut into 20 ms wire
 // frames once, up front, so the load generator only copies buffers while it runs.
 import { readFileSync, existsSync } from 'node:fs';
-import { join, basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readWav } from '../gateway/audio/wav.js';
 import { encode, type Encoding } from '../gateway/audio/codec.js';
 
@@ -43,8 +43,15 @@ export interface Scenario {
   hasEcho: boolean;
   callerFrames: Uint8Array[];
   callerMs: number;
-  prompt: { id: string; base64: string; ms: number } | null;
+  /**
+   * `base64` null: the gateway plays the recorded prompt uploaded as `id` (`--prompts library`); `file` is the
+   * corpus file that upload sends (the 8 kHz twin for 8k runs, so the far end hears exactly what it echoes).
+   */
+  prompt: { id: string; base64: string | null; ms: number; file: string } | null;
 }
+
+/** How the bench hands prompts to the gateway: uploaded once and played by id, or as base64 in every `play`. */
+export type PromptSource = 'library' | 'inline';
 
 export interface WireAudio {
   encoding: Encoding;
@@ -95,7 +102,9 @@ export function loadScenarios(
   dir: string,
   mix: readonly ScenarioKind[],
   audio: WireAudio,
+  /** Path inside `dir`, like every file in labels.jsonl. */
   consentPrompt: string | null,
+  prompts: PromptSource = 'library',
 ): Scenario[] {
   const labels = readLabels(dir);
   const promptCache = new Map<string, Scenario['prompt']>();
@@ -104,10 +113,13 @@ export function loadScenarios(
     let p = promptCache.get(key);
     if (!p) {
       const pcm = loadPcm(dir, file, twin, audio);
+      const source = audio.sampleRate === 8000 ? (twin ?? file) : file;
       p = {
-        id: basename(file, '.wav'),
-        base64: Buffer.from(encode(audio.encoding, pcm)).toString('base64'),
+        // Namespaced: against a long-running gateway (--url) the bench's uploads must not clash with real prompts.
+        id: `bench.${basename(file, '.wav')}.${audio.sampleRate}`,
+        base64: prompts === 'inline' ? Buffer.from(encode(audio.encoding, pcm)).toString('base64') : null,
         ms: (pcm.length * 1000) / audio.sampleRate,
+        file: source,
       };
       promptCache.set(key, p);
     }
@@ -123,7 +135,7 @@ export function loadScenarios(
     let p: Scenario['prompt'] = null;
     if (kind === 'bargein') p = prompt(l.promptFile!, l.promptTwin8k);
     else if (consentPrompt) {
-      const twin = join(consentPrompt, '..', '8k', basename(consentPrompt));
+      const twin = join(dirname(consentPrompt), '8k', basename(consentPrompt));
       p = prompt(consentPrompt, twin);
     }
     out.push({

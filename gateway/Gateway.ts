@@ -18,6 +18,8 @@ export interface CallCommands {
   say?(call: Call, m: { promptId: string; text: string; interruptible: boolean; voice?: string; slots?: Record<string, string> }): Promise<void>;
   expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
   dtmf?(call: Call, digit: string): void;
+  /** A recorded prompt (uploaded once, played by id) as PCM at `sampleRate`, or undefined if there is none. */
+  recordedPrompt?(promptId: string, sampleRate: number): Int16Array | undefined;
 }
 
 export interface WsWire {
@@ -35,6 +37,9 @@ export interface Plugin {
   callStarted?(call: Call, gw: Gateway): void | Promise<void>;
   stop?(gw: Gateway): Promise<void>;
 }
+
+/** How a call awaited by id turned out: it started, it was refused at start, or neither happened in time. */
+export type CallArrival = { call: Call } | { rejected: string } | { timeout: true };
 
 export interface ModelStatus {
   id: string;
@@ -56,6 +61,10 @@ export class Gateway {
   private wires = new Map<string, WsWire>();
   readonly plugins: Plugin[] = [];
   readonly commands: CallCommands = {};
+  /** Callbacks waiting for a call id to start or be refused (an event stream opened before the wire's start). */
+  private awaiting = new Map<string, Set<(a: CallArrival) => void>>();
+  /** Recent refusals by call id, for a subscriber that arrives just after its call was refused (bounded, 30 s). */
+  private refusals = new Map<string, { reason: string; at: number }>();
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
   ready = false;
@@ -156,8 +165,50 @@ export class Gateway {
     }
   }
 
+  /**
+   * Calls `cb` once, synchronously, when `callId` starts (before any of its events) or is refused at start, or
+   * with `timeout` after `timeoutMs`. Returns a cancel function.
+   */
+  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): () => void {
+    let set = this.awaiting.get(callId);
+    if (!set) this.awaiting.set(callId, (set = new Set()));
+    const waiter = (a: CallArrival) => {
+      cancel();
+      cb(a);
+    };
+    const timer = setTimeout(() => waiter({ timeout: true }), timeoutMs);
+    const cancel = () => {
+      clearTimeout(timer);
+      set.delete(waiter);
+      if (!set.size && this.awaiting.get(callId) === set) this.awaiting.delete(callId);
+    };
+    set.add(waiter);
+    return cancel;
+  }
+
+  /** A call refused at start (policy, capacity, shutdown): whoever awaits its id learns why. */
+  announceRejected(callId: string, reason: string): void {
+    this.refusals.delete(callId);
+    this.refusals.set(callId, { reason, at: performance.now() });
+    if (this.refusals.size > 1000) this.refusals.delete(this.refusals.keys().next().value!);
+    this.arrive(callId, { rejected: reason });
+  }
+
+  /** Why `callId` was refused at start within the last 30 s, if it was. */
+  recentRefusal(callId: string): string | undefined {
+    const r = this.refusals.get(callId);
+    return r && performance.now() - r.at < 30_000 ? r.reason : undefined;
+  }
+
+  private arrive(callId: string, a: CallArrival): void {
+    const set = this.awaiting.get(callId);
+    if (set) for (const w of [...set]) w(a);
+  }
+
   registerCall(call: Call): void {
     this.calls.set(call.id, call);
+    this.refusals.delete(call.id);
+    this.arrive(call.id, { call });
     for (const p of this.plugins) {
       Promise.resolve(p.callStarted?.(call, this)).catch((e: Error) => call.log.error({ err: e, plugin: p.name }, 'plugin failed on call start'));
     }

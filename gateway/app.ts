@@ -3,6 +3,7 @@ import { loadConfig, type Config } from './config.js';
 import { Gateway } from './Gateway.js';
 import { ConsentFeature } from './features/consent.js';
 import { outboundFeatures } from './features/outbound.js';
+import { PromptsFeature } from './features/prompts.js';
 import { NativeWire } from './wires/native.js';
 import { registerTelephonyWires } from './wires/index.js';
 
@@ -12,6 +13,7 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   gw.addWire(new NativeWire());
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new ConsentFeature());
+  gw.use(new PromptsFeature());
   for (const p of outboundFeatures()) gw.use(p);
   registerTelephonyWires(gw, env); // Twilio, Vonage, AudioSocket, gRPC wires + HTTP control API
   return gw;

@@ -14,7 +14,7 @@ const frame = new Uint8Array(640);
 function scenario(over: Partial<Scenario> = {}): Scenario {
   return {
     id: 'bargein/sX', kind: 'bargein', labelKind: 'barge_in', expected: 'barge_in', onsetMs: 100, endMs: 200, lang: 'zh', hasEcho: false,
-    callerFrames: Array.from({ length: 10 }, () => frame), callerMs: 200, prompt: { id: 'p', base64: 'AAAA', ms: 1000 }, ...over,
+    callerFrames: Array.from({ length: 10 }, () => frame), callerMs: 200, prompt: { id: 'p', base64: 'AAAA', ms: 1000, file: 'p.wav' }, ...over,
   };
 }
 

@@ -88,4 +88,16 @@ describe('bench twilio wire', () => {
     bad.close();
     expect(gw.calls.has('bench-tw-4')).toBe(false);
   }, 20_000);
+
+  it('a call refused at start fails its start with the gateway\'s reason, read from the event stream', async () => {
+    const callee = '+8613900002222';
+    const added = await fetch(base.replace('ws:', 'http:') + '/v1/dnc', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ number: callee }) });
+    expect(added.status).toBe(201);
+    const events: GatewayEvent[] = [];
+    const call = await twilioWire.connect(base, { onEvent: (e) => events.push(e), onAudio: () => undefined, onClose: () => undefined }, TOKEN);
+    // The reason itself, not the start timeout ("no ready within …") the old polling client ended in.
+    await expect(call.start(params('bench-tw-5', { callType: 'marketing', callee }))).rejects.toThrow(/rejected: (do_not_call|calling_hours)/);
+    expect(events.find((e) => e.type === 'rejected')).toMatchObject({ callId: 'bench-tw-5' });
+    call.close();
+  }, 20_000);
 });

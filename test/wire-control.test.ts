@@ -81,4 +81,40 @@ describe('HTTP control API', () => {
     const summary = await c.hangup();
     expect(summary.reason).toBe('hangup');
   }, 20_000);
+
+  it('an event stream opened before its call (?wait=) begins with ready, or carries the refusal and its reason', async () => {
+    const sseText = (id: string, wait = 5000) => fetch(`${http}/v1/calls/${id}/events?wait=${wait}&token=${TOKEN}`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    const events = (body: string) => [...body.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]) as { type: string; reason?: string });
+
+    // Subscribed first, started after: ready, then the call's events to its summary.
+    const early = sseText('ctl-early');
+    await new Promise((r) => setTimeout(r, 100));
+    const c = new TestCall(url, { authorization: `Bearer ${TOKEN}` });
+    expect((await c.start({ callId: 'ctl-early', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+    await c.hangup();
+    const got = await early;
+    expect(got.status).toBe(200);
+    const types = events(got.body).map((e) => e.type);
+    expect(types[0]).toBe('ready');
+    expect(types[types.length - 1]).toBe('call_summary');
+
+    // Refused at start (the callee is on the do-not-call list): the stream says why, then ends.
+    const callee = '+8613900001111';
+    expect((await post('/v1/dnc', { number: callee, reason: 'test' })).status).toBe(201);
+    const refused = sseText('ctl-dnc');
+    await new Promise((r) => setTimeout(r, 100));
+    const d = new TestCall(url, { authorization: `Bearer ${TOKEN}` });
+    const answer = await d.start({ callId: 'ctl-dnc', encoding: 'pcm16', sampleRate: 16000, callType: 'marketing', callee });
+    expect(answer.type).toBe('rejected');
+    const r = await refused;
+    expect(r.status).toBe(200);
+    expect(events(r.body)).toEqual([expect.objectContaining({ type: 'rejected', reason: answer.reason })]);
+    // A subscriber that comes just after the refusal still learns it (no 15 s wait for a call that will not come).
+    expect(events((await sseText('ctl-dnc')).body)).toEqual([expect.objectContaining({ type: 'rejected', reason: answer.reason })]);
+
+    // Nothing within the wait: 404; a bad wait: 400; no wait: 404 at once, as before.
+    expect((await sseText('ctl-never', 200)).status).toBe(404);
+    expect((await sseText('ctl-never', 999_999)).status).toBe(400);
+    expect((await fetch(`${http}/v1/calls/ctl-never/events?token=${TOKEN}`)).status).toBe(404);
+  }, 30_000);
 });

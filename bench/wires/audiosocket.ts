@@ -145,14 +145,16 @@ export const audiosocketWire: Wire = {
             const id = uuidString(uuid);
             // The gateway takes language, call type, callee and rate from here when the UUID arrives.
             await ctl.post('/v1/audiosocket/calls', { uuid: id, callee: p.callee, callType: p.callType, language: p.language, sampleRate: rate });
+            const ready = ctl.attach(id); // subscribed before the UUID: the stream carries ready/rejected
             write(frame(UUID, uuid));
-            await ctl.attach(id);
+            await ready;
           },
           sendAudio(f) {
             write(frame(slinKind, toSlin(f)));
           },
           play(promptId, audio, interruptible) {
-            void ctl.command('play', { promptId, audio: transcode ? slinPrompt(transcode, audio) : audio, interruptible });
+            if (audio === null) void ctl.command('play', { promptId, interruptible });
+            else void ctl.command('play', { promptId, audio: transcode ? slinPrompt(transcode, audio) : audio, interruptible });
           },
           expectConsent(promptId) {
             void ctl.command('expect_consent', { promptId });

@@ -2,10 +2,9 @@
 // gateway's HTTP control API (`POST /v1/calls/:callId/<command>`) and events come back from its SSE stream
 // (`GET /v1/calls/:callId/events`) in the native shape — what a Twilio or Asterisk platform would do.
 //
-// Readiness: these wires never send `ready` (the gateway hands it to the wire's sink, which drops it, and SSE only
-// carries events emitted on the call), and the SSE route answers 404 until the call exists and replays nothing.
-// So `attach` polls the SSE route until it answers 200 — the gateway registers the call and "sends" `ready` in
-// the same tick, and the stream sees every event from then on — and synthesises `ready {callId, t: 0}` itself.
+// Readiness: these wires carry no `ready`/`rejected`, so, as a platform would, `attach` opens the call's event
+// stream BEFORE the wire's start (`?wait=`: the gateway holds it until the call exists) and the stream begins with
+// `ready`, or carries `rejected {reason}` (do-not-call, calling hours, capacity, …) when the call is refused.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -14,8 +13,6 @@ import type { GatewayEvent, WireHandlers } from './types.js';
 
 export { START_TIMEOUT_MS };
 
-/** Between SSE attempts while the gateway admits the call (policy check, a database round trip). */
-const POLL_MS = 10;
 /** How long a closed transport waits for the SSE stream to deliver `call_summary` before reporting onClose. */
 const SUMMARY_GRACE_MS = 2000;
 
@@ -51,6 +48,8 @@ export class CallControl {
   private sseEnded: Promise<void> = Promise.resolve();
   private transportGone: string | null = null;
   private stopped = false;
+  /** Set while `attach` waits for the stream's first word on the call: `ready` or `rejected`. */
+  private onReady: ((ev: GatewayEvent) => void) | null = null;
   private notified = false;
 
   constructor(
@@ -89,29 +88,37 @@ export class CallControl {
     if (!res.statusCode || res.statusCode >= 300) throw new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
   }
 
-  /** Resolves once the call exists on the gateway with its event stream open; then emits the synthetic `ready`. */
-  async attach(callId: string): Promise<void> {
+  /**
+   * Opens the call's event stream ahead of the call; call it before sending the wire's start. Resolves on `ready`,
+   * rejects with the reason on `rejected`, or when the call never appears.
+   */
+  attach(callId: string): Promise<void> {
     this.callId = callId;
-    const path = `/v1/calls/${encodeURIComponent(callId)}/events`;
-    const deadline = performance.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (this.transportGone !== null) throw new Error(`closed before ready (${this.transportGone})`);
-      if (this.stopped) throw new Error('closed before ready');
-      if (performance.now() > deadline) throw new Error(`no ready within ${START_TIMEOUT_MS} ms (call ${callId} never appeared on the control API)`);
-      const { req, res } = await this.request('GET', path);
-      if (res.statusCode === 200) {
-        this.sse = req;
-        this.follow(res);
-        if (this.stopped) req.destroy();
-        break;
-      }
-      const text = await readBody(res);
-      // 404 = not admitted yet (or rejected: the transport closing says which).
-      if (res.statusCode !== 404) throw new Error(`events stream: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    if (this.stopped) throw new Error('closed before ready');
-    this.handlers.onEvent({ type: 'ready', callId, t: 0 }, performance.now());
+    const path = `/v1/calls/${encodeURIComponent(callId)}/events?wait=${START_TIMEOUT_MS}`;
+    return new Promise<void>((resolve, reject) => {
+      this.onReady = (ev) => {
+        this.onReady = null;
+        if (ev.type === 'ready') resolve();
+        else reject(new Error(`rejected: ${String(ev.reason ?? '')}`));
+      };
+      this.request('GET', path).then(
+        async ({ req, res }) => {
+          if (res.statusCode !== 200) {
+            const text = await readBody(res);
+            this.onReady = null;
+            return reject(new Error(res.statusCode === 404 ? `no ready within ${START_TIMEOUT_MS} ms (call ${callId} never started)` : `events stream: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+          }
+          this.sse = req;
+          this.follow(res);
+          if (this.stopped) req.destroy();
+          void this.sseEnded.then(() => this.onReady && (this.onReady = null, reject(new Error(`closed before ready (${this.transportGone ?? 'stream ended'})`))));
+        },
+        (e: Error) => {
+          this.onReady = null;
+          reject(e);
+        },
+      );
+    });
   }
 
   private follow(res: http.IncomingMessage): void {
@@ -138,6 +145,7 @@ export class CallControl {
             this.handlers.onEvent({ type: 'bench_bad_json', raw: data.slice(0, 200) }, wall);
             continue;
           }
+          if (this.onReady && (ev.type === 'ready' || ev.type === 'rejected')) this.onReady(ev);
           this.handlers.onEvent(ev, wall);
         }
       });

@@ -130,7 +130,8 @@ export const grpcWire: Wire = {
         write({ audio: frame });
       },
       play(promptId, audioBase64, interruptible) {
-        write({ play: { promptId, audio: Buffer.from(audioBase64, 'base64'), interruptible } });
+        // Empty audio (proto3 bytes cannot be absent) = the recorded prompt uploaded as promptId.
+        write({ play: { promptId, audio: audioBase64 === null ? Buffer.alloc(0) : Buffer.from(audioBase64, 'base64'), interruptible } });
       },
       expectConsent(promptId) {
         write({ expectConsent: { promptId } });

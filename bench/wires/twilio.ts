@@ -111,6 +111,8 @@ export const twilioWire: Wire = {
             }
             const customParameters: Record<string, string> = { callId: p.callId, language: p.language, callType: p.callType, callee: p.callee };
             if (token) customParameters.token = token;
+            // The event stream first, as a platform subscribes before it connects the media: it carries ready/rejected.
+            const ready = ctl.attach(p.callId);
             send({
               event: 'start',
               sequenceNumber: String(++seq),
@@ -124,7 +126,7 @@ export const twilioWire: Wire = {
                 mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
               },
             });
-            await ctl.attach(p.callId);
+            await ready;
           },
           sendAudio(frame) {
             if (closed || ws.readyState !== WebSocket.OPEN) return;
@@ -133,7 +135,7 @@ export const twilioWire: Wire = {
             sentMs += frame.byteLength / 8;
           },
           play(promptId, audio, interruptible) {
-            void ctl.command('play', { promptId, audio, interruptible });
+            void ctl.command('play', audio === null ? { promptId, interruptible } : { promptId, audio, interruptible });
           },
           expectConsent(promptId) {
             void ctl.command('expect_consent', { promptId });

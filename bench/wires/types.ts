@@ -29,7 +29,8 @@ export interface WireCall {
   /** Resolves on `ready`; rejects with the reason on `rejected`, error or timeout. */
   start(p: StartParams): Promise<void>;
   sendAudio(frame: Uint8Array): void;
-  play(promptId: string, audioBase64: string, interruptible: boolean): void;
+  /** `audioBase64` null: play the recorded prompt the gateway holds under `promptId`. */
+  play(promptId: string, audioBase64: string | null, interruptible: boolean): void;
   expectConsent(promptId: string): void;
   hangup(): void;
   close(): void;

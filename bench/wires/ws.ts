@@ -65,7 +65,7 @@ export const wsWire: Wire = {
             if (!closed && ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
           },
           play(promptId, audio, interruptible) {
-            send({ type: 'play', promptId, audio, interruptible });
+            send(audio === null ? { type: 'play', promptId, interruptible } : { type: 'play', promptId, audio, interruptible });
           },
           expectConsent(promptId) {
             send({ type: 'expect_consent', promptId });

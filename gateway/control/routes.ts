@@ -1,6 +1,6 @@
 // HTTP control API for wires that cannot carry commands themselves (Twilio, AudioSocket, Vonage):
 //   POST /v1/calls/:callId/{play,say,stop_prompt,expect_consent,hangup,dtmf}  — bodies as the native messages
-//   GET  /v1/calls/:callId/events                                           — the call's events as SSE
+//   GET  /v1/calls/:callId/events[?wait=MS]                                 — the call's events as SSE
 // Bearer auth is applied by the gateway's router (SSE clients that cannot set headers may use ?token=).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -31,10 +31,10 @@ export async function runCommand(gw: Gateway, call: Call, cmd: Command, body: un
   switch (cmd) {
     case 'play': {
       const m = parse(Play, body, 'play');
-      const bytes = decodeBase64Audio(m.audio);
-      if (!bytes) throw new HttpError(400, 'bad_base64', 'play.audio is not valid base64');
+      const bytes = m.audio === undefined ? null : decodeBase64Audio(m.audio);
+      if (m.audio !== undefined && !bytes) throw new HttpError(400, 'bad_base64', 'play.audio is not valid base64');
       const err = playBytes(gw, call, { promptId: m.promptId, bytes, interruptible: m.interruptible });
-      if (err) throw new HttpError(err.code === 'queue_full' ? 429 : 400, err.code, err.message);
+      if (err) throw new HttpError(err.code === 'queue_full' ? 429 : err.code === 'unknown_prompt' ? 404 : 400, err.code, err.message);
       return;
     }
     case 'say': {
@@ -72,11 +72,49 @@ function sse(res: ServerResponse, ev: CallEvent): void {
   res.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
 }
 
-function streamEvents(gw: Gateway, req: IncomingMessage, res: ServerResponse, callId: string): void {
-  const call = findCall(gw, callId);
+/** Longest a stream opened ahead of its call may wait for it (`?wait=`). */
+const MAX_WAIT_MS = 60_000;
+
+/**
+ * The call's events. With `?wait=MS` the stream may be opened before the call starts (a platform subscribes, then
+ * connects the media): it waits up to MS for the call, or carries the single `rejected {reason}` event if the call
+ * was refused at start (do-not-call, calling hours, capacity, …), or answers 404. A call's stream always begins
+ * with `ready`, as the native wire's does, whenever it was opened.
+ */
+function streamEvents(gw: Gateway, req: IncomingMessage, res: ServerResponse, callId: string, url: URL): void {
+  const live = gw.calls.get(callId);
+  if (live && !live.isEnded) return follow(req, res, live);
+  const w = url.searchParams.get('wait');
+  const waitMs = w === null ? 0 : Number(w);
+  if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) throw new HttpError(400, 'invalid_message', `wait must be 0–${MAX_WAIT_MS} ms`);
+  if (!waitMs) throw new HttpError(404, 'unknown_call', `no call ${callId} in progress`);
+  const refused = gw.recentRefusal(callId); // refused just before this request came
+  if (refused !== undefined) return rejectedStream(res, callId, refused);
+  const cancel = gw.awaitCall(callId, waitMs, (a) => {
+    if ('call' in a) return follow(req, res, a.call);
+    if ('rejected' in a) return rejectedStream(res, callId, a.rejected);
+    sendJson(res, 404, { error: 'unknown_call', message: `no call ${callId} started within ${waitMs} ms` });
+  });
+  req.on('close', cancel);
+  res.on('close', cancel);
+}
+
+function rejectedStream(res: ServerResponse, callId: string, reason: string): void {
+  openStream(res, callId);
+  sse(res, { type: 'rejected', callId, reason, t: 0 });
+  res.end();
+}
+
+function openStream(res: ServerResponse, callId: string): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(`: events of call ${callId}\n\n`);
   res.flushHeaders?.();
+}
+
+/** Streams a live call's events until its summary. */
+function follow(req: IncomingMessage, res: ServerResponse, call: Call): void {
+  openStream(res, call.id);
+  sse(res, { type: 'ready', callId: call.id, t: 0 });
   let done = false;
   const finish = () => {
     if (done) return;
@@ -106,5 +144,5 @@ export function registerControlApi(gw: Gateway): void {
       sendJson(res, 202, { ok: true, callId: call.id, command: cmd, t: call.t });
     });
   }
-  gw.router.add('GET', '/v1/calls/:callId/events', (req, res, params) => streamEvents(gw, req, res, params.callId));
+  gw.router.add('GET', '/v1/calls/:callId/events', (req, res, params, url) => streamEvents(gw, req, res, params.callId, url));
 }

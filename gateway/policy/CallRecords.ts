@@ -1,8 +1,9 @@
 // One record per call: who, which script, what was played and how far it was heard, which consent decisions were
 // taken (evidence ids) and what the policy said. Per-prompt updates are frequent across thousands of calls and every
-// commit costs an fsync (synchronous=FULL), so in-flight changes are batched into one transaction per flush interval;
-// start() and finish() are written at once. The legally relevant part (decisions) is durable in the evidence store
-// regardless, so a crash loses at most the last interval of prompt bookkeeping.
+// commit costs an fsync (synchronous=FULL), so every change, the record's creation included, is batched into one
+// transaction per flush interval: at 20 call starts a second, an fsync per start held the event loop for
+// milliseconds each. The legally relevant parts are durable elsewhere at once (consent decisions in the evidence
+// store, the frequency-cap attempt in the policy store), so a crash loses at most the last interval of bookkeeping.
 import type { Decision } from '../evidence/types.js';
 import { rootLogger } from '../ops/log.js';
 import { migrate, type Db } from '../store/Database.js';
@@ -111,6 +112,8 @@ export class CallRecordStore {
   private readonly log = rootLogger.child({ mod: 'call-records' });
   private readonly active = new Map<string, CallRecord>();
   private readonly dirty = new Set<string>();
+  /** Started calls whose row is not written yet: their first write is an INSERT. */
+  private readonly unwritten = new Set<string>();
   /** Finished calls still waiting for their last batched write; they leave `active` once written. */
   private readonly finished = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -140,8 +143,9 @@ export class CallRecordStore {
     };
   }
 
-  /** Creates the record (written immediately). Throws if the callId already has one. */
+  /** Creates the record (written with the next batch). Throws if the callId already has one. */
   start(c: CallStart): CallRecord {
+    if (this.active.has(c.callId) || this.s.get.get(c.callId)) throw new Error(`call record ${c.callId} already exists`);
     const now = this.now();
     const rec: CallRecord = {
       callId: c.callId,
@@ -156,8 +160,10 @@ export class CallRecordStore {
       decisions: [],
       policyChecks: (c.policyChecks ?? []).map((p) => checkEntry(p, now)),
     };
-    this.s.insert.run(toRow(rec));
     this.active.set(rec.callId, rec);
+    this.unwritten.add(rec.callId);
+    this.dirty.add(rec.callId);
+    this.schedule();
     return structuredClone(rec);
   }
 
@@ -231,10 +237,11 @@ export class CallRecordStore {
       this.db.transaction(() => {
         for (const id of ids) {
           const r = this.active.get(id);
-          if (r) this.s.update.run(toRow(r));
+          if (r) this.write(r);
         }
       })();
       for (const id of ids) {
+        this.unwritten.delete(id);
         if (this.finished.delete(id)) this.active.delete(id);
       }
     } catch (e) {
@@ -256,7 +263,8 @@ export class CallRecordStore {
       // Updates after the end of a call are rare and expected to be visible at once.
       if (writeNow || this.finished.has(callId)) {
         this.dirty.delete(callId);
-        this.s.update.run(toRow(a));
+        this.write(a);
+        this.unwritten.delete(callId);
         if (this.finished.delete(callId)) this.active.delete(callId);
       } else {
         this.dirty.add(callId);
@@ -270,6 +278,11 @@ export class CallRecordStore {
     const rec = fromRow(row);
     fn(rec);
     this.s.update.run(toRow(rec));
+  }
+
+  private write(r: CallRecord): void {
+    if (this.unwritten.has(r.callId)) this.s.insert.run(toRow(r));
+    else this.s.update.run(toRow(r));
   }
 
   private schedule(): void {

@@ -9,16 +9,28 @@ export interface WireError {
   message: string;
 }
 
-/** Why a new call with this id cannot start right now (null = it may). */
+/**
+ * Why a new call with this id cannot start right now (null = it may). A refusal is also announced to whoever
+ * awaits the id (an event stream opened ahead of the call), except a duplicate: that call exists and streams.
+ */
 export function refuseStart(gw: Gateway, callId: string): WireError | null {
-  if (gw.isDraining) return { code: 'shutting_down', message: 'gateway is shutting down' };
-  if (gw.calls.has(callId)) return { code: 'duplicate_call', message: `call ${callId} is already in progress` };
-  if (gw.calls.size >= gw.config.limits.maxCalls) return { code: 'capacity', message: 'gateway is at capacity' };
-  return null;
+  const r = gw.isDraining
+    ? { code: 'shutting_down', message: 'gateway is shutting down' }
+    : gw.calls.has(callId)
+      ? { code: 'duplicate_call', message: `call ${callId} is already in progress` }
+      : gw.calls.size >= gw.config.limits.maxCalls
+        ? { code: 'capacity', message: 'gateway is at capacity' }
+        : null;
+  if (r && r.code !== 'duplicate_call') gw.announceRejected(callId, r.code);
+  return r;
 }
 
-/** Queues prompt audio given in the call's own encoding; returns an error instead of playing when it is unfit. */
-export function playBytes(gw: Gateway, call: Call, m: { promptId: string; bytes: Uint8Array; interruptible: boolean }): WireError | null {
+/**
+ * Queues prompt audio given in the call's own encoding, or, with no bytes, the recorded prompt uploaded under
+ * `promptId` (`PUT /v1/prompts/:promptId`). Returns an error instead of playing when it is unfit.
+ */
+export function playBytes(gw: Gateway, call: Call, m: { promptId: string; bytes: Uint8Array | null; interruptible: boolean }): WireError | null {
+  if (m.bytes === null) return playRecorded(gw, call, m);
   const bps = bytesPerSample(call.format.encoding);
   const ms = (m.bytes.length / bps / call.format.sampleRate) * 1000;
   if (!m.bytes.length) return { code: 'invalid_message', message: 'prompt audio is empty' };
@@ -30,6 +42,14 @@ export function playBytes(gw: Gateway, call: Call, m: { promptId: string; bytes:
   } catch (e) {
     return { code: (e as CodecError).code ?? 'bad_audio', message: (e as Error).message };
   }
+  call.play({ promptId: m.promptId, pcm, interruptible: m.interruptible });
+  return null;
+}
+
+function playRecorded(gw: Gateway, call: Call, m: { promptId: string; interruptible: boolean }): WireError | null {
+  const pcm = gw.commands.recordedPrompt?.(m.promptId, call.format.sampleRate);
+  if (!pcm) return { code: 'unknown_prompt', message: `no recorded prompt ${m.promptId}: upload it (PUT /v1/prompts/${m.promptId}) or send its audio` };
+  if (call.playout.queued >= gw.config.limits.maxQueuedPrompts) return { code: 'queue_full', message: 'too many prompts queued' };
   call.play({ promptId: m.promptId, pcm, interruptible: m.interruptible });
   return null;
 }

@@ -294,7 +294,10 @@ class GrpcCall implements CallSink {
           if (promptId.length < 1 || promptId.length > 128) {
             return this.sendEvent({ type: 'error', code: 'invalid_message', message: 'play.prompt_id must be 1–128 characters', t: call.t });
           }
-          const err = playBytes(this.gw, call, { promptId, bytes: Buffer.from(r.play?.audio ?? []), interruptible: r.play?.interruptible ?? true });
+          // proto3 bytes cannot be absent: empty audio plays the recorded prompt uploaded under promptId.
+          const audio = r.play?.audio;
+          const bytes = audio && audio.length ? Buffer.from(audio) : null;
+          const err = playBytes(this.gw, call, { promptId, bytes, interruptible: r.play?.interruptible ?? true });
           if (err) this.sendEvent({ type: 'error', code: err.code, message: err.message, t: call.t });
           return;
         }

@@ -39,7 +39,8 @@ export type StartMessage = z.infer<typeof StartMessage>;
 export const Play = z.object({
   type: z.literal('play'),
   promptId: z.string().min(1).max(128),
-  audio: z.string().min(1),
+  /** Omitted: play the recorded prompt uploaded under promptId. */
+  audio: z.string().min(1).optional(),
   interruptible: z.boolean().default(true),
 });
 export const Say = z.object({
@@ -229,8 +230,8 @@ class NativeConnection implements CallSink {
     const call = this.call!;
     const m = Play.safeParse(raw);
     if (!m.success) return this.error('invalid_message', z.prettifyError(m.error));
-    const bytes = decodeBase64Audio(m.data.audio);
-    if (!bytes) return this.error('bad_base64', 'play.audio is not valid base64');
+    const bytes = m.data.audio === undefined ? null : decodeBase64Audio(m.data.audio);
+    if (m.data.audio !== undefined && !bytes) return this.error('bad_base64', 'play.audio is not valid base64');
     const err = playBytes(this.gw, call, { promptId: m.data.promptId, bytes, interruptible: m.data.interruptible });
     if (err) this.error(err.code, err.message);
   }
@@ -262,6 +263,7 @@ export async function startCall(gw: Gateway, s: StartMessage, wire: string, sink
     const verdict = await p.admit?.(s, gw);
     if (verdict && !verdict.ok) {
       log.info({ reason: verdict.reason }, 'call rejected at start');
+      gw.announceRejected(s.callId, verdict.reason);
       sink.sendEvent({ type: 'rejected', callId: s.callId, reason: verdict.reason, t: 0 });
       sink.close(4403, 'rejected');
       return null;

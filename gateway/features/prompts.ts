@@ -1,0 +1,63 @@
+// Recorded prompts over HTTP: upload once, play by id on any wire (`play` without audio).
+//   PUT /v1/prompts/:promptId[?loudness=-20|off]  body: the recording (WAV, MP3, … anything ffmpeg reads)
+//   GET /v1/prompts                               the library
+//   GET /v1/prompts/:promptId                     one prompt's id, SHA-256, duration, loudness, when added
+import type { IncomingMessage } from 'node:http';
+import type { Gateway, Plugin } from '../Gateway.js';
+import { HttpError, sendJson } from '../ops/http.js';
+import { PromptLibrary, PromptLibraryError } from '../speak/PromptLibrary.js';
+
+/** A recorded prompt file: a minute of 16-bit 48 kHz stereo WAV is ~11 MB. */
+const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
+const DEFAULT_LUFS = -20;
+
+export class PromptsFeature implements Plugin {
+  readonly name = 'prompts';
+  library!: PromptLibrary;
+
+  async start(gw: Gateway): Promise<void> {
+    this.library = new PromptLibrary({ dataDir: gw.config.dataDir, maxPromptMs: gw.config.limits.maxPromptMs });
+    gw.commands.recordedPrompt = (id, rate) => this.library.pcm(id, rate);
+    const r = gw.router;
+    r.add('PUT', '/v1/prompts/:promptId', async (req, res, params, url) => {
+      const loudnessLufs = parseLoudness(url.searchParams.get('loudness'));
+      const body = await readBody(req, MAX_UPLOAD_BYTES);
+      if (!body.length) throw new HttpError(400, 'bad_audio', 'empty body: send the recording');
+      try {
+        const { info, created } = await this.library.put(params.promptId, body, { loudnessLufs });
+        sendJson(res, created ? 201 : 200, info);
+      } catch (e) {
+        if (!(e instanceof PromptLibraryError)) throw e;
+        throw new HttpError(e.code === 'prompt_exists' ? 409 : 400, e.code, e.message);
+      }
+    });
+    r.add('GET', '/v1/prompts', (_q, res) => sendJson(res, 200, { prompts: this.library.list() }));
+    r.add('GET', '/v1/prompts/:promptId', (_q, res, params) => {
+      const info = this.library.info(params.promptId);
+      if (!info) throw new HttpError(404, 'unknown_prompt', `no recorded prompt ${params.promptId}`);
+      sendJson(res, 200, info);
+    });
+    gw.log.info({ prompts: this.library.size }, 'recorded prompts loaded');
+  }
+}
+
+function parseLoudness(v: string | null): number | null {
+  if (v === null) return DEFAULT_LUFS;
+  if (v === 'off') return null;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < -70 || n > -5) throw new HttpError(400, 'invalid_message', 'loudness must be a LUFS target in [-70, -5] or "off"');
+  return n;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
