@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { zeroMask } from './mask.js';
 import { CallControl, START_TIMEOUT_MS } from './control.js';
 import type { StartParams, Wire, WireCall } from './types.js';
 
@@ -21,7 +22,7 @@ export const twilioWire: Wire = {
     return new Promise((resolve, reject) => {
       // The gateway authenticates Twilio at `start` (signature or token parameter); the header is sent anyway.
       const headers = token ? { authorization: `Bearer ${token}` } : undefined;
-      const ws = new WebSocket(streamUrl(url), { headers, perMessageDeflate: false });
+      const ws = new WebSocket(streamUrl(url), { headers, perMessageDeflate: false, generateMask: zeroMask });
       const ctl = new CallControl(url, token, handlers);
       const streamSid = sid('MZ');
       const callSid = sid('CA');

@@ -1,6 +1,7 @@
 // The native earshot WebSocket protocol (`/v1/stream`): JSON text frames for control and events, binary frames
 // for audio both ways. Being the native shape, this adapter is a thin pass-through.
 import WebSocket from 'ws';
+import { zeroMask } from './mask.js';
 import { performance } from 'node:perf_hooks';
 import { parseEvent, ReadyGate, START_TIMEOUT_MS } from './ready.js';
 import type { StartParams, Wire, WireCall } from './types.js';
@@ -16,7 +17,7 @@ export const wsWire: Wire = {
   connect(url, handlers, token) {
     return new Promise((resolve, reject) => {
       const headers = token ? { authorization: `Bearer ${token}` } : undefined;
-      const ws = new WebSocket(streamUrl(url), { headers, perMessageDeflate: false });
+      const ws = new WebSocket(streamUrl(url), { headers, perMessageDeflate: false, generateMask: zeroMask });
       ws.binaryType = 'nodebuffer';
       const ready = new ReadyGate();
       let closed = false;
