@@ -1,6 +1,6 @@
 // gateway/audio/fft.ts: known transforms and the inverse round trip.
 import { describe, expect, it } from 'vitest';
-import { fft } from '../gateway/audio/fft.js';
+import { fft, ifftReal } from '../gateway/audio/fft.js';
 
 function naiveDft(re: number[], im: number[]): { re: number[]; im: number[] } {
   const n = re.length;
@@ -105,4 +105,23 @@ describe('fft', () => {
     expect(() => fft(new Float64Array(12), new Float64Array(12))).toThrow(/not a power of two/);
     expect(() => fft(new Float64Array(3), new Float64Array(3))).toThrow(/not a power of two/);
   });
+
+  it('ifftReal: a real signal back from the half of its spectrum it reads, as the full complex inverse gives it', () => {
+    for (const n of [2, 8, 64, 8192]) {
+      const x = Float64Array.from({ length: n }, (_, t) => Math.sin(0.37 * t) + 0.5 * Math.cos(1.3 * t + 0.2) + ((t * 7919) % 13) / 13 - 0.5);
+      const re = x.slice();
+      const im = new Float64Array(n);
+      fft(re, im);
+      const full = { re: re.slice(), im: im.slice() };
+      fft(full.re, full.im, true);
+      // Only X[0 … n/2] may be read: poison the rest.
+      for (let k = n / 2 + 1; k < n; k++) re[k] = im[k] = Number.NaN;
+      const out = new Float64Array(n);
+      ifftReal(re, im, out);
+      close(out, full.re, 1e-9 * n);
+      close(Array.from(out, (v) => v / n), x, 1e-9);
+    }
+    expect(() => ifftReal(new Float64Array(6), new Float64Array(6), new Float64Array(6))).toThrow(/not a power of two/);
+  });
 });
+
