@@ -15,7 +15,8 @@ import {
   parsePolicyConfig,
 } from '../gateway/policy/index.js';
 import { EvidenceStore } from '../gateway/evidence/index.js';
-import { closeSharedDatabases, databasePath, openDatabase, type Db } from '../gateway/store/Database.js';
+import { AttemptWriter } from '../gateway/policy/AttemptWriter.js';
+import { closeSharedDatabases, databasePath, openDatabase, sharedDatabase, type Db } from '../gateway/store/Database.js';
 
 const CN = '+86 138-0013-8000';
 const CN_NORM = '+8613800138000';
@@ -296,5 +297,26 @@ describe('shared database', () => {
     ]);
     await pol.dnc.add(CN, 'x', 'admin');
     expect(ev.db.prepare('SELECT COUNT(*) n FROM dnc').get()).toEqual({ n: 1 });
+    await pol.close();
+  });
+
+  it('the attempt writer (worker thread, own connection) keeps check-and-record atomic and durable', async () => {
+    const d3 = join(dir, 'writer');
+    const pol = CallPolicy.open({ dataDir: d3 });
+    const now = shanghai(0, 11);
+    // Concurrent starts to one callee land in one group commit: each count sees the ones admitted before it.
+    const rs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => pol.checkAndRecord({ callee: CN, callType: 'notification', now, callId: `w${i}` })));
+    expect(rs.filter((r) => r.allowed)).toHaveLength(5);
+    expect(rs.filter((r) => !r.allowed && r.code === 'frequency_cap')).toHaveLength(1);
+    // Committed before the admissions resolved: a fresh connection sees all five.
+    const other = new BetterSqlite3(databasePath(d3), { readonly: true });
+    expect(other.prepare("SELECT COUNT(*) n FROM call_attempts WHERE callType = 'notification'").get()).toEqual({ n: 5 });
+    other.close();
+    // A writer that is gone fails the admission (the feature refuses the call) rather than admitting it unrecorded.
+    await pol.close();
+    const reopened = new CallPolicy(new SqlitePolicyStore(sharedDatabase({ dataDir: d3 }), new AttemptWriter(databasePath(d3))));
+    const w = (reopened.store as unknown as { writer: AttemptWriter }).writer;
+    await w.close();
+    await expect(reopened.checkAndRecord({ callee: '+8613900139000', callType: 'marketing', now, callId: 'gone' })).rejects.toThrow(/exited/);
   });
 });

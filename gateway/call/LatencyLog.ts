@@ -10,10 +10,11 @@ export interface BargeInRecord {
 
 const CAP = 4096;
 
-function pct(xs: number[], p: number): number | null {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+/** Percentiles of one sample, sorted once (every call end reports three of each; sorting per percentile showed). */
+function pcts(xs: number[], ps: readonly number[]): (number | null)[] {
+  if (!xs.length) return ps.map(() => null);
+  const s = Float64Array.from(xs).sort();
+  return ps.map((p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]);
 }
 
 function push(xs: number[], v: number): void {
@@ -52,12 +53,17 @@ export class LatencyLog {
 
   report(): Record<string, unknown> {
     const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+    const summary = (xs: number[]) => {
+      const [p50, p95, max] = pcts(xs, [50, 95, 100]).map(round);
+      return { p50, p95, max, n: xs.length };
+    };
+    const first = summary(this.first);
     return {
       bargeIns: this.bargeIns.map((b) => ({ ...b, pauseLatencyMs: b.pauseT - b.onsetT, commitLatencyMs: b.commitT - b.onsetT })),
       pausesResumed: this.falsePauses,
-      inboundFrameMs: { p50: round(pct(this.inbound, 50)), p95: round(pct(this.inbound, 95)), max: round(pct(this.inbound, 100)), n: this.inbound.length },
-      vadFrameMs: { p50: round(pct(this.vad, 50)), p95: round(pct(this.vad, 95)), max: round(pct(this.vad, 100)), n: this.vad.length },
-      firstAudioMs: { p50: round(pct(this.first, 50)), p95: round(pct(this.first, 95)), n: this.first.length },
+      inboundFrameMs: summary(this.inbound),
+      vadFrameMs: summary(this.vad),
+      firstAudioMs: { p50: first.p50, p95: first.p95, n: first.n },
     };
   }
 }

@@ -47,6 +47,7 @@ export class PolicyFeature implements Plugin {
 
   async stop(): Promise<void> {
     this.records?.close();
+    await this.policy?.close();
   }
 
   async admit(s: StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }> {
@@ -58,7 +59,14 @@ export class PolicyFeature implements Plugin {
       this.pending.set(s.callId, { checks: [{ allowed: true, reason: 'no callee: DNC and caps not applicable', at: now }], at: Date.now() });
       return { ok: true };
     }
-    const d = await this.policy.checkAndRecord({ callee: s.callee, callType: s.callType, callId: s.callId, timeZone: s.timeZone, now });
+    let d: Awaited<ReturnType<CallPolicy['checkAndRecord']>>;
+    try {
+      d = await this.policy.checkAndRecord({ callee: s.callee, callType: s.callType, callId: s.callId, timeZone: s.timeZone, now });
+    } catch (e) {
+      // Fail closed: a call whose attempt could not be recorded might break a frequency cap.
+      gw.log.error({ callId: s.callId, err: (e as Error).message }, 'policy store unavailable: call refused');
+      return { ok: false, reason: 'policy_unavailable' };
+    }
     if (!d.allowed) {
       gw.log.info({ callId: s.callId, code: d.code, reason: d.reason }, 'call refused by policy');
       this.recordRejection(s, 'rejected_by_policy', { allowed: false, code: d.code, reason: d.reason, at: now });

@@ -1,6 +1,7 @@
 // Outbound-calling rules checked at call start: do-not-call list, calling hours in the callee's zone, and frequency
 // caps per callee and call type. Check order is DNC → hours → caps so the reason given is the most lasting one.
 import { sharedDatabase } from '../store/Database.js';
+import { AttemptWriter } from './AttemptWriter.js';
 import { parsePolicyConfig, type PolicyConfig } from './config.js';
 import { DoNotCallList } from './DoNotCallList.js';
 import { normalizeNumber } from './number.js';
@@ -19,10 +20,23 @@ export class CallPolicy {
   readonly config: PolicyConfig;
   private readonly zones: Readonly<Record<string, string>>;
 
-  /** Policy on the process-wide SQLite database in `dataDir` (`config` is the raw `policy` section). */
+  /**
+   * Policy on the process-wide SQLite database in `dataDir` (`config` is the raw `policy` section). The durable
+   * check-and-record of each admission runs in a worker thread (AttemptWriter); `close()` stops it.
+   */
   static open(opts: { dataDir: string; file?: string; config?: unknown }): CallPolicy {
     const db = sharedDatabase({ dataDir: opts.dataDir, file: opts.file, migrations: [POLICY_MIGRATIONS] });
-    return new CallPolicy(new SqlitePolicyStore(db), parsePolicyConfig(opts.config));
+    const writer = db.memory ? null : new AttemptWriter(db.name);
+    const p = new CallPolicy(new SqlitePolicyStore(db, writer), parsePolicyConfig(opts.config));
+    p.writer = writer;
+    return p;
+  }
+
+  private writer: AttemptWriter | null = null;
+
+  async close(): Promise<void> {
+    await this.writer?.close();
+    this.writer = null;
   }
 
   constructor(

@@ -1,6 +1,9 @@
 // PolicyStore on the shared embedded SQLite database. The methods are synchronous underneath and only wrapped in
-// promises for the interface, so check-and-record runs without interleaving inside one process.
+// promises for the interface, so check-and-record runs without interleaving inside one process — or, given an
+// AttemptWriter, in its worker thread, so the durable commit of each admission does not block the event loop.
 import { migrate, type Db } from '../store/Database.js';
+import type { AttemptWriter } from './AttemptWriter.js';
+import { countAttempts, insertAttempt, prepareAttempts } from './attempts.js';
 import type { PolicyStore } from './PolicyStore.js';
 import { POLICY_MIGRATIONS } from './schema.js';
 import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
@@ -9,8 +12,12 @@ const HOUR_MS = 3_600_000;
 
 export class SqlitePolicyStore implements PolicyStore {
   private readonly s;
+  private readonly attempts;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly writer: AttemptWriter | null = null,
+  ) {
     if (!db.readonly) migrate(db, POLICY_MIGRATIONS);
     this.s = {
       addDnc: db.prepare(
@@ -19,9 +26,8 @@ export class SqlitePolicyStore implements PolicyStore {
       removeDnc: db.prepare('DELETE FROM dnc WHERE number = ?'),
       getDnc: db.prepare('SELECT * FROM dnc WHERE number = ?'),
       listDnc: db.prepare('SELECT * FROM dnc ORDER BY addedAt DESC, number LIMIT ? OFFSET ?'),
-      record: db.prepare('INSERT INTO call_attempts (callId, callee, callType, at) VALUES (@callId, @callee, @callType, @at)'),
-      count: db.prepare('SELECT COUNT(*) AS n FROM call_attempts WHERE callee = ? AND callType = ? AND at > ? AND at <= ?'),
     };
+    this.attempts = prepareAttempts(db);
   }
 
   async addDnc(entry: DncEntry): Promise<void> {
@@ -41,26 +47,23 @@ export class SqlitePolicyStore implements PolicyStore {
   }
 
   async recordAttempt(a: CallAttempt): Promise<void> {
-    this.s.record.run(a);
+    insertAttempt(this.attempts, a);
   }
 
   async countAttempts(callee: string, callType: CallType, sinceMs: number, untilMs: number): Promise<number> {
-    return this.countSync(callee, callType, sinceMs, untilMs);
+    return countAttempts(this.attempts, callee, callType, sinceMs, untilMs);
   }
 
   async recordAttemptWithinCaps(a: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null> {
+    if (this.writer) return this.writer.record(a, caps);
     // IMMEDIATE: the write lock is held from the count to the insert, so another process cannot slip in between.
     const tx = this.db.transaction((): FrequencyCap | null => {
       for (const cap of caps) {
-        if (this.countSync(a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, a.at) >= cap.max) return cap;
+        if (countAttempts(this.attempts, a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, a.at) >= cap.max) return cap;
       }
-      this.s.record.run(a);
+      insertAttempt(this.attempts, a);
       return null;
     });
     return tx.immediate();
-  }
-
-  private countSync(callee: string, callType: CallType, sinceMs: number, untilMs: number): number {
-    return (this.s.count.get(callee, callType, sinceMs, untilMs) as { n: number }).n;
   }
 }
