@@ -64,6 +64,10 @@ describe('pcm16', () => {
     const buf = new Uint8Array([9, 0x02, 0x01, 0x04, 0x03]);
     expect([...decode('pcm16', buf.subarray(1))]).toEqual([0x0102, 0x0304]);
   });
+  it('encodes only the samples of a view (a playout frame is a window of the prompt)', () => {
+    const prompt = new Int16Array([0x1111, 0x0102, 0x0304, 0x2222]);
+    expect([...encode('pcm16', prompt.subarray(1, 3))]).toEqual([0x02, 0x01, 0x04, 0x03]);
+  });
   it('round-trips arbitrary samples', () => {
     const x = Int16Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 65536) - 32768);
     expect([...decode('pcm16', encode('pcm16', x))]).toEqual([...x]);

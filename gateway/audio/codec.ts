@@ -31,6 +31,9 @@ export class CodecError extends Error {
   }
 }
 
+/** pcm16 on the wire is little-endian; on such hosts (x86, ARM) it converts by plain copy. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** Wire bytes → signed 16-bit samples. Throws CodecError on a frame that cannot be whole samples. */
 export function decode(encoding: Encoding, bytes: Uint8Array): Int16Array {
   switch (encoding) {
@@ -39,6 +42,11 @@ export function decode(encoding: Encoding, bytes: Uint8Array): Int16Array {
         throw new CodecError('odd_length', `pcm16 frame of ${bytes.byteLength} bytes is not a whole number of samples`);
       }
       const out = new Int16Array(bytes.byteLength / 2);
+      if (LITTLE_ENDIAN) {
+        // The wire's byte order is the host's: one copy (every inbound frame of every call passes here).
+        new Uint8Array(out.buffer).set(bytes);
+        return out;
+      }
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
       return out;
@@ -55,6 +63,10 @@ export function encode(encoding: Encoding, samples: Int16Array): Uint8Array {
   switch (encoding) {
     case 'pcm16': {
       const out = new Uint8Array(samples.length * 2);
+      if (LITTLE_ENDIAN) {
+        out.set(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
+        return out;
+      }
       const view = new DataView(out.buffer);
       for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i], true);
       return out;
