@@ -314,9 +314,9 @@ describe('shared database', () => {
     other.close();
     // A writer that is gone fails the admission (the feature refuses the call) rather than admitting it unrecorded.
     await pol.close();
-    const reopened = new CallPolicy(new SqlitePolicyStore(sharedDatabase({ dataDir: d3 }), new AttemptWriter(databasePath(d3))));
-    const w = (reopened.store as unknown as { writer: AttemptWriter }).writer;
-    await w.close();
+    const writer = new AttemptWriter(databasePath(d3));
+    const reopened = new CallPolicy(new SqlitePolicyStore(sharedDatabase({ dataDir: d3 }), writer));
+    await writer.close();
     await expect(reopened.checkAndRecord({ callee: '+8613900139000', callType: 'marketing', now, callId: 'gone' })).rejects.toThrow(/exited/);
   });
 });

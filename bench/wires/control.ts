@@ -111,7 +111,12 @@ export class CallControl {
           this.sse = req;
           this.follow(res);
           if (this.stopped) req.destroy();
-          void this.sseEnded.then(() => this.onReady && (this.onReady = null, reject(new Error(`closed before ready (${this.transportGone ?? 'stream ended'})`))));
+          // The stream ending before its first event (gateway gone) must not leave the start waiting forever.
+          void this.sseEnded.then(() => {
+            if (!this.onReady) return;
+            this.onReady = null;
+            reject(new Error(`closed before ready (${this.transportGone ?? 'stream ended'})`));
+          });
         },
         (e: Error) => {
           this.onReady = null;

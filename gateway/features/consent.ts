@@ -59,7 +59,7 @@ export class ConsentFeature implements Plugin {
       if (!s) throw Object.assign(new Error('consent is not available on this call'), { code: 'consent_unavailable' });
       s.expect(m.promptId, m.windowMs ?? cfg.consent.windowMs);
     };
-    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, workers: cfg.asr.workers }, 'consent recognition ready');
+    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, workers: cfg.asr.workers ?? 'one per core' }, 'consent recognition ready');
   }
 
   callStarted(call: Call, gw: Gateway): void {

@@ -1,4 +1,5 @@
 // Streaming speech recognition off the event loop. Start a pool once per process, open one stream per call.
+import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
 import { AsrWorkerPool, type AsrPoolOptions } from '../../infer/AsrWorkerPool.js';
 
@@ -12,7 +13,7 @@ export function startAsrPool(config: Pick<Config, 'asr' | 'modelsDir'>, extra: P
   return AsrWorkerPool.start({
     model: config.asr.model,
     mode: config.asr.mode,
-    workers: config.asr.workers,
+    workers: config.asr.workers ?? availableParallelism(),
     threads: config.asr.threads,
     modelsDir: config.modelsDir,
     ...extra,
