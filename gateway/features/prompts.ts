@@ -2,9 +2,8 @@
 //   PUT /v1/prompts/:promptId[?loudness=-20|off]  body: the recording (WAV, MP3, … anything ffmpeg reads)
 //   GET /v1/prompts                               the library
 //   GET /v1/prompts/:promptId                     one prompt's id, SHA-256, duration, loudness, when added
-import type { IncomingMessage } from 'node:http';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { HttpError, sendJson } from '../ops/http.js';
+import { HttpError, readBody, sendJson } from '../ops/http.js';
 import { PromptLibrary, PromptLibraryError } from '../speak/PromptLibrary.js';
 
 /** A recorded prompt file: a minute of 16-bit 48 kHz stereo WAV is ~11 MB. */
@@ -47,17 +46,4 @@ function parseLoudness(v: string | null): number | null {
   const n = Number(v);
   if (!Number.isFinite(n) || n < -70 || n > -5) throw new HttpError(400, 'invalid_message', 'loudness must be a LUFS target in [-70, -5] or "off"');
   return n;
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

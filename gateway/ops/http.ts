@@ -54,7 +54,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(s);
 }
 
-export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<unknown> {
+/** The whole request body; 413 as soon as it is over `limit` (or says it will be). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(req.headers['content-length']) > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of req) {
@@ -62,9 +64,14 @@ export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<u
     if (n > limit) throw new HttpError(413, 'payload_too_large', `body over ${limit} bytes`);
     chunks.push(c as Buffer);
   }
-  if (!n) return {};
+  return Buffer.concat(chunks);
+}
+
+export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<unknown> {
+  const body = await readBody(req, limit);
+  if (!body.length) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, 'malformed_json', 'body is not valid JSON');
   }
