@@ -1,16 +1,20 @@
 // gRPC wire, end to end with a grpc-js client: StreamCall with config → play → first prompt audio → caller audio at
 // real time → barge_in in the response stream; status codes for bad streams; health, Synthesize, GetEvidence.
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { loadProtos } from '../gateway/wires/grpc.js';
 import { wirePorts } from '../gateway/wires/index.js';
-import { labels, wireAudio } from './helpers/corpus.js';
+import { AUDIO_DIR, labels, wireAudio } from './helpers/corpus.js';
 import { startGateway } from './helpers/gateway.js';
+import { until } from './helpers/until.js';
 
 const TOKEN = 'grpc-test-token';
 let gw: Gateway;
+let http: string;
 let client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 let health: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
@@ -76,6 +80,7 @@ class GrpcTestCall {
 beforeAll(async () => {
   const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, limits: { maxMessageBytes: 512 * 1024, startTimeoutMs: 800 }, wires: { grpcPort: 0, grpcHost: '127.0.0.1' } });
   gw = g.gw;
+  http = g.http;
   const port = wirePorts(gw).grpc!;
   const { earshot, health: h } = loadProtos();
   const Ctor = earshot.Earshot as grpc.ServiceClientConstructor;
@@ -174,9 +179,17 @@ describe('grpc wire', () => {
     c.write({ play: { promptId: 'p', audio: Buffer.from(pcm) } });
     await c.firstFrame();
     expect(await c.waitFor('prompt_finished')).toMatchObject({ promptId: 'p', interrupted: false, playedMs: 100 });
+    // Empty audio plays the recorded prompt uploaded under the id (proto3 bytes cannot be absent).
+    c.write({ play: { promptId: 'never-uploaded', audio: Buffer.alloc(0) } });
+    await until(() => c.events.some((e) => e.type === 'error' && e.code === 'unknown_prompt'), 5000, 'unknown_prompt error');
+    const wav = readFileSync(join(AUDIO_DIR, 'bargein/prompts/p01.wav'));
+    const up = await fetch(`${http}/v1/prompts/grpc-p01?loudness=off`, { method: 'PUT', body: new Uint8Array(wav), headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(up.status).toBe(201);
+    c.write({ play: { promptId: 'grpc-p01', audio: Buffer.alloc(0) } });
+    await until(() => c.events.some((e) => e.type === 'prompt_started' && e.promptId === 'grpc-p01'), 5000, 'the recorded prompt to start');
     c.write({ hangup: {} });
     await c.waitFor('call_summary');
-  });
+  }, 30_000);
 
   it('health, GetEvidence and Synthesize answer with clear statuses', async () => {
     const check = (service: string) =>
