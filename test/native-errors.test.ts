@@ -190,4 +190,22 @@ describe('graceful shutdown', () => {
     expect((await c.waitFor('call_summary')).reason).toBe('shutdown');
     await feeding.catch(() => undefined);
   });
+
+  it('at capacity a new call is rejected with its reason, in band and on an event stream awaiting it', async () => {
+    const g = await startGateway({ asr: { model: '' }, limits: { maxCalls: 1 } });
+    try {
+      const first = new TestCall(g.url);
+      expect((await first.start({ callId: 'cap-1', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+      const stream = fetch(`${g.http}/v1/calls/cap-2/events?wait=5000`).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 100));
+      const second = new TestCall(g.url);
+      expect(await second.start({ callId: 'cap-2', encoding: 'pcm16', sampleRate: 16000 })).toMatchObject({ type: 'rejected', reason: 'capacity' });
+      expect((await second.closed).code).toBe(1013);
+      expect(await stream).toMatch(/event: rejected\ndata: \{[^\n]*"reason":"capacity"/);
+      await first.hangup();
+    } finally {
+      await g.gw.stop(0);
+    }
+  });
 });
+

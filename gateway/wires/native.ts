@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { bytesPerSample, CodecError, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
 import { Call, type CallEvent, type CallSink } from '../call/Call.js';
 import type { CallCommands, Gateway, WsWire } from '../Gateway.js';
-import { playBytes } from './common.js';
+import { playBytes, refuseStart } from './common.js';
 import { callLogger, type Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 
@@ -205,19 +205,16 @@ class NativeConnection implements CallSink {
       return;
     }
     const s = m.data;
-    if (this.gw.isDraining) {
-      this.send({ type: 'rejected', callId: s.callId, reason: 'shutting_down' });
-      this.ws.close(1013, 'shutting down');
-      return;
-    }
-    if (this.gw.calls.has(s.callId)) {
-      this.error('duplicate_call', `call ${s.callId} is already in progress`);
+    // The same checks as every wire, so an event stream awaiting this id learns the refusal too.
+    const refused = refuseStart(this.gw, s.callId);
+    if (refused?.code === 'duplicate_call') {
+      this.error('duplicate_call', refused.message);
       this.ws.close(4409, 'duplicate call');
       return;
     }
-    if (this.gw.calls.size >= this.gw.config.limits.maxCalls) {
-      this.send({ type: 'rejected', callId: s.callId, reason: 'capacity' });
-      this.ws.close(1013, 'at capacity');
+    if (refused) {
+      this.send({ type: 'rejected', callId: s.callId, reason: refused.code });
+      this.ws.close(1013, refused.code === 'shutting_down' ? 'shutting down' : 'at capacity');
       return;
     }
     clearTimeout(this.startTimer);
