@@ -85,6 +85,9 @@ async function main(): Promise<number> {
     //   "unset" and would load the default model), so the empty model has to go in through the config file.
     const base = (process.env.EARSHOT_CONFIG ? YAML.parse(readFileSync(resolve(process.env.EARSHOT_CONFIG), 'utf8')) : null) ?? {};
     const cfg: Record<string, any> = { ...base, dataDir: join(o.outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK, ...(base.policy ?? {}) } };
+    // * --consent-prompt: consent scenarios are marketing calls, on which the gateway refuses `play` by default
+    //   (audio cannot be checked against an approved script); the bench plays its corpus prompt there on purpose.
+    if (o.consentPrompt) cfg.scripts = { ...(base.scripts ?? {}), rawAudioCallTypes: ['marketing', 'notification'] };
     if (o.pipeline === 'vad') {
       cfg.asr = { ...(base.asr ?? {}), model: '' };
       delete process.env.EARSHOT_ASR_MODEL;

@@ -18,6 +18,8 @@ export interface CallCommands {
   say?(call: Call, m: { promptId: string; text: string; interruptible: boolean; voice?: string; slots?: Record<string, string> }): Promise<void>;
   expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
   dtmf?(call: Call, digit: string): void;
+  /** Why this call may not `play` audio at all (its approved script governs what it says), or null if it may. */
+  playRefusal?(call: Call): { code: string; message: string } | null;
   /** A recorded prompt (uploaded once, played by id) as PCM at `sampleRate`, or undefined if there is none. */
   recordedPrompt?(promptId: string, sampleRate: number): Int16Array | undefined;
 }

@@ -7,6 +7,7 @@ import type { Gateway } from '../gateway/Gateway.js';
 import type { ScriptsFeature } from '../gateway/features/scripts.js';
 import { startGateway } from './helpers/gateway.js';
 import { TestCall } from './helpers/client.js';
+import { until } from './helpers/until.js';
 
 const INFO = '您的快递已到达驿站，请在今天下午六点前领取。';
 const NOTIFY = `id: e2e-notify
@@ -153,6 +154,11 @@ describe('say', () => {
     plain.send({ type: 'say', promptId: 'x', text: '恭喜您获得大奖' });
     const e = await plain.waitFor('error');
     expect(e.code).toBe('unapproved_text');
+    // Audio cannot be checked against approved wording: play is refused too, inline or by recorded-prompt id.
+    plain.send({ type: 'play', promptId: 'raw', audio: Buffer.alloc(3200).toString('base64') });
+    expect((await plain.waitFor((ev) => ev.type === 'error' && ev.code === 'unapproved_audio')).message).toMatch(/rawAudioCallTypes/);
+    plain.send({ type: 'play', promptId: 'some-recording' });
+    await until(() => plain.events('error').filter((ev) => ev.code === 'unapproved_audio').length === 2, 5000, 'second unapproved_audio');
     expect(plain.rx.frames.length).toBe(0);
     await plain.hangup();
 

@@ -34,7 +34,7 @@ export async function runCommand(gw: Gateway, call: Call, cmd: Command, body: un
       const bytes = m.audio === undefined ? null : decodeBase64Audio(m.audio);
       if (m.audio !== undefined && !bytes) throw new HttpError(400, 'bad_base64', 'play.audio is not valid base64');
       const err = playBytes(gw, call, { promptId: m.promptId, bytes, interruptible: m.interruptible });
-      if (err) throw new HttpError(err.code === 'queue_full' ? 429 : err.code === 'unknown_prompt' ? 404 : 400, err.code, err.message);
+      if (err) throw new HttpError(err.code === 'queue_full' ? 429 : err.code === 'unknown_prompt' ? 404 : err.code === 'unapproved_audio' ? 403 : 400, err.code, err.message);
       return;
     }
     case 'say': {

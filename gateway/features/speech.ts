@@ -67,6 +67,10 @@ export class SpeechFeature implements Plugin {
     gw.commands.say = async (call, m) => {
       await this.say(call, m);
     };
+    gw.commands.playRefusal = (call) =>
+      this.cfg.rawAudioCallTypes.includes(call.init.callType)
+        ? null
+        : { code: 'unapproved_audio', message: `audio cannot be played on ${call.init.callType} calls (scripts.rawAudioCallTypes): say a prompt of the call's approved script` };
   }
 
   /** The engine for this call: explicit voice, the start message's voice/tts, the script's voice, else the default. */

@@ -5,6 +5,11 @@ export const ScriptsConfigSchema = z
   .object({
     /** Call types on which a client may `say` text that is not a prompt of the call's approved script. */
     freeTextCallTypes: z.array(z.enum(['marketing', 'notification'])).default(['notification']),
+    /**
+     * Call types on which a client may `play` audio (inline or a recorded prompt). Audio cannot be checked against an
+     * approved script's wording, so by default a marketing call speaks only through `say` of its approved lines.
+     */
+    rawAudioCallTypes: z.array(z.enum(['marketing', 'notification'])).default(['notification']),
     /** Call types that must name an approved script in their start message. */
     requireScriptFor: z.array(z.enum(['marketing', 'notification'])).default([]),
     /** Render every approved script's fixed prompt text into the prompt cache when the gateway starts. */

@@ -30,6 +30,8 @@ export function refuseStart(gw: Gateway, callId: string): WireError | null {
  * `promptId` (`PUT /v1/prompts/:promptId`). Returns an error instead of playing when it is unfit.
  */
 export function playBytes(gw: Gateway, call: Call, m: { promptId: string; bytes: Uint8Array | null; interruptible: boolean }): WireError | null {
+  const refused = gw.commands.playRefusal?.(call);
+  if (refused) return refused;
   if (m.bytes === null) return playRecorded(gw, call, m);
   const bps = bytesPerSample(call.format.encoding);
   const ms = (m.bytes.length / bps / call.format.sampleRate) * 1000;
