@@ -4,7 +4,6 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { lagStats, runSlots, LOOP_RESOLUTION_MS, type WorkerSetup } from './loadGenerator.js';
 import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
 import { getWire } from './wires/index.js';
-import { join } from 'node:path';
 
 let byKind: Scenario[][] = [];
 

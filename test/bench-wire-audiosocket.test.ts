@@ -1,13 +1,13 @@
 // The bench's AudioSocket client against a real gateway: call metadata registered before the UUID, readiness from
 // the SSE stream, μ-law runs transcoded to slin 8 kHz both ways, 16 kHz as 0x12, hangup through the control API
 // with `call_summary` delivered before the one onClose.
-import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type Encoding } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { wirePorts } from '../gateway/wires/index.js';
 import { audiosocketWire } from '../bench/wires/audiosocket.js';
 import type { GatewayEvent } from '../bench/wires/types.js';
+import { expectCleanEnd } from './helpers/benchWire.js';
 import { startGateway } from './helpers/gateway.js';
 import { until } from './helpers/until.js';
 
@@ -70,12 +70,7 @@ describe('bench audiosocket wire', () => {
       } finally {
         clearInterval(tick);
       }
-      call.close();
-      await new Promise((r) => setTimeout(r, 200));
-      expect(closes).toHaveLength(1);
-      expect(closes[0].summarySeen).toBe(true);
-      expect(events.find((e) => e.type === 'call_summary')).toMatchObject({ callId: uuid, reason: 'hangup' });
-      expect(events.filter((e) => e.type === 'error')).toEqual([]);
+      await expectCleanEnd(call, closes, events, uuid);
     }, 30_000);
   }
 

@@ -1,12 +1,12 @@
 // The bench's Twilio Media Streams client against a real gateway: readiness synthesised from the SSE stream, prompt
 // audio from `media` messages, marks echoed so the gateway reports the prompt heard, hangup through the control API
 // with `call_summary` delivered before onClose, and the refusals a user can hit (wrong format, wrong token).
-import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { twilioWire } from '../bench/wires/twilio.js';
 import type { GatewayEvent, StartParams } from '../bench/wires/types.js';
+import { expectCleanEnd } from './helpers/benchWire.js';
 import { startGateway } from './helpers/gateway.js';
 import { until } from './helpers/until.js';
 
@@ -58,12 +58,7 @@ describe('bench twilio wire', () => {
     } finally {
       clearInterval(tick);
     }
-    call.close();
-    await new Promise((r) => setTimeout(r, 200));
-    expect(closes).toHaveLength(1);
-    expect(closes[0].summarySeen).toBe(true);
-    expect(events.find((e) => e.type === 'call_summary')).toMatchObject({ callId: 'bench-tw-1', reason: 'hangup' });
-    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+    await expectCleanEnd(call, closes, events, 'bench-tw-1');
   }, 30_000);
 
   it('expect_consent without a recogniser becomes the error event the native wire sends', async () => {

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { decode, encode, type Encoding } from '../../gateway/audio/codec.js';
-import { CallControl, START_TIMEOUT_MS } from './control.js';
+import { Connecting } from './connect.js';
+import { CallControl } from './control.js';
 import type { StartParams, Wire, WireCall } from './types.js';
 
 // Asterisk's frame kinds (res_audiosocket), spelled out here rather than imported from the gateway's wire.
@@ -79,7 +80,6 @@ export const audiosocketWire: Wire = {
       const sock: Socket = tcpConnect(addr);
       // 20 ms frames must leave as they are written, not when Nagle decides.
       sock.setNoDelay(true);
-      let opened = false;
       let closed = false;
       let farEnd = 'socket closed';
       /** Set at start: the runner's encoding when it is not slin, else null (pass-through). */
@@ -92,12 +92,7 @@ export const audiosocketWire: Wire = {
       };
       const toSlin = (bytes: Uint8Array) => (transcode ? encode('pcm16', decode(transcode, bytes)) : bytes);
 
-      const connectTimer = setTimeout(() => {
-        if (!opened) {
-          reject(new Error('connect timeout'));
-          sock.destroy();
-        }
-      }, START_TIMEOUT_MS);
+      const conn = new Connecting(reject, () => sock.destroy());
 
       sock.on('data', (d: Buffer) => {
         const wall = performance.now();
@@ -112,9 +107,8 @@ export const audiosocketWire: Wire = {
             // One prompt frame per audio frame, in the call's encoding.
             handlers.onAudio(transcode ? encode(transcode, decode('pcm16', payload)) : payload, wall);
           } else if (type === ERROR) {
-            // Errors of a live call also reach SSE as `error` events; this names why the socket is about to end.
+            // Errors reach the event stream as `error` / `rejected {reason}`; this only names why the socket ends.
             farEnd = `error 0x${(payload[0] ?? 0).toString(16)} ${ERR_NAMES[payload[0]] ?? ''}`.trim();
-            if (payload[0] === 0x12) handlers.onEvent({ type: 'rejected', reason: 'rejected' }, wall);
           } else if (type === HANGUP) {
             if (!farEnd.startsWith('error')) farEnd = 'hangup';
           }
@@ -122,19 +116,12 @@ export const audiosocketWire: Wire = {
       });
       sock.on('close', () => {
         closed = true;
-        clearTimeout(connectTimer);
-        if (!opened) return reject(new Error(`AudioSocket ${addr.host}:${addr.port}: closed while connecting`));
+        if (conn.closedBeforeOpen(`AudioSocket ${addr.host}:${addr.port}: closed while connecting`)) return;
         ctl.transportClosed(farEnd);
       });
-      sock.on('error', (err) => {
-        if (!opened) {
-          clearTimeout(connectTimer);
-          reject(err);
-        }
-      });
+      sock.on('error', (err) => conn.error(err));
       sock.on('connect', () => {
-        opened = true;
-        clearTimeout(connectTimer);
+        conn.open();
         const call: WireCall = {
           async start(p: StartParams) {
             const rate = p.audio.sampleRate;

@@ -11,8 +11,6 @@ import { performance } from 'node:perf_hooks';
 import { START_TIMEOUT_MS } from './ready.js';
 import type { GatewayEvent, WireHandlers } from './types.js';
 
-export { START_TIMEOUT_MS };
-
 /** How long a closed transport waits for the SSE stream to deliver `call_summary` before reporting onClose. */
 const SUMMARY_GRACE_MS = 2000;
 

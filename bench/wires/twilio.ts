@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { zeroMask } from './mask.js';
-import { CallControl, START_TIMEOUT_MS } from './control.js';
+import { Connecting } from './connect.js';
+import { CallControl } from './control.js';
 import type { StartParams, Wire, WireCall } from './types.js';
 
 function streamUrl(url: string): string {
@@ -30,7 +31,6 @@ export const twilioWire: Wire = {
       let seq = 0;
       let chunk = 0;
       let sentMs = 0;
-      let opened = false;
       let closed = false;
       // Twilio echoes a mark once the audio queued before it has played, and at once on `clear`. The gateway
       // judges what the callee heard (prompt_heard) by those echoes, so keep Twilio's playout clock: each media
@@ -49,12 +49,7 @@ export const twilioWire: Wire = {
         }
       };
 
-      const connectTimer = setTimeout(() => {
-        if (!opened) {
-          reject(new Error('connect timeout'));
-          ws.terminate();
-        }
-      }, START_TIMEOUT_MS);
+      const conn = new Connecting(reject, () => ws.terminate());
 
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const wall = performance.now();
@@ -87,23 +82,14 @@ export const twilioWire: Wire = {
       });
       ws.on('close', (code, reason) => {
         closed = true;
-        clearTimeout(connectTimer);
         dropMarks(false);
-        if (!opened) return reject(new Error(`closed while connecting (${code})`));
-        // Before the call exists the close frame is all Twilio gets: 4403 = rejected at admission (policy,
-        // capacity), 44xx = a bad start, with `code: message` as the reason.
-        if (code === 4403) handlers.onEvent({ type: 'rejected', reason: reason.toString() }, performance.now());
+        if (conn.closedBeforeOpen(`closed while connecting (${code})`)) return;
+        // A refusal's reason comes on the event stream (`rejected`); the close code only ends the transport.
         ctl.transportClosed(`${code} ${reason.toString()}`);
       });
-      ws.on('error', (err) => {
-        if (!opened) {
-          clearTimeout(connectTimer);
-          reject(err);
-        }
-      });
+      ws.on('error', (err) => conn.error(err));
       ws.on('open', () => {
-        opened = true;
-        clearTimeout(connectTimer);
+        conn.open();
         send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
         const call: WireCall = {
           async start(p: StartParams) {

@@ -3,9 +3,9 @@
 import WebSocket from 'ws';
 import { zeroMask } from './mask.js';
 import { performance } from 'node:perf_hooks';
-import { parseEvent, ReadyGate, START_TIMEOUT_MS } from './ready.js';
+import { Connecting } from './connect.js';
+import { parseEvent, ReadyGate } from './ready.js';
 import type { StartParams, Wire, WireCall } from './types.js';
-
 
 function streamUrl(url: string): string {
   // Accept either the server root or the full stream path.
@@ -21,14 +21,7 @@ export const wsWire: Wire = {
       ws.binaryType = 'nodebuffer';
       const ready = new ReadyGate();
       let closed = false;
-      let opened = false;
-      // ws moves to CLOSING before emitting a connect error, so "opened" (not readyState) tells the two apart.
-      const connectTimer = setTimeout(() => {
-        if (!opened) {
-          reject(new Error('connect timeout'));
-          ws.terminate();
-        }
-      }, START_TIMEOUT_MS);
+      const conn = new Connecting(reject, () => ws.terminate());
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const wall = performance.now();
         if (isBinary) {
@@ -41,20 +34,13 @@ export const wsWire: Wire = {
       });
       ws.on('close', (code, reason) => {
         closed = true;
-        clearTimeout(connectTimer);
-        if (!opened) return reject(new Error(`closed while connecting (${code})`));
+        if (conn.closedBeforeOpen(`closed while connecting (${code})`)) return;
         ready.fail(new Error(`closed before ready (${code} ${reason.toString()})`));
         handlers.onClose(`${code} ${reason.toString()}`);
       });
-      ws.on('error', (err) => {
-        if (!opened) {
-          clearTimeout(connectTimer);
-          reject(err);
-        }
-      });
+      ws.on('error', (err) => conn.error(err));
       ws.on('open', () => {
-        opened = true;
-        clearTimeout(connectTimer);
+        conn.open();
         const send = (o: unknown) => {
           if (!closed && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(o));
         };

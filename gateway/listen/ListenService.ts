@@ -14,7 +14,6 @@ import {
   FLAG_TRACE,
   FRAME_WIDTH,
   Op,
-  OP_WIDTH,
   RESIDUAL_WIDTH,
   TRACE_WIDTH,
   type ListenReply,

@@ -30,7 +30,7 @@ const Connected = z
 export class VonageWire implements WsWire {
   readonly path = '/v1/vonage';
   constructor(private readonly cfg: WiresConfig) {}
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
+  onConnection(ws: WebSocket, _req: IncomingMessage, gw: Gateway): void {
     new VonageConnection(ws, gw, this.cfg);
   }
 }
@@ -43,11 +43,7 @@ class VonageConnection extends BufferingFarEnd {
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
 
-  constructor(
-    ws: WebSocket,
-    gw: Gateway,
-    private readonly cfg: WiresConfig,
-  ) {
+  constructor(ws: WebSocket, gw: Gateway, cfg: WiresConfig) {
     super(ws, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
     this.attach(() => !this.meta, 'websocket:connected');
