@@ -152,8 +152,8 @@ export class Call {
     if (this.ended) return;
     const t0 = performance.now();
     const pcm = decode(this.format.encoding, bytes);
-    if (!this.firstAudioAt) this.firstAudioAt = Date.now();
     this.lastAudioAt = Date.now();
+    if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
     if (this.inResampler) this.pushInbound(this.inResampler.process(int16ToFloat(pcm)));
     else {
       this.listen.pushPcm16(pcm);
@@ -302,9 +302,8 @@ export class Call {
     }
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
-    let ref = int16ToFloat(pcm);
-    if (m.resampler) ref = m.resampler.process(ref);
-    this.listen.addReference(at, ref, path);
+    if (m.resampler) this.listen.addReference(at, m.resampler.process(int16ToFloat(pcm)), path);
+    else this.listen.addReferencePcm16(at, pcm, path);
   }
 
   private onPromptFinished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void {

@@ -110,6 +110,11 @@ export class ListenSession {
     if (!this.closed) this.shard.ref(this.slot, at, samples, path);
   }
 
+  /** The same for 16 kHz pcm16 prompt frames: straight into the shard's message, no Float32Array per frame. */
+  addReferencePcm16(at: number, pcm: Int16Array, path: EchoPath): void {
+    if (!this.closed) this.shard.refPcm16(this.slot, at, pcm, path);
+  }
+
   truncateReference(from: number): void {
     if (!this.closed) this.shard.op(Op.truncate, this.slot, from);
   }
@@ -196,16 +201,25 @@ class Shard {
     this.op(Op.ref, slot, this.put(x), x.length, at * 2 + path);
   }
 
+  refPcm16(slot: number, at: number, pcm: Int16Array, path: EchoPath): void {
+    this.op(Op.ref, slot, this.putPcm16(pcm), pcm.length, at * 2 + path);
+  }
+
   audioPcm16(slot: number, pcm: Int16Array): void {
-    const at = this.reserve(pcm.length);
-    const pool = this.pool;
-    for (let i = 0; i < pcm.length; i++) pool[at + i] = pcm[i] / 32768; // as int16ToFloat
-    this.op(Op.audio, slot, at, pcm.length);
+    this.op(Op.audio, slot, this.putPcm16(pcm), pcm.length);
   }
 
   private put(x: Float32Array): number {
     const at = this.reserve(x.length);
     this.pool.set(x, at);
+    return at;
+  }
+
+  /** 16 kHz pcm16 converted as int16ToFloat does, written where the message holds it. */
+  private putPcm16(pcm: Int16Array): number {
+    const at = this.reserve(pcm.length);
+    const pool = this.pool;
+    for (let i = 0; i < pcm.length; i++) pool[at + i] = pcm[i] / 32768;
     return at;
   }
 

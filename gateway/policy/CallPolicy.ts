@@ -26,17 +26,11 @@ export class CallPolicy {
    */
   static open(opts: { dataDir: string; file?: string; config?: unknown }): CallPolicy {
     const db = sharedDatabase({ dataDir: opts.dataDir, file: opts.file, migrations: [POLICY_MIGRATIONS] });
-    const writer = db.memory ? null : new AttemptWriter(db.name);
-    const p = new CallPolicy(new SqlitePolicyStore(db, writer), parsePolicyConfig(opts.config));
-    p.writer = writer;
-    return p;
+    return new CallPolicy(new SqlitePolicyStore(db, db.memory ? null : new AttemptWriter(db.name)), parsePolicyConfig(opts.config));
   }
 
-  private writer: AttemptWriter | null = null;
-
   async close(): Promise<void> {
-    await this.writer?.close();
-    this.writer = null;
+    await this.store.close?.();
   }
 
   constructor(

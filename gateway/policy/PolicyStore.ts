@@ -20,4 +20,6 @@ export interface PolicyStore {
    * moment cannot both squeeze under the cap (Redis: a Lua script; Postgres: a transaction with a row lock).
    */
   recordAttemptWithinCaps(attempt: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null>;
+  /** Releases what the store runs besides its data (threads, connections). */
+  close?(): Promise<void>;
 }

@@ -54,6 +54,10 @@ export class SqlitePolicyStore implements PolicyStore {
     return countAttempts(this.attempts, callee, callType, sinceMs, untilMs);
   }
 
+  async close(): Promise<void> {
+    await this.writer?.close();
+  }
+
   async recordAttemptWithinCaps(a: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null> {
     if (this.writer) return this.writer.record(a, caps);
     // IMMEDIATE: the write lock is held from the count to the insert, so another process cannot slip in between.
