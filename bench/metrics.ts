@@ -9,6 +9,8 @@ import { summarize, type Summary } from './stats.js';
  * VAD look-back); earlier than that it fired on something else (echo, noise). */
 export const EARLY_SLACK_MS = 250;
 export const GAP_MS = 60;
+/** A frame this late against the far-end buffer is still on time: the gateway's pacer ticks every 5 ms. */
+export const UNDERRUN_SLACK_MS = 5;
 export const LATE_AFTER_STOP_MS = 40;
 
 export const LATENCY_METRICS = [
@@ -36,7 +38,7 @@ export interface Counters {
   consentUnavailable: number; // the gateway answered expect_consent with error consent_unavailable
   falseGranted: number;
   promptFrames: number;
-  gapFrames: number; // prompt frames arriving > 60 ms after the previous one while playing
+  underrunFrames: number; // prompt frames that reached the far end after its playout buffer had run dry
   lateFrames: number; // prompt frames arriving > 40 ms after barge_in
 }
 
@@ -83,7 +85,7 @@ export function emptyMetrics(): CallMetrics {
     counters: {
       scenarios: 0, failedCalls: 0, errorEvents: 0, bargeInScenarios: 0, onsetScenarios: 0, missedBargeIns: 0, earlyBargeIns: 0,
       missedPauses: 0, earlyPauses: 0, noBargeInScenarios: 0, falseBargeIns: 0, falsePauses: 0, consentScenarios: 0, consentCorrect: 0,
-      consentMissing: 0, consentUnavailable: 0, falseGranted: 0, promptFrames: 0, gapFrames: 0, lateFrames: 0,
+      consentMissing: 0, consentUnavailable: 0, falseGranted: 0, promptFrames: 0, underrunFrames: 0, lateFrames: 0,
     },
     consentConfusion: {},
     errors: {},
@@ -112,12 +114,16 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
   if (rec.playSentAt !== null && rec.promptFrames.length > 0) S.firstAudioMs.push(rec.promptFrames[0] - rec.playSentAt);
   c.promptFrames += rec.promptFrames.length;
 
-  // Inter-arrival gaps while playing; a gap that contains a pause/resume/stop event is intended, not a glitch.
+  // What the callee hears: a far-end buffer that plays each frame's 20 ms after the audio before it. A frame that
+  // arrives after that buffer ran dry is an audible gap; early or grouped frames and jitter it absorbs are not. A
+  // pause, resume, stop or barge-in restarts the buffer: silence there is intended.
   const controlWalls = evs.filter((e) => /^prompt_(paused|resumed|finished)$|^barge_in$/.test(e.type)).map((e) => e.wall);
-  for (let i = 1; i < rec.promptFrames.length; i++) {
-    const a = rec.promptFrames[i - 1];
-    const b = rec.promptFrames[i];
-    if (b - a > GAP_MS && !controlWalls.some((w) => w >= a - GAP_MS && w <= b)) c.gapFrames++;
+  let playEnd = 0;
+  for (let i = 0; i < rec.promptFrames.length; i++) {
+    const w = rec.promptFrames[i];
+    const restart = i === 0 || controlWalls.some((x) => x >= rec.promptFrames[i - 1] - GAP_MS && x <= w);
+    if (!restart && w > playEnd + UNDERRUN_SLACK_MS) c.underrunFrames++;
+    playEnd = (restart ? w : Math.max(playEnd, w)) + FRAME_MS;
   }
 
   if (rec.kind === 'bargein' && rec.expected === 'barge_in' && rec.onsetMs !== null) {

@@ -80,6 +80,13 @@ const Playout = z.object({
   frameMs: z.literal(20).default(20),
   /** How far ahead of the playout clock prompt audio may be sent. */
   lookaheadMs: z.number().int().min(0).max(1000).default(40),
+  /**
+   * Prompt frames handed to the socket in one write. Each stays its own 20 ms message; grouping them halves the
+   * write syscalls and the loopback/TCP work behind each one, the largest single cost of the event loop at 250
+   * calls. The price: the group's later frames leave up to (framesPerWrite − 1) × 20 ms earlier, so that much more
+   * audio can already be at the far end when a pause or barge-in stops sending. 1 = a write per frame.
+   */
+  framesPerWrite: z.number().int().min(1).max(5).default(2),
   /** Cap on audio bytes queued in one socket before the call is failed as a slow reader. */
   maxSocketBufferBytes: z.number().int().min(4096).default(512 * 1024),
 });
@@ -135,6 +142,7 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_ASR_WORKERS: { path: ['asr', 'workers'], type: 'int' },
   EARSHOT_CONSENT_WINDOW_MS: { path: ['consent', 'windowMs'], type: 'int' },
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
+  EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
 };

@@ -55,6 +55,22 @@ describe('metrics', () => {
     expect(m.samples.firstAudioMs).toEqual([10]);
   });
 
+  it('counts underruns against a far-end buffer: grouped frames and absorbed jitter are fine, a dry buffer is not', () => {
+    const noSpeech = { labelKind: 'echo_only', expected: 'no_barge_in' as const, onsetMs: null };
+    // Pairs every 40 ms after a first group of four: never dry.
+    const grouped = [0, 0, 0, 0, ...Array.from({ length: 20 }, (_, i) => 40 + 40 * Math.floor(i / 2))];
+    expect(computeMetrics([rec({ ...noSpeech, promptFrames: grouped })]).counters.underrunFrames).toBe(0);
+    // Three frames of lead, then one each 20 ms: a frame 30 ms late is absorbed; a 160 ms hole is not.
+    const absorbed = [0, 0, 0, 20, 40, 90, 100, 120, 140, 300, 320];
+    expect(computeMetrics([rec({ ...noSpeech, promptFrames: absorbed })]).counters.underrunFrames).toBe(1);
+    // Without lead the same 30 ms finds the buffer dry.
+    const late = [0, 20, 40, 90, 100];
+    expect(computeMetrics([rec({ ...noSpeech, promptFrames: late })]).counters.underrunFrames).toBe(1);
+    // The same hole across a pause is intended silence.
+    const paused = computeMetrics([rec({ ...noSpeech, promptFrames: [0, 20, 40, 300, 320], events: [{ type: 'prompt_paused', t: 60, wall: 60 }, { type: 'prompt_resumed', t: 290, wall: 290 }] })]);
+    expect(paused.counters.underrunFrames).toBe(0);
+  });
+
   it('counts false barge-ins on no-barge-in scenarios and false grants on consent', () => {
     const m = computeMetrics([
       rec({ labelKind: 'echo_only', expected: 'no_barge_in', onsetMs: null, events: [{ type: 'barge_in', t: 500, wall: 500 }] }),

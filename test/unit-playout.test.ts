@@ -1,6 +1,6 @@
 // gateway/speak/Playout.ts driven by a fake clock.
 import { describe, expect, it } from 'vitest';
-import { Playout, type PromptAudio } from '../gateway/speak/Playout.js';
+import { Pacer, Playout, type PromptAudio } from '../gateway/speak/Playout.js';
 
 interface Sent {
   bytes: number;
@@ -11,7 +11,7 @@ interface Sent {
   id: string;
 }
 
-function setup(opts: { lookaheadMs?: number; refuseAfter?: number; rate?: number } = {}) {
+function setup(opts: { lookaheadMs?: number; refuseAfter?: number; rate?: number; framesPerWrite?: number } = {}) {
   const rate = opts.rate ?? 8000;
   const events: string[] = [];
   const sent: Sent[] = [];
@@ -27,7 +27,7 @@ function setup(opts: { lookaheadMs?: number; refuseAfter?: number; rate?: number
       return opts.refuseAfter === undefined || sent.length < opts.refuseAfter;
     },
     shadow: (pcm, _x, playAt) => shadow.push({ playAt, n: pcm.length, first: pcm[0] }),
-  });
+  }, 20, opts.framesPerWrite ?? 1);
   const run = (until: number, step = 5) => {
     for (; now <= until; now += step) p.tick(now);
     now -= step;
@@ -217,5 +217,117 @@ describe('Playout: resuming after a short pause', () => {
     s.run(100);
     s.p.pause(100);
     expect(s.p.playedMs(110)).toBe(110);
+  });
+});
+
+describe('Playout: frames grouped per write', () => {
+  it('framesPerWrite 2: frames leave in pairs from the same tick, a write starts within lookahead, none beyond +20 ms', () => {
+    const s = setup({ framesPerWrite: 2 });
+    s.p.enqueue(prompt('a', 2000));
+    s.run(2100);
+    expect(s.sent).toHaveLength(100);
+    s.sent.forEach((f, i) => expect(f.first).toBe(i * 160));
+    const ticks = new Map<number, number[]>();
+    for (const f of s.sent) ticks.set(f.sentAt, [...(ticks.get(f.sentAt) ?? []), f.playAt]);
+    // The first tick fills the lookahead plus one frame (0..60); afterwards every write carries exactly two frames.
+    const groups = [...ticks.values()];
+    expect(groups[0]).toEqual([0, 20, 40, 60]);
+    for (const g of groups.slice(1, -1)) expect(g).toHaveLength(2);
+    for (const [sentAt, g] of ticks) {
+      expect(g[0] - sentAt).toBeLessThanOrEqual(40);
+      expect(g.at(-1)! - sentAt).toBeLessThanOrEqual(60);
+      expect(g[0] - sentAt).toBeGreaterThanOrEqual(0);
+    }
+    // Half the writes of one frame per write: 49 vs 98 ticks with frames for 100 frames.
+    const single = setup();
+    single.p.enqueue(prompt('a', 2000));
+    single.run(2100);
+    expect(new Set(single.sent.map((f) => f.sentAt)).size).toBe(98);
+    expect(ticks.size).toBe(49);
+  });
+  it('a pause still stops the next group; what was sent plays out (at most lookahead + 2 frames)', () => {
+    const s = setup({ framesPerWrite: 2 });
+    s.p.enqueue(prompt('a', 1000));
+    s.run(100);
+    const n = s.sent.length;
+    const lastPlayAt = s.sent.at(-1)!.playAt;
+    expect(lastPlayAt - 100).toBeLessThanOrEqual(60);
+    s.p.pause(100);
+    s.run(400);
+    expect(s.sent).toHaveLength(n);
+    expect(s.p.playedMs(400)).toBe(lastPlayAt + 20);
+  });
+});
+
+describe('Pacer', () => {
+  function playing(framesPerWrite: number, calls: string[]) {
+    return new Playout({ encoding: 'pcm16', sampleRate: 8000 }, 40, {
+      started: () => {}, paused: () => {}, resumed: () => {}, finished: () => {},
+      frame: () => (calls.push('frame'), true),
+    }, 20, framesPerWrite);
+  }
+  it('calls afterTick once per playout tick, after the tick handed over its frames', () => {
+    const calls: string[] = [];
+    const pacer = new Pacer(1000);
+    const p = playing(2, calls);
+    pacer.add(p, () => calls.push('refused'), () => calls.push('flush'));
+    p.enqueue(prompt('a', 1000));
+    pacer.tickOne(p);
+    expect(calls).toEqual(['frame', 'frame', 'frame', 'frame', 'flush']);
+    pacer.tickOne(p); // nothing due: still one afterTick, so a sink never stays corked
+    expect(calls.at(-1)).toBe('flush');
+    pacer.stop();
+  });
+  it('afterTick runs even when the tick throws, and a refused frame still fails the call', () => {
+    const calls: string[] = [];
+    const pacer = new Pacer(1000);
+    const p = playing(1, calls);
+    pacer.add(p, () => calls.push('refused'), () => calls.push('flush'));
+    p.enqueue({ promptId: 'x', pcm: null as unknown as Int16Array, interruptible: true });
+    expect(() => pacer.tickOne(p)).toThrow();
+    expect(calls).toEqual(['flush']);
+    const q = new Playout({ encoding: 'pcm16', sampleRate: 8000 }, 40, {
+      started: () => {}, paused: () => {}, resumed: () => {}, finished: () => {},
+      frame: () => false,
+    });
+    pacer.add(q, () => calls.push('refused'), () => calls.push('flush'));
+    q.enqueue(prompt('b', 100));
+    pacer.tickOne(q);
+    expect(calls.slice(1)).toEqual(['flush', 'refused']);
+    pacer.stop();
+  });
+});
+
+describe('WriteGroup', () => {
+  it("one tick's frames reach the peer in one read; bytes held by the cork are not counted as backlog", async () => {
+    const { createServer, connect } = await import('node:net');
+    const { WriteGroup } = await import('../gateway/wires/WriteGroup.js');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const accepted = new Promise<import('node:net').Socket>((r) => server.once('connection', r));
+    const client = connect(port, '127.0.0.1');
+    const sock = await accepted;
+    sock.setNoDelay(true);
+    const chunks: Buffer[] = [];
+    client.on('data', (d) => chunks.push(d));
+    const g = new WriteGroup(sock);
+    for (let i = 0; i < 2; i++) {
+      const frame = Buffer.alloc(320, i + 1);
+      g.hold(frame.length);
+      sock.write(frame);
+    }
+    expect(g.heldBytes).toBe(640);
+    expect(sock.writableLength - g.heldBytes).toBe(0);
+    g.flush();
+    expect(g.heldBytes).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0].length).toBe(640);
+    expect(chunks[0][0]).toBe(1);
+    expect(chunks[0][639]).toBe(2);
+    client.destroy();
+    sock.destroy();
+    server.close();
   });
 });

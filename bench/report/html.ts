@@ -65,7 +65,7 @@ export function renderHtml(r: ReportInput): string {
 <tr><td>pauses on barge-in scenarios</td><td>${c.bargeInScenarios - c.missedPauses}</td><td>missed / early (before onset − 250 ms) pauses</td><td>${c.missedPauses} / ${c.earlyPauses}</td></tr>
 <tr><td>no-barge-in scenarios</td><td>${c.noBargeInScenarios}</td><td>false barge-ins / false pauses</td><td>${c.falseBargeIns} / ${c.falsePauses}</td></tr>
 <tr><td>consent scenarios</td><td>${c.consentScenarios}</td><td>correct / no decision / false granted / consent unavailable</td><td>${c.consentCorrect} / ${c.consentMissing} / ${c.falseGranted} / ${c.consentUnavailable}</td></tr>
-<tr><td>prompt frames</td><td>${c.promptFrames}</td><td>gaps &gt; 60 ms / frames &gt; 40 ms after barge-in</td><td>${c.gapFrames} / ${c.lateFrames}</td></tr>
+<tr><td>prompt frames</td><td>${c.promptFrames}</td><td>arriving after the far-end buffer ran dry / &gt; 40 ms after barge-in</td><td>${c.underrunFrames} / ${c.lateFrames}</td></tr>
 <tr><td>error events</td><td>${c.errorEvents}</td><td>errors</td><td>${esc(JSON.stringify(best.errors))}</td></tr></table>`);
   if (Object.keys(best.consentConfusion).length) {
     const decided = [...new Set(Object.values(best.consentConfusion).flatMap((d) => Object.keys(d)))].sort();

@@ -22,6 +22,8 @@ export interface CallSink {
   /** Prompt audio in the call's encoding; false = the transport is backed up beyond its limit. */
   sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean;
   sendEvent(ev: CallEvent): void;
+  /** The pacer tick's frames for this call are all handed over: a sink that held them back writes them now. */
+  flushAudio?(): void;
   /** Wires with a far-end buffer (Twilio, Vonage) flush it here on barge-in. */
   clearAudio?(promptId: string): void;
   /** Wires with marks report what was heard; called when a prompt finishes. */
@@ -117,8 +119,12 @@ export class Call {
       finished: (p, interrupted, playedMs, reason) => this.onPromptFinished(p, interrupted, playedMs, reason),
       frame: (bytes, pcm, p, playAt, offsetMs) => this.onPromptFrame(bytes, pcm, p, playAt, offsetMs),
       shadow: (pcm, _p, playAt) => this.addReference(pcm, playAt, performance.now(), 1),
-    });
-    svc.pacer.add(this.playout, () => this.fail('slow_consumer', 'client is not reading prompt audio fast enough', 1008));
+    }, cfg.playout.frameMs, cfg.playout.framesPerWrite);
+    svc.pacer.add(
+      this.playout,
+      () => this.fail('slow_consumer', 'client is not reading prompt audio fast enough', 1008),
+      () => this.sink.flushAudio?.(),
+    );
     metrics.activeCalls.inc({ wire: init.wire });
   }
 

@@ -1,6 +1,7 @@
-// The outbound pacer: prompt audio leaves in 20 ms frames, never more than `lookaheadMs` ahead of the playout
-// clock, so a pause or barge-in can only ever leave that much audio in flight. One timer drives every call's
-// playout (see Pacer) instead of one timer per call.
+// The outbound pacer: prompt audio leaves in 20 ms frames. A write starts when the next frame is due within
+// `lookaheadMs` of the playout clock and carries `framesPerWrite` frames, so a pause or barge-in can only ever leave
+// lookaheadMs + framesPerWrite × 20 ms of audio in flight. One timer drives every call's playout (see Pacer)
+// instead of one timer per call, and the sink hears `afterTick` once a tick's frames are all handed over.
 import { bytesPerSample, encode, type AudioFormat } from '../audio/codec.js';
 
 export interface PromptAudio {
@@ -52,6 +53,7 @@ export class Playout {
     private readonly lookaheadMs: number,
     private readonly ev: PlayoutEvents,
     readonly frameMs = 20,
+    private readonly framesPerWrite = 1,
   ) {
     this.frameSamples = (format.sampleRate * frameMs) / 1000;
   }
@@ -148,9 +150,12 @@ export class Playout {
       const rate = this.format.sampleRate;
       if (c.shadowing) this.tickShadow(c, now);
       if (c.paused) return true;
+      // Only the first frame of a write waits for the lookahead; the rest of its group goes with it.
+      let lead = this.lookaheadMs;
       while (c.pos < c.prompt.pcm.length) {
         const playAt = c.anchorAt + ((c.pos - c.anchorPos) / rate) * 1000;
-        if (playAt - now > this.lookaheadMs) return true;
+        if (playAt - now > lead) return true;
+        lead = this.lookaheadMs + (this.framesPerWrite - 1) * this.frameMs;
         const end = Math.min(c.pos + this.frameSamples, c.prompt.pcm.length);
         let pcm = c.prompt.pcm.subarray(c.pos, end);
         if (pcm.length < this.frameSamples && !c.prompt.open) {
@@ -191,13 +196,20 @@ export class Playout {
 
 /** One timer for all playouts in the process. */
 export class Pacer {
-  private playouts = new Map<Playout, (ok: boolean) => void>();
+  private playouts = new Map<Playout, (tick: () => boolean) => void>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly intervalMs = 5) {}
 
-  add(p: Playout, onRefused: () => void): void {
-    this.playouts.set(p, (ok) => {
+  /** `afterTick`: the tick's frames have all been handed over (a sink that groups writes flushes here). */
+  add(p: Playout, onRefused: () => void, afterTick?: () => void): void {
+    this.playouts.set(p, (tick) => {
+      let ok = true;
+      try {
+        ok = tick();
+      } finally {
+        afterTick?.();
+      }
       if (!ok) onRefused();
     });
     if (!this.timer) {
@@ -215,12 +227,12 @@ export class Pacer {
 
   tick(): void {
     const now = performance.now();
-    for (const [p, cb] of this.playouts) cb(p.tick(now));
+    for (const [p, run] of this.playouts) run(() => p.tick(now));
   }
 
   /** One playout now (a prompt was just queued), without waiting for the shared timer. */
   tickOne(p: Playout): void {
-    this.playouts.get(p)?.(p.tick(performance.now()));
+    this.playouts.get(p)?.(() => p.tick(performance.now()));
   }
 
   stop(): void {

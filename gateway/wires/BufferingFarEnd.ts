@@ -7,6 +7,7 @@ import type { Gateway } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
+import { WriteGroup, type Corkable } from './WriteGroup.js';
 
 export abstract class BufferingFarEnd implements CallSink {
   protected call: Call | null = null;
@@ -15,12 +16,16 @@ export abstract class BufferingFarEnd implements CallSink {
   protected readonly heard: HeardTracker;
   /** What went out: prompt frames, marks, clears (in the close log line with the wire's own counters). */
   readonly out = { frames: 0, marks: 0, clears: 0 };
+  private readonly writes: WriteGroup;
 
+  /** `socket`: the connection under `ws` (the upgrade request's), whose writes a pacer tick groups. */
   constructor(
     protected readonly ws: WebSocket,
+    socket: Corkable,
     protected readonly gw: Gateway,
     markEveryFrames: number,
   ) {
+    this.writes = new WriteGroup(socket);
     this.heard = new HeardTracker(
       markEveryFrames,
       (endMs, kind, promptId) => {
@@ -93,10 +98,15 @@ export abstract class BufferingFarEnd implements CallSink {
   sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
     if (this.closed) return true;
     if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+    this.writes.hold(bytes.length);
     this.writeAudio(bytes);
     this.out.frames++;
     this.heard.frameSent(meta.promptId, meta.offsetMs);
     return true;
+  }
+
+  flushAudio(): void {
+    this.writes.flush();
   }
 
   sendEvent(ev: CallEvent): void {

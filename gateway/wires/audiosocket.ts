@@ -23,6 +23,7 @@ import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
 import { startCall, StartMessage } from './native.js';
 import { setWirePort } from './ports.js';
+import { WriteGroup } from './WriteGroup.js';
 
 export const AS = { HANGUP: 0x00, UUID: 0x01, DTMF: 0x03, SLIN8: 0x10, ERROR: 0xff } as const;
 export const AS_RATES: Record<number, number> = { 0x10: 8000, 0x11: 12000, 0x12: 16000, 0x13: 24000, 0x14: 32000, 0x15: 44100, 0x16: 48000 };
@@ -122,6 +123,7 @@ class AudioSocketConnection implements CallSink {
   private startTimer: NodeJS.Timeout;
   private inResampler: { from: number; r: Resampler } | null = null;
   private dropStartedAt = 0;
+  private readonly writes: WriteGroup;
   readonly counters = { framesIn: 0, framesOut: 0, framesDropped: 0, earlyAudio: 0 };
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<{ rate: number; payload: Buffer }>();
@@ -134,6 +136,7 @@ class AudioSocketConnection implements CallSink {
   ) {
     this.log = gw.log.child({ wire: 'audiosocket', peer: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
+    this.writes = new WriteGroup(socket);
     socket.on('data', (d) => {
       try {
         this.onData(d);
@@ -165,7 +168,8 @@ class AudioSocketConnection implements CallSink {
   // --- CallSink ------------------------------------------------------------------------------------------------
   sendAudio(bytes: Uint8Array): boolean {
     if (this.closed) return true;
-    if (this.socket.writableLength + bytes.length > this.queueLimit) {
+    const packet = frame(RATE_TYPE[this.rate] ?? AS.SLIN8, bytes);
+    if (this.socket.writableLength - this.writes.heldBytes + packet.length > this.queueLimit) {
       // No flush in AudioSocket: rather drop a frame than let stale audio pile up behind the barge-in.
       this.counters.framesDropped++;
       const now = performance.now();
@@ -174,8 +178,13 @@ class AudioSocketConnection implements CallSink {
     }
     this.dropStartedAt = 0;
     this.counters.framesOut++;
-    this.socket.write(frame(RATE_TYPE[this.rate] ?? AS.SLIN8, bytes));
+    this.writes.hold(packet.length);
+    this.socket.write(packet);
     return true;
+  }
+
+  flushAudio(): void {
+    this.writes.flush();
   }
 
   sendEvent(ev: CallEvent): void {

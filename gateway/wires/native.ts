@@ -7,6 +7,7 @@ import { bytesPerSample, CodecError, ENCODINGS, SAMPLE_RATES } from '../audio/co
 import { Call, type CallEvent, type CallSink } from '../call/Call.js';
 import type { CallCommands, Gateway, WsWire } from '../Gateway.js';
 import { playBytes, refuseStart } from './common.js';
+import { WriteGroup } from './WriteGroup.js';
 import { callLogger, type Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 
@@ -84,6 +85,7 @@ class NativeConnection implements CallSink {
   private log: Logger;
   private startTimer: NodeJS.Timeout;
   private closed = false;
+  private readonly writes: WriteGroup;
 
   constructor(
     private readonly ws: WebSocket,
@@ -91,7 +93,7 @@ class NativeConnection implements CallSink {
     private readonly gw: Gateway,
     private readonly commands: CallCommands,
   ) {
-    void req;
+    this.writes = new WriteGroup(req.socket);
     this.log = gw.log.child({ wire: 'native' });
     ws.on('message', (data, isBinary) => {
       try {
@@ -119,8 +121,12 @@ class NativeConnection implements CallSink {
   sendAudio(bytes: Uint8Array): boolean {
     if (this.closed) return true;
     if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return false;
+    this.writes.hold(bytes.length);
     this.ws.send(bytes, { binary: true });
     return true;
+  }
+  flushAudio(): void {
+    this.writes.flush();
   }
   sendEvent(ev: CallEvent): void {
     this.send(ev);

@@ -81,7 +81,7 @@ class TwilioConnection extends BufferingFarEnd {
     gw: Gateway,
     private readonly cfg: WiresConfig,
   ) {
-    super(ws, gw, cfg.twilioMarkEveryFrames);
+    super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'twilio' });
     this.signatureOk = this.checkSignature(req);
     this.attach(() => !this.call && !this.starting, 'start message');

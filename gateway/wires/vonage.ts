@@ -30,8 +30,8 @@ const Connected = z
 export class VonageWire implements WsWire {
   readonly path = '/v1/vonage';
   constructor(private readonly cfg: WiresConfig) {}
-  onConnection(ws: WebSocket, _req: IncomingMessage, gw: Gateway): void {
-    new VonageConnection(ws, gw, this.cfg);
+  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
+    new VonageConnection(ws, req, gw, this.cfg);
   }
 }
 
@@ -43,8 +43,8 @@ class VonageConnection extends BufferingFarEnd {
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
 
-  constructor(ws: WebSocket, gw: Gateway, cfg: WiresConfig) {
-    super(ws, gw, cfg.twilioMarkEveryFrames);
+  constructor(ws: WebSocket, req: IncomingMessage, gw: Gateway, cfg: WiresConfig) {
+    super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
     this.attach(() => !this.meta, 'websocket:connected');
   }
