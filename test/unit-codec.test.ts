@@ -140,3 +140,16 @@ describe('encodeWav', () => {
     expect(back.samples).toEqual(samples);
   });
 });
+
+describe('G.711 tables', () => {
+  it('decode and encode answer exactly as alawmulaw does, for every code and every sample', async () => {
+    const { default: pkg } = await import('alawmulaw');
+    const { alaw, mulaw } = pkg as unknown as typeof import('alawmulaw');
+    const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const samples = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
+    expect([...decode('mulaw', codes)]).toEqual([...mulaw.decode(codes)]);
+    expect([...decode('alaw', codes)]).toEqual([...alaw.decode(codes)]);
+    expect(Buffer.from(encode('mulaw', samples)).equals(Buffer.from(mulaw.encode(samples)))).toBe(true);
+    expect(Buffer.from(encode('alaw', samples)).equals(Buffer.from(alaw.encode(samples)))).toBe(true);
+  });
+});
