@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import wavefilePkg from 'wavefile';
 import { encodeWav, parseWav } from '../gateway/audio/wav.js';
 import { decodeBase64Audio } from '../gateway/wires/native.js';
-import { bytesForMs, bytesPerSample, CodecError, decode, encode, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
+import { bytesForMs, bytesPerSample, CodecError, decode, encode, encodeView, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
 
 const { WaveFile } = wavefilePkg as unknown as { WaveFile: typeof import('wavefile').WaveFile };
 
@@ -151,5 +151,39 @@ describe('G.711 tables', () => {
     expect([...decode('alaw', codes)]).toEqual([...alaw.decode(codes)]);
     expect(Buffer.from(encode('mulaw', samples)).equals(Buffer.from(mulaw.encode(samples)))).toBe(true);
     expect(Buffer.from(encode('alaw', samples)).equals(Buffer.from(alaw.encode(samples)))).toBe(true);
+  });
+});
+
+describe('decode into a caller buffer', () => {
+  it('writes into `into` and returns a view of it, equal to a fresh decode; falls back when it is too small', () => {
+    const into = new Int16Array(400);
+    const pcmBytes = Buffer.from(Int16Array.from({ length: 320 }, (_, i) => i * 97 - 15000).buffer);
+    const odd = Buffer.alloc(pcmBytes.length + 1);
+    pcmBytes.copy(odd, 1);
+    for (const [enc, bytes] of [['pcm16', pcmBytes], ['pcm16', odd.subarray(1)], ['mulaw', all], ['alaw', all]] as const) {
+      const got = decode(enc, bytes, into);
+      expect(got.buffer).toBe(into.buffer);
+      expect([...got]).toEqual([...decode(enc, bytes)]);
+    }
+    const small = new Int16Array(10);
+    expect(decode('mulaw', all, small).buffer).not.toBe(small.buffer);
+  });
+});
+
+describe('encodeView (prompt frames)', () => {
+  it('equals encoding the frame, without a typed array per frame; a prompt is encoded once for every call', () => {
+    const prompt = Int16Array.from({ length: 1600 }, (_, i) => Math.round(20000 * Math.sin(i / 5)));
+    for (const enc of ['pcm16', 'mulaw', 'alaw'] as const) {
+      const buffers = new Set<ArrayBufferLike>();
+      for (let at = 0; at < prompt.length; at += 160) {
+        const v = encodeView(enc, prompt, at, at + 160);
+        expect(Buffer.from(v).equals(Buffer.from(encode(enc, prompt.subarray(at, at + 160))))).toBe(true);
+        buffers.add(v.buffer);
+      }
+      expect(buffers.size).toBe(1);
+      if (enc === 'pcm16') expect([...buffers][0]).toBe(prompt.buffer);
+      // A second call playing the same prompt reuses the encoding.
+      expect(encodeView(enc, prompt, 0, 160).buffer).toBe([...buffers][0]);
+    }
   });
 });

@@ -151,3 +151,24 @@ describe('lengths and resampleAll', () => {
     expect(10 * Math.log10(s / e)).toBeGreaterThan(60);
   });
 });
+
+describe('processInt16 (the per-frame path of a call)', () => {
+  it('gives exactly what process(int16ToFloat(x)) gives, frame after frame, in views of reused buffers', async () => {
+    const { int16ToFloat } = await import('../gateway/audio/codec.js');
+    for (const [from, to] of [[8000, 16000], [16000, 8000], [16000, 16000]] as const) {
+      const a = new Resampler(from, to);
+      const b = new Resampler(from, to);
+      const x = Int16Array.from({ length: from }, (_, i) => Math.round(12000 * Math.sin(i / 7) + 3000 * Math.sin(i / 2.3)));
+      const frame = from / 50;
+      let firstBuffer: ArrayBufferLike | null = null;
+      for (let off = 0; off < x.length; off += frame) {
+        const pcm = x.subarray(off, off + frame);
+        const want = a.process(int16ToFloat(pcm));
+        const got = b.processInt16(pcm);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        firstBuffer ??= got.buffer;
+        expect(got.buffer).toBe(firstBuffer); // no typed array per frame
+      }
+    }
+  });
+});

@@ -88,19 +88,46 @@ export class Resampler {
     this.pos = 0;
   }
 
+  private scratchIn = new Float32Array(0);
+  private scratchOut = new Float32Array(0);
+
+  /**
+   * pcm16 in, float out, for the per-frame paths of a call: the result is a view of a buffer this resampler reuses,
+   * valid until its next call, so a caller must copy what it keeps. Saves the three typed arrays `process` allocates
+   * per frame (~2.5 µs each here) on the event loop, 100 times a second per narrowband call.
+   */
+  processInt16(pcm: Int16Array): Float32Array {
+    const d = this.d;
+    const keep = d ? d.tapsPerPhase - 1 : 0;
+    if (this.scratchIn.length < keep + pcm.length) this.scratchIn = new Float32Array(2 * (keep + pcm.length));
+    const buf = this.scratchIn;
+    for (let i = 0; i < pcm.length; i++) buf[keep + i] = pcm[i] / 32768;
+    if (!d) return buf.subarray(0, pcm.length);
+    const need = Math.ceil(((pcm.length + 1) * d.up) / d.down) + 1;
+    if (this.scratchOut.length < need) this.scratchOut = new Float32Array(2 * need);
+    const n = this.run(d, buf, keep + pcm.length, this.scratchOut);
+    return this.scratchOut.subarray(0, n);
+  }
+
   process(input: Float32Array): Float32Array {
     const d = this.d;
     if (!d) return input.slice();
-    const { up, down, tapsPerPhase, phases } = d;
     // Work on [history | input] so the inner loop reads a flat array instead of shifting a ring per sample.
-    const keep = tapsPerPhase - 1;
+    const keep = d.tapsPerPhase - 1;
     const buf = new Float32Array(keep + input.length);
-    buf.set(this.history.subarray(1), 0);
     buf.set(input, keep);
-    const out = new Float32Array(Math.ceil(((input.length + 1) * up) / down) + 1);
+    const out = new Float32Array(Math.ceil(((input.length + 1) * d.up) / d.down) + 1);
+    return out.slice(0, this.run(d, buf, buf.length, out));
+  }
+
+  /** Filters buf[keep, end) (buf[0, keep) is filled from history here), writing into `out`; returns the count. */
+  private run(d: Design, buf: Float32Array, end: number, out: Float32Array): number {
+    const { up, down, tapsPerPhase, phases } = d;
+    const keep = tapsPerPhase - 1;
+    buf.set(this.history.subarray(1), 0);
     let o = 0;
     let pos = this.pos;
-    for (let i = 0; i < input.length; i++) {
+    for (let i = 0; i < end - keep; i++) {
       const newest = keep + i;
       while (pos < up) {
         const ph = phases[pos];
@@ -112,8 +139,8 @@ export class Resampler {
       pos -= up;
     }
     this.pos = pos;
-    this.history.set(buf.subarray(buf.length - tapsPerPhase));
-    return out.slice(0, o);
+    this.history.set(buf.subarray(end - tapsPerPhase, end));
+    return o;
   }
 }
 

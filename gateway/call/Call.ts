@@ -3,7 +3,7 @@
 // Playout (paced) → encode → wire, and the same audio to the listen worker as the echo reference.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
 import type { Logger } from 'pino';
-import { decode, int16ToFloat, type AudioFormat } from '../audio/codec.js';
+import { decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
@@ -15,6 +15,8 @@ import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
 
 export const MODEL_RATE = 16000;
+/** Where inbound frames are decoded: the listen service copies them out before `audio` returns, so one will do. */
+const inboundScratch = new Int16Array(MODEL_RATE * 2);
 
 export type CallEvent = { type: string; t: number; [k: string]: unknown };
 
@@ -157,10 +159,10 @@ export class Call {
   audio(bytes: Uint8Array): void {
     if (this.ended) return;
     const t0 = performance.now();
-    const pcm = decode(this.format.encoding, bytes);
+    const pcm = decode(this.format.encoding, bytes, inboundScratch);
     this.lastAudioAt = Date.now();
     if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
-    if (this.inResampler) this.pushInbound(this.inResampler.process(int16ToFloat(pcm)));
+    if (this.inResampler) this.pushInbound(this.inResampler.processInt16(pcm));
     else {
       this.listen.pushPcm16(pcm);
       this.samples16k += pcm.length;
@@ -308,7 +310,7 @@ export class Call {
     }
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
-    if (m.resampler) this.listen.addReference(at, m.resampler.process(int16ToFloat(pcm)), path);
+    if (m.resampler) this.listen.addReference(at, m.resampler.processInt16(pcm), path);
     else this.listen.addReferencePcm16(at, pcm, path);
   }
 

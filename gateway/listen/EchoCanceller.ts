@@ -172,8 +172,8 @@ export class EchoCanceller {
   private store(start: number, samples: Float32Array, path: EchoPath): void {
     const n = samples.length;
     if (n > REF_CHUNK / 4) {
-      // A long piece is its own segment, as handed over (the caller gives up the array).
-      this.segments.push({ start, end: start + n, path, data: samples, off: 0 });
+      // A long piece is its own segment, copied: callers hand over views of buffers they reuse.
+      this.segments.push({ start, end: start + n, path, data: samples.slice(), off: 0 });
       this.tail[path] = null;
       return;
     }

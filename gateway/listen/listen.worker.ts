@@ -77,8 +77,8 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
         calls.get(slot)?.push(samples.subarray(a, a + b));
         break;
       case Op.ref:
-        // The canceller keeps the reference until it is out of echo reach: copy it out of the shared request.
-        calls.get(slot)?.addReference(Math.floor(c / 2), samples.slice(a, a + b), (c % 2) as EchoPath);
+        // The canceller copies what it keeps: a view of the request is enough (no typed array per prompt frame).
+        calls.get(slot)?.addReference(Math.floor(c / 2), samples.subarray(a, a + b), (c % 2) as EchoPath);
         break;
       case Op.truncate:
         calls.get(slot)?.truncateReference(a);
@@ -101,7 +101,8 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
 async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const t0 = performance.now();
   apply(model, req.ops, req.samples);
-  const work: { slot: number; call: InboundAudio; frames: readonly PendingFrame[] }[] = [];
+  // `base`: where this call's frames' probabilities start in `probs` (one array per tick, not one per call).
+  const work: { slot: number; call: InboundAudio; frames: readonly PendingFrame[]; base: number }[] = [];
   const events: { slot: number; ev: EchoEvent }[] = [];
   const residualPieces: { slot: number; start: number; samples: Float32Array }[] = [];
   let total = 0;
@@ -109,7 +110,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   for (const [slot, call] of calls) {
     const frames = call.takeFrames();
     if (frames.length) {
-      work.push({ slot, call, frames });
+      work.push({ slot, call, frames, base: total });
       total += frames.length;
       if (frames.length > depth) depth = frames.length;
     }
@@ -117,7 +118,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
     if (call.wantsResidual) for (const r of call.takeResidual()) residualPieces.push({ slot, ...r });
   }
   const t1 = performance.now();
-  const probs = work.map((w) => new Float32Array(w.frames.length));
+  const probs = new Float32Array(total);
   let runs = 0;
   for (let step = 0; step < depth; step++) {
     const rows: number[] = [];
@@ -132,7 +133,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       batch.set(f.samples, r * VAD_FRAME);
     });
     const p = await model.score(slots, batch);
-    rows.forEach((i, r) => (probs[i][step] = p[r]));
+    rows.forEach((i, r) => (probs[work[i].base + step] = p[r]));
     runs++;
   }
   const t2 = performance.now();
@@ -141,9 +142,9 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const traces = traced ? new Float64Array(traced * TRACE_WIDTH) : null;
   let k = 0;
   let tk = 0;
-  work.forEach((w, i) => {
+  work.forEach((w) => {
     w.frames.forEach((f, j) => {
-      const prob = probs[i][j];
+      const prob = probs[w.base + j];
       frames[k] = w.slot;
       frames[k + 1] = f.index;
       frames[k + 2] = prob;

@@ -2,7 +2,7 @@
 // `lookaheadMs` of the playout clock and carries `framesPerWrite` frames, so a pause or barge-in can only ever leave
 // lookaheadMs + framesPerWrite × 20 ms of audio in flight. One timer drives every call's playout (see Pacer)
 // instead of one timer per call, and the sink hears `afterTick` once a tick's frames are all handed over.
-import { bytesPerSample, encode, type AudioFormat } from '../audio/codec.js';
+import { bytesPerSample, encode, encodeView, type AudioFormat } from '../audio/codec.js';
 
 export interface PromptAudio {
   promptId: string;
@@ -158,12 +158,16 @@ export class Playout {
         lead = this.lookaheadMs + (this.framesPerWrite - 1) * this.frameMs;
         const end = Math.min(c.pos + this.frameSamples, c.prompt.pcm.length);
         let pcm = c.prompt.pcm.subarray(c.pos, end);
+        let bytes: Uint8Array;
         if (pcm.length < this.frameSamples && !c.prompt.open) {
           const padded = new Int16Array(this.frameSamples);
           padded.set(pcm);
           pcm = padded;
+          bytes = encode(this.format.encoding, pcm);
         } else if (pcm.length < this.frameSamples) return true; // wait for more synthesised audio
-        const ok = this.ev.frame(encode(this.format.encoding, pcm), pcm, c.prompt, playAt, Math.round((c.pos / rate) * 1000));
+        else if (c.prompt.open) bytes = encode(this.format.encoding, pcm); // still growing: not worth caching
+        else bytes = encodeView(this.format.encoding, c.prompt.pcm, c.pos, end);
+        const ok = this.ev.frame(bytes, pcm, c.prompt, playAt, Math.round((c.pos / rate) * 1000));
         c.pos = end;
         this.lastFrameSentAt = now;
         if (!ok) return false;
