@@ -34,7 +34,7 @@ describe('defaults', () => {
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
-    expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, maxSocketBufferBytes: 512 * 1024 });
+    expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
     expect(c.limits.maxCalls).toBe(2000);
     expect(c.tts).toEqual({});
   });
@@ -56,6 +56,7 @@ describe('environment', () => {
       EARSHOT_ASR_MODE: 'kws',
       EARSHOT_ASR_WORKERS: '3',
       EARSHOT_LOOKAHEAD_MS: '60',
+      EARSHOT_FRAMES_PER_WRITE: '1',
       EARSHOT_MAX_CALLS: '10',
     });
     expect(c.port).toBe(9000);
@@ -66,6 +67,7 @@ describe('environment', () => {
     expect(c.asr.mode).toBe('kws');
     expect(c.asr.workers).toBe(3);
     expect(c.playout.lookaheadMs).toBe(60);
+    expect(c.playout.framesPerWrite).toBe(1);
     expect(c.limits.maxCalls).toBe(10);
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
   });

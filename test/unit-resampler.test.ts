@@ -172,3 +172,23 @@ describe('processInt16 (the per-frame path of a call)', () => {
     }
   });
 });
+
+describe('promptReference (a prompt converted once for every call playing it)', () => {
+  it("a frame from it equals the call's own streaming resampler for a prompt played from its start", async () => {
+    const { promptReference } = await import('../gateway/call/PromptReference.js');
+    const prompt = Int16Array.from({ length: 8000 }, (_, i) => Math.round(9000 * Math.sin(i / 4) + 4000 * Math.sin(i / 1.7)));
+    const own = new Resampler(8000, 16000);
+    let buffer: ArrayBufferLike | null = null;
+    for (let at = 0; at < prompt.length; at += 160) {
+      const frame = prompt.subarray(at, at + 160);
+      const want = Array.from(own.processInt16(frame));
+      const got = promptReference(prompt, 8000, 16000, at, at + 160);
+      expect(Array.from(got)).toEqual(want);
+      buffer ??= got.buffer;
+      expect(got.buffer).toBe(buffer); // one conversion, views of it
+    }
+    // Another prompt with the same samples is its own entry, not a stale one.
+    const other = prompt.map((v) => -v);
+    expect(promptReference(other, 8000, 16000, 0, 160)[5]).toBeCloseTo(-promptReference(prompt, 8000, 16000, 0, 160)[5], 6);
+  });
+});

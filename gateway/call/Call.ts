@@ -13,6 +13,7 @@ import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession 
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
+import { promptReference } from './PromptReference.js';
 
 export const MODEL_RATE = 16000;
 /** Where inbound frames are decoded: the listen service copies them out before `audio` returns, so one will do. */
@@ -81,7 +82,7 @@ export class Call {
   private requested = new Map<string, number>();
   /** Per-frame trace (probability, echo gate figures) for tuning; only at log level trace. */
   private readonly traceFrames: boolean;
-  private readonly refMap: { nextPlayAt: number; resampler: Resampler | null }[];
+  private readonly refMap: { nextPlayAt: number; resampler: Resampler | null; skipped: boolean }[];
   /**
    * Wall clock → inbound timeline: inbound sample ≈ wall ms × 16 + clockOffset. Audio arrives late but never
    * early, so the least-late observation (the maximum) is the truest; one mapping for the whole call keeps every
@@ -102,7 +103,7 @@ export class Call {
     const cfg = svc.config;
     this.inResampler = init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE);
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
-    this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs() }));
+    this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
     this.listen = svc.listen.open(
       {
@@ -120,7 +121,7 @@ export class Call {
       resumed: (p) => this.emit({ type: 'prompt_resumed', promptId: p.promptId }),
       finished: (p, interrupted, playedMs, reason) => this.onPromptFinished(p, interrupted, playedMs, reason),
       frame: (bytes, pcm, p, playAt, offsetMs) => this.onPromptFrame(bytes, pcm, p, playAt, offsetMs),
-      shadow: (pcm, _p, playAt) => this.addReference(pcm, playAt, performance.now(), 1),
+      shadow: (pcm, p, playAt) => this.addReference(pcm, playAt, performance.now(), 1, p),
     }, cfg.playout.frameMs, cfg.playout.framesPerWrite);
     svc.pacer.add(
       this.playout,
@@ -289,15 +290,18 @@ export class Call {
         this.requested.delete(p.promptId);
       }
     }
-    this.addReference(pcm, playAt, now, 0);
+    this.addReference(pcm, playAt, now, 0, p);
     if (this.decisionPrompt === p.promptId && this.decisionWall) {
       this.latency.stopAfterDecision(now - this.decisionWall);
     }
     return this.sink.sendAudio(bytes, { promptId: p.promptId, offsetMs });
   }
 
-  /** Places audio the far end will play at `playAt` (wall ms) on the inbound timeline, for the echo canceller. */
-  private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath): void {
+  /**
+   * Places audio the far end will play at `playAt` (wall ms) on the inbound timeline, for the echo canceller. `p`:
+   * the prompt `pcm` is part of, whose whole-prompt conversion a narrowband call can take its frames from.
+   */
+  private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath, p?: PromptAudio): void {
     const m = this.refMap[path];
     if (this.clockOffset === -Infinity) this.clockOffset = this.samples16k - (now * MODEL_RATE) / 1000;
     if (Math.abs(playAt - m.nextPlayAt) > 1) {
@@ -310,8 +314,17 @@ export class Call {
     }
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
     const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
-    if (m.resampler) this.listen.addReference(at, m.resampler.processInt16(pcm), path);
-    else this.listen.addReferencePcm16(at, pcm, path);
+    if (!m.resampler) this.listen.addReferencePcm16(at, pcm, path);
+    else if (p && !p.open && pcm.buffer === p.pcm.buffer) {
+      const start = (pcm.byteOffset - p.pcm.byteOffset) >> 1;
+      this.listen.addReference(at, promptReference(p.pcm, this.format.sampleRate, MODEL_RATE, start, start + pcm.length), path);
+      m.skipped = true;
+    } else {
+      // The resampler did not see the frames taken from the prompt's conversion: start it afresh, as after a gap.
+      if (m.skipped) m.resampler.reset();
+      m.skipped = false;
+      this.listen.addReference(at, m.resampler.processInt16(pcm), path);
+    }
   }
 
   private onPromptFinished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void {
