@@ -154,7 +154,8 @@ export class Playout {
       let lead = this.lookaheadMs;
       while (c.pos < c.prompt.pcm.length) {
         const playAt = c.anchorAt + ((c.pos - c.anchorPos) / rate) * 1000;
-        if (playAt - now > lead) return true;
+        // A frame exactly at the bound goes now: the schedule is float ms, and rounding must not decide the group.
+        if (playAt - now > lead + 1e-6) return true;
         lead = this.lookaheadMs + (this.framesPerWrite - 1) * this.frameMs;
         const end = Math.min(c.pos + this.frameSamples, c.prompt.pcm.length);
         let pcm = c.prompt.pcm.subarray(c.pos, end);
