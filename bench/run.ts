@@ -8,7 +8,7 @@ import { join, resolve, dirname } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { HELP, parseOptions, type BenchOptions } from './options.js';
+import { HELP, parseOptions, PEERS, type BenchOptions } from './options.js';
 import { loadBudgets, describeViolations, type Budgets } from './budgets.js';
 import { loadScenarios, shuffled, wireAudioFor, type Scenario, type ScenarioKind } from './scenarios.js';
 import { httpBase } from './wires/control.js';
@@ -164,7 +164,7 @@ async function main(): Promise<number> {
     // The peer, then the same server with its VAD off (the baseline that isolates the VAD stage), same load.
     const runPeer = async (vadOff: boolean) => {
       const label = vadOff ? `${o.peer} without VAD` : o.peer!;
-      const ps = await startServer({ name: label, entry: 'bench/peer/livekitSileroServer.ts', env: vadOff ? { PEER_VAD: 'off' } : {}, portEnv: 'PEER_PORT', logFile: join(o.outDir, vadOff ? 'peer-baseline.log' : 'peer.log'), cwd: ROOT });
+      const ps = await startServer({ name: label, entry: PEERS[o.peer!], env: vadOff ? { PEER_VAD: 'off' } : {}, portEnv: 'PEER_PORT', logFile: join(o.outDir, vadOff ? 'peer-baseline.log' : 'peer.log'), cwd: ROOT });
       servers.push(ps);
       const ps_sampler = new ProcSampler(ps.pid);
       ps_sampler.start();
