@@ -5,10 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { PEERS } from '../bench/options.js';
 import { startServer, type ServerProcess } from '../bench/serverProcess.js';
-import { encode } from '../gateway/audio/codec.js';
+import { TestCall } from './helpers/client.js';
 import { labels, wireAudio } from './helpers/corpus.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -17,34 +16,18 @@ afterAll(async () => {
   for (const s of servers) await s.stop();
 });
 
-/** Streams one caller file 4× faster than real time and returns the peer's events. */
+/** Streams one caller file 4× faster than real time through the native-protocol test client; the peer's events. */
 async function run(url: string, file: string, rate: 16000 | 8000): Promise<{ type: string; t?: number }[]> {
   const audio = wireAudio(file);
   const encoding = rate === 16000 ? 'pcm16' : 'mulaw';
-  const ws = new WebSocket(url);
-  const events: { type: string; t?: number }[] = [];
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  const summary = new Promise<void>((resolve) =>
-    ws.on('message', (d, bin) => {
-      if (bin) return;
-      const ev = JSON.parse(d.toString()) as { type: string; t?: number };
-      events.push(ev);
-      if (ev.type === 'call_summary') resolve();
-    }),
-  );
-  ws.send(JSON.stringify({ type: 'start', callId: 'peer-test', audio: { encoding, sampleRate: rate } }));
-  await new Promise((r) => setTimeout(r, 50));
-  const frame = rate / 50;
-  for (let i = 0; i < audio.samples.length; i += frame) {
-    ws.send(encode(encoding, audio.samples.subarray(i, i + frame)));
-    if ((i / frame) % 4 === 3) await new Promise((r) => setTimeout(r, 20));
-  }
+  const c = new TestCall(url);
+  await c.start({ callId: 'peer-test', encoding, sampleRate: rate });
+  await c.stream(audio.samples, encoding, rate, 4);
   // The peer decides as it gets to the audio: give it time before hanging up.
-  for (let w = 0; w < 100 && !events.some((e) => e.type === 'speech_started'); w++) await new Promise((r) => setTimeout(r, 50));
-  ws.send(JSON.stringify({ type: 'hangup' }));
-  await summary;
-  ws.close();
-  return events;
+  await c.waitFor('speech_started', 5000).catch(() => undefined);
+  await c.hangup();
+  c.close();
+  return c.rx.events;
 }
 
 describe.each(Object.keys(PEERS))('peer %s', (name) => {

@@ -1,5 +1,6 @@
 // gateway/speak/Playout.ts driven by a fake clock.
 import { describe, expect, it } from 'vitest';
+import { encode } from '../gateway/audio/codec.js';
 import { Pacer, Playout, type PromptAudio } from '../gateway/speak/Playout.js';
 
 interface Sent {
@@ -256,6 +257,38 @@ describe('Playout: frames grouped per write', () => {
     s.run(400);
     expect(s.sent).toHaveLength(n);
     expect(s.p.playedMs(400)).toBe(lastPlayAt + 20);
+  });
+});
+
+describe('Playout: where a frame sits in its prompt', () => {
+  it('frames of a finished prompt say where they start in it; a padded last frame and a growing prompt say -1', () => {
+    const at: number[] = [];
+    const shadowAt: number[] = [];
+    const p = new Playout({ encoding: 'mulaw', sampleRate: 8000 }, 40, {
+      started: () => {}, paused: () => {}, resumed: () => {}, finished: () => {},
+      frame: (bytes, pcm, x, _playAt, _off, a) => {
+        if (a >= 0) expect(Buffer.from(bytes).equals(Buffer.from(encode('mulaw', x.pcm.subarray(a, a + pcm.length))))).toBe(true);
+        at.push(a);
+        return true;
+      },
+      shadow: (_pcm, _x, _playAt, a) => shadowAt.push(a),
+    });
+    p.enqueue(prompt('a', 50)); // 400 samples: two whole frames and a padded one
+    for (let t = 0; t <= 200; t += 5) p.tick(t);
+    expect(at).toEqual([0, 160, -1]);
+    at.length = 0;
+    p.enqueue({ ...prompt('b', 40), open: true });
+    for (let t = 200; t <= 300; t += 5) p.tick(t);
+    expect(at).toEqual([-1, -1]);
+    const q = new Playout({ encoding: 'pcm16', sampleRate: 8000 }, 40, {
+      started: () => {}, paused: () => {}, resumed: () => {}, finished: () => {}, frame: () => true,
+      shadow: (_pcm, _x, _playAt, a) => shadowAt.push(a),
+    });
+    q.enqueue(prompt('c', 200));
+    q.tick(0);
+    q.pause(0);
+    for (let t = 5; t <= 60; t += 5) q.tick(t);
+    expect(shadowAt.slice(0, 3)).toEqual([480, 640, 800]);
   });
 });
 

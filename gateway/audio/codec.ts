@@ -50,14 +50,13 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  * hardware, more than decoding a 20 ms frame, and the inbound path of every call runs this 50 times a second.
  */
 export function decode(encoding: Encoding, bytes: Uint8Array, into?: Int16Array): Int16Array {
-  const n = encoding === 'pcm16' ? bytes.byteLength >> 1 : bytes.byteLength;
-  const fresh = () => (into && into.length >= n ? into.subarray(0, n) : new Int16Array(n));
+  if (encoding === 'pcm16' && bytes.byteLength % 2 !== 0) {
+    throw new CodecError('odd_length', `pcm16 frame of ${bytes.byteLength} bytes is not a whole number of samples`);
+  }
+  const n = encoding === 'pcm16' ? bytes.byteLength / 2 : bytes.byteLength;
+  const out = into && into.length >= n ? into.subarray(0, n) : new Int16Array(n);
   switch (encoding) {
     case 'pcm16': {
-      if (bytes.byteLength % 2 !== 0) {
-        throw new CodecError('odd_length', `pcm16 frame of ${bytes.byteLength} bytes is not a whole number of samples`);
-      }
-      const out = fresh();
       if (LITTLE_ENDIAN) {
         // The wire's byte order is the host's: one copy (every inbound frame of every call passes here).
         new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
@@ -70,7 +69,6 @@ export function decode(encoding: Encoding, bytes: Uint8Array, into?: Int16Array)
     case 'mulaw':
     case 'alaw': {
       const table = DECODE[encoding];
-      const out = fresh();
       for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i]];
       return out;
     }

@@ -120,8 +120,8 @@ export class Call {
       paused: (p, playedMs) => this.emit({ type: 'prompt_paused', promptId: p.promptId, playedMs }),
       resumed: (p) => this.emit({ type: 'prompt_resumed', promptId: p.promptId }),
       finished: (p, interrupted, playedMs, reason) => this.onPromptFinished(p, interrupted, playedMs, reason),
-      frame: (bytes, pcm, p, playAt, offsetMs) => this.onPromptFrame(bytes, pcm, p, playAt, offsetMs),
-      shadow: (pcm, p, playAt) => this.addReference(pcm, playAt, performance.now(), 1, p),
+      frame: (bytes, pcm, p, playAt, offsetMs, at) => this.onPromptFrame(bytes, pcm, p, playAt, offsetMs, at),
+      shadow: (pcm, p, playAt, at) => this.addReference(pcm, playAt, performance.now(), 1, p, at),
     }, cfg.playout.frameMs, cfg.playout.framesPerWrite);
     svc.pacer.add(
       this.playout,
@@ -279,7 +279,7 @@ export class Call {
     this.listen.truncateReference(this.samples16k);
   }
 
-  private onPromptFrame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number): boolean {
+  private onPromptFrame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number, at: number): boolean {
     const now = performance.now();
     if (offsetMs === 0) {
       const req = this.requested.get(p.promptId);
@@ -290,7 +290,7 @@ export class Call {
         this.requested.delete(p.promptId);
       }
     }
-    this.addReference(pcm, playAt, now, 0, p);
+    this.addReference(pcm, playAt, now, 0, p, at);
     if (this.decisionPrompt === p.promptId && this.decisionWall) {
       this.latency.stopAfterDecision(now - this.decisionWall);
     }
@@ -298,10 +298,10 @@ export class Call {
   }
 
   /**
-   * Places audio the far end will play at `playAt` (wall ms) on the inbound timeline, for the echo canceller. `p`:
-   * the prompt `pcm` is part of, whose whole-prompt conversion a narrowband call can take its frames from.
+   * Places audio the far end will play at `playAt` (wall ms) on the inbound timeline, for the echo canceller. `at`
+   * ≥ 0: `pcm` is `p.pcm` from sample `at`, so a narrowband call takes it from the prompt's one conversion.
    */
-  private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath, p?: PromptAudio): void {
+  private addReference(pcm: Int16Array, playAt: number, now: number, path: EchoPath, p: PromptAudio, at: number): void {
     const m = this.refMap[path];
     if (this.clockOffset === -Infinity) this.clockOffset = this.samples16k - (now * MODEL_RATE) / 1000;
     if (Math.abs(playAt - m.nextPlayAt) > 1) {
@@ -313,17 +313,16 @@ export class Call {
       if (!this.refMap.some((o) => o.nextPlayAt > playAt - 100)) this.mapOffset = this.clockOffset;
     }
     m.nextPlayAt = playAt + (pcm.length / this.format.sampleRate) * 1000;
-    const at = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
-    if (!m.resampler) this.listen.addReferencePcm16(at, pcm, path);
-    else if (p && !p.open && pcm.buffer === p.pcm.buffer) {
-      const start = (pcm.byteOffset - p.pcm.byteOffset) >> 1;
-      this.listen.addReference(at, promptReference(p.pcm, this.format.sampleRate, MODEL_RATE, start, start + pcm.length), path);
+    const start = Math.round((playAt * MODEL_RATE) / 1000 + this.mapOffset);
+    if (!m.resampler) this.listen.addReferencePcm16(start, pcm, path);
+    else if (at >= 0) {
+      this.listen.addReference(start, promptReference(p.pcm, this.format.sampleRate, MODEL_RATE, at, at + pcm.length), path);
       m.skipped = true;
     } else {
       // The resampler did not see the frames taken from the prompt's conversion: start it afresh, as after a gap.
       if (m.skipped) m.resampler.reset();
       m.skipped = false;
-      this.listen.addReference(at, m.resampler.processInt16(pcm), path);
+      this.listen.addReference(start, m.resampler.processInt16(pcm), path);
     }
   }
 

@@ -20,12 +20,14 @@ export interface PlayoutEvents {
   resumed(p: PromptAudio): void;
   finished(p: PromptAudio, interrupted: boolean, playedMs: number, reason: string): void;
   /** A frame to send. `pcm` is what the far end will hear, for the echo reference; `playAt` is its scheduled
-   *  start on the playout clock (ms, performance.now() timebase). Returns false when the transport is full. */
-  frame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number): boolean;
+   *  start on the playout clock (ms, performance.now() timebase). `at`: where `pcm` starts in `p.pcm` when it is a
+   *  view of a finished prompt's samples (which per-prompt work such as encoding can be done once for), else −1
+   *  (a padded last frame, or audio still being synthesised). Returns false when the transport is full. */
+  frame(bytes: Uint8Array, pcm: Int16Array, p: PromptAudio, playAt: number, offsetMs: number, at: number): boolean;
   /** From the first pause on: the audio that would be playing now on the prompt's original schedule. Not sent;
    *  it only feeds the echo canceller's second path, because a far end with its own playout buffer may keep
-   *  playing (and echoing) the original schedule after we stop sending. */
-  shadow?(pcm: Int16Array, p: PromptAudio, playAt: number): void;
+   *  playing (and echoing) the original schedule after we stop sending. `at` as for `frame`. */
+  shadow?(pcm: Int16Array, p: PromptAudio, playAt: number, at: number): void;
 }
 
 interface Active {
@@ -159,16 +161,16 @@ export class Playout {
         lead = this.lookaheadMs + (this.framesPerWrite - 1) * this.frameMs;
         const end = Math.min(c.pos + this.frameSamples, c.prompt.pcm.length);
         let pcm = c.prompt.pcm.subarray(c.pos, end);
-        let bytes: Uint8Array;
-        if (pcm.length < this.frameSamples && !c.prompt.open) {
+        let at = c.prompt.open ? -1 : c.pos;
+        if (pcm.length < this.frameSamples) {
+          if (c.prompt.open) return true; // wait for more synthesised audio
           const padded = new Int16Array(this.frameSamples);
           padded.set(pcm);
           pcm = padded;
-          bytes = encode(this.format.encoding, pcm);
-        } else if (pcm.length < this.frameSamples) return true; // wait for more synthesised audio
-        else if (c.prompt.open) bytes = encode(this.format.encoding, pcm); // still growing: not worth caching
-        else bytes = encodeView(this.format.encoding, c.prompt.pcm, c.pos, end);
-        const ok = this.ev.frame(bytes, pcm, c.prompt, playAt, Math.round((c.pos / rate) * 1000));
+          at = -1;
+        }
+        const bytes = at < 0 ? encode(this.format.encoding, pcm) : encodeView(this.format.encoding, c.prompt.pcm, at, end);
+        const ok = this.ev.frame(bytes, pcm, c.prompt, playAt, Math.round((c.pos / rate) * 1000), at);
         c.pos = end;
         this.lastFrameSentAt = now;
         if (!ok) return false;
@@ -188,7 +190,7 @@ export class Playout {
     const rate = this.format.sampleRate;
     while (c.shadowPos < c.prompt.pcm.length && c.shadowAt - now <= this.lookaheadMs) {
       const end = Math.min(c.shadowPos + this.frameSamples, c.prompt.pcm.length);
-      this.ev.shadow(c.prompt.pcm.subarray(c.shadowPos, end), c.prompt, c.shadowAt);
+      this.ev.shadow(c.prompt.pcm.subarray(c.shadowPos, end), c.prompt, c.shadowAt, c.prompt.open ? -1 : c.shadowPos);
       c.shadowAt += ((end - c.shadowPos) / rate) * 1000;
       c.shadowPos = end;
     }
@@ -201,22 +203,14 @@ export class Playout {
 
 /** One timer for all playouts in the process. */
 export class Pacer {
-  private playouts = new Map<Playout, (tick: () => boolean) => void>();
+  private playouts = new Map<Playout, { onRefused: () => void; afterTick?: () => void }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly intervalMs = 5) {}
 
   /** `afterTick`: the tick's frames have all been handed over (a sink that groups writes flushes here). */
   add(p: Playout, onRefused: () => void, afterTick?: () => void): void {
-    this.playouts.set(p, (tick) => {
-      let ok = true;
-      try {
-        ok = tick();
-      } finally {
-        afterTick?.();
-      }
-      if (!ok) onRefused();
-    });
+    this.playouts.set(p, { onRefused, afterTick });
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
     }
@@ -232,12 +226,23 @@ export class Pacer {
 
   tick(): void {
     const now = performance.now();
-    for (const [p, run] of this.playouts) run(() => p.tick(now));
+    for (const [p, e] of this.playouts) this.run(p, e, now);
+  }
+
+  private run(p: Playout, e: { onRefused: () => void; afterTick?: () => void }, now: number): void {
+    let ok = true;
+    try {
+      ok = p.tick(now);
+    } finally {
+      e.afterTick?.();
+    }
+    if (!ok) e.onRefused();
   }
 
   /** One playout now (a prompt was just queued), without waiting for the shared timer. */
   tickOne(p: Playout): void {
-    this.playouts.get(p)?.(() => p.tick(performance.now()));
+    const e = this.playouts.get(p);
+    if (e) this.run(p, e, performance.now());
   }
 
   stop(): void {
