@@ -8,7 +8,7 @@ import { wirePorts } from '../gateway/wires/index.js';
 import { audiosocketWire } from '../bench/wires/audiosocket.js';
 import type { GatewayEvent } from '../bench/wires/types.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'bench-as-token';
@@ -17,7 +17,7 @@ let target: string;
 let base: string;
 
 beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: true, audiosocketPort: 0, grpc: false } });
+  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, policy: { clock: CALLING_HOURS }, wires: { audiosocket: true, audiosocketPort: 0, grpc: false } });
   gw = g.gw;
   base = g.http.replace('http:', 'ws:');
   target = `${base}/?audiosocket=127.0.0.1:${wirePorts(gw).audiosocket}`;

@@ -6,14 +6,14 @@ import { wireTarget } from '../bench/wires/index.js';
 import type { GatewayEvent } from '../bench/wires/types.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { wirePorts } from '../gateway/wires/index.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 
 const TOKEN = 'bench-grpc-token';
 let gw: Gateway;
 let target: string;
 
 beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { grpcPort: 0, grpcHost: '127.0.0.1' } });
+  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, policy: { clock: CALLING_HOURS }, wires: { grpcPort: 0, grpcHost: '127.0.0.1' } });
   gw = g.gw;
   target = wireTarget(g.url, { grpc: wirePorts(gw).grpc!, audiosocket: null });
 }, 60_000);

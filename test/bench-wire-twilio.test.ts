@@ -7,7 +7,7 @@ import type { Gateway } from '../gateway/Gateway.js';
 import { twilioWire } from '../bench/wires/twilio.js';
 import type { GatewayEvent, StartParams } from '../bench/wires/types.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'bench-twilio-token';
@@ -15,7 +15,7 @@ let gw: Gateway;
 let base: string;
 
 beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: false, grpc: false } });
+  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, policy: { clock: CALLING_HOURS }, wires: { audiosocket: false, grpc: false } });
   gw = g.gw;
   base = g.http.replace('http:', 'ws:');
 }, 60_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../gateway/Gateway.js';
 import type { ScriptsFeature } from '../gateway/features/scripts.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 import { TestCall } from './helpers/client.js';
 import { until } from './helpers/until.js';
 
@@ -66,7 +66,7 @@ let dataDir: string;
 let k = 0;
 
 beforeAll(async () => {
-  ({ gw, url, dataDir } = await startGateway({ policy: { clock: 'fixed:2026-11-30T03:00:00Z' } }));
+  ({ gw, url, dataDir } = await startGateway({ policy: { clock: CALLING_HOURS } }));
   const scripts = gw.plugins.find((p) => p.name === 'scripts') as ScriptsFeature;
   for (const [name, text] of [['notify.yaml', NOTIFY], ['sales.yaml', MARKETING]]) {
     writeFileSync(join(dataDir, name), text);

@@ -8,13 +8,12 @@ import { encode } from '../gateway/audio/codec.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import type { ScriptsFeature } from '../gateway/features/scripts.js';
 import { collectPcm, SyllableVoice } from '../gateway/speak/index.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 import { TestCall } from './helpers/client.js';
 import { wireAudio } from './helpers/corpus.js';
 
 const RATE = 16000;
 // 11:00 in Shanghai: inside marketing hours.
-const CLOCK = 'fixed:2026-11-30T03:00:00Z';
 
 const SCRIPT = `id: e2e-marketing
 version: 1
@@ -112,7 +111,7 @@ let scripts: ScriptsFeature;
 let haveConsent = false;
 
 beforeAll(async () => {
-  ({ gw, url, http, dataDir } = await startGateway({ policy: { clock: CLOCK } }));
+  ({ gw, url, http, dataDir } = await startGateway({ policy: { clock: CALLING_HOURS } }));
   scripts = gw.plugins.find((p) => p.name === 'scripts') as ScriptsFeature;
   haveConsent = !!gw.commands.expectConsent;
   const file = join(dataDir, 'e2e-marketing.yaml');

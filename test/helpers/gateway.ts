@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { createGateway } from '../../gateway/app.js';
 import type { Gateway } from '../../gateway/Gateway.js';
 
+/** A policy clock inside every callee's calling hours (11:00 in China), for tests that start calls with a callee:
+ *  on the real clock they would be refused with calling_hours for part of every day. */
+export const CALLING_HOURS = 'fixed:2026-11-30T03:00:00Z';
+
 export async function startGateway(overrides: Record<string, unknown> = {}): Promise<{ gw: Gateway; url: string; http: string; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-test-'));
   const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides }, {});
