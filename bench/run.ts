@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     const cfgFile = join(o.outDir, 'gateway-config.yaml');
     writeFileSync(cfgFile, YAML.stringify(cfg));
     env.EARSHOT_CONFIG = cfgFile;
-    const gw = await startServer({ name: 'gateway', entry, env, portEnv: 'EARSHOT_PORT', logFile: join(o.outDir, 'gateway.log'), cwd: ROOT });
+    const gw = await startServer({ name: 'gateway', entry, env, nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean), portEnv: 'EARSHOT_PORT', logFile: join(o.outDir, 'gateway.log'), cwd: ROOT });
     servers.push(gw);
     if (o.pipeline === 'vad' && !process.env.BENCH_GATEWAY_ENTRY) {
       await new Promise((r) => setTimeout(r, 200)); // let the startup log reach the file

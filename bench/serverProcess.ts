@@ -33,10 +33,12 @@ export async function startServer(opts: {
   logFile: string;
   readyTimeoutMs?: number;
   cwd: string;
+  /** Extra Node flags for the child (profiling, GC settings), ahead of the entry. */
+  nodeArgs?: string[];
 }): Promise<ServerProcess> {
   const port = await freePort();
   const log = createWriteStream(opts.logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.entry], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, [opts.portEnv]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -141,9 +141,11 @@ export class Gateway {
       modelPath: vadModel.files.model,
       tickMs: c.vad.tickMs,
       threads: c.vad.threads,
+      graph: c.vad.graph,
       shards: c.vad.shards,
       echo: c.echo,
     });
+    if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
     for (const p of this.plugins) await p.start?.(this);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -153,7 +155,7 @@ export class Gateway {
     this.sweeper.unref();
     this.ready = true;
     const port = (this.server.address() as { port: number }).port;
-    this.log.info({ port, vad: this.listen.backend, listenShards: this.listen.stats().shards, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
+    this.log.info({ port, vad: this.listen.backend, vadDetail: this.listen.detail, listenShards: this.listen.stats().shards, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
     return { port };
   }
 

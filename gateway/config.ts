@@ -36,6 +36,12 @@ const Vad = z.object({
   tickMs: z.number().int().min(1).max(64).default(16),
   threads: z.number().int().min(1).max(8).default(1),
   /**
+   * silero-ort only. `batched`: the model rewritten so a batch of calls is one matrix product per layer (about a
+   * third of the CPU per frame; checked against the original at load, which is kept if they disagree).
+   * `original`: the model file as it is.
+   */
+  graph: z.enum(['batched', 'original']).default('batched'),
+  /**
    * Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core.
    */
   shards: z.number().int().min(1).max(32).optional(),
@@ -137,6 +143,7 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_DATA_DIR: { path: ['dataDir'], type: 'string' },
   EARSHOT_VAD_BACKEND: { path: ['vad', 'backend'], type: 'string' },
   EARSHOT_VAD_SHARDS: { path: ['vad', 'shards'], type: 'int' },
+  EARSHOT_VAD_GRAPH: { path: ['vad', 'graph'], type: 'string' },
   EARSHOT_ASR_MODEL: { path: ['asr', 'model'], type: 'string', emptyAllowed: true },
   EARSHOT_ASR_MODE: { path: ['asr', 'mode'], type: 'string' },
   EARSHOT_ASR_WORKERS: { path: ['asr', 'workers'], type: 'int' },

@@ -19,6 +19,7 @@ import {
   type ListenReply,
   type ListenRequest,
 } from './listenProtocol.js';
+import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, VAD_FRAME_MS } from './vad/VadModel.js';
 
 export type VadBackend = 'silero-ort' | 'sherpa-silero' | 'sherpa-ten';
@@ -59,6 +60,8 @@ export interface ListenOptions {
   modelPath: string;
   tickMs: number;
   threads: number;
+  /** silero-ort: run the batched rewrite of the graph (default) or the original. */
+  graph?: SileroGraph;
   /** Listen workers; default one per core. */
   shards?: number;
   echo: EchoConfig;
@@ -338,6 +341,10 @@ export class ListenService {
   private constructor(
     private readonly shards: Shard[],
     readonly backend: string,
+    /** How the model runs (for silero-ort, which graph and why), for the start-up log. */
+    readonly detail: string,
+    /** Set when the model runs other than configured (the batched graph fell back to the original, and why). */
+    readonly warning: string | undefined,
   ) {}
 
   static async start(opts: ListenOptions): Promise<ListenService> {
@@ -364,15 +371,16 @@ export class ListenService {
         backend: opts.backend,
         modelPath: opts.modelPath,
         threads: opts.threads,
+        graph: opts.graph ?? 'batched',
         echo: opts.echo,
       }),
     );
-    const names = await Promise.all(
+    const loaded = await Promise.all(
       workers.map(
         (worker) =>
-          new Promise<string>((resolve, reject) => {
+          new Promise<{ name: string; detail: string; warning?: string }>((resolve, reject) => {
             const onMsg = (m: ListenReply) => {
-              if (m.op === 'ready') resolve(m.name);
+              if (m.op === 'ready') resolve(m);
               else if (m.op === 'failed') reject(new Error(`VAD ${opts.backend} failed to load: ${m.message}`));
               else return;
               worker.off('message', onMsg);
@@ -386,7 +394,9 @@ export class ListenService {
     for (const w of workers) w.unref();
     const svc = new ListenService(
       workers.map((w, i) => new Shard(i, w)),
-      names[0],
+      loaded[0].name,
+      loaded[0].detail,
+      loaded[0].warning,
     );
     svc.timer = setInterval(() => {
       for (const s of svc.shards) s.flush();

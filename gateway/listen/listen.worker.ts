@@ -9,14 +9,15 @@ import type { EchoConfig } from '../config.js';
 import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
 import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
+import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
 
-const { backend, modelPath, threads, echo } = workerData as { backend: string; modelPath: string; threads: number; echo: EchoConfig };
+const { backend, modelPath, threads, graph, echo } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig };
 const port = parentPort!;
 
 async function load(): Promise<VadModel> {
   // Each native runtime is loaded only by the thread that uses it.
-  if (backend === 'silero-ort') return (await import('./vad/SileroOrt.js')).SileroOrt.load(modelPath, threads);
+  if (backend === 'silero-ort') return (await import('./vad/SileroOrt.js')).SileroOrt.load(modelPath, threads, graph);
   if (backend === 'sherpa-silero' || backend === 'sherpa-ten') {
     return new (await import('./vad/SherpaVad.js')).SherpaVad(backend, modelPath, threads);
   }
@@ -46,7 +47,7 @@ function threadCpuMs(): number {
 
 load().then(
   (model) => {
-    port.postMessage({ op: 'ready', name: model.name } satisfies ListenReply);
+    port.postMessage({ op: 'ready', name: model.name, detail: model.detail ?? '', warning: model.warning } satisfies ListenReply);
     // Strictly in order: a call's frames must be scored in sequence, and a tick's ops in the order they were made.
     let chain = Promise.resolve();
     port.on('message', (req: ListenRequest) => {

@@ -19,7 +19,7 @@ export const TRACE_WIDTH = 6;
 export const RESIDUAL_WIDTH = 4;
 
 export type ListenReply =
-  | { op: 'ready'; name: string }
+  | { op: 'ready'; name: string; detail: string; warning?: string }
   | { op: 'failed'; message: string }
   | {
       op: 'ticked';

@@ -6,6 +6,10 @@ export const VAD_FRAME_MS = (VAD_FRAME / VAD_RATE) * 1000;
 
 export interface VadModel {
   readonly name: string;
+  /** How it runs, when there is a choice (shown in the start-up log). */
+  readonly detail?: string;
+  /** Set when it runs other than configured (e.g. a fallback), for a warning at start-up. */
+  readonly warning?: string;
   open(slot: number): void;
   close(slot: number): void;
   reset(slot: number): void;
