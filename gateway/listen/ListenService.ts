@@ -13,6 +13,7 @@ import {
   FLAG_RESIDUAL,
   FLAG_TRACE,
   FRAME_WIDTH,
+  OP_WIDTH,
   Op,
   RESIDUAL_WIDTH,
   TRACE_WIDTH,
@@ -167,9 +168,15 @@ const MIN_GAP_MS = 10;
 
 class Shard {
   readonly sessions = new Map<number, ListenSession>();
-  private ops: number[] = [];
-  private pool = new Float32Array(1 << 16);
+  /** The next request being filled: ops (OP_WIDTH numbers each) and the audio they point into. */
+  private ops: Float64Array = new Float64Array(1024);
+  private opsLen = 0;
+  private pool: Float32Array = new Float32Array(1 << 16);
   private fill = 0;
+  /** Buffers the worker handed back (see ListenRequest), and its last `frames` to hand back in turn. */
+  private spareOps: Float64Array | null = null;
+  private sparePool: Float32Array | null = null;
+  private recycle: Float64Array | null = null;
   private inflight: { id: number; freed: number[] } | null = null;
   private closing: number[] = [];
   private freeSlots: number[] = [];
@@ -192,7 +199,19 @@ class Shard {
   }
 
   op(op: number, slot: number, a = 0, b = 0, c = 0): void {
-    this.ops.push(op, slot, a, b, c);
+    if (this.opsLen + OP_WIDTH > this.ops.length) {
+      const bigger = new Float64Array(this.ops.length * 2);
+      bigger.set(this.ops.subarray(0, this.opsLen));
+      this.ops = bigger;
+    }
+    const o = this.ops;
+    const at = this.opsLen;
+    o[at] = op;
+    o[at + 1] = slot;
+    o[at + 2] = a;
+    o[at + 3] = b;
+    o[at + 4] = c;
+    this.opsLen = at + OP_WIDTH;
   }
 
   audio(slot: number, x: Float32Array): void {
@@ -266,20 +285,29 @@ class Shard {
   }
 
   flush(): void {
-    if (this.inflight || this.ops.length === 0) return;
+    if (this.inflight || this.opsLen === 0) return;
     this.lastFlush = performance.now();
     const req: ListenRequest = {
       op: 'tick',
       id: this.nextReq++,
-      ops: Float64Array.from(this.ops),
-      samples: this.pool.slice(0, this.fill),
+      ops: this.ops.subarray(0, this.opsLen),
+      samples: this.pool.subarray(0, this.fill),
+      recycle: this.recycle,
     };
+    const transfer = [this.ops.buffer as ArrayBuffer, this.pool.buffer as ArrayBuffer];
+    if (this.recycle) transfer.push(this.recycle.buffer as ArrayBuffer);
     this.inflight = { id: req.id, freed: this.closing };
     this.closing = [];
-    this.ops = [];
+    // The buffers just sent come back with the answer; meanwhile the spares from the last answer take over.
+    this.ops = this.spareOps ?? new Float64Array(this.ops.length);
+    this.pool = this.sparePool ?? new Float32Array(this.pool.length);
+    this.spareOps = null;
+    this.sparePool = null;
+    this.recycle = null;
+    this.opsLen = 0;
     this.fill = 0;
     this.st.ticks++;
-    this.worker.postMessage(req, [req.ops.buffer as ArrayBuffer, req.samples.buffer as ArrayBuffer]);
+    this.worker.postMessage(req, transfer);
   }
 
   private onReply(m: ListenReply): void {
@@ -290,6 +318,9 @@ class Shard {
     if (m.op !== 'ticked' || !this.inflight || m.id !== this.inflight.id) return;
     this.freeSlots.push(...this.inflight.freed);
     this.inflight = null;
+    this.spareOps = new Float64Array(m.returned.ops.buffer);
+    this.sparePool = new Float32Array(m.returned.samples.buffer);
+    this.recycle = m.frames;
     const nFrames = m.frames.length / FRAME_WIDTH;
     this.st.runs += m.runs;
     this.st.frames += nFrames;
@@ -328,7 +359,7 @@ class Shard {
       if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, now, traces?.get(`${f[i]}:${f[i + 1]}`));
     }
     // Frames that completed while this tick was out go now rather than on the next timer tick.
-    if (this.ops.length) this.frameReady();
+    if (this.opsLen) this.frameReady();
   }
 }
 

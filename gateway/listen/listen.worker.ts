@@ -25,6 +25,21 @@ async function load(): Promise<VadModel> {
 }
 
 const calls = new Map<number, InboundAudio>();
+
+/** Per-tick working buffers, grown as needed and reused (a fresh typed array costs an off-heap allocation). */
+let probsBuf = new Float32Array(256);
+let slotsBuf = new Int32Array(256);
+let batchBuf = new Float32Array(256 * VAD_FRAME);
+/** The main thread's last `frames`, handed back for this tick's answer. */
+let spareFrames: Float64Array | null = null;
+
+function ensure(n: number): void {
+  if (probsBuf.length >= n) return;
+  const size = Math.max(n, probsBuf.length * 2);
+  probsBuf = new Float32Array(size);
+  slotsBuf = new Int32Array(size);
+  batchBuf = new Float32Array(size * VAD_FRAME);
+}
 const CLK_TCK_MS = 10; // USER_HZ is 100 on every Linux Node supports
 
 let cpuReadAt = -Infinity;
@@ -101,6 +116,7 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
 
 async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const t0 = performance.now();
+  if (req.recycle) spareFrames = req.recycle;
   apply(model, req.ops, req.samples);
   // `base`: where this call's frames' probabilities start in `probs` (one array per tick, not one per call).
   const work: { slot: number; call: InboundAudio; frames: readonly PendingFrame[]; base: number }[] = [];
@@ -119,26 +135,30 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
     if (call.wantsResidual) for (const r of call.takeResidual()) residualPieces.push({ slot, ...r });
   }
   const t1 = performance.now();
-  const probs = new Float32Array(total);
+  ensure(total);
+  const probs = probsBuf;
   let runs = 0;
+  const rows: number[] = [];
   for (let step = 0; step < depth; step++) {
-    const rows: number[] = [];
+    rows.length = 0;
     for (let i = 0; i < work.length; i++) if (work[i].frames.length > step) rows.push(i);
-    const slots = new Int32Array(rows.length);
-    const batch = new Float32Array(rows.length * VAD_FRAME);
-    rows.forEach((i, r) => {
-      const w = work[i];
+    const slots = slotsBuf.subarray(0, rows.length);
+    const batch = batchBuf.subarray(0, rows.length * VAD_FRAME);
+    for (let r = 0; r < rows.length; r++) {
+      const w = work[rows[r]];
       const f = w.frames[step];
       if (f.resetBefore) model.reset(w.slot);
       slots[r] = w.slot;
       batch.set(f.samples, r * VAD_FRAME);
-    });
+    }
     const p = await model.score(slots, batch);
-    rows.forEach((i, r) => (probs[work[i].base + step] = p[r]));
+    for (let r = 0; r < rows.length; r++) probs[work[rows[r]].base + step] = p[r];
     runs++;
   }
   const t2 = performance.now();
-  const frames = new Float64Array(total * FRAME_WIDTH);
+  const need = total * FRAME_WIDTH;
+  const frames = spareFrames && spareFrames.buffer.byteLength >= need * 8 ? new Float64Array(spareFrames.buffer, 0, need) : new Float64Array(need);
+  spareFrames = null;
   const traced = work.filter((w) => w.call.trace).reduce((n, w) => n + w.frames.length, 0);
   const traces = traced ? new Float64Array(traced * TRACE_WIDTH) : null;
   let k = 0;
@@ -169,13 +189,14 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       off += r.samples.length;
     });
   }
-  const transfer: ArrayBuffer[] = [frames.buffer as ArrayBuffer];
+  const transfer: ArrayBuffer[] = [frames.buffer as ArrayBuffer, req.ops.buffer as ArrayBuffer, req.samples.buffer as ArrayBuffer];
   if (traces) transfer.push(traces.buffer as ArrayBuffer);
   if (residual) transfer.push(residual.buffer as ArrayBuffer, residualIndex!.buffer as ArrayBuffer);
   port.postMessage(
     {
       op: 'ticked',
       id: req.id,
+      returned: { ops: req.ops, samples: req.samples },
       frames,
       traces,
       residual,

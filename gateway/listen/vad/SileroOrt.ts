@@ -20,6 +20,10 @@ interface SlotState {
 export class SileroOrt implements VadModel {
   readonly name = 'silero-ort';
   private slots = new Map<number, SlotState>();
+  /** Model inputs, reused from run to run (views of the first B rows are what runs). */
+  private inputBuf = new Float32Array(0);
+  private stateBuf = new Float32Array(0);
+  private readonly states: SlotState[] = [];
   private readonly sr: ort.Tensor | null;
   readonly detail: string;
   readonly warning: string | undefined;
@@ -78,9 +82,14 @@ export class SileroOrt implements VadModel {
   async score(slots: Int32Array, frames: Float32Array): Promise<Float32Array> {
     const B = slots.length;
     const W = CONTEXT + VAD_FRAME;
-    const input = new Float32Array(B * W);
-    const state = new Float32Array(2 * B * STATE);
-    const states: SlotState[] = [];
+    if (this.inputBuf.length < B * W) {
+      this.inputBuf = new Float32Array(B * W * 2);
+      this.stateBuf = new Float32Array(2 * B * STATE * 2);
+    }
+    const input = this.inputBuf.subarray(0, B * W);
+    const state = this.stateBuf.subarray(0, 2 * B * STATE);
+    const states = this.states;
+    states.length = 0;
     for (let r = 0; r < B; r++) {
       let s = this.slots.get(slots[r]);
       if (!s) {
@@ -108,7 +117,7 @@ export class SileroOrt implements VadModel {
       s.h.set(next.subarray((B + r) * STATE, (B + r + 1) * STATE), STATE);
       s.ctx.set(frames.subarray((r + 1) * VAD_FRAME - CONTEXT, (r + 1) * VAD_FRAME));
     }
-    return Float32Array.from(probs);
+    return probs;
   }
 }
 
