@@ -171,6 +171,19 @@ describe('processInt16 (the per-frame path of a call)', () => {
       }
     }
   });
+
+  it('processView (float frames, in a listen worker) gives exactly what processInt16 gives', async () => {
+    const { int16ToFloat } = await import('../gateway/audio/codec.js');
+    const a = new Resampler(8000, 16000);
+    const b = new Resampler(8000, 16000);
+    const x = Int16Array.from({ length: 8000 }, (_, i) => Math.round(9000 * Math.sin(i / 5) - 2000 * Math.sin(i / 1.9)));
+    for (let off = 0; off < x.length; off += 160) {
+      const pcm = x.subarray(off, off + 160);
+      const want = Array.from(a.processInt16(pcm));
+      expect(want).toHaveLength(320);
+      expect(Array.from(b.processView(int16ToFloat(pcm)))).toEqual(want);
+    }
+  });
 });
 
 describe('promptReference (a prompt converted once for every call playing it)', () => {

@@ -59,3 +59,45 @@ describe.each(['silero-ort', 'sherpa-silero', 'sherpa-ten'] as VadBackend[])('VA
     await svc.close();
   });
 });
+
+describe('narrowband calls in the listen worker', () => {
+  it('8 kHz audio upsampled by the worker scores exactly as audio upsampled on the main thread did', async () => {
+    const { Resampler } = await import('../gateway/audio/resampler.js');
+    const model = resolveModel('silero-vad-v5');
+    if (!isResolved(model)) throw new Error('model missing');
+    const svc = await ListenService.start({ backend: 'silero-ort', modelPath: model.files.model, tickMs: 16, threads: 1, shards: 2, echo });
+    const clip = wireAudio(s01.twin8k);
+    expect(clip.sampleRate).toBe(8000);
+    const last = Math.floor((clip.samples.length * 2) / 512) - 1;
+    const probs: number[][] = [[], []];
+    await new Promise<void>((resolve) => {
+      let done = 0;
+      const open = (k: number) => {
+        const s = svc.open({
+          frame: (r) => {
+            probs[k][r.index] = r.prob;
+            if (r.index === last) {
+              s.close();
+              if (++done === 2) resolve();
+            }
+          },
+        });
+        return s;
+      };
+      const inWorker = open(0);
+      const onMain = open(1);
+      const up = new Resampler(8000, 16000);
+      for (let i = 0; i < clip.samples.length; i += 160) {
+        const pcm = clip.samples.subarray(i, i + 160);
+        inWorker.pushPcm16Narrow(pcm);
+        onMain.push(up.processInt16(pcm).slice());
+      }
+    });
+    expect(probs[0]).toHaveLength(last + 1);
+    // Same filter, same frames: equal up to the model's float rounding in differently composed batches.
+    expect(Math.max(...probs[0].map((p, i) => Math.abs(p - probs[1][i])))).toBeLessThan(1e-5);
+    const first = probs[0].findIndex((p) => p >= 0.5) * 32;
+    expect(Math.abs(first - s01.speechOnsetMs!)).toBeLessThanOrEqual(160);
+    await svc.close();
+  });
+});

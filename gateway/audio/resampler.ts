@@ -97,16 +97,30 @@ export class Resampler {
    * per frame (~2.5 µs each here) on the event loop, 100 times a second per narrowband call.
    */
   processInt16(pcm: Int16Array): Float32Array {
-    const d = this.d;
-    const keep = d ? d.tapsPerPhase - 1 : 0;
-    if (this.scratchIn.length < keep + pcm.length) this.scratchIn = new Float32Array(2 * (keep + pcm.length));
-    const buf = this.scratchIn;
+    const keep = this.d ? this.d.tapsPerPhase - 1 : 0;
+    const buf = this.input(keep + pcm.length);
     for (let i = 0; i < pcm.length; i++) buf[keep + i] = pcm[i] / 32768;
-    if (!d) return buf.subarray(0, pcm.length);
-    const need = Math.ceil(((pcm.length + 1) * d.up) / d.down) + 1;
+    return this.runScratch(keep, pcm.length);
+  }
+
+  /** The same for float input (a listen worker's narrowband calls): a reused buffer's view, valid until the next call. */
+  processView(x: Float32Array): Float32Array {
+    const keep = this.d ? this.d.tapsPerPhase - 1 : 0;
+    this.input(keep + x.length).set(x, keep);
+    return this.runScratch(keep, x.length);
+  }
+
+  private input(n: number): Float32Array {
+    if (this.scratchIn.length < n) this.scratchIn = new Float32Array(2 * n);
+    return this.scratchIn;
+  }
+
+  private runScratch(keep: number, n: number): Float32Array {
+    const d = this.d;
+    if (!d) return this.scratchIn.subarray(0, n);
+    const need = Math.ceil(((n + 1) * d.up) / d.down) + 1;
     if (this.scratchOut.length < need) this.scratchOut = new Float32Array(2 * need);
-    const n = this.run(d, buf, keep + pcm.length, this.scratchOut);
-    return this.scratchOut.subarray(0, n);
+    return this.scratchOut.subarray(0, this.run(d, this.scratchIn, keep + n, this.scratchOut));
   }
 
   process(input: Float32Array): Float32Array {

@@ -9,7 +9,7 @@ import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
 import type { EchoPath } from '../listen/EchoCanceller.js';
 import type { EchoEvent } from '../listen/InboundAudio.js';
-import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
+import { NARROW_RATE, VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
@@ -101,7 +101,9 @@ export class Call {
     this.log = svc.log;
     this.traceFrames = this.log.isLevelEnabled('trace');
     const cfg = svc.config;
-    this.inResampler = init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE);
+    // 8 kHz calls are upsampled in their listen worker (pushPcm16Narrow); other rates here.
+    const rate = init.format.sampleRate;
+    this.inResampler = rate === MODEL_RATE || rate === NARROW_RATE ? null : new Resampler(rate, MODEL_RATE);
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
@@ -163,7 +165,10 @@ export class Call {
     const pcm = decode(this.format.encoding, bytes, inboundScratch);
     this.lastAudioAt = Date.now();
     if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
-    if (this.inResampler) this.pushInbound(this.inResampler.processInt16(pcm));
+    if (this.format.sampleRate === NARROW_RATE) {
+      this.listen.pushPcm16Narrow(pcm);
+      this.samples16k += pcm.length * 2;
+    } else if (this.inResampler) this.pushInbound(this.inResampler.processInt16(pcm));
     else {
       this.listen.pushPcm16(pcm);
       this.samples16k += pcm.length;

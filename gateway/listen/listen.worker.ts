@@ -10,7 +10,8 @@ import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
 import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
-import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
+import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
+import { Resampler } from '../audio/resampler.js';
 
 const { backend, modelPath, threads, graph, echo } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig };
 const port = parentPort!;
@@ -25,6 +26,8 @@ async function load(): Promise<VadModel> {
 }
 
 const calls = new Map<number, InboundAudio>();
+/** Narrowband calls' 8 → 16 kHz filters (state carried from frame to frame), by slot. */
+const upsamplers = new Map<number, Resampler>();
 
 /** Per-tick working buffers, grown as needed and reused (a fresh typed array costs an off-heap allocation). */
 let probsBuf = new Float32Array(256);
@@ -87,11 +90,21 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
         break;
       case Op.close:
         calls.delete(slot);
+        upsamplers.delete(slot);
         model.close(slot);
         break;
       case Op.audio:
         calls.get(slot)?.push(samples.subarray(a, a + b));
         break;
+      case Op.audioNarrow: {
+        const call = calls.get(slot);
+        if (!call) break;
+        let up = upsamplers.get(slot);
+        if (!up) upsamplers.set(slot, (up = new Resampler(c, VAD_RATE)));
+        // A view of the filter's reused buffer: the canceller copies whatever it keeps.
+        call.push(up.processView(samples.subarray(a, a + b)));
+        break;
+      }
       case Op.ref:
         // The canceller copies what it keeps: a view of the request is enough (no typed array per prompt frame).
         calls.get(slot)?.addReference(Math.floor(c / 2), samples.subarray(a, a + b), (c % 2) as EchoPath);
