@@ -31,6 +31,7 @@ describe('defaults', () => {
     expect(c.modelsDir).toBeUndefined();
     expect(c.dataDir).toBe('.earshot');
     expect(c.vad.backend).toBe('silero-ort');
+    expect(c.vad.graph).toBe('batched');
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
@@ -53,6 +54,7 @@ describe('environment', () => {
       EARSHOT_HOST: '127.0.0.1',
       EARSHOT_API_TOKEN: 'tok',
       EARSHOT_VAD_BACKEND: 'sherpa-ten',
+      EARSHOT_VAD_GRAPH: 'original',
       EARSHOT_ASR_MODE: 'kws',
       EARSHOT_ASR_WORKERS: '3',
       EARSHOT_LOOKAHEAD_MS: '60',
@@ -64,6 +66,7 @@ describe('environment', () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.apiToken).toBe('tok');
     expect(c.vad.backend).toBe('sherpa-ten');
+    expect(c.vad.graph).toBe('original');
     expect(c.asr.mode).toBe('kws');
     expect(c.asr.workers).toBe(3);
     expect(c.playout.lookaheadMs).toBe(60);
@@ -95,6 +98,7 @@ describe('environment', () => {
   it('a bad enum names the nested key', () => {
     expect(err({ EARSHOT_VAD_BACKEND: 'webrtc' }).message).toMatch(/vad\.backend/);
     expect(err({ EARSHOT_ASR_MODE: 'both' }).message).toMatch(/asr\.mode/);
+    expect(err({ EARSHOT_VAD_GRAPH: 'fused' }).message).toMatch(/vad\.graph/);
     expect(err({ EARSHOT_ASR_WORKERS: '0' }).message).toMatch(/asr\.workers/);
   });
   it('overrides win over the environment and are deep-merged', () => {
