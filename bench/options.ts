@@ -15,6 +15,8 @@ export const DEFAULT_RAMP = [10, 25, 50, 75, 100, 125, 150, 200, 300, 400];
 export interface BenchOptions {
   calls: number;
   durationS: number;
+  /** Seconds of unmeasured load at the first step's call count before it (and before each peer run). */
+  warmupS: number;
   ramp: number[] | null; // null = a single step of `calls`
   wire: string;
   outDir: string;
@@ -41,6 +43,7 @@ export interface BenchOptions {
 export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --calls N            concurrent calls (default 20)
   --duration S         seconds per step; each call loops scenarios until it is up (default 30)
+  --warmup S           unmeasured load before the first step and before each peer run, at that step's calls (default 15; 0 = none)
   --ramp               step calls up ${DEFAULT_RAMP.join(',')} until a budget breaks
   --ramp-steps A,B,C   ramp with these steps instead
   --wire NAME          ws | twilio | audiosocket | grpc (default ws)
@@ -62,6 +65,12 @@ export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
   --seed N             scenario order seed (default 1)
   --gen-workers N|auto generator processes (default auto = one per 150 calls)`;
 
+function nonNegativeInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of seconds, got "${v}"`);
+  return n;
+}
+
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
@@ -76,6 +85,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     options: {
       calls: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       ramp: { type: 'boolean' },
       'ramp-steps': { type: 'string' },
       wire: { type: 'string' },
@@ -120,6 +130,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   return {
     calls: values.calls ? positiveInt('calls', values.calls) : 20,
     durationS: values.duration ? positiveInt('duration', values.duration) : 30,
+    warmupS: values.warmup !== undefined ? nonNegativeInt('warmup', values.warmup) : 15,
     ramp,
     wire: values.wire ?? 'ws',
     outDir: resolve(cwd, values.out ?? `bench/results/${stamp}`),

