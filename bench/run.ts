@@ -122,7 +122,7 @@ async function main(): Promise<number> {
   // A fresh process spends its first seconds cold (code not yet optimised, heaps still growing), and a gateway in
   // production runs warm: each measured run starts after `--warmup` seconds of the same load, whose numbers are
   // thrown away. (Steps at 300 calls held after lower ramp steps far more often than as a first step; warming at
-  // the same load did not close that gap in three tries, so the bench README reports both.)
+  // the same load did not close that gap in three tries; the README's capacity table gives both.)
   const warmUp = async (calls: number, target: string, options: Partial<Parameters<typeof runStep>[0]> = {}) => {
     if (o.warmupS <= 0) return;
     const ms = o.warmupS * 1000;
