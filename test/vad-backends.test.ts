@@ -72,7 +72,7 @@ describe('narrowband calls in the listen worker', () => {
     const probs: number[][] = [[], []];
     await new Promise<void>((resolve) => {
       let done = 0;
-      const open = (k: number) => {
+      const open = (k: number, rate: number) => {
         const s = svc.open({
           frame: (r) => {
             probs[k][r.index] = r.prob;
@@ -81,15 +81,15 @@ describe('narrowband calls in the listen worker', () => {
               if (++done === 2) resolve();
             }
           },
-        });
+        }, { rate });
         return s;
       };
-      const inWorker = open(0);
-      const onMain = open(1);
+      const inWorker = open(0, 8000);
+      const onMain = open(1, 16000);
       const up = new Resampler(8000, 16000);
       for (let i = 0; i < clip.samples.length; i += 160) {
         const pcm = clip.samples.subarray(i, i + 160);
-        inWorker.pushPcm16Narrow(pcm);
+        expect(inWorker.pushPcm16(pcm)).toBe(pcm.length * 2);
         onMain.push(up.processInt16(pcm).slice());
       }
     });
@@ -98,6 +98,8 @@ describe('narrowband calls in the listen worker', () => {
     expect(Math.max(...probs[0].map((p, i) => Math.abs(p - probs[1][i])))).toBeLessThan(1e-5);
     const first = probs[0].findIndex((p) => p >= 0.5) * 32;
     expect(Math.abs(first - s01.speechOnsetMs!)).toBeLessThanOrEqual(160);
+    // Only the two rates the worker can take exactly.
+    expect(() => svc.open({ frame: () => {} }, { rate: 44100 })).toThrow(/44100/);
     await svc.close();
   });
 });

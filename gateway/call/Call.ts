@@ -9,7 +9,7 @@ import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
 import type { EchoPath } from '../listen/EchoCanceller.js';
 import type { EchoEvent } from '../listen/InboundAudio.js';
-import { NARROW_RATE, VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
+import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import { LatencyLog } from './LatencyLog.js';
@@ -67,7 +67,6 @@ export class Call {
   readonly playout: Playout;
   readonly log: Logger;
   readonly latency = new LatencyLog();
-  private readonly inResampler: Resampler | null;
   private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
   private readonly listeners: CallListener[] = [];
@@ -101,9 +100,6 @@ export class Call {
     this.log = svc.log;
     this.traceFrames = this.log.isLevelEnabled('trace');
     const cfg = svc.config;
-    // 8 kHz calls are upsampled in their listen worker (pushPcm16Narrow); other rates here.
-    const rate = init.format.sampleRate;
-    this.inResampler = rate === MODEL_RATE || rate === NARROW_RATE ? null : new Resampler(rate, MODEL_RATE);
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
@@ -115,7 +111,8 @@ export class Call {
         },
         echo: (ev) => this.onEcho(ev),
       },
-      { trace: this.traceFrames },
+      // The wire's rate: 8 kHz audio is upsampled in the listen worker, off the event loop.
+      { trace: this.traceFrames, rate: init.format.sampleRate },
     );
     this.playout = new Playout(init.format, cfg.playout.lookaheadMs, {
       started: (p) => this.emit({ type: 'prompt_started', promptId: p.promptId }),
@@ -165,24 +162,12 @@ export class Call {
     const pcm = decode(this.format.encoding, bytes, inboundScratch);
     this.lastAudioAt = Date.now();
     if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
-    if (this.format.sampleRate === NARROW_RATE) {
-      this.listen.pushPcm16Narrow(pcm);
-      this.samples16k += pcm.length * 2;
-    } else if (this.inResampler) this.pushInbound(this.inResampler.processInt16(pcm));
-    else {
-      this.listen.pushPcm16(pcm);
-      this.samples16k += pcm.length;
-    }
+    this.samples16k += this.listen.pushPcm16(pcm);
     const off = this.samples16k - (t0 * MODEL_RATE) / 1000;
     if (off > this.clockOffset) this.clockOffset = off;
     const dt = performance.now() - t0;
     this.latency.inboundFrame(dt);
     metrics.inboundFrameSeconds.observe(dt / 1000);
-  }
-
-  private pushInbound(x: Float32Array): void {
-    this.listen.push(x);
-    this.samples16k += x.length;
   }
 
   private onEcho(ev: EchoEvent): void {

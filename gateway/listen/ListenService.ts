@@ -21,7 +21,7 @@ import {
   type ListenRequest,
 } from './listenProtocol.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
-import { VAD_FRAME, VAD_FRAME_MS } from './vad/VadModel.js';
+import { VAD_FRAME, VAD_FRAME_MS, VAD_RATE } from './vad/VadModel.js';
 
 export type VadBackend = 'silero-ort' | 'sherpa-silero' | 'sherpa-ten';
 
@@ -68,6 +68,14 @@ export interface ListenOptions {
   echo: EchoConfig;
 }
 
+export interface SessionOptions {
+  /** Echo-cancelled audio back to `handlers.residual`. */
+  residual?: boolean;
+  trace?: boolean;
+  /** The wire rate of `pushPcm16`: 16000 (default) or 8000, which the worker upsamples (2:1, so exactly). */
+  rate?: number;
+}
+
 export class ListenSession {
   locked = false;
   delaySamples = -1;
@@ -75,14 +83,17 @@ export class ListenSession {
   /** [end sample, arrival wall ms] per pushed chunk not yet fully scored, for frame latency. */
   private arrivals: number[] = [];
   private pushed = 0;
+  /** The wire rate of `pushPcm16`. */
+  private readonly rate: number;
   closed = false;
 
   constructor(
     readonly slot: number,
     private readonly shard: Shard,
     readonly handlers: ListenHandlers,
-    opts: { residual?: boolean; trace?: boolean },
+    opts: SessionOptions,
   ) {
+    this.rate = opts.rate ?? VAD_RATE;
     this.flags = (opts.residual ? FLAG_RESIDUAL : 0) | (opts.trace ? FLAG_TRACE : 0);
     shard.op(Op.open, slot, this.flags);
   }
@@ -94,21 +105,17 @@ export class ListenSession {
     this.advance(x.length);
   }
 
-  /** The same for 16 kHz pcm16 as it came off the wire: converted straight into the shard's outgoing message. */
-  pushPcm16(pcm: Int16Array): void {
-    if (this.closed || pcm.length === 0) return;
-    this.shard.audioPcm16(this.slot, pcm);
-    this.advance(pcm.length);
-  }
-
   /**
-   * 8 kHz pcm16 as it came off the wire: upsampled to 16 kHz in the listen worker, off the event loop (at 200
-   * narrowband calls the filter was a sixth of the main thread's time). Pushes `2 · pcm.length` samples.
+   * pcm16 at the session's wire rate as it came off the wire, converted straight into the shard's outgoing message.
+   * 8 kHz audio is upsampled to 16 kHz by the listen worker, off the event loop (at 200 narrowband calls the filter
+   * was a sixth of the main thread's time). Returns the 16 kHz samples this adds to the inbound timeline.
    */
-  pushPcm16Narrow(pcm: Int16Array): void {
-    if (this.closed || pcm.length === 0) return;
-    this.shard.audioPcm16(this.slot, pcm, NARROW_RATE);
-    this.advance(pcm.length * 2);
+  pushPcm16(pcm: Int16Array): number {
+    if (this.closed || pcm.length === 0) return 0;
+    this.shard.audioPcm16(this.slot, pcm, this.rate);
+    const n = this.rate === VAD_RATE ? pcm.length : pcm.length * 2;
+    this.advance(n);
+    return n;
   }
 
   private advance(n: number): void {
@@ -237,8 +244,8 @@ class Shard {
     this.op(Op.ref, slot, this.putPcm16(pcm), pcm.length, at * 2 + path);
   }
 
-  audioPcm16(slot: number, pcm: Int16Array, rate = 16000): void {
-    if (rate === 16000) this.op(Op.audio, slot, this.putPcm16(pcm), pcm.length);
+  audioPcm16(slot: number, pcm: Int16Array, rate: number): void {
+    if (rate === VAD_RATE) this.op(Op.audio, slot, this.putPcm16(pcm), pcm.length);
     else this.op(Op.audioNarrow, slot, this.putPcm16(pcm), pcm.length, rate);
   }
 
@@ -376,7 +383,7 @@ class Shard {
 
 const shared = new Map<string, Promise<ListenService>>();
 
-/** The one wire rate the listen workers upsample themselves (2:1, so the 16 kHz sample count is exact). */
+/** The one wire rate below 16 kHz the listen workers take (and upsample themselves). */
 export const NARROW_RATE = 8000;
 
 export class ListenService {
@@ -455,7 +462,9 @@ export class ListenService {
   }
 
   /** Opens a call's listening session on the least loaded shard. */
-  open(handlers: ListenHandlers, opts: { residual?: boolean; trace?: boolean } = {}): ListenSession {
+  open(handlers: ListenHandlers, opts: SessionOptions = {}): ListenSession {
+    const rate = opts.rate ?? VAD_RATE;
+    if (rate !== VAD_RATE && rate !== NARROW_RATE) throw new Error(`listen: wire rate ${rate} Hz (8000 or 16000 only)`);
     const shard = this.shards.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
     const s = new ListenSession(shard.allocSlot(), shard, handlers, opts);
     shard.sessions.set(s.slot, s);

@@ -136,12 +136,14 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const events: { slot: number; ev: EchoEvent }[] = [];
   const residualPieces: { slot: number; start: number; samples: Float32Array }[] = [];
   let total = 0;
+  let traced = 0;
   let depth = 0;
   for (const [slot, call] of calls) {
     const frames = call.takeFrames();
     if (frames.length) {
       work.push({ slot, call, frames, base: total });
       total += frames.length;
+      if (call.trace) traced += frames.length;
       if (frames.length > depth) depth = frames.length;
     }
     for (const ev of call.takeEvents()) events.push({ slot, ev });
@@ -172,7 +174,6 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   const need = total * FRAME_WIDTH;
   const frames = spareFrames && spareFrames.buffer.byteLength >= need * 8 ? new Float64Array(spareFrames.buffer, 0, need) : new Float64Array(need);
   spareFrames = null;
-  const traced = work.filter((w) => w.call.trace).reduce((n, w) => n + w.frames.length, 0);
   const traces = traced ? new Float64Array(traced * TRACE_WIDTH) : null;
   let k = 0;
   let tk = 0;
