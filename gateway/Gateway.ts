@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
-import { HttpError, Router, sendJson } from './ops/http.js';
+import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
 import { registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
@@ -72,7 +72,8 @@ export class Gateway {
   ready = false;
 
   constructor(readonly config: Config) {
-    this.server = createServer((req, res) => void this.handleHttp(req, res));
+    // handleHttp answers every error itself; should even that fail, the socket goes rather than hangs.
+    this.server = createServer((req, res) => void this.handleHttp(req, res).catch(() => res.destroy()));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
@@ -222,36 +223,74 @@ export class Gateway {
     if (this.calls.get(call.id) === call) this.calls.delete(call.id);
   }
 
+  /**
+   * One HTTP request. Never throws: a bad target is a 400, a failing handler a 500 on that request only. Nothing
+   * about the routes is disclosed before authentication: an unauthenticated request to anything but a public
+   * route gets 401 whether the path exists or not.
+   */
   private async handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = this.router.match(req.method ?? 'GET', url.pathname);
-    if (m === null) return sendJson(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
-    if (m === 'method') return sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} not allowed on ${url.pathname}` });
-    if (!m.route.public && !authorized(this.config.apiToken, req)) {
-      return sendJson(res, 401, { error: 'unauthorized', message: 'missing or invalid bearer token' });
-    }
+    res.on('error', () => undefined);
+    let path = '(unparsed)';
     try {
+      const url = requestUrl(req);
+      if (!url) return sendJson(res, 400, { error: 'bad_request', message: 'request target is not a valid path' });
+      path = url.pathname;
+      const allowed = authorized(this.config.apiToken, req);
+      const unauthorized = () => sendJson(res, 401, { error: 'unauthorized', message: 'missing or invalid bearer token' });
+      let m: ReturnType<Router['match']>;
+      try {
+        m = this.router.match(req.method ?? 'GET', url.pathname);
+      } catch (e) {
+        if (!allowed) return unauthorized(); // not even "your path is malformed" before authentication
+        throw e;
+      }
+      const isPublic = m !== null && m !== 'method' && m.route.public;
+      if (!isPublic && !allowed) return unauthorized();
+      if (m === null) return sendJson(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
+      if (m === 'method') return sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} not allowed on ${url.pathname}` });
       await m.route.handler(req, res, m.params, url);
     } catch (e) {
-      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.code, message: e.message });
-      this.log.error({ err: e, path: url.pathname }, 'route failed');
+      if (e instanceof HttpError) {
+        if (!res.headersSent) return sendJson(res, e.status, { error: e.code, message: e.message });
+        return void res.end();
+      }
+      this.log.error({ err: e, path }, 'route failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: (e as Error).message });
+      else res.end();
     }
   }
 
+  /** A WebSocket upgrade. Never throws: whatever goes wrong refuses this one socket. */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const wire = this.wires.get(url.pathname);
+    // A client that resets mid-upgrade must not raise an unhandled 'error' on a socket nobody listens to.
+    socket.on('error', () => undefined);
     const refuse = (status: number, text: string) => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.destroy();
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // A peer that never closes its side does not keep the socket.
+      setTimeout(() => socket.destroy(), 2000).unref();
     };
-    if (!wire) return refuse(404, 'Not Found');
-    // Twilio cannot send headers; its wire checks its own credentials at `start`.
-    const selfAuth = (wire as { selfAuth?: boolean }).selfAuth;
-    if (!selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
-    if (this.draining) return refuse(503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => wire.onConnection(ws, req, this));
+    try {
+      const url = requestUrl(req);
+      if (!url) return refuse(400, 'Bad Request');
+      const wire = this.wires.get(url.pathname);
+      // Twilio cannot send headers; its wire checks its own credentials at `start`.
+      const selfAuth = !!wire && (wire as { selfAuth?: boolean }).selfAuth === true;
+      if (!selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
+      if (!wire) return refuse(404, 'Not Found');
+      if (this.draining) return refuse(503, 'Service Unavailable');
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          wire.onConnection(ws, req, this);
+        } catch (e) {
+          this.log.error({ err: e, path: url.pathname }, 'connection setup failed');
+          ws.close(1011, 'internal error');
+        }
+      });
+    } catch (e) {
+      this.log.error({ err: e }, 'upgrade failed');
+      refuse(500, 'Internal Server Error');
+    }
   }
 
   /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */

@@ -107,6 +107,15 @@ const Limits = z.object({
   maxCalls: z.number().int().min(1).default(2000),
 });
 
+const Ops = z.object({
+  /** Log bytes waiting for stdout; past it lines are dropped and counted (earshot_log_lines_dropped_total). */
+  logBufferBytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+  /** Uncaught exceptions tolerated in a minute (each logged, the process serving on); one more drains and exits. */
+  maxUncaughtPerMinute: z.number().int().min(0).default(5),
+  /** The same signal again within this long is a copy (a process group's wrapper forwarding it), not a second one. */
+  duplicateSignalMs: z.number().int().min(0).max(10000).default(1000),
+});
+
 export const ConfigSchema = z.object({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -121,6 +130,7 @@ export const ConfigSchema = z.object({
   consent: Consent.default(Consent.parse({})),
   playout: Playout.default(Playout.parse({})),
   limits: Limits.default(Limits.parse({})),
+  ops: Ops.default(Ops.parse({})),
   /** Sections owned by later features (tts, scripts, policy, evidence, wires): validated by their modules. */
   tts: z.record(z.string(), z.unknown()).default({}),
   scripts: z.record(z.string(), z.unknown()).default({}),
@@ -152,6 +162,8 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
+  EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
+  EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

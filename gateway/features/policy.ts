@@ -3,7 +3,7 @@
 // policy checks, outcome), plus the HTTP admin API: call records and the do-not-call list.
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { HttpError, readJson, sendJson } from '../ops/http.js';
+import { HttpError, readJsonObject, sendJson } from '../ops/http.js';
 import { CallPolicy, CallRecordStore, InvalidNumberError, POLICY_MIGRATIONS, type PolicyCheckInput } from '../policy/index.js';
 import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
@@ -138,7 +138,7 @@ export class PolicyFeature implements Plugin {
       sendJson(res, 200, { entries: await this.policy.dnc.list({ limit: Number.isFinite(limit) ? limit : 100, offset: Number.isFinite(offset) ? offset : 0 }) });
     });
     r.add('POST', '/v1/dnc', async (req, res) => {
-      const body = (await readJson(req)) as { number?: unknown; reason?: unknown };
+      const body = await readJsonObject(req);
       if (typeof body.number !== 'string') throw new HttpError(400, 'invalid_request', '"number" (string) is required');
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : 'added by operator';
       try {
