@@ -27,6 +27,10 @@ export interface CallCommands {
 export interface WsWire {
   path: string;
   onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void;
+  /** Largest message this wire takes (default limits.maxMessageBytes); enforced while the frame is read. */
+  maxPayload?: number;
+  /** The wire authenticates its clients itself (Twilio cannot send headers). */
+  selfAuth?: boolean;
 }
 
 /** Optional features register themselves here so the gateway core stays small. */
@@ -59,12 +63,15 @@ export class Gateway {
   listen!: ListenService;
   models: ModelStatus[] = [];
   private server: Server;
-  private wss: WebSocketServer;
+  /** One WebSocket server per message-size cap (the cap is a server option). */
+  private wssByMax = new Map<number, WebSocketServer>();
   private wires = new Map<string, WsWire>();
   readonly plugins: Plugin[] = [];
   readonly commands: CallCommands = {};
   /** Callbacks waiting for a call id to start or be refused (an event stream opened before the wire's start). */
   private awaiting = new Map<string, Set<(a: CallArrival) => void>>();
+  /** Callbacks in `awaiting`, all ids together (bounded by limits.maxPendingEventStreams). */
+  private waiters = 0;
   /** Recent refusals by call id, for a subscriber that arrives just after its call was refused (bounded, 30 s). */
   private refusals = new Map<string, { reason: string; at: number }>();
   private draining = false;
@@ -73,11 +80,26 @@ export class Gateway {
 
   constructor(readonly config: Config) {
     // handleHttp answers every error itself; should even that fail, the socket goes rather than hangs.
-    this.server = createServer((req, res) => void this.handleHttp(req, res).catch(() => res.destroy()));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
+    const l = config.limits;
+    this.server = createServer(
+      {
+        // A client trickling a request (or its headers) is answered 408 and closed: one held a socket for 335 s.
+        requestTimeout: l.requestTimeoutMs,
+        headersTimeout: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => void this.handleHttp(req, res).catch(() => res.destroy()),
+    );
+    // Every call's WebSocket, event stream and control requests share this port; past the cap, new connections
+    // are closed at once rather than exhausting descriptors and memory.
+    this.server.maxConnections = l.maxConnections ?? 4 * l.maxCalls + 64;
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
-    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining && this.listen?.healthy !== false ? 200 : 503, this.readiness()), { public: true });
+    // Public, so a load balancer can probe it; the detail (models, where they were found) only with the token.
+    this.router.add('GET', '/readyz', (req, res) => {
+      const ok = this.ready && !this.draining && this.listen?.healthy !== false;
+      sendJson(res, ok ? 200 : 503, authorized(this.config.apiToken, req) ? this.readiness() : { ready: ok });
+    }, { public: true });
     this.router.add('GET', '/metrics', async (_q, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
@@ -161,21 +183,22 @@ export class Gateway {
     return { port };
   }
 
-  /** Ends idle calls: no inbound audio for limits.idleTimeoutMs. */
+  /** Ends idle calls (no inbound audio for limits.idleTimeoutMs) and calls older than limits.maxCallMs. */
   private sweep(): void {
     const now = Date.now();
+    const l = this.config.limits;
     for (const call of this.calls.values()) {
-      if (now - call.lastAudioAt > this.config.limits.idleTimeoutMs) {
-        call.fail('idle_timeout', `no audio for ${this.config.limits.idleTimeoutMs} ms`, 1001);
-      }
+      if (now - call.lastAudioAt > l.idleTimeoutMs) call.fail('idle_timeout', `no audio for ${l.idleTimeoutMs} ms`, 1001);
+      else if (now - call.startedAt > l.maxCallMs) call.fail('max_duration', `call longer than ${l.maxCallMs} ms`, 1008);
     }
   }
 
   /**
    * Calls `cb` once, synchronously, when `callId` starts (before any of its events) or is refused at start, or
-   * with `timeout` after `timeoutMs`. Returns a cancel function.
+   * with `timeout` after `timeoutMs`. Returns a cancel function, or null when too many are waiting already.
    */
-  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): () => void {
+  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): (() => void) | null {
+    if (this.waiters >= this.config.limits.maxPendingEventStreams) return null;
     let set = this.awaiting.get(callId);
     if (!set) this.awaiting.set(callId, (set = new Set()));
     const waiter = (a: CallArrival) => {
@@ -185,10 +208,11 @@ export class Gateway {
     const timer = setTimeout(() => waiter({ timeout: true }), timeoutMs);
     const cancel = () => {
       clearTimeout(timer);
-      set.delete(waiter);
+      if (set.delete(waiter)) this.waiters--;
       if (!set.size && this.awaiting.get(callId) === set) this.awaiting.delete(callId);
     };
     set.add(waiter);
+    this.waiters++;
     return cancel;
   }
 
@@ -276,11 +300,11 @@ export class Gateway {
       if (!url) return refuse(400, 'Bad Request');
       const wire = this.wires.get(url.pathname);
       // Twilio cannot send headers; its wire checks its own credentials at `start`.
-      const selfAuth = !!wire && (wire as { selfAuth?: boolean }).selfAuth === true;
+      const selfAuth = wire?.selfAuth === true;
       if (!selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
       if (!wire) return refuse(404, 'Not Found');
       if (this.draining) return refuse(503, 'Service Unavailable');
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.wssFor(wire).handleUpgrade(req, socket, head, (ws) => {
         try {
           wire.onConnection(ws, req, this);
         } catch (e) {
@@ -292,6 +316,13 @@ export class Gateway {
       this.log.error({ err: e }, 'upgrade failed');
       refuse(500, 'Internal Server Error');
     }
+  }
+
+  private wssFor(wire: WsWire): WebSocketServer {
+    const max = wire.maxPayload ?? this.config.limits.maxMessageBytes;
+    let wss = this.wssByMax.get(max);
+    if (!wss) this.wssByMax.set(max, (wss = new WebSocketServer({ noServer: true, maxPayload: max })));
+    return wss;
   }
 
   /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
@@ -310,8 +341,10 @@ export class Gateway {
     for (const p of [...this.plugins].reverse()) await p.stop?.(this).catch((e: Error) => this.log.error({ err: e }, 'plugin stop failed'));
     if (this.sweeper) clearInterval(this.sweeper);
     this.pacer.stop();
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const wss of this.wssByMax.values()) {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    }
     this.server.closeAllConnections?.();
     await this.listen?.close();
   }

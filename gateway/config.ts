@@ -1,6 +1,7 @@
 // One validated configuration: defaults ← JSON/YAML file (EARSHOT_CONFIG) ← environment. Bad values stop the
 // process at start-up with the path of the offending key, never half-way through a call.
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -104,13 +105,44 @@ const Playout = z.object({
 });
 
 const Limits = z.object({
-  maxMessageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+  /**
+   * Largest WebSocket/gRPC message and control-API body of the native protocol. A 60 s prompt (maxPromptMs) at
+   * 16 kHz pcm16 is 2.56 MB of base64; nothing legitimate is larger. Twilio and Vonage streams have their own,
+   * far smaller cap (their messages are 20 ms of audio), applied before authentication.
+   */
+  maxMessageBytes: z.number().int().min(1024).default(3 * 1024 * 1024),
+  /**
+   * Largest message on the Twilio and Vonage streams: theirs are 20 ms of audio (a second of base64 μ-law is ~11 KB,
+   * of 16 kHz L16 32 KB) and small JSON. Enforced while a frame is read, so before Twilio's `start` authenticates.
+   */
+  maxTelephonyMessageBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(64 * 1024),
   maxInboundFrameMs: z.number().int().min(20).default(1000),
   maxPromptMs: z.number().int().min(1000).default(60000),
+  /** Largest recorded-prompt upload (PUT /v1/prompts/:id): a minute of 24-bit 48 kHz stereo WAV is ~17 MB. */
+  maxUploadBytes: z.number().int().min(64 * 1024).default(20 * 1024 * 1024),
+  /** Uploads decoded at once; more are refused with 429 before their body is read. */
+  maxConcurrentUploads: z.number().int().min(1).max(64).default(2),
+  /** ffmpeg is killed when decoding one upload takes longer than this. */
+  promptDecodeTimeoutMs: z.number().int().min(1000).max(120000).default(10000),
   maxQueuedPrompts: z.number().int().min(1).default(16),
   idleTimeoutMs: z.number().int().min(1000).default(30000),
   startTimeoutMs: z.number().int().min(500).default(10000),
-  maxCalls: z.number().int().min(1).default(2000),
+  /**
+   * Calls at once; more are refused with `capacity`. Default 64 per core: the bench held 125–150 full-pipeline calls
+   * (VAD, barge-in, consent recognition) within every budget on 2 cores, and 300 with VAD and barge-in only. Set it
+   * from your own bench run (`npm run bench -- --ramp`) on the production machine.
+   */
+  maxCalls: z.number().int().min(1).default(() => 64 * availableParallelism()),
+  /** Longest a call may last, ms; past it the call ends with `max_duration`. */
+  maxCallMs: z.number().int().min(1000).default(60 * 60_000),
+  /** TCP connections to the HTTP/WebSocket port at once (calls, event streams, control requests); past it they are closed at once. Default: 4 per call + 64. */
+  maxConnections: z.number().int().min(1).optional(),
+  /** Event streams waiting for a call that has not started yet (`?wait=`), all callers together; more get 503. */
+  maxPendingEventStreams: z.number().int().min(1).default(1000),
+  /** Longest an HTTP request (headers and body) may take to arrive; a client trickling it is answered 408 and closed. */
+  requestTimeoutMs: z.number().int().min(1000).default(30_000),
+  /** Longest the headers of a request (or WebSocket upgrade) may take to arrive. */
+  headersTimeoutMs: z.number().int().min(1000).default(10_000),
   /**
    * Inbound audio may arrive at most this much faster than real time, over the long run; a call above it is ended
    * with `audio_too_fast`. Telephony delivers at 1×; the margin covers clock drift and catching up after jitter.
@@ -118,6 +150,16 @@ const Limits = z.object({
   maxInboundRatio: z.number().min(1).max(100).default(1.5),
   /** Inbound audio that may arrive ahead of that rate at once (network jitter, audio held during admission), ms. */
   inboundBurstMs: z.number().int().min(100).max(60000).default(3000),
+  /**
+   * Messages one connection may send per second, on the WebSocket wires and gRPC (five seconds' worth at once).
+   * A call sends 50 audio frames a second and a few commands; past this the connection is closed (`rate_limited`).
+   */
+  maxMessagesPerSecond: z.number().int().min(10).default(200),
+  /**
+   * Bytes one connection may send per second over the long run; twice `maxMessageBytes` may come at once (a `play`
+   * with a long prompt). Audio is 32 KB/s; upload recorded prompts once rather than sending them on every call.
+   */
+  maxInboundBytesPerSecond: z.number().int().min(64 * 1024).default(1024 * 1024),
 });
 
 const Ops = z.object({
@@ -174,8 +216,11 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
   EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
+  EARSHOT_MAX_CALL_MS: { path: ['limits', 'maxCallMs'], type: 'int' },
+  EARSHOT_MAX_CONNECTIONS: { path: ['limits', 'maxConnections'], type: 'int' },
   EARSHOT_MAX_INBOUND_RATIO: { path: ['limits', 'maxInboundRatio'], type: 'float' },
   EARSHOT_INBOUND_BURST_MS: { path: ['limits', 'inboundBurstMs'], type: 'int' },
+  EARSHOT_MAX_UPLOAD_BYTES: { path: ['limits', 'maxUploadBytes'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
   EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
   EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },

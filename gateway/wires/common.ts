@@ -2,6 +2,8 @@
 // `call.play` with the same limits and errors as the native wire.
 import { bytesPerSample, CodecError, decode } from '../audio/codec.js';
 import type { Call } from '../call/Call.js';
+import { MessageBudget } from '../call/MessageBudget.js';
+import type { Config } from '../config.js';
 import type { Gateway } from '../Gateway.js';
 
 export interface WireError {
@@ -55,6 +57,42 @@ function playRecorded(gw: Gateway, call: Call, m: { promptId: string; interrupti
   call.play({ promptId: m.promptId, pcm, interruptible: m.interruptible });
   return null;
 }
+
+/**
+ * A client-supplied string put into an error message or close reason, cut short: errors must not echo a 4 MiB
+ * `type` back to a client that never reads (and onto the log).
+ */
+export function clip(s: string, max = 64): string {
+  return s.length > max ? `${s.slice(0, max)}…(${s.length} chars)` : s;
+}
+
+/**
+ * A WebSocket close reason: at most 123 bytes of UTF-8 (the protocol's limit; `ws` throws past it), cut at a
+ * character boundary. A reason cut by characters was over the limit whenever it held multi-byte text.
+ */
+export function closeReason(s: string, maxBytes = 123): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  let out = '';
+  let n = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch);
+    if (n + b > maxBytes) break;
+    out += ch;
+    n += b;
+  }
+  return out;
+}
+
+/** Longest error message sent to a client; validation messages can name client-chosen keys. */
+export const MAX_ERROR_MESSAGE = 500;
+
+/** The per-connection message budget every wire applies to what its client sends (limits.maxMessagesPerSecond …). */
+export function messageBudget(config: Config): MessageBudget {
+  const l = config.limits;
+  return new MessageBudget({ maxMessagesPerSecond: l.maxMessagesPerSecond, maxBytesPerSecond: l.maxInboundBytesPerSecond, burstBytes: 2 * l.maxMessageBytes }, performance.now());
+}
+
+export const RATE_LIMITED = { code: 'rate_limited', message: 'this connection sends more messages or bytes per second than allowed' } as const;
 
 /** Simple-id check shared with the native start message. */
 export const CALL_ID_RE = /^[\w.:@-]{1,128}$/;

@@ -12,8 +12,9 @@ export { wirePorts } from './ports.js';
 export function registerTelephonyWires(gw: Gateway, env: NodeJS.ProcessEnv = process.env): void {
   const cfg = wiresConfig(gw.config, env);
   registerControlApi(gw);
-  gw.addWire(new TwilioWire(cfg));
-  gw.addWire(new VonageWire(cfg));
+  const telephonyMax = gw.config.limits.maxTelephonyMessageBytes;
+  gw.addWire(new TwilioWire(cfg, telephonyMax));
+  gw.addWire(new VonageWire(cfg, telephonyMax));
   new AudioSocketPlugin(cfg).register(gw);
   gw.use(new GrpcPlugin(cfg));
 }

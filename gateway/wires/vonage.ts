@@ -29,7 +29,14 @@ const Connected = z
 
 export class VonageWire implements WsWire {
   readonly path = '/v1/vonage';
-  constructor(private readonly cfg: WiresConfig) {}
+  /** Vonage sends 20 ms of L16 per binary frame and small JSON: its cap is far below the native protocol's. */
+  readonly maxPayload: number;
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
   onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
     new VonageConnection(ws, req, gw, this.cfg);
   }
@@ -51,7 +58,7 @@ class VonageConnection extends BufferingFarEnd {
 
   // --- far end ------------------------------------------------------------------------------------------------
   protected writeAudio(bytes: Uint8Array): void {
-    this.ws.send(bytes, { binary: true });
+    this.sendBinary(bytes);
   }
 
   protected writeClear(): void {
