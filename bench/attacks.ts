@@ -215,7 +215,8 @@ export const attacks: Record<string, Attack> = {
     for (; pairs < 60_000 && !stopped() && c.ws.readyState === WebSocket.OPEN; pairs++) {
       c.send({ type: 'play', promptId: `p${pairs}`, audio });
       c.send({ type: 'stop_prompt' });
-      if (pairs % 200 === 199) await sleep(1);
+      // Slow enough for this client to keep reading its own events: only the subscriber is not reading.
+      if (pairs % 50 === 49) await sleep(2);
     }
     c.send({ type: 'hangup' });
     for (let i = 0; i < 300 && !c.events.some((e) => e.type === 'call_summary'); i++) await sleep(10);

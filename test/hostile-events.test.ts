@@ -101,14 +101,17 @@ describe('a client that sends and never reads', () => {
 
   it('an SSE subscriber that never reads is dropped; the call and its own client go on', async () => {
     const before = await errorCount('sse_slow_consumer');
+    let callEndedWhenDropped: boolean | undefined;
     const r = await besideNormalCall(open, 'beside-sse', async () => {
       const a = attack<{ pairs: number; summaryReason: string | null }>('sseNoRead', { url: open.url, callId: 'sse-noread' });
       for (let i = 0; i < 3000 && (await errorCount('sse_slow_consumer')) === before; i++) await new Promise((res) => setTimeout(res, 20));
+      callEndedWhenDropped = open.gw.calls.get('sse-noread')?.isEnded;
       a.stop();
       return a.done;
     });
     expect(await errorCount('sse_slow_consumer')).toBeGreaterThan(before);
-    // The call itself went on to its own hangup.
+    // Only the subscriber went: the call was live when its stream was dropped, and went on to its own hangup.
+    expect(callEndedWhenDropped).toBe(false);
     expect(r.summaryReason).toBe('hangup');
   }, 90_000);
 
