@@ -13,7 +13,7 @@ import { wirePorts } from '../gateway/wires/index.js';
 import { attack } from './helpers/attack.js';
 import { besideNormalCall } from './helpers/bystander.js';
 import { startGateway } from './helpers/gateway.js';
-import { summaryOf } from './helpers/wireClients.js';
+import { summaryWhenStarted } from './helpers/wireClients.js';
 
 /** Default limits: the text-frame cap and the per-connection message budget apply. */
 let gw: Gateway;
@@ -54,14 +54,7 @@ describe('text frames and message rate', () => {
   }, 30_000);
 
   it('many small messages: the call is ended as rate_limited after five seconds’ worth at once', async () => {
-    const summary = new Promise<Record<string, unknown>>((resolve) => {
-      const t = setInterval(() => {
-        const call = gw.calls.get('many-small');
-        if (!call) return;
-        clearInterval(t);
-        void summaryOf(call).then(resolve);
-      }, 5);
-    });
+    const summary = summaryWhenStarted(gw, 'many-small');
     const r = await attack<{ close: number }>('manySmall', { url, callId: 'many-small' }).done;
     expect((await summary).reason).toBe('rate_limited');
     expect(r.close).toBe(1008);
@@ -84,14 +77,7 @@ describe('a client that sends and never reads', () => {
   }, 60_000);
 
   it('native, in a call: the call fails as slow_consumer when its events back up', async () => {
-    const summary = new Promise<Record<string, unknown>>((resolve) => {
-      const t = setInterval(() => {
-        const call = open.gw.calls.get('noread-call');
-        if (!call) return;
-        clearInterval(t);
-        void summaryOf(call).then(resolve);
-      }, 5);
-    });
+    const summary = summaryWhenStarted(open.gw, 'noread-call');
     const a = attack('noReadFlood', { url: open.url, callId: 'noread-call' });
     const s = await summary;
     a.stop();
@@ -116,14 +102,7 @@ describe('a client that sends and never reads', () => {
   }, 90_000);
 
   it('gRPC: a StreamCall whose client stops reading (no HTTP/2 window updates) while its events pile up fails as slow_consumer', async () => {
-    const summary = new Promise<Record<string, unknown>>((resolve) => {
-      const t = setInterval(() => {
-        const call = open.gw.calls.get('grpc-noread');
-        if (!call) return;
-        clearInterval(t);
-        void summaryOf(call).then(resolve);
-      }, 5);
-    });
+    const summary = summaryWhenStarted(open.gw, 'grpc-noread');
     const r = await besideNormalCall(open, 'beside-grpc', () => attack<{ status: number | null }>('grpcNoRead', { grpcPort: wirePorts(open.gw).grpc, callId: 'grpc-noread', url: open.url }).done);
     expect((await summary).reason).toBe('slow_consumer');
     expect(r.status).toBe(grpc.status.RESOURCE_EXHAUSTED);

@@ -6,7 +6,7 @@ import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import type { Gateway } from '../Gateway.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { clip, closeReason, MAX_ERROR_MESSAGE, messageBudget, RATE_LIMITED } from './common.js';
+import { clip, closeReason, failSlowConsumer, MAX_ERROR_MESSAGE, messageBudget, RATE_LIMITED } from './common.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { WriteGroup, type Corkable } from './WriteGroup.js';
 
@@ -165,11 +165,7 @@ export abstract class BufferingFarEnd implements CallSink {
 
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      queueMicrotask(() => call.fail('slow_consumer', 'the far end is not reading what it is sent', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'the far end is not reading what it is sent')) return;
     metrics.errors.inc({ code: 'slow_consumer' });
     this.log.warn(this.logContext(), 'far end is not reading: stream dropped');
     this.closed = true;

@@ -94,6 +94,17 @@ export function messageBudget(config: Config): MessageBudget {
 
 export const RATE_LIMITED = { code: 'rate_limited', message: 'this connection sends more messages or bytes per second than allowed' } as const;
 
+/**
+ * A client that stopped reading what it is sent: its call fails as `slow_consumer`. Not from inside the send that
+ * found it, since fail() emits events that come back through that send. False when there is no live call to fail
+ * (the wire then drops the connection itself).
+ */
+export function failSlowConsumer(call: Call | null, message: string): boolean {
+  if (!call || call.isEnded) return false;
+  queueMicrotask(() => call.fail('slow_consumer', message, 1008));
+  return true;
+}
+
 /** Simple-id check shared with the native start message. */
 export const CALL_ID_RE = /^[\w.:@-]{1,128}$/;
 

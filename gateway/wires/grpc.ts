@@ -17,7 +17,7 @@ import { HttpError } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { runCommand } from '../control/routes.js';
-import { clip, MAX_ERROR_MESSAGE, messageBudget, playBytes, RATE_LIMITED, refuseStart } from './common.js';
+import { clip, failSlowConsumer, MAX_ERROR_MESSAGE, messageBudget, playBytes, RATE_LIMITED, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
 import { startCall, StartMessage } from './native.js';
 import { setWirePort } from './ports.js';
@@ -294,11 +294,7 @@ class GrpcCall implements CallSink {
 
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading the stream fast enough', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'client is not reading the stream fast enough')) return;
     this.abort({ code: S.RESOURCE_EXHAUSTED, details: 'client is not reading the stream' });
   }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { bytesPerSample, CodecError, ENCODINGS, SAMPLE_RATES } from '../audio/codec.js';
 import { Call, type CallEvent, type CallSink } from '../call/Call.js';
 import type { CallCommands, Gateway, WsWire } from '../Gateway.js';
-import { clip, closeReason, MAX_ERROR_MESSAGE, messageBudget, playBytes, RATE_LIMITED, refuseStart } from './common.js';
+import { clip, closeReason, failSlowConsumer, MAX_ERROR_MESSAGE, messageBudget, playBytes, RATE_LIMITED, refuseStart } from './common.js';
 import { WriteGroup } from './WriteGroup.js';
 import { callLogger, type Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
@@ -167,12 +167,7 @@ class NativeConnection implements CallSink {
   /** The client is not reading what it is sent: its call fails as a slow consumer, or the connection goes. */
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      // Not from inside the send that found it: fail() emits events that come back through send.
-      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading events fast enough', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'client is not reading events fast enough')) return;
     metrics.errors.inc({ code: 'slow_consumer' });
     this.log.warn({ callId: this.call?.id }, 'client is not reading: connection dropped');
     this.closed = true;
