@@ -3,6 +3,7 @@
 // took). Rendering is spread over `jobs` processes; each scenario depends only on the seed and its index, so the
 // output is the same for any number of jobs.
 import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +29,8 @@ export interface BuildOptions {
   out: string;
   audioDir?: string;
   jobs?: number;
+  /** Only these scenario indices (a sample: the rest of the plan is not rendered). */
+  only?: number[];
   /** Called as scenarios are written (done, total). */
   progress?: (done: number, total: number) => void;
 }
@@ -41,6 +44,7 @@ export interface CorpusManifest {
   jobs: number;
   speakers: Record<string, string[]>;
   counts: Record<string, Record<string, number>>;
+  only?: number[];
 }
 
 function loadPrompts(audioDir: string): Map<string, PromptClip> {
@@ -95,9 +99,10 @@ export async function buildCorpus(o: BuildOptions): Promise<CorpusManifest> {
     copyFileSync(join(audioDir, 'bargein', 'prompts', `${p.id}.wav`), join(o.out, p.file));
     copyFileSync(join(audioDir, 'bargein', 'prompts', '8k', `${p.id}.wav`), join(o.out, p.twin8k));
   }
-  const all = Array.from({ length: count }, (_, i) => i);
+  const all = o.only ? [...new Set(o.only)].sort((a, b) => a - b) : Array.from({ length: count }, (_, i) => i);
+  if (all.some((i) => !(i >= 0 && i < count))) throw new Error(`scenario index out of range 0…${count - 1}`);
   let done = 0;
-  const tick = () => o.progress?.(++done, count);
+  const tick = () => o.progress?.(++done, all.length);
   let labels: Record<string, unknown>[];
   if (jobs === 1) labels = await renderRange({ seed: o.seed, count, out: o.out, audioDir, indices: all }, undefined, tick);
   else {
@@ -133,7 +138,7 @@ export async function buildCorpus(o: BuildOptions): Promise<CorpusManifest> {
   const speakers: Record<string, string[]> = { tune: [], test: [] };
   for (const [s, split] of Object.entries(SPEAKER_SPLIT)) speakers[split].push(s);
   const manifest: CorpusManifest = {
-    generatorVersion: GENERATOR_VERSION, seed: o.seed, count, builtAt: new Date().toISOString(), buildMs: Math.round(performance.now() - t0), jobs, speakers, counts,
+    generatorVersion: GENERATOR_VERSION, seed: o.seed, count, ...(o.only ? { only: all } : {}), builtAt: new Date().toISOString(), buildMs: Math.round(performance.now() - t0), jobs, speakers, counts,
   };
   writeFileSync(join(o.out, 'corpus.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
@@ -146,14 +151,17 @@ export function cacheDir(seed: number, count = DEFAULT_COUNT): string {
 /**
  * The generated corpus for (generator version, seed, count), built into the cache if it is not there yet. Built in
  * a temporary folder and renamed when complete, so an interrupted build never looks finished; two processes
- * building at once both succeed and one result is kept.
+ * building at once both succeed and one result is kept. With `only` (scenario indices) a sample is enough: the
+ * whole corpus if it is cached, else just those scenarios in a folder of their own.
  */
-export async function ensureCorpus(seed = 1, count = DEFAULT_COUNT, progress?: BuildOptions['progress']): Promise<string> {
-  const dir = cacheDir(seed, count);
+export async function ensureCorpus(seed = 1, count = DEFAULT_COUNT, progress?: BuildOptions['progress'], only?: number[]): Promise<string> {
+  const full = cacheDir(seed, count);
+  if (existsSync(join(full, 'corpus.json'))) return full;
+  const dir = only ? `${full}-only-${createHash('sha1').update(JSON.stringify([...only].sort((a, b) => a - b))).digest('hex').slice(0, 10)}` : full;
   if (existsSync(join(dir, 'corpus.json'))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  await buildCorpus({ seed, count, out: tmp, progress });
+  await buildCorpus({ seed, count, out: tmp, progress, only });
   try {
     renameSync(tmp, dir);
   } catch (e) {

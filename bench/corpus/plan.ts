@@ -85,6 +85,22 @@ export function cellSizes(count: number): number[] {
   return sizes;
 }
 
+/**
+ * Scenario indices of a stratified sample of one half: the first `perCell[kind/variant]` scenarios of each cell (by
+ * plan order, which does not need the speech inventory). Cells not named contribute none.
+ */
+export function sampleIndices(count: number, split: Split, perCell: Record<string, number>): number[] {
+  const sizes = cellSizes(count);
+  const out: number[] = [];
+  let base = split === 'tune' ? 0 : sizes.reduce((s, x) => s + x, 0);
+  CELLS.forEach((c, i) => {
+    const k = Math.min(sizes[i], perCell[`${c.kind}/${c.variant}`] ?? 0);
+    for (let j = 0; j < k; j++) out.push(base + j);
+    base += sizes[i];
+  });
+  return out;
+}
+
 export function plan(seed: number, count: number, inv: Inventory): Spec[] {
   const specs: Spec[] = [];
   const sizes = cellSizes(count);
