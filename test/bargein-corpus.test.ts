@@ -6,30 +6,23 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../gateway/audio/codec.js';
 import { labelProblems } from '../bench/bargein/labels.js';
-import { CACHE_ROOT, SHARED_AUDIO } from '../bench/corpus/build.js';
+import { CACHE_ROOT, loadPrompts, SHARED_AUDIO } from '../bench/corpus/build.js';
 import { db, g711Leg, hybridIr, ms, rmsOver, rms } from '../bench/corpus/dsp.js';
 import { CELLS, DEFAULT_COUNT, plan, sampleIndices, type Spec } from '../bench/corpus/plan.js';
 import { render, type PromptClip } from '../bench/corpus/render.js';
 import { Rng } from '../bench/corpus/rng.js';
 import { loadInventory, SPEAKER_SPLIT, type Inventory } from '../bench/corpus/sources.js';
-import { readLabels } from '../bench/scenarios.js';
 import { readWav } from '../gateway/audio/wav.js';
 import { int16ToFloat } from '../gateway/audio/codec.js';
 
 let inv: Inventory;
 let specs: Spec[];
-const prompts = new Map<string, PromptClip>();
+let prompts: Map<string, PromptClip>;
 
 beforeAll(async () => {
   inv = await loadInventory(SHARED_AUDIO, join(CACHE_ROOT, 'voice-cache'));
   specs = plan(1, DEFAULT_COUNT, inv);
-  for (const l of readLabels(SHARED_AUDIO).filter((x) => x.kind === 'bot_prompt')) {
-    const id = l.file.split('/').pop()!.replace('.wav', '');
-    prompts.set(id, {
-      id, file: `prompts/${id}.wav`, twin8k: `prompts/8k/${id}.wav`, audio: int16ToFloat(readWav(join(SHARED_AUDIO, l.file)).samples),
-      lang: l.lang as 'zh', text: l.text ?? '', speechOnsetMs: Number(l.promptSpeechOnsetMs), speechEndMs: Number(l.promptSpeechEndMs),
-    });
-  }
+  prompts = loadPrompts(SHARED_AUDIO);
 }, 120_000);
 
 const find = (pred: (s: Spec) => boolean) => {

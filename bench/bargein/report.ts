@@ -86,3 +86,12 @@ body{font:13px system-ui,sans-serif;margin:20px;color:#222}table{border-collapse
 td.l{text-align:left}th{background:#f4f4f4}.row{display:flex;flex-wrap:wrap;gap:12px}.chart h4{margin:4px 0}.muted{color:#777}tr.bad td{background:#fee}tr.ok td:first-child{color:#070}.meta{color:#555}
 </style></head><body>${parts.join('\n')}</body></html>`;
 }
+
+/** Markdown of the same tables, for pasting into the README's "Measured" section. */
+export function renderMarkdown(sections: RunSection[]): string {
+  const table = (rows: GroupRow[]) =>
+    [`| group | ${COLUMNS.map(([h]) => h).join(' | ')} |`, `|---|${COLUMNS.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.group} | ${COLUMNS.map(([, f]) => f(r)).join(' | ')} |`)].join('\n');
+  return sections
+    .map((s) => [`### ${s.title}`, '', ...s.criteria.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'} ${c.name}: ${c.measured} (target ${c.target})`), '', table(s.kinds), '', table(s.conditions)].join('\n'))
+    .join('\n\n') + `\n\n${LEGEND}\n`;
+}

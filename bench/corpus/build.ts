@@ -47,7 +47,7 @@ export interface CorpusManifest {
   only?: number[];
 }
 
-function loadPrompts(audioDir: string): Map<string, PromptClip> {
+export function loadPrompts(audioDir: string): Map<string, PromptClip> {
   const m = new Map<string, PromptClip>();
   for (const l of readLabels(audioDir).filter((x) => x.kind === 'bot_prompt')) {
     const id = l.file.split('/').pop()!.replace('.wav', '');
