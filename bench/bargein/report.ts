@@ -36,7 +36,7 @@ export function criteriaText(cs: Criterion[]): string {
   return cs.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.measured} (target ${c.target})`).join('\n');
 }
 
-export const LEGEND = `BI = barge-in scenarios; pause/commit in inbound-audio ms after the labelled onset; miss P/C = no pause / no commit; early P/C = set off more than 100 ms before the onset (counted as failures, never as fast); noBI = scenarios without a barge-in; false pause/commit = any pause/commit in those; resumed = of those that paused, how many resumed without committing; stuck = a pause followed by neither resume nor commit; after stop = most prompt audio (ms) received after a pause or commit.`;
+export const LEGEND = `BI = barge-in scenarios; pause/commit in inbound-audio ms after the labelled onset; miss P/C = no pause / no commit; early P/C = set off more than 100 ms before the onset (counted as failures, never as fast); noBI = scenarios without a barge-in; false pause/commit = any pause/commit in those; resumed = of those that paused, how many resumed without committing; stuck = a pause followed by neither resume nor commit though a second or more of the track followed; after stop = most prompt audio (ms) received after a pause or commit.`;
 
 function htmlTable(rows: GroupRow[]): string {
   const head = `<tr><th>group</th>${COLUMNS.map(([h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
