@@ -7,10 +7,16 @@ import BetterSqlite3 from 'better-sqlite3';
 
 export type Db = BetterSqlite3.Database;
 
+/**
+ * One schema step: SQL, or a function for data migrations SQL cannot express (re-normalising stored numbers). It
+ * runs inside the step's transaction, together with its version bump.
+ */
+export type MigrationStep = string | ((db: Db) => void);
+
 /** A module's schema history: `steps[i]` upgrades the module's schema from version i to i+1. Never edit a shipped step. */
 export interface MigrationSet {
   module: string;
-  steps: readonly string[];
+  steps: readonly MigrationStep[];
 }
 
 export interface OpenDatabaseOptions {
@@ -56,11 +62,12 @@ export function migrate(db: Db, set: MigrationSet): void {
   )`);
   const current = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE module = ?');
   const mark = db.prepare('INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)');
-  const step = db.transaction((version: number, sql: string) => {
+  const step = db.transaction((version: number, sql: MigrationStep) => {
     // Re-read inside the write lock: another process may have migrated since we looked.
     const v = (current.get(set.module) as { v: number }).v;
     if (v >= version) return;
-    db.exec(sql);
+    if (typeof sql === 'string') db.exec(sql);
+    else sql(db);
     mark.run(set.module, version, new Date().toISOString());
   });
   const have = (current.get(set.module) as { v: number }).v;
