@@ -209,7 +209,10 @@ export class EvidenceStore {
     try {
       return verifyChain(records, (r) => this.resolveAudio(r), { keyring: this.keys, ...opts });
     } finally {
-      records.return(undefined); // release the statement if verification stopped early
+      // Release the statement if verification stopped early — also before the first record (a bad checkpoint),
+      // when closing the never-started generator would not reach the statement.
+      records.return(undefined);
+      rows.return?.();
     }
   }
 
