@@ -5,6 +5,7 @@
 // one waits, however fast records come; the ones at start and shutdown are written synchronously.
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readSync, statSync, write, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fsyncDir } from './audioFile.js';
 import { parseCheckpoints, signCheckpoint, type ChainHead, type Checkpoint } from './checkpoint.js';
 import type { EvidenceKey } from './keyring.js';
 
@@ -24,8 +25,8 @@ export class CheckpointLog {
     const dir = dirname(resolve(path));
     const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.fd = openSync(path, 'a', 0o600);
-    if (created) fsyncPath(dirname(resolve(created)));
-    fsyncPath(dir);
+    if (created) fsyncDir(dirname(resolve(created)));
+    fsyncDir(dir);
   }
 
   /** The newest checkpoint in `path` (reads only the end of the file), or null when there is none. */
@@ -109,14 +110,5 @@ export class CheckpointLog {
   private release(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
-  }
-}
-
-function fsyncPath(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -34,7 +34,8 @@ export function writeFileDurable(path: string, bytes: Uint8Array): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsyncs a directory, so a new or renamed entry in it survives a power cut. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { fsyncDir } from './audioFile.js';
 import { keyring, parseKeyMaterial, type Keyring } from './keyring.js';
 
 export const KEY_ENV = 'EARSHOT_EVIDENCE_KEY';
@@ -59,10 +60,5 @@ function createKeyFile(p: string): void {
   } finally {
     closeSync(fd);
   }
-  const dfd = openSync(dirname(p), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  fsyncDir(dirname(p));
 }
