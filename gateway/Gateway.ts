@@ -141,6 +141,7 @@ export class Gateway {
       backend: c.vad.backend,
       modelPath: vadModel.files.model,
       tickMs: c.vad.tickMs,
+      maxPendingSamples: Math.round(c.vad.maxPendingSeconds * 16000),
       threads: c.vad.threads,
       graph: c.vad.graph,
       shards: c.vad.shards,
