@@ -7,7 +7,7 @@ import { HttpError, readJsonObject, sendJson } from '../ops/http.js';
 import { AmbiguousNumberError, CallPolicy, CallRecordStore, InvalidNumberError, policyMigrations, type PolicyCheckInput } from '../policy/index.js';
 import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
-import type { StartMessage } from '../wires/native.js';
+import type { StartMessage } from '../call/start.js';
 
 /**
  * `policy.clock` (optional, in the `policy` config section): `system` (default) or `fixed:<ISO time>` — a frozen
