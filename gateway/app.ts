@@ -14,8 +14,9 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const gw = new Gateway(config);
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new ConsentFeature());
-  gw.use(new PromptsFeature());
-  for (const p of outboundFeatures()) gw.use(p);
+  const prompts = new PromptsFeature();
+  gw.use(prompts);
+  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
   for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
   registerControlApi(gw);
   return gw;

@@ -3,10 +3,12 @@ import { loadConfig } from '../config.js';
 import { closeSharedDatabases } from '../store/Database.js';
 import { createTtsRegistry, PromptCache } from '../speak/index.js';
 import { parseTtsConfig } from '../speak/config.js';
+import { PromptLibrary } from '../speak/PromptLibrary.js';
 import { scriptFixedTexts } from './format.js';
+import { pinRecordingsInFile } from './pins.js';
 import { ScriptStore } from './ScriptStore.js';
 
-const USAGE = `usage: earshot scripts approve <file.yaml> [--by <approver>]   record the file as an approved, immutable version
+const USAGE = `usage: earshot scripts approve <file.yaml> [--by <approver>]   pin its recorded prompts, record the file as an approved, immutable version
        earshot scripts list                                     approved scripts and their hashes
 `;
 
@@ -23,7 +25,12 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
     }
     if (sub === 'approve' && rest[0]) {
       const by = rest.indexOf('--by');
-      const r = store.approve(rest[0], { approvedBy: by >= 0 ? rest[by + 1] : undefined });
+      // The library of recorded prompts the gateway plays from (<dataDir>/prompts): `play` nodes are pinned to it.
+      const library = new PromptLibrary({ dataDir: config.dataDir, maxPromptMs: config.limits.maxPromptMs });
+      for (const p of pinRecordingsInFile(rest[0], library)) {
+        out.write(`${p.added ? 'pinned' : 'pin ok'} ${p.node}: recorded prompt ${p.prompt} sha256:${p.sha256}\n`);
+      }
+      const r = await store.approve(rest[0], { approvedBy: by >= 0 ? rest[by + 1] : undefined });
       out.write(`${r.created ? 'approved' : 'already approved'} ${r.approval.scriptId}@${r.approval.version} sha256:${r.approval.sha256}\n`);
       const registry = createTtsRegistry(config, { onUnavailable: (id, e) => err.write(`warning: TTS engine ${id} unavailable: ${e.message.split('\n')[0]}\n`) });
       const engine = registry.pick({ engine: r.script.voice, language: r.script.language });
