@@ -81,8 +81,8 @@ async function main(): Promise<number> {
     //   records, DNC list and evidence of a real data dir;
     // * policy.clock: a fixed weekday 10:00 Asia/Shanghai, so calling-hours rules do not refuse the bench at night
     //   (the policy check itself still runs on every call; callees are unique, so the caps do not refuse either);
-    // * --pipeline vad: no recogniser. The gateway ignores an EMPTY environment variable (EARSHOT_ASR_MODEL= means
-    //   "unset" and would load the default model), so the empty model has to go in through the config file.
+    // * --pipeline vad: no recogniser, in the file; the user's EARSHOT_ASR_MODEL is dropped, as the environment would
+    //   win over the file.
     const base = (process.env.EARSHOT_CONFIG ? YAML.parse(readFileSync(resolve(process.env.EARSHOT_CONFIG), 'utf8')) : null) ?? {};
     const cfg: Record<string, any> = { ...base, dataDir: join(o.outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK, ...(base.policy ?? {}) } };
     // * --consent-prompt: consent scenarios are marketing calls, on which the gateway refuses `play` by default

@@ -8,7 +8,7 @@
 // again in `say`). A complaint puts the callee on the do-not-call list.
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { parseScriptsConfig, type ScriptsConfig } from '../script/config.js';
+import type { ScriptsConfig } from '../script/config.js';
 import { scriptFixedTexts, scriptPrompts, scriptRecordings, type Script } from '../script/format.js';
 import { pinnedRecording, pinRecordingsInFile, type Pin, type RecordingLookup } from '../script/pins.js';
 import { ScriptRunner, type RunnerAction, type RunnerEvent } from '../script/runner.js';
@@ -55,7 +55,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
 
   async start(gw: Gateway): Promise<void> {
     this.gw = gw;
-    this.cfg = parseScriptsConfig(gw.config.scripts);
+    this.cfg = gw.config.scripts;
     this.store = ScriptStore.open({ dataDir: gw.config.dataDir });
     this.speech.guard = this;
     const prev = gw.commands.dtmf;

@@ -2,7 +2,6 @@
 import { loadConfig } from '../config.js';
 import { closeSharedDatabases } from '../store/Database.js';
 import { createTtsRegistry, PromptCache } from '../speak/index.js';
-import { parseTtsConfig } from '../speak/config.js';
 import { PromptLibrary } from '../speak/PromptLibrary.js';
 import { scriptFixedTexts } from './format.js';
 import { pinRecordingsInFile } from './pins.js';
@@ -34,7 +33,7 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
       out.write(`${r.created ? 'approved' : 'already approved'} ${r.approval.scriptId}@${r.approval.version} sha256:${r.approval.sha256}\n`);
       const registry = createTtsRegistry(config, { onUnavailable: (id, e) => err.write(`warning: TTS engine ${id} unavailable: ${e.message.split('\n')[0]}\n`) });
       const engine = registry.pick({ engine: r.script.voice, language: r.script.language });
-      const cache = new PromptCache({ dataDir: config.dataDir, maxMemoryBytes: parseTtsConfig(config.tts).cacheMemoryMB << 20 });
+      const cache = new PromptCache({ dataDir: config.dataDir, maxMemoryBytes: config.tts.cacheMemoryMB << 20 });
       let n = 0;
       for (const sampleRate of [8000, 16000] as const) n += await cache.warm(scriptFixedTexts(r.script), engine, { language: r.script.language, sampleRate });
       out.write(`prompt cache: ${n} renders added (${engine.id}, 8 kHz and 16 kHz)\n`);
