@@ -3,13 +3,14 @@
 // pinned into the file), then a marketing call over the native WebSocket hears exactly that recording, the slot
 // line synthesised, and nothing else; `earshot scripts approve` refuses a prompt the library lacks; a recording
 // replaced under the same id after approval is never played.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway/app.js';
 import type { ScriptsFeature } from '../gateway/features/scripts.js';
 import type { Gateway } from '../gateway/Gateway.js';
-import { scriptsCli } from '../gateway/script/cli.js';
+import { PROJECT_ROOT } from '../gateway/models.js';
 import { PromptPinError } from '../gateway/script/pins.js';
 import { TestCall } from './helpers/client.js';
 import { AUDIO_DIR, wireAudio } from './helpers/corpus.js';
@@ -71,16 +72,10 @@ describe('recorded prompts in approved scripts', () => {
     const text = script('never-uploaded').replace('id: studio-greeting', 'id: missing-greeting');
     writeFileSync(missing, text);
     await expect(scripts.approve(missing)).rejects.toBeInstanceOf(PromptPinError);
-    let err = '';
-    const saved = process.env.EARSHOT_DATA_DIR;
-    process.env.EARSHOT_DATA_DIR = dataDir;
-    try {
-      const code = await scriptsCli(['approve', missing], { write: () => true } as unknown as NodeJS.WritableStream, { write: (t: string) => ((err += t), true) } as unknown as NodeJS.WritableStream);
-      expect(code).toBe(1);
-    } finally {
-      if (saved === undefined) delete process.env.EARSHOT_DATA_DIR;
-      else process.env.EARSHOT_DATA_DIR = saved;
-    }
+    // The CLI in its own process, as an operator runs it (in this one it would close the gateway's database).
+    const cli = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/earshot.js'), 'scripts', 'approve', missing], { env: { ...process.env, EARSHOT_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 60_000 });
+    expect(cli.status).toBe(1);
+    const err = cli.stderr;
     expect(err).toMatch(/nodes\.greet\.play: no recorded prompt "never-uploaded"/);
     expect(readFileSync(missing, 'utf8')).toBe(text);
   });
