@@ -16,7 +16,7 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const prompts = new PromptsFeature();
   gw.use(prompts);
   for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
-  for (const w of createWires(config.wires)) gw.addWire(w);
+  for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   return gw;
 }

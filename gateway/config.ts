@@ -3,6 +3,7 @@
 // keys are refused: a bad or misspelt value stops the process at start-up with the path of the offending key, never
 // half-way through a call. docs/configuration.md is generated from these schemas (npm run docs:config).
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -121,13 +122,59 @@ const Playout = z.strictObject({
 });
 
 const Limits = z.strictObject({
-  maxMessageBytes: z.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest WebSocket message or gRPC message, bytes.'),
+  maxMessageBytes: z.number().int().min(1024).default(3 * 1024 * 1024).describe(
+    'Largest WebSocket/gRPC message and control-API body of the native protocol. A 60 s prompt (maxPromptMs) at ' +
+      '16 kHz pcm16 is 2.56 MB of base64; nothing legitimate is larger. Twilio and Vonage streams have their own, ' +
+      'far smaller cap (their messages are 20 ms of audio), applied before authentication.',
+  ),
+  maxTelephonyMessageBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(64 * 1024).describe(
+    'Largest message on the Twilio and Vonage streams: theirs are 20 ms of audio (a second of base64 μ-law is ~11 ' +
+      'KB, of 16 kHz L16 32 KB) and small JSON. Enforced while a frame is read, so before Twilio\'s `start` ' +
+      'authenticates.',
+  ),
   maxInboundFrameMs: z.number().int().min(20).default(1000).describe('Longest inbound audio frame accepted, ms.'),
   maxPromptMs: z.number().int().min(1000).default(60000).describe('Longest prompt (inline audio or recorded), ms.'),
+  maxUploadBytes: z.number().int().min(64 * 1024).default(20 * 1024 * 1024).describe(
+    'Largest recorded-prompt upload (PUT /v1/prompts/:id): a minute of 24-bit 48 kHz stereo WAV is ~17 MB.',
+  ),
+  maxConcurrentUploads: z.number().int().min(1).max(64).default(2).describe(
+    'Uploads decoded at once; more are refused with 429 before their body is read.',
+  ),
+  promptDecodeTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe(
+    'ffmpeg is killed when decoding one upload takes longer than this.',
+  ),
   maxQueuedPrompts: z.number().int().min(1).default(16).describe('Prompts one call may have queued.'),
   idleTimeoutMs: z.number().int().min(1000).default(30000).describe('A call with no inbound audio this long is ended (`idle_timeout`).'),
   startTimeoutMs: z.number().int().min(500).default(10000).describe('A connection that has not started its call this long after connecting is closed.'),
-  maxCalls: z.number().int().min(1).default(2000).describe('Concurrent calls; one more is refused with `capacity`.'),
+  maxCalls: z
+    .number()
+    .int()
+    .min(1)
+    .default(() => 64 * availableParallelism())
+    .meta({
+      defaultText: '64 per core',
+      description:
+        'Calls at once; more are refused with `capacity`. Default 64 per core: the bench held 125–150 full-pipeline ' +
+        'calls (VAD, barge-in, consent recognition) within every budget on 2 cores, and 300 with VAD and barge-in ' +
+        'only. Set it from your own bench run (`npm run bench -- --ramp`) on the production machine.',
+    }),
+  maxCallMs: z.number().int().min(1000).default(60 * 60_000).describe(
+    'Longest a call may last, ms; past it the call ends with `max_duration`.',
+  ),
+  maxConnections: z.number().int().min(1).optional().describe(
+    'TCP connections to the HTTP/WebSocket port at once (calls, event streams, control requests); past it they ' +
+      'are closed at once. Default: 4 per call + 64.',
+  ),
+  maxPendingEventStreams: z.number().int().min(1).default(1000).describe(
+    'Event streams waiting for a call that has not started yet (`?wait=`), all callers together; more get 503.',
+  ),
+  requestTimeoutMs: z.number().int().min(1000).default(30_000).describe(
+    'Longest an HTTP request (headers and body) may take to arrive; a client trickling it is answered 408 and ' +
+      'closed.',
+  ),
+  headersTimeoutMs: z.number().int().min(1000).default(10_000).describe(
+    'Longest the headers of a request (or WebSocket upgrade) may take to arrive.',
+  ),
   maxInboundRatio: z.number().min(1).max(100).default(1.5).describe(
     'Inbound audio may arrive at most this much faster than real time, over the long run; a call above it is ' +
       'ended with `audio_too_fast`. Telephony delivers at 1×; the margin covers clock drift and catching up after ' +
@@ -135,6 +182,16 @@ const Limits = z.strictObject({
   ),
   inboundBurstMs: z.number().int().min(100).max(60000).default(3000).describe(
     'Inbound audio that may arrive ahead of that rate at once (network jitter, audio held during admission), ms.',
+  ),
+  maxMessagesPerSecond: z.number().int().min(10).default(200).describe(
+    'Messages one connection may send per second, on the WebSocket wires and gRPC (five seconds\' worth at once). ' +
+      'A call sends 50 audio frames a second and a few commands; past this the connection is closed ' +
+      '(`rate_limited`).',
+  ),
+  maxInboundBytesPerSecond: z.number().int().min(64 * 1024).default(1024 * 1024).describe(
+    'Bytes one connection may send per second over the long run; twice `maxMessageBytes` may come at once (a ' +
+      '`play` with a long prompt). Audio is 32 KB/s; upload recorded prompts once rather than sending them on every ' +
+      'call.',
   ),
 });
 
@@ -192,7 +249,7 @@ export type EchoConfig = z.infer<typeof Echo>;
 export class ConfigError extends Error {}
 
 /** Environment variables and the key each sets. They win over the configuration file; overrides (tests) win over both. */
-export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool'; emptyAllowed?: boolean }> = {
+export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool' | 'list'; emptyAllowed?: boolean }> = {
   EARSHOT_PORT: { path: ['port'], type: 'int' },
   EARSHOT_HOST: { path: ['host'], type: 'string' },
   EARSHOT_API_TOKEN: { path: ['apiToken'], type: 'string' },
@@ -208,15 +265,25 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
   EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
+  EARSHOT_MAX_CALL_MS: { path: ['limits', 'maxCallMs'], type: 'int' },
+  EARSHOT_MAX_CONNECTIONS: { path: ['limits', 'maxConnections'], type: 'int' },
   EARSHOT_MAX_INBOUND_RATIO: { path: ['limits', 'maxInboundRatio'], type: 'float' },
   EARSHOT_INBOUND_BURST_MS: { path: ['limits', 'inboundBurstMs'], type: 'int' },
+  EARSHOT_MAX_UPLOAD_BYTES: { path: ['limits', 'maxUploadBytes'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
   EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
   EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
   EARSHOT_AUDIOSOCKET_PORT: { path: ['wires', 'audiosocketPort'], type: 'int' },
   EARSHOT_AUDIOSOCKET_HOST: { path: ['wires', 'audiosocketHost'], type: 'string' },
+  EARSHOT_AUDIOSOCKET_ALLOW: { path: ['wires', 'audiosocketAllow'], type: 'list' },
   EARSHOT_GRPC_PORT: { path: ['wires', 'grpcPort'], type: 'int' },
+  EARSHOT_GRPC_HOST: { path: ['wires', 'grpcHost'], type: 'string' },
+  EARSHOT_GRPC_TLS_CERT: { path: ['wires', 'grpcTlsCert'], type: 'string' },
+  EARSHOT_GRPC_TLS_KEY: { path: ['wires', 'grpcTlsKey'], type: 'string' },
+  EARSHOT_GRPC_TLS_CLIENT_CA: { path: ['wires', 'grpcTlsClientCa'], type: 'string' },
   EARSHOT_TWILIO_AUTH_TOKEN: { path: ['wires', 'twilioAuthToken'], type: 'string' },
+  EARSHOT_TWILIO_PUBLIC_URL: { path: ['wires', 'twilioPublicUrl'], type: 'string' },
+  EARSHOT_TWILIO_TRUST_FORWARDED_HOST: { path: ['wires', 'twilioTrustForwardedHost'], type: 'bool' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -230,6 +297,7 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 
 function parseEnvValue(name: string, raw: string, type: string): unknown {
   if (type === 'string') return raw;
+  if (type === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
   if (type === 'bool') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;

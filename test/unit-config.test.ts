@@ -1,6 +1,6 @@
 // gateway/config.ts: defaults ← YAML/JSON file (EARSHOT_CONFIG) ← environment, with clear errors.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, deepMerge, loadConfig } from '../gateway/config.js';
@@ -36,7 +36,7 @@ describe('defaults', () => {
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
     expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
-    expect(c.limits.maxCalls).toBe(2000);
+    expect(c.limits.maxCalls).toBe(64 * availableParallelism());
     expect(c.tts).toEqual({ engines: [{ type: 'syllable', id: 'syllable', syllablesPerSecond: 3 }, { type: 'espeak', id: 'espeak', speed: 150 }], defaults: { zh: 'syllable', en: 'espeak' }, cacheMemoryMB: 64 });
     expect(c.wires).toMatchObject({ audiosocketPort: 9092, audiosocketHost: '127.0.0.1', grpcPort: 50051 });
     expect(c.scripts.rawAudioCallTypes).toEqual(['notification']);

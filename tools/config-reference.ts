@@ -12,6 +12,8 @@ export const REFERENCE_FILE = join(PROJECT_ROOT, 'docs/configuration.md');
 
 interface JsonSchema {
   type?: string | string[];
+  /** How a computed default is described (`.meta({ defaultText })`), e.g. "64 per core". */
+  defaultText?: string;
   description?: string;
   default?: unknown;
   enum?: unknown[];
@@ -63,6 +65,12 @@ function typeOf(s: JsonSchema): string {
   return t ?? 'any';
 }
 
+/** The default as written, or how a computed one is worked out (the same on every machine). */
+function defaultOf(s: JsonSchema): string {
+  if (s.defaultText) return s.defaultText;
+  return s.default === undefined ? '' : code(s.default);
+}
+
 /** A list's items; a tagged union of objects (tts.engines) by its tag. */
 function itemType(s: JsonSchema): string {
   const alts = s.oneOf ?? s.anyOf;
@@ -77,7 +85,7 @@ function rows(s: JsonSchema, path: string[], out: Row[], missing: string[], envO
     const here = [...path, k];
     const key = here.join('.');
     if (!p.description) missing.push(key);
-    out.push({ key, type: typeOf(p), default: p.default === undefined ? '' : code(p.default), env: envOf.get(key) ?? '', description: p.description ?? '' });
+    out.push({ key, type: typeOf(p), default: defaultOf(p), env: envOf.get(key) ?? '', description: p.description ?? '' });
     if (p.properties) rows(p, here, out, missing, envOf);
     const items = p.items;
     const variants = items?.oneOf ?? items?.anyOf ?? (items?.properties ? [items] : []);
@@ -105,7 +113,7 @@ export function renderConfigReference(): { text: string; undocumented: string[] 
   for (const [k, p] of Object.entries(schema.properties ?? {})) {
     if (!p.description) missing.push(k);
     if (!p.properties) {
-      top.push({ key: k, type: typeOf(p), default: p.default === undefined ? '' : code(p.default), env: envOf.get(k) ?? '', description: p.description ?? '' });
+      top.push({ key: k, type: typeOf(p), default: defaultOf(p), env: envOf.get(k) ?? '', description: p.description ?? '' });
       continue;
     }
     const r: Row[] = [];
