@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { sourceAllowlist } from '../gateway/wires/audiosocket.js';
-import { wiresConfig } from '../gateway/wires/config.js';
 import { loadProtos } from '../gateway/wires/grpc.js';
 import { wirePorts } from '../gateway/wires/index.js';
 import { twilioSignature } from '../gateway/wires/twilio.js';
@@ -23,17 +22,15 @@ const scratch = mkdtempSync(join(tmpdir(), 'earshot-net-'));
 
 describe('wire configuration defaults', () => {
   it('gRPC binds loopback unless EARSHOT_GRPC_HOST says otherwise, and the variable is honoured', () => {
-    const c = loadConfig({}, {});
-    expect(wiresConfig(c, {}).grpcHost).toBe('127.0.0.1');
-    expect(wiresConfig(c, { EARSHOT_GRPC_HOST: '0.0.0.0' }).grpcHost).toBe('0.0.0.0');
-    expect(wiresConfig(c, {}).audiosocketHost).toBe('127.0.0.1');
+    expect(loadConfig({}).wires.grpcHost).toBe('127.0.0.1');
+    expect(loadConfig({ EARSHOT_GRPC_HOST: '0.0.0.0' }).wires.grpcHost).toBe('0.0.0.0');
+    expect(loadConfig({}).wires.audiosocketHost).toBe('127.0.0.1');
   });
 
   it('TLS files go together, and a bad allowlist entry stops start-up', () => {
-    const c = loadConfig({}, {});
-    expect(() => wiresConfig(c, { EARSHOT_GRPC_TLS_CERT: '/x.pem' })).toThrow(/grpcTlsCert and grpcTlsKey/);
-    expect(() => wiresConfig(c, { EARSHOT_AUDIOSOCKET_ALLOW: '10.0.0.0/33' })).toThrow(/audiosocketAllow/);
-    expect(wiresConfig(c, { EARSHOT_AUDIOSOCKET_ALLOW: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).audiosocketAllow).toEqual(['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
+    expect(() => loadConfig({ EARSHOT_GRPC_TLS_CERT: '/x.pem' })).toThrow(/grpcTlsCert and grpcTlsKey/);
+    expect(() => loadConfig({ EARSHOT_AUDIOSOCKET_ALLOW: '10.0.0.0/33' })).toThrow(/audiosocketAllow/);
+    expect(loadConfig({ EARSHOT_AUDIOSOCKET_ALLOW: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).wires.audiosocketAllow).toEqual(['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
   });
 
   it('the AudioSocket allowlist matches addresses, ranges and IPv4-mapped IPv6', () => {

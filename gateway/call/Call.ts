@@ -12,15 +12,16 @@ import type { EchoEvent } from '../listen/InboundAudio.js';
 import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
+import type { CallEvent, EventOf, UntimedEvent } from './events.js';
 import { InboundRateBudget } from './InboundRateBudget.js';
 import { LatencyLog } from './LatencyLog.js';
 import { promptReference } from './PromptReference.js';
 
+export type { CallEvent } from './events.js';
+
 export const MODEL_RATE = 16000;
 /** Where inbound frames are decoded: the listen service copies them out before `audio` returns, so one will do. */
 const inboundScratch = new Int16Array(MODEL_RATE * 2);
-
-export type CallEvent = { type: string; t: number; [k: string]: unknown };
 
 export interface CallSink {
   /** Prompt audio in the call's encoding; false = the transport is backed up beyond its limit. */
@@ -59,6 +60,8 @@ export interface CallServices {
   listen: ListenService;
   pacer: Pacer;
   log: Logger;
+  /** The call has ended and its sink is closed: its id is free again. */
+  ended?(call: Call): void;
 }
 
 export class Call {
@@ -351,7 +354,7 @@ export class Call {
     return () => (this.observers = this.observers.filter((o) => o !== fn));
   }
 
-  emit(ev: Omit<CallEvent, 't'> & { t?: number }): void {
+  emit(ev: UntimedEvent): void {
     const t = ev.t ?? (this.emitT >= 0 ? this.emitT : this.t);
     const full = { ...ev, t } as CallEvent;
     this.sink.sendEvent(full);
@@ -364,7 +367,7 @@ export class Call {
     }
   }
 
-  private emitAt(t: number, ev: Omit<CallEvent, 't'>): void {
+  private emitAt(t: number, ev: UntimedEvent): void {
     this.emit({ ...ev, t });
   }
 
@@ -395,9 +398,10 @@ export class Call {
     metrics.callsTotal.inc({ wire: this.init.wire, outcome: reason });
     this.log.info({ reason, durationMs: this.t }, 'call ended');
     this.sink.close(closeCode, reason);
+    this.svc.ended?.(this);
   }
 
-  summary(reason: string): Record<string, unknown> {
+  summary(reason: string): Omit<EventOf<'call_summary'>, 'type' | 't'> {
     return {
       callId: this.id,
       reason,
