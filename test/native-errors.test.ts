@@ -112,8 +112,10 @@ describe('bad input ends or is refused on that call only', () => {
     const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 1);
     // Prompt audio alone (32 KB/s, paced) takes minutes to fill a loopback connection's kernel buffers; the error
     // events for a burst of unknown messages fill them in seconds. Either way what is queued for it is bounded.
+    // The kernel takes a lot first (tcp_rmem up to 32 MiB here, plus the sender's 4 MiB): ~125 bytes of error per
+    // message needs ~300 k of them; the loop stops as soon as the call is gone.
     const junk = JSON.stringify({ type: 'x'.repeat(60) });
-    for (let i = 0; i < 200_000 && gw.calls.has('slow') && c.ws.readyState === WebSocket.OPEN; i++) {
+    for (let i = 0; i < 1_000_000 && gw.calls.has('slow') && c.ws.readyState === WebSocket.OPEN; i++) {
       c.ws.send(junk);
       if (i % 500 === 499) await new Promise((r) => setImmediate(r));
     }
