@@ -116,7 +116,7 @@ async function main(): Promise<number> {
     abuser = new Worker(new URL('../gateway/infer/worker-entry.mjs', import.meta.url), {
       workerData: {
         __entry: new URL('./soakAbuser.worker.ts', import.meta.url).href,
-        args: { url: gw.wsUrl, token: TOKEN, grpcPort, audiosocketPort, uploadFile: flac, protoDir: join(ROOT, 'proto') },
+        args: { url: `${gw.wsUrl}/v1/stream`, token: TOKEN, grpcPort, audiosocketPort, uploadFile: flac, protoDir: join(ROOT, 'proto') },
         parallel, pauseMs: 200, kinds: Object.keys(attacks),
       },
     });
