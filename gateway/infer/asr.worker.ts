@@ -8,6 +8,7 @@ import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConf
 import type { AsrResult } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
+import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
 
 const data = workerData as AsrWorkerData;
@@ -45,6 +46,8 @@ let engine: AsrEngine;
 const clock = new ThreadCpuClock();
 const rate = data.spec.entry.sampleRate ?? 16000;
 const slots = new Map<number, Slot>();
+/** Native streams are freed only when collected: see NativeStreamCollector. */
+const collector = new NativeStreamCollector(threadGc());
 const dirty = new Set<number>();
 let drainScheduled = false;
 
@@ -158,6 +161,7 @@ function finish(sid: number, sl: Slot): void {
 function startUtterance(sl: Slot): void {
   // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
   sl.es = engine.createStream();
+  collector.dropped();
   sl.uttStart = sl.samples;
   sl.lastText = '';
   sl.lastPartialAt = sl.samples;
@@ -222,5 +226,6 @@ port.on('message', (m: AsrRequest) => {
     dirty.delete(sid);
     post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
     slots.delete(sid);
+    collector.dropped();
   }
 });
