@@ -107,6 +107,44 @@ const Limits = z.object({
   maxCalls: z.number().int().min(1).default(2000),
 });
 
+// --- fleet (issue #15): shared state in PostgreSQL and the call directory --------------------------------------
+const Database = z.object({
+  /**
+   * postgres://user:password@host:port/db — every shared store (do-not-call, attempts, call records, approved
+   * scripts, recorded prompts, consent evidence) and the call directory move there. Unset: embedded SQLite in
+   * dataDir. Never logged with its password.
+   */
+  url: z
+    .string()
+    .refine((u) => /^postgres(ql)?:\/\/[^\s]+$/.test(u), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  poolSize: z.number().int().min(1).max(200).default(10),
+  /** A call start waits at most this for a connection before it is refused policy_unavailable. */
+  connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
+  statementTimeoutMs: z.number().int().min(100).max(600000).default(5000),
+});
+
+const Fleet = z.object({
+  /** This instance's id in the call directory (a pod name); default host-pid-random. */
+  instanceId: z.string().min(1).max(200).optional(),
+  /**
+   * Where other instances reach this one (http://10.0.0.5:8080); default http://<hostname>:<port>. Control requests
+   * and event streams for calls held here are forwarded to it.
+   */
+  advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  heartbeatMs: z.number().int().min(100).max(60000).default(5000),
+  /** An instance silent this long is dead: its calls leave the directory. */
+  expireMs: z.number().int().min(300).max(300000).default(15000),
+});
+
+const FLEET_ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool'; emptyAllowed?: boolean }> = {
+  EARSHOT_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
+  EARSHOT_DATABASE_POOL_SIZE: { path: ['database', 'poolSize'], type: 'int' },
+  EARSHOT_INSTANCE_ID: { path: ['fleet', 'instanceId'], type: 'string' },
+  EARSHOT_ADVERTISE_URL: { path: ['fleet', 'advertiseUrl'], type: 'string' },
+};
+// ------------------------------------------------------------------------------------------------------------------
+
 export const ConfigSchema = z.object({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -127,6 +165,8 @@ export const ConfigSchema = z.object({
   policy: z.record(z.string(), z.unknown()).default({}),
   evidence: z.record(z.string(), z.unknown()).default({}),
   wires: z.record(z.string(), z.unknown()).default({}),
+  database: Database.default(Database.parse({})),
+  fleet: Fleet.default(Fleet.parse({})),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -193,7 +233,7 @@ export function loadConfig(
       throw new ConfigError(`cannot parse ${p}: ${(e as Error).message}`);
     }
   }
-  for (const [name, spec] of Object.entries(ENV)) {
+  for (const [name, spec] of Object.entries({ ...ENV, ...FLEET_ENV })) {
     const v = env[name];
     // Empty means unset, except where empty is a meaningful value (EARSHOT_ASR_MODEL= disables recognition).
     if (v !== undefined && (v !== '' || spec.emptyAllowed)) setPath(raw, spec.path, parseEnvValue(name, v, spec.type));

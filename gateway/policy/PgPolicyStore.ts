@@ -2,6 +2,7 @@
 // so a cap of one call a day holds however many gateways dial the callee. The frequency-cap check-and-record is one
 // call of a server-side function under a per-callee advisory lock (pgSchema.ts): atomic across instances, one round
 // trip, durable (synchronous commit) before the call is admitted.
+import { metrics } from '../ops/metrics.js';
 import type { Postgres } from '../store/postgres/Postgres.js';
 import type { PolicyStore } from './PolicyStore.js';
 import { PG_POLICY_MIGRATIONS } from './pgSchema.js';
@@ -59,6 +60,7 @@ export class PgPolicyStore implements PolicyStore {
   }
 
   async recordAttemptWithinCaps(a: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null> {
+    const t0 = performance.now();
     const r = await this.pg.query<{ full: number }>('SELECT earshot_record_attempt($1, $2, $3, $4, $5::int[], $6::bigint[]) AS full', [
       a.callee,
       a.callType,
@@ -67,6 +69,7 @@ export class PgPolicyStore implements PolicyStore {
       caps.map((c) => c.max),
       caps.map((c) => Math.round(c.windowHours * HOUR_MS)),
     ]);
+    metrics.admissionStoreSeconds.observe({ engine: 'postgres' }, (performance.now() - t0) / 1000);
     const i = r.rows[0].full;
     return i === 0 ? null : caps[i - 1];
   }
