@@ -1,0 +1,180 @@
+// `npm run bench:fleet -- [--instances N] [--per-instance A,B,…] [--out DIR] [-- <bench options>]`
+// The fleet bench: N gateways (own process, port and data dir) on one throwaway PostgreSQL cluster, each driven by
+// its own `bench/run.ts --url … --pid …` with the same options, all at once, so the N gateways carry N × the step's
+// calls between them and every call start is admitted at the shared database. Per step it reports each instance's
+// result (within budget or not, latencies), the fleet's calls, and the time the frequency-cap check-and-record took
+// at the database (earshot_admission_store_seconds, p50/p95/p99 interpolated in its buckets, read from each
+// gateway's /metrics before and after the step).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
+import { startServer, type ServerProcess } from './serverProcess.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
+
+interface Args {
+  instances: number;
+  perInstance: number[];
+  out: string;
+  pipeline: 'full' | 'vad';
+  passthrough: string[];
+}
+
+function parse(argv: string[]): Args {
+  const sep = argv.indexOf('--');
+  const own = sep >= 0 ? argv.slice(0, sep) : argv;
+  const passthrough = sep >= 0 ? argv.slice(sep + 1) : [];
+  const a: Args = { instances: 2, perInstance: [50], out: join(ROOT, 'bench', 'results', `fleet-${new Date().toISOString().replace(/[:.]/g, '-')}`), pipeline: 'full', passthrough };
+  for (let i = 0; i < own.length; i++) {
+    const v = own[i + 1];
+    if (own[i] === '--instances') a.instances = Number(v), i++;
+    else if (own[i] === '--per-instance') a.perInstance = v.split(',').map(Number), i++;
+    else if (own[i] === '--out') a.out = resolve(v), i++;
+    else if (own[i] === '--pipeline') a.pipeline = v as 'full' | 'vad', i++;
+    else throw new Error(`unknown option ${own[i]} (bench options go after --)`);
+  }
+  if (!Number.isInteger(a.instances) || a.instances < 1) throw new Error('--instances must be a positive integer');
+  if (a.perInstance.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--per-instance must list positive integers');
+  if (!['full', 'vad'].includes(a.pipeline)) throw new Error('--pipeline is full or vad');
+  if (passthrough.some((p) => ['--url', '--pid', '--calls', '--ramp', '--ramp-steps', '--out', '--pipeline'].includes(p))) {
+    throw new Error('--url, --pid, --calls, --ramp*, --out and --pipeline are set by the fleet bench');
+  }
+  return a;
+}
+
+/** Cumulative bucket counts of one histogram (summed over label sets) from a Prometheus text page. */
+function histogram(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const re = new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const le = /le="([^"]+)"/.exec(m[1])?.[1];
+    if (!le) continue;
+    const k = le === '+Inf' ? Infinity : Number(le);
+    out.set(k, (out.get(k) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** Quantile of the observations between two scrapes, linear inside the bucket (as Prometheus' histogram_quantile). */
+function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number | null {
+  const les = [...after.keys()].sort((x, y) => x - y);
+  const cum = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = cum[cum.length - 1] ?? 0;
+  if (!total) return null;
+  const rank = q * total;
+  for (let i = 0; i < les.length; i++) {
+    if (cum[i] >= rank) {
+      const lo = i === 0 ? 0 : les[i - 1];
+      const hi = les[i] === Infinity ? lo : les[i];
+      const below = i === 0 ? 0 : cum[i - 1];
+      const inBucket = cum[i] - below;
+      return inBucket ? lo + ((hi - lo) * (rank - below)) / inBucket : hi;
+    }
+  }
+  return null;
+}
+
+async function scrape(gw: ServerProcess): Promise<string> {
+  return (await fetch(`${gw.baseUrl}/metrics`)).text();
+}
+
+function runBench(args: string[], log: string): Promise<number> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+    child.stderr!.on('data', (d: Buffer) => chunks.push(d));
+    child.on('exit', (code) => {
+      writeFileSync(log, Buffer.concat(chunks));
+      resolveRun(code ?? 2);
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const a = parse(process.argv.slice(2));
+  mkdirSync(a.out, { recursive: true });
+  let cluster: PgCluster | null = null;
+  const gateways: ServerProcess[] = [];
+  try {
+    // fsync on, as in production: every admission waits for its commit's WAL flush.
+    cluster = await startPostgres();
+    console.log(`fleet: PostgreSQL ${cluster.port} (${a.instances} gateways, per-instance steps ${a.perInstance.join(',')}, pipeline ${a.pipeline})`);
+    for (let i = 0; i < a.instances; i++) {
+      const name = `gw${i + 1}`;
+      const dir = join(a.out, name);
+      mkdirSync(dir, { recursive: true });
+      const cfg: Record<string, unknown> = { dataDir: join(dir, 'data'), policy: { clock: BENCH_POLICY_CLOCK } };
+      if (a.pipeline === 'vad') cfg.asr = { model: '' };
+      writeFileSync(join(dir, 'gateway-config.yaml'), YAML.stringify(cfg));
+      const env = {
+        EARSHOT_CONFIG: join(dir, 'gateway-config.yaml'),
+        EARSHOT_DATABASE_URL: cluster.url,
+        EARSHOT_INSTANCE_ID: name,
+        EARSHOT_LOG_LEVEL: 'warn',
+        EARSHOT_GRPC_PORT: '0',
+        EARSHOT_AUDIOSOCKET_PORT: '0',
+      };
+      gateways.push(await startServer({ name, entry: 'gateway/main.ts', env, portEnv: 'EARSHOT_PORT', logFile: join(dir, 'gateway.log'), cwd: ROOT }));
+      console.log(`fleet: ${name} pid ${gateways[i].pid} on ${gateways[i].port}`);
+    }
+    const steps = [];
+    for (const n of a.perInstance) {
+      const before = await Promise.all(gateways.map(scrape));
+      console.log(`fleet: step ${n} calls per instance (${n * a.instances} in the fleet) …`);
+      const codes = await Promise.all(
+        gateways.map((g, i) => {
+          const out = join(a.out, `gw${i + 1}`, `step-${n}`);
+          return runBench(['--url', g.wsUrl, '--pid', String(g.pid), '--calls', String(n), '--out', out, ...a.passthrough], join(a.out, `gw${i + 1}`, `step-${n}.log`));
+        }),
+      );
+      const after = await Promise.all(gateways.map(scrape));
+      const perInstance = gateways.map((_, i) => {
+        const r = JSON.parse(readFileSync(join(a.out, `gw${i + 1}`, `step-${n}`, 'result.json'), 'utf8'));
+        const hb = histogram(before[i], 'earshot_admission_store_seconds');
+        const ha = histogram(after[i], 'earshot_admission_store_seconds');
+        const ms = (q: number) => {
+          const v = quantile(hb, ha, q);
+          return v === null ? null : Math.round(v * 100_000) / 100;
+        };
+        const admissions = (ha.get(Infinity) ?? 0) - (hb.get(Infinity) ?? 0);
+        return {
+          instance: `gw${i + 1}`,
+          exit: codes[i],
+          withinBudget: r.withinBudget as boolean,
+          violations: r.violations,
+          metrics: Object.fromEntries(Object.entries(r.metrics as Record<string, { p50: number; p95: number }>).map(([k, v]) => [k, { p50: v.p50, p95: v.p95 }])),
+          failedCalls: r.step?.counters?.failedCalls,
+          scenarios: r.step?.counters?.scenarios,
+          cpuPercent: r.cpuPercent,
+          admissionStoreMs: { n: admissions, p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) },
+        };
+      });
+      const step = { perInstance: n, fleetCalls: n * a.instances, allWithinBudget: perInstance.every((p) => p.withinBudget), instances: perInstance };
+      steps.push(step);
+      for (const p of perInstance) {
+        console.log(`fleet:   ${p.instance}: ${p.withinBudget ? 'within budget' : `OVER (${JSON.stringify(p.violations)})`}; admission at the database p50/p95/p99 ${p.admissionStoreMs.p50}/${p.admissionStoreMs.p95}/${p.admissionStoreMs.p99} ms over ${p.admissionStoreMs.n} starts`);
+      }
+    }
+    const maxPerInstance = steps.filter((s) => s.allWithinBudget).reduce<number | null>((m, s) => (m === null || s.perInstance > m ? s.perInstance : m), null);
+    const result = { instances: a.instances, pipeline: a.pipeline, passthrough: a.passthrough, maxPerInstanceWithinBudget: maxPerInstance, steps, finishedAt: new Date().toISOString() };
+    writeFileSync(join(a.out, 'fleet.json'), JSON.stringify(result, null, 2));
+    console.log(`fleet: largest per-instance step with every instance within budget: ${maxPerInstance ?? 'none'}; wrote ${join(a.out, 'fleet.json')}`);
+    return 0;
+  } finally {
+    for (const g of gateways) await g.stop().catch(() => undefined);
+    await cluster?.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`bench:fleet: ${e.message}`);
+    process.exit(2);
+  },
+);
