@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallPolicy, POLICY_MIGRATIONS, SqlitePolicyStore, type PolicyStore } from '../gateway/policy/index.js';
+import { CallPolicy, policyMigrations, SqlitePolicyStore, type PolicyStore } from '../gateway/policy/index.js';
 import { AttemptWriter } from '../gateway/policy/AttemptWriter.js';
 import { PgPolicyStore } from '../gateway/policy/PgPolicyStore.js';
 import { openDatabase } from '../gateway/store/Database.js';
@@ -33,8 +33,8 @@ const engines: Engine[] = [
     name: 'sqlite',
     async pair() {
       const dir = mkdtempSync(join(tmpdir(), 'earshot-store-'));
-      const dbA = openDatabase({ dataDir: dir, migrations: [POLICY_MIGRATIONS] });
-      const dbB = openDatabase({ dataDir: dir, migrations: [POLICY_MIGRATIONS] });
+      const dbA = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
+      const dbB = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
       // Each with its attempt writer (a worker thread with its own connection), as the gateway runs it.
       const a = new SqlitePolicyStore(dbA, new AttemptWriter(dbA.name));
       const b = new SqlitePolicyStore(dbB, new AttemptWriter(dbB.name));
@@ -128,13 +128,24 @@ describe.each(engines)('PolicyStore on $name', (engine) => {
     }
   });
 
+  it('counts an attempt another instance stamped later (its clock ahead) against the cap', async () => {
+    const { a, b, close } = await engine.pair();
+    try {
+      const caps = [{ max: 1, windowHours: 24 }];
+      expect(await a.recordAttemptWithinCaps({ callee: '+863', callType: 'marketing', callId: 'ahead', at: T0 + 2000 }, caps)).toBeNull();
+      expect(await b.recordAttemptWithinCaps({ callee: '+863', callType: 'marketing', callId: 'behind', at: T0 }, caps)).toEqual(caps[0]);
+    } finally {
+      await close();
+    }
+  });
+
   it('20 starts at one moment, half on each instance, never squeeze past a cap of 3', async () => {
     const { a, b, close } = await engine.pair();
     try {
       const caps = [{ max: 3, windowHours: 24 }];
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          (i % 2 ? a : b).recordAttemptWithinCaps({ callee: '+8613900000000', callType: 'marketing', callId: `r${i}`, at: T0 }, caps),
+          (i % 2 ? a : b).recordAttemptWithinCaps({ callee: '+8613900000000', callType: 'marketing', callId: `r${i}`, at: T0 + i }, caps),
         ),
       );
       expect(results.filter((r) => r === null)).toHaveLength(3);
