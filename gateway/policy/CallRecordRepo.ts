@@ -7,9 +7,9 @@ import type { CallType } from './types.js';
 export interface CallRecordRepo {
   /**
    * Writes a batch in one transaction: `isNew` records are inserted (a callId that already has a record keeps it:
-   * the original is never overwritten by a retried id), the others updated.
+   * the original is never overwritten by a retried id, and `existed` names it), the others updated.
    */
-  write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<void>;
+  write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<{ existed: string[] }>;
   get(callId: string): Promise<CallRecord | null>;
   /** Newest first. */
   list(q: { callee?: string; limit: number }): Promise<CallRecord[]>;

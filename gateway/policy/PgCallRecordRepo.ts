@@ -16,16 +16,18 @@ export class PgCallRecordRepo implements CallRecordRepo {
 
   private constructor(private readonly pg: Postgres) {}
 
-  async write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<void> {
-    if (!batch.length) return;
+  async write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<{ existed: string[] }> {
+    const existed: string[] = [];
+    if (!batch.length) return { existed };
     await this.pg.tx(async (c) => {
       for (const { rec, isNew } of batch) {
         const row = recordToRow(rec);
         if (isNew) {
-          await c.query(
+          const ins = await c.query(
             `INSERT INTO call_records (${COLS.map(Q).join(', ')}) VALUES (${COLS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT ("callId") DO NOTHING`,
             COLS.map((k) => row[k]),
           );
+          if (ins.rowCount === 0) existed.push(rec.callId);
         } else {
           await c.query(
             `UPDATE call_records SET "endedAt" = $2, outcome = $3, prompts = $4, decisions = $5, "policyChecks" = $6 WHERE "callId" = $1`,
@@ -34,6 +36,7 @@ export class PgCallRecordRepo implements CallRecordRepo {
         }
       }
     });
+    return { existed };
   }
 
   async get(callId: string): Promise<CallRecord | null> {
