@@ -1,10 +1,11 @@
 // The same ScriptApprovals tests on both engines (SQLite file, real PostgreSQL server).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgScriptApprovals } from '../gateway/script/PgScriptApprovals.js';
 import type { ApprovedScriptRecord, ScriptApprovals } from '../gateway/script/ScriptApprovals.js';
+import { ScriptError, ScriptStore } from '../gateway/script/ScriptStore.js';
 import { SqliteScriptApprovals } from '../gateway/script/SqliteScriptApprovals.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
@@ -92,6 +93,45 @@ describe.each(engines)('ScriptApprovals on $name', (engine) => {
       await expect(raw(`DELETE FROM approved_scripts`)).rejects.toThrow(/immutable/);
       expect((await a.get('welcome', '1'))?.content).toBe('original');
     } finally {
+      await close();
+    }
+  });
+});
+
+const SCRIPT = `id: fleet-demo
+version: 1
+language: zh
+callType: notification
+nodes:
+  greet:
+    say: "您好，这是一条通知。"
+    next: goodbye
+  goodbye:
+    say: "再见。"
+    next: hangup
+`;
+
+describe.each(engines)('ScriptStore on $name', (engine) => {
+  it('a script approved on one instance runs on the other without its file; a local file edited afterwards is refused', async () => {
+    const { a, b, close } = await engine.open();
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-script-file-'));
+    try {
+      const file = join(dir, 'demo.yaml');
+      writeFileSync(file, SCRIPT);
+      const onA = new ScriptStore(a);
+      const onB = new ScriptStore(b);
+      const { approval, created } = await onA.approve(file, { approvedBy: 'qa' });
+      expect(created).toBe(true);
+      unlinkSync(file); // instance B's machine never had it
+      const loaded = await onB.load('fleet-demo@1');
+      expect(loaded.approval).toEqual(approval);
+      expect(loaded.script.nodes.greet).toBeDefined();
+      writeFileSync(file, SCRIPT.replace('通知', '广告')); // the file reappears, edited
+      await expect(onB.load('fleet-demo@1')).rejects.toThrow(ScriptError);
+      await expect(onB.load('fleet-demo@2')).rejects.toMatchObject({ code: 'script_not_approved' });
+      await expect(onB.approve(file)).rejects.toThrow(/immutable/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await close();
     }
   });

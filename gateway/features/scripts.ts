@@ -42,7 +42,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
   async start(gw: Gateway): Promise<void> {
     this.gw = gw;
     this.cfg = parseScriptsConfig(gw.config.scripts);
-    this.store = ScriptStore.open({ dataDir: gw.config.dataDir });
+    this.store = await ScriptStore.forConfig(gw.config);
     this.speech.guard = this;
     const prev = gw.commands.dtmf;
     gw.commands.dtmf = (call, digit) => {
@@ -51,9 +51,9 @@ export class ScriptsFeature implements Plugin, SayGuard {
     };
     if (this.cfg.warmOnStart) {
       this.warming = (async () => {
-        for (const a of this.store.list()) {
+        for (const a of await this.store.list()) {
           try {
-            await this.warm(this.store.load(`${a.scriptId}@${a.version}`).script);
+            await this.warm((await this.store.load(`${a.scriptId}@${a.version}`)).script);
           } catch (e) {
             gw.log.warn({ script: `${a.scriptId}@${a.version}`, err: (e as Error).message }, 'approved script not warmed');
           }
@@ -62,9 +62,13 @@ export class ScriptsFeature implements Plugin, SayGuard {
     }
   }
 
+  async stop(): Promise<void> {
+    await this.store?.close();
+  }
+
   /** Approves a script file (immutable version) and renders its fixed prompt text into the cache. */
   async approve(file: string, approvedBy?: string): Promise<{ scriptId: string; version: string; sha256: string; created: boolean; rendered: number }> {
-    const r = this.store.approve(file, { approvedBy });
+    const r = await this.store.approve(file, { approvedBy });
     const rendered = await this.warm(r.script);
     return { scriptId: r.approval.scriptId, version: r.approval.version, sha256: r.approval.sha256, created: r.created, rendered };
   }
@@ -95,7 +99,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
     }
     let loaded: LoadedScript;
     try {
-      loaded = this.store.load(s.script);
+      loaded = await this.store.load(s.script);
     } catch (e) {
       if (e instanceof ScriptError) return reject(e.code, e.message);
       return reject('script_invalid', (e as Error).message);

@@ -32,12 +32,20 @@ export const PG_SCRIPT_MIGRATIONS: PgMigrationSet = {
 const META = '"scriptId", version, sha256, file, language, "callType", "approvedBy", "approvedAt"';
 
 export class PgScriptApprovals implements ScriptApprovals {
-  static async open(pg: Postgres): Promise<PgScriptApprovals> {
+  /** `release`: called by close() (gives back a shared pool). */
+  static async open(pg: Postgres, release?: () => Promise<void>): Promise<PgScriptApprovals> {
     await pg.migrate([PG_SCRIPT_MIGRATIONS]);
-    return new PgScriptApprovals(pg);
+    return new PgScriptApprovals(pg, release);
   }
 
-  private constructor(private readonly pg: Postgres) {}
+  private constructor(
+    private readonly pg: Postgres,
+    private readonly release?: () => Promise<void>,
+  ) {}
+
+  async close(): Promise<void> {
+    await this.release?.();
+  }
 
   async insert(r: ApprovedScriptRecord): Promise<{ stored: ApprovedScriptRecord; created: boolean }> {
     const ins = await this.pg.query(

@@ -12,18 +12,19 @@ const USAGE = `usage: earshot scripts approve <file.yaml> [--by <approver>]   re
 
 export async function scriptsCli(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [sub, ...rest] = args;
+  let store: ScriptStore | null = null;
   try {
     const config = loadConfig();
-    const store = ScriptStore.open({ dataDir: config.dataDir });
+    store = await ScriptStore.forConfig(config);
     if (sub === 'list') {
-      const rows = store.list();
+      const rows = await store.list();
       if (!rows.length) out.write('no approved scripts\n');
       for (const r of rows) out.write(`${r.scriptId}@${r.version}  ${r.language} ${r.callType}  sha256:${r.sha256.slice(0, 16)}  ${r.approvedAt}${r.approvedBy ? `  by ${r.approvedBy}` : ''}  ${r.file}\n`);
       return 0;
     }
     if (sub === 'approve' && rest[0]) {
       const by = rest.indexOf('--by');
-      const r = store.approve(rest[0], { approvedBy: by >= 0 ? rest[by + 1] : undefined });
+      const r = await store.approve(rest[0], { approvedBy: by >= 0 ? rest[by + 1] : undefined });
       out.write(`${r.created ? 'approved' : 'already approved'} ${r.approval.scriptId}@${r.approval.version} sha256:${r.approval.sha256}\n`);
       const registry = createTtsRegistry(config, { onUnavailable: (id, e) => err.write(`warning: TTS engine ${id} unavailable: ${e.message.split('\n')[0]}\n`) });
       const engine = registry.pick({ engine: r.script.voice, language: r.script.language });
@@ -39,6 +40,7 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
     err.write(`earshot scripts: ${(e as Error).message}\n`);
     return 1;
   } finally {
+    await store?.close();
     closeSharedDatabases();
   }
 }
