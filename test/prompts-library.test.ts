@@ -8,7 +8,7 @@ import { createGateway } from '../gateway/app.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { TestCall } from './helpers/client.js';
 import { AUDIO_DIR, wireAudio } from './helpers/corpus.js';
-import { startGateway } from './helpers/gateway.js';
+import { CALLING_HOURS, startGateway } from './helpers/gateway.js';
 
 let gw: Gateway;
 let url: string;
@@ -98,7 +98,7 @@ describe('recorded prompt library', () => {
   });
 
   it('survives a restart: a second gateway on the same data dir plays the same prompt', async () => {
-    const gw2 = await createGateway({ port: 0, host: '127.0.0.1', dataDir, asr: { model: '' } }, {});
+    const gw2 = await createGateway({ port: 0, host: '127.0.0.1', dataDir, asr: { model: '' }, policy: { clock: CALLING_HOURS } }, {});
     const { port } = await gw2.start();
     try {
       const got = new Int16Array((await playById('lib-restart', 'p01', 'pcm16', 16000, `ws://127.0.0.1:${port}/v1/stream`)).buffer.slice(0));

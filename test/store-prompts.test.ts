@@ -3,7 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PromptLibrary } from '../gateway/speak/PromptLibrary.js';
+import { AUDIO_DIR } from './helpers/corpus.js';
 import { FilePromptStore } from '../gateway/speak/FilePromptStore.js';
 import { PgPromptStore } from '../gateway/speak/PgPromptStore.js';
 import type { PromptStore, StoredPrompt } from '../gateway/speak/PromptStore.js';
@@ -95,6 +98,36 @@ describe.each(engines)('PromptStore on $name', (engine) => {
       await until(() => heard.includes('news'), 5000, 'the added-prompt notification');
     } finally {
       await close();
+    }
+  });
+});
+
+describe('PromptLibrary over a shared store', () => {
+  it('an upload to one instance plays on the other as soon as it is announced; a conflicting upload is refused there', async () => {
+    const url = await cluster.createDatabase();
+    const pa = new Postgres({ url });
+    const pb = new Postgres({ url });
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-lib-'));
+    try {
+      const [a, b] = await Promise.all([
+        PromptLibrary.open({ dataDir: dir, maxPromptMs: 60_000, store: await PgPromptStore.open(pa) }),
+        PromptLibrary.open({ dataDir: dir, maxPromptMs: 60_000, store: await PgPromptStore.open(pb) }),
+      ]);
+      await Promise.all([pa.listening(), pb.listening()]);
+      const wav = readFileSync(join(AUDIO_DIR, 'bargein/prompts/p01.wav'));
+      const { info, created } = await a.put('greeting', wav, { loudnessLufs: null });
+      expect(created).toBe(true);
+      await until(() => b.pcm('greeting', 8000) !== undefined, 5000, 'the prompt on instance B');
+      expect(Array.from(b.pcm('greeting', 16000)!)).toEqual(Array.from(a.pcm('greeting', 16000)!));
+      expect(b.info('greeting')).toEqual(info);
+      expect(await b.put('greeting', wav, { loudnessLufs: null })).toEqual({ info, created: false });
+      await expect(b.put('greeting', wav, { loudnessLufs: -20 })).rejects.toMatchObject({ code: 'prompt_exists' });
+      await a.close();
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await pa.close();
+      await pb.close();
     }
   });
 });

@@ -4,7 +4,9 @@
 //   GET /v1/prompts/:promptId                     one prompt's id, SHA-256, duration, loudness, when added
 import type { Gateway, Plugin } from '../Gateway.js';
 import { HttpError, readBody, sendJson } from '../ops/http.js';
+import { PgPromptStore } from '../speak/PgPromptStore.js';
 import { PromptLibrary, PromptLibraryError } from '../speak/PromptLibrary.js';
+import { fleetDatabase } from '../store/engine.js';
 
 /** A recorded prompt file: a minute of 16-bit 48 kHz stereo WAV is ~11 MB. */
 const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
@@ -15,8 +17,15 @@ export class PromptsFeature implements Plugin {
   library!: PromptLibrary;
 
   async start(gw: Gateway): Promise<void> {
-    this.library = new PromptLibrary({ dataDir: gw.config.dataDir, maxPromptMs: gw.config.limits.maxPromptMs });
-    gw.commands.recordedPrompt = (id, rate) => this.library.pcm(id, rate);
+    const fleet = fleetDatabase(gw.config);
+    const store = fleet ? await PgPromptStore.open(fleet.pg, fleet.release) : undefined;
+    this.library = await PromptLibrary.open({ dataDir: gw.config.dataDir, maxPromptMs: gw.config.limits.maxPromptMs, store });
+    gw.commands.recordedPrompt = (id, rate) => {
+      const pcm = this.library.pcm(id, rate);
+      // Uploaded to another instance a moment ago, its announcement not here yet: fetched now, so a retry plays.
+      if (!pcm) void this.library.ensure(id);
+      return pcm;
+    };
     const r = gw.router;
     r.add('PUT', '/v1/prompts/:promptId', async (req, res, params, url) => {
       const loudnessLufs = parseLoudness(url.searchParams.get('loudness'));
@@ -36,7 +45,11 @@ export class PromptsFeature implements Plugin {
       if (!info) throw new HttpError(404, 'unknown_prompt', `no recorded prompt ${params.promptId}`);
       sendJson(res, 200, info);
     });
-    gw.log.info({ prompts: this.library.size }, 'recorded prompts loaded');
+    gw.log.info({ prompts: this.library.size, store: fleet ? 'postgres' : 'files' }, 'recorded prompts loaded');
+  }
+
+  async stop(): Promise<void> {
+    await this.library?.close();
   }
 }
 

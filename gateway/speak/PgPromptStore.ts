@@ -47,12 +47,20 @@ function fromRow(r: Row): StoredPrompt {
 }
 
 export class PgPromptStore implements PromptStore {
-  static async open(pg: Postgres): Promise<PgPromptStore> {
+  /** `release`: called by close() (gives back a shared pool). */
+  static async open(pg: Postgres, release?: () => Promise<void>): Promise<PgPromptStore> {
     await pg.migrate([PG_PROMPT_MIGRATIONS]);
-    return new PgPromptStore(pg);
+    return new PgPromptStore(pg, release);
   }
 
-  private constructor(private readonly pg: Postgres) {}
+  private constructor(
+    private readonly pg: Postgres,
+    private readonly release?: () => Promise<void>,
+  ) {}
+
+  async close(): Promise<void> {
+    await this.release?.();
+  }
 
   async loadAll(): Promise<StoredPrompt[]> {
     return (await this.pg.query<Row>(`SELECT ${INFO}, pcm16k, pcm8k FROM recorded_prompts ORDER BY "promptId"`)).rows.map(fromRow);
