@@ -8,6 +8,18 @@ client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision:
 export const capacitySource: { get: (() => { active: number; max: number }) | null } = { get: null };
 
 export const metrics = {
+  logLinesDropped: new client.Counter({
+    name: 'earshot_log_lines_dropped_total',
+    help: 'Log lines not written: full (the stdout reader is not keeping up) or dead (stdout is gone)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+  processErrors: new client.Counter({
+    name: 'earshot_process_errors_total',
+    help: 'Errors that reached the process level: uncaught exceptions and unhandled rejections',
+    labelNames: ['kind'],
+    registers: [registry],
+  }),
   activeCalls: new client.Gauge({ name: 'earshot_active_calls', help: 'Calls in progress', labelNames: ['wire'], registers: [registry] }),
   // --- fleet (issue #15) ---
   capacityRatio: new client.Gauge({
