@@ -3,6 +3,7 @@
 // Lean on purpose (it runs in every `npm test`): one cluster, two gateways with one listen shard and one recogniser
 // worker each, a handful of short calls at a time; the order of the tests matters (A is killed near the end).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../gateway/models.js';
@@ -14,6 +15,8 @@ import { startPostgres, type PgCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
 
 const RATE = 16000;
+/** The fleet's evidence key: every instance signs the one chain with it (and the CLI checks with it). */
+const EVIDENCE_KEY = randomBytes(32).toString('hex');
 const CAP = 3;
 let cluster: PgCluster;
 let A: GatewayProcess;
@@ -71,7 +74,7 @@ async function post(gw: GatewayProcess, path: string, body: unknown): Promise<{ 
 
 function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/earshot.js', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, EARSHOT_DATABASE_URL: cluster.url, EARSHOT_LOG_LEVEL: 'warn' } });
+    const p = spawn(process.execPath, ['bin/earshot.js', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, EARSHOT_DATABASE_URL: cluster.url, EARSHOT_EVIDENCE_KEY: EVIDENCE_KEY, EARSHOT_LOG_LEVEL: 'warn' } });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
@@ -109,8 +112,8 @@ beforeAll(async () => {
     database: { connectTimeoutMs: 1000 },
   };
   [A, B] = await Promise.all([
-    startGatewayProcess({ name: 'gw-a', databaseUrl: cluster.url, config }),
-    startGatewayProcess({ name: 'gw-b', databaseUrl: cluster.url, config }),
+    startGatewayProcess({ name: 'gw-a', databaseUrl: cluster.url, config, env: { EARSHOT_EVIDENCE_KEY: EVIDENCE_KEY } }),
+    startGatewayProcess({ name: 'gw-b', databaseUrl: cluster.url, config, env: { EARSHOT_EVIDENCE_KEY: EVIDENCE_KEY } }),
   ]);
 }, 180_000);
 

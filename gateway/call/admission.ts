@@ -54,7 +54,8 @@ export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: st
   const verdict = await ctx.admit(s);
   if (!verdict.ok) {
     log.info({ reason: verdict.reason }, 'call rejected at start');
-    ctx.calls.announceRejected(s.callId, verdict.reason);
+    // A duplicate (the id is live on another instance of a fleet) is not announced: that call exists and streams.
+    if (verdict.reason !== 'duplicate_call') ctx.calls.announceRejected(s.callId, verdict.reason);
     sink.sendEvent({ type: 'rejected', callId: s.callId, reason: verdict.reason, t: 0 });
     sink.close(4403, 'rejected');
     return null;

@@ -2,12 +2,11 @@
 // has not started yet anywhere in the fleet (`?wait=`), and forwarding to the holder. The control API and the event
 // stream ask this only when the call is not local, so a single gateway (no database) never touches it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CallDirectory, DirectoryEntry } from './CallDirectory.js';
+import type { RemoteCall, RemoteCalls } from '../call/remote.js';
+import type { CallDirectory } from './CallDirectory.js';
 import { forward, FORWARDED_HEADER } from './forward.js';
 
-export type RemoteEntry = Exclude<DirectoryEntry, { state: 'live' }> | (Extract<DirectoryEntry, { state: 'live' }> & { remote: true });
-
-export class Fleet {
+export class Fleet implements RemoteCalls {
   constructor(
     readonly directory: CallDirectory,
     private readonly token: string | null,
@@ -18,7 +17,7 @@ export class Fleet {
   }
 
   /** A request another instance already forwarded here: it is answered here, never forwarded again. */
-  static isForwarded(req: IncomingMessage): boolean {
+  isForwarded(req: IncomingMessage): boolean {
     return req.headers[FORWARDED_HEADER] !== undefined;
   }
 
@@ -26,10 +25,10 @@ export class Fleet {
    * Where `callId` is, if another instance holds it or refused it: a live entry of this instance is not remote
    * (the caller looked locally first; such an entry is a call that is just ending here).
    */
-  async locate(callId: string): Promise<RemoteEntry | null> {
+  async locate(callId: string): Promise<RemoteCall | null> {
     const e = await this.directory.lookup(callId);
     if (!e) return null;
-    if (e.state === 'live') return e.instanceId === this.instanceId ? null : { ...e, remote: true };
+    if (e.state === 'live') return e.instanceId === this.instanceId ? null : e;
     // A refusal made here was announced locally already; one made elsewhere is news.
     return e.instanceId === this.instanceId ? null : e;
   }
@@ -38,13 +37,13 @@ export class Fleet {
    * Waits up to `timeoutMs` for `callId` to start on another instance or be refused there. Resolves null on
    * timeout or cancel. Subscribes before it looks, so a start between the two is not missed.
    */
-  awaitRemote(callId: string, timeoutMs: number): { result: Promise<RemoteEntry | null>; cancel: () => void } {
-    let finish: (e: RemoteEntry | null) => void = () => undefined;
-    const result = new Promise<RemoteEntry | null>((resolve) => (finish = resolve));
+  awaitRemote(callId: string, timeoutMs: number): { result: Promise<RemoteCall | null>; cancel: () => void } {
+    let finish: (e: RemoteCall | null) => void = () => undefined;
+    const result = new Promise<RemoteCall | null>((resolve) => (finish = resolve));
     let done = false;
     let checking = false;
     let again = false;
-    const end = (e: RemoteEntry | null) => {
+    const end = (e: RemoteCall | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
