@@ -1,17 +1,15 @@
 // The fleet's configuration: EARSHOT_DATABASE_URL and friends are read and checked, a bad value stops the start
 // naming the key but never printing the password, and a fleet instance refuses to start without the shared
 // evidence key (a key of its own would split the one chain's MACs).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway/app.js';
 import { ConfigError, loadConfig } from '../gateway/config.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { useCluster, type PgCluster } from './helpers/postgres.js';
 
+const useDb = useCluster();
 let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
+beforeAll(() => {
+  cluster = useDb();
 });
 
 describe('fleet configuration', () => {

@@ -1,17 +1,15 @@
 // The call directory on a real PostgreSQL server, with two directory instances as two gateways would hold them:
 // claims, fleet-wide duplicates, refusals, notifications, expiry of a dead instance, recovery after an outage.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PgCallDirectory } from '../gateway/fleet/PgCallDirectory.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { useCluster, type PgCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
 
+const useDb = useCluster();
 let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
+beforeAll(() => {
+  cluster = useDb();
 });
 
 async function two(opts: { heartbeatMs?: number; expireMs?: number; localA?: () => string[] } = {}) {

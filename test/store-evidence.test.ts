@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EVIDENCE_MIGRATIONS,
   EvidenceStore,
@@ -23,15 +23,9 @@ import { SqliteEvidenceLedger } from '../gateway/evidence/SqliteEvidenceLedger.j
 import { PROJECT_ROOT } from '../gateway/models.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = useCluster();
 
 function input(i: number, over: Partial<EvidenceInput> = {}): EvidenceInput {
   return {
@@ -108,11 +102,9 @@ const engines: Engine[] = [
     name: 'postgres',
     async pair() {
       const dataDir = mkdtempSync(join(tmpdir(), 'earshot-ev-'));
-      const url = await cluster.createDatabase();
+      const { url, pa, pb, close } = await twoInstances(cluster());
       const secret = randomBytes(32);
       const env = { EARSHOT_EVIDENCE_KEY: secret.toString('hex') };
-      const pa = new Postgres({ url });
-      const pb = new Postgres({ url });
       const a = await PgEvidenceStore.open(pa, { url, dataDir: join(dataDir, 'a'), env });
       const b = await PgEvidenceStore.open(pb, { url, dataDir: join(dataDir, 'b'), env });
       return {
@@ -131,8 +123,7 @@ const engines: Engine[] = [
         close: async () => {
           await a.close();
           await b.close();
-          await pa.close();
-          await pb.close();
+          await close();
           rmSync(dataDir, { recursive: true, force: true });
         },
       };
@@ -241,7 +232,7 @@ describe.each(engines)('evidence on $name', (engine) => {
 
 describe('evidence on postgres, an instance killed mid-append', () => {
   it('loses no record it reported, leaves no half record, and the chain still verifies', async () => {
-    const url = await cluster.createDatabase();
+    const url = await cluster().createDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), 'earshot-ev-kill-'));
     const key = randomBytes(32).toString('hex');
     try {

@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CallPolicy, policyMigrations, SqlitePolicyStore, type PolicyStore } from '../gateway/policy/index.js';
 import { AttemptWriter } from '../gateway/policy/AttemptWriter.js';
 import { PgPolicyStore } from '../gateway/policy/PgPolicyStore.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 14, 2, 0, 0);
@@ -20,13 +20,7 @@ interface Engine {
   pair(): Promise<{ a: PolicyStore; b: PolicyStore; close: () => Promise<void> }>;
 }
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = useCluster();
 
 const engines: Engine[] = [
   {
@@ -54,18 +48,9 @@ const engines: Engine[] = [
   {
     name: 'postgres',
     async pair() {
-      const url = await cluster.createDatabase();
-      const pa = new Postgres({ url });
-      const pb = new Postgres({ url });
+      const { pa, pb, close } = await twoInstances(cluster());
       const [a, b] = await Promise.all([PgPolicyStore.open(pa), PgPolicyStore.open(pb)]);
-      return {
-        a,
-        b,
-        close: async () => {
-          await pa.close();
-          await pb.close();
-        },
-      };
+      return { a, b, close };
     },
   },
 ];

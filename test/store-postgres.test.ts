@@ -1,17 +1,15 @@
 // The PostgreSQL plumbing every fleet store stands on, against a real server: migrations raced by several
 // instances, the password never leaving in an error, and recovery (pool and LISTEN) after the server restarts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Postgres, sharedPostgres, type PgMigrationSet } from '../gateway/store/postgres/Postgres.js';
 import { redactError, redactUrl } from '../gateway/store/postgres/redact.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { useCluster, type PgCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
 
+const useDb = useCluster();
 let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
+beforeAll(() => {
+  cluster = useDb();
 });
 
 const SET: PgMigrationSet = {

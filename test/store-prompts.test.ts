@@ -4,23 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PromptLibrary } from '../gateway/speak/PromptLibrary.js';
 import { AUDIO_DIR } from './helpers/corpus.js';
 import { FilePromptStore } from '../gateway/speak/FilePromptStore.js';
 import { PgPromptStore } from '../gateway/speak/PgPromptStore.js';
 import type { PromptStore, StoredPrompt } from '../gateway/speak/PromptStore.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = useCluster();
 
 interface Engine {
   name: string;
@@ -41,12 +35,10 @@ const engines: Engine[] = [
     name: 'postgres',
     shared: true,
     async open() {
-      const url = await cluster.createDatabase();
-      const pa = new Postgres({ url });
-      const pb = new Postgres({ url });
+      const { pa, pb, close } = await twoInstances(cluster());
       const [a, b] = await Promise.all([PgPromptStore.open(pa), PgPromptStore.open(pb)]);
       await Promise.all([pa.listening(), pb.listening()]);
-      return { a, b, close: async () => Promise.all([pa.close(), pb.close()]).then(() => undefined) };
+      return { a, b, close };
     },
   },
 ];
@@ -104,9 +96,7 @@ describe.each(engines)('PromptStore on $name', (engine) => {
 
 describe('PromptLibrary over a shared store', () => {
   it('an upload to one instance plays on the other as soon as it is announced; a conflicting upload is refused there', async () => {
-    const url = await cluster.createDatabase();
-    const pa = new Postgres({ url });
-    const pb = new Postgres({ url });
+    const { pa, pb } = await twoInstances(cluster());
     const dir = mkdtempSync(join(tmpdir(), 'earshot-lib-'));
     try {
       const [a, b] = await Promise.all([

@@ -3,22 +3,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CallRecordStore, policyMigrations } from '../gateway/policy/index.js';
 import { PgCallRecordRepo } from '../gateway/policy/PgCallRecordRepo.js';
 import { SqliteCallRecordRepo } from '../gateway/policy/SqliteCallRecordRepo.js';
 import type { CallRecordRepo } from '../gateway/policy/CallRecordRepo.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = useCluster();
 
 interface Engine {
   name: string;
@@ -46,11 +40,9 @@ const engines: Engine[] = [
   {
     name: 'postgres',
     async pair() {
-      const url = await cluster.createDatabase();
-      const pa = new Postgres({ url });
-      const pb = new Postgres({ url });
+      const { pa, pb, close } = await twoInstances(cluster());
       const [a, b] = await Promise.all([PgCallRecordRepo.open(pa), PgCallRecordRepo.open(pb)]);
-      return { a, b, close: async () => Promise.all([pa.close(), pb.close()]).then(() => undefined) };
+      return { a, b, close };
     },
   },
 ];

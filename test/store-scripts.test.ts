@@ -2,22 +2,16 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PgScriptApprovals } from '../gateway/script/PgScriptApprovals.js';
 import type { ApprovedScriptRecord, ScriptApprovals } from '../gateway/script/ScriptApprovals.js';
 import { ScriptError, ScriptStore } from '../gateway/script/ScriptStore.js';
 import { SqliteScriptApprovals } from '../gateway/script/SqliteScriptApprovals.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
-import { startPostgres, type PgCluster } from './helpers/postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
 
-let cluster: PgCluster;
-beforeAll(async () => {
-  cluster = await startPostgres({ fsync: false });
-});
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = useCluster();
 
 interface Engine {
   name: string;
@@ -46,11 +40,9 @@ const engines: Engine[] = [
   {
     name: 'postgres',
     async open() {
-      const url = await cluster.createDatabase();
-      const pa = new Postgres({ url });
-      const pb = new Postgres({ url });
+      const { pa, pb, close } = await twoInstances(cluster());
       const [a, b] = await Promise.all([PgScriptApprovals.open(pa), PgScriptApprovals.open(pb)]);
-      return { a, b, raw: (sql) => pa.query(sql), close: async () => Promise.all([pa.close(), pb.close()]).then(() => undefined) };
+      return { a, b, raw: (sql) => pa.query(sql), close };
     },
   },
 ];

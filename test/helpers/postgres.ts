@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { Postgres } from '../../gateway/store/postgres/Postgres.js';
 
 export interface PgCluster {
   /** postgres://earshot:<password>@127.0.0.1:<port>/earshot */
@@ -176,4 +178,30 @@ function tail(file: string): string {
   } catch {
     return '(no server log)';
   }
+}
+
+/**
+ * One throwaway cluster for a test file: started before its tests, removed after them. Call at the top level of the
+ * file; the returned function gives the cluster inside tests.
+ */
+export function useCluster(opts: { fsync?: boolean } = { fsync: false }): () => PgCluster {
+  let cluster: PgCluster | null = null;
+  beforeAll(async () => {
+    cluster = await startPostgres(opts);
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  return () => {
+    if (!cluster) throw new Error('the cluster is not started yet (use it inside a test or hook)');
+    return cluster;
+  };
+}
+
+/** A fresh database and two pools on it, as two gateways would hold them. */
+export async function twoInstances(cluster: PgCluster): Promise<{ url: string; pa: Postgres; pb: Postgres; close: () => Promise<void> }> {
+  const url = await cluster.createDatabase();
+  const pa = new Postgres({ url });
+  const pb = new Postgres({ url });
+  return { url, pa, pb, close: async () => void (await Promise.all([pa.close(), pb.close()])) };
 }
