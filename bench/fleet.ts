@@ -6,6 +6,7 @@
 // at the database (earshot_admission_store_seconds, p50/p95/p99 interpolated in its buckets, read from each
 // gateway's /metrics before and after the step).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +104,7 @@ async function main(): Promise<number> {
   try {
     // fsync on, as in production: every admission waits for its commit's WAL flush.
     cluster = await startPostgres();
+    const evidenceKey = randomBytes(32).toString('hex'); // the fleet's one key for its one evidence chain
     console.log(`fleet: PostgreSQL ${cluster.port} (${a.instances} gateways, per-instance steps ${a.perInstance.join(',')}, pipeline ${a.pipeline})`);
     for (let i = 0; i < a.instances; i++) {
       const name = `gw${i + 1}`;
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
       const env = {
         EARSHOT_CONFIG: join(dir, 'gateway-config.yaml'),
         EARSHOT_DATABASE_URL: cluster.url,
+        EARSHOT_EVIDENCE_KEY: evidenceKey,
         EARSHOT_INSTANCE_ID: name,
         EARSHOT_LOG_LEVEL: 'warn',
         EARSHOT_GRPC_PORT: '0',
