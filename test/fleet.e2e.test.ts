@@ -72,9 +72,10 @@ async function post(gw: GatewayProcess, path: string, body: unknown): Promise<{ 
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
+/** The operator CLI as a separate process, on the fleet's database, beside instance A (its checkpoint file anchors). */
 function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/earshot.js', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, EARSHOT_DATABASE_URL: cluster.url, EARSHOT_EVIDENCE_KEY: EVIDENCE_KEY, EARSHOT_LOG_LEVEL: 'warn' } });
+    const p = spawn(process.execPath, ['bin/earshot.js', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, EARSHOT_DATABASE_URL: cluster.url, EARSHOT_EVIDENCE_KEY: EVIDENCE_KEY, EARSHOT_DATA_DIR: A.dataDir, EARSHOT_LOG_LEVEL: 'warn' } });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
