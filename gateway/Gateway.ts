@@ -18,7 +18,7 @@ import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
-import { capacitySource, registry } from './ops/metrics.js';
+import { capacitySource, metrics, registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
 
 /** Optional features register themselves here so the gateway core stays small. */
@@ -133,11 +133,19 @@ export class Gateway implements WireContext {
 
   /** The features' verdict on a start, in their order; the first refusal wins. */
   async admit(start: StartMessage): Promise<AdmissionVerdict> {
-    for (const p of this.plugins) {
-      const verdict = await p.admit?.(start, this);
-      if (verdict && !verdict.ok) return verdict;
+    const t0 = performance.now();
+    try {
+      for (const p of this.plugins) {
+        if (!p.admit) continue;
+        const t = performance.now();
+        const verdict = await p.admit(start, this);
+        metrics.admissionSeconds.observe({ feature: p.name }, (performance.now() - t) / 1000);
+        if (verdict && !verdict.ok) return verdict;
+      }
+      return { ok: true };
+    } finally {
+      metrics.admissionSeconds.observe({ feature: 'all' }, (performance.now() - t0) / 1000);
     }
-    return { ok: true };
   }
 
   use(p: Plugin): void {

@@ -31,6 +31,13 @@ export const metrics = {
       if (c) this.set(c.max > 0 ? c.active / c.max : 0);
     },
   }),
+  admissionSeconds: new client.Histogram({
+    name: 'earshot_admission_seconds',
+    help: 'Time a call start spends in admission, per feature (fleet: the call directory claim; policy: do-not-call, hours, caps; scripts) and in all',
+    labelNames: ['feature'],
+    buckets: [0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
   admissionStoreSeconds: new client.Histogram({
     name: 'earshot_admission_store_seconds',
     help: 'Time the frequency-cap check-and-record of one call start takes at the policy store (the database round trip)',
