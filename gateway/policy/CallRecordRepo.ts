@@ -1,7 +1,7 @@
 // Where call records are persisted: one interface, an implementation per engine. CallRecordStore keeps the records
 // of calls in flight in memory and hands this their changes in batches (one transaction per flush interval), so
 // neither engine is ever waited on from the audio path.
-import type { CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecords.js';
+import type { CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecord.js';
 import type { CallType } from './types.js';
 
 export interface CallRecordRepo {

@@ -8,50 +8,13 @@
 import type { Decision } from '../evidence/types.js';
 import { rootLogger } from '../ops/log.js';
 import type { Db } from '../store/Database.js';
+import type { CallOutcome, CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecord.js';
 import type { CallRecordRepo } from './CallRecordRepo.js';
+
+export type { CallOutcome, CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecord.js';
 import { DEFAULT_COUNTRY, normalizeNumber, numberReadings, type CountryCode } from './number.js';
 import { SqliteCallRecordRepo } from './SqliteCallRecordRepo.js';
 import type { CallType, PolicyCode } from './types.js';
-
-export interface PromptPlay {
-  promptId: string;
-  text: string;
-  /** Milliseconds of the prompt actually played out. */
-  playedMs: number;
-  /** 'full' = played to the end; 'interrupted' = cut by barge-in or hang-up. */
-  heard: 'full' | 'interrupted';
-  at: string;
-}
-
-export interface DecisionRef {
-  evidenceId: string;
-  decision: Decision;
-  promptId: string | null;
-  at: string;
-}
-
-export interface PolicyCheckEntry {
-  allowed: boolean;
-  code: PolicyCode | null;
-  reason: string | null;
-  at: string;
-}
-
-export type CallOutcome = 'completed' | 'hung_up' | 'rejected_by_policy' | 'failed' | 'timeout' | (string & {});
-
-export interface CallRecord {
-  callId: string;
-  callee: string | null;
-  callType: CallType;
-  scriptId: string | null;
-  scriptVersion: string | null;
-  startedAt: string;
-  endedAt: string | null;
-  outcome: CallOutcome | null;
-  prompts: PromptPlay[];
-  decisions: DecisionRef[];
-  policyChecks: PolicyCheckEntry[];
-}
 
 export interface CallStart {
   callId: string;

@@ -2,7 +2,7 @@
 // the instance that held the call is read from any instance (GET /v1/calls/:id/record, /v1/records).
 import type { Postgres } from '../store/postgres/Postgres.js';
 import { recordFromRow, recordToRow, type CallRecordRepo, type CallRecordRow } from './CallRecordRepo.js';
-import type { CallRecord } from './CallRecords.js';
+import type { CallRecord } from './CallRecord.js';
 import { PG_POLICY_MIGRATIONS } from './pgSchema.js';
 
 const COLS = ['callId', 'callee', 'callType', 'scriptId', 'scriptVersion', 'startedAt', 'endedAt', 'outcome', 'prompts', 'decisions', 'policyChecks'] as const;

@@ -1,7 +1,7 @@
 // Call records in the embedded SQLite database (table call_records of the policy schema).
 import { migrate, type Db } from '../store/Database.js';
 import { recordFromRow, recordToRow, type CallRecordRepo, type CallRecordRow } from './CallRecordRepo.js';
-import type { CallRecord } from './CallRecords.js';
+import type { CallRecord } from './CallRecord.js';
 import type { CountryCode } from './number.js';
 import { policyMigrations } from './schema.js';
 

@@ -1,8 +1,7 @@
 // Approved scripts in the fleet's PostgreSQL database: approved once (on any instance, or by the CLI), run by every
 // instance from the stored text, so no instance needs the file.
 import type { PgMigrationSet, Postgres } from '../store/postgres/Postgres.js';
-import type { ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
-import type { ApprovedScript } from './ScriptStore.js';
+import type { ApprovedScript, ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
 
 export const PG_SCRIPT_MIGRATIONS: PgMigrationSet = {
   module: 'scripts',

@@ -1,7 +1,17 @@
 // Where approved script versions are kept: one interface, an implementation per engine (SQLite embedded,
 // PostgreSQL for a fleet). Approved versions are immutable: a second insert of an existing id@version never
 // changes it, and each engine refuses UPDATE and DELETE on the table itself.
-import type { ApprovedScript } from './ScriptStore.js';
+
+export interface ApprovedScript {
+  scriptId: string;
+  version: string;
+  sha256: string;
+  file: string;
+  language: string;
+  callType: string;
+  approvedBy: string | null;
+  approvedAt: string;
+}
 
 /** An approval with the approved text itself: what every instance of a fleet runs, wherever the file was. */
 export interface ApprovedScriptRecord extends ApprovedScript {

@@ -6,44 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { fleetDatabase } from '../store/engine.js';
-import { sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
+import { sharedDatabase, type Db } from '../store/Database.js';
 import { hashScript, parseScript, parseScriptRef, type Script } from './format.js';
 import { PgScriptApprovals } from './PgScriptApprovals.js';
-import type { ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
-import { SqliteScriptApprovals } from './SqliteScriptApprovals.js';
+import type { ApprovedScript, ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
+import { SCRIPT_MIGRATIONS, SqliteScriptApprovals } from './SqliteScriptApprovals.js';
 
-export const SCRIPT_MIGRATIONS: MigrationSet = {
-  module: 'scripts',
-  steps: [
-    `CREATE TABLE approved_scripts (
-      scriptId TEXT NOT NULL,
-      version TEXT NOT NULL,
-      sha256 TEXT NOT NULL,
-      file TEXT NOT NULL,
-      content TEXT NOT NULL,
-      language TEXT NOT NULL,
-      callType TEXT NOT NULL,
-      approvedBy TEXT,
-      approvedAt TEXT NOT NULL,
-      PRIMARY KEY (scriptId, version)
-    );
-    CREATE TRIGGER approved_scripts_immutable BEFORE UPDATE ON approved_scripts
-      BEGIN SELECT RAISE(ABORT, 'approved scripts are immutable'); END;
-    CREATE TRIGGER approved_scripts_no_delete BEFORE DELETE ON approved_scripts
-      BEGIN SELECT RAISE(ABORT, 'approved scripts are immutable'); END;`,
-  ],
-};
+export type { ApprovedScript } from './ScriptApprovals.js';
+export { SCRIPT_MIGRATIONS } from './SqliteScriptApprovals.js';
 
-export interface ApprovedScript {
-  scriptId: string;
-  version: string;
-  sha256: string;
-  file: string;
-  language: string;
-  callType: string;
-  approvedBy: string | null;
-  approvedAt: string;
-}
+
 
 /** Why a script cannot be used; `code` is the rejection reason sent to the client. */
 export class ScriptError extends Error {

@@ -1,7 +1,28 @@
 // Approved scripts in the embedded SQLite database (table approved_scripts, SCRIPT_MIGRATIONS).
-import { migrate, type Db } from '../store/Database.js';
-import type { ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
-import { SCRIPT_MIGRATIONS, type ApprovedScript } from './ScriptStore.js';
+import { migrate, type Db, type MigrationSet } from '../store/Database.js';
+import type { ApprovedScript, ApprovedScriptRecord, ScriptApprovals } from './ScriptApprovals.js';
+
+export const SCRIPT_MIGRATIONS: MigrationSet = {
+  module: 'scripts',
+  steps: [
+    `CREATE TABLE approved_scripts (
+      scriptId TEXT NOT NULL,
+      version TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      file TEXT NOT NULL,
+      content TEXT NOT NULL,
+      language TEXT NOT NULL,
+      callType TEXT NOT NULL,
+      approvedBy TEXT,
+      approvedAt TEXT NOT NULL,
+      PRIMARY KEY (scriptId, version)
+    );
+    CREATE TRIGGER approved_scripts_immutable BEFORE UPDATE ON approved_scripts
+      BEGIN SELECT RAISE(ABORT, 'approved scripts are immutable'); END;
+    CREATE TRIGGER approved_scripts_no_delete BEFORE DELETE ON approved_scripts
+      BEGIN SELECT RAISE(ABORT, 'approved scripts are immutable'); END;`,
+  ],
+};
 
 const META = 'scriptId, version, sha256, file, language, callType, approvedBy, approvedAt';
 
