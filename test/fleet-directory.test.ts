@@ -119,8 +119,10 @@ describe('PgCallDirectory', () => {
     const { url, a, b, close } = await two({ heartbeatMs: 60_000, expireMs: 120_000, localA: () => local });
     try {
       expect(await a.claim('kept-1')).toBe(true);
+      expect(await a.claim('ended-meanwhile')).toBe(true);
       await cluster.stop();
       await a.beat(); // fails: A notes that the database is gone
+      await a.release('ended-meanwhile').catch(() => undefined); // a call ends while the database is away
       await cluster.start();
       // Meanwhile A's heartbeat went stale and another instance's sweep deleted its entry.
       const sweeper = new Postgres({ url });
@@ -129,6 +131,7 @@ describe('PgCallDirectory', () => {
       expect(await b.lookup('kept-1')).toBeNull();
       await a.beat(); // the first good heartbeat re-registers what A still holds
       expect(await b.lookup('kept-1')).toMatchObject({ state: 'live', instanceId: 'gw-a' });
+      expect(await b.lookup('ended-meanwhile')).toBeNull(); // its stale entry went with the re-registration
     } finally {
       if (!cluster.running()) await cluster.start();
       await close();

@@ -60,8 +60,12 @@ export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: st
     sink.close(4403, 'rejected');
     return null;
   }
-  // Admission may await storage: a client that left meanwhile gets no call at all.
-  if (gone()) return null;
+  // Admission may await storage: a client that left meanwhile gets no call at all, and whoever awaits the id (or
+  // holds a claim on it, in a fleet) learns that it never started.
+  if (gone()) {
+    ctx.calls.announceRejected(s.callId, 'client_gone');
+    return null;
+  }
   const call = new Call(
     {
       callId: s.callId,

@@ -145,7 +145,10 @@ export class PgCallDirectory implements CallDirectory {
   }
 
   private async reregister(): Promise<void> {
-    for (const callId of this.opts.localCalls?.() ?? []) {
+    const local = [...(this.opts.localCalls?.() ?? [])];
+    // Calls that ended while the database was unreachable could not release their entries: they go now.
+    await this.pg.query(`DELETE FROM call_directory WHERE instance_id = $1 AND state = 'live' AND NOT ("callId" = ANY($2::text[]))`, [this.instanceId, local]);
+    for (const callId of local) {
       const ok = await this.claimRow(callId, true);
       if (!ok) log.error({ callId, instanceId: this.instanceId }, 'call id taken by another instance while the database was unreachable');
     }
