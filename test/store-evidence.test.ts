@@ -219,10 +219,13 @@ describe.each(engines)('evidence on $name', (engine) => {
       const recordsFile = join(out, 'y', 'records.jsonl');
       writeFileSync(recordsFile, readFileSync(recordsFile, 'utf8').replace('"refused"', '"granted"'));
       expect((await cli(['verify', '--export', join(out, 'y')], { EARSHOT_EVIDENCE_KEY: p.keyHex })).code).toBe(1);
-      // The live chain through the CLI.
+      // The live chain through the CLI, and one record with its audio.
       const live = await cli(['verify'], { ...p.env, EARSHOT_EVIDENCE_KEY: p.keyHex });
       expect(live.out).toMatch(/^ok: 8 records verified/m);
       expect(live.code).toBe(0);
+      const show = await cli(['show', victim.id], { ...p.env, EARSHOT_EVIDENCE_KEY: p.keyHex });
+      expect(show.code).toBe(0);
+      expect(JSON.parse(show.out)).toMatchObject({ intact: true, problem: null, record: { id: victim.id, seq: victim.seq } });
     } finally {
       rmSync(out, { recursive: true, force: true });
       await p.close();
