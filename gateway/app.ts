@@ -7,7 +7,6 @@ import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
-import { wiresConfig } from './wires/config.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
@@ -16,9 +15,10 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new FleetFeature()); // first: a call id live elsewhere in the fleet is refused before any other admission
   gw.use(new ConsentFeature());
-  gw.use(new PromptsFeature());
-  for (const p of outboundFeatures()) gw.use(p);
-  for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
+  const prompts = new PromptsFeature();
+  gw.use(prompts);
+  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
+  for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   return gw;
 }

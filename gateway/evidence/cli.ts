@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.js';
+import { groupHelp, helpText, parseCommandLine, subcommand, UsageError, type CommandSpec, type OptionSpec } from '../ops/commandLine.js';
 import { databasePath, openDatabase } from '../store/Database.js';
 import { Postgres } from '../store/postgres/Postgres.js';
 import { canonicalJson } from './canonical.js';
@@ -32,20 +33,51 @@ const stdio: CliIo = {
   err: (t) => process.stderr.write(t),
 };
 
-const USAGE = `usage:
-  earshot evidence verify [--db <file>] [--data-dir <dir>] [--key-file <file>] [--checkpoints <file>|--no-checkpoints]
-                          [--expect-head <seq>:<hash>] [--json]
-  earshot evidence verify --export <dir> [--key-file <file>] [--expect-head <seq>:<hash>] [--json]
-  earshot evidence show <id> [--db <file>] [--data-dir <dir>] [--key-file <file>]
-  earshot evidence export --out <dir> [--since <ISO date/time | seq>] [--db <file>] [--data-dir <dir>] [--key-file <file>]
-The chain: --db <file> (SQLite), else the fleet's PostgreSQL database when EARSHOT_DATABASE_URL is set, else
-<dataDir>/earshot.db from the configuration; audio paths resolve against --data-dir, which defaults to the database
-file's directory. export writes records.jsonl, the WAVs and manifest.json (gateway/evidence/README.md) for an
-auditor; --since takes the records stored from that time (or seq) on. The MAC key: ${KEY_ENV}, else --key-file, else evidence.keyFile, else evidence.key
-beside the database; without one, MACs are not checked (said in the output). Checkpoints: --checkpoints, else
-evidence.checkpointFile, else evidence-checkpoints.jsonl beside the database, if it exists. --expect-head: a head
-printed by an earlier verify; the chain must still hold it.
-`;
+const SOURCE_OPTIONS = {
+  db: {
+    type: 'string',
+    value: 'FILE',
+    help: 'the SQLite database (default: the fleet\'s PostgreSQL database when EARSHOT_DATABASE_URL / database.url is set, else <dataDir>/earshot.db from the configuration)',
+  },
+  'data-dir': { type: 'string', value: 'DIR', help: "where audio paths resolve (default: the database file's folder)" },
+  'key-file': { type: 'string', value: 'FILE', help: `the MAC key (default: ${KEY_ENV}, else evidence.keyFile, else evidence.key beside the database)` },
+} as const satisfies Record<string, OptionSpec>;
+
+export const EVIDENCE_COMMANDS = {
+  verify: {
+    usage: 'earshot evidence verify',
+    summary: 'Check the whole chain: hashes, MACs, audio files, checkpoints. Exit 0 ok, 1 failed, 2 usage or I/O error.',
+    options: {
+      ...SOURCE_OPTIONS,
+      checkpoints: { type: 'string', value: 'FILE', help: 'signed head checkpoints (default: evidence.checkpointFile, else evidence-checkpoints.jsonl beside the database, if it exists)' },
+      'no-checkpoints': { type: 'boolean', help: 'do not read checkpoints' },
+      'expect-head': { type: 'string', value: 'SEQ:HASH', help: 'a head printed by an earlier verify: the chain must still hold it' },
+      export: { type: 'string', value: 'DIR', help: 'check a folder written by `earshot evidence export` offline instead of a database' },
+      json: { type: 'boolean', help: 'the result as JSON' },
+    },
+    notes:
+      'Without a MAC key the MACs are not checked (said in the output); without checkpoints, records removed from the end would not be noticed. ' +
+      'The database URL comes only from the environment or the config file, never the command line, and is printed without its password.',
+  },
+  show: {
+    usage: 'earshot evidence show',
+    summary: 'One record as JSON with its audio path and whether it is intact. Exit 0 intact, 1 missing or damaged.',
+    args: [{ name: 'id', help: 'the evidence record id', required: true }],
+    options: SOURCE_OPTIONS,
+  },
+  export: {
+    usage: 'earshot evidence export',
+    summary: 'Write records.jsonl, the WAVs and a signed manifest.json for an auditor (gateway/evidence/README.md).',
+    options: {
+      ...SOURCE_OPTIONS,
+      out: { type: 'string', value: 'DIR', help: 'the folder to write (required; must not exist or be empty)' },
+      since: { type: 'string', value: 'TIME|SEQ', help: 'only the records stored from this ISO date/time (or chain seq) on' },
+      checkpoints: { type: 'string', value: 'FILE', help: 'signed head checkpoints copied into the manifest (default as for verify)' },
+      'no-checkpoints': { type: 'boolean', help: 'do not read checkpoints' },
+    },
+    notes: '`earshot evidence verify --export DIR` checks the folder offline.',
+  },
+} as const satisfies Record<string, CommandSpec>;
 
 interface Parsed {
   positional: string[];
@@ -61,33 +93,37 @@ interface Parsed {
   json: boolean;
 }
 
-const VALUED = ['--db', '--data-dir', '--key-file', '--checkpoints', '--expect-head', '--export', '--out', '--since'] as const;
-
-function parseArgs(args: string[]): Parsed | string {
-  const p: Parsed = { positional: [], json: false, noCheckpoints: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') p.json = true;
-    else if (a === '--no-checkpoints') p.noCheckpoints = true;
-    else if ((VALUED as readonly string[]).includes(a)) {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) return `${a} needs a value`;
-      if (a === '--db') p.db = v;
-      else if (a === '--data-dir') p.dataDir = v;
-      else if (a === '--key-file') p.keyFile = v;
-      else if (a === '--checkpoints') p.checkpoints = v;
-      else if (a === '--export') p.exportDir = v;
-      else if (a === '--out') p.out = v;
-      else if (a === '--since') p.since = v;
-      else {
-        const h = parseHead(v);
-        if (!h) return '--expect-head needs <seq>:<64 hex digits>';
-        p.expectHead = h;
-      }
-    } else if (a.startsWith('--')) return `unknown option ${a}`;
-    else p.positional.push(a);
+/** The subcommand and its options, read and checked before anything is opened. */
+function parseArgs(args: string[]): { sub: keyof typeof EVIDENCE_COMMANDS; p: Parsed } | { help: string } {
+  const { name, rest } = subcommand('earshot evidence', EVIDENCE_COMMANDS, args);
+  if (!name) return { help: groupHelp('earshot evidence', EVIDENCE_COMMANDS) };
+  const spec: CommandSpec = EVIDENCE_COMMANDS[name];
+  const r = parseCommandLine(spec, rest);
+  if (r.help) return { help: helpText(spec) };
+  const v = r.values as Record<string, string | boolean | undefined>;
+  const str = (k: string) => v[k] as string | undefined;
+  const p: Parsed = {
+    positional: r.args,
+    db: str('db'),
+    dataDir: str('data-dir'),
+    keyFile: str('key-file'),
+    checkpoints: str('checkpoints'),
+    noCheckpoints: v['no-checkpoints'] === true,
+    json: v.json === true,
+    exportDir: str('export'),
+    out: str('out'),
+    since: str('since'),
+  };
+  if (p.checkpoints !== undefined && p.noCheckpoints) throw new UsageError('--checkpoints and --no-checkpoints exclude each other', spec);
+  if (name === 'export' && !p.out) throw new UsageError('export needs --out <dir>', spec);
+  if (p.exportDir !== undefined && (p.db !== undefined || p.dataDir !== undefined)) throw new UsageError('--export checks a folder: no --db or --data-dir', spec);
+  const head = str('expect-head');
+  if (head !== undefined) {
+    const h = parseHead(head);
+    if (!h) throw new UsageError('--expect-head needs <seq>:<64 hex digits>', spec);
+    p.expectHead = h;
   }
-  return p;
+  return { sub: name, p };
 }
 
 interface Opened {
@@ -167,21 +203,21 @@ function verifyOptions(p: Parsed, o: Opened): VerifyOptions {
 
 /** Exit codes: 0 ok, 1 verification failed / record not found or damaged, 2 usage or I/O error. */
 export async function evidenceCli(args: string[], io: CliIo = stdio): Promise<number> {
-  const p = parseArgs(args);
-  if (typeof p === 'string') {
-    io.err(`${p}\n${USAGE}`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`earshot evidence: ${e.message}\n${e.spec ? helpText(e.spec) : ''}`);
     return 2;
   }
-  const [sub, ...rest] = p.positional;
-  if (sub !== 'verify' && sub !== 'show' && sub !== 'export') {
-    io.err(USAGE);
-    return 2;
+  if ('help' in parsed) {
+    io.out(parsed.help);
+    return 0;
   }
+  const { sub, p } = parsed;
+  const rest = p.positional;
   if (sub === 'verify' && p.exportDir) return verifyExportCli(p, io);
-  if (sub === 'export' && !p.out) {
-    io.err(`export needs --out <dir>\n${USAGE}`);
-    return 2;
-  }
   let opened: Opened;
   try {
     opened = await openStore(p);
@@ -206,10 +242,6 @@ export async function evidenceCli(args: string[], io: CliIo = stdio): Promise<nu
       return 0;
     }
     const id = rest[0];
-    if (!id) {
-      io.err(USAGE);
-      return 2;
-    }
     const rec = await ledger.get(id);
     if (!rec) {
       io.err(`no evidence record ${id}\n`);

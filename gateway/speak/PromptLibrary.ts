@@ -11,8 +11,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootLogger } from '../ops/log.js';
+import type { Config } from '../config.js';
+import { fleetDatabase } from '../store/engine.js';
 import { FilePromptStore } from './FilePromptStore.js';
-import { decodeToPcm } from './promptImport.js';
+import { PgPromptStore } from './PgPromptStore.js';
+import { decodeToPcm, PromptImportError, sniffAudioFormat, UPLOAD_FORMATS } from './promptImport.js';
 import type { PromptStore, RecordedPromptInfo, StoredPrompt } from './PromptStore.js';
 
 export type { RecordedPromptInfo } from './PromptStore.js';
@@ -24,7 +27,7 @@ export const PROMPT_ID_RE = /^[\w.:@-]{1,128}$/;
 
 export class PromptLibraryError extends Error {
   constructor(
-    readonly code: 'prompt_exists' | 'bad_audio' | 'prompt_too_long' | 'invalid_prompt_id',
+    readonly code: 'prompt_exists' | 'bad_audio' | 'prompt_too_long' | 'invalid_prompt_id' | 'unsupported_format' | 'decode_timeout',
     message: string,
   ) {
     super(message);
@@ -41,18 +44,36 @@ export class PromptLibrary {
   /** Prompts being fetched from the store after another instance added them (or on a miss). */
   private readonly fetching = new Map<string, Promise<boolean>>();
   private readonly maxPromptMs: number;
+  private readonly decodeTimeoutMs: number;
   private unsubscribe: (() => void) | null = null;
 
   /** The library on `store` (files in dataDir by default), with every stored prompt loaded into memory. */
-  static async open(opts: { dataDir: string; maxPromptMs: number; store?: PromptStore }): Promise<PromptLibrary> {
+  static async open(opts: { dataDir: string; maxPromptMs: number; decodeTimeoutMs?: number; store?: PromptStore }): Promise<PromptLibrary> {
     const lib = new PromptLibrary({ ...opts, store: opts.store ?? new FilePromptStore(opts.dataDir) });
     await lib.load();
     return lib;
   }
 
-  private constructor(opts: { maxPromptMs: number; store: PromptStore }) {
+  /** The library the configuration names: the fleet's PostgreSQL database (database.url), else files in dataDir. */
+  static async forConfig(config: Pick<Config, 'dataDir' | 'database' | 'limits'>): Promise<PromptLibrary> {
+    const fleet = fleetDatabase(config);
+    let store: PromptStore | undefined;
+    if (fleet) {
+      try {
+        store = await PgPromptStore.open(fleet.pg, fleet.release);
+      } catch (e) {
+        await fleet.release();
+        throw e;
+      }
+    }
+    const l = config.limits;
+    return PromptLibrary.open({ dataDir: config.dataDir, maxPromptMs: l.maxPromptMs, decodeTimeoutMs: l.promptDecodeTimeoutMs, store });
+  }
+
+  private constructor(opts: { maxPromptMs: number; decodeTimeoutMs?: number; store: PromptStore }) {
     this.store = opts.store;
     this.maxPromptMs = opts.maxPromptMs;
+    this.decodeTimeoutMs = opts.decodeTimeoutMs ?? 10_000;
     // A prompt uploaded to another instance of the fleet: loaded here at once, so it plays here too.
     this.unsubscribe = this.store.onAdded?.((id) => void this.ensure(id)) ?? null;
   }
@@ -125,16 +146,23 @@ export class PromptLibrary {
     await this.ensure(promptId); // another instance may have it already
     const have = this.items.get(promptId);
     if (have) return same(have.info, sha256, opts.loudnessLufs);
-    // ffmpeg reads from a path: the upload goes to a temporary file, then away.
+    // Checked before anything is decoded: the container from its first bytes, and a decode that stops just past
+    // the longest prompt allowed, so a file that would decode to an hour costs no more than one that is too long.
+    const format = sniffAudioFormat(file);
+    if (!format) throw new PromptLibraryError('unsupported_format', `not a recording in an accepted container (${UPLOAD_FORMATS.join(', ')})`);
+    const untrusted = { format, maxSeconds: this.maxPromptMs / 1000 + 0.5, timeoutMs: this.decodeTimeoutMs };
+    // ffmpeg reads from a path: the upload goes to a private temporary file (the library may live in a database),
+    // then away.
     const tmp = join(tmpdir(), `earshot-upload-${randomUUID()}`);
     writeFileSync(tmp, file, { mode: 0o600 });
     let pcm16k: Int16Array;
     let pcm8k: Int16Array;
     try {
-      const o = opts.loudnessLufs === null ? {} : { loudnessLufs: opts.loudnessLufs };
+      const o = { untrusted, ...(opts.loudnessLufs === null ? {} : { loudnessLufs: opts.loudnessLufs }) };
       [pcm16k, pcm8k] = await Promise.all([decodeToPcm(tmp, 16000, o), decodeToPcm(tmp, 8000, o)]);
     } catch (e) {
-      throw new PromptLibraryError('bad_audio', (e as Error).message.replace(tmp, 'the upload'));
+      const timedOut = e instanceof PromptImportError && e.timedOut;
+      throw new PromptLibraryError(timedOut ? 'decode_timeout' : 'bad_audio', (e as Error).message.replaceAll(tmp, 'the upload'));
     } finally {
       rmSync(tmp, { force: true });
     }
