@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { TestCall } from '../test/helpers/client.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { startServer, type ServerProcess } from './serverProcess.js';
 
@@ -80,6 +81,43 @@ function quantile(before: Map<number, number>, after: Map<number, number>, q: nu
   return null;
 }
 
+function percentiles(xs: number[]): { n: number; p50: number; p95: number; p99: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => Math.round(s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] * 1000) / 1000;
+  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/**
+ * Forwarding between real gateways: a call held on the first, `stop_prompt` sent `n` times straight to it and `n`
+ * times to the second (which finds the holder in the call directory and forwards), alternately; round trips in ms.
+ */
+async function forwardProbe(holder: ServerProcess, other: ServerProcess, n: number): Promise<{ direct: ReturnType<typeof percentiles>; forwarded: ReturnType<typeof percentiles> }> {
+  const c = new TestCall(`${holder.wsUrl}/v1/stream`);
+  const callId = `fwd-probe-${process.pid}`;
+  const ev = await c.start({ callId, encoding: 'pcm16', sampleRate: 16000, callType: 'notification', callee: '+8613900000999' });
+  if (ev.type !== 'ready') throw new Error(`forward probe: the call was not admitted (${JSON.stringify(ev)})`);
+  const direct: number[] = [];
+  const forwarded: number[] = [];
+  try {
+    const post = async (base: string) => {
+      const t = performance.now();
+      const r = await fetch(`${base}/v1/calls/${callId}/stop_prompt`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await r.text();
+      if (r.status !== 202) throw new Error(`forward probe: ${base} answered ${r.status}`);
+      return performance.now() - t;
+    };
+    for (let i = 0; i < n + 20; i++) {
+      const d = await post(holder.baseUrl);
+      const f = await post(other.baseUrl);
+      if (i >= 20) direct.push(d), forwarded.push(f); // the first 20: connections and JIT warm up
+    }
+  } finally {
+    await c.hangup().catch(() => undefined);
+    c.close();
+  }
+  return { direct: percentiles(direct), forwarded: percentiles(forwarded) };
+}
+
 async function scrape(gw: ServerProcess): Promise<string> {
   return (await fetch(`${gw.baseUrl}/metrics`)).text();
 }
@@ -125,6 +163,12 @@ async function main(): Promise<number> {
       };
       gateways.push(await startServer({ name, entry: 'gateway/main.ts', env, portEnv: 'EARSHOT_PORT', logFile: join(dir, 'gateway.log'), cwd: ROOT }));
       console.log(`fleet: ${name} pid ${gateways[i].pid} on ${gateways[i].port}`);
+    }
+    let forwarding: Awaited<ReturnType<typeof forwardProbe>> | null = null;
+    if (gateways.length >= 2) {
+      forwarding = await forwardProbe(gateways[0], gateways[1], 400);
+      const f = (x: ReturnType<typeof percentiles>) => `${x.p50}/${x.p95}/${x.p99}`;
+      console.log(`fleet: control request round trip, ms p50/p95/p99 (n=${forwarding.direct.n}, idle): straight to the holder ${f(forwarding.direct)}, through the other instance ${f(forwarding.forwarded)}`);
     }
     const steps = [];
     for (const n of a.perInstance) {
@@ -175,7 +219,7 @@ async function main(): Promise<number> {
       }
     }
     const maxPerInstance = steps.filter((s) => s.allWithinBudget).reduce<number | null>((m, s) => (m === null || s.perInstance > m ? s.perInstance : m), null);
-    const result = { instances: a.instances, pipeline: a.pipeline, passthrough: a.passthrough, maxPerInstanceWithinBudget: maxPerInstance, steps, finishedAt: new Date().toISOString() };
+    const result = { instances: a.instances, pipeline: a.pipeline, passthrough: a.passthrough, maxPerInstanceWithinBudget: maxPerInstance, forwarding, steps, finishedAt: new Date().toISOString() };
     writeFileSync(join(a.out, 'fleet.json'), JSON.stringify(result, null, 2));
     console.log(`fleet: largest per-instance step with every instance within budget: ${maxPerInstance ?? 'none'}; wrote ${join(a.out, 'fleet.json')}`);
     return 0;
