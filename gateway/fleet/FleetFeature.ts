@@ -22,7 +22,11 @@ export class FleetFeature implements Plugin {
     this.db = fleetDatabase(gw.config);
     if (!this.db) return;
     const f = gw.config.fleet;
-    const address = f.advertiseUrl ?? `http://${hostname()}:${gw.config.port}`;
+    // Default: the address the server binds when it names one (a gateway on 127.0.0.1 is reachable there and
+    // nowhere else), else this host's name.
+    const bound = gw.config.host;
+    const host = bound && !['0.0.0.0', '::', ''].includes(bound) ? (bound.includes(':') ? `[${bound}]` : bound) : hostname();
+    const address = f.advertiseUrl ?? `http://${host}:${gw.config.port}`;
     if (!f.advertiseUrl && gw.config.port === 0) throw new Error('fleet.advertiseUrl (EARSHOT_ADVERTISE_URL) is required with an ephemeral port');
     this.directory = await PgCallDirectory.open(this.db.pg, {
       instanceId: f.instanceId,

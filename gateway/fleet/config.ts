@@ -26,7 +26,8 @@ export const FleetConfigSchema = z.strictObject({
     'This instance\'s id in the call directory (a pod name); default host-pid-random.',
   ),
   advertiseUrl: z.url({ protocol: /^https?$/ }).optional().describe(
-    'Where other instances reach this one (http://10.0.0.5:8080); default http://<hostname>:<port>. Control ' +
+    'Where other instances reach this one (http://10.0.0.5:8080); default http://<host>:<port> when `host` names ' +
+      'an address, else http://<hostname>:<port>. Control ' +
       'requests and event streams for calls held here are forwarded to it.',
   ),
   heartbeatMs: z.number().int().min(100).max(60000).default(5000).describe(

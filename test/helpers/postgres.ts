@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests and the fleet bench: initdb in a temp directory, one server on a free
 // loopback port, stopped and removed afterwards. The binaries come from Debian's `postgresql` package (installed by
 // tools/setup.sh) or EARSHOT_PG_BIN. PostgreSQL refuses to run as root, so as root (CI) initdb and the server run
-// as the `postgres` system user that the Debian package creates; as anyone else, as that user.
+// as the `postgres` system user that the Debian package creates; as anyone else, as the user running the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
