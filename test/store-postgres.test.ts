@@ -87,6 +87,26 @@ describe('Postgres', () => {
     }
   });
 
+  it('a channel added while the LISTEN connection is up hears the first notification sent once listening() resolves', async () => {
+    const url = await cluster.createDatabase();
+    const p = new Postgres({ url });
+    try {
+      p.listen('first_channel', () => undefined);
+      await p.listening();
+      // Many channels in a row, each notified the moment listening() says so: none may miss its first message.
+      for (let i = 0; i < 20; i++) {
+        const heard: string[] = [];
+        p.listen(`late_channel_${i}`, (payload) => heard.push(payload));
+        await p.listening();
+        await p.query(`SELECT pg_notify('late_channel_${i}', 'hello')`);
+        await until(() => heard.length > 0, 2000, `late_channel_${i} heard`);
+        expect(heard).toEqual(['hello']);
+      }
+    } finally {
+      await p.close();
+    }
+  });
+
   it('shares one pool per URL in a process and closes it with its last user', async () => {
     const url = await cluster.createDatabase();
     const a = sharedPostgres({ url });

@@ -175,6 +175,8 @@ class Listener {
   private closed = false;
   private everConnected = false;
   private waiters: (() => void)[] = [];
+  /** LISTENs sent on the live connection for channels added after it came up: ready() waits for them. */
+  private subscribing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly opts: PostgresOptions,
@@ -187,7 +189,7 @@ class Listener {
     let set = this.channels.get(channel);
     if (!set) {
       this.channels.set(channel, (set = new Set()));
-      if (this.client) this.client.query(`LISTEN ${channel}`).catch(() => undefined);
+      if (this.client) this.subscribing = Promise.all([this.subscribing, this.client.query(`LISTEN ${channel}`).catch(() => undefined)]);
     }
     set.add(handler);
     this.ensure();
@@ -201,7 +203,8 @@ class Listener {
 
   ready(): Promise<void> {
     this.ensure();
-    if (this.client) return Promise.resolve();
+    // A channel added while the connection was up is heard once its LISTEN has been answered, not before.
+    if (this.client) return this.subscribing.then(() => undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
