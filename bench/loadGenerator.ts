@@ -6,6 +6,7 @@
 // loop and sends its call records back. Records keep their own process's clock: every metric is a difference of
 // two times within one record, so mixing processes is safe.
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Pacer } from './pacer.js';
@@ -77,6 +78,12 @@ export function lagStats(h: ReturnType<typeof monitorEventLoopDelay>): LagStats 
 }
 
 /** Runs the slots `slots` (indices out of `calls`) in this process. */
+/**
+ * Unique to this generator process: generators driving gateways that share a call directory (bench:fleet runs one
+ * per instance) must never start two calls with the same id, or the second is refused `duplicate_call`.
+ */
+const GENERATOR_ID = randomBytes(3).toString('hex');
+
 export async function runSlots(
   p: Omit<StepParams, 'onProgress' | 'genWorkers' | 'workerSetup'> & { slots: number[]; deadline: number; stepStart: number },
   progress: { active: number; done: number; failed: number },
@@ -92,7 +99,7 @@ export async function runSlots(
       progress.active++;
       const rec = await runCall({
         wire: p.wire, url: p.url, token: p.token, scenario, audio: p.audio, pacer, sendPrompts: p.sendPrompts,
-        callId: `bench-${p.label}-${i}-${j}`,
+        callId: `bench-${GENERATOR_ID}-${p.label}-${i}-${j}`,
       });
       progress.active--;
       progress.done++;

@@ -8,6 +8,7 @@ import { refuseStart, startCall, type AdmissionVerdict, type StartRefusal } from
 import type { Call, CallSink } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
 import type { CallCommand, CommandError } from './call/commands.js';
+import type { RemoteCalls } from './call/remote.js';
 import { runCommand, type CommandHandlers } from './call/dispatch.js';
 import type { StartMessage } from './call/start.js';
 import type { Wire, WireContext } from './call/wire.js';
@@ -17,7 +18,7 @@ import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
-import { registry } from './ops/metrics.js';
+import { capacitySource, metrics, registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
 
 /** Optional features register themselves here so the gateway core stays small. */
@@ -56,6 +57,9 @@ export class Gateway implements WireContext {
   /** Speech, consent, keypad, recorded prompts: filled in by the features. */
   readonly commands: CommandHandlers = {};
   private draining = false;
+  private stopping = false;
+  /** Calls held by other instances of a fleet: set by the fleet feature (gateway/fleet/), null for one gateway. */
+  remote: RemoteCalls | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   ready = false;
 
@@ -77,11 +81,17 @@ export class Gateway implements WireContext {
     this.server.maxConnections = l.maxConnections ?? 4 * l.maxCalls + 64;
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
-    // Public, so a load balancer can probe it; the detail (models, where they were found) only with the token.
+    // Not ready while loading, draining or full: a load balancer then sends new calls elsewhere, while the calls
+    // held here go on (their connections are established) and their control requests still arrive. Public, so a
+    // load balancer can probe it; the detail (models, where they were found, capacity) only with the token.
     this.router.add('GET', '/readyz', (req, res) => {
-      const ok = this.ready && !this.draining && this.listen?.healthy !== false;
+      const ok = this.ready && !this.draining && !this.full && this.listen?.healthy !== false;
       sendJson(res, ok ? 200 : 503, authorized(this.config.apiToken, req) ? this.readiness() : { ready: ok });
     }, { public: true });
+    // Drain before a stop (Kubernetes preStop, a rollout): stop taking calls, answer once the calls have ended or
+    // after the grace period. The calls still here are ended by the SIGTERM that follows.
+    this.router.add('POST', '/v1/drain', async (_q, res) => sendJson(res, 200, await this.drain(this.config.shutdownGraceMs)));
+    capacitySource.get = () => ({ active: this.calls.size, max: this.config.limits.maxCalls });
     this.router.add('GET', '/metrics', async (_q, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
@@ -103,6 +113,11 @@ export class Gateway implements WireContext {
 
   get serving(): boolean {
     return this.ready && !this.draining;
+  }
+
+  /** At limits.maxCalls: new calls are refused `capacity`, and /readyz says so. */
+  get full(): boolean {
+    return this.calls.size >= this.config.limits.maxCalls;
   }
 
   /** Every wire registers here, whether it is served on a WebSocket path or listens on its own. */
@@ -135,11 +150,19 @@ export class Gateway implements WireContext {
 
   /** The features' verdict on a start, in their order; the first refusal wins. */
   async admit(start: StartMessage): Promise<AdmissionVerdict> {
-    for (const p of this.plugins) {
-      const verdict = await p.admit?.(start, this);
-      if (verdict && !verdict.ok) return verdict;
+    const t0 = performance.now();
+    try {
+      for (const p of this.plugins) {
+        if (!p.admit) continue;
+        const t = performance.now();
+        const verdict = await p.admit(start, this);
+        metrics.admissionSeconds.observe({ feature: p.name }, (performance.now() - t) / 1000);
+        if (verdict && !verdict.ok) return verdict;
+      }
+      return { ok: true };
+    } finally {
+      metrics.admissionSeconds.observe({ feature: 'all' }, (performance.now() - t0) / 1000);
     }
-    return { ok: true };
   }
 
   use(p: Plugin): void {
@@ -147,7 +170,16 @@ export class Gateway implements WireContext {
   }
 
   readiness(): Record<string, unknown> {
-    return { ready: this.ready, draining: this.draining, calls: this.calls.size, vad: this.listen?.backend, listenHealthy: this.listen?.healthy, models: this.models };
+    return {
+      ready: this.ready,
+      draining: this.draining,
+      full: this.full,
+      calls: this.calls.size,
+      maxCalls: this.config.limits.maxCalls,
+      vad: this.listen?.backend,
+      listenHealthy: this.listen?.healthy,
+      models: this.models,
+    };
   }
 
   /** Looks at every model in the manifest, says what is missing and what that disables. */
@@ -300,15 +332,27 @@ export class Gateway implements WireContext {
     return wss;
   }
 
-  /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
-  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    this.ready = false;
-    this.log.info({ calls: this.calls.size, graceMs }, 'draining');
-    this.server.close();
+  /**
+   * Stops taking calls (/readyz 503, starts refused `shutting_down`, upgrades 503) and waits up to `graceMs` for the
+   * calls here to end. HTTP stays open meanwhile: the calls' control requests and event streams still arrive.
+   */
+  async drain(graceMs: number): Promise<{ drained: boolean; calls: number }> {
+    if (!this.draining) {
+      this.draining = true;
+      this.log.info({ calls: this.calls.size, graceMs }, 'draining');
+    }
     const deadline = Date.now() + graceMs;
     while (this.calls.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return { drained: this.calls.size === 0, calls: this.calls.size };
+  }
+
+  /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.ready = false;
+    await this.drain(graceMs);
+    this.server.close();
     await Promise.all([...this.calls.values()].map((c) => {
       c.emit({ type: 'error', code: 'shutdown', message: 'gateway is shutting down' });
       return c.end('shutdown', 1001);

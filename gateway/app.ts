@@ -5,6 +5,7 @@ import { registerControlApi } from './control/routes.js';
 import { ConsentFeature } from './features/consent.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
+import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
 import { createWires } from './wires/index.js';
 
@@ -12,6 +13,7 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const config: Config = loadConfig(env, overrides);
   const gw = new Gateway(config);
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
+  gw.use(new FleetFeature()); // first: a call id live elsewhere in the fleet is refused before any other admission
   gw.use(new ConsentFeature());
   const prompts = new PromptsFeature();
   gw.use(prompts);

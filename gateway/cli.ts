@@ -25,7 +25,7 @@ const EVALS: Record<string, CommandSpec & { run: CommandHandler }> = {
 
 export const COMMANDS: Record<string, Command> = {
   evidence: {
-    summary: 'verify the consent evidence chain, show a record',
+    summary: 'verify the consent evidence chain (SQLite or the fleet\'s PostgreSQL), show a record, export for an auditor',
     run: async (args) => (await import('./evidence/cli.js')).evidenceCli(args),
   },
   scripts: {

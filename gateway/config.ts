@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { EvidenceConfigSchema } from './evidence/config.js';
+import { DatabaseConfigSchema, FleetConfigSchema } from './fleet/config.js';
 import { PolicyConfigSchema } from './policy/config.js';
 import { ScriptsConfigSchema } from './script/config.js';
 import { TtsConfigSchema } from './speak/config.js';
@@ -240,6 +241,8 @@ export const ConfigSchema = z.strictObject({
   policy: Policy.prefault({}).describe('Outbound-calling rules (gateway/policy/README.md).'),
   evidence: EvidenceConfigSchema.prefault({}).describe('Consent evidence store (gateway/evidence/README.md).'),
   wires: WiresConfigSchema.prefault({}).describe('Telephony wires (docs/protocol.md, proto/README.md).'),
+  database: DatabaseConfigSchema.prefault({}).describe('Shared PostgreSQL for a fleet (README: running a fleet); unset: SQLite.'),
+  fleet: FleetConfigSchema.prefault({}).describe('This instance in the call directory (used with `database.url`).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -284,6 +287,10 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_TWILIO_AUTH_TOKEN: { path: ['wires', 'twilioAuthToken'], type: 'string' },
   EARSHOT_TWILIO_PUBLIC_URL: { path: ['wires', 'twilioPublicUrl'], type: 'string' },
   EARSHOT_TWILIO_TRUST_FORWARDED_HOST: { path: ['wires', 'twilioTrustForwardedHost'], type: 'bool' },
+  EARSHOT_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
+  EARSHOT_DATABASE_POOL_SIZE: { path: ['database', 'poolSize'], type: 'int' },
+  EARSHOT_INSTANCE_ID: { path: ['fleet', 'instanceId'], type: 'string' },
+  EARSHOT_ADVERTISE_URL: { path: ['fleet', 'advertiseUrl'], type: 'string' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -39,7 +39,8 @@ describe('earshot CLI', () => {
   it('<command> --help exits 0 with that command’s usage, for every command and subcommand', () => {
     const cases: [string[], RegExp][] = [
       [['evidence', '--help'], /usage: earshot evidence <subcommand>[\s\S]*verify[\s\S]*show/],
-      [['evidence', 'verify', '--help'], /usage: earshot evidence verify \[options\][\s\S]*--expect-head SEQ:HASH/],
+      [['evidence', 'verify', '--help'], /usage: earshot evidence verify \[options\][\s\S]*--expect-head SEQ:HASH[\s\S]*--export DIR/],
+      [['evidence', 'export', '--help'], /usage: earshot evidence export \[options\][\s\S]*--out DIR[\s\S]*--since TIME\|SEQ/],
       [['scripts', 'approve', '--help'], /usage: earshot scripts approve <file\.yaml> \[options\][\s\S]*--by NAME/],
       [['models', '--help'], /usage: earshot models \[<id> …\] \[options\][\s\S]*--check/],
       [['bench', '--help'], /usage: earshot bench \[options\][\s\S]*--ramp-steps A,B,C/],
@@ -60,6 +61,8 @@ describe('earshot CLI', () => {
       [['frobnicate'], /unknown command "frobnicate"/],
       [['evidence', 'verify', '--bogus'], /unknown option --bogus/],
       [['evidence', 'verify', '--expect-head', 'nope'], /--expect-head needs <seq>:<64 hex digits>/],
+      [['evidence', 'export', '--since', '2026-01-01'], /export needs --out <dir>/],
+      [['evidence', 'verify', '--export', 'x', '--db', 'y.db'], /--export checks a folder: no --db or --data-dir/],
       [['scripts', 'approve'], /missing file\.yaml/],
       [['scripts', 'approve', 'a.yaml', 'b.yaml'], /unexpected argument "b\.yaml"/],
       [['models', '--check', '--dir'], /--dir needs a value/],

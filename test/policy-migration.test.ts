@@ -66,9 +66,9 @@ describe('stored-number migration', () => {
     expect(await policy.checkAndRecord({ callee: '13700000001', callType: 'notification', callId: 'n5', now: noon })).toEqual({ allowed: true });
     expect(await policy.checkAndRecord({ callee: '8613700000001', callType: 'notification', callId: 'n6', now: noon })).toMatchObject({ code: 'frequency_cap' });
     const records = new CallRecordStore(db);
-    expect(records.get('r1')!.callee).toBe('+8613700000001');
-    expect(records.list({ callee: '+86 137 0000 0001' }).map((r) => r.callId)).toEqual(['r1']);
-    records.close();
+    expect((await records.get('r1'))!.callee).toBe('+8613700000001');
+    expect((await records.list({ callee: '+86 137 0000 0001' })).map((r) => r.callId)).toEqual(['r1']);
+    await records.close();
   });
 
   it('an ambiguous stored number is listed, and its attempts counted, under every reading', () => {

@@ -255,7 +255,7 @@ describe('CallRecordStore', () => {
     rec.addDecision('call-1', { evidenceId: '01JXEVIDENCE', decision: 'granted', promptId: 'ask' });
     rec.addPolicyCheck('call-1', { allowed: false, code: 'calling_hours', reason: 'late' });
 
-    const live = rec.get('call-1')!;
+    const live = (await rec.get('call-1'))!;
     expect(live.prompts.map((p) => [p.promptId, p.playedMs, p.heard])).toEqual([
       ['greet', 1800, 'full'],
       ['ask', 900, 'interrupted'],
@@ -268,10 +268,10 @@ describe('CallRecordStore', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(JSON.parse(row()!.prompts)).toHaveLength(2); // inserted with its updates by the timer
 
-    rec.finish('call-1', 'completed', new Date('2025-06-02T02:03:00Z'));
-    rec.close();
+    await rec.finish('call-1', 'completed', new Date('2025-06-02T02:03:00Z'));
+    await rec.close();
     const fresh = new CallRecordStore(db);
-    const got = fresh.get('call-1')!;
+    const got = (await fresh.get('call-1'))!;
     expect(got).toMatchObject({
       callId: 'call-1',
       callee: CN_NORM,
@@ -288,23 +288,30 @@ describe('CallRecordStore', () => {
     other.close();
   });
 
-  it('lists newest first, filters by callee, rejects unknown and duplicate calls', () => {
+  it('lists newest first, filters by callee, rejects unknown and duplicate calls', async () => {
     let t = Date.UTC(2025, 5, 2);
     const rec = new CallRecordStore(db, { now: () => new Date((t += 60_000)) });
     rec.start({ callId: 'a', callee: CN, callType: 'marketing' });
     rec.start({ callId: 'b', callee: US, callType: 'notification' });
     rec.start({ callId: 'c', callee: CN_NORM, callType: 'notification' });
     rec.addPrompt('c', { promptId: 'p', text: 't', playedMs: 10, heardFully: true });
-    expect(rec.list().map((r) => r.callId)).toEqual(['c', 'b', 'a']);
-    expect(rec.list({ callee: '0086 138 0013 8000' }).map((r) => r.callId)).toEqual(['c', 'a']);
-    expect(rec.list({ callee: CN, limit: 1 })[0].prompts).toHaveLength(1); // list flushes in-flight state
-    expect(() => rec.addPrompt('zzz', { promptId: 'p', text: 't', playedMs: 1, heardFully: true })).toThrow(UnknownCallError);
+    expect((await rec.list()).map((r) => r.callId)).toEqual(['c', 'b', 'a']);
+    expect((await rec.list({ callee: '0086 138 0013 8000' })).map((r) => r.callId)).toEqual(['c', 'a']);
+    expect((await rec.list({ callee: CN, limit: 1 }))[0].prompts).toHaveLength(1); // list flushes in-flight state
+    await expect(rec.addPrompt('zzz', { promptId: 'p', text: 't', playedMs: 1, heardFully: true })).rejects.toThrow(UnknownCallError);
     expect(() => rec.start({ callId: 'a', callType: 'marketing' })).toThrow();
-    rec.finish('a', 'hung_up');
+    await rec.finish('a', 'hung_up');
     // a late decision on a finished call is still recorded (written through)
-    rec.addDecision('a', { evidenceId: 'E2', decision: 'refused' });
-    expect(new CallRecordStore(db).get('a')!.decisions.map((d) => d.evidenceId)).toEqual(['E2']);
-    rec.close();
+    await rec.addDecision('a', { evidenceId: 'E2', decision: 'refused' });
+    expect((await new CallRecordStore(db).get('a'))!.decisions.map((d) => d.evidenceId)).toEqual(['E2']);
+    // a callId already stored keeps its record: a second store starting it again does not overwrite it
+    const again = new CallRecordStore(db);
+    again.start({ callId: 'a', callee: US, callType: 'notification' });
+    await again.flush();
+    await again.finish('a', 'completed'); // after its insert was refused: must not rewrite the stored record
+    await again.addPrompt('a', { promptId: 'x', text: 'x', playedMs: 1, heardFully: true });
+    expect(await new CallRecordStore(db).get('a')).toMatchObject({ callType: 'marketing', outcome: 'hung_up', prompts: [] });
+    await rec.close();
   });
 });
 

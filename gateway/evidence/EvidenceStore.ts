@@ -5,19 +5,17 @@
 // chain logic is engine-neutral (chain.ts, verify.ts, checkpoint.ts); this file is only its SQLite storage.
 import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { encodeWav } from '../audio/wav.js';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
 import { writeFileDurable } from './audioFile.js';
-import { sha256Hex } from './canonical.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
+import { draftRecord } from './draft.js';
 import { loadEvidenceKeys } from './keyFile.js';
 import type { Keyring } from './keyring.js';
 import { EVIDENCE_MIGRATIONS } from './schema.js';
-import { EvidenceInputSchema, type Decision, type EvidenceInput, type EvidenceRecord, type VerifyResult } from './types.js';
-import { ulid } from './ulid.js';
+import type { Decision, EvidenceInput, EvidenceRecord, VerifyResult } from './types.js';
 import { checkRecord, verifyChain, type VerifyOptions } from './verify.js';
 
 export interface EvidenceStoreOptions {
@@ -108,45 +106,12 @@ export class EvidenceStore {
   append(input: EvidenceInput): EvidenceRecord {
     const key = this.opts.keys?.current;
     if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
-    const inp = EvidenceInputSchema.parse(input);
-    const now = this.now();
-    const id = ulid(now.getTime());
-    const storedAt = now.toISOString();
-
-    let audioFile: string | null = null;
-    let audioSha256: string | null = null;
+    const { fields: base, wav } = draftRecord(input, this.now(), this.config.audioDir);
     let abs: string | null = null;
-    if (inp.audio) {
-      const bytes = encodeWav({ sampleRate: inp.audio.sampleRate, samples: inp.audio.samples });
-      audioFile = `${this.config.audioDir}/${storedAt.slice(0, 10)}/${id}.wav`;
-      abs = join(this.opts.dataDir, audioFile);
-      writeFileDurable(abs, bytes);
-      audioSha256 = sha256Hex(bytes);
+    if (wav) {
+      abs = join(this.opts.dataDir, base.audioFile!);
+      writeFileDurable(abs, wav);
     }
-
-    const base = {
-      id,
-      callId: inp.callId,
-      callee: inp.callee ?? null,
-      promptId: inp.promptId ?? null,
-      promptText: inp.promptText ?? null,
-      decision: inp.decision,
-      phrase: inp.phrase,
-      transcript: inp.transcript,
-      confidence: inp.confidence,
-      complaint: inp.complaint,
-      speechStartT: inp.speechStartT ?? null,
-      speechEndT: inp.speechEndT,
-      decidedT: inp.decidedT,
-      wallTime: inp.wallTime,
-      storedAt,
-      audioFile,
-      audioSha256,
-      audioSampleRate: inp.audio ? inp.audio.sampleRate : null,
-      audioSamples: inp.audio ? inp.audio.samples.length : null,
-      model: inp.model,
-      mode: inp.mode,
-    };
 
     // IMMEDIATE takes the write lock before reading the chain head, so two writers (processes) cannot both link to it.
     const insert = this.db.transaction((): EvidenceRecord => {

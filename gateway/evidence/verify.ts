@@ -19,6 +19,11 @@ export interface VerifyOptions {
   tornCheckpointTail?: boolean;
   /** A head recorded earlier ("<seq>:<hash>"): the chain must still hold that record with that hash. */
   expectHead?: ChainHead;
+  /**
+   * Verify a segment of the chain (an export `--since …`) instead of the whole: its first record must follow the
+   * record at `seq` whose hash is `hash` (the segment's prevHash anchor), not the genesis.
+   */
+  after?: ChainHead;
 }
 
 /** Problems with one record on its own (contents, MAC, audio), or null when it is intact. */
@@ -93,8 +98,8 @@ export function verifyChain(
   // Only an authenticated pin vouches for records that carry no MAC of their own (format 1, before keys).
   const maxAuthenticPin = Math.max(0, ...[...pins].filter(([, p]) => p.authentic).map(([s]) => s));
 
-  let prevHash = GENESIS_HASH;
-  let expectSeq = 1;
+  let prevHash = opts.after?.hash ?? GENESIS_HASH;
+  let expectSeq = (opts.after?.seq ?? 0) + 1;
   let lastUnmacced = 0;
   let prevRank: number | undefined;
   for (const rec of records) {
@@ -103,7 +108,9 @@ export function verifyChain(
     if (own) return fail(rec.id, own, rec.seq);
     if (rec.prevHash !== prevHash) {
       const reason =
-        rec.seq === 1 || checked === 1
+        checked === 1 && opts.after
+          ? `chain broken: the first record does not follow seq ${opts.after.seq} with hash ${opts.after.hash}`
+          : rec.seq === 1 || checked === 1
           ? 'chain broken: the first record does not link to the genesis hash (earlier records removed?)'
           : `chain broken: prevHash does not match record seq ${expectSeq - 1} (a record before this one was removed or altered)`;
       return fail(rec.id, reason, rec.seq);

@@ -1,11 +1,11 @@
 // Consent on live calls: the recogniser pool, the classifier and the evidence store, wired into every call and
 // exposed as `expect_consent` (all wires) and the evidence HTTP routes.
-import { readFileSync } from 'node:fs';
 import type { Call } from '../call/Call.js';
-import { EvidenceStore } from '../evidence/index.js';
+import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
+import { openEvidenceLedger } from '../evidence/open.js';
 import type { Gateway, Plugin } from '../Gateway.js';
 import { startAsrPool, type AsrWorkerPool } from '../listen/asr/index.js';
-import { ConsentSession } from '../listen/ConsentSession.js';
+import { ConsentSession, type ConsentDecisionEvent } from '../listen/ConsentSession.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
@@ -24,7 +24,8 @@ import { metrics } from '../ops/metrics.js';
 export class ConsentFeature implements Plugin {
   readonly name = 'consent';
   pool: AsrWorkerPool | null = null;
-  evidence!: EvidenceStore;
+  evidence!: EvidenceLedger;
+  private closeEvidence: (() => Promise<void>) | null = null;
   private classifier = new ConsentClassifier();
   private model: ResolvedModel | null = null;
   private sessions = new Map<Call, ConsentSession>();
@@ -32,7 +33,9 @@ export class ConsentFeature implements Plugin {
 
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
-    this.evidence = EvidenceStore.open({ dataDir: cfg.dataDir, config: cfg.evidence });
+    const handle = openEvidenceLedger(cfg);
+    this.closeEvidence = handle.close;
+    this.evidence = await handle.ledger;
     this.routes(gw);
     if (!cfg.asr.model) {
       gw.log.warn('asr.model is empty: speech recognition and consent decisions are disabled');
@@ -89,50 +92,7 @@ export class ConsentFeature implements Plugin {
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
       minUnclearSpeechMs: 250,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
-      decide: (d) => {
-        let evidenceId: string | null = null;
-        try {
-          // Durable before the client hears of it: a decision that was sent is never lost.
-          const rec = this.evidence.append({
-            callId: call.id,
-            callee: call.init.callee,
-            promptId: d.promptId,
-            decision: d.decision,
-            phrase: d.phrase,
-            transcript: d.transcript,
-            confidence: d.confidence,
-            complaint: d.complaint,
-            speechStartT: d.speechStartT ?? undefined,
-            speechEndT: d.speechEndT ?? call.t,
-            decidedT: call.t,
-            wallTime: new Date().toISOString(),
-            audio: d.audio && d.audio.length ? { sampleRate: 16000, samples: d.audio } : undefined,
-            model: model.entry.id,
-            mode: cfg.asr.mode,
-          });
-          evidenceId = rec.id;
-        } catch (e) {
-          call.log.error({ err: e }, 'evidence append failed');
-          metrics.errors.inc({ code: 'evidence_failed' });
-          call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
-          d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
-        }
-        // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
-        call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
-        call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
-        call.emit({
-          type: 'consent',
-          decision: d.decision,
-          phrase: d.phrase,
-          transcript: d.transcript,
-          confidence: d.confidence,
-          complaint: d.complaint,
-          reason: d.reason,
-          promptId: d.promptId,
-          speechEndT: d.speechEndT,
-          evidenceId,
-        });
-      },
+      decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
     this.sessions.set(call, session);
     call.addListener({
@@ -146,25 +106,75 @@ export class ConsentFeature implements Plugin {
     });
   }
 
+  /**
+   * Records the decision, then reports it: the `consent` event leaves only once its evidence is durable (the
+   * engine's append resolved), so a decision that was sent is never lost. The append runs off the audio path (a
+   * PostgreSQL round trip is async; SQLite's append is synchronous, as before).
+   */
+  private async decide(call: Call, decided: ConsentDecisionEvent, modelId: string, mode: string): Promise<void> {
+    let d = decided;
+    let evidenceId: string | null = null;
+    try {
+      // Durable before the client hears of it: a decision that was sent is never lost.
+      const rec = await this.evidence.append({
+        callId: call.id,
+        callee: call.init.callee,
+        promptId: d.promptId,
+        decision: d.decision,
+        phrase: d.phrase,
+        transcript: d.transcript,
+        confidence: d.confidence,
+        complaint: d.complaint,
+        speechStartT: d.speechStartT ?? undefined,
+        speechEndT: d.speechEndT ?? call.t,
+        decidedT: call.t,
+        wallTime: new Date().toISOString(),
+        audio: d.audio && d.audio.length ? { sampleRate: 16000, samples: d.audio } : undefined,
+        model: modelId,
+        mode,
+      });
+      evidenceId = rec.id;
+    } catch (e) {
+      call.log.error({ err: e }, 'evidence append failed');
+      metrics.errors.inc({ code: 'evidence_failed' });
+      call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
+      d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
+    }
+    // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
+    call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
+    call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
+    call.emit({
+      type: 'consent',
+      decision: d.decision,
+      phrase: d.phrase,
+      transcript: d.transcript,
+      confidence: d.confidence,
+      complaint: d.complaint,
+      reason: d.reason,
+      promptId: d.promptId,
+      speechEndT: d.speechEndT,
+      evidenceId,
+    });
+  }
+
   private routes(gw: Gateway): void {
-    gw.router.add('GET', '/v1/evidence/:id', (_q, res, p) => {
-      const rec = this.evidence.get(p.id);
+    gw.router.add('GET', '/v1/evidence/:id', async (_q, res, p) => {
+      const rec = await this.evidence.get(p.id);
       if (!rec) throw new HttpError(404, 'not_found', `no evidence ${p.id}`);
       sendJson(res, 200, rec);
     });
-    gw.router.add('GET', '/v1/evidence/:id/audio', (_q, res, p) => {
-      const path = this.evidence.audioPath(p.id);
-      if (!path) throw new HttpError(404, 'not_found', `no audio for evidence ${p.id}`);
-      const body = readFileSync(path);
+    gw.router.add('GET', '/v1/evidence/:id/audio', async (_q, res, p) => {
+      const body = await this.evidence.audio(p.id);
+      if (!body) throw new HttpError(404, 'not_found', `no audio for evidence ${p.id}`);
       res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length });
       res.end(body);
     });
-    gw.router.add('GET', '/v1/calls/:callId/evidence', (_q, res, p) => sendJson(res, 200, { evidence: this.evidence.listByCall(p.callId) }));
+    gw.router.add('GET', '/v1/calls/:callId/evidence', async (_q, res, p) => sendJson(res, 200, { evidence: await this.evidence.listByCall(p.callId) }));
   }
 
   async stop(): Promise<void> {
     for (const s of this.sessions.values()) s.close();
     await this.pool?.close();
-    this.evidence?.close(); // checkpoints the chain head (gateway/evidence/README.md)
+    await this.closeEvidence?.(); // checkpoints the chain head (gateway/evidence/README.md)
   }
 }

@@ -4,9 +4,12 @@
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
 import { HttpError, readJsonObject, sendJson } from '../ops/http.js';
-import { AmbiguousNumberError, CallPolicy, CallRecordStore, InvalidNumberError, policyMigrations, type PolicyCheckInput } from '../policy/index.js';
+import { AmbiguousNumberError, CallPolicy, CallRecordStore, InvalidNumberError, parsePolicyConfig, policyMigrations, type PolicyCheckInput } from '../policy/index.js';
+import { PgCallRecordRepo } from '../policy/PgCallRecordRepo.js';
+import { PgPolicyStore } from '../policy/PgPolicyStore.js';
 import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
+import { fleetDatabase } from '../store/engine.js';
 import type { StartMessage } from '../call/start.js';
 
 /**
@@ -31,6 +34,7 @@ export class PolicyFeature implements Plugin {
   /** The policy clock; tests may replace it. */
   now: () => Date;
   private pending = new Map<string, { checks: PolicyCheckInput[]; at: number }>();
+  private releaseDb: (() => Promise<void>) | null = null;
 
   constructor(opts: { now?: () => Date } = {}) {
     this.now = opts.now ?? (() => new Date());
@@ -40,18 +44,28 @@ export class PolicyFeature implements Plugin {
     const section = gw.config.policy as Record<string, unknown>;
     const { clock, ...rules } = section;
     if (clock !== undefined) this.now = parseClock(clock);
-    this.policy = CallPolicy.open({ dataDir: gw.config.dataDir, config: rules });
-    const country = this.policy.config.defaultCountry;
-    this.records = new CallRecordStore(sharedDatabase({ dataDir: gw.config.dataDir, migrations: [policyMigrations(country)] }), {
-      now: () => this.now(),
-      defaultCountry: country,
-    });
+    const fleet = fleetDatabase(gw.config);
+    if (fleet) {
+      // A fleet: one do-not-call list, one attempt history and one set of call records for every instance.
+      this.releaseDb = fleet.release;
+      const config = parsePolicyConfig(rules);
+      this.policy = new CallPolicy(await PgPolicyStore.open(fleet.pg), config);
+      this.records = new CallRecordStore(await PgCallRecordRepo.open(fleet.pg), { now: () => this.now(), defaultCountry: config.defaultCountry });
+    } else {
+      this.policy = CallPolicy.open({ dataDir: gw.config.dataDir, config: rules });
+      const country = this.policy.config.defaultCountry;
+      this.records = new CallRecordStore(sharedDatabase({ dataDir: gw.config.dataDir, migrations: [policyMigrations(country)] }), {
+        now: () => this.now(),
+        defaultCountry: country,
+      });
+    }
     this.routes(gw);
   }
 
   async stop(): Promise<void> {
-    this.records?.close();
+    await this.records?.close();
     await this.policy?.close();
+    await this.releaseDb?.();
   }
 
   async admit(s: StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }> {
@@ -86,7 +100,7 @@ export class PolicyFeature implements Plugin {
     const ref = s.script ? parseScriptRef(s.script) : null;
     try {
       this.records.start({ callId: s.callId, callee: s.callee, callType: s.callType, scriptId: ref?.id, scriptVersion: ref?.version, policyChecks: check ? [check] : [] });
-      this.records.finish(s.callId, outcome);
+      void this.records.finish(s.callId, outcome).catch(() => undefined);
     } catch {
       // The callId already has a record (a retried id): the original record stays as it was.
     }
@@ -104,6 +118,7 @@ export class PolicyFeature implements Plugin {
       return;
     }
     const texts = new Map<string, string>();
+    const failed = (e: unknown) => gw.log.error({ callId: call.id, err: (e as Error).message }, 'call record update failed');
     call.observe((ev: CallEvent) => {
       try {
         if (ev.type === 'prompt_started') {
@@ -111,13 +126,13 @@ export class PolicyFeature implements Plugin {
           if (cur && cur.promptId === ev.promptId && cur.text) texts.set(cur.promptId, cur.text);
         } else if (ev.type === 'prompt_finished') {
           const id = String(ev.promptId);
-          this.records.addPrompt(call.id, { promptId: id, text: texts.get(id) ?? '', playedMs: Number(ev.playedMs) || 0, heardFully: !ev.interrupted });
+          this.records.addPrompt(call.id, { promptId: id, text: texts.get(id) ?? '', playedMs: Number(ev.playedMs) || 0, heardFully: !ev.interrupted }).catch(failed);
           texts.delete(id);
         } else if (ev.type === 'consent' && typeof ev.evidenceId === 'string') {
-          this.records.addDecision(call.id, { evidenceId: ev.evidenceId, decision: ev.decision as 'granted' | 'refused' | 'unclear', promptId: typeof ev.promptId === 'string' ? ev.promptId : undefined });
+          this.records.addDecision(call.id, { evidenceId: ev.evidenceId, decision: ev.decision as 'granted' | 'refused' | 'unclear', promptId: typeof ev.promptId === 'string' ? ev.promptId : undefined }).catch(failed);
         } else if (ev.type === 'call_summary') {
           const reason = String(ev.reason);
-          this.records.finish(call.id, OUTCOMES[reason] ?? reason);
+          this.records.finish(call.id, OUTCOMES[reason] ?? reason).catch(failed);
         }
       } catch (e) {
         gw.log.error({ callId: call.id, err: (e as Error).message }, 'call record update failed');
@@ -127,15 +142,15 @@ export class PolicyFeature implements Plugin {
 
   private routes(gw: Gateway): void {
     const r = gw.router;
-    r.add('GET', '/v1/calls/:callId/record', (_q, res, params) => {
-      const rec = this.records.get(params.callId);
+    r.add('GET', '/v1/calls/:callId/record', async (_q, res, params) => {
+      const rec = await this.records.get(params.callId);
       if (!rec) throw new HttpError(404, 'not_found', `no record for call ${params.callId}`);
       sendJson(res, 200, rec);
     });
-    r.add('GET', '/v1/records', (_q, res, _p, url) => {
+    r.add('GET', '/v1/records', async (_q, res, _p, url) => {
       const callee = url.searchParams.get('callee') ?? undefined;
       const limit = Number(url.searchParams.get('limit') ?? 100);
-      sendJson(res, 200, { records: this.records.list({ callee, limit: Number.isFinite(limit) ? limit : 100 }) });
+      sendJson(res, 200, { records: await this.records.list({ callee, limit: Number.isFinite(limit) ? limit : 100 }) });
     });
     r.add('GET', '/v1/dnc', async (_q, res, _p, url) => {
       const limit = Number(url.searchParams.get('limit') ?? 100);

@@ -17,8 +17,13 @@ export class PromptsFeature implements Plugin {
 
   async start(gw: Gateway): Promise<void> {
     const l = gw.config.limits;
-    this.library = new PromptLibrary({ dataDir: gw.config.dataDir, maxPromptMs: l.maxPromptMs, decodeTimeoutMs: l.promptDecodeTimeoutMs });
-    gw.commands.recordedPrompt = (id, rate) => this.library.pcm(id, rate);
+    this.library = await PromptLibrary.forConfig(gw.config);
+    gw.commands.recordedPrompt = (id, rate) => {
+      const pcm = this.library.pcm(id, rate);
+      // Uploaded to another instance a moment ago, its announcement not here yet: fetched now, so a retry plays.
+      if (!pcm) void this.library.ensure(id);
+      return pcm;
+    };
     const r = gw.router;
     r.add('PUT', '/v1/prompts/:promptId', async (req, res, params, url) => {
       const loudnessLufs = parseLoudness(url.searchParams.get('loudness'));
@@ -46,7 +51,11 @@ export class PromptsFeature implements Plugin {
       if (!info) throw new HttpError(404, 'unknown_prompt', `no recorded prompt ${params.promptId}`);
       sendJson(res, 200, info);
     });
-    gw.log.info({ prompts: this.library.size }, 'recorded prompts loaded');
+    gw.log.info({ prompts: this.library.size, store: gw.config.database.url ? 'postgres' : 'files' }, 'recorded prompts loaded');
+  }
+
+  async stop(): Promise<void> {
+    await this.library?.close();
   }
 }
 

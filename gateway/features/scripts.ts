@@ -56,7 +56,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
   async start(gw: Gateway): Promise<void> {
     this.gw = gw;
     this.cfg = gw.config.scripts;
-    this.store = ScriptStore.open({ dataDir: gw.config.dataDir });
+    this.store = await ScriptStore.forConfig(gw.config);
     this.speech.guard = this;
     const prev = gw.commands.dtmf;
     gw.commands.dtmf = (call, digit) => {
@@ -65,15 +65,19 @@ export class ScriptsFeature implements Plugin, SayGuard {
     };
     if (this.cfg.warmOnStart) {
       this.warming = (async () => {
-        for (const a of this.store.list()) {
+        for (const a of await this.store.list()) {
           try {
-            await this.warm(this.store.load(`${a.scriptId}@${a.version}`).script);
+            await this.warm((await this.store.load(`${a.scriptId}@${a.version}`)).script);
           } catch (e) {
             gw.log.warn({ script: `${a.scriptId}@${a.version}`, err: (e as Error).message }, 'approved script not warmed');
           }
         }
       })();
     }
+  }
+
+  async stop(): Promise<void> {
+    await this.store?.close();
   }
 
   /**

@@ -4,6 +4,9 @@ import client from 'prom-client';
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
+/** What the capacity gauge reads at scrape time; the gateway sets it (calls in progress, limits.maxCalls). */
+export const capacitySource: { get: (() => { active: number; max: number }) | null } = { get: null };
+
 export const metrics = {
   logLinesDropped: new client.Counter({
     name: 'earshot_log_lines_dropped_total',
@@ -18,6 +21,37 @@ export const metrics = {
     registers: [registry],
   }),
   activeCalls: new client.Gauge({ name: 'earshot_active_calls', help: 'Calls in progress', labelNames: ['wire'], registers: [registry] }),
+  // --- fleet (issue #15) ---
+  capacityRatio: new client.Gauge({
+    name: 'earshot_capacity_ratio',
+    help: 'Calls in progress / limits.maxCalls (1 = full: /readyz answers 503); for autoscaling',
+    registers: [registry],
+    collect() {
+      const c = capacitySource.get?.();
+      if (c) this.set(c.max > 0 ? c.active / c.max : 0);
+    },
+  }),
+  admissionSeconds: new client.Histogram({
+    name: 'earshot_admission_seconds',
+    help: 'Time a call start spends in admission, per feature (fleet: the call directory claim; policy: do-not-call, hours, caps; scripts) and in all',
+    labelNames: ['feature'],
+    buckets: [0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
+  admissionStoreSeconds: new client.Histogram({
+    name: 'earshot_admission_store_seconds',
+    help: 'Time the frequency-cap check-and-record of one call start takes at the policy store (the database round trip)',
+    labelNames: ['engine'],
+    buckets: [0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
+  forwardSeconds: new client.Histogram({
+    name: 'earshot_forward_seconds',
+    help: 'Control requests forwarded to the instance holding the call: time to that instance\'s response headers',
+    labelNames: ['kind'],
+    buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  }),
   callsTotal: new client.Counter({ name: 'earshot_calls_total', help: 'Calls by outcome', labelNames: ['wire', 'outcome'], registers: [registry] }),
   errors: new client.Counter({ name: 'earshot_call_errors_total', help: 'Errors sent to clients, by code', labelNames: ['code'], registers: [registry] }),
   inboundFrameSeconds: new client.Histogram({

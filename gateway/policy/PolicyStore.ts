@@ -1,5 +1,5 @@
-// Everything the call policy remembers, behind one small async interface: SQLite (one gateway) today, a shared
-// Redis/Postgres implementation when several gateways dial the same callees. Numbers arrive already normalised.
+// Everything the call policy remembers, behind one small async interface: SQLite for one gateway
+// (SqlitePolicyStore), PostgreSQL for a fleet dialling the same callees (PgPolicyStore). Numbers arrive in E.164.
 import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
 
 export interface PolicyStore {
@@ -16,8 +16,10 @@ export interface PolicyStore {
   countAttempts(callee: string, callType: CallType, sinceMs: number, untilMs: number): Promise<number>;
   /**
    * Atomically: if every cap still has room at `attempt.at`, record the attempt and return null; otherwise record
-   * nothing and return the first cap that is full. Atomic so two gateways starting calls to one callee at the same
-   * moment cannot both squeeze under the cap (Redis: a Lua script; Postgres: a transaction with a row lock).
+   * nothing and return the first cap that is full. A cap counts the attempts stamped after `at − window`, those
+   * stamped after `at` included (another gateway's clock may run ahead). Atomic so two gateways starting calls to
+   * one callee at the same moment cannot both squeeze under the cap (SQLite: an IMMEDIATE transaction; PostgreSQL:
+   * one function call under a per-callee advisory lock, PgPolicyStore).
    */
   recordAttemptWithinCaps(attempt: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null>;
   /** Releases what the store runs besides its data (threads, connections). */

@@ -1,6 +1,7 @@
 // PolicyStore on the shared embedded SQLite database. The methods are synchronous underneath and only wrapped in
 // promises for the interface, so check-and-record runs without interleaving inside one process — or, given an
 // AttemptWriter, in its worker thread, so the durable commit of each admission does not block the event loop.
+import { metrics } from '../ops/metrics.js';
 import { migrate, type Db } from '../store/Database.js';
 import type { AttemptWriter } from './AttemptWriter.js';
 import { countAttempts, insertAttempt, prepareAttempts } from './attempts.js';
@@ -62,11 +63,20 @@ export class SqlitePolicyStore implements PolicyStore {
   }
 
   async recordAttemptWithinCaps(a: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null> {
+    const t0 = performance.now();
+    try {
+      return await this.checkAndRecord(a, caps);
+    } finally {
+      metrics.admissionStoreSeconds.observe({ engine: 'sqlite' }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  private async checkAndRecord(a: CallAttempt, caps: readonly FrequencyCap[]): Promise<FrequencyCap | null> {
     if (this.writer) return this.writer.record(a, caps);
     // IMMEDIATE: the write lock is held from the count to the insert, so another process cannot slip in between.
     const tx = this.db.transaction((): FrequencyCap | null => {
       for (const cap of caps) {
-        if (countAttempts(this.attempts, a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, a.at) >= cap.max) return cap;
+        if (countAttempts(this.attempts, a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, Number.MAX_SAFE_INTEGER) >= cap.max) return cap;
       }
       insertAttempt(this.attempts, a);
       return null;

@@ -19,7 +19,8 @@ const commit = db.transaction((batch: AttemptRequest[]): AttemptReply[] =>
   batch.map(({ id, attempt: a, caps }) => {
     let full: FrequencyCap | null = null;
     for (const cap of caps) {
-      if (countAttempts(s, a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, a.at) >= cap.max) {
+      // No upper bound: an attempt stamped after `a.at` (another instance's clock ahead of this one) counts too.
+      if (countAttempts(s, a.callee, a.callType, a.at - cap.windowHours * HOUR_MS, Number.MAX_SAFE_INTEGER) >= cap.max) {
         full = cap;
         break;
       }

@@ -24,6 +24,8 @@ export const SCRIPTS_COMMANDS = {
 
 /** Exit codes: 0 done, 1 refused or failed (the message says why), 2 usage. */
 export async function scriptsCli(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let store: ScriptStore | null = null;
+  let library: PromptLibrary | null = null;
   let sub: keyof typeof SCRIPTS_COMMANDS;
   let parsed: { args: string[]; by?: string };
   try {
@@ -46,7 +48,7 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
   }
   try {
     const config = loadConfig();
-    const store = ScriptStore.open({ dataDir: config.dataDir });
+    store = await ScriptStore.forConfig(config);
     if (sub === 'list') {
       const rows = await store.list();
       if (!rows.length) out.write('no approved scripts\n');
@@ -54,8 +56,9 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
       return 0;
     }
     const file = parsed.args[0];
-    // The library of recorded prompts the gateway plays from (<dataDir>/prompts): `play` nodes are pinned to it.
-    const library = new PromptLibrary({ dataDir: config.dataDir, maxPromptMs: config.limits.maxPromptMs });
+    // The library of recorded prompts the gateway plays from (<dataDir>/prompts, or the fleet's database): `play`
+    // nodes are pinned to it.
+    library = await PromptLibrary.forConfig(config);
     for (const p of pinRecordingsInFile(file, library)) {
       out.write(`${p.added ? 'pinned' : 'pin ok'} ${p.node}: recorded prompt ${p.prompt} sha256:${p.sha256}\n`);
     }
@@ -72,6 +75,8 @@ export async function scriptsCli(args: string[], out: NodeJS.WritableStream = pr
     err.write(`earshot scripts: ${(e as Error).message}\n`);
     return 1;
   } finally {
+    await store?.close();
+    await library?.close();
     closeSharedDatabases();
   }
 }

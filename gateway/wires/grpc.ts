@@ -82,7 +82,7 @@ interface Req {
 export class GrpcWire implements Wire {
   readonly name = 'grpc';
   private server: grpc.Server | null = null;
-  private evidence: import('../evidence/EvidenceStore.js').EvidenceStore | null = null;
+  private evidence: { ledger: Promise<import('../evidence/EvidenceLedger.js').EvidenceLedger>; close: () => Promise<void> } | null = null;
   private tts: import('../speak/tts/TtsRegistry.js').TtsRegistry | null = null;
   private streams = new Set<GrpcCall>();
   /** Health Watch streams and their tick; one timer serves them all while there are any. */
@@ -127,12 +127,12 @@ export class GrpcWire implements Wire {
         const id = call.request.id ?? '';
         if (!id) return cb({ code: S.INVALID_ARGUMENT, details: 'id is required' });
         void (async () => {
-          // Opened lazily: a gateway that never serves GetEvidence does not need the SQLite store.
+          // Opened lazily: a gateway that never serves GetEvidence does not need the store (SQLite, or the fleet's).
           if (!this.evidence) {
-            const { EvidenceStore } = await import('../evidence/EvidenceStore.js');
-            this.evidence = EvidenceStore.open({ dataDir: gw.config.dataDir, config: gw.config.evidence });
+            const { openEvidenceLedger } = await import('../evidence/open.js');
+            this.evidence = openEvidenceLedger(gw.config);
           }
-          const r = this.evidence.get(id);
+          const r = await (await this.evidence.ledger).get(id);
           if (!r) return cb({ code: S.NOT_FOUND, details: `no evidence record ${id}` });
           cb(null, { id: r.id, callId: r.callId, decision: r.decision, json: JSON.stringify(r) });
         })().catch((e: Error) => cb({ code: S.INTERNAL, details: e.message }));
@@ -222,6 +222,8 @@ export class GrpcWire implements Wire {
   }
 
   async stop(): Promise<void> {
+    await this.evidence?.close();
+    this.evidence = null;
     const s = this.server;
     this.server = null;
     if (!s) return;

@@ -1,0 +1,108 @@
+// The same call-record tests on both engines, through CallRecordStore (batching in memory) over each engine's
+// repository; two stores on one database stand for two gateways.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CallRecordStore, policyMigrations } from '../gateway/policy/index.js';
+import { PgCallRecordRepo } from '../gateway/policy/PgCallRecordRepo.js';
+import { SqliteCallRecordRepo } from '../gateway/policy/SqliteCallRecordRepo.js';
+import type { CallRecordRepo } from '../gateway/policy/CallRecordRepo.js';
+import { openDatabase } from '../gateway/store/Database.js';
+import { Postgres } from '../gateway/store/postgres/Postgres.js';
+import { twoInstances, useCluster } from './helpers/postgres.js';
+
+const cluster = useCluster();
+
+interface Engine {
+  name: string;
+  pair(): Promise<{ a: CallRecordRepo; b: CallRecordRepo; close: () => Promise<void> }>;
+}
+
+const engines: Engine[] = [
+  {
+    name: 'sqlite',
+    async pair() {
+      const dir = mkdtempSync(join(tmpdir(), 'earshot-records-'));
+      const da = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
+      const db = openDatabase({ dataDir: dir });
+      return {
+        a: new SqliteCallRecordRepo(da, 'CN'),
+        b: new SqliteCallRecordRepo(db, 'CN'),
+        close: async () => {
+          da.close();
+          db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async pair() {
+      const { pa, pb, close } = await twoInstances(cluster());
+      const [a, b] = await Promise.all([PgCallRecordRepo.open(pa), PgCallRecordRepo.open(pb)]);
+      return { a, b, close };
+    },
+  },
+];
+
+describe.each(engines)('call records on $name', (engine) => {
+  it('a record written by the instance that held the call is read, in full, on the other', async () => {
+    const { a, b, close } = await engine.pair();
+    try {
+      let t = Date.UTC(2026, 0, 14, 2);
+      const onA = new CallRecordStore(a, { flushIntervalMs: 10_000, now: () => new Date((t += 1000)) });
+      const onB = new CallRecordStore(b);
+      onA.start({ callId: 'r1', callee: '+86 138 0013 8000', callType: 'marketing', scriptId: 'promo', scriptVersion: 2, policyChecks: [{ allowed: true }] });
+      await onA.addPrompt('r1', { promptId: 'greet', text: '您好', playedMs: 1234.6, heardFully: false });
+      await onA.addDecision('r1', { evidenceId: 'EV1', decision: 'granted', promptId: 'greet' });
+      expect(await onB.get('r1')).toBeNull(); // batched: nothing written yet
+      await onA.finish('r1', 'completed');
+      await onA.flush();
+      const got = await onB.get('r1');
+      expect(got).toMatchObject({
+        callId: 'r1',
+        callee: '+8613800138000',
+        callType: 'marketing',
+        scriptId: 'promo',
+        scriptVersion: '2',
+        outcome: 'completed',
+        prompts: [{ promptId: 'greet', text: '您好', playedMs: 1235, heard: 'interrupted' }],
+        decisions: [{ evidenceId: 'EV1', decision: 'granted', promptId: 'greet' }],
+      });
+      // An update made on B to a call it never held is a read-modify-write.
+      await onB.addPolicyCheck('r1', { allowed: false, code: 'do_not_call', reason: 'complaint later' });
+      expect((await onA.get('r1'))!.policyChecks.map((c) => c.code)).toEqual([null, 'do_not_call']);
+      await onA.close();
+      await onB.close();
+    } finally {
+      await close();
+    }
+  });
+
+  it('lists newest first across instances, filtered by callee, and never lets a reused id overwrite a record', async () => {
+    const { a, b, close } = await engine.pair();
+    try {
+      let t = Date.UTC(2026, 0, 14, 2);
+      const clock = () => new Date((t += 60_000));
+      const onA = new CallRecordStore(a, { now: clock });
+      const onB = new CallRecordStore(b, { now: clock });
+      onA.start({ callId: 'x1', callee: '+8613800138000', callType: 'marketing' });
+      onB.start({ callId: 'x2', callee: '+12125550100', callType: 'notification' });
+      onA.start({ callId: 'x3', callee: '13800138000', callType: 'notification' });
+      await onA.flush();
+      await onB.flush();
+      expect((await onB.list()).map((r) => r.callId)).toEqual(['x3', 'x2', 'x1']);
+      expect((await onB.list({ callee: '+86 138 0013 8000', limit: 5 })).map((r) => r.callId)).toEqual(['x3', 'x1']);
+      onB.start({ callId: 'x1', callee: '+12125550199', callType: 'notification' });
+      await onB.finish('x1', 'completed');
+      await onB.flush();
+      expect(await onA.get('x1')).toMatchObject({ callee: '+8613800138000', callType: 'marketing', outcome: null });
+      await onA.close();
+      await onB.close();
+    } finally {
+      await close();
+    }
+  });
+});
