@@ -2,6 +2,7 @@
 import { loadConfig, type Config } from './config.js';
 import { Gateway } from './Gateway.js';
 import { ConsentFeature } from './features/consent.js';
+import { InterruptionFeature } from './features/interruption.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { NativeWire } from './wires/native.js';
@@ -12,7 +13,9 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const gw = new Gateway(config);
   gw.addWire(new NativeWire());
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
-  gw.use(new ConsentFeature());
+  const consent = new ConsentFeature();
+  gw.use(consent);
+  gw.use(new InterruptionFeature(consent)); // shares consent's recogniser pool
   gw.use(new PromptsFeature());
   for (const p of outboundFeatures()) gw.use(p);
   registerTelephonyWires(gw, env); // Twilio, Vonage, AudioSocket, gRPC wires + HTTP control API

@@ -5,6 +5,25 @@ import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 
+const BargeInContent = z.object({
+  enabled: z.boolean().default(true),
+  /** Backchannel and interruption words per language (YAML, like the consent lexicon); default: bundled. */
+  lexiconFile: z.string().optional(),
+  /** A clear interruption (listed word, or enough non-backchannel words) commits after this much speech. */
+  minSpeechMs: z.number().int().min(32).max(3000).default(128),
+  /** When `commitMinSpeechMs` is reached without a verdict, wait at most this long for one. */
+  waitMs: z.number().int().min(0).max(2000).default(96),
+  /** Backchannel words that last longer than this (speech ms) commit all the same. */
+  backchannelMaxMs: z.number().int().min(100).max(10000).default(2000),
+  /** Audio before the VAD onset that the recogniser hears too. */
+  preRollMs: z.number().int().min(0).max(1000).default(200),
+  /** First look at the paused stretch this long after the onset (inbound ms), then every `everyMs`. */
+  firstAtMs: z.number().int().min(32).max(2000).default(256),
+  everyMs: z.number().int().min(32).max(2000).default(128),
+  /** No looks after this much of the paused stretch: the duration rules decide what is left. */
+  maxMs: z.number().int().min(100).max(10000).default(2400),
+});
+
 const BargeIn = z.object({
   /** Speech probability above which the prompt pauses. */
   pauseThreshold: z.number().min(0).max(1).default(0.3),
@@ -18,6 +37,12 @@ const BargeIn = z.object({
   silenceThreshold: z.number().min(0).max(1).default(0.25),
   /** Gaps shorter than this inside speech are bridged. */
   gapMs: z.number().int().min(0).max(1000).default(96),
+  /**
+   * Content-aware decisions (README "Barge-in"): while a pause is pending the recogniser hears the paused stretch,
+   * so backchannels resume however long they last and clear interruptions commit early. Needs `asr.model` for the
+   * call's language; without it (or with `enabled: false`) the duration rule alone decides.
+   */
+  content: BargeInContent.default(BargeInContent.parse({})),
 });
 
 const Echo = z.object({
