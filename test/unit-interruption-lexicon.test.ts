@@ -14,6 +14,7 @@ describe('Mandarin, pinyin-token recogniser', () => {
   it.each([
     ['èn', '嗯'],
     ['èn èn', '嗯嗯'],
+    ['ń ēn', '嗯嗯'],
     ['d uì d uì d uì', '对对对'],
     ['h ǎo d e h ǎo d e', '好的好的'],
     ['sh ì sh ì sh ì', '是是是'],
@@ -50,6 +51,11 @@ describe('Mandarin, pinyin-token recogniser', () => {
     expect(zh.judge('n ǐ')).toMatchObject({ kind: 'content', clear: false, other: 1 });
     expect(zh.judge('k ě y ǐ')).toMatchObject({ kind: 'content', clear: true, other: 2 });
     expect(zh.judge('èn k ě')).toMatchObject({ kind: 'content', clear: false, other: 1 });
+  });
+
+  it('a bare initial (a syllable not yet heard out) counts for nothing', () => {
+    expect(zh.judge('sh')).toMatchObject({ kind: 'none', units: 0 });
+    expect(zh.judge('sh ì sh')).toMatchObject({ kind: 'backchannel', units: 1 });
   });
 
   it('nothing recognised is "none"', () => {

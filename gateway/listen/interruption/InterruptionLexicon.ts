@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { entryReadings, entryText, englishWords, LexiconFileSchema, syllableUnit, type Language, type TokenType } from '../consent/lexicon.js';
+import { INITIALS } from '../consent/pinyin.js';
 import { BREAK, QUESTION_MARK, utteranceUnits } from '../consent/utterance.js';
 
 /** The consent lexicon's entry: a string, or { text, readings } where pinyin-pro's reading is not the recogniser's. */
@@ -40,6 +41,8 @@ export interface TranscriptVerdict {
   word: string | null;
 }
 
+const BARE_INITIALS: ReadonlySet<string> = new Set(INITIALS);
+
 interface Phrase {
   text: string;
   interruption: boolean;
@@ -67,6 +70,10 @@ export class InterruptionLexicon {
     return new InterruptionLexicon(parsed.data, language === 'en' ? 'word' : tokenType);
   }
 
+  private get pinyin(): boolean {
+    return this.tokenType === 'pinyin-initial-final';
+  }
+
   get language(): Language {
     return this.file.language;
   }
@@ -82,7 +89,10 @@ export class InterruptionLexicon {
   judge(text: string): TranscriptVerdict {
     const all = utteranceUnits(text, this.tokenType, this.file.language);
     const question = all.some((u) => u.key === QUESTION_MARK);
-    const units = all.map((u) => u.key).filter((k) => k !== BREAK && k !== QUESTION_MARK);
+    // A bare initial (`sh` with no final) is a syllable the recogniser has not finished hearing: 是 or 谁 alike.
+    const units = all
+      .filter((u) => u.key !== BREAK && u.key !== QUESTION_MARK && !(this.pinyin && u.tone === 5 && BARE_INITIALS.has(u.key)))
+      .map((u) => u.key);
     let other = 0;
     let word: string | null = null;
     for (let i = 0; i < units.length; ) {
