@@ -39,6 +39,7 @@ class ScriptedStream implements AsrStream {
 function setup(opts: { open?: () => AsrStream } = {}) {
   const streams: ScriptedStream[] = [];
   const verdicts: (ContentVerdict & { text: string })[] = [];
+  const costs: { looks: number; cpuMs: number; heardMs: number }[] = [];
   const judge = (text: string): TranscriptVerdict =>
     text === 'en en' ? { kind: 'backchannel', clear: false, units: 2, other: 0, word: null } : text ? { kind: 'content', clear: true, units: 1, other: 0, word: '不' } : { kind: 'none', clear: false, units: 0, other: 0, word: null };
   const probe = new ContentProbe({
@@ -55,6 +56,7 @@ function setup(opts: { open?: () => AsrStream } = {}) {
       }),
     judge,
     verdict: (v, d) => verdicts.push({ ...v, text: d.text }),
+    done: (c) => costs.push(c),
   });
   let pos = 0;
   /** Feeds n 32 ms frames whose samples carry their own absolute index (so slices can be checked). */
@@ -66,7 +68,7 @@ function setup(opts: { open?: () => AsrStream } = {}) {
       pos += FRAME;
     }
   };
-  return { probe, streams, verdicts, feed, pos: () => pos };
+  return { probe, streams, verdicts, costs, feed, pos: () => pos };
 }
 
 describe('ContentProbe', () => {
@@ -124,6 +126,19 @@ describe('ContentProbe', () => {
     feed(4);
     streams[0].answer({ text: 'b ù' });
     expect(verdicts[1]).toEqual({ kind: 'content', clear: true, onsetT: 1216, text: 'b ù' });
+  });
+
+  it('reports each pause\'s cost when it ends (looks, heard speech), and nothing for a pause it never looked at', () => {
+    const { probe, streams, costs, feed } = setup();
+    feed(40);
+    probe.speech({ type: 'pause', t: 1280, onsetT: 1216 });
+    probe.speech({ type: 'resume', t: 1400 });
+    expect(costs).toEqual([]);
+    probe.speech({ type: 'pause', t: 1312, onsetT: 1280 });
+    feed(10); // to 1600 ms
+    streams[0].answer({ text: 'b ù' });
+    probe.speech({ type: 'commit', t: 1600, onsetT: 1280, voicedMs: 320, reason: 'content' });
+    expect(costs).toEqual([{ looks: 1, cpuMs: 0, heardMs: 320 }]);
   });
 
   it('stops on resume or commit: the stream is closed and a late result is dropped', () => {

@@ -1,12 +1,22 @@
 // Content-aware barge-in: a ContentProbe on every call whose language the recogniser serves, sharing the consent
 // feature's recogniser pool (it runs only while a pause is pending), and the interruption lexicon for that language.
+import client from 'prom-client';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Call } from '../call/Call.js';
 import { ContentProbe } from '../listen/interruption/ContentProbe.js';
 import { InterruptionLexicon } from '../listen/interruption/InterruptionLexicon.js';
 import type { TokenType } from '../listen/consent/index.js';
 import { isResolved, resolveModel } from '../models.js';
+import { registry } from '../ops/metrics.js';
 import type { ConsentFeature } from './consent.js';
+
+const looks = new client.Counter({ name: 'earshot_bargein_content_looks_total', help: 'Recogniser looks at paused stretches', registers: [registry] });
+const asrCpu = new client.Counter({
+  name: 'earshot_bargein_content_asr_cpu_seconds_total',
+  help: 'Recogniser worker CPU spent on paused stretches (barge-in content decisions)',
+  registers: [registry],
+});
+const heard = new client.Counter({ name: 'earshot_bargein_content_heard_seconds_total', help: 'Paused speech the content probe listened to (after the onset)', registers: [registry] });
 
 export class InterruptionFeature implements Plugin {
   readonly name = 'interruption';
@@ -40,6 +50,12 @@ export class InterruptionFeature implements Plugin {
       openStream: () => pool.open(call.id),
       judge: (text) => lex.judge(text),
       verdict: (v) => call.contentVerdict(v),
+      done: (s) => {
+        looks.inc(s.looks);
+        asrCpu.inc(s.cpuMs / 1000);
+        heard.inc(s.heardMs / 1000);
+        call.log.debug(s, 'barge-in content probe cost');
+      },
       log: call.log,
     });
     call.addListener(probe);

@@ -29,6 +29,8 @@ export interface ContentProbeDeps extends ContentProbeOptions {
   judge(text: string): TranscriptVerdict;
   /** Delivers a verdict to the call's barge-in policy; must not throw. */
   verdict(v: ContentVerdict, detail: { text: string; heardMs: number }): void;
+  /** One pause's cost, when it ends: looks, recogniser CPU, speech heard after the onset (ms). */
+  done?(s: { looks: number; cpuMs: number; heardMs: number }): void;
   log?: Logger;
 }
 
@@ -43,6 +45,7 @@ interface Pending {
   inFlight: number | null;
   stream: AsrStream | null;
   done: boolean;
+  looks: number;
 }
 
 export class ContentProbe implements CallListener {
@@ -96,7 +99,7 @@ export class ContentProbe implements CallListener {
     const onset = Math.round((onsetT * RATE) / 1000);
     const start = Math.max(0, onset - Math.round((this.d.preRollMs * RATE) / 1000), this.ringEnd - this.ring.length);
     const cap = Math.round(((this.d.preRollMs + this.d.maxMs) * RATE) / 1000);
-    const p: Pending = { onsetT, start, buf: new Float32Array(cap), len: 0, nextAt: onset + Math.round((this.d.firstAtMs * RATE) / 1000), inFlight: null, stream: null, done: false };
+    const p: Pending = { onsetT, start, buf: new Float32Array(cap), len: 0, nextAt: onset + Math.round((this.d.firstAtMs * RATE) / 1000), inFlight: null, stream: null, done: false, looks: 0 };
     const H = this.ring.length;
     for (let i = start; i < this.ringEnd && p.len < cap; i++) p.buf[p.len++] = this.ring[i % H];
     this.p = p;
@@ -130,6 +133,7 @@ export class ContentProbe implements CallListener {
     const step = Math.round((this.d.everyMs * RATE) / 1000);
     while (p.nextAt <= end) p.nextAt += step;
     this.looks++;
+    p.looks++;
     this.lookedMs += (p.len / RATE) * 1000;
     p.stream.accept(p.buf.slice(0, p.len));
     p.stream.finish();
@@ -162,6 +166,10 @@ export class ContentProbe implements CallListener {
     if (!p) return;
     this.p = null;
     p.done = true;
+    if (p.looks) {
+      const heardMs = Math.max(0, ((p.start + p.len) * 1000) / RATE - p.onsetT);
+      this.d.done?.({ looks: p.looks, cpuMs: p.stream?.stats().cpuMs ?? 0, heardMs: Math.round(heardMs) });
+    }
     p.stream?.close();
   }
 }
