@@ -149,7 +149,9 @@ export class ContentProbe implements CallListener {
     }
     const v = this.d.judge(r.text);
     const heardMs = Math.round(((end - p.start) * 1000) / RATE - this.d.preRollMs);
-    this.d.log?.debug({ onsetT: p.onsetT, heardMs, text: r.text, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
+    // Audio that arrived while the recogniser worked on this look: its round trip in inbound time.
+    const lagMs = Math.round(((this.ringEnd - end) * 1000) / RATE);
+    this.d.log?.debug({ onsetT: p.onsetT, heardMs, lagMs, text: r.text, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
     this.d.verdict({ kind: v.kind, clear: v.clear, onsetT: p.onsetT }, { text: r.text, heardMs });
     // The verdict may have ended the pause (commit): then p is no longer current.
     if (this.p === p) this.maybeLook(p);
