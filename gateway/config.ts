@@ -15,6 +15,8 @@ const BargeInContent = z.object({
   waitMs: z.number().int().min(0).max(2000).default(96),
   /** Backchannel words that last longer than this (speech ms) commit all the same. */
   backchannelMaxMs: z.number().int().min(100).max(10000).default(2000),
+  /** Nothing recognised, or one unknown word: commit after this much speech (at least `commitMinSpeechMs`). */
+  unsureMaxMs: z.number().int().min(32).max(5000).default(320),
   /** Audio before the VAD onset that the recogniser hears too. */
   preRollMs: z.number().int().min(0).max(1000).default(200),
   /** First look at the paused stretch this long after the onset (inbound ms), then every `everyMs`. */

@@ -143,7 +143,7 @@ describe('speech segments', () => {
 });
 
 describe('content verdicts (while a pause is pending)', () => {
-  const RULES = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000 };
+  const RULES = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320 };
   type V = { at: number; kind: 'backchannel' | 'content' | 'none' | 'failed'; clear?: boolean; onsetT?: number };
   /**
    * Frames as in `feed`, with content verdicts delivered after frame `at` (at its end time), as the probe's results
@@ -200,9 +200,21 @@ describe('content verdicts (while a pause is pending)', () => {
     expect(commit).toMatchObject({ t: 4 * F, reason: 'content', voicedMs: 128 });
   });
 
-  it('content that is not clear waits for the duration threshold, then commits without waiting further', () => {
+  it('content that is not clear (one unknown word) is unsure: it commits at unsureMaxMs, without the wait', () => {
     const { commit } = feedContent(rep(14, 0.9), [{ at: 5, kind: 'content', clear: false }]);
-    expect(commit).toMatchObject({ t: 10 * F, reason: 'content' });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
+    const later = feedContent(rep(30, 0.9), [{ at: 5, kind: 'content', clear: false }], { rules: { ...RULES, unsureMaxMs: 640 } });
+    expect(later.commit).toMatchObject({ t: 20 * F, reason: 'unclear' });
+  });
+
+  it('unsure and the callee stops before unsureMaxMs: the prompt resumes (echo residue, a misheard 嗯)', () => {
+    const { types } = feedContent([...rep(14, 0.9), ...rep(8, 0.02)], [{ at: 6, kind: 'none' }], { rules: { ...RULES, unsureMaxMs: 640 } });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
+  it('unsureMaxMs below the duration threshold never commits sooner than the duration rule', () => {
+    const { commit } = feedContent(rep(14, 0.9), [{ at: 2, kind: 'none' }], { rules: { ...RULES, unsureMaxMs: 64 } });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
   });
 
   it('a backchannel that turns into content (对，不用了) commits when the content is heard', () => {
@@ -218,17 +230,18 @@ describe('content verdicts (while a pause is pending)', () => {
 
   it('a verdict arriving inside the wait decides it: backchannel holds, content commits at once', () => {
     expect(feedContent([...rep(14, 0.9), ...rep(8, 0.02)], [{ at: 11, kind: 'backchannel' }]).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
-    expect(feedContent(rep(14, 0.9), [{ at: 11, kind: 'content' }]).commit).toMatchObject({ t: 12 * F, reason: 'content' });
+    expect(feedContent(rep(14, 0.9), [{ at: 11, kind: 'content', clear: true }]).commit).toMatchObject({ t: 12 * F, reason: 'content' });
   });
 
-  it('"none" (nothing recognised) is no verdict: the wait runs out and the duration rule commits', () => {
+  it('"none" (nothing recognised) is unsure: with unsureMaxMs = the duration threshold it commits as today', () => {
     const { commit } = feedContent(rep(20, 0.9), [{ at: 8, kind: 'none' }, { at: 10, kind: 'none' }]);
-    expect(commit).toMatchObject({ t: 13 * F, reason: 'no_verdict' });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
   });
 
   it('"none" after a backchannel verdict keeps the backchannel (a recogniser that lost the words again)', () => {
     const { types } = feedContent([...rep(20, 0.9), ...rep(8, 0.02)], [{ at: 6, kind: 'backchannel' }, { at: 12, kind: 'none' }]);
     expect(types).not.toContain('commit');
+    expect(types).toContain('resume');
   });
 
   it('a recogniser failure never blocks a decision: failed → duration rule, at once if it is already met', () => {
@@ -256,6 +269,7 @@ describe('content verdicts (while a pause is pending)', () => {
 
   it('verdicts about another pause, or with no pause pending, are ignored', () => {
     const stale = feedContent(rep(14, 0.9), [{ at: 4, kind: 'content', clear: true, onsetT: 9999 }]);
+    expect(stale.types).toContain('commit');
     expect(stale.commit).toMatchObject({ reason: 'no_verdict' });
     const pol = new BargeInPolicy({ ...OPTS, contentRules: RULES });
     pol.setContentAware(true);

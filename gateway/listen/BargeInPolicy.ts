@@ -25,10 +25,11 @@ export type BargeInAction =
 
 /**
  * Why a barge-in was committed: `duration` (the callee spoke long enough and no probe was asked), `content` (the
- * probe heard words that are not a backchannel), `no_verdict` (long enough, and the probe said nothing usable in
- * time), `long_backchannel` (backchannel words, but for longer than any backchannel lasts).
+ * probe heard words that are not a backchannel), `unclear` (it heard nothing, or one word it does not know, for
+ * `unsureMaxMs` of speech), `no_verdict` (long enough, and no verdict came in time), `long_backchannel` (backchannel
+ * words, but for longer than any backchannel lasts).
  */
-export type CommitReason = 'duration' | 'content' | 'no_verdict' | 'long_backchannel';
+export type CommitReason = 'duration' | 'content' | 'unclear' | 'no_verdict' | 'long_backchannel';
 
 /** What the content probe made of the paused stretch so far (from the onset to the audio it had). */
 export interface ContentVerdict {
@@ -50,6 +51,12 @@ export interface ContentRules {
   waitMs: number;
   /** Backchannel words that go on for this much speech commit all the same: nobody says 嗯 for that long. */
   backchannelMaxMs: number;
+  /**
+   * When the probe heard nothing, or a single word that is neither a backchannel nor an interruption word: commit
+   * once this much speech has been heard (never before `commitMinSpeechMs`). Echo residue and noise that set off
+   * the VAD give the recogniser nothing to hear; a backchannel it misheard gives it one odd word.
+   */
+  unsureMaxMs: number;
 }
 
 export interface BargeInOptions extends Omit<BargeInConfig, 'content'> {
@@ -133,9 +140,12 @@ export class BargeInPolicy {
       if (this.voiced >= o.commitMinSpeechMs) reason = 'duration';
     } else {
       const v = this.verdict;
-      if (v?.kind === 'content' && (this.voiced >= o.commitMinSpeechMs || (v.clear && this.voiced >= c.minSpeechMs))) reason = 'content';
-      else if (v?.kind === 'backchannel') {
+      if (v?.kind === 'content' && v.clear) {
+        if (this.voiced >= c.minSpeechMs) reason = 'content';
+      } else if (v?.kind === 'backchannel') {
         if (this.voiced >= c.backchannelMaxMs) reason = 'long_backchannel';
+      } else if (v) {
+        if (this.voiced >= Math.max(o.commitMinSpeechMs, c.unsureMaxMs)) reason = 'unclear';
       } else if (this.voiced >= o.commitMinSpeechMs) {
         this.waitFrom ??= t;
         if (t - this.waitFrom >= c.waitMs) reason = 'no_verdict';
@@ -198,7 +208,7 @@ export class BargeInPolicy {
       }
       this.endSilence = endish ? this.endSilence + f.durMs : 0;
       out.push(...this.decide(f.t));
-      if (this.paused && !this.committed && this.silence >= o.resumeAfterSilenceMs && this.waitFrom !== null && this.verdict?.kind !== 'backchannel') {
+      if (this.paused && !this.committed && this.silence >= o.resumeAfterSilenceMs && this.waitFrom !== null && !this.verdict) {
         // Long enough for the duration rule and still no verdict when the callee stopped: that was no backchannel
         // we could tell, so it is decided as without a probe.
         out.push(...this.commitNow(f.t, 'no_verdict'));
