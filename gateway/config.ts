@@ -24,10 +24,23 @@ const Echo = z.object({
   enabled: z.boolean().default(true),
   /** Largest round-trip echo delay searched, ms. */
   maxDelayMs: z.number().int().min(20).max(1000).default(400),
-  /** Adaptive filter length around the bulk delay, taps at 16 kHz. */
-  taps: z.number().int().min(1).max(512).default(16),
-  /** Residual must exceed the predicted echo by this many dB to count as callee speech while echo is present. */
+  /**
+   * Adaptive filter span from just before the found bulk delay, taps at 16 kHz (rounded up to 16 ms blocks): the
+   * path's dispersion and tail. 1024 = 64 ms, ITU-T G.168's shortest tail.
+   */
+  taps: z.number().int().min(256).max(4096).default(1024),
+  /** Before the path is known: the residual must exceed the echo there could be by this many dB. */
   gateMarginDb: z.number().min(0).max(30).default(6),
+  /**
+   * Once it is known: residual energy standing out bin by bin above the expected residual echo and the noise floor,
+   * as a share of that expected echo, for a frame to count as callee speech (`clearRatio`), or as doubtful, which a
+   * confident VAD may overrule (`softRatio`); below that the frame is echo.
+   */
+  clearRatio: z.number().min(0).max(100).default(1),
+  softRatio: z.number().min(0).max(100).default(0.25),
+  /** Residual echo suppression on what the VAD and the recogniser hear, down to `suppressDb` per frequency bin. */
+  suppress: z.boolean().default(false),
+  suppressDb: z.number().min(0).max(60).default(20),
 });
 
 const Vad = z.object({

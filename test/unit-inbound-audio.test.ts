@@ -51,6 +51,7 @@ describe('InboundAudio', () => {
     const erleDb = 10 * Math.log10(energy(mic.subarray(from, to)) / energy(res.subarray(from, to)));
     expect(erleDb).toBeGreaterThan(6);
     erles.push(erleDb);
+    console.log(l.file, 'ERLE dB', erleDb.toFixed(1));
   });
 
   it('removes more than 12 dB of echo on average over the echo-only scenarios', () => {
@@ -78,9 +79,12 @@ describe('InboundAudio', () => {
     expect(events.filter((e) => e.type === 'lock')).toHaveLength(0);
     expect(a.locked).toBe(false);
     expect(frames.every((f) => f.verdict === 'clear' && !a.isEcho(f, 0.1))).toBe(true);
-    const res = new Float32Array(mic.length);
+    // The canceller works in 16 ms blocks: all but the last partial block has come out, unchanged.
+    const done = Math.floor(mic.length / 256) * 256;
+    expect(residual.reduce((n, r) => n + r.samples.length, 0)).toBe(done);
+    const res = new Float32Array(done);
     for (const r of residual) res.set(r.samples, r.start);
-    expect(res).toEqual(mic);
+    expect(res).toEqual(mic.subarray(0, done));
   });
 
   it('returns residual only while someone listens', () => {
@@ -91,7 +95,10 @@ describe('InboundAudio', () => {
     expect(a.takeResidual()).toHaveLength(0);
     a.wantsResidual = true;
     a.push(mic.subarray(3200, 6400));
-    expect(a.takeResidual().reduce((n, r) => n + r.samples.length, 0)).toBe(3200);
+    // Whole 16 ms blocks: the one that straddled 3200 (3072–3328) through the one ending at 6400.
+    const got = a.takeResidual();
+    expect(got.reduce((n, r) => n + r.samples.length, 0)).toBe(6400 - 3072);
+    expect(got[0].start).toBe(3072);
     expect(a.position).toBe(6400);
   });
 });

@@ -1,15 +1,25 @@
 // Removes the bot's own prompt from the inbound audio before VAD sees it. earshot knows exactly what it played
 // and when (the reference, placed on the inbound timeline by Playout), so it only has to learn the line's echo
-// path: a bulk delay (coarse envelope correlation, then sample-level refinement) and a short NLMS filter around
-// it. What cancellation leaves is then gated: a frame counts as callee speech only if its residual is clearly
-// louder than the echo we predict is left in it (reference-aware gating). All in 16 kHz float samples.
+// path: a bulk delay (GCC-PHAT on decimated audio, then sample-level refinement) and, around it, a block
+// frequency-domain adaptive filter spanning the path's dispersion and tail (`echo/BlockFilter.ts`, `echo.taps`,
+// 64 ms by default). What cancellation leaves is then gated: a frame counts as callee speech only if its residual
+// beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. All in 16 kHz float samples.
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
+import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
 
 const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
 const BLOCKS = 1024; // block-energy table: 4 s of reference
 const SEARCH_EVERY = 1600; // samples between searches while it is unknown whether the line echoes (100 ms)
-const TRACK_EVERY = 32000; // once locked, a local re-check every 2 s follows a drifting path
+/** Once locked, the filter follows drift inside its window; the path is searched again only when the filter has
+ *  stopped cancelling (a changed path), at most this often. */
+const RESEARCH_EVERY = 16000;
+/** Filter block: 16 ms. Two per VAD frame, so a frame's residual is complete when its last sample arrives. */
+export const ECHO_BLOCK = 256;
+/** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
+const PRE = ECHO_BLOCK;
+/** History the filter is trained on when the path is found (two passes), so it cancels from the first block on. */
+const PRETRAIN = 12000;
 const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
 const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
 const RATE = 16000;
@@ -29,8 +39,9 @@ const shared = {
   xi: new Float64Array(2 * GCC_N),
   corr: new Float64Array(2 * GCC_N),
   // refine() runs every 2 s per locked call and after each coarse hit: its windows were a steady source of garbage.
-  refineMic: new Float32Array(REFINE),
+  refineMic: new Float32Array(Math.max(REFINE, PRETRAIN + 256)),
   refineRef: new Float32Array(REFINE + 1000 * 16),
+  trainOut: new Float32Array(256),
 };
 
 const RESIDUAL_SLAB = 4096; // samples per slab the residual views are cut from (see residualBuffer)
@@ -55,8 +66,12 @@ export interface EchoFrameInfo {
   refEnergy: number;
   /** Energy of what cancellation left. */
   residualEnergy: number;
-  /** Residual echo we expect to remain; speech must beat it by the gate margin. */
+  /** Residual echo we expect to remain (before the path is known: the echo there could be). */
   expectedEcho: number;
+  /** The line's noise floor over the frame (locked only). */
+  noise: number;
+  /** Residual energy standing out above the expected echo and noise, bin by bin (locked only). */
+  excess: number;
   locked: boolean;
   delaySamples: number;
 }
@@ -71,8 +86,20 @@ export class EchoCanceller {
   private tail: (RefSegment | null)[] = [null, null];
   private readonly maxDelay: number;
   private readonly taps: number;
-  private w: Float64Array;
-  private w1: Float64Array; // filter for the shadow path
+  private readonly filter: BlockFilter;
+  /** Lag of the filter's first tap (the window's start): delay − PRE, ≥ 0. */
+  private winOff = 0;
+  /** Mic samples of the block being filled, and where it starts on the inbound timeline. */
+  private pending = new Float32Array(ECHO_BLOCK);
+  private pendingFill = 0;
+  private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0 };
+  private readonly xb = [new Float64Array(ECHO_BLOCK), new Float64Array(ECHO_BLOCK)];
+  /** Completed residual blocks since the last `takeResidual`. */
+  private out: { start: number; samples: Float32Array }[] = [];
+  /** Cancellation achieved lately while the prompt played with no callee in it: mic and residual energy. */
+  private healthMic = 0;
+  private healthRes = 0;
+  private sinceResearch = 0;
   private blockE = new Float64Array(BLOCKS);
   private blockIdx = new Float64Array(BLOCKS).fill(-1);
   private delay = -1; // bulk delay in samples, −1 until locked
@@ -85,11 +112,12 @@ export class EchoCanceller {
   private lastProcessedEnd = 0;
   // Random phase: calls whose prompts start together must not all search on the same tick.
   private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
-  private erle = 1; // linear, learnt during single talk
   private readonly gate: number;
   private frameRes = 0;
   private frameEcho = 0;
   private frameRef = 0;
+  private frameExcess = 0;
+  private frameNoise = 0;
 
   /** Called once when the echo path is first found: the VAD's memory of pre-lock echo should be dropped then. */
   onLock?: (delaySamples: number) => void;
@@ -99,9 +127,8 @@ export class EchoCanceller {
 
   constructor(private readonly cfg: EchoConfig) {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * RATE);
-    this.taps = cfg.taps;
-    this.w = new Float64Array(this.taps);
-    this.w1 = new Float64Array(this.taps);
+    this.taps = Math.ceil(cfg.taps / ECHO_BLOCK) * ECHO_BLOCK;
+    this.filter = new BlockFilter({ block: ECHO_BLOCK, partitions: this.taps / ECHO_BLOCK, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: RATE });
     this.micHist = new Float32Array(Math.max(REFINE + this.maxDelay + BLOCK * 4, DECIM * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
@@ -248,77 +275,87 @@ export class EchoCanceller {
   }
 
   /**
-   * Cancels echo from `mic`, whose first sample is inbound sample `start`. Returns the residual (`mic` itself when
-   * nothing played within reach, else samples of its own that nothing rewrites, though not an array buffer of its own:
-   * see `residualBuffer`); per-frame gating figures accumulate until `takeFrameInfo`. Hot path: runs for every inbound
-   * sample of every call.
+   * Takes inbound audio whose first sample is inbound sample `start` (contiguous with the last call). Echo is
+   * cancelled in blocks of ECHO_BLOCK samples aligned on the inbound timeline; each completed block's residual is
+   * queued for `takeResidual` (a block's samples are its own) and its gating figures accumulate until
+   * `takeFrameInfo`. Hot path: runs for every inbound sample of every call.
    */
-  process(mic: Float32Array, start: number): Float32Array {
-    const len = mic.length;
-    const windowStart = start - this.maxDelay - this.taps;
-    if (!this.cfg.enabled || !this.hasReferenceIn(windowStart, start + len)) {
-      // Nothing played within echo reach: the mic is the residual.
-      this.frameRes += energy(mic);
-      this.track(mic, start, false);
-      return mic;
+  process(mic: Float32Array, start: number): void {
+    let off = 0;
+    while (off < mic.length) {
+      const n = Math.min(ECHO_BLOCK - this.pendingFill, mic.length - off);
+      this.pending.set(mic.subarray(off, off + n), this.pendingFill);
+      this.pendingFill += n;
+      off += n;
+      if (this.pendingFill === ECHO_BLOCK) {
+        this.pendingFill = 0;
+        this.block(start + off - ECHO_BLOCK);
+      }
     }
-    const K = this.taps;
-    const half = K >> 1;
+  }
+
+  /** Residual blocks completed since the last call, in order. */
+  takeResidual(): { start: number; samples: Float32Array }[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  private block(start: number): void {
+    const N = ECHO_BLOCK;
+    const mic = this.pending;
+    const out = this.residualBuffer(N);
+    this.out.push({ start, samples: out });
+    const windowStart = start - this.maxDelay - this.taps;
+    const referenced = this.cfg.enabled && this.hasReferenceIn(windowStart, start + N);
+    this.track(mic, start, referenced);
     const d = this.delay;
-    let out = mic;
-    let resE = 0;
-    let echoE = 0;
-    let refE = 0;
+    if (!referenced) {
+      out.set(mic);
+      this.frameRes += energy(mic);
+      this.prune(start);
+      this.lastProcessedEnd = start + N;
+      return;
+    }
     if (d >= 0) {
-      // Only the reference under the filter's taps is needed: positions n − d − half + 1 … n − d + half.
-      const refBase = start - d - half + 1;
-      const n = len + K - 1;
-      const r0 = this.scratch(0, n);
-      const r1 = this.scratch(1, n);
-      const any0 = this.refAt(refBase, n, r0, 0);
-      const shadow = this.refAt(refBase, n, r1, 1);
-      if (!any0 && !shadow) {
-        resE = energy(mic);
-      } else {
-        out = this.residualBuffer(len);
-        // Without a shadow its filter and all-zero window would add nothing (x + 0 is x): the current prompt alone.
-        if (K !== 16) nlms(mic, out, r0, this.w, shadow ? r1 : null, shadow ? this.w1 : null);
-        else if (shadow) nlms16Shadow(mic, out, r0, this.w, r1, this.w1);
-        else nlms16(mic, out, r0, this.w);
-        resE = pass.resE;
-        echoE = pass.echoE;
-        refE = pass.refE;
+      const at = start - this.winOff;
+      const any0 = this.refAt(at, N, this.xb[0], 0);
+      const any1 = this.refAt(at, N, this.xb[1], 1);
+      const r = this.res;
+      this.filter.process(mic, any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, out, r);
+      this.frameRes += r.residual;
+      this.frameEcho += r.expected;
+      this.frameNoise += r.noise;
+      this.frameExcess += r.excess;
+      this.frameRef += r.ref;
+      // How well the filter cancels while the prompt plays and nobody else talks: a changed path shows here.
+      if (r.ref > 1e-6 * N && r.excess < r.expected + r.noise) {
+        this.healthMic = 0.97 * this.healthMic + r.mic;
+        this.healthRes = 0.97 * this.healthRes + r.residual;
       }
     } else {
+      out.set(mic);
       // Not locked yet: pass through, and predict echo as loud as the loudest reference in reach.
-      resE = energy(mic);
-      refE = this.maxBlockEnergy(windowStart, start + len) * len;
+      const resE = energy(mic);
+      const refE = this.maxBlockEnergy(windowStart, start + N) * N;
       // Until the path is known, assume echo up to −6 dB; once enough reference played without any correlation,
       // whatever echo there is lies below what the search detects (about −30 dB).
-      echoE = refE * (this.state === 'absent' ? 0.001 : 0.25);
+      this.frameRes += resE;
+      this.frameEcho += refE * (this.state === 'absent' ? 0.001 : 0.25);
+      this.frameRef += refE;
     }
-    this.frameRes += resE;
-    this.frameEcho += echoE;
-    this.frameRef += refE;
-    // Learn how much echo cancellation removes, only while the callee is quiet relative to the echo.
-    if (d >= 0 && echoE > 1e-6 * len && resE < echoE) {
-      const r = Math.min(1000, echoE / Math.max(resE, 1e-9));
-      this.erle = 0.95 * this.erle + 0.05 * r;
-    }
-    this.track(mic, start, true);
     this.prune(start);
-    this.lastProcessedEnd = start + len;
-    return out;
+    this.lastProcessedEnd = start + N;
   }
 
   private slab = new Float32Array(0);
   private slabUsed = 0;
 
   /**
-   * The residual is handed out as views of a slab rather than as a fresh array per call: a typed array of its own is
-   * an off-heap allocation, ~2 µs with its GC share, more than cancelling the piece. A slab is never rewritten (a full
-   * one is dropped for a new one), so a view keeps its samples for as long as anyone holds it, just like a fresh
-   * array; holding one only keeps its slab (this call's last quarter second or so) alive.
+   * The residual is handed out as views of a slab rather than as a fresh array per block: a typed array of its own
+   * is an off-heap allocation, ~2 µs with its GC share. A slab is never rewritten (a full one is dropped for a new
+   * one), so a view keeps its samples for as long as anyone holds it, just like a fresh array; holding one only keeps
+   * its slab (this call's last quarter second or so) alive.
    */
   private residualBuffer(n: number): Float32Array {
     if (this.slabUsed + n > this.slab.length) {
@@ -330,16 +367,32 @@ export class EchoCanceller {
     return out;
   }
 
-  private scratchBufs: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
-
   /**
-   * Reused per-path windows (at least `n` long): allocating them per call of `process` was most of the garbage on the
-   * hot path, and even a view per call costs. Float64 (the reference's float32 values exactly): the filter reads each
-   * sample K times, and as doubles it needs no conversion per read.
+   * Places the filter's window around a found delay and trains it on the history it already has (the echo of the
+   * last ¾ s), so that it cancels from the next block on rather than after seconds of live adaptation.
    */
-  private scratch(i: 0 | 1, n: number): Float64Array {
-    if (this.scratchBufs[i].length < n) this.scratchBufs[i] = new Float64Array(n * 2);
-    return this.scratchBufs[i];
+  private place(delay: number, gain: number, now: number): void {
+    const N = ECHO_BLOCK;
+    this.winOff = Math.max(0, delay - PRE);
+    this.filter.clearHistory();
+    this.filter.reset(delay - this.winOff, gain);
+    this.healthMic = this.healthRes = 0;
+    // `now` is the end of the block being tracked, which is processed live next: train on the blocks before it.
+    const end = now - N;
+    const span = Math.min(PRETRAIN, Math.floor((this.histFill - N) / N) * N);
+    if (span < 4 * N) return;
+    const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
+    const scratch = shared.trainOut;
+    const r = this.res;
+    for (let pass = 0; pass < 2; pass++) {
+      this.filter.clearHistory();
+      for (let b = 0; b < span; b += N) {
+        const at = end - span + b - this.winOff;
+        const any0 = this.refAt(at, N, this.xb[0], 0);
+        const any1 = this.refAt(at, N, this.xb[1], 1);
+        this.filter.process(mic.subarray(b, b + N), any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, scratch, r);
+      }
+    }
   }
 
   private hasReferenceIn(from: number, to: number): boolean {
@@ -370,22 +423,33 @@ export class EchoCanceller {
 
   /** Gating figures since the last call, for one VAD frame. */
   takeFrameInfo(): EchoFrameInfo {
-    const residualEnergy = this.frameRes;
-    const refEnergy = this.frameRef;
-    const expectedEcho = this.delay >= 0 ? this.frameEcho / Math.max(this.erle, 1) : this.frameEcho;
-    this.frameRes = this.frameEcho = this.frameRef = 0;
-    return { refEnergy, residualEnergy, expectedEcho, locked: this.delay >= 0, delaySamples: this.delay };
+    const info: EchoFrameInfo = {
+      refEnergy: this.frameRef,
+      residualEnergy: this.frameRes,
+      expectedEcho: this.frameEcho,
+      noise: this.frameNoise,
+      excess: this.frameExcess,
+      locked: this.delay >= 0,
+      delaySamples: this.delay,
+    };
+    this.frameRes = this.frameEcho = this.frameRef = this.frameNoise = this.frameExcess = 0;
+    return info;
   }
 
   /**
-   * How far a frame's residual can be trusted as callee speech: 'hard' = it may well be our own voice (the echo
-   * path is not known yet); 'soft' = cancelled, but not clearly louder than what cancellation usually leaves
-   * (with line noise the two are close, so a confident VAD may still overrule it); 'clear' = callee speech.
+   * How far a frame's residual can be trusted as callee speech: 'hard' = it may well be our own voice; 'soft' =
+   * some of it stands out from the echo expected to remain, not clearly (a confident VAD may still overrule it);
+   * 'clear' = callee speech, or echo too faint to matter.
    */
   echoVerdict(info: EchoFrameInfo, frameLen: number): 'hard' | 'soft' | 'clear' {
     if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return 'clear';
-    if (info.residualEnergy >= info.expectedEcho * this.gate) return 'clear';
-    return info.locked ? 'soft' : 'hard';
+    if (!info.locked) return info.residualEnergy >= info.expectedEcho * this.gate ? 'clear' : 'hard';
+    // Locked: the evidence is what stands out bin by bin above the expected residual echo and the noise floor,
+    // measured against that expected echo. Echo alone leaves a few per cent (the bins' random spread); a callee
+    // leaves about their own energy.
+    const ratio = info.excess / info.expectedEcho;
+    if (ratio >= this.cfg.clearRatio) return 'clear';
+    return ratio >= this.cfg.softRatio ? 'soft' : 'hard';
   }
 
   // --- delay search -------------------------------------------------------------------------------------------
@@ -410,10 +474,11 @@ export class EchoCanceller {
     // Reference activity at the current position.
     if (this.maxBlockEnergy(start, now) > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
     if (this.state === 'present') {
-      // Locked: follow small drifts with a cheap local refinement only.
-      if (this.sinceSearch >= TRACK_EVERY) {
+      // Locked: the filter follows small drifts itself. Look for the path again only when it has stopped
+      // cancelling while the prompt played alone (the path changed beyond its window).
+      if (this.sinceSearch >= RESEARCH_EVERY && this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic) {
         this.sinceSearch = 0;
-        this.refine(now, this.delay, 32);
+        this.search(now);
       }
     } else if (this.sinceSearch >= (this.state === 'unknown' ? SEARCH_EVERY : ABSENT_EVERY)) {
       this.sinceSearch = 0;
@@ -596,235 +661,13 @@ export class EchoCanceller {
     if (this.state !== 'present') this.onState?.('present', now);
     this.state = 'present';
     if (this.delay < 0) this.onLock?.(bestD);
-    if (bestD !== this.delay) {
-      const wasLocked = this.delay >= 0;
-      const shift = bestD - this.delay;
+    // A new path, or one moved so far that the window no longer holds it well: place the window and retrain.
+    if (this.delay < 0 || Math.abs(bestD - this.delay) > PRE / 2) {
       this.delay = bestD;
-      if (!wasLocked || Math.abs(shift) >= this.taps / 2) {
-        for (const w of [this.w, this.w1]) {
-          w.fill(0);
-          w[this.taps >> 1] = bestGain;
-        }
-      } else {
-        // Same echo path seen from a delay `shift` samples away: move the taps so they keep pointing at it.
-        for (const w of [this.w, this.w1]) {
-          const old = w.slice();
-          w.fill(0);
-          for (let k = 0; k < this.taps; k++) {
-            const j = k - shift;
-            if (j >= 0 && j < this.taps) w[j] = old[k];
-          }
-        }
-      }
+      this.place(bestD, bestGain, now);
     }
     return true;
   }
-}
-
-/** Energies of the last `nlms` pass: residual, predicted echo, reference at the filter's centre tap. */
-const pass = { resE: 0, echoE: 0, refE: 0 };
-
-/**
- * One NLMS pass over a piece. `r0`/`r1` hold the reference under the taps: sample i sees r[i + K − 1 − k] at tap k.
- * `r1`/`w1` are the shadow path, null when nothing plays on it.
- */
-function nlms(
-  mic: Float32Array,
-  out: Float32Array,
-  r0: Float64Array,
-  w: Float64Array,
-  r1: Float64Array | null,
-  w1: Float64Array | null,
-): void {
-  const len = mic.length;
-  const K = w.length;
-  const half = K >> 1;
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    const top = i + K - 1; // newest tap
-    let y = 0;
-    let xx = 1e-6;
-    for (let k = 0; k < K; k++) {
-      const x = r0[top - k];
-      y += w[k] * x;
-      xx += x * x;
-    }
-    if (r1 && w1) {
-      for (let k = 0; k < K; k++) {
-        const x = r1[top - k];
-        y += w1[k] * x;
-        xx += x * x;
-      }
-    }
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    const c = r1 ? r0[top - half] + r1[top - half] : r0[top - half];
-    refE += c * c;
-    const ar = Math.abs(c);
-    if (ar > refPeak) refPeak = ar;
-    // Adapt only in single talk (Geigel-style: the mic is not louder than the echo path allows).
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      for (let k = 0; k < K; k++) w[k] += mu * r0[top - k];
-      if (r1 && w1) for (let k = 0; k < K; k++) w1[k] += mu * r1[top - k];
-    }
-  }
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
-}
-
-/**
- * `nlms` for the default 16 taps and no shadow, with the taps and the 16 newest reference samples held in locals:
- * the loop then reads one sample of reference per mic sample instead of 32 typed-array elements and writes the taps
- * back once per piece, about 2.5× faster. Every sum is formed in the same order as in `nlms` (and the same single-talk
- * test gates adaptation), so the two agree to the bit.
- */
-function nlms16(mic: Float32Array, out: Float32Array, r: Float64Array, w: Float64Array): void {
-  const len = mic.length;
-  let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-  let w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7];
-  let w8 = w[8], w9 = w[9], w10 = w[10], w11 = w[11];
-  let w12 = w[12], w13 = w[13], w14 = w[14], w15 = w[15];
-  // x_k = r[i + 15 − k], the reference at tap k for sample i: shifted one tap along as i advances.
-  let x0 = r[14], x1 = r[13], x2 = r[12], x3 = r[11];
-  let x4 = r[10], x5 = r[9], x6 = r[8], x7 = r[7];
-  let x8 = r[6], x9 = r[5], x10 = r[4], x11 = r[3];
-  let x12 = r[2], x13 = r[1], x14 = r[0], x15 = 0;
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    x15 = x14; x14 = x13; x13 = x12; x12 = x11;
-    x11 = x10; x10 = x9; x9 = x8; x8 = x7;
-    x7 = x6; x6 = x5; x5 = x4; x4 = x3;
-    x3 = x2; x2 = x1; x1 = x0;
-    x0 = r[i + 15];
-    let y = 0;
-    let xx = 1e-6;
-    y += w0 * x0; xx += x0 * x0;
-    y += w1 * x1; xx += x1 * x1;
-    y += w2 * x2; xx += x2 * x2;
-    y += w3 * x3; xx += x3 * x3;
-    y += w4 * x4; xx += x4 * x4;
-    y += w5 * x5; xx += x5 * x5;
-    y += w6 * x6; xx += x6 * x6;
-    y += w7 * x7; xx += x7 * x7;
-    y += w8 * x8; xx += x8 * x8;
-    y += w9 * x9; xx += x9 * x9;
-    y += w10 * x10; xx += x10 * x10;
-    y += w11 * x11; xx += x11 * x11;
-    y += w12 * x12; xx += x12 * x12;
-    y += w13 * x13; xx += x13 * x13;
-    y += w14 * x14; xx += x14 * x14;
-    y += w15 * x15; xx += x15 * x15;
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    refE += x8 * x8;
-    const ar = Math.abs(x8);
-    if (ar > refPeak) refPeak = ar;
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      w0 += mu * x0; w1 += mu * x1; w2 += mu * x2; w3 += mu * x3;
-      w4 += mu * x4; w5 += mu * x5; w6 += mu * x6; w7 += mu * x7;
-      w8 += mu * x8; w9 += mu * x9; w10 += mu * x10; w11 += mu * x11;
-      w12 += mu * x12; w13 += mu * x13; w14 += mu * x14; w15 += mu * x15;
-    }
-  }
-  w[0] = w0; w[1] = w1; w[2] = w2; w[3] = w3;
-  w[4] = w4; w[5] = w5; w[6] = w6; w[7] = w7;
-  w[8] = w8; w[9] = w9; w[10] = w10; w[11] = w11;
-  w[12] = w12; w[13] = w13; w[14] = w14; w[15] = w15;
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
-}
-
-/**
- * `nlms` for 16 taps with a shadow: the 32 taps in locals, a for the current path and b for the shadow (too many to
- * also keep the windows in registers, so those are read from the arrays), about 2× faster than the loops. Sums in
- * the same order as `nlms`: identical results.
- */
-function nlms16Shadow(
-  mic: Float32Array,
-  out: Float32Array,
-  r0: Float64Array,
-  w: Float64Array,
-  r1: Float64Array,
-  w1: Float64Array,
-): void {
-  const len = mic.length;
-  let a0 = w[0], a1 = w[1], a2 = w[2], a3 = w[3];
-  let a4 = w[4], a5 = w[5], a6 = w[6], a7 = w[7];
-  let a8 = w[8], a9 = w[9], a10 = w[10], a11 = w[11];
-  let a12 = w[12], a13 = w[13], a14 = w[14], a15 = w[15];
-  let b0 = w1[0], b1 = w1[1], b2 = w1[2], b3 = w1[3];
-  let b4 = w1[4], b5 = w1[5], b6 = w1[6], b7 = w1[7];
-  let b8 = w1[8], b9 = w1[9], b10 = w1[10], b11 = w1[11];
-  let b12 = w1[12], b13 = w1[13], b14 = w1[14], b15 = w1[15];
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    let y = 0;
-    let xx = 1e-6;
-    let x = 0;
-    x = r0[i + 15]; y += a0 * x; xx += x * x; x = r0[i + 14]; y += a1 * x; xx += x * x;
-    x = r0[i + 13]; y += a2 * x; xx += x * x; x = r0[i + 12]; y += a3 * x; xx += x * x;
-    x = r0[i + 11]; y += a4 * x; xx += x * x; x = r0[i + 10]; y += a5 * x; xx += x * x;
-    x = r0[i + 9]; y += a6 * x; xx += x * x; x = r0[i + 8]; y += a7 * x; xx += x * x;
-    x = r0[i + 7]; y += a8 * x; xx += x * x; x = r0[i + 6]; y += a9 * x; xx += x * x;
-    x = r0[i + 5]; y += a10 * x; xx += x * x; x = r0[i + 4]; y += a11 * x; xx += x * x;
-    x = r0[i + 3]; y += a12 * x; xx += x * x; x = r0[i + 2]; y += a13 * x; xx += x * x;
-    x = r0[i + 1]; y += a14 * x; xx += x * x; x = r0[i]; y += a15 * x; xx += x * x;
-    x = r1[i + 15]; y += b0 * x; xx += x * x; x = r1[i + 14]; y += b1 * x; xx += x * x;
-    x = r1[i + 13]; y += b2 * x; xx += x * x; x = r1[i + 12]; y += b3 * x; xx += x * x;
-    x = r1[i + 11]; y += b4 * x; xx += x * x; x = r1[i + 10]; y += b5 * x; xx += x * x;
-    x = r1[i + 9]; y += b6 * x; xx += x * x; x = r1[i + 8]; y += b7 * x; xx += x * x;
-    x = r1[i + 7]; y += b8 * x; xx += x * x; x = r1[i + 6]; y += b9 * x; xx += x * x;
-    x = r1[i + 5]; y += b10 * x; xx += x * x; x = r1[i + 4]; y += b11 * x; xx += x * x;
-    x = r1[i + 3]; y += b12 * x; xx += x * x; x = r1[i + 2]; y += b13 * x; xx += x * x;
-    x = r1[i + 1]; y += b14 * x; xx += x * x; x = r1[i]; y += b15 * x; xx += x * x;
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    const c = r0[i + 7] + r1[i + 7];
-    refE += c * c;
-    const ar = Math.abs(c);
-    if (ar > refPeak) refPeak = ar;
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      a0 += mu * r0[i + 15]; a1 += mu * r0[i + 14]; a2 += mu * r0[i + 13]; a3 += mu * r0[i + 12];
-      a4 += mu * r0[i + 11]; a5 += mu * r0[i + 10]; a6 += mu * r0[i + 9]; a7 += mu * r0[i + 8];
-      a8 += mu * r0[i + 7]; a9 += mu * r0[i + 6]; a10 += mu * r0[i + 5]; a11 += mu * r0[i + 4];
-      a12 += mu * r0[i + 3]; a13 += mu * r0[i + 2]; a14 += mu * r0[i + 1]; a15 += mu * r0[i];
-      b0 += mu * r1[i + 15]; b1 += mu * r1[i + 14]; b2 += mu * r1[i + 13]; b3 += mu * r1[i + 12];
-      b4 += mu * r1[i + 11]; b5 += mu * r1[i + 10]; b6 += mu * r1[i + 9]; b7 += mu * r1[i + 8];
-      b8 += mu * r1[i + 7]; b9 += mu * r1[i + 6]; b10 += mu * r1[i + 5]; b11 += mu * r1[i + 4];
-      b12 += mu * r1[i + 3]; b13 += mu * r1[i + 2]; b14 += mu * r1[i + 1]; b15 += mu * r1[i];
-    }
-  }
-  w[0] = a0; w[1] = a1; w[2] = a2; w[3] = a3;
-  w[4] = a4; w[5] = a5; w[6] = a6; w[7] = a7;
-  w[8] = a8; w[9] = a9; w[10] = a10; w[11] = a11;
-  w[12] = a12; w[13] = a13; w[14] = a14; w[15] = a15;
-  w1[0] = b0; w1[1] = b1; w1[2] = b2; w1[3] = b3;
-  w1[4] = b4; w1[5] = b5; w1[6] = b6; w1[7] = b7;
-  w1[8] = b8; w1[9] = b9; w1[10] = b10; w1[11] = b11;
-  w1[12] = b12; w1[13] = b13; w1[14] = b14; w1[15] = b15;
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
 }
 
 function energy(x: Float32Array): number {

@@ -79,18 +79,14 @@ export class InboundAudio {
 
   /** 16 kHz inbound audio, contiguous with the previous call. */
   push(x: Float32Array): void {
-    // Cancel echo in pieces that end on VAD frame boundaries so each VAD frame gets its own gating figures.
-    let off = 0;
-    while (off < x.length) {
-      const n = Math.min(VAD_FRAME - this.fill, x.length - off);
-      const start = this.samples;
-      const res = this.aec.process(x.subarray(off, off + n), start);
-      // Without reference in reach the canceller hands back a view of the input, which must not pin that buffer.
-      if (this.wantsResidual) this.residual.push({ start, samples: res.buffer === x.buffer ? res.slice() : res });
-      this.buf.set(res, this.fill);
-      this.samples += n;
-      this.fill += n;
-      off += n;
+    // The canceller works in blocks that tile VAD frames, so a frame's residual is complete when its last sample
+    // arrives; each VAD frame gets the gating figures of its own blocks.
+    this.aec.process(x, this.samples);
+    this.samples += x.length;
+    for (const r of this.aec.takeResidual()) {
+      if (this.wantsResidual) this.residual.push(r);
+      this.buf.set(r.samples, this.fill);
+      this.fill += r.samples.length;
       if (this.fill === VAD_FRAME) {
         this.fill = 0;
         const info = this.aec.takeFrameInfo();
