@@ -37,7 +37,7 @@ const Echo = z.object({
    * confident VAD may overrule (`softRatio`); below that the frame is echo.
    */
   clearRatio: z.number().min(0).max(100).default(1),
-  softRatio: z.number().min(0).max(100).default(0.25),
+  softRatio: z.number().min(0).max(100).default(0.5),
   /** Residual echo suppression on what the VAD and the recogniser hear, down to `suppressDb` per frequency bin. */
   suppress: z.boolean().default(false),
   suppressDb: z.number().min(0).max(60).default(20),

@@ -51,7 +51,6 @@ describe('InboundAudio', () => {
     const erleDb = 10 * Math.log10(energy(mic.subarray(from, to)) / energy(res.subarray(from, to)));
     expect(erleDb).toBeGreaterThan(6);
     erles.push(erleDb);
-    console.log(l.file, 'ERLE dB', erleDb.toFixed(1));
   });
 
   it('removes more than 12 dB of echo on average over the echo-only scenarios', () => {

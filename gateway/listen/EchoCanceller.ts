@@ -20,6 +20,7 @@ export const ECHO_BLOCK = 256;
 const PRE = ECHO_BLOCK;
 /** History the filter is trained on when the path is found (two passes), so it cancels from the first block on. */
 const PRETRAIN = 12000;
+const PASSES = Number(process.env.ECHO_PASSES ?? 2);
 const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
 const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
 const RATE = 16000;
@@ -27,7 +28,7 @@ const DECIM = 4; // the delay search runs at 4 kHz: speech echo lives below 2 kH
 const GCC_N = 4096; // 1 s at 4 kHz
 const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to believe a delay
 // Share of mic energy the echo must explain to lock (low: echo under noise still explains a visible part).
-const EXPLAINED = 0.15;
+const EXPLAINED = Number(process.env.ECHO_EXPLAINED ?? 0.15);
 
 /** Scratch for the delay search, shared by all calls on a thread. */
 const shared = {
@@ -328,10 +329,11 @@ export class EchoCanceller {
       this.frameNoise += r.noise;
       this.frameExcess += r.excess;
       this.frameRef += r.ref;
-      // How well the filter cancels while the prompt plays and nobody else talks: a changed path shows here.
-      if (r.ref > 1e-6 * N && r.excess < r.expected + r.noise) {
-        this.healthMic = 0.97 * this.healthMic + r.mic;
-        this.healthRes = 0.97 * this.healthRes + r.residual;
+      // How much the filter removes while the prompt plays (~0.5 s): a path that moved out of the window shows
+      // here. So does a callee talking over the prompt, for whom the search finds the same path and changes nothing.
+      if (r.ref > 1e-6 * N) {
+        this.healthMic = 0.94 * this.healthMic + r.mic;
+        this.healthRes = 0.94 * this.healthRes + r.residual;
       }
     } else {
       out.set(mic);
@@ -379,12 +381,12 @@ export class EchoCanceller {
     this.healthMic = this.healthRes = 0;
     // `now` is the end of the block being tracked, which is processed live next: train on the blocks before it.
     const end = now - N;
-    const span = Math.min(PRETRAIN, Math.floor((this.histFill - N) / N) * N);
+    const span = Math.floor(Math.min(PRETRAIN, this.histFill - N) / N) * N;
     if (span < 4 * N) return;
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    for (let pass = 0; pass < 2; pass++) {
+    for (let pass = 0; pass < PASSES; pass++) {
       this.filter.clearHistory();
       for (let b = 0; b < span; b += N) {
         const at = end - span + b - this.winOff;
@@ -591,7 +593,7 @@ export class EchoCanceller {
     const L = Math.min(REFINE, this.histFill);
     if (L < 2000) return false;
     const mic = this.recentMic(L, shared.refineMic);
-    const lo = Math.max(this.taps >> 1, coarse - radius);
+    const lo = Math.max(0, coarse - radius);
     const hi = Math.min(this.maxDelay, coarse + radius);
     if (shared.refineRef.length < L + hi) shared.refineRef = new Float32Array(L + hi);
     const ref = shared.refineRef.subarray(0, L + hi);

@@ -17,7 +17,7 @@ export interface PendingFrame {
   /** Score this frame from a fresh model state (the echo path locked while it filled). */
   resetBefore: boolean;
   /** Gating figures, only when tracing. */
-  trace?: { res: number; exp: number; ref: number; locked: boolean };
+  trace?: { res: number; exp: number; ref: number; locked: boolean; excess: number; noise: number };
 }
 
 export type EchoEvent =
@@ -99,7 +99,7 @@ export class InboundAudio {
           verdict: this.aec.echoVerdict(info, VAD_FRAME),
           resetBefore: index === this.resetAt,
         };
-        if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked };
+        if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
         this.frames.push(f);
       }
     }

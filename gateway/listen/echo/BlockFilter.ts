@@ -24,6 +24,8 @@ const MU = Number(process.env.ECHO_MU ?? 0.6);
 const DT_RATIO = Number(process.env.ECHO_DT_RATIO ?? 0.5);
 const DT_SCALE = Number(process.env.ECHO_DT_SCALE ?? 0.05);
 const BANDS = 8;
+const LEAK_K = Number(process.env.ECHO_LEAK_K ?? 4);
+const GEIGEL = Number(process.env.ECHO_GEIGEL ?? 2);
 const NO_GUARD = process.env.ECHO_NO_GUARD === '1';
 
 export interface BlockFilterOptions {
@@ -386,7 +388,7 @@ export class BlockFilter {
       sm[k] = this.noiseInit ? 0.7 * sm[k] + 0.3 * s : s;
       if (!this.noiseInit || sm[k] < noise[k]) noise[k] = sm[k];
       else noise[k] *= rise;
-      const r = Math.min(1, 2 * this.leakB[bandOf[k]]) * yp[k];
+      const r = Math.min(1, LEAK_K * this.leakB[bandOf[k]]) * yp[k];
       expected += r;
       noiseSum += noise[k];
       const over = s - m * (r + noise[k]);
@@ -403,7 +405,9 @@ export class BlockFilter {
       const delta = DELTA * this.sxxLong + 1e-9 * M;
       // Double talk: this block's residual carries clearly more than the echo expected to remain (the gate's own
       // evidence), so most of it is the callee, not an error of the filter; adapt only a little.
-      const talk = excess > DT_RATIO * (expected + noiseSum);
+      // Only when the microphone is also louder than the echo predicted for it (Geigel's test): a filter that has
+      // not yet learnt a dispersive path leaves more than it expects too, and must keep learning.
+      const talk = excess > DT_RATIO * (expected + noiseSum) && micE > GEIGEL * echoE;
       const rate = this.adapted ? (talk ? MU * DT_SCALE : MU) : fixedRate;
       for (let k = 0; k < K; k++) {
         let mu = rate;
@@ -438,7 +442,7 @@ export class BlockFilter {
     const floor = this.o.suppressFloor;
     if (floor > 0 && expected > 0 && refLive) {
       for (let k = 0; k < K; k++) {
-        const r = Math.min(1, 2 * this.leakB[bandOf[k]]) * yp[k];
+        const r = Math.min(1, LEAK_K * this.leakB[bandOf[k]]) * yp[k];
         const g = Math.max(floor, 1 - r / (sm[k] + 1e-12));
         er[k] *= g;
         ei[k] *= g;

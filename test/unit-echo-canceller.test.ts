@@ -1,0 +1,115 @@
+// The echo canceller (through InboundAudio, as a listen worker runs it) on G.168-style lines: echo paths of
+// ITU-T G.168 Annex D (8–16 ms of dispersion) behind bulk delays, real speech as the prompt and as the callee:
+// convergence, echo return loss enhancement, double talk, a path change mid-call, line noise, and the echo gate.
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../gateway/config.js';
+import { G168, dB, erle, line, load, rms, run, type Line, type Run } from './unit-echo-lines.js';
+
+const cfg = ConfigSchema.parse({}).echo;
+const prompt = load('bargein/prompts/p02.wav');
+const callee = load('natural/025_audiocmn-YueTan_shen2_me0.wav');
+const F = 512;
+
+/** Frames after the lock (plus `settle` samples) whose echo is above `floorDb`. */
+function echoFrames(l: Line, r: Run, settle = 8000, floorDb = -45) {
+  return r.frames.filter((f) => f.index * F > (r.lockAt ?? Infinity) + settle && dB(rms(l.echo, f.index * F, f.index * F + F)) > floorDb && dB(rms(l.talker, f.index * F, f.index * F + F)) < -70);
+}
+
+function calleeFrames(l: Line, r: Run, levelDb: number) {
+  return r.frames.filter((f) => dB(rms(l.talker, f.index * F, f.index * F + F)) > levelDb - 6);
+}
+
+describe('echo canceller on G.168 echo paths', () => {
+  const cases = ['D2', 'D3', 'D5', 'D8'].flatMap((m) => [30, 180].map((d) => [m, d] as const));
+
+  it.each(cases)('path %s at %i ms: locks within 1 s, converges, and removes ≥ 20 dB once settled (ERL 6 dB)', (m, delayMs) => {
+    const l = line(prompt, [{ from: 0, model: G168[m], delayMs, erlDb: 6 }], { noiseDbfs: -70 });
+    const r = run(l, cfg);
+    expect(r.lockAt).not.toBeNull();
+    expect(r.lockAt!).toBeLessThan(16000);
+    // The delay found is the path's strongest tap: at or a little after the bulk delay.
+    const found = r.a.delaySamples / 16;
+    expect(found).toBeGreaterThanOrEqual(delayMs - 1);
+    expect(found).toBeLessThanOrEqual(delayMs + 12);
+    // Convergence: trained on the history at the lock, it cancels within the first second after it.
+    expect(erle(l, r, r.lockAt! + 8000, r.lockAt! + 24000)).toBeGreaterThan(10);
+    expect(erle(l, r, 32000, prompt.length)).toBeGreaterThan(20);
+  });
+
+  it('echo alone at ERL 6 dB rarely passes the gate once the path is known', () => {
+    let frames = 0;
+    let clear = 0;
+    for (const [m, d] of cases) {
+      const l = line(prompt, [{ from: 0, model: G168[m], delayMs: d, erlDb: 6 }], { noiseDbfs: -70 });
+      const f = echoFrames(l, run(l, cfg));
+      frames += f.length;
+      clear += f.filter((x) => x.verdict === 'clear').length;
+    }
+    expect(frames).toBeGreaterThan(800);
+    expect(clear / frames).toBeLessThan(0.08);
+  });
+
+  it('hears a quiet callee (−40 dBFS) over echo at ERL 6 dB (−26 dBFS)', () => {
+    const l = line(prompt, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 6 }], { noiseDbfs: -70, talker: callee, talkerDbfs: -40, talkerAt: 40000 });
+    const r = run(l, cfg);
+    const f = calleeFrames(l, r, -40);
+    expect(f.length).toBeGreaterThan(8);
+    expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.6);
+  });
+
+  it.each([-20, -30])('double talk (callee at %i dBFS over ERL 6 dB echo) does not make it diverge', (level) => {
+    const l = line(prompt, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 6 }], { noiseDbfs: -70, talker: callee, talkerDbfs: level, talkerAt: 48000 });
+    const r = run(l, cfg);
+    const end = 48000 + callee.length;
+    expect(erle(l, r, 32000, 48000)).toBeGreaterThan(15);
+    // Echo left under the callee, and after them: still cancelled.
+    expect(erle(l, r, 48000, end)).toBeGreaterThan(15);
+    expect(erle(l, r, end, end + 16000)).toBeGreaterThan(15);
+    const f = calleeFrames(l, r, level);
+    expect(f.filter((x) => x.verdict === 'clear').length / f.length).toBeGreaterThan(0.8);
+  });
+
+  it('re-learns a path that changes mid-call at the same delay', () => {
+    const l = line(prompt, [{ from: 0, model: G168.D2, delayMs: 60, erlDb: 10 }, { from: 48000, model: G168.D5, delayMs: 62, erlDb: 10 }], { noiseDbfs: -70 });
+    const r = run(l, cfg);
+    expect(erle(l, r, 32000, 48000)).toBeGreaterThan(20);
+    // Slower than from scratch (the old path's weights must be unlearnt), but it gets there.
+    expect(erle(l, r, 48000 + 16000, 48000 + 32000)).toBeGreaterThan(4);
+    expect(erle(l, r, 48000 + 32000, 48000 + 48000)).toBeGreaterThan(8);
+    expect(r.a.delaySamples / 16).toBeLessThan(75);
+  });
+
+  it('finds a path whose bulk delay moved out of the window and cancels it again', () => {
+    const l = line(prompt, [{ from: 0, model: G168.D2, delayMs: 60, erlDb: 10 }, { from: 48000, model: G168.D8, delayMs: 140, erlDb: 10 }], { noiseDbfs: -70 });
+    const r = run(l, cfg);
+    const found = r.a.delaySamples / 16;
+    expect(found).toBeGreaterThanOrEqual(139);
+    expect(found).toBeLessThanOrEqual(152);
+    expect(erle(l, r, 48000 + 24000, 48000 + 40000)).toBeGreaterThan(12);
+  });
+
+  it('under brown line noise (−45 dBFS, echo 20 dB down) stays stable and keeps echo frames out', () => {
+    const l = line(prompt, [{ from: 0, model: G168.D8, delayMs: 90, erlDb: 20 }], { noiseDbfs: -45, brown: true });
+    const r = run(l, cfg);
+    expect(r.lockAt).not.toBeNull();
+    // Noise-limited: what is left is the noise, never more than what came in.
+    expect(dB(rms(r.residual, 32000, 90000))).toBeLessThan(dB(rms(l.mic, 32000, 90000)));
+    const f = echoFrames(l, r, 8000, -50);
+    expect(f.filter((x) => x.verdict === 'clear').length / f.length).toBeLessThan(0.05);
+  });
+
+  // Known gap (open): with real recordings (../shared/audio/real) as the prompt the delay search never locks on
+  // these paths, while the TTS prompts lock within 0.6 s; marked `fails` so that it turns red once fixed.
+  it.fails('cancels a real recording as the echo, under a real callee', () => {
+    // Four real utterances back to back (~8 s) as what the bot plays.
+    const parts = [1, 2, 3, 4].map((i) => load(`real/jf1957_${i}.wav`));
+    const recorded = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (recorded.set(p, at), at + p.length), 0);
+    const l = line(recorded, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 8 }], { noiseDbfs: -65, talker: callee, talkerDbfs: -32, talkerAt: 56000 });
+    const r = run(l, cfg);
+    expect(r.lockAt).not.toBeNull();
+    expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
+    const f = calleeFrames(l, r, -32);
+    expect(f.filter((x) => x.verdict === 'clear').length / f.length).toBeGreaterThan(0.7);
+  });
+});
