@@ -7,6 +7,8 @@
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
 import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
+import { lineBand } from './echo/lineBand.js';
+import { explainedShare } from './echo/explainedShare.js';
 
 const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
 const BLOCKS = 1024; // block-energy table: 4 s of reference
@@ -20,15 +22,26 @@ export const ECHO_BLOCK = 256;
 const PRE = ECHO_BLOCK;
 /** History the filter is trained on when the path is found (two passes), so it cancels from the first block on. */
 const PRETRAIN = 12000;
-const PASSES = Number(process.env.ECHO_PASSES ?? 2);
+const PASSES = 2;
 const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
+/** Reference louder than this (mean square, −45 dBFS) counts as prompt speech: a recording's room tone before its
+ *  first word (−55 dBFS in ../shared/audio/real) must not count towards deciding that the line does not echo. */
+const REF_SPEECH = 3e-5;
+/** 4 ms blocks of prompt speech played without an echo found before the line is taken not to echo (0.6 s). */
+const ABSENT_AFTER = 150;
 const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
+const COHERENCE = 16000; // 1 s of samples to judge how much of the microphone signal the echo explains
 const RATE = 16000;
 const DECIM = 4; // the delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is 4× cheaper
 const GCC_N = 4096; // 1 s at 4 kHz
-const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to believe a delay
-// Share of mic energy the echo must explain to lock (low: echo under noise still explains a visible part).
-const EXPLAINED = Number(process.env.ECHO_EXPLAINED ?? 0.15);
+const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to consider a delay
+// Share of the microphone signal (telephone band) the echo must explain to lock: clearly (any path at the found
+// delay), or some both that way and through its strongest tap alone (see refine). Low bars: echo under line noise
+// still explains a visible part.
+const EXPLAINED_CLEAR = 0.3;
+const EXPLAINED = 0.15;
+
+let instances = 0;
 
 /** Scratch for the delay search, shared by all calls on a thread. */
 const shared = {
@@ -40,12 +53,12 @@ const shared = {
   xi: new Float64Array(2 * GCC_N),
   corr: new Float64Array(2 * GCC_N),
   // refine() runs every 2 s per locked call and after each coarse hit: its windows were a steady source of garbage.
-  refineMic: new Float32Array(Math.max(REFINE, PRETRAIN + 256)),
+  refineMic: new Float32Array(Math.max(REFINE, PRETRAIN + 256, COHERENCE)),
+  cohRef: new Float32Array(COHERENCE),
   refineRef: new Float32Array(REFINE + 1000 * 16),
   trainOut: new Float32Array(256),
 };
 
-const RESIDUAL_SLAB = 4096; // samples per slab the residual views are cut from (see residualBuffer)
 /** Reference is copied into per-path chunks of this many samples so that contiguous pieces merge into one segment. */
 const REF_CHUNK = 8000;
 
@@ -95,8 +108,8 @@ export class EchoCanceller {
   private pendingFill = 0;
   private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0 };
   private readonly xb = [new Float64Array(ECHO_BLOCK), new Float64Array(ECHO_BLOCK)];
-  /** Completed residual blocks since the last `takeResidual`. */
-  private out: { start: number; samples: Float32Array }[] = [];
+  /** The residual of the block being processed (handed to `onResidual`, then reused). */
+  private readonly blockOut = new Float32Array(ECHO_BLOCK);
   /** Cancellation achieved lately while the prompt played with no callee in it: mic and residual energy. */
   private healthMic = 0;
   private healthRes = 0;
@@ -111,8 +124,9 @@ export class EchoCanceller {
   private histFill = 0;
   private micPos = 0; // next write index in micHist (a ring)
   private lastProcessedEnd = 0;
-  // Random phase: calls whose prompts start together must not all search on the same tick.
-  private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
+  // Spread phase: calls whose prompts start together must not all search on the same tick (deterministic, unlike a
+  // random phase, so that a test of one call behaves the same on every run).
+  private sinceSearch = (instances++ * 617) % SEARCH_EVERY;
   private readonly gate: number;
   private frameRes = 0;
   private frameEcho = 0;
@@ -120,6 +134,8 @@ export class EchoCanceller {
   private frameExcess = 0;
   private frameNoise = 0;
 
+  /** Each block's residual, in order (a view, valid during the call only). */
+  onResidual: (start: number, samples: Float32Array) => void = () => {};
   /** Called once when the echo path is first found: the VAD's memory of pre-lock echo should be dropped then. */
   onLock?: (delaySamples: number) => void;
   /** Whether the line echoes became known (for logs). */
@@ -277,9 +293,9 @@ export class EchoCanceller {
 
   /**
    * Takes inbound audio whose first sample is inbound sample `start` (contiguous with the last call). Echo is
-   * cancelled in blocks of ECHO_BLOCK samples aligned on the inbound timeline; each completed block's residual is
-   * queued for `takeResidual` (a block's samples are its own) and its gating figures accumulate until
-   * `takeFrameInfo`. Hot path: runs for every inbound sample of every call.
+   * cancelled in blocks of ECHO_BLOCK samples aligned on the inbound timeline; each completed block's residual goes
+   * to `onResidual` (a view valid only during that call: no array or object per block) once its gating figures
+   * have been added to those `takeFrameInfo` returns. Hot path: runs for every inbound sample of every call.
    */
   process(mic: Float32Array, start: number): void {
     let off = 0;
@@ -295,27 +311,20 @@ export class EchoCanceller {
     }
   }
 
-  /** Residual blocks completed since the last call, in order. */
-  takeResidual(): { start: number; samples: Float32Array }[] {
-    const o = this.out;
-    this.out = [];
-    return o;
-  }
-
   private block(start: number): void {
     const N = ECHO_BLOCK;
     const mic = this.pending;
-    const out = this.residualBuffer(N);
-    this.out.push({ start, samples: out });
+    const out = this.blockOut;
     const windowStart = start - this.maxDelay - this.taps;
     const referenced = this.cfg.enabled && this.hasReferenceIn(windowStart, start + N);
     this.track(mic, start, referenced);
     const d = this.delay;
     if (!referenced) {
-      out.set(mic);
+      // Nothing played within reach of any delay: the residual is the microphone signal itself.
       this.frameRes += energy(mic);
       this.prune(start);
       this.lastProcessedEnd = start + N;
+      this.onResidual(start, mic);
       return;
     }
     if (d >= 0) {
@@ -335,6 +344,7 @@ export class EchoCanceller {
         this.healthMic = 0.94 * this.healthMic + r.mic;
         this.healthRes = 0.94 * this.healthRes + r.residual;
       }
+
     } else {
       out.set(mic);
       // Not locked yet: pass through, and predict echo as loud as the loudest reference in reach.
@@ -348,25 +358,7 @@ export class EchoCanceller {
     }
     this.prune(start);
     this.lastProcessedEnd = start + N;
-  }
-
-  private slab = new Float32Array(0);
-  private slabUsed = 0;
-
-  /**
-   * The residual is handed out as views of a slab rather than as a fresh array per block: a typed array of its own
-   * is an off-heap allocation, ~2 µs with its GC share. A slab is never rewritten (a full one is dropped for a new
-   * one), so a view keeps its samples for as long as anyone holds it, just like a fresh array; holding one only keeps
-   * its slab (this call's last quarter second or so) alive.
-   */
-  private residualBuffer(n: number): Float32Array {
-    if (this.slabUsed + n > this.slab.length) {
-      this.slab = new Float32Array(Math.max(RESIDUAL_SLAB, n));
-      this.slabUsed = 0;
-    }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
-    this.slabUsed += n;
-    return out;
+    this.onResidual(start, out);
   }
 
   /**
@@ -395,6 +387,16 @@ export class EchoCanceller {
         this.filter.process(mic.subarray(b, b + N), any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, scratch, r);
       }
     }
+  }
+
+  /** Share of the last second's microphone signal that the reference explains through a path at `delay` (any shape). */
+  private explained(now: number, delay: number): number {
+    const L = Math.min(COHERENCE, this.histFill);
+    const mic = this.recentMic(L, shared.refineMic);
+    const ref = shared.cohRef.subarray(0, L);
+    // The path's onset precedes its strongest tap by a few ms: lead the reference by that.
+    this.refAt(now - L - delay + 64, L, ref);
+    return explainedShare(mic, ref, RATE);
   }
 
   private hasReferenceIn(from: number, to: number): boolean {
@@ -431,6 +433,7 @@ export class EchoCanceller {
       expectedEcho: this.frameEcho,
       noise: this.frameNoise,
       excess: this.frameExcess,
+
       locked: this.delay >= 0,
       delaySamples: this.delay,
     };
@@ -444,12 +447,15 @@ export class EchoCanceller {
    * 'clear' = callee speech, or echo too faint to matter.
    */
   echoVerdict(info: EchoFrameInfo, frameLen: number): 'hard' | 'soft' | 'clear' {
-    if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return 'clear';
-    if (!info.locked) return info.residualEnergy >= info.expectedEcho * this.gate ? 'clear' : 'hard';
+    if (!this.cfg.enabled) return 'clear';
+    if (!info.locked) return info.expectedEcho <= 1e-7 * frameLen || info.residualEnergy >= info.expectedEcho * this.gate ? 'clear' : 'hard';
+    // Faint expected echo still counts: the VAD scores echo left at −60 dBFS as speech as readily as a voice.
     // Locked: the evidence is what stands out bin by bin above the expected residual echo and the noise floor,
-    // measured against that expected echo. Echo alone leaves a few per cent (the bins' random spread); a callee
-    // leaves about their own energy.
-    const ratio = info.excess / info.expectedEcho;
+    // measured against both. Echo alone leaves a little (the bins' random spread, the filter's misadjustment); a
+    // callee leaves about their own energy.
+    const floor = info.expectedEcho + info.noise;
+    if (floor <= 1e-9 * frameLen) return 'clear'; // no reference reached the filter during this frame
+    const ratio = info.excess / floor;
     if (ratio >= this.cfg.clearRatio) return 'clear';
     return ratio >= this.cfg.softRatio ? 'soft' : 'hard';
   }
@@ -474,7 +480,7 @@ export class EchoCanceller {
     if (!referenced) return;
     const now = start + mic.length;
     // Reference activity at the current position.
-    if (this.maxBlockEnergy(start, now) > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
+    if (this.maxBlockEnergy(start, now) > REF_SPEECH) this.refActiveBlocks += mic.length / BLOCK;
     if (this.state === 'present') {
       // Locked: the filter follows small drifts itself. Look for the path again only when it has stopped
       // cancelling while the prompt played alone (the path changed beyond its window).
@@ -582,13 +588,17 @@ export class EchoCanceller {
     const prominence = best / (mean + 1e-12);
     this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
     const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * DECIM, 2 * DECIM);
-    if (!found && this.delay < 0 && this.refActiveBlocks >= 150 && this.state !== 'absent') {
+    if (!found && this.delay < 0 && this.refActiveBlocks >= ABSENT_AFTER && this.state !== 'absent') {
       this.state = 'absent';
       this.onState?.('absent', now);
     }
   }
 
-  /** Sample-level delay and gain around a coarse lag; locks only if the echo explains most of the mic energy. */
+  /**
+   * Sample-level delay and gain around a coarse lag; locks only if the echo through that delay explains enough of
+   * the microphone signal. A correlation peak alone is not enough: the prompt and a caller's unrelated speech peak
+   * at up to 14 times the mean correlation by chance (the search's threshold is 8; a real echo gives 15–55).
+   */
   private refine(now: number, coarse: number, radius: number): boolean {
     const L = Math.min(REFINE, this.histFill);
     if (L < 2000) return false;
@@ -598,6 +608,9 @@ export class EchoCanceller {
     if (shared.refineRef.length < L + hi) shared.refineRef = new Float32Array(L + hi);
     const ref = shared.refineRef.subarray(0, L + hi);
     this.refAt(now - L - hi, ref.length, ref); // ref[j] = reference at (now − L − hi + j)
+    // Judged in the band a line carries: a recorded prompt's rumble or DC never echoes (see lineBand).
+    lineBand(mic, RATE);
+    lineBand(ref, RATE);
     let best = -Infinity;
     let bestD = coarse;
     let bestGain = 0;
@@ -659,7 +672,13 @@ export class EchoCanceller {
     }
     let micE = 1e-9;
     for (let i = 0; i < L; i++) micE += mic[i] * mic[i];
-    if (best < EXPLAINED * micE) return false;
+    // What any path at that delay explains (coherence) must be well above chance; between chance and clear, the
+    // strongest tap alone must explain a share too. Chance: up to 0.12, once 0.28 (a caller's word whose pitch
+    // matched the prompt's); real echo over the line's noise: 0.3–0.98. One tap: 0.05–0.9 for real echo (dispersive
+    // paths and recorded prompts are low), ≤ 0.17 by chance.
+    const share = this.explained(now, bestD);
+    const tap = best / micE;
+    if (share < EXPLAINED_CLEAR && (share < EXPLAINED || tap < EXPLAINED)) return false;
     if (this.state !== 'present') this.onState?.('present', now);
     this.state = 'present';
     if (this.delay < 0) this.onLock?.(bestD);

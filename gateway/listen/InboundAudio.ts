@@ -29,7 +29,8 @@ const NONE: readonly never[] = [];
 
 export class InboundAudio {
   private readonly aec: EchoCanceller;
-  private readonly buf = new Float32Array(VAD_FRAME);
+  /** The VAD frame being filled. */
+  private frameBuf: Float32Array = new Float32Array(VAD_FRAME);
   private fill = 0;
   private nextIndex = 0;
   private samples = 0;
@@ -58,6 +59,7 @@ export class InboundAudio {
       this.settleUntil = Math.floor(this.samples / VAD_FRAME) + SETTLE_FRAMES;
       this.events.push({ type: 'lock', delaySamples: d, at: this.samples });
     };
+    this.aec.onResidual = (start, r) => this.block(start, r);
     this.aec.onState = (state, at) => this.events.push({ type: 'state', state, at });
     this.aec.onDebug = (info) => {
       if (this.trace) this.events.push({ type: 'debug', info });
@@ -83,26 +85,27 @@ export class InboundAudio {
     // arrives; each VAD frame gets the gating figures of its own blocks.
     this.aec.process(x, this.samples);
     this.samples += x.length;
-    for (const r of this.aec.takeResidual()) {
-      if (this.wantsResidual) this.residual.push(r);
-      this.buf.set(r.samples, this.fill);
-      this.fill += r.samples.length;
-      if (this.fill === VAD_FRAME) {
-        this.fill = 0;
-        const info = this.aec.takeFrameInfo();
-        const index = this.nextIndex++;
-        const samples = this.spare.pop() ?? new Float32Array(VAD_FRAME);
-        samples.set(this.buf);
-        const f: PendingFrame = {
-          index,
-          samples,
-          verdict: this.aec.echoVerdict(info, VAD_FRAME),
-          resetBefore: index === this.resetAt,
-        };
-        if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
-        this.frames.push(f);
-      }
-    }
+  }
+
+  /** One residual block from the canceller (blocks tile VAD frames): a frame is complete with its last block. */
+  private block(start: number, r: Float32Array): void {
+    // Someone listens (a recogniser): the block's samples are the canceller's scratch, so they are copied.
+    if (this.wantsResidual) this.residual.push({ start, samples: r.slice() });
+    if (this.fill === 0) this.frameBuf = this.spare.pop() ?? new Float32Array(VAD_FRAME);
+    this.frameBuf.set(r, this.fill);
+    this.fill += r.length;
+    if (this.fill < VAD_FRAME) return;
+    this.fill = 0;
+    const info = this.aec.takeFrameInfo();
+    const index = this.nextIndex++;
+    const f: PendingFrame = {
+      index,
+      samples: this.frameBuf,
+      verdict: this.aec.echoVerdict(info, VAD_FRAME),
+      resetBefore: index === this.resetAt,
+    };
+    if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
+    this.frames.push(f);
   }
 
   addReference(at: number, samples: Float32Array, path: EchoPath): void {
