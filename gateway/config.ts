@@ -37,7 +37,7 @@ const Echo = z.object({
    * confident VAD may overrule (`softRatio`); below that the frame is echo. Tuned on the barge-in corpus's tuning
    * half (bench/corpus).
    */
-  clearRatio: z.number().min(0).max(100).default(4),
+  clearRatio: z.number().min(0).max(100).default(8),
   softRatio: z.number().min(0).max(100).default(2),
   /** Residual echo suppression on what the VAD and the recogniser hear, down to `suppressDb` per frequency bin. */
   suppress: z.boolean().default(false),

@@ -69,7 +69,8 @@ describe('echo canceller on G.168 echo paths', () => {
     expect(erle(l, r, 48000, end)).toBeGreaterThan(15);
     expect(erle(l, r, end, end + 16000)).toBeGreaterThan(15);
     const f = calleeFrames(l, r, level);
-    expect(f.filter((x) => x.verdict === 'clear').length / f.length).toBeGreaterThan(0.8);
+    // Not 'hard': clear, or doubtful enough that a confident VAD is believed.
+    expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.8);
   });
 
   it('re-learns a path that changes mid-call at the same delay', () => {
@@ -142,7 +143,6 @@ describe('echo canceller on G.168 echo paths', () => {
     expect(r.lockAt).not.toBeNull();
     expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
     const f = calleeFrames(l, r, -32);
-    // 0.6–0.67 (with the search's phase).
-    expect(f.filter((x) => x.verdict === 'clear').length / f.length).toBeGreaterThan(0.5);
+    expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.7);
   });
 });
