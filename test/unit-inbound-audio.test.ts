@@ -2,6 +2,7 @@
 // caller file (prompt echo at the labelled delay and attenuation) as the microphone, pushed in 20 ms pieces.
 import { describe, expect, it } from 'vitest';
 import { int16ToFloat } from '../gateway/audio/codec.js';
+import { resampleAll } from '../gateway/audio/resampler.js';
 import { ConfigSchema } from '../gateway/config.js';
 import { InboundAudio, type PendingFrame } from '../gateway/listen/InboundAudio.js';
 import { labels, wireAudio } from './helpers/corpus.js';
@@ -51,6 +52,33 @@ describe('InboundAudio', () => {
     const erleDb = 10 * Math.log10(energy(mic.subarray(from, to)) / energy(res.subarray(from, to)));
     expect(erleDb).toBeGreaterThan(6);
     erles.push(erleDb);
+  });
+
+  // A narrowband call (its 8 kHz μ-law twin) is cancelled at 8 kHz: the reference comes at 16 kHz, as a call
+  // places it (the 8 kHz prompt upsampled), the residual goes out at 16 kHz for the VAD.
+  it.each(echoOnly.filter((l) => l.twin8k && l.promptTwin8k).map((l) => [l.twin8k!, l] as const))('%s (8 kHz): locks on the labelled delay and cancels it at 8 kHz', (_f, l) => {
+    const a = new InboundAudio(echoCfg, true, false, 8000);
+    const ref = resampleAll(int16ToFloat(wireAudio(l.promptTwin8k!).samples), 8000, 16000);
+    const mic = int16ToFloat(wireAudio(l.twin8k!).samples);
+    const frames: PendingFrame[] = [];
+    for (let i = 0; i < mic.length; i += 160) {
+      if (2 * i < ref.length) a.addReference(2 * i, ref.slice(2 * i, 2 * i + 320), 0);
+      a.pushNarrow(mic.subarray(i, i + 160));
+      frames.push(...a.takeFrames());
+    }
+    expect(a.position).toBe(2 * mic.length);
+    expect(frames.map((f) => f.index)).toEqual(frames.map((_, i) => i));
+    expect(frames.length).toBe(Math.floor((2 * mic.length) / 512));
+    expect(a.locked).toBe(true);
+    // ±2 ms, plus the upsampler's delay in the reference.
+    expect(Math.abs(a.delaySamples / 16 - l.echo!.delayMs)).toBeLessThanOrEqual(3);
+    const res = new Float32Array(2 * mic.length);
+    for (const r of a.takeResidual()) res.set(r.samples.subarray(0, Math.max(0, Math.min(r.samples.length, res.length - r.start))), r.start);
+    const up = resampleAll(mic, 8000, 16000);
+    const lockFrame = frames.findIndex((f) => f.resetBefore);
+    const from = (lockFrame + 4) * 512;
+    const to = Math.round((l.echo!.echoSpeechEndMs! * 16000) / 1000);
+    expect(10 * Math.log10(energy(up.subarray(from, to)) / energy(res.subarray(from, to)))).toBeGreaterThan(6);
   });
 
   it('removes more than 12 dB of echo on average over the echo-only scenarios', () => {

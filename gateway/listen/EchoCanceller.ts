@@ -3,36 +3,51 @@
 // path: a bulk delay (GCC-PHAT on decimated audio, then sample-level refinement) and, around it, a block
 // frequency-domain adaptive filter spanning the path's dispersion and tail (`echo/BlockFilter.ts`, `echo.taps`,
 // 64 ms by default). What cancellation leaves is then gated: a frame counts as callee speech only if its residual
-// beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. All in 16 kHz float samples.
+// beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. Float samples at 16 kHz, or at
+// 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
 import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
 import { lineBand } from './echo/lineBand.js';
 import { explainedShare } from './echo/explainedShare.js';
 
-const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
+/** The canceller's time constants in samples at its rate (16 kHz, or 8 kHz for narrowband calls: half the work). */
+interface Timing {
+  rate: number;
+  /** 4 ms: the unit for counting how long the reference has been active. */
+  eBlock: number;
+  /** Filter block, 16 ms: two per VAD frame, so a frame's residual is complete when its last sample arrives. */
+  block: number;
+  /** Between searches while it is unknown whether the line echoes (100 ms). */
+  search: number;
+  /** Once locked the filter follows drift inside its window; the path is searched again only when the filter has
+   *  stopped cancelling (a changed path), at most this often (1 s). */
+  research: number;
+  /** With no echo found, look again this often in case it appears (5 s). */
+  absentEvery: number;
+  /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
+  pre: number;
+  /** History the filter is trained on when the path is found (¾ s, two passes), so it cancels from the start. */
+  pretrain: number;
+  /** Samples for the sample-level refinement (0.5 s) and for judging what the echo explains (1 s). */
+  refine: number;
+  coherence: number;
+  /** The delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is cheaper. */
+  decim: number;
+}
+
+function timing(rate: number): Timing {
+  const ms = (x: number) => Math.round((x * rate) / 1000);
+  return { rate, eBlock: ms(4), block: ms(16), search: ms(100), research: ms(1000), absentEvery: ms(5000), pre: ms(16), pretrain: ms(750), refine: ms(500), coherence: ms(1000), decim: rate / 4000 };
+}
+
 const BLOCKS = 1024; // block-energy table: 4 s of reference
-const SEARCH_EVERY = 1600; // samples between searches while it is unknown whether the line echoes (100 ms)
-/** Once locked, the filter follows drift inside its window; the path is searched again only when the filter has
- *  stopped cancelling (a changed path), at most this often. */
-const RESEARCH_EVERY = 16000;
-/** Filter block: 16 ms. Two per VAD frame, so a frame's residual is complete when its last sample arrives. */
-export const ECHO_BLOCK = 256;
-/** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
-const PRE = ECHO_BLOCK;
-/** History the filter is trained on when the path is found (two passes), so it cancels from the first block on. */
-const PRETRAIN = 12000;
 const PASSES = 2;
-const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
 /** Reference louder than this (mean square, −45 dBFS) counts as prompt speech: a recording's room tone before its
  *  first word (−55 dBFS in ../shared/audio/real) must not count towards deciding that the line does not echo. */
 const REF_SPEECH = 3e-5;
 /** 4 ms blocks of prompt speech played without an echo found before the line is taken not to echo (0.6 s). */
 const ABSENT_AFTER = 150;
-const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
-const COHERENCE = 16000; // 1 s of samples to judge how much of the microphone signal the echo explains
-const RATE = 16000;
-const DECIM = 4; // the delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is 4× cheaper
 const GCC_N = 4096; // 1 s at 4 kHz
 const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to consider a delay
 // Share of the microphone signal (telephone band) the echo must explain to lock: clearly (any path at the found
@@ -40,23 +55,25 @@ const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to consider a d
 // still explains a visible part.
 const EXPLAINED_CLEAR = 0.3;
 const EXPLAINED = 0.15;
+/** The largest rate and buffers the shared scratch is sized for. */
+const MAX = timing(16000);
 
 let instances = 0;
 
 /** Scratch for the delay search, shared by all calls on a thread. */
 const shared = {
-  mic: new Float32Array(DECIM * GCC_N),
-  ref: new Float32Array(DECIM * GCC_N + 1000 * 16),
+  mic: new Float32Array(MAX.decim * GCC_N),
+  ref: new Float32Array(MAX.decim * GCC_N + 1000 * 16),
   re: new Float64Array(2 * GCC_N),
   im: new Float64Array(2 * GCC_N),
   xr: new Float64Array(2 * GCC_N),
   xi: new Float64Array(2 * GCC_N),
   corr: new Float64Array(2 * GCC_N),
   // refine() runs every 2 s per locked call and after each coarse hit: its windows were a steady source of garbage.
-  refineMic: new Float32Array(Math.max(REFINE, PRETRAIN + 256, COHERENCE)),
-  cohRef: new Float32Array(COHERENCE),
-  refineRef: new Float32Array(REFINE + 1000 * 16),
-  trainOut: new Float32Array(256),
+  refineMic: new Float32Array(Math.max(MAX.refine, MAX.pretrain + MAX.block, MAX.coherence)),
+  cohRef: new Float32Array(MAX.coherence),
+  refineRef: new Float32Array(MAX.refine + 1000 * 16),
+  trainOut: new Float32Array(MAX.block),
 };
 
 /** Reference is copied into per-path chunks of this many samples so that contiguous pieces merge into one segment. */
@@ -101,15 +118,15 @@ export class EchoCanceller {
   private readonly maxDelay: number;
   private readonly taps: number;
   private readonly filter: BlockFilter;
-  /** Lag of the filter's first tap (the window's start): delay − PRE, ≥ 0. */
+  /** Lag of the filter's first tap (the window's start): delay − this.t.pre, ≥ 0. */
   private winOff = 0;
   /** Mic samples of the block being filled, and where it starts on the inbound timeline. */
-  private pending = new Float32Array(ECHO_BLOCK);
+  private readonly pending: Float32Array;
   private pendingFill = 0;
   private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0 };
-  private readonly xb = [new Float64Array(ECHO_BLOCK), new Float64Array(ECHO_BLOCK)];
+  private readonly xb: Float64Array[];
   /** The residual of the block being processed (handed to `onResidual`, then reused). */
-  private readonly blockOut = new Float32Array(ECHO_BLOCK);
+  private readonly blockOut: Float32Array;
   /** Cancellation achieved lately while the prompt played with no callee in it: mic and residual energy. */
   private healthMic = 0;
   private healthRes = 0;
@@ -126,7 +143,7 @@ export class EchoCanceller {
   private lastProcessedEnd = 0;
   // Spread phase: calls whose prompts start together must not all search on the same tick (deterministic, unlike a
   // random phase, so that a test of one call behaves the same on every run).
-  private sinceSearch = (instances++ * 617) % SEARCH_EVERY;
+  private sinceSearch: number;
   private readonly gate: number;
   private frameRes = 0;
   private frameEcho = 0;
@@ -142,11 +159,23 @@ export class EchoCanceller {
   onState?: (state: 'present' | 'absent', atSample: number) => void;
   onDebug?: (info: Record<string, number>) => void;
 
-  constructor(private readonly cfg: EchoConfig) {
-    this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * RATE);
-    this.taps = Math.ceil(cfg.taps / ECHO_BLOCK) * ECHO_BLOCK;
-    this.filter = new BlockFilter({ block: ECHO_BLOCK, partitions: this.taps / ECHO_BLOCK, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: RATE });
-    this.micHist = new Float32Array(Math.max(REFINE + this.maxDelay + BLOCK * 4, DECIM * GCC_N));
+  private readonly t: Timing;
+
+  /** `rate`: 16000, or 8000 for a narrowband call (its reference and microphone signal at 8 kHz). */
+  constructor(
+    private readonly cfg: EchoConfig,
+    rate = 16000,
+  ) {
+    this.t = timing(rate);
+    this.pending = new Float32Array(this.t.block);
+    this.blockOut = new Float32Array(this.t.block);
+    this.xb = [new Float64Array(this.t.block), new Float64Array(this.t.block)];
+    this.sinceSearch = (instances++ * 617) % this.t.search;
+    this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
+    // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
+    this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate });
+    this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
 
@@ -168,8 +197,8 @@ export class EchoCanceller {
     const n = samples.length;
     let i = 0;
     while (i < n) {
-      const b = Math.floor((start + i) / BLOCK);
-      if (start + i === b * BLOCK && i + 4 * BLOCK <= n) {
+      const b = Math.floor((start + i) / this.t.eBlock);
+      if (start + i === b * this.t.eBlock && i + 4 * this.t.eBlock <= n) {
         const s0 = this.blockSlot(b);
         const s1 = this.blockSlot(b + 1);
         const s2 = this.blockSlot(b + 2);
@@ -178,11 +207,11 @@ export class EchoCanceller {
         let e1 = E[s1];
         let e2 = E[s2];
         let e3 = E[s3];
-        for (let j = i; j < i + BLOCK; j++) {
+        for (let j = i; j < i + this.t.eBlock; j++) {
           const x0 = samples[j];
-          const x1 = samples[j + BLOCK];
-          const x2 = samples[j + 2 * BLOCK];
-          const x3 = samples[j + 3 * BLOCK];
+          const x1 = samples[j + this.t.eBlock];
+          const x2 = samples[j + 2 * this.t.eBlock];
+          const x3 = samples[j + 3 * this.t.eBlock];
           e0 += x0 * x0;
           e1 += x1 * x1;
           e2 += x2 * x2;
@@ -192,10 +221,10 @@ export class EchoCanceller {
         E[s1] = e1;
         E[s2] = e2;
         E[s3] = e3;
-        i += 4 * BLOCK;
+        i += 4 * this.t.eBlock;
         continue;
       }
-      const end = Math.min(n, (b + 1) * BLOCK - start);
+      const end = Math.min(n, (b + 1) * this.t.eBlock - start);
       const slot = this.blockSlot(b);
       let e = E[slot];
       for (; i < end; i++) e += samples[i] * samples[i];
@@ -278,7 +307,7 @@ export class EchoCanceller {
   }
 
   private prune(now: number): void {
-    const keep = now - this.maxDelay - REFINE - this.taps - RATE;
+    const keep = now - this.maxDelay - this.t.refine - this.taps - this.t.rate;
     // Segments are few (see `store`), so all are checked: a merged one can sit ahead of an expired one.
     const segs = this.segments;
     let expired = false;
@@ -293,26 +322,26 @@ export class EchoCanceller {
 
   /**
    * Takes inbound audio whose first sample is inbound sample `start` (contiguous with the last call). Echo is
-   * cancelled in blocks of ECHO_BLOCK samples aligned on the inbound timeline; each completed block's residual goes
+   * cancelled in blocks of this.t.block samples aligned on the inbound timeline; each completed block's residual goes
    * to `onResidual` (a view valid only during that call: no array or object per block) once its gating figures
    * have been added to those `takeFrameInfo` returns. Hot path: runs for every inbound sample of every call.
    */
   process(mic: Float32Array, start: number): void {
     let off = 0;
     while (off < mic.length) {
-      const n = Math.min(ECHO_BLOCK - this.pendingFill, mic.length - off);
+      const n = Math.min(this.t.block - this.pendingFill, mic.length - off);
       this.pending.set(mic.subarray(off, off + n), this.pendingFill);
       this.pendingFill += n;
       off += n;
-      if (this.pendingFill === ECHO_BLOCK) {
+      if (this.pendingFill === this.t.block) {
         this.pendingFill = 0;
-        this.block(start + off - ECHO_BLOCK);
+        this.block(start + off - this.t.block);
       }
     }
   }
 
   private block(start: number): void {
-    const N = ECHO_BLOCK;
+    const N = this.t.block;
     const mic = this.pending;
     const out = this.blockOut;
     const windowStart = start - this.maxDelay - this.taps;
@@ -366,14 +395,14 @@ export class EchoCanceller {
    * last ¾ s), so that it cancels from the next block on rather than after seconds of live adaptation.
    */
   private place(delay: number, gain: number, now: number): void {
-    const N = ECHO_BLOCK;
-    this.winOff = Math.max(0, delay - PRE);
+    const N = this.t.block;
+    this.winOff = Math.max(0, delay - this.t.pre);
     this.filter.clearHistory();
     this.filter.reset(delay - this.winOff, gain);
     this.healthMic = this.healthRes = 0;
     // `now` is the end of the block being tracked, which is processed live next: train on the blocks before it.
     const end = now - N;
-    const span = Math.floor(Math.min(PRETRAIN, this.histFill - N) / N) * N;
+    const span = Math.floor(Math.min(this.t.pretrain, this.histFill - N) / N) * N;
     if (span < 4 * N) return;
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
@@ -391,12 +420,12 @@ export class EchoCanceller {
 
   /** Share of the last second's microphone signal that the reference explains through a path at `delay` (any shape). */
   private explained(now: number, delay: number): number {
-    const L = Math.min(COHERENCE, this.histFill);
+    const L = Math.min(this.t.coherence, this.histFill);
     const mic = this.recentMic(L, shared.refineMic);
     const ref = shared.cohRef.subarray(0, L);
     // The path's onset precedes its strongest tap by a few ms: lead the reference by that.
     this.refAt(now - L - delay + 64, L, ref);
-    return explainedShare(mic, ref, RATE);
+    return explainedShare(mic, ref, this.t.rate);
   }
 
   private hasReferenceIn(from: number, to: number): boolean {
@@ -407,13 +436,13 @@ export class EchoCanceller {
   /** Mean energy per sample of the loudest 4 ms block of reference within [from, to), from the block table. */
   private maxBlockEnergy(from: number, to: number): number {
     let m = 0;
-    let b = Math.floor(from / BLOCK);
+    let b = Math.floor(from / this.t.eBlock);
     let slot = ((b % BLOCKS) + BLOCKS) % BLOCKS;
-    for (; b * BLOCK < to; b++) {
+    for (; b * this.t.eBlock < to; b++) {
       if (this.blockIdx[slot] === b && this.blockE[slot] > m) m = this.blockE[slot];
       if (++slot === BLOCKS) slot = 0;
     }
-    return m / BLOCK;
+    return m / this.t.eBlock;
   }
 
   /**
@@ -422,7 +451,7 @@ export class EchoCanceller {
    */
   recheck(): void {
     if (!this.cfg.enabled || this.state !== 'absent' || this.lastProcessedEnd <= 0) return;
-    if (this.hasReferenceIn(this.lastProcessedEnd - this.maxDelay - RATE, this.lastProcessedEnd)) this.search(this.lastProcessedEnd);
+    if (this.hasReferenceIn(this.lastProcessedEnd - this.maxDelay - this.t.rate, this.lastProcessedEnd)) this.search(this.lastProcessedEnd);
   }
 
   /** Gating figures since the last call, for one VAD frame. */
@@ -480,15 +509,15 @@ export class EchoCanceller {
     if (!referenced) return;
     const now = start + mic.length;
     // Reference activity at the current position.
-    if (this.maxBlockEnergy(start, now) > REF_SPEECH) this.refActiveBlocks += mic.length / BLOCK;
+    if (this.maxBlockEnergy(start, now) > REF_SPEECH) this.refActiveBlocks += mic.length / this.t.eBlock;
     if (this.state === 'present') {
       // Locked: the filter follows small drifts itself. Look for the path again only when it has stopped
       // cancelling while the prompt played alone (the path changed beyond its window).
-      if (this.sinceSearch >= RESEARCH_EVERY && this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic) {
+      if (this.sinceSearch >= this.t.research && this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic) {
         this.sinceSearch = 0;
         this.search(now);
       }
-    } else if (this.sinceSearch >= (this.state === 'unknown' ? SEARCH_EVERY : ABSENT_EVERY)) {
+    } else if (this.sinceSearch >= (this.state === 'unknown' ? this.t.search : this.t.absentEvery)) {
       this.sinceSearch = 0;
       this.search(now);
     }
@@ -513,32 +542,25 @@ export class EchoCanceller {
   private search(now: number): void {
     const N = GCC_N;
     const have = Math.min(this.histFill, this.micHist.length);
-    if (have < N * DECIM * 0.5) return;
+    if (have < N * this.t.decim * 0.5) return;
     const M = 2 * GCC_N; // FFT size at the decimated rate
-    const lagMax = Math.floor(this.maxDelay / DECIM);
-    const micLen = Math.min(N, Math.floor(have / DECIM));
-    const mic16 = this.recentMic(micLen * DECIM, shared.mic);
-    const ref16 = shared.ref.subarray(0, (micLen + lagMax) * DECIM);
-    this.refAt(now - (micLen + lagMax) * DECIM, ref16.length, ref16);
+    const lagMax = Math.floor(this.maxDelay / this.t.decim);
+    const micLen = Math.min(N, Math.floor(have / this.t.decim));
+    const mic16 = this.recentMic(micLen * this.t.decim, shared.mic);
+    const ref16 = shared.ref.subarray(0, (micLen + lagMax) * this.t.decim);
+    this.refAt(now - (micLen + lagMax) * this.t.decim, ref16.length, ref16);
     // Mic in the real part, reference in the imaginary part: one complex FFT gives both spectra. The buffers are
     // shared by every call of this thread (the search is synchronous); allocating them per search was most of the
     // garbage the listen workers made.
     const zr = shared.re;
     const zi = shared.im;
     let refEnergy = 0;
-    // Box-filter decimation: crude, but PHAT only needs the phase of the strong low band to be right. Written out
-    // for DECIM = 4 (summed from 0, in the order a loop over k would).
-    for (let i = 0; i < micLen; i++) {
-      const j = 4 * i;
-      zr[i] = (0 + mic16[j] + mic16[j + 1] + mic16[j + 2] + mic16[j + 3]) / DECIM;
-    }
+    // Box-filter decimation to 4 kHz: crude, but PHAT only needs the phase of the strong low band to be right.
+    const dec = this.t.decim;
+    boxDecimate(mic16, zr, micLen, dec);
     zr.fill(0, micLen);
-    for (let i = 0; i < micLen + lagMax; i++) {
-      const j = 4 * i;
-      const v = (0 + ref16[j] + ref16[j + 1] + ref16[j + 2] + ref16[j + 3]) / DECIM;
-      zi[i] = v;
-      refEnergy += v * v;
-    }
+    boxDecimate(ref16, zi, micLen + lagMax, dec);
+    for (let i = 0; i < micLen + lagMax; i++) refEnergy += zi[i] * zi[i];
     zi.fill(0, micLen + lagMax);
     if (refEnergy / (micLen + lagMax) < 1e-6) return; // nothing played in the window: nothing to learn
     fft(zr, zi);
@@ -587,7 +609,7 @@ export class EchoCanceller {
     const mean = sum / (lagMax + 1);
     const prominence = best / (mean + 1e-12);
     this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
-    const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * DECIM, 2 * DECIM);
+    const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * this.t.decim, 2 * this.t.decim);
     if (!found && this.delay < 0 && this.refActiveBlocks >= ABSENT_AFTER && this.state !== 'absent') {
       this.state = 'absent';
       this.onState?.('absent', now);
@@ -600,7 +622,7 @@ export class EchoCanceller {
    * at up to 14 times the mean correlation by chance (the search's threshold is 8; a real echo gives 15–55).
    */
   private refine(now: number, coarse: number, radius: number): boolean {
-    const L = Math.min(REFINE, this.histFill);
+    const L = Math.min(this.t.refine, this.histFill);
     if (L < 2000) return false;
     const mic = this.recentMic(L, shared.refineMic);
     const lo = Math.max(0, coarse - radius);
@@ -609,8 +631,8 @@ export class EchoCanceller {
     const ref = shared.refineRef.subarray(0, L + hi);
     this.refAt(now - L - hi, ref.length, ref); // ref[j] = reference at (now − L − hi + j)
     // Judged in the band a line carries: a recorded prompt's rumble or DC never echoes (see lineBand).
-    lineBand(mic, RATE);
-    lineBand(ref, RATE);
+    lineBand(mic, this.t.rate);
+    lineBand(ref, this.t.rate);
     let best = -Infinity;
     let bestD = coarse;
     let bestGain = 0;
@@ -683,11 +705,26 @@ export class EchoCanceller {
     this.state = 'present';
     if (this.delay < 0) this.onLock?.(bestD);
     // A new path, or one moved so far that the window no longer holds it well: place the window and retrain.
-    if (this.delay < 0 || Math.abs(bestD - this.delay) > PRE / 2) {
+    if (this.delay < 0 || Math.abs(bestD - this.delay) > this.t.pre / 2) {
       this.delay = bestD;
       this.place(bestD, bestGain, now);
     }
     return true;
+  }
+}
+
+/** out[i] = mean of x[d·i … d·i + d) for i < n, d = 2 or 4, written out (summed from 0, in the order a loop would). */
+function boxDecimate(x: Float32Array, out: Float64Array, n: number, d: number): void {
+  if (d === 4) {
+    for (let i = 0; i < n; i++) {
+      const j = 4 * i;
+      out[i] = (0 + x[j] + x[j + 1] + x[j + 2] + x[j + 3]) / 4;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const j = 2 * i;
+      out[i] = (0 + x[j] + x[j + 1]) / 2;
+    }
   }
 }
 
