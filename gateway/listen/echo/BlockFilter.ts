@@ -257,29 +257,6 @@ export class BlockFilter {
       t[i] = 0;
       t[N + i] = e;
     }
-    this.fft.forward(t, er, ei);
-    // Powers per bin. The echo estimate's power is taken from Y itself rather than from a transform of the block's
-    // estimate: Y spans the whole 2N window (its first half is the discarded circular part, of about the same
-    // power), so half of |Y|² stands for the block's N samples, as |E|² does for the residual's.
-    let See = 0;
-    let Syy = 0;
-    const accEy = this.accEy.fill(0);
-    const accYy = this.accYy.fill(0);
-    const { bandOf, eh, yh, specAvg: avg } = this;
-    for (let k = 0; k < K; k++) {
-      const s = er[k] * er[k] + ei[k] * ei[k];
-      const y = 0.5 * (yr[k] * yr[k] + yi[k] * yi[k]);
-      S[k] = s;
-      yp[k] = y;
-      See += s;
-      Syy += y;
-      eh[k] = (1 - avg) * eh[k] + avg * s;
-      yh[k] = (1 - avg) * yh[k] + avg * y;
-      const dy = y - yh[k];
-      const b = bandOf[k];
-      accEy[b] += (s - eh[k]) * dy;
-      accYy[b] += dy * dy;
-    }
     const refLive = refE > 1e-7 * N;
     // Divergence: the "cancelled" signal far louder than what came in, over a quarter second, means the weights are
     // wrong, not the line (one block can be: a quiet block against a prediction still settling).
@@ -293,25 +270,46 @@ export class BlockFilter {
       this.blocks++;
       return;
     }
-    // Expected residual echo, noise floor, and the evidence standing out above both.
-    const noise = this.noise;
-    const sm = this.smooth;
-    const rise = this.noiseRise;
-    const leakB = this.leakB;
+    this.fft.forward(t, er, ei);
+    // Per bin, in one pass: the powers, their means and co-variation for the leakage regression, the noise floor,
+    // the expected residual echo, and the evidence standing out above both. The echo estimate's power is taken from
+    // Y itself rather than from a transform of the block's estimate: Y spans the whole 2N window (its first half is
+    // the discarded circular part, of about the same power), so half of |Y|² stands for the block's N samples, as
+    // |E|² does for the residual's.
+    let See = 0;
+    let Syy = 0;
+    const accEy = this.accEy.fill(0);
+    const accYy = this.accYy.fill(0);
+    const { bandOf, eh, yh, specAvg: avg, noise, smooth: sm, noiseRise: rise, leakB } = this;
     const m = this.o.binMargin;
+    const init = this.noiseInit;
     let expected = 0;
     let noiseSum = 0;
     let excess = 0;
     for (let k = 0; k < K; k++) {
-      const s = S[k];
-      sm[k] = this.noiseInit ? 0.7 * sm[k] + 0.3 * s : s;
-      if (!this.noiseInit || sm[k] < noise[k]) noise[k] = sm[k];
-      else noise[k] *= rise;
-      const l = LEAK_K * leakB[bandOf[k]];
-      const r = (l < 1 ? l : 1) * yp[k];
+      const s = er[k] * er[k] + ei[k] * ei[k];
+      const y = 0.5 * (yr[k] * yr[k] + yi[k] * yi[k]);
+      S[k] = s;
+      yp[k] = y;
+      See += s;
+      Syy += y;
+      const ek = (1 - avg) * eh[k] + avg * s;
+      const yk = (1 - avg) * yh[k] + avg * y;
+      eh[k] = ek;
+      yh[k] = yk;
+      const dy = y - yk;
+      const b = bandOf[k];
+      accEy[b] += (s - ek) * dy;
+      accYy[b] += dy * dy;
+      const smk = init ? 0.7 * sm[k] + 0.3 * s : s;
+      sm[k] = smk;
+      const nk = !init || smk < noise[k] ? smk : noise[k] * rise;
+      noise[k] = nk;
+      const l = LEAK_K * leakB[b];
+      const r = (l < 1 ? l : 1) * y;
       expected += r;
-      noiseSum += noise[k];
-      const over = s - m * (r + noise[k]);
+      noiseSum += nk;
+      const over = s - m * (r + nk);
       if (over > 0 && k > 0) excess += over;
     }
     this.noiseInit = true;
