@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   const all = readLabels(root);
   const items = all.filter((l) => l.kind === o.kind && l.expected && l.lang === o.lang && (!o.subset || l.file.startsWith(o.subset)));
   if (!items.length) throw new Error('no items match');
-  const overrides: Record<string, unknown> = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')) };
+  // A daytime policy clock: the clips are calls without a callee, which the policy refuses at night.
+  const overrides: Record<string, unknown> = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')), policy: { clock: 'fixed:2026-01-14T02:00:00Z' } };
   const asr: Record<string, unknown> = {};
   if (o.model) asr.model = o.model;
   if (o.mode) asr.mode = o.mode;

@@ -1,7 +1,7 @@
 // The `evidence` config section (free-form in gateway/config.ts, validated here).
 import { z } from 'zod';
 
-export const EvidenceConfigSchema = z.object({
+export const EvidenceConfigSchema = z.strictObject({
   /**
    * Directory for utterance WAVs, relative to dataDir (kept relative so the data dir can be moved or copied to an
    * auditor as one unit; rows store paths relative to it).
@@ -12,6 +12,18 @@ export const EvidenceConfigSchema = z.object({
     .default('evidence'),
   /** Database file; default `<dataDir>/earshot.db` (shared with the policy and call-record stores). */
   dbFile: z.string().optional(),
+  /**
+   * File with the MAC key(s), hex, newest first. Default: `evidence.key` beside the database file, created (0600) on
+   * the first start. EARSHOT_EVIDENCE_KEY, when set, wins over both.
+   */
+  keyFile: z.string().min(1).optional(),
+  /**
+   * Append-only file the signed checkpoints of the chain head go to. Default: `evidence-checkpoints.jsonl` beside the
+   * database file. Point it at storage the gateway cannot rewrite (README.md).
+   */
+  checkpointFile: z.string().min(1).optional(),
+  /** A checkpoint after every this many records (and at start and shutdown). 1: after every record, coalesced. */
+  checkpointEvery: z.number().int().min(1).max(100_000).default(1),
 });
 
 export type EvidenceConfig = z.infer<typeof EvidenceConfigSchema>;
