@@ -39,7 +39,11 @@ const Echo = z.object({
    */
   clearRatio: z.number().min(0).max(100).default(8),
   softRatio: z.number().min(0).max(100).default(2),
-  /** Residual echo suppression on what the VAD and the recogniser hear, down to `suppressDb` per frequency bin. */
+  /**
+   * Residual echo suppression on what the VAD and the recogniser hear, down to `suppressDb` per frequency bin. Off:
+   * on the corpus's tuning half it took pauses on echo and noise from 60 % to 51 % of those scenarios but pauses in
+   * time from 57 % to 54 % and commits in time from 63 % to 56 % of barge-ins (16 kHz), and costs a transform.
+   */
   suppress: z.boolean().default(false),
   suppressDb: z.number().min(0).max(60).default(20),
 });

@@ -69,7 +69,7 @@ const shared = {
   xr: new Float64Array(2 * GCC_N),
   xi: new Float64Array(2 * GCC_N),
   corr: new Float64Array(2 * GCC_N),
-  // refine() runs every 2 s per locked call and after each coarse hit: its windows were a steady source of garbage.
+  // refine() and the pretraining run after each coarse hit: their windows were a steady source of garbage.
   refineMic: new Float32Array(Math.max(MAX.refine, MAX.pretrain + MAX.block, MAX.coherence)),
   cohRef: new Float32Array(MAX.coherence),
   refineRef: new Float32Array(MAX.refine + 1000 * 16),
@@ -130,7 +130,6 @@ export class EchoCanceller {
   /** Cancellation achieved lately while the prompt played with no callee in it: mic and residual energy. */
   private healthMic = 0;
   private healthRes = 0;
-  private sinceResearch = 0;
   private blockE = new Float64Array(BLOCKS);
   private blockIdx = new Float64Array(BLOCKS).fill(-1);
   private delay = -1; // bulk delay in samples, −1 until locked
