@@ -81,6 +81,24 @@ describe('InboundAudio', () => {
     expect(10 * Math.log10(energy(up.subarray(from, to)) / energy(res.subarray(from, to)))).toBeGreaterThan(6);
   });
 
+  it('takes a narrowband reference placed before the first inbound sample, at odd positions', () => {
+    // A prompt starts playing before the caller's first audio arrives: its first pieces land at negative positions.
+    const l = echoOnly.find((x) => x.twin8k && x.promptTwin8k)!;
+    const a = new InboundAudio(echoCfg, false, false, 8000);
+    const ref = resampleAll(int16ToFloat(wireAudio(l.promptTwin8k!).samples), 8000, 16000);
+    const mic = int16ToFloat(wireAudio(l.twin8k!).samples);
+    const lead = -1601; // 100 ms and one sample early: the echo now looks 100 ms later
+    for (let i = 0; i < mic.length; i += 160) {
+      if (2 * i < ref.length) a.addReference(lead + 2 * i, ref.slice(2 * i, 2 * i + 320), 0);
+      a.pushNarrow(mic.subarray(i, i + 160));
+      for (const f of a.takeFrames()) expect(f.samples.every(Number.isFinite)).toBe(true);
+    }
+    const lock = a.takeEvents().find((e) => e.type === 'lock');
+    // Within the prompt's first second, as when the reference starts at 0.
+    expect(lock && lock.type === 'lock' && lock.at).toBeLessThan(16000);
+    expect(Math.abs(a.delaySamples / 16 - (l.echo!.delayMs + 100))).toBeLessThanOrEqual(3);
+  });
+
   it('removes more than 12 dB of echo on average over the echo-only scenarios', () => {
     expect(erles).toHaveLength(echoOnly.length);
     expect(erles.reduce((a, b) => a + b, 0) / erles.length).toBeGreaterThan(12);

@@ -144,7 +144,9 @@ export class InboundAudio {
     }
     // The reference of a narrowband call is its 8 kHz prompt upsampled: every other sample is that prompt again
     // (up to the upsampler's fixed delay, which the delay search absorbs).
-    const first = at % 2;
+    // `at` may be negative (a prompt starts playing before the first inbound audio): the parity of a negative
+    // number in JavaScript is −1, not 1.
+    const first = ((at % 2) + 2) % 2;
     const n = Math.floor((samples.length - first + 1) / 2);
     if (n > 0) this.aec.addReference((at + first) / 2, this.decimated(samples, first, n), path);
   }
