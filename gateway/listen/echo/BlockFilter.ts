@@ -34,6 +34,15 @@ const DELTA = 0.05;
 const BANDS = 8;
 /** Expected residual echo = min(LEAK_K·η̂, 1)·|Y|²: η̂ is a mean, the residual of a block can be a few times it. */
 const LEAK_K = 4;
+/** Which references the far end plays (see `choose`): bit masks. */
+const NONE = 0;
+const PATH0 = 1;
+const PATH1 = 2;
+const ALL_HYPOTHESES = [NONE, PATH0, PATH1, PATH0 | PATH1];
+const SHADOW_HYPOTHESES = [NONE, PATH1];
+/** Smoothing of each hypothesis's residual energy per block (~50 ms), and how much smaller a rival must be. */
+const HYP_SMOOTH = 0.3;
+const HYP_SWITCH = 0.7;
 
 export interface BlockFilterOptions {
   /** Block (hop) in samples; the FFT is twice this. */
@@ -77,6 +86,9 @@ class Scratch {
   readonly yp: Float64Array;
   readonly sxx: Float64Array;
   readonly step: Float64Array;
+  readonly y1r: Float64Array;
+  readonly y1i: Float64Array;
+  readonly t1: Float64Array;
   constructor(n: number) {
     const K = n + 1;
     this.t = new Float64Array(2 * n);
@@ -90,6 +102,9 @@ class Scratch {
     this.yp = new Float64Array(K);
     this.sxx = new Float64Array(K);
     this.step = new Float64Array(K);
+    this.y1r = new Float64Array(K);
+    this.y1i = new Float64Array(K);
+    this.t1 = new Float64Array(2 * n);
   }
 }
 const scratches = new Map<number, Scratch>();
@@ -133,6 +148,10 @@ export class BlockFilter {
   private noiseInit = false;
   /** Whether path 1 (the shadow) has taken its weights from path 0 since it last went quiet. */
   private shadowSeeded = false;
+  /** While the shadow plays: the references taken to be playing, and each hypothesis's smoothed residual energy. */
+  private hyp = PATH0;
+  private shadowSeen = false;
+  private readonly hypE = new Float64Array(4);
   private sxxLong = 0;
   private guardRes = 0;
   private guardMic = 0;
@@ -232,17 +251,40 @@ export class BlockFilter {
     const refE = this.takeReference(0, x0, slot) + this.takeReference(1, x1, slot);
     const live0 = this.idle[0] <= P + 1;
     const live1 = this.idle[1] <= P + 1;
-    // Echo estimate Y = Σ_p W_p · X_{newest − p}, and the reference power per bin over all partitions.
-    const { yr, yi, sxx, t, er, ei, s: S, yp } = sc;
+    // Echo estimate Y = Σ_p W_p · X_{newest − p} per path, and the reference power per bin over all partitions.
+    const { yr, yi, sxx, t, er, ei, s: S, yp, y1r, y1i, t1 } = sc;
     yr.fill(0);
     yi.fill(0);
     sxx.fill(0);
+    if (live0) this.estimate(0, slot, yr, yi);
+    if (live1) {
+      y1r.fill(0);
+      y1i.fill(0);
+      this.estimate(1, slot, y1r, y1i);
+    }
     // Nothing played within the window lately (a pause between the prompt's words): no echo to estimate, but the
     // residual's spectrum still feeds the noise floor and the evidence.
-    const any = live0 || live1;
-    if (live0) this.estimate(0, slot);
-    if (live1) this.estimate(1, slot);
-    if (any) this.fft.inverse(yr, yi, t);
+    if (live0) this.fft.inverse(yr, yi, t);
+    const use = live1 ? this.choose(mic, live0) : live0 ? PATH0 : NONE;
+    const with0 = (use & PATH0) !== 0;
+    const with1 = (use & PATH1) !== 0;
+    // The chosen hypothesis's echo estimate, in time (t) and frequency (yr, yi).
+    if (with1) {
+      for (let i = 0; i < N; i++) t[N + i] = (with0 ? t[N + i] : 0) + t1[N + i];
+      if (with0) {
+        for (let k = 0; k < K; k++) {
+          yr[k] += y1r[k];
+          yi[k] += y1i[k];
+        }
+      } else {
+        yr.set(y1r);
+        yi.set(y1i);
+      }
+    } else if (!with0) {
+      yr.fill(0);
+      yi.fill(0);
+    }
+    const any = with0 || with1;
     let micE = 0;
     let echoE = 0;
     let resE = 0;
@@ -335,7 +377,7 @@ export class BlockFilter {
         this.sumAdapt += rate;
         if (this.sumAdapt > P) this.adapted = true;
       } else if (talk) rate = MU * DT_SCALE;
-      if (rate > 0) this.adapt(rate, live0, live1, slot);
+      if (rate > 0 && any) this.adapt(rate, with0, with1, slot);
     }
     // Residual echo suppression: a spectral gain on what the filter left, floored so the callee is never removed.
     let outE = resE;
@@ -362,6 +404,52 @@ export class BlockFilter {
     this.blocks++;
   }
 
+  /**
+   * While the shadow plays (path 1: the prompt's original schedule after a pause), which of the references the far
+   * end is really playing: the current prompt, the shadow, both, or neither (a far end without a playout buffer
+   * stopped at the pause; a resumed prompt the far end never played). A reference it is not playing would put its
+   * echo estimate, the prompt's own voice, into the residual; the hypothesis whose residual has been smallest over
+   * the last ~50 ms is taken, a switch only when clearly better. The callee's voice adds the same to every one.
+   * Expects path 0's estimate in t (when live0) and path 1's spectrum in y1r/y1i; returns a PATH0 | PATH1 mask.
+   */
+  private choose(mic: Float32Array, live0: boolean): number {
+    const { N, sc } = this;
+    const { t, t1, y1r, y1i } = sc;
+    this.fft.inverse(y1r, y1i, t1);
+    const e = this.hypE;
+    if (!this.shadowSeen) {
+      // The shadow just started: the far end was playing path 0 (or path 0's continuation, the shadow) until now.
+      e.fill(0);
+      this.hyp = live0 ? PATH0 | PATH1 : PATH1;
+      this.shadowSeen = true;
+    }
+    let eNone = 0;
+    let e0 = 0;
+    let e1 = 0;
+    let eBoth = 0;
+    for (let i = 0; i < N; i++) {
+      const d = mic[i];
+      const a = live0 ? t[N + i] : 0;
+      const b = t1[N + i];
+      eNone += d * d;
+      e0 += (d - a) * (d - a);
+      e1 += (d - b) * (d - b);
+      eBoth += (d - a - b) * (d - a - b);
+    }
+    const s = HYP_SMOOTH;
+    e[NONE] = (1 - s) * e[NONE] + s * eNone;
+    e[PATH1] = (1 - s) * e[PATH1] + s * e1;
+    if (live0) {
+      e[PATH0] = (1 - s) * e[PATH0] + s * e0;
+      e[PATH0 | PATH1] = (1 - s) * e[PATH0 | PATH1] + s * eBoth;
+    }
+    let best = this.hyp;
+    if (!live0 && (best & PATH0) !== 0) best = (best & PATH1) !== 0 ? PATH1 : NONE;
+    for (const h of live0 ? ALL_HYPOTHESES : SHADOW_HYPOTHESES) if (e[h] < HYP_SWITCH * e[best]) best = h;
+    this.hyp = best;
+    return best;
+  }
+
   /** Shifts path q's reference window by a block and stores its spectrum; returns the new samples' energy. */
   private takeReference(q: 0 | 1, x: Float64Array | null, slot: number): number {
     const { N, M, K, P } = this;
@@ -374,7 +462,7 @@ export class BlockFilter {
         this.shadowSeeded = true;
       }
     } else if (++this.idle[q] > P + 1) {
-      if (q === 1) this.shadowSeeded = false;
+      if (q === 1) this.shadowSeeded = this.shadowSeen = false;
       return 0;
     }
     const win = this.xwin[q];
@@ -394,10 +482,10 @@ export class BlockFilter {
     return e;
   }
 
-  /** Adds path q's echo estimate to Y and its reference power to the per-bin sum. */
-  private estimate(q: 0 | 1, slot: number): void {
+  /** Path q's echo estimate into (yr, yi), and its reference power added to the per-bin sum. */
+  private estimate(q: 0 | 1, slot: number, yr: Float64Array, yi: Float64Array): void {
     const { K, P } = this;
-    const { yr, yi, sxx } = this.sc;
+    const { sxx } = this.sc;
     const wr = this.wr[q];
     const wi = this.wi[q];
     const xr = this.xr[q];
