@@ -3,7 +3,8 @@
 // convergence, echo return loss enhancement, double talk, a path change mid-call, line noise, and the echo gate.
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
-import { G168, dB, erle, line, load, rms, run, type Line, type Run } from './unit-echo-lines.js';
+import { InboundAudio } from '../gateway/listen/InboundAudio.js';
+import { G168, dB, erle, line, load, path16, rms, run, seeded, type Line, type Run } from './unit-echo-lines.js';
 
 const cfg = ConfigSchema.parse({}).echo;
 const prompt = load('bargein/prompts/p02.wav');
@@ -129,6 +130,63 @@ describe('echo canceller on G.168 echo paths', () => {
         const l = line(p, [], { noiseDbfs: -55, talker: repeated, talkerDbfs: -25, talkerAt: 0 });
         expect(run(l, cfg).lockAt).toBeNull();
       }
+  });
+
+  // After a pause the call keeps a shadow reference on the prompt's original schedule (path 1) for far ends that keep
+  // playing what they had buffered, and a resumed prompt continues on path 0, later than the shadow by the pause.
+  // Only one of them reaches the far end's loudspeaker: the other's echo estimate must not end up in the residual.
+  describe('pause at 2 s, resume 0.4 s later', () => {
+    const pauseAt = 32000;
+    const resumeAt = 38400;
+    const shift = resumeAt - pauseAt;
+    function pausedRun(farEndPlays: 'original' | 'resumed') {
+      const path = path16(G168.D3);
+      // What the far end played: the original schedule (a buffer that kept playing), or what earshot sent.
+      const played = new Float32Array(prompt.length + shift);
+      if (farEndPlays === 'original') played.set(prompt);
+      else {
+        played.set(prompt.subarray(0, pauseAt));
+        played.set(prompt.subarray(pauseAt), resumeAt);
+      }
+      const d = 960; // 60 ms
+      const mic = new Float32Array(played.length + 4000);
+      for (let n = 0; n < mic.length; n++) {
+        let acc = 0;
+        for (let k = 0; k < path.length; k++) {
+          const j = n - d - k;
+          if (j >= 0 && j < played.length) acc += path[k] * played[j];
+        }
+        mic[n] = 0.3 * acc;
+      }
+      const echo = Float32Array.from(mic);
+      const rnd = seeded(5);
+      for (let n = 0; n < mic.length; n++) mic[n] += 10 ** (-65 / 20) * Math.sqrt(12) * rnd();
+      const a = new InboundAudio(cfg, true);
+      const residual = new Float32Array(mic.length);
+      const add = (at: number, from: number, p: 0 | 1) => {
+        if (from < prompt.length) a.addReference(at, prompt.slice(from, Math.min(prompt.length, from + 320)), p);
+      };
+      for (let i = 0; i < mic.length; i += 320) {
+        const at = i + 640;
+        if (i === 0) add(0, 0, 0), add(320, 320, 0);
+        if (at < pauseAt) add(at, at, 0);
+        else {
+          add(at, at, 1); // the shadow: the original schedule to the prompt's end
+          if (at >= resumeAt) add(at, at - shift, 0); // the resumed prompt
+        }
+        a.push(mic.subarray(i, i + 320));
+        a.takeFrames();
+        for (const r of a.takeResidual()) residual.set(r.samples, r.start);
+      }
+      const from = resumeAt + 8000;
+      const to = prompt.length;
+      let left = 0;
+      for (let n = from; n < to; n++) left += (residual[n] - (mic[n] - echo[n])) ** 2;
+      return dB(rms(echo, from, to)) - dB(Math.sqrt(left / (to - from)));
+    }
+    it.each(['original', 'resumed'] as const)('cancels the echo when the far end played the %s schedule', (plays) => {
+      expect(pausedRun(plays)).toBeGreaterThan(10);
+    });
   });
 
   // Recorded prompts (PUT /v1/prompts) carry room tone, rumble and DC that never echo: the lock must not need the
