@@ -2,20 +2,21 @@
 // one call over the chosen wire into an in-process gateway, its prompt played and the caller track streamed at real
 // time from the prompt's first frame, calls run concurrently. Prints the issue's criteria and tables per kind and per
 // condition (pause and commit p50/p95, misses, early and false pauses and commits, resumes, audio after the stop),
-// and writes result.json and a self-contained report.html.
+// and writes result.json, a self-contained report.html and report.md (the tables in Markdown).
 //
 // Usage: npm run eval:bargein -- <folder> | --generated [--seed N] [--count N]
-//          [--rate 16k|8k|both] [--wire ws|twilio|audiosocket|grpc] [--split tune|test|all] [--kind K]
+//          [--rate 16k|8k|both] [--wire ws|twilio|audiosocket|grpc] [--split tune|test|all] [--kind K] [--only id,…]
 //          [--concurrency N] [--limit N] [--out DIR] [--json]
-// Gateway settings: EARSHOT_CONFIG=<yaml> and EARSHOT_* as for `npm start`; EARSHOT_LOG_LEVEL=trace logs each VAD
-// frame's probability and echo-gate figures per call.
+// Gateway settings: EARSHOT_CONFIG=<yaml> and EARSHOT_* as for `npm start`. EARSHOT_LOG_LEVEL=trace writes each VAD
+// frame's probability and echo-gate figures (pino JSON, callId eval-<rate>-<scenario id>) to stdout and the report
+// to stderr: `EARSHOT_LOG_LEVEL=trace npm run eval:bargein -- DIR --only test/s0401 > trace.jsonl`.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createGateway } from '../gateway/app.js';
 import { rootLogger } from '../gateway/ops/log.js';
 import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
-import { criteriaText, LEGEND, renderHtml, textTable, type RunSection } from './bargein/report.js';
+import { criteriaText, LEGEND, renderHtml, renderMarkdown, textTable, type RunSection } from './bargein/report.js';
 import { loadScenarioAudio, runScenarioCall } from './bargein/runCall.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
@@ -26,7 +27,7 @@ import { freePort } from './serverProcess.js';
 import { getWire, wireTarget } from './wires/index.js';
 
 const HELP = `usage: npm run eval:bargein -- <folder with labels.jsonl> | --generated [--seed N] [--count N]
-  [--rate 16k|8k|both (16k)] [--wire ws|twilio|audiosocket|grpc (ws)] [--split tune|test|all (all)] [--kind K]
+  [--rate 16k|8k|both (16k)] [--wire ws|twilio|audiosocket|grpc (ws)] [--split tune|test|all (all)] [--kind K] [--only id,id…]
   [--concurrency N (40)] [--limit N] [--out DIR (bench/results/bargein-<time>)] [--json]`;
 /** 10:00 in Asia/Shanghai: inside every calling window, so the policy check never refuses an eval call. */
 const POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
@@ -40,6 +41,7 @@ interface Options {
   wire: string;
   split: 'tune' | 'test' | 'all';
   kind: string;
+  only: string[];
   concurrency: number;
   limit: number;
   out: string;
@@ -47,7 +49,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { folder: '', generated: false, seed: 1, count: DEFAULT_COUNT, rates: ['16k'], wire: 'ws', split: 'all', kind: '', concurrency: 40, limit: 0, out: '', json: false };
+  const o: Options = { folder: '', generated: false, seed: 1, count: DEFAULT_COUNT, rates: ['16k'], wire: 'ws', split: 'all', kind: '', only: [], concurrency: 40, limit: 0, out: '', json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -68,6 +70,7 @@ function parse(argv: string[]): Options {
       if (!['tune', 'test', 'all'].includes(s)) throw new Error('--split must be tune, test or all');
       o.split = s as Options['split'];
     } else if (a === '--kind') o.kind = v();
+    else if (a === '--only') o.only = v().split(',').filter(Boolean);
     else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--limit') o.limit = Number(v());
     else if (a === '--out') o.out = v();
@@ -85,10 +88,12 @@ function parse(argv: string[]): Options {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2).filter((a) => a !== '--'));
-  const log = (s: string) => (o.json ? process.stderr : process.stdout).write(s + '\n');
+  // With the gateway's per-frame traces on stdout (EARSHOT_LOG_LEVEL=trace|debug), the report goes to stderr.
+  const logsOnStdout = ['trace', 'debug'].includes(process.env.EARSHOT_LOG_LEVEL ?? '');
+  const log = (s: string) => (o.json || logsOnStdout ? process.stderr : process.stdout).write(s + '\n');
   const folder = o.generated ? await ensureCorpus(o.seed, o.count, (d, n) => process.stderr.write(`\rbuilding corpus ${d}/${n}`)) : resolve(o.folder);
   const all = loadScenarioLabels(folder);
-  let items: ScenarioLabel[] = all.filter((l) => (o.split === 'all' || l.split === o.split) && (!o.kind || l.kind === o.kind));
+  let items: ScenarioLabel[] = all.filter((l) => (o.split === 'all' || l.split === o.split) && (!o.kind || l.kind === o.kind) && (!o.only.length || o.only.includes(String(l.id ?? l.file.replace(/\.wav$/, '')))));
   if (o.split !== 'all' && !all.some((l) => l.split)) throw new Error(`--split ${o.split}: this corpus's labels have no split field`);
   if (o.limit > 0) items = items.slice(0, o.limit);
   if (!items.length) throw new Error('no scenarios match');
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
             const i = next++;
             const l = items[i];
             const frames = loadScenarioAudio(folder, l, audio);
-            const rec = await runScenarioCall({ wire, url, token: process.env.EARSHOT_API_TOKEN ?? null, label: l, audio, frames, pacer, callId: `eval-${rate}-${i}` });
+            const rec = await runScenarioCall({ wire, url, token: process.env.EARSHOT_API_TOKEN ?? null, label: l, audio, frames, pacer, callId: `eval-${rate}-${String(l.id ?? l.file).replace(/\W+/g, '_')}` });
             outcomes[i] = score(l, rec);
             process.stderr.write(`\r${rate}: ${++done}/${items.length}`);
           }
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
   const result = { meta, sections: sections.map((s) => ({ title: s.title, criteria: s.criteria, kinds: s.kinds, conditions: s.conditions, outcomes: s.outcomes })) };
   writeFileSync(join(out, 'result.json'), JSON.stringify(result, null, 1) + '\n');
   writeFileSync(join(out, 'report.html'), renderHtml('earshot barge-in evaluation', meta, sections));
+  writeFileSync(join(out, 'report.md'), renderMarkdown(sections));
   if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
   else {
     for (const s of sections) {
@@ -153,7 +159,7 @@ async function main(): Promise<void> {
     }
     log(`\n${LEGEND}`);
   }
-  log(`\nwrote ${join(out, 'result.json')} and ${join(out, 'report.html')}`);
+  log(`\nwrote ${join(out, 'result.json')}, report.html and report.md`);
 }
 
 main().then(

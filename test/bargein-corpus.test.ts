@@ -1,35 +1,29 @@
 // The barge-in scenario generator (bench/corpus): the plan's size, balance and speaker split, determinism, and that
 // what each rendered file holds matches its label (levels, echo return loss, SNR, loss, twins), with the real speech
 // inventory from ../shared.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../gateway/audio/codec.js';
 import { labelProblems } from '../bench/bargein/labels.js';
-import { CACHE_ROOT, SHARED_AUDIO } from '../bench/corpus/build.js';
+import { buildCorpus, CACHE_ROOT, loadPrompts, SHARED_AUDIO } from '../bench/corpus/build.js';
 import { db, g711Leg, hybridIr, ms, rmsOver, rms } from '../bench/corpus/dsp.js';
 import { CELLS, DEFAULT_COUNT, plan, sampleIndices, type Spec } from '../bench/corpus/plan.js';
 import { render, type PromptClip } from '../bench/corpus/render.js';
 import { Rng } from '../bench/corpus/rng.js';
 import { loadInventory, SPEAKER_SPLIT, type Inventory } from '../bench/corpus/sources.js';
-import { readLabels } from '../bench/scenarios.js';
 import { readWav } from '../gateway/audio/wav.js';
 import { int16ToFloat } from '../gateway/audio/codec.js';
 
 let inv: Inventory;
 let specs: Spec[];
-const prompts = new Map<string, PromptClip>();
+let prompts: Map<string, PromptClip>;
 
 beforeAll(async () => {
   inv = await loadInventory(SHARED_AUDIO, join(CACHE_ROOT, 'voice-cache'));
   specs = plan(1, DEFAULT_COUNT, inv);
-  for (const l of readLabels(SHARED_AUDIO).filter((x) => x.kind === 'bot_prompt')) {
-    const id = l.file.split('/').pop()!.replace('.wav', '');
-    prompts.set(id, {
-      id, file: `prompts/${id}.wav`, twin8k: `prompts/8k/${id}.wav`, audio: int16ToFloat(readWav(join(SHARED_AUDIO, l.file)).samples),
-      lang: l.lang as 'zh', text: l.text ?? '', speechOnsetMs: Number(l.promptSpeechOnsetMs), speechEndMs: Number(l.promptSpeechEndMs),
-    });
-  }
+  prompts = loadPrompts(SHARED_AUDIO);
 }, 120_000);
 
 const find = (pred: (s: Spec) => boolean) => {
@@ -100,6 +94,20 @@ describe('a rendered scenario', () => {
     const c = render(plan(2, DEFAULT_COUNT, inv)[s.index], 2, prompts, inv);
     expect(Buffer.from(a.pcm16.buffer).equals(Buffer.from(c.pcm16.buffer))).toBe(false);
   });
+
+  it('renders the same whatever the process rendered before (jobs and samples agree byte for byte)', async () => {
+    const dir = (tag: string) => mkdtempSync(join(tmpdir(), `earshot-corpus-${tag}-`));
+    const echoes = specs.filter((x) => x.split === 'test' && x.echo !== 'none' && x.noise === 'tv').slice(0, 4).map((x) => x.index);
+    const last = echoes[echoes.length - 1];
+    const a = dir('a'), b = dir('b');
+    await buildCorpus({ seed: 1, out: a, only: echoes, jobs: 1 });
+    await buildCorpus({ seed: 1, out: b, only: [last], jobs: 1 });
+    const f = `${specs[last].id}.wav`;
+    expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f)))).toBe(true);
+    expect(readFileSync(join(a, 'labels.jsonl'), 'utf8').split('\n').filter((l) => l.includes(specs[last].id))).toEqual(
+      readFileSync(join(b, 'labels.jsonl'), 'utf8').split('\n').filter((l) => l.includes(specs[last].id)),
+    );
+  }, 60_000);
 
   it('has a label that the schema accepts, with a μ-law twin of half the length', () => {
     for (const s of [find((x) => x.kind === 'barge_in'), find((x) => x.kind === 'dtmf'), find((x) => x.kind === 'backchannel' && x.repeats === 3)]) {

@@ -139,7 +139,7 @@ tts:
     expect(c2.bargeIn.pauseThreshold).toBe(0.5);
   });
   it('reads JSON too (YAML is a superset)', () => {
-    expect(loadConfig({ EARSHOT_CONFIG: file('b.json', '{"port": 6000, "echo": {"enabled": false}}') })).toMatchObject({ port: 6000, echo: { enabled: false, taps: 16 } });
+    expect(loadConfig({ EARSHOT_CONFIG: file('b.json', '{"port": 6000, "echo": {"enabled": false}}') })).toMatchObject({ port: 6000, echo: { enabled: false, taps: 1024 } });
   });
   it('an empty file gives the defaults', () => {
     expect(loadConfig({ EARSHOT_CONFIG: file('empty.yaml', '') }).port).toBe(8080);

@@ -36,7 +36,7 @@ export function criteriaText(cs: Criterion[]): string {
   return cs.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.measured} (target ${c.target})`).join('\n');
 }
 
-export const LEGEND = `BI = barge-in scenarios; pause/commit in inbound-audio ms after the labelled onset; miss P/C = no pause / no commit; early P/C = set off more than 100 ms before the onset (counted as failures, never as fast); noBI = scenarios without a barge-in; false pause/commit = any pause/commit in those; resumed = of those that paused, how many resumed without committing; stuck = a pause followed by neither resume nor commit; after stop = most prompt audio (ms) received after a pause or commit.`;
+export const LEGEND = `BI = barge-in scenarios; pause/commit in inbound-audio ms after the labelled onset; miss P/C = no pause / no commit; early P/C = set off more than 100 ms before the onset (counted as failures, never as fast); noBI = scenarios without a barge-in; false pause/commit = any pause/commit in those; resumed = of those that paused, how many resumed without committing; stuck = a pause followed by neither resume nor commit though a second or more of the track followed; after stop = most prompt audio (ms) received after a pause or commit.`;
 
 function htmlTable(rows: GroupRow[]): string {
   const head = `<tr><th>group</th>${COLUMNS.map(([h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
@@ -85,4 +85,13 @@ export function renderHtml(title: string, meta: Record<string, string | number |
 body{font:13px system-ui,sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:8px 0;font-size:11px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 td.l{text-align:left}th{background:#f4f4f4}.row{display:flex;flex-wrap:wrap;gap:12px}.chart h4{margin:4px 0}.muted{color:#777}tr.bad td{background:#fee}tr.ok td:first-child{color:#070}.meta{color:#555}
 </style></head><body>${parts.join('\n')}</body></html>`;
+}
+
+/** Markdown of the same tables, for pasting into the README's "Measured" section. */
+export function renderMarkdown(sections: RunSection[]): string {
+  const table = (rows: GroupRow[]) =>
+    [`| group | ${COLUMNS.map(([h]) => h).join(' | ')} |`, `|---|${COLUMNS.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.group} | ${COLUMNS.map(([, f]) => f(r)).join(' | ')} |`)].join('\n');
+  return sections
+    .map((s) => [`### ${s.title}`, '', ...s.criteria.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'} ${c.name}: ${c.measured} (target ${c.target})`), '', table(s.kinds), '', table(s.conditions)].join('\n'))
+    .join('\n\n') + `\n\n${LEGEND}\n`;
 }

@@ -11,6 +11,8 @@ export const PAUSE_BUDGET_MS = 150;
 export const COMMIT_BUDGET_MS = 500;
 /** Prompt audio the client may still receive after a stop: the 40 ms lookahead it already holds. */
 export const AFTER_STOP_BUDGET_MS = 40;
+/** Audio after a pause within which a resume (160 ms of silence) or a commit must have come. */
+export const STUCK_AFTER_MS = 1000;
 
 export interface Outcome {
   id: string;
@@ -31,7 +33,8 @@ export interface Outcome {
   commitMs: number | null;
   earlyPause: boolean;
   earlyCommit: boolean;
-  /** A pause followed by neither a resume nor a commit before the call ended: the prompt never came back. */
+  /** A pause followed by neither a resume nor a commit although a second or more of the track followed it: the
+   *  prompt never came back. (A pause in the last second may simply have had no time to resume before hangup.) */
   stuckPause: boolean;
   /** Backchannels: first resume after the speech, minus the labelled speech end. */
   resumeAfterEndMs: number | null;
@@ -59,7 +62,7 @@ export function score(l: ScenarioLabel, rec: BargeinRecord): Outcome {
   let stuck = false;
   for (const pe of pauseEvs) {
     const next = evs.find((e) => (e.type === 'prompt_resumed' || e.type === 'barge_in') && e.wall >= pe.wall);
-    if (!next) stuck = true;
+    if (!next && typeof pe.t === 'number' && pe.t <= l.durationMs - STUCK_AFTER_MS) stuck = true;
     audioAfterPauseMs = Math.max(audioAfterPauseMs, after(pe.wall, next ? next.wall : Infinity));
   }
   const resumeAfterEnd = l.speechEndMs !== null ? resumes.find((t) => t >= l.speechEndMs!) : undefined;

@@ -47,7 +47,7 @@ export interface CorpusManifest {
   only?: number[];
 }
 
-function loadPrompts(audioDir: string): Map<string, PromptClip> {
+export function loadPrompts(audioDir: string): Map<string, PromptClip> {
   const m = new Map<string, PromptClip>();
   for (const l of readLabels(audioDir).filter((x) => x.kind === 'bot_prompt')) {
     const id = l.file.split('/').pop()!.replace('.wav', '');
@@ -92,19 +92,22 @@ export async function buildCorpus(o: BuildOptions): Promise<CorpusManifest> {
   if (!(count >= 20)) throw new Error('--count must be at least 20');
   const audioDir = o.audioDir ?? SHARED_AUDIO;
   if (!existsSync(join(audioDir, 'labels.jsonl'))) throw new Error(`${audioDir}: no labels.jsonl (the shared audio corpus is needed to build scenarios)`);
-  const jobs = Math.max(1, Math.min(o.jobs ?? cpus().length, 8));
+  const all = o.only ? [...new Set(o.only)].sort((a, b) => a - b) : Array.from({ length: count }, (_, i) => i);
+  if (all.some((i) => !(i >= 0 && i < count))) throw new Error(`scenario index out of range 0…${count - 1}`);
+  // A process costs its own inventory load (~1 s): only worth it for a hundred scenarios or more.
+  const jobs = Math.max(1, Math.min(o.jobs ?? cpus().length, 8, Math.ceil(all.length / 100)));
   mkdirSync(join(o.out, 'prompts', '8k'), { recursive: true });
   const prompts = loadPrompts(audioDir);
   for (const p of prompts.values()) {
     copyFileSync(join(audioDir, 'bargein', 'prompts', `${p.id}.wav`), join(o.out, p.file));
     copyFileSync(join(audioDir, 'bargein', 'prompts', '8k', `${p.id}.wav`), join(o.out, p.twin8k));
   }
-  const all = o.only ? [...new Set(o.only)].sort((a, b) => a - b) : Array.from({ length: count }, (_, i) => i);
-  if (all.some((i) => !(i >= 0 && i < count))) throw new Error(`scenario index out of range 0…${count - 1}`);
+  // Loaded here first in any case: it decodes the syllable voice into the cache once, before workers read it.
+  const inventory = await loadInventory(audioDir, join(CACHE_ROOT, 'voice-cache'));
   let done = 0;
   const tick = () => o.progress?.(++done, all.length);
   let labels: Record<string, unknown>[];
-  if (jobs === 1) labels = await renderRange({ seed: o.seed, count, out: o.out, audioDir, indices: all }, undefined, tick);
+  if (jobs === 1) labels = await renderRange({ seed: o.seed, count, out: o.out, audioDir, indices: all }, inventory, tick);
   else {
     const parts = await Promise.all(
       Array.from({ length: jobs }, (_, j) =>

@@ -19,11 +19,14 @@ const cascades = new Fili.CalcCascades();
 const stageCache = new Map<string, Stage[]>();
 
 /** Butterworth low/high-pass of `order` at `fc` Hz (coefficients cached per design). */
-function design(kind: 'lowpass' | 'highpass', order: number, fc: number, fs: number): Stage[] {
-  const key = `${kind}/${order}/${fc.toFixed(1)}/${fs}`;
+function design(kind: 'lowpass' | 'highpass', order: number, fcHz: number, fs: number): Stage[] {
+  // Designed at whole hertz: the cache then holds exactly what the key says, so a scenario's output never depends
+  // on which scenarios the same process rendered before it.
+  const fc = Math.min(Math.round(fcHz), Math.floor(fs * 0.45));
+  const key = `${kind}/${order}/${fc}/${fs}`;
   let s = stageCache.get(key);
   if (!s) {
-    const raw: FiliStage[] = cascades[kind]({ order, characteristic: 'butterworth', Fs: fs, Fc: Math.min(fc, fs * 0.45) });
+    const raw: FiliStage[] = cascades[kind]({ order, characteristic: 'butterworth', Fs: fs, Fc: fc });
     s = raw.map((c) => ({ k: c.k, a1: c.a[0], a2: c.a[1], b0: c.b[0], b1: c.b[1], b2: c.b[2] }));
     stageCache.set(key, s);
   }
