@@ -7,7 +7,6 @@ import { InterruptionFeature } from './features/interruption.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { Gateway } from './Gateway.js';
-import { wiresConfig } from './wires/config.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
@@ -17,9 +16,10 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const consent = new ConsentFeature();
   gw.use(consent);
   gw.use(new InterruptionFeature(consent)); // shares consent's recogniser pool
-  gw.use(new PromptsFeature());
-  for (const p of outboundFeatures()) gw.use(p);
-  for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
+  const prompts = new PromptsFeature();
+  gw.use(prompts);
+  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
+  for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   return gw;
 }
