@@ -217,6 +217,33 @@ describe('content verdicts (while a pause is pending)', () => {
     expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
   });
 
+  it('unsure, then recognised as a backchannel before unsureMaxMs: holds past it and resumes as a backchannel', () => {
+    const rules = { ...RULES, unsureMaxMs: 480 };
+    const { types, out } = feedContent([...rep(24, 0.9), ...rep(8, 0.02)], [{ at: 4, kind: 'none' }, { at: 12, kind: 'backchannel' }], { rules });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+    expect(out[2]).toMatchObject({ type: 'resume', backchannel: true });
+  });
+
+  it('unsure, then clear content: commits when the content is heard, before unsureMaxMs', () => {
+    const rules = { ...RULES, unsureMaxMs: 960 };
+    const { commit } = feedContent(rep(40, 0.9), [{ at: 4, kind: 'content', clear: false }, { at: 11, kind: 'content', clear: true }], { rules });
+    expect(commit).toMatchObject({ t: 12 * F, reason: 'content' });
+  });
+
+  it('"none" arriving during the no-verdict wait ends the wait: the unsure rule decides (commits at unsureMaxMs, not at the wait)', () => {
+    const rules = { ...RULES, unsureMaxMs: 640 };
+    const { commit } = feedContent(rep(30, 0.9), [{ at: 11, kind: 'none' }], { rules });
+    expect(commit).toMatchObject({ t: 20 * F, reason: 'unclear', voicedMs: 640 });
+    // The same wait without that verdict commits at the wait's end.
+    expect(feedContent(rep(30, 0.9), [], { rules }).commit).toMatchObject({ t: 13 * F, reason: 'no_verdict' });
+  });
+
+  it('"none" during the wait and the callee stops before unsureMaxMs: resumes (it was not long enough to be sure)', () => {
+    const rules = { ...RULES, unsureMaxMs: 640, waitMs: 1000 };
+    const { types } = feedContent([...rep(12, 0.9), ...rep(8, 0.02)], [{ at: 11, kind: 'none' }], { rules });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
   it('a backchannel that turns into content (对，不用了) commits when the content is heard', () => {
     const { commit } = feedContent(rep(30, 0.9), [{ at: 8, kind: 'backchannel' }, { at: 17, kind: 'content', clear: true }]);
     expect(commit).toMatchObject({ t: 18 * F, reason: 'content' });
