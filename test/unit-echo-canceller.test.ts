@@ -1,8 +1,10 @@
 // The echo canceller (through InboundAudio, as a listen worker runs it) on G.168-style lines: echo paths of
 // ITU-T G.168 Annex D (8–16 ms of dispersion) behind bulk delays, real speech as the prompt and as the callee:
 // convergence, echo return loss enhancement, double talk, a path change mid-call, line noise, and the echo gate.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
+import { EchoCanceller } from '../gateway/listen/EchoCanceller.js';
+import { BlockFilter } from '../gateway/listen/echo/BlockFilter.js';
 import { InboundAudio } from '../gateway/listen/InboundAudio.js';
 import { G168, dB, erle, line, load, path16, rms, run, seeded, type Line, type Run } from './unit-echo-lines.js';
 
@@ -202,5 +204,58 @@ describe('echo canceller on G.168 echo paths', () => {
     expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
     const f = calleeFrames(l, r, -32);
     expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.7);
+  });
+});
+
+// Most of a call is the callee talking or silence with no prompt playing: the canceller must cost nothing there.
+describe('echo canceller without a prompt playing', () => {
+  afterEach(() => vi.restoreAllMocks());
+  function spies() {
+    return {
+      filter: vi.spyOn(BlockFilter.prototype, 'process'),
+      // The delay search is private; spied on the prototype all the same, as it is the canceller's other cost.
+      search: vi.spyOn(EchoCanceller.prototype as unknown as { search: (now: number) => void }, 'search'),
+    };
+  }
+
+  it('never runs the filter or the delay search, and passes the callee through untouched', () => {
+    const s = spies();
+    const l = line(new Float32Array(0), [], { noiseDbfs: -50, talker: callee, talkerDbfs: -25, talkerAt: 4000, extra: 8 * 16000 });
+    const a = new InboundAudio(cfg, true);
+    const residual = new Float32Array(l.mic.length);
+    const verdicts = new Set<string>();
+    for (let i = 0; i + 320 <= l.mic.length; i += 320) {
+      a.push(l.mic.subarray(i, i + 320));
+      for (const f of a.takeFrames()) verdicts.add(f.verdict);
+      for (const r of a.takeResidual()) residual.set(r.samples, r.start);
+    }
+    expect(s.filter).not.toHaveBeenCalled();
+    expect(s.search).not.toHaveBeenCalled();
+    expect([...verdicts]).toEqual(['clear']);
+    expect(residual).toEqual(l.mic);
+  });
+
+  it('stops working once the prompt\'s echo can no longer arrive (its end + the longest delay + the filter span)', () => {
+    const p = prompt.subarray(0, 3 * 16000);
+    const l = line(p, [{ from: 0, model: G168.D3, delayMs: 60, erlDb: 10 }], { noiseDbfs: -60, talker: callee, talkerDbfs: -25, talkerAt: p.length + 16000, extra: 5 * 16000 });
+    const s = spies();
+    const a = new InboundAudio(cfg, true);
+    let lastWork = -1;
+    let calls = 0;
+    for (let i = 0; i + 320 <= l.mic.length; i += 320) {
+      const ahead = i + 640;
+      if (i === 0) a.addReference(0, p.slice(0, 640), 0);
+      if (ahead < p.length) a.addReference(ahead, p.slice(ahead, ahead + 320), 0);
+      a.push(l.mic.subarray(i, i + 320));
+      a.takeFrames();
+      a.takeResidual();
+      const n = s.filter.mock.calls.length + s.search.mock.calls.length;
+      if (n > calls) lastWork = i + 320;
+      calls = n;
+    }
+    expect(s.filter.mock.calls.length).toBeGreaterThan(100); // it did cancel while the prompt's echo came back
+    const reach = ((cfg.maxDelayMs + cfg.taps / 16) * 16000) / 1000;
+    expect(lastWork).toBeGreaterThan(p.length);
+    expect(lastWork).toBeLessThanOrEqual(p.length + reach + 640);
   });
 });
