@@ -35,7 +35,7 @@ describe('defaults', () => {
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toMatchObject({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
-    expect(c.bargeIn.content).toMatchObject({ enabled: true, backchannelMaxMs: 2000 });
+    expect(c.bargeIn.content).toMatchObject({ enabled: false, backchannelMaxMs: 2000, unsureMaxMs: 320 });
     expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
     expect(c.limits.maxCalls).toBe(64 * availableParallelism());
     expect(c.tts).toEqual({ engines: [{ type: 'syllable', id: 'syllable', syllablesPerSecond: 3 }, { type: 'espeak', id: 'espeak', speed: 150 }], defaults: { zh: 'syllable', en: 'espeak' }, cacheMemoryMB: 64 });
