@@ -3,6 +3,7 @@
 import { loadConfig, type Config } from './config.js';
 import { registerControlApi } from './control/routes.js';
 import { ConsentFeature } from './features/consent.js';
+import { InterruptionFeature } from './features/interruption.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
@@ -14,7 +15,9 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const gw = new Gateway(config);
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new FleetFeature()); // first: a call id live elsewhere in the fleet is refused before any other admission
-  gw.use(new ConsentFeature());
+  const consent = new ConsentFeature();
+  gw.use(consent);
+  gw.use(new InterruptionFeature(consent)); // shares consent's recogniser pool
   const prompts = new PromptsFeature();
   gw.use(prompts);
   for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);

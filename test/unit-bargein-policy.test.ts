@@ -69,12 +69,12 @@ describe('commit', () => {
   it('commits after commitMinSpeechMs (320 ms = 10 frames) of speech, onset = pause onset', () => {
     const { out } = feed([...rep(3, 0.05), ...rep(12, 0.9)]);
     expect(out.map((a) => a.type)).toEqual(['speech_started', 'pause', 'commit']);
-    expect(out[2]).toEqual({ type: 'commit', t: 416, onsetT: 96, voicedMs: 320, i: 12 });
+    expect(out[2]).toEqual({ type: 'commit', t: 416, onsetT: 96, voicedMs: 320, reason: 'duration', i: 12 });
   });
   it('hysteresis frames (between silenceThreshold and pauseThreshold) keep speech going and count towards the commit', () => {
     const { out } = feed([0.9, 0.27, 0.27, 0.9, 0.27, 0.26, 0.27, 0.9, 0.27, 0.27, 0.05]);
     const commit = out.find((a) => a.type === 'commit');
-    expect(commit).toEqual({ type: 'commit', t: 320, onsetT: 0, voicedMs: 320, i: 9 });
+    expect(commit).toEqual({ type: 'commit', t: 320, onsetT: 0, voicedMs: 320, reason: 'duration', i: 9 });
   });
   it('frames below silenceThreshold do not count: 9 speech frames + silence gaps never commit', () => {
     const probs = [0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, ...rep(10, 0.01)];
@@ -139,5 +139,172 @@ describe('speech segments', () => {
       ['pause', 128],
     ]);
     expect(out[1]).toMatchObject({ onsetT: 96 });
+  });
+});
+
+describe('content verdicts (while a pause is pending)', () => {
+  const RULES = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320 };
+  type V = { at: number; kind: 'backchannel' | 'content' | 'none' | 'failed'; clear?: boolean; onsetT?: number };
+  /**
+   * Frames as in `feed`, with content verdicts delivered after frame `at` (at its end time), as the probe's results
+   * arrive between frames. `aware` = the call has a probe.
+   */
+  function feedContent(probs: number[], verdicts: V[], opts: { aware?: boolean; rules?: typeof RULES | undefined } = {}) {
+    const pol = new BargeInPolicy({ ...OPTS, contentRules: 'rules' in opts ? opts.rules : RULES });
+    pol.setContentAware(opts.aware ?? true);
+    const out: (BargeInAction & { i: number })[] = [];
+    let onsetT = -1;
+    probs.forEach((p, i) => {
+      const t = (i + 1) * F;
+      for (const a of pol.frame({ t, durMs: F, prob: p, echo: false }, true)) {
+        if (a.type === 'pause') onsetT = a.onsetT;
+        out.push({ ...a, i });
+      }
+      for (const v of verdicts.filter((x) => x.at === i)) {
+        for (const a of pol.content({ kind: v.kind, clear: v.clear, onsetT: v.onsetT ?? onsetT }, t)) out.push({ ...a, i });
+      }
+    });
+    return { pol, out, types: out.map((a) => a.type), commit: out.find((a) => a.type === 'commit') };
+  }
+
+  it('a backchannel that outlasts the duration threshold (对对对, 800 ms) resumes instead of committing', () => {
+    // 25 speech frames = 800 ms, verdicts "backchannel" every few frames, then silence.
+    const { types, out } = feedContent([...rep(25, 0.9), ...rep(10, 0.02)], [{ at: 7, kind: 'backchannel' }, { at: 11, kind: 'backchannel' }, { at: 20, kind: 'backchannel' }]);
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+    expect(out[2]).toMatchObject({ type: 'resume', backchannel: true, t: (25 + 5) * F });
+  });
+
+  it('the same stretch commits by duration on a call without a probe (today\'s rule)', () => {
+    const { commit } = feedContent([...rep(25, 0.9), ...rep(10, 0.02)], [{ at: 7, kind: 'backchannel' }], { aware: false });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'duration' });
+  });
+
+  it('a backchannel verdict without content rules configured is ignored (duration rule)', () => {
+    const { commit } = feedContent([...rep(25, 0.9), ...rep(10, 0.02)], [{ at: 7, kind: 'backchannel' }], { rules: undefined });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'duration' });
+  });
+
+  it('backchannel words past backchannelMaxMs commit all the same', () => {
+    const { commit } = feedContent(rep(80, 0.9), [{ at: 5, kind: 'backchannel' }]);
+    expect(commit).toMatchObject({ reason: 'long_backchannel', voicedMs: 2016 });
+  });
+
+  it('clear content commits as soon as it is heard, before the duration threshold', () => {
+    const { commit, types } = feedContent(rep(12, 0.9), [{ at: 5, kind: 'content', clear: true }]);
+    expect(commit).toMatchObject({ t: 6 * F, reason: 'content', voicedMs: 6 * F });
+    expect(types.filter((t) => t === 'commit')).toHaveLength(1);
+  });
+
+  it('clear content heard before minSpeechMs of speech commits once that much speech is in', () => {
+    const { commit } = feedContent(rep(12, 0.9), [{ at: 1, kind: 'content', clear: true }]);
+    expect(commit).toMatchObject({ t: 4 * F, reason: 'content', voicedMs: 128 });
+  });
+
+  it('content that is not clear (one unknown word) is unsure: it commits at unsureMaxMs, without the wait', () => {
+    const { commit } = feedContent(rep(14, 0.9), [{ at: 5, kind: 'content', clear: false }]);
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
+    const later = feedContent(rep(30, 0.9), [{ at: 5, kind: 'content', clear: false }], { rules: { ...RULES, unsureMaxMs: 640 } });
+    expect(later.commit).toMatchObject({ t: 20 * F, reason: 'unclear' });
+  });
+
+  it('unsure and the callee stops before unsureMaxMs: the prompt resumes (echo residue, a misheard 嗯)', () => {
+    const { types } = feedContent([...rep(14, 0.9), ...rep(8, 0.02)], [{ at: 6, kind: 'none' }], { rules: { ...RULES, unsureMaxMs: 640 } });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
+  it('unsureMaxMs below the duration threshold never commits sooner than the duration rule', () => {
+    const { commit } = feedContent(rep(14, 0.9), [{ at: 2, kind: 'none' }], { rules: { ...RULES, unsureMaxMs: 64 } });
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
+  });
+
+  it('unsure, then recognised as a backchannel before unsureMaxMs: holds past it and resumes as a backchannel', () => {
+    const rules = { ...RULES, unsureMaxMs: 480 };
+    const { types, out } = feedContent([...rep(24, 0.9), ...rep(8, 0.02)], [{ at: 4, kind: 'none' }, { at: 12, kind: 'backchannel' }], { rules });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+    expect(out[2]).toMatchObject({ type: 'resume', backchannel: true });
+  });
+
+  it('unsure, then clear content: commits when the content is heard, before unsureMaxMs', () => {
+    const rules = { ...RULES, unsureMaxMs: 960 };
+    const { commit } = feedContent(rep(40, 0.9), [{ at: 4, kind: 'content', clear: false }, { at: 11, kind: 'content', clear: true }], { rules });
+    expect(commit).toMatchObject({ t: 12 * F, reason: 'content' });
+  });
+
+  it('"none" arriving during the no-verdict wait ends the wait: the unsure rule decides (commits at unsureMaxMs, not at the wait)', () => {
+    const rules = { ...RULES, unsureMaxMs: 640 };
+    const { commit } = feedContent(rep(30, 0.9), [{ at: 11, kind: 'none' }], { rules });
+    expect(commit).toMatchObject({ t: 20 * F, reason: 'unclear', voicedMs: 640 });
+    // The same wait without that verdict commits at the wait's end.
+    expect(feedContent(rep(30, 0.9), [], { rules }).commit).toMatchObject({ t: 13 * F, reason: 'no_verdict' });
+  });
+
+  it('"none" during the wait and the callee stops before unsureMaxMs: resumes (it was not long enough to be sure)', () => {
+    const rules = { ...RULES, unsureMaxMs: 640, waitMs: 1000 };
+    const { types } = feedContent([...rep(12, 0.9), ...rep(8, 0.02)], [{ at: 11, kind: 'none' }], { rules });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
+  it('a backchannel that turns into content (对，不用了) commits when the content is heard', () => {
+    const { commit } = feedContent(rep(30, 0.9), [{ at: 8, kind: 'backchannel' }, { at: 17, kind: 'content', clear: true }]);
+    expect(commit).toMatchObject({ t: 18 * F, reason: 'content' });
+  });
+
+  it('no verdict in time → waits waitMs past the duration threshold, then commits (no_verdict)', () => {
+    const { commit } = feedContent(rep(20, 0.9), []);
+    // Threshold met at frame 10 (t=320); 96 ms later (t=416) the wait is over.
+    expect(commit).toMatchObject({ t: 13 * F, reason: 'no_verdict' });
+  });
+
+  it('a verdict arriving inside the wait decides it: backchannel holds, content commits at once', () => {
+    expect(feedContent([...rep(14, 0.9), ...rep(8, 0.02)], [{ at: 11, kind: 'backchannel' }]).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+    expect(feedContent(rep(14, 0.9), [{ at: 11, kind: 'content', clear: true }]).commit).toMatchObject({ t: 12 * F, reason: 'content' });
+  });
+
+  it('"none" (nothing recognised) is unsure: with unsureMaxMs = the duration threshold it commits as today', () => {
+    const { commit } = feedContent(rep(20, 0.9), [{ at: 8, kind: 'none' }, { at: 10, kind: 'none' }]);
+    expect(commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
+  });
+
+  it('"none" after a backchannel verdict keeps the backchannel (a recogniser that lost the words again)', () => {
+    const { types } = feedContent([...rep(20, 0.9), ...rep(8, 0.02)], [{ at: 6, kind: 'backchannel' }, { at: 12, kind: 'none' }]);
+    expect(types).not.toContain('commit');
+    expect(types).toContain('resume');
+  });
+
+  it('a recogniser failure never blocks a decision: failed → duration rule, at once if it is already met', () => {
+    const before = feedContent(rep(20, 0.9), [{ at: 4, kind: 'failed' }]);
+    expect(before.commit).toMatchObject({ t: 10 * F, reason: 'duration' });
+    const during = feedContent(rep(20, 0.9), [{ at: 10, kind: 'failed' }]);
+    expect(during.commit).toMatchObject({ t: 11 * F, reason: 'duration' });
+  });
+
+  it('a failure after a backchannel verdict hands the pause back to the duration rule', () => {
+    const { commit } = feedContent(rep(20, 0.9), [{ at: 6, kind: 'backchannel' }, { at: 12, kind: 'failed' }]);
+    expect(commit).toMatchObject({ t: 13 * F, reason: 'duration' });
+  });
+
+  it('the callee stops during the wait with no verdict: commits (no_verdict) rather than resuming', () => {
+    const { types, commit } = feedContent([...rep(10, 0.9), ...rep(10, 0.02)], [], { rules: { ...RULES, waitMs: 1000 } });
+    expect(types).toContain('commit');
+    expect(commit).toMatchObject({ reason: 'no_verdict', t: (10 + 5) * F });
+  });
+
+  it('a short stretch with no verdict resumes exactly as today', () => {
+    const { types } = feedContent([...rep(7, 0.9), ...rep(10, 0.02)], []);
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
+  it('verdicts about another pause, or with no pause pending, are ignored', () => {
+    const stale = feedContent(rep(14, 0.9), [{ at: 4, kind: 'content', clear: true, onsetT: 9999 }]);
+    expect(stale.types).toContain('commit');
+    expect(stale.commit).toMatchObject({ reason: 'no_verdict' });
+    const pol = new BargeInPolicy({ ...OPTS, contentRules: RULES });
+    pol.setContentAware(true);
+    expect(pol.content({ kind: 'content', clear: true, onsetT: 0 }, 100)).toEqual([]);
+  });
+
+  it('after a commit further verdicts change nothing', () => {
+    const { types } = feedContent(rep(20, 0.9), [{ at: 5, kind: 'content', clear: true }, { at: 8, kind: 'content', clear: true }]);
+    expect(types.filter((t) => t === 'commit')).toHaveLength(1);
   });
 });

@@ -34,7 +34,8 @@ describe('defaults', () => {
     expect(c.vad.graph).toBe('batched');
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
     expect(c.asr.mode).toBe('recognizer');
-    expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
+    expect(c.bargeIn).toMatchObject({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
+    expect(c.bargeIn.content).toMatchObject({ enabled: false, backchannelMaxMs: 2000, unsureMaxMs: 320 });
     expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
     // maxCalls from the machine (64 per core: the bench's full-pipeline capacity on 2 cores), not a fixed 2000.
     expect(c.limits.maxCalls).toBe(64 * availableParallelism());
@@ -144,7 +145,7 @@ tts:
     expect(c2.bargeIn.pauseThreshold).toBe(0.5);
   });
   it('reads JSON too (YAML is a superset)', () => {
-    expect(loadConfig({ EARSHOT_CONFIG: file('b.json', '{"port": 6000, "echo": {"enabled": false}}') })).toMatchObject({ port: 6000, echo: { enabled: false, taps: 16 } });
+    expect(loadConfig({ EARSHOT_CONFIG: file('b.json', '{"port": 6000, "echo": {"enabled": false}}') })).toMatchObject({ port: 6000, echo: { enabled: false, taps: 1024 } });
   });
   it('an empty file gives the defaults', () => {
     expect(loadConfig({ EARSHOT_CONFIG: file('empty.yaml', '') }).port).toBe(8080);

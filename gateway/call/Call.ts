@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { bytesPerSample, decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
-import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
+import { BargeInPolicy, type BargeInAction, type ContentVerdict } from '../listen/BargeInPolicy.js';
 import type { EchoPath } from '../listen/EchoCanceller.js';
 import type { EchoEvent } from '../listen/InboundAudio.js';
 import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
@@ -110,7 +110,13 @@ export class Call {
     this.bytesPerMs = (bytesPerSample(init.format.encoding) * init.format.sampleRate) / 1000;
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
-    this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
+    const bi = { ...cfg.bargeIn, ...init.bargeIn };
+    this.policy = new BargeInPolicy({
+      ...bi,
+      endSilenceMs: cfg.consent.endSilenceMs,
+      endThreshold: cfg.consent.endThreshold,
+      contentRules: bi.content.enabled ? bi.content : undefined,
+    });
     this.listen = svc.listen.open(
       {
         frame: (f) => this.onFrame(f),
@@ -159,6 +165,17 @@ export class Call {
 
   setBargeIn(opts: Partial<BargeInConfig>): void {
     this.policy.update(opts);
+  }
+
+  /** A content probe listens to this call's pauses: a commit may wait for its verdict (README "Barge-in"). */
+  setContentAware(on: boolean): void {
+    this.policy.setContentAware(on);
+  }
+
+  /** What the content probe heard in the pending pause; may commit the barge-in now. */
+  contentVerdict(v: ContentVerdict): void {
+    if (this.ended) return;
+    for (const a of this.policy.content(v, this.t)) this.onAction(a);
   }
 
   // --- inbound -------------------------------------------------------------------------------------------------
@@ -238,6 +255,7 @@ export class Call {
         if (!cur) return;
         metrics.bargeIns.inc({ action: 'commit' });
         metrics.commitLatencyMs.observe(a.t - a.onsetT);
+        this.log.debug({ onsetT: a.onsetT, t: a.t, voicedMs: a.voicedMs, reason: a.reason }, 'barge-in committed');
         const playedMs = this.playout.playedMs();
         this.markDecision(cur.promptId);
         this.latency.bargeIn({ promptId: cur.promptId, onsetT: a.onsetT, pauseT: this.pauseT || a.t, commitT: a.t });

@@ -1,7 +1,10 @@
 // Decides, frame by frame, whether the callee is really talking over the prompt. Two steps: pause as soon as
 // speech is likely (cheap to undo), commit only once it has lasted long enough to be real; a backchannel
-// (嗯, 对), a cough or a click stops short of that and the prompt resumes where it paused. Pure logic: frames in,
-// actions out, so every rule is unit-testable without audio.
+// (嗯, 对), a cough or a click stops short of that and the prompt resumes where it paused. While a pause is pending
+// a content probe (interruption/ContentProbe.ts) may say what the callee is saying: a backchannel (嗯嗯, 对对对)
+// then resumes however long it lasts, and speech that carries content commits, sooner than the duration rule when
+// the evidence is clear. Without a verdict in time the duration rule decides, as it does on calls without a probe.
+// Pure logic: frames and verdicts in, actions out, so every rule is unit-testable without audio.
 import type { BargeInConfig } from '../config.js';
 
 export interface VadFrame {
@@ -17,14 +20,52 @@ export type BargeInAction =
   | { type: 'speech_started'; t: number; onsetT: number }
   | { type: 'speech_ended'; t: number; startT: number }
   | { type: 'pause'; t: number; onsetT: number }
-  | { type: 'resume'; t: number }
-  | { type: 'commit'; t: number; onsetT: number; voicedMs: number };
+  | { type: 'resume'; t: number; backchannel?: boolean }
+  | { type: 'commit'; t: number; onsetT: number; voicedMs: number; reason: CommitReason };
 
-export interface BargeInOptions extends BargeInConfig {
+/**
+ * Why a barge-in was committed: `duration` (the callee spoke long enough and no probe was asked), `content` (the
+ * probe heard words that are not a backchannel), `unclear` (it heard nothing, or one word it does not know, for
+ * `unsureMaxMs` of speech), `no_verdict` (long enough, and no verdict came in time), `long_backchannel` (backchannel
+ * words, but for longer than any backchannel lasts).
+ */
+export type CommitReason = 'duration' | 'content' | 'unclear' | 'no_verdict' | 'long_backchannel';
+
+/** What the content probe made of the paused stretch so far (from the onset to the audio it had). */
+export interface ContentVerdict {
+  /**
+   * `backchannel`: everything recognised is backchannel words; `content`: something else was said; `none`: nothing
+   * recognised yet; `failed`: the probe cannot help this pause (recogniser lost, nothing to listen with).
+   */
+  kind: 'backchannel' | 'content' | 'none' | 'failed';
+  /** `content` only: the evidence is clear (a listed interruption word, or enough other words) — commit early. */
+  clear?: boolean;
+  /** Onset of the pause it is about: a verdict on an earlier pause is ignored. */
+  onsetT: number;
+}
+
+export interface ContentRules {
+  /** A clear content verdict commits once this much speech has been heard (before the duration rule would). */
+  minSpeechMs: number;
+  /** When the duration rule is met without a verdict, wait this long (inbound ms) for one before committing. */
+  waitMs: number;
+  /** Backchannel words that go on for this much speech commit all the same: nobody says 嗯 for that long. */
+  backchannelMaxMs: number;
+  /**
+   * When the probe heard nothing, or a single word that is neither a backchannel nor an interruption word: commit
+   * once this much speech has been heard (never before `commitMinSpeechMs`). Echo residue and noise that set off
+   * the VAD give the recogniser nothing to hear; a backchannel it misheard gives it one odd word.
+   */
+  unsureMaxMs: number;
+}
+
+export interface BargeInOptions extends Omit<BargeInConfig, 'content'> {
   /** Trailing silence that closes a speech segment (speech_ended). */
   endSilenceMs: number;
   /** Below this probability a frame counts towards that trailing silence. */
   endThreshold: number;
+  /** Rules for content verdicts; they apply only while the call has a probe (`setContentAware`). */
+  contentRules?: ContentRules;
 }
 
 export class BargeInPolicy {
@@ -39,6 +80,12 @@ export class BargeInPolicy {
   private paused = false;
   private pauseOnset = 0;
   private committed = false;
+  /** The call has a content probe; cleared for one pause by a `failed` verdict. */
+  private contentAware = false;
+  private pauseAware = false;
+  private verdict: ContentVerdict | null = null;
+  /** Inbound ms at which the duration rule was met while waiting for a verdict. */
+  private waitFrom: number | null = null;
 
   constructor(private opts: BargeInOptions) {}
 
@@ -55,6 +102,62 @@ export class BargeInPolicy {
     this.paused = false;
     this.committed = false;
     this.voiced = 0;
+  }
+
+  /** Whether a content probe listens to this call's pauses (so a commit may wait for its verdict). */
+  setContentAware(on: boolean): void {
+    this.contentAware = on && !!this.opts.contentRules;
+  }
+
+  /** A verdict of the content probe, arriving at inbound time `t`; may commit at once. */
+  content(v: ContentVerdict, t: number): BargeInAction[] {
+    if (!this.paused || this.committed || !this.pauseAware || v.onsetT !== this.pauseOnset) return [];
+    if (v.kind === 'failed') {
+      // Nothing more will come for this pause: the duration rule decides, now if it is already met.
+      this.pauseAware = false;
+    } else if (v.kind !== 'none' || !this.verdict) {
+      // `none` after words were heard is a recogniser that lost them again, not news.
+      this.verdict = v;
+    }
+    return this.decide(t);
+  }
+
+  private beginPause(onsetT: number): void {
+    this.paused = true;
+    this.pauseOnset = onsetT;
+    this.pauseAware = this.contentAware;
+    this.verdict = null;
+    this.waitFrom = null;
+  }
+
+  /** The commit rule for a pending pause, duration and content together. */
+  private decide(t: number): BargeInAction[] {
+    if (!this.paused || this.committed) return [];
+    const o = this.opts;
+    const c = o.contentRules;
+    let reason: CommitReason | null = null;
+    if (!this.pauseAware || !c) {
+      if (this.voiced >= o.commitMinSpeechMs) reason = 'duration';
+    } else {
+      const v = this.verdict;
+      if (v?.kind === 'content' && v.clear) {
+        if (this.voiced >= c.minSpeechMs) reason = 'content';
+      } else if (v?.kind === 'backchannel') {
+        if (this.voiced >= c.backchannelMaxMs) reason = 'long_backchannel';
+      } else if (v) {
+        if (this.voiced >= Math.max(o.commitMinSpeechMs, c.unsureMaxMs)) reason = 'unclear';
+      } else if (this.voiced >= o.commitMinSpeechMs) {
+        this.waitFrom ??= t;
+        if (t - this.waitFrom >= c.waitMs) reason = 'no_verdict';
+      }
+    }
+    return reason ? this.commitNow(t, reason) : [];
+  }
+
+  private commitNow(t: number, reason: CommitReason): BargeInAction[] {
+    this.committed = true;
+    this.paused = false;
+    return [{ type: 'commit', t, onsetT: this.pauseOnset, voicedMs: this.voiced, reason }];
   }
 
   /**
@@ -80,8 +183,7 @@ export class BargeInPolicy {
           this.voiced = this.run;
           out.push({ type: 'speech_started', t: f.t, onsetT: this.onsetT });
           if (promptInterruptible && !this.paused && !this.committed) {
-            this.paused = true;
-            this.pauseOnset = this.onsetT;
+            this.beginPause(this.onsetT);
             out.push({ type: 'pause', t: f.t, onsetT: this.onsetT });
           }
         }
@@ -97,8 +199,7 @@ export class BargeInPolicy {
         if (this.paused) this.voiced += f.durMs;
         else if (speech && promptInterruptible && !this.committed) {
           // A prompt started while the callee was already talking: treat it like a fresh onset.
-          this.paused = true;
-          this.pauseOnset = frameStart;
+          this.beginPause(frameStart);
           this.voiced = f.durMs;
           out.push({ type: 'pause', t: f.t, onsetT: frameStart });
         }
@@ -106,15 +207,17 @@ export class BargeInPolicy {
         this.silence += f.durMs;
       }
       this.endSilence = endish ? this.endSilence + f.durMs : 0;
-      if (this.paused && !this.committed && this.voiced >= o.commitMinSpeechMs) {
-        this.committed = true;
-        this.paused = false;
-        out.push({ type: 'commit', t: f.t, onsetT: this.pauseOnset, voicedMs: this.voiced });
+      out.push(...this.decide(f.t));
+      if (this.paused && !this.committed && this.silence >= o.resumeAfterSilenceMs && this.waitFrom !== null && !this.verdict) {
+        // Long enough for the duration rule and still no verdict when the callee stopped: that was no backchannel
+        // we could tell, so it is decided as without a probe.
+        out.push(...this.commitNow(f.t, 'no_verdict'));
       }
       if (this.paused && !this.committed && this.silence >= o.resumeAfterSilenceMs) {
+        const backchannel = this.pauseAware && this.verdict?.kind === 'backchannel';
         this.paused = false;
         this.voiced = 0;
-        out.push({ type: 'resume', t: f.t });
+        out.push(backchannel ? { type: 'resume', t: f.t, backchannel } : { type: 'resume', t: f.t });
       }
       if (this.endSilence >= Math.max(o.endSilenceMs, o.gapMs) && !this.paused) {
         this.inSpeech = false;

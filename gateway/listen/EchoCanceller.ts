@@ -1,39 +1,81 @@
 // Removes the bot's own prompt from the inbound audio before VAD sees it. earshot knows exactly what it played
 // and when (the reference, placed on the inbound timeline by Playout), so it only has to learn the line's echo
-// path: a bulk delay (coarse envelope correlation, then sample-level refinement) and a short NLMS filter around
-// it. What cancellation leaves is then gated: a frame counts as callee speech only if its residual is clearly
-// louder than the echo we predict is left in it (reference-aware gating). All in 16 kHz float samples.
+// path: a bulk delay (GCC-PHAT on decimated audio, then sample-level refinement) and, around it, a block
+// frequency-domain adaptive filter spanning the path's dispersion and tail (`echo/BlockFilter.ts`, `echo.taps`,
+// 64 ms by default). What cancellation leaves is then gated: a frame counts as callee speech only if its residual
+// beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. Float samples at 16 kHz, or at
+// 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
+import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
+import { lineBand } from './echo/lineBand.js';
+import { explainedShare } from './echo/explainedShare.js';
 
-const BLOCK = 64; // 4 ms: the unit for counting how long the reference has been active
+/** The canceller's time constants in samples at its rate (16 kHz, or 8 kHz for narrowband calls: half the work). */
+interface Timing {
+  rate: number;
+  /** 4 ms: the unit for counting how long the reference has been active. */
+  eBlock: number;
+  /** Filter block, 16 ms: two per VAD frame, so a frame's residual is complete when its last sample arrives. */
+  block: number;
+  /** Between searches while it is unknown whether the line echoes (100 ms). */
+  search: number;
+  /** Once locked the filter follows drift inside its window; the path is searched again only when the filter has
+   *  stopped cancelling (a changed path), at most this often (1 s). */
+  research: number;
+  /** With no echo found, look again this often in case it appears (5 s). */
+  absentEvery: number;
+  /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
+  pre: number;
+  /** History the filter is trained on when the path is found (¾ s, two passes), so it cancels from the start. */
+  pretrain: number;
+  /** Samples for the sample-level refinement (0.5 s) and for judging what the echo explains (1 s). */
+  refine: number;
+  coherence: number;
+  /** The delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is cheaper. */
+  decim: number;
+}
+
+function timing(rate: number): Timing {
+  const ms = (x: number) => Math.round((x * rate) / 1000);
+  return { rate, eBlock: ms(4), block: ms(16), search: ms(100), research: ms(1000), absentEvery: ms(5000), pre: ms(16), pretrain: ms(750), refine: ms(500), coherence: ms(1000), decim: rate / 4000 };
+}
+
 const BLOCKS = 1024; // block-energy table: 4 s of reference
-const SEARCH_EVERY = 1600; // samples between searches while it is unknown whether the line echoes (100 ms)
-const TRACK_EVERY = 32000; // once locked, a local re-check every 2 s follows a drifting path
-const ABSENT_EVERY = 80000; // with no echo found, look again every 5 s in case it appears
-const REFINE = 8000; // 0.5 s of samples for the sample-level refinement
-const RATE = 16000;
-const DECIM = 4; // the delay search runs at 4 kHz: speech echo lives below 2 kHz, and it is 4× cheaper
+const PASSES = 2;
+/** Reference louder than this (mean square, −45 dBFS) counts as prompt speech: a recording's room tone before its
+ *  first word (−55 dBFS in ../shared/audio/real) must not count towards deciding that the line does not echo. */
+const REF_SPEECH = 3e-5;
+/** 4 ms blocks of prompt speech played without an echo found before the line is taken not to echo (0.6 s). */
+const ABSENT_AFTER = 150;
 const GCC_N = 4096; // 1 s at 4 kHz
-const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to believe a delay
-// Share of mic energy the echo must explain to lock (low: echo under noise still explains a visible part).
+const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to consider a delay
+// Share of the microphone signal (telephone band) the echo must explain to lock: clearly (any path at the found
+// delay), or some both that way and through its strongest tap alone (see refine). Low bars: echo under line noise
+// still explains a visible part.
+const EXPLAINED_CLEAR = 0.3;
 const EXPLAINED = 0.15;
+/** The largest rate and buffers the shared scratch is sized for. */
+const MAX = timing(16000);
+
+let instances = 0;
 
 /** Scratch for the delay search, shared by all calls on a thread. */
 const shared = {
-  mic: new Float32Array(DECIM * GCC_N),
-  ref: new Float32Array(DECIM * GCC_N + 1000 * 16),
+  mic: new Float32Array(MAX.decim * GCC_N),
+  ref: new Float32Array(MAX.decim * GCC_N + 1000 * 16),
   re: new Float64Array(2 * GCC_N),
   im: new Float64Array(2 * GCC_N),
   xr: new Float64Array(2 * GCC_N),
   xi: new Float64Array(2 * GCC_N),
   corr: new Float64Array(2 * GCC_N),
-  // refine() runs every 2 s per locked call and after each coarse hit: its windows were a steady source of garbage.
-  refineMic: new Float32Array(REFINE),
-  refineRef: new Float32Array(REFINE + 1000 * 16),
+  // refine() and the pretraining run after each coarse hit: their windows were a steady source of garbage.
+  refineMic: new Float32Array(Math.max(MAX.refine, MAX.pretrain + MAX.block, MAX.coherence)),
+  cohRef: new Float32Array(MAX.coherence),
+  refineRef: new Float32Array(MAX.refine + 1000 * 16),
+  trainOut: new Float32Array(MAX.block),
 };
 
-const RESIDUAL_SLAB = 4096; // samples per slab the residual views are cut from (see residualBuffer)
 /** Reference is copied into per-path chunks of this many samples so that contiguous pieces merge into one segment. */
 const REF_CHUNK = 8000;
 
@@ -55,8 +97,12 @@ export interface EchoFrameInfo {
   refEnergy: number;
   /** Energy of what cancellation left. */
   residualEnergy: number;
-  /** Residual echo we expect to remain; speech must beat it by the gate margin. */
+  /** Residual echo we expect to remain (before the path is known: the echo there could be). */
   expectedEcho: number;
+  /** The line's noise floor over the frame (locked only). */
+  noise: number;
+  /** Residual energy standing out above the expected echo and noise, bin by bin (locked only). */
+  excess: number;
   locked: boolean;
   delaySamples: number;
 }
@@ -71,8 +117,19 @@ export class EchoCanceller {
   private tail: (RefSegment | null)[] = [null, null];
   private readonly maxDelay: number;
   private readonly taps: number;
-  private w: Float64Array;
-  private w1: Float64Array; // filter for the shadow path
+  private readonly filter: BlockFilter;
+  /** Lag of the filter's first tap (the window's start): delay − this.t.pre, ≥ 0. */
+  private winOff = 0;
+  /** Mic samples of the block being filled, and where it starts on the inbound timeline. */
+  private readonly pending: Float32Array;
+  private pendingFill = 0;
+  private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0 };
+  private readonly xb: Float64Array[];
+  /** The residual of the block being processed (handed to `onResidual`, then reused). */
+  private readonly blockOut: Float32Array;
+  /** Cancellation achieved lately while the prompt played with no callee in it: mic and residual energy. */
+  private healthMic = 0;
+  private healthRes = 0;
   private blockE = new Float64Array(BLOCKS);
   private blockIdx = new Float64Array(BLOCKS).fill(-1);
   private delay = -1; // bulk delay in samples, −1 until locked
@@ -83,26 +140,41 @@ export class EchoCanceller {
   private histFill = 0;
   private micPos = 0; // next write index in micHist (a ring)
   private lastProcessedEnd = 0;
-  // Random phase: calls whose prompts start together must not all search on the same tick.
-  private sinceSearch = Math.floor(Math.random() * SEARCH_EVERY);
-  private erle = 1; // linear, learnt during single talk
+  // Spread phase: calls whose prompts start together must not all search on the same tick (deterministic, unlike a
+  // random phase, so that a test of one call behaves the same on every run).
+  private sinceSearch: number;
   private readonly gate: number;
   private frameRes = 0;
   private frameEcho = 0;
   private frameRef = 0;
+  private frameExcess = 0;
+  private frameNoise = 0;
 
+  /** Each block's residual, in order (a view, valid during the call only). */
+  onResidual: (start: number, samples: Float32Array) => void = () => {};
   /** Called once when the echo path is first found: the VAD's memory of pre-lock echo should be dropped then. */
   onLock?: (delaySamples: number) => void;
   /** Whether the line echoes became known (for logs). */
   onState?: (state: 'present' | 'absent', atSample: number) => void;
   onDebug?: (info: Record<string, number>) => void;
 
-  constructor(private readonly cfg: EchoConfig) {
-    this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * RATE);
-    this.taps = cfg.taps;
-    this.w = new Float64Array(this.taps);
-    this.w1 = new Float64Array(this.taps);
-    this.micHist = new Float32Array(Math.max(REFINE + this.maxDelay + BLOCK * 4, DECIM * GCC_N));
+  private readonly t: Timing;
+
+  /** `rate`: 16000, or 8000 for a narrowband call (its reference and microphone signal at 8 kHz). */
+  constructor(
+    private readonly cfg: EchoConfig,
+    rate = 16000,
+  ) {
+    this.t = timing(rate);
+    this.pending = new Float32Array(this.t.block);
+    this.blockOut = new Float32Array(this.t.block);
+    this.xb = [new Float64Array(this.t.block), new Float64Array(this.t.block)];
+    this.sinceSearch = (instances++ * 617) % this.t.search;
+    this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
+    // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
+    this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate });
+    this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
 
@@ -124,8 +196,8 @@ export class EchoCanceller {
     const n = samples.length;
     let i = 0;
     while (i < n) {
-      const b = Math.floor((start + i) / BLOCK);
-      if (start + i === b * BLOCK && i + 4 * BLOCK <= n) {
+      const b = Math.floor((start + i) / this.t.eBlock);
+      if (start + i === b * this.t.eBlock && i + 4 * this.t.eBlock <= n) {
         const s0 = this.blockSlot(b);
         const s1 = this.blockSlot(b + 1);
         const s2 = this.blockSlot(b + 2);
@@ -134,11 +206,11 @@ export class EchoCanceller {
         let e1 = E[s1];
         let e2 = E[s2];
         let e3 = E[s3];
-        for (let j = i; j < i + BLOCK; j++) {
+        for (let j = i; j < i + this.t.eBlock; j++) {
           const x0 = samples[j];
-          const x1 = samples[j + BLOCK];
-          const x2 = samples[j + 2 * BLOCK];
-          const x3 = samples[j + 3 * BLOCK];
+          const x1 = samples[j + this.t.eBlock];
+          const x2 = samples[j + 2 * this.t.eBlock];
+          const x3 = samples[j + 3 * this.t.eBlock];
           e0 += x0 * x0;
           e1 += x1 * x1;
           e2 += x2 * x2;
@@ -148,10 +220,10 @@ export class EchoCanceller {
         E[s1] = e1;
         E[s2] = e2;
         E[s3] = e3;
-        i += 4 * BLOCK;
+        i += 4 * this.t.eBlock;
         continue;
       }
-      const end = Math.min(n, (b + 1) * BLOCK - start);
+      const end = Math.min(n, (b + 1) * this.t.eBlock - start);
       const slot = this.blockSlot(b);
       let e = E[slot];
       for (; i < end; i++) e += samples[i] * samples[i];
@@ -234,7 +306,7 @@ export class EchoCanceller {
   }
 
   private prune(now: number): void {
-    const keep = now - this.maxDelay - REFINE - this.taps - RATE;
+    const keep = now - this.maxDelay - this.t.refine - this.taps - this.t.rate;
     // Segments are few (see `store`), so all are checked: a merged one can sit ahead of an expired one.
     const segs = this.segments;
     let expired = false;
@@ -248,98 +320,111 @@ export class EchoCanceller {
   }
 
   /**
-   * Cancels echo from `mic`, whose first sample is inbound sample `start`. Returns the residual (`mic` itself when
-   * nothing played within reach, else samples of its own that nothing rewrites, though not an array buffer of its own:
-   * see `residualBuffer`); per-frame gating figures accumulate until `takeFrameInfo`. Hot path: runs for every inbound
-   * sample of every call.
+   * Takes inbound audio whose first sample is inbound sample `start` (contiguous with the last call). Echo is
+   * cancelled in blocks of this.t.block samples aligned on the inbound timeline; each completed block's residual goes
+   * to `onResidual` (a view valid only during that call: no array or object per block) once its gating figures
+   * have been added to those `takeFrameInfo` returns. Hot path: runs for every inbound sample of every call.
    */
-  process(mic: Float32Array, start: number): Float32Array {
-    const len = mic.length;
-    const windowStart = start - this.maxDelay - this.taps;
-    if (!this.cfg.enabled || !this.hasReferenceIn(windowStart, start + len)) {
-      // Nothing played within echo reach: the mic is the residual.
-      this.frameRes += energy(mic);
-      this.track(mic, start, false);
-      return mic;
-    }
-    const K = this.taps;
-    const half = K >> 1;
-    const d = this.delay;
-    let out = mic;
-    let resE = 0;
-    let echoE = 0;
-    let refE = 0;
-    if (d >= 0) {
-      // Only the reference under the filter's taps is needed: positions n − d − half + 1 … n − d + half.
-      const refBase = start - d - half + 1;
-      const n = len + K - 1;
-      const r0 = this.scratch(0, n);
-      const r1 = this.scratch(1, n);
-      const any0 = this.refAt(refBase, n, r0, 0);
-      const shadow = this.refAt(refBase, n, r1, 1);
-      if (!any0 && !shadow) {
-        resE = energy(mic);
-      } else {
-        out = this.residualBuffer(len);
-        // Without a shadow its filter and all-zero window would add nothing (x + 0 is x): the current prompt alone.
-        if (K !== 16) nlms(mic, out, r0, this.w, shadow ? r1 : null, shadow ? this.w1 : null);
-        else if (shadow) nlms16Shadow(mic, out, r0, this.w, r1, this.w1);
-        else nlms16(mic, out, r0, this.w);
-        resE = pass.resE;
-        echoE = pass.echoE;
-        refE = pass.refE;
+  process(mic: Float32Array, start: number): void {
+    let off = 0;
+    while (off < mic.length) {
+      const n = Math.min(this.t.block - this.pendingFill, mic.length - off);
+      this.pending.set(mic.subarray(off, off + n), this.pendingFill);
+      this.pendingFill += n;
+      off += n;
+      if (this.pendingFill === this.t.block) {
+        this.pendingFill = 0;
+        this.block(start + off - this.t.block);
       }
+    }
+  }
+
+  private block(start: number): void {
+    const N = this.t.block;
+    const mic = this.pending;
+    const out = this.blockOut;
+    const windowStart = start - this.maxDelay - this.taps;
+    const referenced = this.cfg.enabled && this.hasReferenceIn(windowStart, start + N);
+    this.track(mic, start, referenced);
+    const d = this.delay;
+    if (!referenced) {
+      // Nothing played within reach of any delay: the residual is the microphone signal itself.
+      this.frameRes += energy(mic);
+      this.prune(start);
+      this.lastProcessedEnd = start + N;
+      this.onResidual(start, mic);
+      return;
+    }
+    if (d >= 0) {
+      const at = start - this.winOff;
+      const any0 = this.refAt(at, N, this.xb[0], 0);
+      const any1 = this.refAt(at, N, this.xb[1], 1);
+      const r = this.res;
+      this.filter.process(mic, any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, out, r);
+      this.frameRes += r.residual;
+      this.frameEcho += r.expected;
+      this.frameNoise += r.noise;
+      this.frameExcess += r.excess;
+      this.frameRef += r.ref;
+      // How much the filter removes while the prompt plays (~0.5 s): a path that moved out of the window shows
+      // here. So does a callee talking over the prompt, for whom the search finds the same path and changes nothing.
+      if (r.ref > 1e-6 * N) {
+        this.healthMic = 0.94 * this.healthMic + r.mic;
+        this.healthRes = 0.94 * this.healthRes + r.residual;
+      }
+
     } else {
+      out.set(mic);
       // Not locked yet: pass through, and predict echo as loud as the loudest reference in reach.
-      resE = energy(mic);
-      refE = this.maxBlockEnergy(windowStart, start + len) * len;
+      const resE = energy(mic);
+      const refE = this.maxBlockEnergy(windowStart, start + N) * N;
       // Until the path is known, assume echo up to −6 dB; once enough reference played without any correlation,
       // whatever echo there is lies below what the search detects (about −30 dB).
-      echoE = refE * (this.state === 'absent' ? 0.001 : 0.25);
+      this.frameRes += resE;
+      this.frameEcho += refE * (this.state === 'absent' ? 0.001 : 0.25);
+      this.frameRef += refE;
     }
-    this.frameRes += resE;
-    this.frameEcho += echoE;
-    this.frameRef += refE;
-    // Learn how much echo cancellation removes, only while the callee is quiet relative to the echo.
-    if (d >= 0 && echoE > 1e-6 * len && resE < echoE) {
-      const r = Math.min(1000, echoE / Math.max(resE, 1e-9));
-      this.erle = 0.95 * this.erle + 0.05 * r;
-    }
-    this.track(mic, start, true);
     this.prune(start);
-    this.lastProcessedEnd = start + len;
-    return out;
+    this.lastProcessedEnd = start + N;
+    this.onResidual(start, out);
   }
 
-  private slab = new Float32Array(0);
-  private slabUsed = 0;
-
   /**
-   * The residual is handed out as views of a slab rather than as a fresh array per call: a typed array of its own is
-   * an off-heap allocation, ~2 µs with its GC share, more than cancelling the piece. A slab is never rewritten (a full
-   * one is dropped for a new one), so a view keeps its samples for as long as anyone holds it, just like a fresh
-   * array; holding one only keeps its slab (this call's last quarter second or so) alive.
+   * Places the filter's window around a found delay and trains it on the history it already has (the echo of the
+   * last ¾ s), so that it cancels from the next block on rather than after seconds of live adaptation.
    */
-  private residualBuffer(n: number): Float32Array {
-    if (this.slabUsed + n > this.slab.length) {
-      this.slab = new Float32Array(Math.max(RESIDUAL_SLAB, n));
-      this.slabUsed = 0;
+  private place(delay: number, gain: number, now: number): void {
+    const N = this.t.block;
+    this.winOff = Math.max(0, delay - this.t.pre);
+    this.filter.clearHistory();
+    this.filter.reset(delay - this.winOff, gain);
+    this.healthMic = this.healthRes = 0;
+    // `now` is the end of the block being tracked, which is processed live next: train on the blocks before it.
+    const end = now - N;
+    const span = Math.floor(Math.min(this.t.pretrain, this.histFill - N) / N) * N;
+    if (span < 4 * N) return;
+    const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
+    const scratch = shared.trainOut;
+    const r = this.res;
+    for (let pass = 0; pass < PASSES; pass++) {
+      this.filter.clearHistory();
+      for (let b = 0; b < span; b += N) {
+        const at = end - span + b - this.winOff;
+        const any0 = this.refAt(at, N, this.xb[0], 0);
+        const any1 = this.refAt(at, N, this.xb[1], 1);
+        this.filter.process(mic.subarray(b, b + N), any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, scratch, r);
+      }
     }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
-    this.slabUsed += n;
-    return out;
   }
 
-  private scratchBufs: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
-
-  /**
-   * Reused per-path windows (at least `n` long): allocating them per call of `process` was most of the garbage on the
-   * hot path, and even a view per call costs. Float64 (the reference's float32 values exactly): the filter reads each
-   * sample K times, and as doubles it needs no conversion per read.
-   */
-  private scratch(i: 0 | 1, n: number): Float64Array {
-    if (this.scratchBufs[i].length < n) this.scratchBufs[i] = new Float64Array(n * 2);
-    return this.scratchBufs[i];
+  /** Share of the last second's microphone signal that the reference explains through a path at `delay` (any shape). */
+  private explained(now: number, delay: number): number {
+    const L = Math.min(this.t.coherence, this.histFill);
+    const mic = this.recentMic(L, shared.refineMic);
+    const ref = shared.cohRef.subarray(0, L);
+    // The path's onset precedes its strongest tap by a few ms: lead the reference by that.
+    this.refAt(now - L - delay + 64, L, ref);
+    return explainedShare(mic, ref, this.t.rate);
   }
 
   private hasReferenceIn(from: number, to: number): boolean {
@@ -350,13 +435,13 @@ export class EchoCanceller {
   /** Mean energy per sample of the loudest 4 ms block of reference within [from, to), from the block table. */
   private maxBlockEnergy(from: number, to: number): number {
     let m = 0;
-    let b = Math.floor(from / BLOCK);
+    let b = Math.floor(from / this.t.eBlock);
     let slot = ((b % BLOCKS) + BLOCKS) % BLOCKS;
-    for (; b * BLOCK < to; b++) {
+    for (; b * this.t.eBlock < to; b++) {
       if (this.blockIdx[slot] === b && this.blockE[slot] > m) m = this.blockE[slot];
       if (++slot === BLOCKS) slot = 0;
     }
-    return m / BLOCK;
+    return m / this.t.eBlock;
   }
 
   /**
@@ -365,27 +450,42 @@ export class EchoCanceller {
    */
   recheck(): void {
     if (!this.cfg.enabled || this.state !== 'absent' || this.lastProcessedEnd <= 0) return;
-    if (this.hasReferenceIn(this.lastProcessedEnd - this.maxDelay - RATE, this.lastProcessedEnd)) this.search(this.lastProcessedEnd);
+    if (this.hasReferenceIn(this.lastProcessedEnd - this.maxDelay - this.t.rate, this.lastProcessedEnd)) this.search(this.lastProcessedEnd);
   }
 
   /** Gating figures since the last call, for one VAD frame. */
   takeFrameInfo(): EchoFrameInfo {
-    const residualEnergy = this.frameRes;
-    const refEnergy = this.frameRef;
-    const expectedEcho = this.delay >= 0 ? this.frameEcho / Math.max(this.erle, 1) : this.frameEcho;
-    this.frameRes = this.frameEcho = this.frameRef = 0;
-    return { refEnergy, residualEnergy, expectedEcho, locked: this.delay >= 0, delaySamples: this.delay };
+    const info: EchoFrameInfo = {
+      refEnergy: this.frameRef,
+      residualEnergy: this.frameRes,
+      expectedEcho: this.frameEcho,
+      noise: this.frameNoise,
+      excess: this.frameExcess,
+
+      locked: this.delay >= 0,
+      delaySamples: this.delay,
+    };
+    this.frameRes = this.frameEcho = this.frameRef = this.frameNoise = this.frameExcess = 0;
+    return info;
   }
 
   /**
-   * How far a frame's residual can be trusted as callee speech: 'hard' = it may well be our own voice (the echo
-   * path is not known yet); 'soft' = cancelled, but not clearly louder than what cancellation usually leaves
-   * (with line noise the two are close, so a confident VAD may still overrule it); 'clear' = callee speech.
+   * How far a frame's residual can be trusted as callee speech: 'hard' = it may well be our own voice; 'soft' =
+   * some of it stands out from the echo expected to remain, not clearly (a confident VAD may still overrule it);
+   * 'clear' = callee speech, or echo too faint to matter.
    */
   echoVerdict(info: EchoFrameInfo, frameLen: number): 'hard' | 'soft' | 'clear' {
-    if (!this.cfg.enabled || info.expectedEcho <= 1e-7 * frameLen) return 'clear';
-    if (info.residualEnergy >= info.expectedEcho * this.gate) return 'clear';
-    return info.locked ? 'soft' : 'hard';
+    if (!this.cfg.enabled) return 'clear';
+    if (!info.locked) return info.expectedEcho <= 1e-7 * frameLen || info.residualEnergy >= info.expectedEcho * this.gate ? 'clear' : 'hard';
+    // Faint expected echo still counts: the VAD scores echo left at −60 dBFS as speech as readily as a voice.
+    // Locked: the evidence is what stands out bin by bin above the expected residual echo and the noise floor,
+    // measured against both. Echo alone leaves a little (the bins' random spread, the filter's misadjustment); a
+    // callee leaves about their own energy.
+    const floor = info.expectedEcho + info.noise;
+    if (floor <= 1e-9 * frameLen) return 'clear'; // no reference reached the filter during this frame
+    const ratio = info.excess / floor;
+    if (ratio >= this.cfg.clearRatio) return 'clear';
+    return ratio >= this.cfg.softRatio ? 'soft' : 'hard';
   }
 
   // --- delay search -------------------------------------------------------------------------------------------
@@ -408,14 +508,15 @@ export class EchoCanceller {
     if (!referenced) return;
     const now = start + mic.length;
     // Reference activity at the current position.
-    if (this.maxBlockEnergy(start, now) > 1e-6) this.refActiveBlocks += mic.length / BLOCK;
+    if (this.maxBlockEnergy(start, now) > REF_SPEECH) this.refActiveBlocks += mic.length / this.t.eBlock;
     if (this.state === 'present') {
-      // Locked: follow small drifts with a cheap local refinement only.
-      if (this.sinceSearch >= TRACK_EVERY) {
+      // Locked: the filter follows small drifts itself. Look for the path again only when it has stopped
+      // cancelling while the prompt played alone (the path changed beyond its window).
+      if (this.sinceSearch >= this.t.research && this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic) {
         this.sinceSearch = 0;
-        this.refine(now, this.delay, 32);
+        this.search(now);
       }
-    } else if (this.sinceSearch >= (this.state === 'unknown' ? SEARCH_EVERY : ABSENT_EVERY)) {
+    } else if (this.sinceSearch >= (this.state === 'unknown' ? this.t.search : this.t.absentEvery)) {
       this.sinceSearch = 0;
       this.search(now);
     }
@@ -440,32 +541,25 @@ export class EchoCanceller {
   private search(now: number): void {
     const N = GCC_N;
     const have = Math.min(this.histFill, this.micHist.length);
-    if (have < N * DECIM * 0.5) return;
+    if (have < N * this.t.decim * 0.5) return;
     const M = 2 * GCC_N; // FFT size at the decimated rate
-    const lagMax = Math.floor(this.maxDelay / DECIM);
-    const micLen = Math.min(N, Math.floor(have / DECIM));
-    const mic16 = this.recentMic(micLen * DECIM, shared.mic);
-    const ref16 = shared.ref.subarray(0, (micLen + lagMax) * DECIM);
-    this.refAt(now - (micLen + lagMax) * DECIM, ref16.length, ref16);
+    const lagMax = Math.floor(this.maxDelay / this.t.decim);
+    const micLen = Math.min(N, Math.floor(have / this.t.decim));
+    const mic16 = this.recentMic(micLen * this.t.decim, shared.mic);
+    const ref16 = shared.ref.subarray(0, (micLen + lagMax) * this.t.decim);
+    this.refAt(now - (micLen + lagMax) * this.t.decim, ref16.length, ref16);
     // Mic in the real part, reference in the imaginary part: one complex FFT gives both spectra. The buffers are
     // shared by every call of this thread (the search is synchronous); allocating them per search was most of the
     // garbage the listen workers made.
     const zr = shared.re;
     const zi = shared.im;
     let refEnergy = 0;
-    // Box-filter decimation: crude, but PHAT only needs the phase of the strong low band to be right. Written out
-    // for DECIM = 4 (summed from 0, in the order a loop over k would).
-    for (let i = 0; i < micLen; i++) {
-      const j = 4 * i;
-      zr[i] = (0 + mic16[j] + mic16[j + 1] + mic16[j + 2] + mic16[j + 3]) / DECIM;
-    }
+    // Box-filter decimation to 4 kHz: crude, but PHAT only needs the phase of the strong low band to be right.
+    const dec = this.t.decim;
+    boxDecimate(mic16, zr, micLen, dec);
     zr.fill(0, micLen);
-    for (let i = 0; i < micLen + lagMax; i++) {
-      const j = 4 * i;
-      const v = (0 + ref16[j] + ref16[j + 1] + ref16[j + 2] + ref16[j + 3]) / DECIM;
-      zi[i] = v;
-      refEnergy += v * v;
-    }
+    boxDecimate(ref16, zi, micLen + lagMax, dec);
+    for (let i = 0; i < micLen + lagMax; i++) refEnergy += zi[i] * zi[i];
     zi.fill(0, micLen + lagMax);
     if (refEnergy / (micLen + lagMax) < 1e-6) return; // nothing played in the window: nothing to learn
     fft(zr, zi);
@@ -514,23 +608,30 @@ export class EchoCanceller {
     const mean = sum / (lagMax + 1);
     const prominence = best / (mean + 1e-12);
     this.onDebug?.({ now, prominence, bestD, refActive: this.refActiveBlocks, have });
-    const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * DECIM, 2 * DECIM);
-    if (!found && this.delay < 0 && this.refActiveBlocks >= 150 && this.state !== 'absent') {
+    const found = prominence >= GCC_PROMINENCE && this.refine(now, bestD * this.t.decim, 2 * this.t.decim);
+    if (!found && this.delay < 0 && this.refActiveBlocks >= ABSENT_AFTER && this.state !== 'absent') {
       this.state = 'absent';
       this.onState?.('absent', now);
     }
   }
 
-  /** Sample-level delay and gain around a coarse lag; locks only if the echo explains most of the mic energy. */
+  /**
+   * Sample-level delay and gain around a coarse lag; locks only if the echo through that delay explains enough of
+   * the microphone signal. A correlation peak alone is not enough: the prompt and a caller's unrelated speech peak
+   * at up to 14 times the mean correlation by chance (the search's threshold is 8; a real echo gives 15–55).
+   */
   private refine(now: number, coarse: number, radius: number): boolean {
-    const L = Math.min(REFINE, this.histFill);
+    const L = Math.min(this.t.refine, this.histFill);
     if (L < 2000) return false;
     const mic = this.recentMic(L, shared.refineMic);
-    const lo = Math.max(this.taps >> 1, coarse - radius);
+    const lo = Math.max(0, coarse - radius);
     const hi = Math.min(this.maxDelay, coarse + radius);
     if (shared.refineRef.length < L + hi) shared.refineRef = new Float32Array(L + hi);
     const ref = shared.refineRef.subarray(0, L + hi);
     this.refAt(now - L - hi, ref.length, ref); // ref[j] = reference at (now − L − hi + j)
+    // Judged in the band a line carries: a recorded prompt's rumble or DC never echoes (see lineBand).
+    lineBand(mic, this.t.rate);
+    lineBand(ref, this.t.rate);
     let best = -Infinity;
     let bestD = coarse;
     let bestGain = 0;
@@ -592,239 +693,38 @@ export class EchoCanceller {
     }
     let micE = 1e-9;
     for (let i = 0; i < L; i++) micE += mic[i] * mic[i];
-    if (best < EXPLAINED * micE) return false;
+    // What any path at that delay explains (coherence) must be well above chance; between chance and clear, the
+    // strongest tap alone must explain a share too. Chance: up to 0.12, once 0.28 (a caller's word whose pitch
+    // matched the prompt's); real echo over the line's noise: 0.3–0.98. One tap: 0.05–0.9 for real echo (dispersive
+    // paths and recorded prompts are low), ≤ 0.17 by chance.
+    const share = this.explained(now, bestD);
+    const tap = best / micE;
+    if (share < EXPLAINED_CLEAR && (share < EXPLAINED || tap < EXPLAINED)) return false;
     if (this.state !== 'present') this.onState?.('present', now);
     this.state = 'present';
     if (this.delay < 0) this.onLock?.(bestD);
-    if (bestD !== this.delay) {
-      const wasLocked = this.delay >= 0;
-      const shift = bestD - this.delay;
+    // A new path, or one moved so far that the window no longer holds it well: place the window and retrain.
+    if (this.delay < 0 || Math.abs(bestD - this.delay) > this.t.pre / 2) {
       this.delay = bestD;
-      if (!wasLocked || Math.abs(shift) >= this.taps / 2) {
-        for (const w of [this.w, this.w1]) {
-          w.fill(0);
-          w[this.taps >> 1] = bestGain;
-        }
-      } else {
-        // Same echo path seen from a delay `shift` samples away: move the taps so they keep pointing at it.
-        for (const w of [this.w, this.w1]) {
-          const old = w.slice();
-          w.fill(0);
-          for (let k = 0; k < this.taps; k++) {
-            const j = k - shift;
-            if (j >= 0 && j < this.taps) w[j] = old[k];
-          }
-        }
-      }
+      this.place(bestD, bestGain, now);
     }
     return true;
   }
 }
 
-/** Energies of the last `nlms` pass: residual, predicted echo, reference at the filter's centre tap. */
-const pass = { resE: 0, echoE: 0, refE: 0 };
-
-/**
- * One NLMS pass over a piece. `r0`/`r1` hold the reference under the taps: sample i sees r[i + K − 1 − k] at tap k.
- * `r1`/`w1` are the shadow path, null when nothing plays on it.
- */
-function nlms(
-  mic: Float32Array,
-  out: Float32Array,
-  r0: Float64Array,
-  w: Float64Array,
-  r1: Float64Array | null,
-  w1: Float64Array | null,
-): void {
-  const len = mic.length;
-  const K = w.length;
-  const half = K >> 1;
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    const top = i + K - 1; // newest tap
-    let y = 0;
-    let xx = 1e-6;
-    for (let k = 0; k < K; k++) {
-      const x = r0[top - k];
-      y += w[k] * x;
-      xx += x * x;
+/** out[i] = mean of x[d·i … d·i + d) for i < n, d = 2 or 4, written out (summed from 0, in the order a loop would). */
+function boxDecimate(x: Float32Array, out: Float64Array, n: number, d: number): void {
+  if (d === 4) {
+    for (let i = 0; i < n; i++) {
+      const j = 4 * i;
+      out[i] = (0 + x[j] + x[j + 1] + x[j + 2] + x[j + 3]) / 4;
     }
-    if (r1 && w1) {
-      for (let k = 0; k < K; k++) {
-        const x = r1[top - k];
-        y += w1[k] * x;
-        xx += x * x;
-      }
-    }
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    const c = r1 ? r0[top - half] + r1[top - half] : r0[top - half];
-    refE += c * c;
-    const ar = Math.abs(c);
-    if (ar > refPeak) refPeak = ar;
-    // Adapt only in single talk (Geigel-style: the mic is not louder than the echo path allows).
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      for (let k = 0; k < K; k++) w[k] += mu * r0[top - k];
-      if (r1 && w1) for (let k = 0; k < K; k++) w1[k] += mu * r1[top - k];
+  } else {
+    for (let i = 0; i < n; i++) {
+      const j = 2 * i;
+      out[i] = (0 + x[j] + x[j + 1]) / 2;
     }
   }
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
-}
-
-/**
- * `nlms` for the default 16 taps and no shadow, with the taps and the 16 newest reference samples held in locals:
- * the loop then reads one sample of reference per mic sample instead of 32 typed-array elements and writes the taps
- * back once per piece, about 2.5× faster. Every sum is formed in the same order as in `nlms` (and the same single-talk
- * test gates adaptation), so the two agree to the bit.
- */
-function nlms16(mic: Float32Array, out: Float32Array, r: Float64Array, w: Float64Array): void {
-  const len = mic.length;
-  let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-  let w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7];
-  let w8 = w[8], w9 = w[9], w10 = w[10], w11 = w[11];
-  let w12 = w[12], w13 = w[13], w14 = w[14], w15 = w[15];
-  // x_k = r[i + 15 − k], the reference at tap k for sample i: shifted one tap along as i advances.
-  let x0 = r[14], x1 = r[13], x2 = r[12], x3 = r[11];
-  let x4 = r[10], x5 = r[9], x6 = r[8], x7 = r[7];
-  let x8 = r[6], x9 = r[5], x10 = r[4], x11 = r[3];
-  let x12 = r[2], x13 = r[1], x14 = r[0], x15 = 0;
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    x15 = x14; x14 = x13; x13 = x12; x12 = x11;
-    x11 = x10; x10 = x9; x9 = x8; x8 = x7;
-    x7 = x6; x6 = x5; x5 = x4; x4 = x3;
-    x3 = x2; x2 = x1; x1 = x0;
-    x0 = r[i + 15];
-    let y = 0;
-    let xx = 1e-6;
-    y += w0 * x0; xx += x0 * x0;
-    y += w1 * x1; xx += x1 * x1;
-    y += w2 * x2; xx += x2 * x2;
-    y += w3 * x3; xx += x3 * x3;
-    y += w4 * x4; xx += x4 * x4;
-    y += w5 * x5; xx += x5 * x5;
-    y += w6 * x6; xx += x6 * x6;
-    y += w7 * x7; xx += x7 * x7;
-    y += w8 * x8; xx += x8 * x8;
-    y += w9 * x9; xx += x9 * x9;
-    y += w10 * x10; xx += x10 * x10;
-    y += w11 * x11; xx += x11 * x11;
-    y += w12 * x12; xx += x12 * x12;
-    y += w13 * x13; xx += x13 * x13;
-    y += w14 * x14; xx += x14 * x14;
-    y += w15 * x15; xx += x15 * x15;
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    refE += x8 * x8;
-    const ar = Math.abs(x8);
-    if (ar > refPeak) refPeak = ar;
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      w0 += mu * x0; w1 += mu * x1; w2 += mu * x2; w3 += mu * x3;
-      w4 += mu * x4; w5 += mu * x5; w6 += mu * x6; w7 += mu * x7;
-      w8 += mu * x8; w9 += mu * x9; w10 += mu * x10; w11 += mu * x11;
-      w12 += mu * x12; w13 += mu * x13; w14 += mu * x14; w15 += mu * x15;
-    }
-  }
-  w[0] = w0; w[1] = w1; w[2] = w2; w[3] = w3;
-  w[4] = w4; w[5] = w5; w[6] = w6; w[7] = w7;
-  w[8] = w8; w[9] = w9; w[10] = w10; w[11] = w11;
-  w[12] = w12; w[13] = w13; w[14] = w14; w[15] = w15;
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
-}
-
-/**
- * `nlms` for 16 taps with a shadow: the 32 taps in locals, a for the current path and b for the shadow (too many to
- * also keep the windows in registers, so those are read from the arrays), about 2× faster than the loops. Sums in
- * the same order as `nlms`: identical results.
- */
-function nlms16Shadow(
-  mic: Float32Array,
-  out: Float32Array,
-  r0: Float64Array,
-  w: Float64Array,
-  r1: Float64Array,
-  w1: Float64Array,
-): void {
-  const len = mic.length;
-  let a0 = w[0], a1 = w[1], a2 = w[2], a3 = w[3];
-  let a4 = w[4], a5 = w[5], a6 = w[6], a7 = w[7];
-  let a8 = w[8], a9 = w[9], a10 = w[10], a11 = w[11];
-  let a12 = w[12], a13 = w[13], a14 = w[14], a15 = w[15];
-  let b0 = w1[0], b1 = w1[1], b2 = w1[2], b3 = w1[3];
-  let b4 = w1[4], b5 = w1[5], b6 = w1[6], b7 = w1[7];
-  let b8 = w1[8], b9 = w1[9], b10 = w1[10], b11 = w1[11];
-  let b12 = w1[12], b13 = w1[13], b14 = w1[14], b15 = w1[15];
-  let resE = 0;
-  let echoE = 0;
-  let refE = 0;
-  let refPeak = 0;
-  for (let i = 0; i < len; i++) {
-    let y = 0;
-    let xx = 1e-6;
-    let x = 0;
-    x = r0[i + 15]; y += a0 * x; xx += x * x; x = r0[i + 14]; y += a1 * x; xx += x * x;
-    x = r0[i + 13]; y += a2 * x; xx += x * x; x = r0[i + 12]; y += a3 * x; xx += x * x;
-    x = r0[i + 11]; y += a4 * x; xx += x * x; x = r0[i + 10]; y += a5 * x; xx += x * x;
-    x = r0[i + 9]; y += a6 * x; xx += x * x; x = r0[i + 8]; y += a7 * x; xx += x * x;
-    x = r0[i + 7]; y += a8 * x; xx += x * x; x = r0[i + 6]; y += a9 * x; xx += x * x;
-    x = r0[i + 5]; y += a10 * x; xx += x * x; x = r0[i + 4]; y += a11 * x; xx += x * x;
-    x = r0[i + 3]; y += a12 * x; xx += x * x; x = r0[i + 2]; y += a13 * x; xx += x * x;
-    x = r0[i + 1]; y += a14 * x; xx += x * x; x = r0[i]; y += a15 * x; xx += x * x;
-    x = r1[i + 15]; y += b0 * x; xx += x * x; x = r1[i + 14]; y += b1 * x; xx += x * x;
-    x = r1[i + 13]; y += b2 * x; xx += x * x; x = r1[i + 12]; y += b3 * x; xx += x * x;
-    x = r1[i + 11]; y += b4 * x; xx += x * x; x = r1[i + 10]; y += b5 * x; xx += x * x;
-    x = r1[i + 9]; y += b6 * x; xx += x * x; x = r1[i + 8]; y += b7 * x; xx += x * x;
-    x = r1[i + 7]; y += b8 * x; xx += x * x; x = r1[i + 6]; y += b9 * x; xx += x * x;
-    x = r1[i + 5]; y += b10 * x; xx += x * x; x = r1[i + 4]; y += b11 * x; xx += x * x;
-    x = r1[i + 3]; y += b12 * x; xx += x * x; x = r1[i + 2]; y += b13 * x; xx += x * x;
-    x = r1[i + 1]; y += b14 * x; xx += x * x; x = r1[i]; y += b15 * x; xx += x * x;
-    const e = mic[i] - y;
-    out[i] = e;
-    resE += e * e;
-    echoE += y * y;
-    const c = r0[i + 7] + r1[i + 7];
-    refE += c * c;
-    const ar = Math.abs(c);
-    if (ar > refPeak) refPeak = ar;
-    if (xx > 1e-4 && Math.abs(mic[i]) < 0.7 * refPeak + 1e-3) {
-      const mu = (0.3 * e) / xx;
-      a0 += mu * r0[i + 15]; a1 += mu * r0[i + 14]; a2 += mu * r0[i + 13]; a3 += mu * r0[i + 12];
-      a4 += mu * r0[i + 11]; a5 += mu * r0[i + 10]; a6 += mu * r0[i + 9]; a7 += mu * r0[i + 8];
-      a8 += mu * r0[i + 7]; a9 += mu * r0[i + 6]; a10 += mu * r0[i + 5]; a11 += mu * r0[i + 4];
-      a12 += mu * r0[i + 3]; a13 += mu * r0[i + 2]; a14 += mu * r0[i + 1]; a15 += mu * r0[i];
-      b0 += mu * r1[i + 15]; b1 += mu * r1[i + 14]; b2 += mu * r1[i + 13]; b3 += mu * r1[i + 12];
-      b4 += mu * r1[i + 11]; b5 += mu * r1[i + 10]; b6 += mu * r1[i + 9]; b7 += mu * r1[i + 8];
-      b8 += mu * r1[i + 7]; b9 += mu * r1[i + 6]; b10 += mu * r1[i + 5]; b11 += mu * r1[i + 4];
-      b12 += mu * r1[i + 3]; b13 += mu * r1[i + 2]; b14 += mu * r1[i + 1]; b15 += mu * r1[i];
-    }
-  }
-  w[0] = a0; w[1] = a1; w[2] = a2; w[3] = a3;
-  w[4] = a4; w[5] = a5; w[6] = a6; w[7] = a7;
-  w[8] = a8; w[9] = a9; w[10] = a10; w[11] = a11;
-  w[12] = a12; w[13] = a13; w[14] = a14; w[15] = a15;
-  w1[0] = b0; w1[1] = b1; w1[2] = b2; w1[3] = b3;
-  w1[4] = b4; w1[5] = b5; w1[6] = b6; w1[7] = b7;
-  w1[8] = b8; w1[9] = b9; w1[10] = b10; w1[11] = b11;
-  w1[12] = b12; w1[13] = b13; w1[14] = b14; w1[15] = b15;
-  pass.resE = resE;
-  pass.echoE = echoE;
-  pass.refE = refE;
 }
 
 function energy(x: Float32Array): number {

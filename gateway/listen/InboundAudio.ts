@@ -1,9 +1,11 @@
-// One call's inbound signal path after resampling: echo cancellation, then cutting the residual into VAD frames,
-// each carrying the canceller's verdict on whether it could be our own voice. Plain data in and out and no
+// One call's inbound signal path: echo cancellation, then cutting the residual into 16 kHz VAD frames, each carrying
+// the canceller's verdict on whether it could be our own voice. A narrowband call is cancelled at its own 8 kHz (half
+// the work; its audio carries nothing above 4 kHz) and only the residual is upsampled for the VAD. Plain data in and out and no
 // threads, so it runs wherever the call is sharded (a listen worker) and in unit tests alike.
 import type { EchoConfig } from '../config.js';
+import { Resampler } from '../audio/resampler.js';
 import { EchoCanceller, type EchoPath } from './EchoCanceller.js';
-import { VAD_FRAME } from './vad/VadModel.js';
+import { VAD_FRAME, VAD_RATE } from './vad/VadModel.js';
 
 /** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
 export const SOFT_ECHO_PROB = 0.85;
@@ -17,7 +19,7 @@ export interface PendingFrame {
   /** Score this frame from a fresh model state (the echo path locked while it filled). */
   resetBefore: boolean;
   /** Gating figures, only when tracing. */
-  trace?: { res: number; exp: number; ref: number; locked: boolean };
+  trace?: { res: number; exp: number; ref: number; locked: boolean; excess: number; noise: number };
 }
 
 export type EchoEvent =
@@ -29,7 +31,14 @@ const NONE: readonly never[] = [];
 
 export class InboundAudio {
   private readonly aec: EchoCanceller;
-  private readonly buf = new Float32Array(VAD_FRAME);
+  /** 16 kHz samples per canceller sample: 1, or 2 for a narrowband call. */
+  private readonly scale: number;
+  /** Narrowband: the canceller's position (8 kHz samples), its residual's upsampler, reference decimation scratch. */
+  private narrowPos = 0;
+  private readonly up: Resampler | null = null;
+  private refScratch = new Float32Array(0);
+  /** The VAD frame being filled. */
+  private frameBuf: Float32Array = new Float32Array(VAD_FRAME);
   private fill = 0;
   private nextIndex = 0;
   private samples = 0;
@@ -49,16 +58,21 @@ export class InboundAudio {
     echo: EchoConfig,
     public wantsResidual = false,
     public trace = false,
+    /** The call's wire rate: 16000, or 8000 (audio then comes through `pushNarrow`). */
+    readonly rate: 8000 | 16000 = VAD_RATE,
   ) {
-    this.aec = new EchoCanceller(echo);
+    this.scale = VAD_RATE / rate;
+    this.aec = new EchoCanceller(echo, rate);
+    if (rate !== VAD_RATE) this.up = new Resampler(rate, VAD_RATE);
     this.aec.onLock = (d) => {
       // Pre-lock echo left speech in the VAD's memory: start it clean now that echo is being removed, and treat the
       // next few frames as echo while its state settles.
       this.resetAt = this.nextIndex;
       this.settleUntil = Math.floor(this.samples / VAD_FRAME) + SETTLE_FRAMES;
-      this.events.push({ type: 'lock', delaySamples: d, at: this.samples });
+      this.events.push({ type: 'lock', delaySamples: d * this.scale, at: this.samples });
     };
-    this.aec.onState = (state, at) => this.events.push({ type: 'state', state, at });
+    this.aec.onResidual = (start, r) => this.block(start * this.scale, this.up ? this.up.processView(r) : r);
+    this.aec.onState = (state, at) => this.events.push({ type: 'state', state, at: at * this.scale });
     this.aec.onDebug = (info) => {
       if (this.trace) this.events.push({ type: 'debug', info });
     };
@@ -68,8 +82,10 @@ export class InboundAudio {
     return this.aec.locked;
   }
 
+  /** In 16 kHz samples (−1 until locked). */
   get delaySamples(): number {
-    return this.aec.delaySamples;
+    const d = this.aec.delaySamples;
+    return d < 0 ? d : d * this.scale;
   }
 
   /** Samples processed so far (the inbound timeline position). */
@@ -79,42 +95,72 @@ export class InboundAudio {
 
   /** 16 kHz inbound audio, contiguous with the previous call. */
   push(x: Float32Array): void {
-    // Cancel echo in pieces that end on VAD frame boundaries so each VAD frame gets its own gating figures.
-    let off = 0;
-    while (off < x.length) {
-      const n = Math.min(VAD_FRAME - this.fill, x.length - off);
-      const start = this.samples;
-      const res = this.aec.process(x.subarray(off, off + n), start);
-      // Without reference in reach the canceller hands back a view of the input, which must not pin that buffer.
-      if (this.wantsResidual) this.residual.push({ start, samples: res.buffer === x.buffer ? res.slice() : res });
-      this.buf.set(res, this.fill);
-      this.samples += n;
-      this.fill += n;
-      off += n;
-      if (this.fill === VAD_FRAME) {
-        this.fill = 0;
-        const info = this.aec.takeFrameInfo();
-        const index = this.nextIndex++;
-        const samples = this.spare.pop() ?? new Float32Array(VAD_FRAME);
-        samples.set(this.buf);
-        const f: PendingFrame = {
-          index,
-          samples,
-          verdict: this.aec.echoVerdict(info, VAD_FRAME),
-          resetBefore: index === this.resetAt,
-        };
-        if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked };
-        this.frames.push(f);
-      }
+    // The canceller works in blocks that tile VAD frames, so a frame's residual is complete when its last sample
+    // arrives; each VAD frame gets the gating figures of its own blocks.
+    if (this.up) {
+      // A narrowband call given 16 kHz audio (its upsampled twin): back to 8 kHz, where it carries all it has.
+      const n = Math.floor(x.length / 2);
+      this.pushNarrow(this.decimated(x, 0, n));
+      return;
     }
+    this.aec.process(x, this.samples);
+    this.samples += x.length;
   }
 
+  /** A narrowband call's audio at its own 8 kHz, contiguous with the previous call. */
+  pushNarrow(x: Float32Array): void {
+    if (!this.up) throw new Error('pushNarrow on a 16 kHz call');
+    this.aec.process(x, this.narrowPos);
+    this.narrowPos += x.length;
+    this.samples += x.length * this.scale;
+  }
+
+  /** One residual block from the canceller (blocks tile VAD frames): a frame is complete with its last block. */
+  private block(start: number, r: Float32Array): void {
+    // Someone listens (a recogniser): the block's samples are the canceller's scratch, so they are copied.
+    if (this.wantsResidual) this.residual.push({ start, samples: r.slice() });
+    if (this.fill === 0) this.frameBuf = this.spare.pop() ?? new Float32Array(VAD_FRAME);
+    this.frameBuf.set(r, this.fill);
+    this.fill += r.length;
+    if (this.fill < VAD_FRAME) return;
+    this.fill = 0;
+    const info = this.aec.takeFrameInfo();
+    const index = this.nextIndex++;
+    const f: PendingFrame = {
+      index,
+      samples: this.frameBuf,
+      verdict: this.aec.echoVerdict(info, VAD_FRAME / this.scale),
+      resetBefore: index === this.resetAt,
+    };
+    if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
+    this.frames.push(f);
+  }
+
+  /** Played audio at 16 kHz whose first sample plays at inbound sample `at`. */
   addReference(at: number, samples: Float32Array, path: EchoPath): void {
-    this.aec.addReference(at, samples, path);
+    if (!this.up) {
+      this.aec.addReference(at, samples, path);
+      return;
+    }
+    // The reference of a narrowband call is its 8 kHz prompt upsampled: every other sample is that prompt again
+    // (up to the upsampler's fixed delay, which the delay search absorbs).
+    // `at` may be negative (a prompt starts playing before the first inbound audio): the parity of a negative
+    // number in JavaScript is −1, not 1.
+    const first = ((at % 2) + 2) % 2;
+    const n = Math.floor((samples.length - first + 1) / 2);
+    if (n > 0) this.aec.addReference((at + first) / 2, this.decimated(samples, first, n), path);
   }
 
   truncateReference(from: number): void {
-    this.aec.truncateReference(from);
+    this.aec.truncateReference(Math.ceil(from / this.scale));
+  }
+
+  /** x[first], x[first + 2], … (n of them), in a scratch buffer the canceller copies from. */
+  private decimated(x: Float32Array, first: number, n: number): Float32Array {
+    if (this.refScratch.length < n) this.refScratch = new Float32Array(Math.max(n, 640));
+    const out = this.refScratch.subarray(0, n);
+    for (let i = 0; i < n; i++) out[i] = x[first + 2 * i];
+    return out;
   }
 
   recheck(): void {

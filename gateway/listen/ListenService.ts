@@ -97,7 +97,7 @@ export class ListenSession {
   ) {
     this.rate = opts.rate ?? VAD_RATE;
     this.flags = (opts.residual ? FLAG_RESIDUAL : 0) | (opts.trace ? FLAG_TRACE : 0);
-    shard.op(Op.open, slot, this.flags);
+    shard.op(Op.open, slot, this.flags, this.rate);
   }
 
   /** 16 kHz inbound audio, contiguous with the previous push. False: the shard's backlog is full, nothing taken. */
@@ -111,9 +111,9 @@ export class ListenSession {
 
   /**
    * pcm16 at the session's wire rate as it came off the wire, converted straight into the shard's outgoing message.
-   * 8 kHz audio is upsampled to 16 kHz by the listen worker, off the event loop (at 200 narrowband calls the filter
-   * was a sixth of the main thread's time). Returns the 16 kHz samples this adds to the inbound timeline, or -1 when
-   * the shard's backlog (`maxPendingSamples`) has no room for it: nothing was taken.
+   * 8 kHz audio is echo-cancelled at 8 kHz and upsampled for the VAD by the listen worker, off the event loop (at 200
+   * narrowband calls the filter was a sixth of the main thread's time). Returns the 16 kHz samples this adds to the
+   * inbound timeline, or -1 when the shard's backlog (`maxPendingSamples`) has no room for it: nothing was taken.
    */
   pushPcm16(pcm: Int16Array): number {
     if (this.closed || pcm.length === 0) return 0;

@@ -10,8 +10,7 @@ import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
 import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
-import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
-import { Resampler } from '../audio/resampler.js';
+import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
 
 const { backend, modelPath, threads, graph, echo } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig };
 const port = parentPort!;
@@ -26,8 +25,6 @@ async function load(): Promise<VadModel> {
 }
 
 const calls = new Map<number, InboundAudio>();
-/** Narrowband calls' 8 → 16 kHz filters (state carried from frame to frame), by slot. */
-const upsamplers = new Map<number, Resampler>();
 
 /** Per-tick working buffers, grown as needed and reused (a fresh typed array costs an off-heap allocation). */
 let probsBuf = new Float32Array(256);
@@ -85,26 +82,20 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
     const c = ops[o + 4];
     switch (ops[o]) {
       case Op.open:
-        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0));
+        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0, b === 8000 ? 8000 : 16000));
         model.open(slot);
         break;
       case Op.close:
         calls.delete(slot);
-        upsamplers.delete(slot);
         model.close(slot);
         break;
       case Op.audio:
         calls.get(slot)?.push(samples.subarray(a, a + b));
         break;
-      case Op.audioNarrow: {
-        const call = calls.get(slot);
-        if (!call) break;
-        let up = upsamplers.get(slot);
-        if (!up) upsamplers.set(slot, (up = new Resampler(c, VAD_RATE)));
-        // A view of the filter's reused buffer: the canceller copies whatever it keeps.
-        call.push(up.processView(samples.subarray(a, a + b)));
+      case Op.audioNarrow:
+        // Cancelled at 8 kHz; the call upsamples its residual for the VAD (InboundAudio).
+        calls.get(slot)?.pushNarrow(samples.subarray(a, a + b));
         break;
-      }
       case Op.ref:
         // The canceller copies what it keeps: a view of the request is enough (no typed array per prompt frame).
         calls.get(slot)?.addReference(Math.floor(c / 2), samples.subarray(a, a + b), (c % 2) as EchoPath);

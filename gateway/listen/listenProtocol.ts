@@ -4,7 +4,7 @@ import type { EchoEvent } from './InboundAudio.js';
 
 /** Op codes of the packed request; each op is OP_WIDTH numbers in `ops`. */
 export const Op = { open: 1, close: 2, audio: 3, ref: 4, truncate: 5, recheck: 6, flags: 7, audioNarrow: 8 } as const;
-/** [op, slot, a, b, c]: audio = (offset, length, –); audioNarrow = (offset, length, rate): upsampled to 16 kHz in the worker; ref = (offset, length, at·2 + path); open/flags = (flags); truncate = (from). */
+/** [op, slot, a, b, c]: audio = (offset, length, –); audioNarrow = (offset, length, rate): 8 kHz, cancelled at that rate and upsampled for the VAD in the worker; ref = (offset, length, at·2 + path); open = (flags, wire rate); flags = (flags); truncate = (from). */
 export const OP_WIDTH = 5;
 export const FLAG_RESIDUAL = 1;
 export const FLAG_TRACE = 2;
