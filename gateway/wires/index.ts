@@ -5,6 +5,7 @@ import type { Wire } from '../call/wire.js';
 import { AudioSocketWire } from './audiosocket.js';
 import type { WiresConfig } from './config.js';
 import { GrpcWire } from './grpc.js';
+import { JambonzWire } from './jambonz.js';
 import { NativeWire } from './native.js';
 import { TwilioWire } from './twilio.js';
 import { VonageWire } from './vonage.js';
@@ -16,6 +17,7 @@ export function createWires(cfg: WiresConfig): Wire[] {
     new VonageWire(cfg), //             /v1/vonage
     new AudioSocketWire(cfg), //        TCP wires.audiosocketPort
     new GrpcWire(cfg), //               wires.grpcPort
+    new JambonzWire(cfg), //            /v1/jambonz
   ];
 }
 
