@@ -16,7 +16,14 @@ export class JambonzWire implements Wire {
   readonly name = 'jambonz';
   readonly path = '/v1/jambonz';
   readonly selfAuth = true;
-  constructor(private readonly cfg: WiresConfig) {}
+  /** 20 ms of L16 per binary frame and small JSON: the telephony cap, enforced while the frame is read. */
+  readonly maxPayload: number;
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     new JambonzStream(ws, req, ctx, { wire: this.name, startWhat: 'the listen metadata', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
   }

@@ -184,12 +184,6 @@ export abstract class MediaStream extends BufferingFarEnd {
     if (this.call) this.heard.echoed(m.promptId, m.endMs, m.kind);
   }
 
-  /** Binary audio to the far end, under the same backpressure as every send. */
-  protected sendBinary(bytes: Uint8Array): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(bytes, { binary: true });
-  }
-
   protected closeInfo(): Record<string, unknown> {
     return { ...this.counters };
   }
