@@ -5,6 +5,7 @@ import type { Wire } from '../call/wire.js';
 import type { Config } from '../config.js';
 import { AsteriskWire } from './asterisk.js';
 import { AudioSocketWire } from './audiosocket.js';
+import { ExotelWire } from './exotel.js';
 import { FreeswitchWire } from './freeswitch.js';
 import { GrpcWire } from './grpc.js';
 import { JambonzWire } from './jambonz.js';
@@ -24,6 +25,7 @@ export function createWires(config: Config): Wire[] {
     new JambonzWire(cfg, telephonyMax), //     /v1/jambonz
     new FreeswitchWire(cfg, telephonyMax), //  /v1/freeswitch
     new AsteriskWire(cfg, telephonyMax), //    /v1/asterisk
+    new ExotelWire(cfg, telephonyMax), //      /v1/exotel
   ];
 }
 
