@@ -110,7 +110,7 @@ describe('Asterisk chan_websocket wire', () => {
     bad.ws.on('open', () => bad.send(plainStart('pbx1-refused.1')));
     expect((await bad.closed).code).toBe(4401);
     expect(gw.calls.has('pbx1-refused.1')).toBe(false);
-    const url = `${base}/v1/asterisk?token=${TOKEN}`;
+    const url = `${base}/v1/asterisk?token=${TOKEN}&callType=notification`;
     const cases: { name: string; first: unknown; then?: unknown; code: RegExp }[] = [
       { name: 'opus', first: plainStart('pbx1-b.1', 'opus', 0), code: /^unsupported_audio.*ulaw/ },
       { name: 'no frame size', first: plainStart('pbx1-b.2').replace('optimal_frame_size:160', 'optimal_frame_size:x'), code: /^invalid_start/ },

@@ -53,12 +53,12 @@ describe('Exotel wire', () => {
     expect(call.init.extra).toMatchObject({ exotel: { callSid: 'CA-exotel-1' } });
     const stop = d.silence();
     try {
-      // 630 ms: six chunks of 100 ms and a last one of 30 ms, padded to 320 bytes (20 ms of μ-law is 160 bytes here,
-      // as the far end converts back to the run's encoding: 320 bytes of PCM).
+      // 630 ms: six chunks of 100 ms (1600 bytes of PCM) and the last 30 ms (480 bytes) padded to 640, a multiple of
+      // 320; the far end hands them on in the run's μ-law, half the bytes.
       d.call.play('p1', tone(p, 630), true);
       const heard = await d.waitFor('prompt_heard');
       expect(heard).toMatchObject({ promptId: 'p1', complete: true });
-      expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([800, 800, 800, 800, 800, 800, 240]);
+      expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([800, 800, 800, 800, 800, 800, 320]);
       d.call.play('long', tone(p, 3000), true);
       await until(() => d.frames.length >= 12, 3000, 'some of the second prompt');
       expect(await command(http, TOKEN, 'CA-exotel-1', 'stop_prompt')).toBe(202);
