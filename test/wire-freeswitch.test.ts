@@ -64,7 +64,7 @@ describe('FreeSWITCH wire', () => {
   }, 30_000);
 
   it('mod_audio_stream (no subprotocol, token in an extra header): prompts go back as streamAudio files and a whole prompt ends with its last, shorter file', async () => {
-    const p = params('fs-call-2', { audio: { encoding: 'pcm16', sampleRate: 16000 } });
+    const p = params('fs-call-2', { audio: { encoding: 'pcm16', sampleRate: 16000 }, callee: '+8613900000011' });
     const d = await drive(freeswitchStreamWire, base, TOKEN, p);
     expect(gw.calls.get('fs-call-2')!.init.extra).toMatchObject({ freeswitch: { module: 'mod_audio_stream' } });
     const stop = d.silence();

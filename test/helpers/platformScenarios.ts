@@ -27,12 +27,14 @@ export function devScenarios(): Label[] {
   return labels().filter((l) => l.file.startsWith('bargein/s'));
 }
 
-async function one(wire: Wire, gw: Gateway, base: string, token: string | null, label: Label, delayMs: number): Promise<ScenarioOutcome> {
+async function one(wire: Wire, gw: Gateway, base: string, token: string | null, label: Label, n: number): Promise<ScenarioOutcome> {
+  const delayMs = n * 15;
   await new Promise((r) => setTimeout(r, delayMs));
   const caller = wireAudio(label.twin8k);
   const prompt = wireAudio(label.promptTwin8k!);
   const callId = `${wire.name}-${label.file.replace(/\W/g, '_')}`;
-  const p = params(callId);
+  // A callee per call: the policy's per-callee frequency cap would refuse the second call to one number.
+  const p = params(callId, { callee: `+86137${String(Date.now() % 1e6).padStart(6, '0')}${String(n).padStart(2, '0')}` });
   const server = serverEvents(gw, callId);
   const d = await drive(wire, base, token, p);
   d.call.play('p', Buffer.from(encode('mulaw', prompt.samples)).toString('base64'), true);
@@ -62,7 +64,7 @@ async function one(wire: Wire, gw: Gateway, base: string, token: string | null, 
 
 /** Every dev scenario through `wire`, concurrently (calls 15 ms apart, as on a trunk). */
 export function runDevScenarios(wire: Wire, gw: Gateway, base: string, token: string | null): Promise<ScenarioOutcome[]> {
-  return Promise.all(devScenarios().map((l, i) => one(wire, gw, base, token, l, i * 15)));
+  return Promise.all(devScenarios().map((l, i) => one(wire, gw, base, token, l, i)));
 }
 
 /**
