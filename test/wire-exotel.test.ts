@@ -2,30 +2,15 @@
 // (bench/wires/exotel.ts): Basic credentials, connected/start/media (100 ms of base64 PCM)/mark/stop, 100 ms media
 // chunks back, marks, clear. The 30 dev barge-in scenarios at 8 kHz give the native wire's outcomes, clear within
 // 20 ms of each commit; then what a broken far end sends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exotelWire } from '../bench/wires/exotel.js';
 import { basic } from '../bench/wires/platform.js';
-import type { Gateway } from '../gateway/Gateway.js';
-import { startGateway } from './helpers/gateway.js';
-import { command, drive, params, RawStream, tone } from './helpers/platformCalls.js';
-import { differencesFromNative, pct, runDevScenarios } from './helpers/platformScenarios.js';
+import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
+import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'exotel-wire-token';
-let gw: Gateway;
-let base: string;
-let http: string;
-
-beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: false, grpc: false } });
-  gw = g.gw;
-  http = g.http;
-  base = g.http.replace('http:', 'ws:');
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop(0);
-});
+const g = useGateway(TOKEN);
 
 const start = (callSid: string, over: Record<string, unknown> = {}, custom: Record<string, unknown> = { callType: 'notification' }) => ({
   event: 'start',
@@ -36,18 +21,13 @@ const start = (callSid: string, over: Record<string, unknown> = {}, custom: Reco
 
 describe('Exotel wire', () => {
   it('gives the native wire\'s outcomes on the 30 dev barge-in scenarios at 8 kHz, clear within 20 ms of each commit', async () => {
-    const out = await runDevScenarios(exotelWire, gw, base, TOKEN);
-    const speech = out.filter((o) => o.label.expected === 'barge_in');
-    const lat = (k: 'pauseT' | 'commitT') => speech.map((o) => (o[k] ?? Infinity) - o.label.speechOnsetMs!);
-    console.log('exotel 8k pause p50/p95', pct(lat('pauseT'), 50), pct(lat('pauseT'), 95), 'commit p50/p95', pct(lat('commitT'), 50), pct(lat('commitT'), 95),
-      'clear after commit max', Math.max(...speech.map((o) => o.clearAfterCommitMs ?? Infinity)));
-    expect(differencesFromNative(out)).toEqual([]);
+    expect(judgeAgainstNative('exotel', await runDevScenarios(exotelWire, g.gw, g.base, TOKEN))).toEqual([]);
   }, 120_000);
 
   it('takes call_sid as the call id and the custom parameters as fields; sends 100 ms media chunks in multiples of 320 bytes; marks become prompt_heard; clear on stop_prompt', async () => {
     const p = params('CA-exotel-1', { language: 'en', callee: '+919876543210' });
-    const d = await drive(exotelWire, base, TOKEN, p);
-    const call = gw.calls.get('CA-exotel-1')!;
+    const d = await drive(exotelWire, g.base, TOKEN, p);
+    const call = g.gw.calls.get('CA-exotel-1')!;
     expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 8000 });
     expect(call.init).toMatchObject({ wire: 'exotel', language: 'en', callType: 'notification', callee: '+919876543210' });
     expect(call.init.extra).toMatchObject({ exotel: { callSid: 'CA-exotel-1' } });
@@ -61,7 +41,7 @@ describe('Exotel wire', () => {
       expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([800, 800, 800, 800, 800, 800, 320]);
       d.call.play('long', tone(p, 3000), true);
       await until(() => d.frames.length >= 12, 3000, 'some of the second prompt');
-      expect(await command(http, TOKEN, 'CA-exotel-1', 'stop_prompt')).toBe(202);
+      expect(await command(g.http, TOKEN, 'CA-exotel-1', 'stop_prompt')).toBe(202);
       const clear = await d.waitFor('far_end_clear');
       await new Promise((r) => setTimeout(r, 250));
       expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
@@ -74,11 +54,11 @@ describe('Exotel wire', () => {
   }, 30_000);
 
   it('takes the URL\'s sample-rate and parameters, the spellings Exotel\'s pages disagree on, and a stop as the end of the call', async () => {
-    const s = await new RawStream(`${base}/v1/exotel?sample-rate=16000&callType=notification&callId=crm-4713`, { headers: basic('key', TOKEN) }).open();
+    const s = await new RawStream(`${g.base}/v1/exotel?sample-rate=16000&callType=notification&callId=crm-4713`, { headers: basic('key', TOKEN) }).open();
     s.send({ event: 'connected' });
     s.send({ event: 'start', sequence_number: 1, streamSid: 'MZ2', start: { callSid: 'CA2', custom_parameters: {}, media_format: { encoding: 'raw' } } });
-    await until(() => gw.calls.has('crm-4713'), 3000, 'call crm-4713');
-    const call = gw.calls.get('crm-4713')!;
+    await until(() => g.gw.calls.has('crm-4713'), 3000, 'call crm-4713');
+    const call = g.gw.calls.get('crm-4713')!;
     expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 16000 });
     s.send({ event: 'media', sequence_number: 2, streamSid: 'MZ2', media: { chunk: 1, timestamp: 100, payload: Buffer.alloc(3200).toString('base64') } });
     s.send({ event: 'stop', sequence_number: 3, streamSid: 'MZ2', stop: { call_sid: 'CA2', reason: 'callended' } });
@@ -87,11 +67,11 @@ describe('Exotel wire', () => {
   });
 
   it('refuses a stream without the token, and ends only the broken stream with the reason in the close frame', async () => {
-    const bad = new RawStream(`${base}/v1/exotel`, { headers: basic('key', 'wrong') });
+    const bad = new RawStream(`${g.base}/v1/exotel`, { headers: basic('key', 'wrong') });
     bad.ws.on('open', () => bad.send(start('CA-refused')));
     expect((await bad.closed).code).toBe(4401);
-    expect(gw.calls.has('CA-refused')).toBe(false);
-    const url = `${base}/v1/exotel?token=${TOKEN}`;
+    expect(g.gw.calls.has('CA-refused')).toBe(false);
+    const url = `${g.base}/v1/exotel?token=${TOKEN}`;
     const cases: { name: string; first: unknown; then?: unknown; code: RegExp; close?: number }[] = [
       { name: '24 kHz', first: start('CA-b1', { media_format: { encoding: 'audio/x-raw', sample_rate: '24000' } }), code: /^unsupported_audio.*8000 or 16000/ },
       { name: 'opus', first: start('CA-b2', { media_format: { encoding: 'opus', sample_rate: '8000' } }), code: /^unsupported_audio/ },
@@ -108,6 +88,6 @@ describe('Exotel wire', () => {
       expect(closed.code, c.name).toBe(c.close ?? 4400);
       expect(closed.reason, c.name).toMatch(c.code);
     }
-    expect(gw.serving).toBe(true);
+    expect(g.gw.serving).toBe(true);
   });
 });

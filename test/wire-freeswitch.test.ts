@@ -1,47 +1,27 @@
 // The FreeSWITCH wire (/v1/freeswitch) driven as mod_audio_fork and mod_audio_stream document it, by the bench's far
 // ends (bench/wires/freeswitch.ts): metadata first, L16 both ways in, playAudio / streamAudio files back, killAudio on
 // barge-in. The 30 dev barge-in scenarios at 8 kHz give the native wire's outcomes; then what a broken far end sends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freeswitchStreamWire, freeswitchWire } from '../bench/wires/freeswitch.js';
 import { basic } from '../bench/wires/platform.js';
-import type { Gateway } from '../gateway/Gateway.js';
-import { startGateway } from './helpers/gateway.js';
-import { command, drive, params, RawStream, tone } from './helpers/platformCalls.js';
-import { differencesFromNative, pct, runDevScenarios } from './helpers/platformScenarios.js';
+import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
+import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'freeswitch-wire-token';
-let gw: Gateway;
-let base: string;
-let http: string;
-
-beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: false, grpc: false } });
-  gw = g.gw;
-  http = g.http;
-  base = g.http.replace('http:', 'ws:');
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop(0);
-});
+const g = useGateway(TOKEN);
 
 const meta = (over: Record<string, unknown> = {}) => ({ uuid: `fs-${Math.random().toString(36).slice(2)}`, sampleRate: 8000, callType: 'notification', ...over });
 
 describe('FreeSWITCH wire', () => {
   it('gives the native wire\'s outcomes on the 30 dev barge-in scenarios at 8 kHz, killAudio within 20 ms of each commit', async () => {
-    const out = await runDevScenarios(freeswitchWire, gw, base, TOKEN);
-    const speech = out.filter((o) => o.label.expected === 'barge_in');
-    console.log('freeswitch 8k pause p50/p95', pct(speech.map((o) => (o.pauseT ?? Infinity) - o.label.speechOnsetMs!), 50), pct(speech.map((o) => (o.pauseT ?? Infinity) - o.label.speechOnsetMs!), 95),
-      'commit p50/p95', pct(speech.map((o) => (o.commitT ?? Infinity) - o.label.speechOnsetMs!), 50), pct(speech.map((o) => (o.commitT ?? Infinity) - o.label.speechOnsetMs!), 95),
-      'clear after commit max', Math.max(...speech.map((o) => o.clearAfterCommitMs ?? Infinity)));
-    expect(differencesFromNative(out)).toEqual([]);
+    expect(judgeAgainstNative('freeswitch', await runDevScenarios(freeswitchWire, g.gw, g.base, TOKEN))).toEqual([]);
   }, 120_000);
 
   it('mod_audio_fork: the channel uuid is the call id, fields come from the metadata, prompts go back as 200 ms playAudio files, stop_prompt sends killAudio', async () => {
     const p = params('fs-call-1', { language: 'en', callee: '+8613900000008' });
-    const d = await drive(freeswitchWire, base, TOKEN, p);
-    const call = gw.calls.get('fs-call-1')!;
+    const d = await drive(freeswitchWire, g.base, TOKEN, p);
+    const call = g.gw.calls.get('fs-call-1')!;
     expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 8000 });
     expect(call.init).toMatchObject({ wire: 'freeswitch', language: 'en', callType: 'notification', callee: '+8613900000008' });
     expect(call.init.extra).toMatchObject({ freeswitch: { uuid: 'fs-call-1', module: 'mod_audio_fork' } });
@@ -51,7 +31,7 @@ describe('FreeSWITCH wire', () => {
       await until(() => d.frames.length >= 3, 3000, 'three files');
       // One file per 200 ms of audio (1600 μ-law bytes once converted back by the far end).
       expect(d.frames.slice(0, 3).map((f) => f.bytes.byteLength)).toEqual([1600, 1600, 1600]);
-      expect(await command(http, TOKEN, 'fs-call-1', 'stop_prompt')).toBe(202);
+      expect(await command(g.http, TOKEN, 'fs-call-1', 'stop_prompt')).toBe(202);
       const clear = await d.waitFor('far_end_clear');
       await new Promise((r) => setTimeout(r, 300));
       expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
@@ -65,8 +45,8 @@ describe('FreeSWITCH wire', () => {
 
   it('mod_audio_stream (no subprotocol, token in an extra header): prompts go back as streamAudio files and a whole prompt ends with its last, shorter file', async () => {
     const p = params('fs-call-2', { audio: { encoding: 'pcm16', sampleRate: 16000 }, callee: '+8613900000011' });
-    const d = await drive(freeswitchStreamWire, base, TOKEN, p);
-    expect(gw.calls.get('fs-call-2')!.init.extra).toMatchObject({ freeswitch: { module: 'mod_audio_stream' } });
+    const d = await drive(freeswitchStreamWire, g.base, TOKEN, p);
+    expect(g.gw.calls.get('fs-call-2')!.init.extra).toMatchObject({ freeswitch: { module: 'mod_audio_stream' } });
     const stop = d.silence();
     try {
       d.call.play('p', tone(p, 500), true);
@@ -82,23 +62,23 @@ describe('FreeSWITCH wire', () => {
   }, 30_000);
 
   it('accepts the token as Basic password, bearer or ?token= and refuses a stream without it', async () => {
-    for (const [url, headers] of [[`${base}/v1/freeswitch`, basic('fs', TOKEN)], [`${base}/v1/freeswitch?token=${TOKEN}`, {}]] as const) {
+    for (const [url, headers] of [[`${g.base}/v1/freeswitch`, basic('fs', TOKEN)], [`${g.base}/v1/freeswitch?token=${TOKEN}`, {}]] as const) {
       const ok = await new RawStream(url, { protocol: 'audio.drachtio.org', headers }).open();
       const m = meta();
       ok.send(m);
-      await until(() => gw.calls.has(m.uuid), 3000, 'authorised call');
+      await until(() => g.gw.calls.has(m.uuid), 3000, 'authorised call');
       ok.ws.close();
       await ok.closed;
     }
-    const bad = new RawStream(`${base}/v1/freeswitch`, { headers: basic('fs', 'wrong') });
+    const bad = new RawStream(`${g.base}/v1/freeswitch`, { headers: basic('fs', 'wrong') });
     const m = meta();
     bad.ws.on('open', () => bad.send(m));
     expect((await bad.closed).code).toBe(4401);
-    expect(gw.calls.has(m.uuid)).toBe(false);
+    expect(g.gw.calls.has(m.uuid)).toBe(false);
   });
 
   it('ends only the broken stream, with the reason in the close frame', async () => {
-    const url = `${base}/v1/freeswitch?token=${TOKEN}`;
+    const url = `${g.base}/v1/freeswitch?token=${TOKEN}`;
     const cases: { name: string; first: unknown; code: RegExp }[] = [
       { name: 'metadata not JSON', first: 'callType=notification', code: /^malformed_json/ },
       { name: 'no rate', first: meta({ sampleRate: undefined }), code: /^unsupported_audio.*8000 or 16000/ },
@@ -113,6 +93,6 @@ describe('FreeSWITCH wire', () => {
       expect(closed.code, c.name).toBe(4400);
       expect(closed.reason, c.name).toMatch(c.code);
     }
-    expect(gw.serving).toBe(true);
+    expect(g.gw.serving).toBe(true);
   });
 });

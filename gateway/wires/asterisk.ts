@@ -19,11 +19,11 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { AudioFormat } from '../audio/codec.js';
 import type { CallEvent } from '../call/Call.js';
-import type { Wire, WireContext } from '../call/wire.js';
-import type { WiresConfig } from './config.js';
+import type { WireContext } from '../call/wire.js';
 import { ChunkedOutput } from './shared/ChunkedOutput.js';
 import type { MarkKind } from './shared/HeardTracker.js';
 import { callFields, MediaStream, str } from './shared/MediaStream.js';
+import { PlatformWire } from './shared/PlatformWire.js';
 
 /** Asterisk's codec names earshot takes, as the call contract's format, with the codec's silence byte. */
 const FORMATS: Record<string, AudioFormat & { silence: number }> = {
@@ -35,20 +35,11 @@ const FORMATS: Record<string, AudioFormat & { silence: number }> = {
 /** Asterisk closes the socket and hangs up on a larger message; a frame size above it is not a codec's. */
 const MAX_ASTERISK_MESSAGE = 65_500;
 
-export class AsteriskWire implements Wire {
+export class AsteriskWire extends PlatformWire {
   readonly name = 'asterisk';
   readonly path = '/v1/asterisk';
-  readonly selfAuth = true;
-  /** One Asterisk frame per binary message (160–640 bytes) and short control lines: the telephony cap. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
-    new AsteriskStream(ws, req, ctx, { wire: this.name, startWhat: 'MEDIA_START', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
+    new AsteriskStream(ws, req, ctx, this.streamOptions('MEDIA_START'));
   }
 }
 

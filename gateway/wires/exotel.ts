@@ -13,31 +13,22 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { bytesForMs, type Encoding } from '../audio/codec.js';
 import type { CallEvent } from '../call/Call.js';
-import type { Wire, WireContext } from '../call/wire.js';
+import type { WireContext } from '../call/wire.js';
 import { clip } from '../ops/clientText.js';
-import type { WiresConfig } from './config.js';
 import { ChunkedOutput } from './shared/ChunkedOutput.js';
 import type { MarkKind } from './shared/HeardTracker.js';
 import { callFields, encodingOf, MediaStream, str } from './shared/MediaStream.js';
+import { PlatformWire } from './shared/PlatformWire.js';
 
 /** Exotel's chunk: 100 ms, a multiple of 320 bytes at 8 and 16 kHz (1600 and 3200 bytes). */
 const CHUNK_MS = 100;
 const CHUNK_MULTIPLE = 320;
 
-export class ExotelWire implements Wire {
+export class ExotelWire extends PlatformWire {
   readonly name = 'exotel';
   readonly path = '/v1/exotel';
-  readonly selfAuth = true;
-  /** 100 ms of base64 PCM in JSON is ~4.5 KB at 16 kHz: the telephony cap. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
-    new ExotelStream(ws, req, ctx, { wire: this.name, startWhat: 'start', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
+    new ExotelStream(ws, req, ctx, this.streamOptions('start'));
   }
 }
 

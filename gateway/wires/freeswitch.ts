@@ -12,28 +12,19 @@
 // header (mod_audio_stream's STREAM_EXTRA_HEADERS), or `?token=`.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { Wire, WireContext } from '../call/wire.js';
-import type { WiresConfig } from './config.js';
+import type { WireContext } from '../call/wire.js';
 import { AudioForkStream, type ForkPlayback, type ForkStart } from './shared/AudioFork.js';
 import { callFields, str } from './shared/MediaStream.js';
+import { PlatformWire } from './shared/PlatformWire.js';
 
 export const DRACHTIO_SUBPROTOCOL = 'audio.drachtio.org';
 
-export class FreeswitchWire implements Wire {
+export class FreeswitchWire extends PlatformWire {
   readonly name = 'freeswitch';
   readonly path = '/v1/freeswitch';
-  readonly selfAuth = true;
-  /** L16 frames of 20 ms (mod_audio_stream's STREAM_BUFFER_SIZE may raise it) and small JSON: the telephony cap. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     const module: ForkPlayback = ws.protocol === DRACHTIO_SUBPROTOCOL ? 'playAudio' : 'streamAudio';
-    new FreeswitchStream(ws, req, ctx, { wire: this.name, startWhat: 'the fork metadata', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true }, module);
+    new FreeswitchStream(ws, req, ctx, this.streamOptions('the fork metadata'), module);
   }
 }
 

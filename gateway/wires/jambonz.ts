@@ -7,25 +7,16 @@
 // `passDtmf: true`. Authentication: the verb's `wsAuth` (HTTP Basic, the API token as password), or `?token=`.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { Wire, WireContext } from '../call/wire.js';
-import type { WiresConfig } from './config.js';
+import type { WireContext } from '../call/wire.js';
 import { AudioForkStream, type ForkStart } from './shared/AudioFork.js';
 import { callFields, str } from './shared/MediaStream.js';
+import { PlatformWire } from './shared/PlatformWire.js';
 
-export class JambonzWire implements Wire {
+export class JambonzWire extends PlatformWire {
   readonly name = 'jambonz';
   readonly path = '/v1/jambonz';
-  readonly selfAuth = true;
-  /** 20 ms of L16 per binary frame and small JSON: the telephony cap, enforced while the frame is read. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
-    new JambonzStream(ws, req, ctx, { wire: this.name, startWhat: 'the listen metadata', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
+    new JambonzStream(ws, req, ctx, this.streamOptions('the listen metadata'));
   }
 }
 

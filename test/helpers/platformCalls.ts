@@ -2,10 +2,12 @@
 // written from the platform's documentation), a raw socket for what a broken or hostile far end sends, and the
 // control API for commands.
 import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { encode } from '../../gateway/audio/codec.js';
 import type { Gateway } from '../../gateway/Gateway.js';
 import type { GatewayEvent, StartParams, Wire, WireCall } from '../../bench/wires/types.js';
+import { startGateway } from './gateway.js';
 import { until } from './until.js';
 
 export interface DrivenCall {
@@ -116,4 +118,17 @@ export function maxLeadMs(frames: { bytes: Uint8Array; wall: number }[], bytesPe
     lead = Math.max(lead, audio - (f.wall - frames[0].wall));
   }
   return lead;
+}
+
+/** A gateway for one wire test file (no recogniser, no AudioSocket/gRPC listeners), started and stopped around it. */
+export function useGateway(token: string): { gw: Gateway; base: string; http: string } {
+  const g = {} as { gw: Gateway; base: string; http: string };
+  beforeAll(async () => {
+    const s = await startGateway({ asr: { model: '' }, apiToken: token, wires: { audiosocket: false, grpc: false } });
+    Object.assign(g, { gw: s.gw, http: s.http, base: s.http.replace('http:', 'ws:') });
+  }, 60_000);
+  afterAll(async () => {
+    await g.gw?.stop(0);
+  });
+  return g;
 }

@@ -99,3 +99,11 @@ export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
+
+/** Logs a wire's pause/commit latencies and slowest clear, and returns `differencesFromNative`. */
+export function judgeAgainstNative(wire: string, out: ScenarioOutcome[]): string[] {
+  const speech = out.filter((o) => o.label.expected === 'barge_in');
+  const lat = (k: 'pauseT' | 'commitT') => speech.map((o) => (o[k] ?? Infinity) - o.label.speechOnsetMs!);
+  console.log(`${wire} 8k: pause p50/p95 ${pct(lat('pauseT'), 50)}/${pct(lat('pauseT'), 95)} ms, commit p50/p95 ${pct(lat('commitT'), 50)}/${pct(lat('commitT'), 95)} ms, clear after commit max ${Math.max(...speech.map((o) => o.clearAfterCommitMs ?? Infinity)).toFixed(1)} ms`);
+  return differencesFromNative(out);
+}
