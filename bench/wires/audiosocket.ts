@@ -8,9 +8,10 @@
 import { createHash } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { decode, encode, type Encoding } from '../../gateway/audio/codec.js';
+import type { Encoding } from '../../gateway/audio/codec.js';
 import { Connecting } from './connect.js';
 import { CallControl } from './control.js';
+import { promptAs, transcode as convert } from './transcode.js';
 import type { StartParams, Wire, WireCall } from './types.js';
 
 // Asterisk's frame kinds (res_audiosocket), spelled out here rather than imported from the gateway's wire.
@@ -41,21 +42,6 @@ function uuidFor(callId: string): Buffer {
 function uuidString(b: Uint8Array): string {
   const h = Buffer.from(b).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/**
- * Prompts transcoded to slin, by their base64 text: a run replays a handful of prompts, and converting one (~1 ms)
- * on every `play` would sit inside the measured first-audio time, where a real platform holds slin prompts already.
- */
-const slinPrompts = new Map<string, string>();
-function slinPrompt(enc: Encoding, b64: string): string {
-  let s = slinPrompts.get(b64);
-  if (s === undefined) {
-    s = Buffer.from(encode('pcm16', decode(enc, Buffer.from(b64, 'base64')))).toString('base64');
-    if (slinPrompts.size >= 32) slinPrompts.clear();
-    slinPrompts.set(b64, s);
-  }
-  return s;
 }
 
 /** `?audiosocket=host:port` on the target URL (see wireTarget in ./index.ts). */
@@ -90,7 +76,7 @@ export const audiosocketWire: Wire = {
       const write = (b: Buffer) => {
         if (!closed && !sock.destroyed) sock.write(b);
       };
-      const toSlin = (bytes: Uint8Array) => (transcode ? encode('pcm16', decode(transcode, bytes)) : bytes);
+      const toSlin = (bytes: Uint8Array) => (transcode ? convert(transcode, 'pcm16', bytes) : bytes);
 
       const conn = new Connecting(reject, () => sock.destroy());
 
@@ -105,7 +91,7 @@ export const audiosocketWire: Wire = {
           buf = buf.subarray(3 + len);
           if (AUDIO_KINDS.has(type)) {
             // One prompt frame per audio frame, in the call's encoding.
-            handlers.onAudio(transcode ? encode(transcode, decode('pcm16', payload)) : payload, wall);
+            handlers.onAudio(transcode ? convert('pcm16', transcode, payload) : payload, wall);
           } else if (type === ERROR) {
             // Errors reach the event stream as `error` / `rejected {reason}`; this only names why the socket ends.
             farEnd = `error 0x${(payload[0] ?? 0).toString(16)} ${ERR_NAMES[payload[0]] ?? ''}`.trim();
@@ -141,7 +127,7 @@ export const audiosocketWire: Wire = {
           },
           play(promptId, audio, interruptible) {
             if (audio === null) void ctl.command('play', { promptId, interruptible });
-            else void ctl.command('play', { promptId, audio: transcode ? slinPrompt(transcode, audio) : audio, interruptible });
+            else void ctl.command('play', { promptId, audio: transcode ? promptAs(transcode, 'pcm16', audio) : audio, interruptible });
           },
           expectConsent(promptId) {
             void ctl.command('expect_consent', { promptId });

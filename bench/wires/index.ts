@@ -1,11 +1,15 @@
-// Wire registry. Adding a wire = one file exporting a `Wire` plus one line here.
+// Wire registry. Adding a wire = one file exporting a `Wire` plus its entry here.
+import { asteriskWire } from './asterisk.js';
 import { audiosocketWire } from './audiosocket.js';
+import { exotelWire } from './exotel.js';
+import { freeswitchStreamWire, freeswitchWire } from './freeswitch.js';
 import { grpcWire } from './grpc.js';
+import { jambonzWire } from './jambonz.js';
 import { twilioWire } from './twilio.js';
 import type { Wire } from './types.js';
 import { wsWire } from './ws.js';
 
-const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire };
+const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire, jambonz: jambonzWire, freeswitch: freeswitchWire, 'freeswitch-stream': freeswitchStreamWire, asterisk: asteriskWire, exotel: exotelWire };
 export function getWire(name: string): Wire {
   const w = WIRES[name];
   if (!w) throw new Error(`--wire ${name}: unknown wire (available: ${Object.keys(WIRES).join(', ')})`);

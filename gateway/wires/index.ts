@@ -3,8 +3,12 @@
 // are in ./shared. A wire imports neither another wire nor a feature (test/architecture.test.ts).
 import type { Wire } from '../call/wire.js';
 import type { Config } from '../config.js';
+import { AsteriskWire } from './asterisk.js';
 import { AudioSocketWire } from './audiosocket.js';
+import { ExotelWire } from './exotel.js';
+import { FreeswitchWire } from './freeswitch.js';
 import { GrpcWire } from './grpc.js';
+import { JambonzWire } from './jambonz.js';
 import { NativeWire } from './native.js';
 import { TwilioWire } from './twilio.js';
 import { VonageWire } from './vonage.js';
@@ -18,6 +22,10 @@ export function createWires(config: Config): Wire[] {
     new VonageWire(cfg, telephonyMax), //      /v1/vonage
     new AudioSocketWire(cfg), //               TCP wires.audiosocketPort
     new GrpcWire(cfg), //                      wires.grpcPort
+    new JambonzWire(cfg, telephonyMax), //     /v1/jambonz
+    new FreeswitchWire(cfg, telephonyMax), //  /v1/freeswitch
+    new AsteriskWire(cfg, telephonyMax), //    /v1/asterisk
+    new ExotelWire(cfg, telephonyMax), //      /v1/exotel
   ];
 }
 

@@ -1,0 +1,93 @@
+// The Exotel wire (/v1/exotel) driven as Exotel documents its Voicebot applet, by the bench's far end
+// (bench/wires/exotel.ts): Basic credentials, connected/start/media (100 ms of base64 PCM)/mark/stop, 100 ms media
+// chunks back, marks, clear. The 30 dev barge-in scenarios at 8 kHz give the native wire's outcomes, clear within
+// 20 ms of each commit; then what a broken far end sends.
+import { describe, expect, it } from 'vitest';
+import { exotelWire } from '../bench/wires/exotel.js';
+import { basic } from '../bench/wires/platform.js';
+import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
+import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
+import { until } from './helpers/until.js';
+
+const TOKEN = 'exotel-wire-token';
+const g = useGateway(TOKEN);
+
+const start = (callSid: string, over: Record<string, unknown> = {}, custom: Record<string, unknown> = { callType: 'notification' }) => ({
+  event: 'start',
+  sequence_number: '1',
+  stream_sid: 'MZ1',
+  start: { stream_sid: 'MZ1', call_sid: callSid, account_sid: 'AC1', custom_parameters: custom, media_format: { encoding: 'audio/x-raw', sample_rate: '8000', bit_rate: '16' }, ...over },
+});
+
+describe('Exotel wire', () => {
+  it('gives the native wire\'s outcomes on the 30 dev barge-in scenarios at 8 kHz, clear within 20 ms of each commit', async () => {
+    expect(judgeAgainstNative('exotel', await runDevScenarios(exotelWire, g.gw, g.base, TOKEN))).toEqual([]);
+  }, 120_000);
+
+  it('takes call_sid as the call id and the custom parameters as fields; sends 100 ms media chunks in multiples of 320 bytes; marks become prompt_heard; clear on stop_prompt', async () => {
+    const p = params('CA-exotel-1', { language: 'en', callee: '+919876543210' });
+    const d = await drive(exotelWire, g.base, TOKEN, p);
+    const call = g.gw.calls.get('CA-exotel-1')!;
+    expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 8000 });
+    expect(call.init).toMatchObject({ wire: 'exotel', language: 'en', callType: 'notification', callee: '+919876543210' });
+    expect(call.init.extra).toMatchObject({ exotel: { callSid: 'CA-exotel-1' } });
+    const stop = d.silence();
+    try {
+      // 630 ms: six chunks of 100 ms (1600 bytes of PCM) and the last 30 ms (480 bytes) padded to 640, a multiple of
+      // 320; the far end hands them on in the run's μ-law, half the bytes.
+      d.call.play('p1', tone(p, 630), true);
+      const heard = await d.waitFor('prompt_heard');
+      expect(heard).toMatchObject({ promptId: 'p1', complete: true });
+      expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([800, 800, 800, 800, 800, 800, 320]);
+      d.call.play('long', tone(p, 3000), true);
+      await until(() => d.frames.length >= 12, 3000, 'some of the second prompt');
+      expect(await command(g.http, TOKEN, 'CA-exotel-1', 'stop_prompt')).toBe(202);
+      const clear = await d.waitFor('far_end_clear');
+      await new Promise((r) => setTimeout(r, 250));
+      expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
+      expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
+      d.call.hangup();
+      await until(() => d.closes.length > 0, 5000, 'onClose');
+    } finally {
+      stop();
+    }
+  }, 30_000);
+
+  it('takes the URL\'s sample-rate and parameters, the spellings Exotel\'s pages disagree on, and a stop as the end of the call', async () => {
+    const s = await new RawStream(`${g.base}/v1/exotel?sample-rate=16000&callType=notification&callId=crm-4713`, { headers: basic('key', TOKEN) }).open();
+    s.send({ event: 'connected' });
+    s.send({ event: 'start', sequence_number: 1, streamSid: 'MZ2', start: { callSid: 'CA2', custom_parameters: {}, media_format: { encoding: 'raw' } } });
+    await until(() => g.gw.calls.has('crm-4713'), 3000, 'call crm-4713');
+    const call = g.gw.calls.get('crm-4713')!;
+    expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 16000 });
+    s.send({ event: 'media', sequence_number: 2, streamSid: 'MZ2', media: { chunk: 1, timestamp: 100, payload: Buffer.alloc(3200).toString('base64') } });
+    s.send({ event: 'stop', sequence_number: 3, streamSid: 'MZ2', stop: { call_sid: 'CA2', reason: 'callended' } });
+    await until(() => call.isEnded, 3000, 'call ended by stop');
+    await s.closed;
+  });
+
+  it('refuses a stream without the token, and ends only the broken stream with the reason in the close frame', async () => {
+    const bad = new RawStream(`${g.base}/v1/exotel`, { headers: basic('key', 'wrong') });
+    bad.ws.on('open', () => bad.send(start('CA-refused')));
+    expect((await bad.closed).code).toBe(4401);
+    expect(g.gw.calls.has('CA-refused')).toBe(false);
+    const url = `${g.base}/v1/exotel?token=${TOKEN}`;
+    const cases: { name: string; first: unknown; then?: unknown; code: RegExp; close?: number }[] = [
+      { name: '24 kHz', first: start('CA-b1', { media_format: { encoding: 'audio/x-raw', sample_rate: '24000' } }), code: /^unsupported_audio.*8000 or 16000/ },
+      { name: 'opus', first: start('CA-b2', { media_format: { encoding: 'opus', sample_rate: '8000' } }), code: /^unsupported_audio/ },
+      { name: 'media before start', first: { event: 'media', stream_sid: 'MZ1', media: { payload: '' } }, code: /^not_started/ },
+      { name: 'binary', first: Buffer.alloc(320), code: /^binary_frame/ },
+      { name: 'bad base64', first: start('CA-b3'), then: { event: 'media', stream_sid: 'MZ1', media: { payload: '***' } }, code: /^bad_base64/ },
+      { name: 'another stream', first: start('CA-b4'), then: { event: 'media', stream_sid: 'MZ9', media: { payload: '' } }, code: /^unknown_stream/, close: 4404 },
+    ];
+    for (const c of cases) {
+      const s = await new RawStream(url).open();
+      s.send(c.first);
+      if (c.then) setTimeout(() => s.send(c.then), 50);
+      const closed = await s.closed;
+      expect(closed.code, c.name).toBe(c.close ?? 4400);
+      expect(closed.reason, c.name).toMatch(c.code);
+    }
+    expect(g.gw.serving).toBe(true);
+  });
+});
