@@ -6,7 +6,6 @@ import { ConsentFeature } from './features/consent.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { Gateway } from './Gateway.js';
-import { wiresConfig } from './wires/config.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
@@ -14,9 +13,10 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const gw = new Gateway(config);
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new ConsentFeature());
-  gw.use(new PromptsFeature());
-  for (const p of outboundFeatures()) gw.use(p);
-  for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
+  const prompts = new PromptsFeature();
+  gw.use(prompts);
+  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
+  for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   return gw;
 }

@@ -16,7 +16,14 @@ export class JambonzWire implements Wire {
   readonly name = 'jambonz';
   readonly path = '/v1/jambonz';
   readonly selfAuth = true;
-  constructor(private readonly cfg: WiresConfig) {}
+  /** jambonz sends binary L16 (what was buffered when the socket was writable) and JSON under 8 KiB. */
+  readonly maxPayload: number;
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     new JambonzStream(ws, req, ctx, { wire: this.name, startWhat: 'the listen metadata', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
   }
