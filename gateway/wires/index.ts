@@ -7,6 +7,7 @@ import { AudioSocketWire } from './audiosocket.js';
 import { GrpcWire } from './grpc.js';
 import { JambonzWire } from './jambonz.js';
 import { NativeWire } from './native.js';
+import { TelnyxWire } from './telnyx.js';
 import { TwilioWire } from './twilio.js';
 import { VonageWire } from './vonage.js';
 
@@ -20,6 +21,7 @@ export function createWires(config: Config): Wire[] {
     new AudioSocketWire(cfg), //               TCP wires.audiosocketPort
     new GrpcWire(cfg), //                      wires.grpcPort
     new JambonzWire(cfg, telephonyMax), //     /v1/jambonz
+    new TelnyxWire(cfg, telephonyMax), //      /v1/telnyx
   ];
 }
 
