@@ -2,12 +2,13 @@
 import { audiosocketWire } from './audiosocket.js';
 import { grpcWire } from './grpc.js';
 import { jambonzWire } from './jambonz.js';
+import { plivoWire } from './plivo.js';
 import { telnyxWire } from './telnyx.js';
 import { twilioWire } from './twilio.js';
 import type { Wire } from './types.js';
 import { wsWire } from './ws.js';
 
-const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire, jambonz: jambonzWire, telnyx: telnyxWire };
+const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire, jambonz: jambonzWire, telnyx: telnyxWire, plivo: plivoWire };
 export function getWire(name: string): Wire {
   const w = WIRES[name];
   if (!w) throw new Error(`--wire ${name}: unknown wire (available: ${Object.keys(WIRES).join(', ')})`);

@@ -7,6 +7,7 @@ import { AudioSocketWire } from './audiosocket.js';
 import { GrpcWire } from './grpc.js';
 import { JambonzWire } from './jambonz.js';
 import { NativeWire } from './native.js';
+import { PlivoWire } from './plivo.js';
 import { TelnyxWire } from './telnyx.js';
 import { TwilioWire } from './twilio.js';
 import { VonageWire } from './vonage.js';
@@ -22,6 +23,7 @@ export function createWires(config: Config): Wire[] {
     new GrpcWire(cfg), //                      wires.grpcPort
     new JambonzWire(cfg, telephonyMax), //     /v1/jambonz
     new TelnyxWire(cfg, telephonyMax), //      /v1/telnyx
+    new PlivoWire(cfg, telephonyMax), //       /v1/plivo
   ];
 }
 
