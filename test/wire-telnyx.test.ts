@@ -88,7 +88,8 @@ describe('telnyx wire', () => {
   it('names the call by a callId custom parameter, ignores the outbound track, and ends the call on stop', async () => {
     const s = await new RawStream(`${base}/v1/telnyx?token=${TOKEN}`).open();
     s.send({ event: 'connected', version: '1.0.0' });
-    s.send(start({}, { callId: 'crm-4712', campaign: 'x' }));
+    // custom_parameters as the API takes them (a list of name/value); the object form is read as well.
+    s.send(start({ custom_parameters: [{ name: 'callType', value: 'notification' }, { name: 'callId', value: 'crm-4712' }, { name: 'campaign', value: 'x' }] }));
     await until(() => gw.calls.has('crm-4712'), 3000, 'call crm-4712');
     const call = gw.calls.get('crm-4712')!;
     expect(call.init.extra).toMatchObject({ telnyx: { streamId: 'S-1', customParameters: { campaign: 'x' } } });

@@ -98,7 +98,7 @@ class TelnyxStream extends MediaStream {
     if (typeof f === 'string') return this.abort('unsupported_audio', f, 4400);
     this.swap = f.swap;
     this.streamId = str(msg.stream_id) ?? '';
-    const custom = st.custom_parameters && typeof st.custom_parameters === 'object' ? (st.custom_parameters as Record<string, unknown>) : {};
+    const custom = customParameters(st.custom_parameters);
     const { fields, rest } = callFields(custom);
     const controlId = str(st.call_control_id);
     this.begin({
@@ -125,6 +125,19 @@ class TelnyxStream extends MediaStream {
   protected closeInfo(): Record<string, unknown> {
     return { streamId: this.streamId, ...super.closeInfo() };
   }
+}
+
+/**
+ * custom_parameters as an object: the API takes them as a list of {name, value} (streaming_start), and the start
+ * frame is documented with an object; both shapes are read.
+ */
+function customParameters(raw: unknown): Record<string, unknown> {
+  if (Array.isArray(raw)) {
+    const out: Record<string, unknown> = {};
+    for (const p of raw.slice(0, 64)) if (p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string') out[(p as { name: string }).name] = (p as { value?: unknown }).value;
+    return out;
+  }
+  return raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
 }
 
 /** 16-bit samples with their bytes swapped: RTP's L16 (big-endian) to and from pcm16 (little-endian). */
