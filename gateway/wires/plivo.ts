@@ -16,23 +16,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { AudioFormat } from '../audio/codec.js';
-import type { Wire, WireContext } from '../call/wire.js';
-import type { WiresConfig } from './config.js';
+import type { WireContext } from '../call/wire.js';
 import type { MarkKind } from './shared/HeardTracker.js';
+import { StreamWire } from './shared/StreamWire.js';
 import { callFields, MediaStream, str } from './shared/MediaStream.js';
 
-export class PlivoWire implements Wire {
+export class PlivoWire extends StreamWire {
   readonly name = 'plivo';
   readonly path = '/v1/plivo';
-  readonly selfAuth = true;
-  /** Plivo sends 20 ms of base64 audio per message and small JSON. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     new PlivoStream(ws, req, ctx, { wire: this.name, startWhat: 'start event', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true });
   }

@@ -14,25 +14,16 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { AudioFormat } from '../audio/codec.js';
 import { decodeBase64Audio } from '../call/commands.js';
-import type { Wire, WireContext } from '../call/wire.js';
-import type { WiresConfig } from './config.js';
+import type { WireContext } from '../call/wire.js';
 import type { MarkKind } from './shared/HeardTracker.js';
+import { StreamWire } from './shared/StreamWire.js';
 import { callFields, encodingOf, MediaStream, str } from './shared/MediaStream.js';
 
 const TOKEN_HEADER = 'x-telnyx-streaming-auth-token';
 
-export class TelnyxWire implements Wire {
+export class TelnyxWire extends StreamWire {
   readonly name = 'telnyx';
   readonly path = '/v1/telnyx';
-  readonly selfAuth = true;
-  /** Telnyx sends 20 ms of base64 audio per message and small JSON. */
-  readonly maxPayload: number;
-  constructor(
-    private readonly cfg: WiresConfig,
-    maxPayload: number,
-  ) {
-    this.maxPayload = maxPayload;
-  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     new TelnyxStream(ws, req, ctx, { wire: this.name, startWhat: 'start message', markEveryFrames: this.cfg.twilioMarkEveryFrames, selfAuth: true, tokenHeader: TOKEN_HEADER });
   }
