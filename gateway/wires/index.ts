@@ -10,6 +10,8 @@ import { FreeswitchWire } from './freeswitch.js';
 import { GrpcWire } from './grpc.js';
 import { JambonzWire } from './jambonz.js';
 import { NativeWire } from './native.js';
+import { PlivoWire } from './plivo.js';
+import { TelnyxWire } from './telnyx.js';
 import { TwilioWire } from './twilio.js';
 import { VonageWire } from './vonage.js';
 
@@ -26,6 +28,8 @@ export function createWires(config: Config): Wire[] {
     new FreeswitchWire(cfg, telephonyMax), //  /v1/freeswitch
     new AsteriskWire(cfg, telephonyMax), //    /v1/asterisk
     new ExotelWire(cfg, telephonyMax), //      /v1/exotel
+    new TelnyxWire(cfg, telephonyMax), //      /v1/telnyx
+    new PlivoWire(cfg, telephonyMax), //       /v1/plivo
   ];
 }
 

@@ -1,0 +1,70 @@
+// Checks every telephony wire of issue #16 passes the same way, through its platform's far end: a stopped prompt
+// empties the far end's buffer with the platform's clear and `prompt_heard` reports only what played; what a broken
+// far end sends ends that stream alone.
+import { expect } from 'vitest';
+import type { StartParams, Wire } from '../../bench/wires/types.js';
+import type { Gateway } from '../../gateway/Gateway.js';
+import { command, drive, params, RawStream, tone } from './platformCalls.js';
+import { until } from './until.js';
+
+/**
+ * A 3 s prompt at 16 kHz pcm16 through `wire`: its first frames arrive sample for sample (whatever the platform's
+ * byte order), `stop_prompt` brings the platform's clear, no prompt audio after it, and `prompt_heard` incomplete.
+ */
+export async function expectStopClears(p: { gw: Gateway; wire: Wire; base: string; http: string; token: string; callId: string }): Promise<void> {
+  const sp: StartParams = params(p.callId, { audio: { encoding: 'pcm16', sampleRate: 16000 } });
+  const d = await drive(p.wire, p.base, p.token, sp);
+  expect(p.gw.calls.get(p.callId)!.format).toEqual({ encoding: 'pcm16', sampleRate: 16000 });
+  const stop = d.silence();
+  try {
+    const prompt = tone(sp, 3000);
+    d.call.play('long', prompt, true);
+    await until(() => d.frames.length >= 25, 3000, 'half a second of prompt');
+    const got = Buffer.concat(d.frames.slice(0, 10).map((f) => f.bytes));
+    expect(got.equals(Buffer.from(prompt, 'base64').subarray(0, got.length))).toBe(true);
+    expect(await command(p.http, p.token, p.callId, 'stop_prompt')).toBe(202);
+    const clear = await d.waitFor('far_end_clear');
+    const heard = await d.waitFor('prompt_heard');
+    expect(heard).toMatchObject({ promptId: 'long', complete: false });
+    expect(heard.heardMs as number).toBeGreaterThan(300);
+    expect(heard.heardMs as number).toBeLessThan(1500);
+    expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
+    expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
+    d.call.hangup();
+    await until(() => d.closes.length > 0, 5000, 'onClose');
+  } finally {
+    stop();
+  }
+}
+
+/** What a broken far end sends: each case on its own socket ends that stream with 4400 and its reason. */
+export interface BrokenCase {
+  name: string;
+  first: unknown;
+  /** Sent 50 ms after `first` (once the start was taken). */
+  then?: unknown;
+  /** The close reason: `code: message`. */
+  code: RegExp;
+}
+
+export async function expectOnlyBrokenStreamsEnd(p: { gw: Gateway; wire: Wire; base: string; token: string; url: string; protocol?: string; cases: BrokenCase[] }): Promise<void> {
+  const id = `${p.wire.name}-bystander`;
+  const bystander = await drive(p.wire, p.base, p.token, params(id));
+  const stop = bystander.silence();
+  try {
+    for (const c of p.cases) {
+      const s = await new RawStream(p.url, { protocol: p.protocol }).open();
+      s.send(c.first);
+      if (c.then) setTimeout(() => s.send(c.then), 50);
+      const closed = await s.closed;
+      expect(closed.code, c.name).toBe(4400);
+      expect(closed.reason, c.name).toMatch(c.code);
+    }
+    expect(p.gw.calls.get(id)?.isEnded).toBe(false);
+    bystander.call.hangup();
+    await until(() => bystander.closes.length > 0, 5000, 'bystander onClose');
+    expect(bystander.events.find((e) => e.type === 'call_summary')).toMatchObject({ reason: 'hangup' });
+  } finally {
+    stop();
+  }
+}
