@@ -10,7 +10,7 @@ import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
-import { registry } from './ops/metrics.js';
+import { metrics, registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
 
 /** Commands beyond raw audio that any wire (or the HTTP control API) can send to a call; features fill them in. */
@@ -192,6 +192,7 @@ export class Gateway {
 
   /** A call refused at start (policy, capacity, shutdown): whoever awaits its id learns why. */
   announceRejected(callId: string, reason: string): void {
+    metrics.callsRejected.inc({ reason });
     this.refusals.delete(callId);
     this.refusals.set(callId, { reason, at: performance.now() });
     if (this.refusals.size > 1000) this.refusals.delete(this.refusals.keys().next().value!);

@@ -118,6 +118,8 @@ export class ConsentFeature implements Plugin {
           d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
         }
         call.log.info({ decision: d.decision, phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent decided');
+        metrics.consentDecisions.inc({ decision: d.decision, complaint: String(d.complaint) });
+        if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, call.t - d.speechEndT) / 1000);
         call.emit({
           type: 'consent',
           decision: d.decision,
