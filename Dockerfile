@@ -54,4 +54,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.EARSHOT_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["npm", "start"]
+# node itself, not `npm start`: npm and a loader wrapper each get the SIGTERM sent to the group and forward it
+# again, and the gateway must see one signal and drain (test/production-start.test.ts runs exactly this CMD).
+CMD ["node", "--import", "tsx", "gateway/main.ts"]

@@ -36,6 +36,12 @@ const Vad = z.object({
   tickMs: z.number().int().min(1).max(64).default(16),
   threads: z.number().int().min(1).max(8).default(1),
   /**
+   * Inbound audio (seconds at 16 kHz, all of a shard's calls together) that may wait for a listen worker busy with
+   * its previous tick. Past it, the call whose audio would go over is ended with `listen_overloaded`: a worker that
+   * far behind has lost every budget already, and its backlog must not grow without bound.
+   */
+  maxPendingSeconds: z.number().min(1).max(600).default(60),
+  /**
    * silero-ort only. `batched`: the model rewritten so a batch of calls is one matrix product per layer (about a
    * third of the CPU per frame; checked against the original at load, which is kept if they disagree).
    * `original`: the model file as it is.
@@ -105,6 +111,22 @@ const Limits = z.object({
   idleTimeoutMs: z.number().int().min(1000).default(30000),
   startTimeoutMs: z.number().int().min(500).default(10000),
   maxCalls: z.number().int().min(1).default(2000),
+  /**
+   * Inbound audio may arrive at most this much faster than real time, over the long run; a call above it is ended
+   * with `audio_too_fast`. Telephony delivers at 1×; the margin covers clock drift and catching up after jitter.
+   */
+  maxInboundRatio: z.number().min(1).max(100).default(1.5),
+  /** Inbound audio that may arrive ahead of that rate at once (network jitter, audio held during admission), ms. */
+  inboundBurstMs: z.number().int().min(100).max(60000).default(3000),
+});
+
+const Ops = z.object({
+  /** Log bytes waiting for stdout; past it lines are dropped and counted (earshot_log_lines_dropped_total). */
+  logBufferBytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+  /** Uncaught exceptions tolerated in a minute (each logged, the process serving on); one more drains and exits. */
+  maxUncaughtPerMinute: z.number().int().min(0).default(5),
+  /** The same signal again within this long is a copy (a process group's wrapper forwarding it), not a second one. */
+  duplicateSignalMs: z.number().int().min(0).max(10000).default(1000),
 });
 
 export const ConfigSchema = z.object({
@@ -121,6 +143,7 @@ export const ConfigSchema = z.object({
   consent: Consent.default(Consent.parse({})),
   playout: Playout.default(Playout.parse({})),
   limits: Limits.default(Limits.parse({})),
+  ops: Ops.default(Ops.parse({})),
   /** Sections owned by later features (tts, scripts, policy, evidence, wires): validated by their modules. */
   tts: z.record(z.string(), z.unknown()).default({}),
   scripts: z.record(z.string(), z.unknown()).default({}),
@@ -151,7 +174,11 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
   EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
+  EARSHOT_MAX_INBOUND_RATIO: { path: ['limits', 'maxInboundRatio'], type: 'float' },
+  EARSHOT_INBOUND_BURST_MS: { path: ['limits', 'inboundBurstMs'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
+  EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
+  EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -105,13 +105,16 @@ describe('bad input ends or is refused on that call only', () => {
     const c = await started('slow');
     // Stop reading: pause the underlying socket so prompt audio piles up on our side.
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
-    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
-    const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 4);
-    await new Promise((r) => setTimeout(r, 100));
     const call = gw.calls.get('slow');
     expect(call).toBeDefined();
+    const codes: string[] = [];
+    call!.observe((ev) => ev.type === 'error' && codes.push(String(ev.code)));
+    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
+    const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 1);
     for (let i = 0; i < 100 && gw.calls.has('slow'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(gw.calls.has('slow')).toBe(false);
+    // Ended for not reading, not for anything else it did.
+    expect(codes).toEqual(['slow_consumer']);
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
     c.close();
     await feeding.catch(() => undefined);

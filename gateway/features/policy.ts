@@ -3,11 +3,11 @@
 // policy checks, outcome), plus the HTTP admin API: call records and the do-not-call list.
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { HttpError, readJson, sendJson } from '../ops/http.js';
+import { HttpError, readJsonObject, sendJson } from '../ops/http.js';
 import { AmbiguousNumberError, CallPolicy, CallRecordStore, InvalidNumberError, policyMigrations, type PolicyCheckInput } from '../policy/index.js';
 import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
-import type { StartMessage } from '../wires/native.js';
+import type { StartMessage } from '../call/start.js';
 
 /**
  * `policy.clock` (optional, in the `policy` config section): `system` (default) or `fixed:<ISO time>` — a frozen
@@ -143,10 +143,8 @@ export class PolicyFeature implements Plugin {
       sendJson(res, 200, { entries: await this.policy.dnc.list({ limit: Number.isFinite(limit) ? limit : 100, offset: Number.isFinite(offset) ? offset : 0 }) });
     });
     r.add('POST', '/v1/dnc', async (req, res) => {
-      const body = (await readJson(req)) as { number?: unknown; reason?: unknown } | null;
-      if (typeof body !== 'object' || body === null || typeof body.number !== 'string') {
-        throw new HttpError(400, 'invalid_request', 'a JSON object with "number" (string) is required');
-      }
+      const body = await readJsonObject(req);
+      if (typeof body.number !== 'string') throw new HttpError(400, 'invalid_request', 'a JSON object with "number" (string) is required');
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : 'added by operator';
       try {
         const entries = await this.policy.dnc.add(body.number, reason, 'admin');

@@ -11,7 +11,7 @@ import { scriptFixedTexts, scriptPrompts, type Script } from '../script/format.j
 import { ScriptRunner, type RunnerAction, type RunnerEvent } from '../script/runner.js';
 import { ScriptError, ScriptStore, type LoadedScript } from '../script/ScriptStore.js';
 import { renderTemplate, TemplateError } from '../speak/template.js';
-import type { StartMessage } from '../wires/native.js';
+import type { StartMessage } from '../call/start.js';
 import type { PolicyFeature } from './policy.js';
 import { slotsOf, type ApprovedPrompt, type SayGuard, type SpeechFeature } from './speech.js';
 
@@ -156,15 +156,15 @@ export class ScriptsFeature implements Plugin, SayGuard {
 
   private onEvent(call: Call, st: CallState, ev: CallEvent): void {
     if (ev.type === 'consent') {
-      const complaint = ev.complaint === true;
+      const complaint = ev.complaint;
       // Only a clean `granted` on this call opens consent-gated prompts; any later refusal closes them again.
       st.granted = ev.decision === 'granted' && !complaint;
-      if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${String(ev.phrase ?? ev.transcript ?? '')}`);
-      this.feed(call, { type: 'consent', decision: ev.decision as 'granted' | 'refused' | 'unclear', complaint, transcript: String(ev.transcript ?? ''), phrase: (ev.phrase as string | null) ?? null });
+      if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${ev.phrase ?? ev.transcript}`);
+      this.feed(call, { type: 'consent', decision: ev.decision, complaint, transcript: ev.transcript, phrase: ev.phrase });
     } else if (ev.type === 'prompt_finished') {
-      this.feed(call, { type: 'prompt_finished', promptId: String(ev.promptId), interrupted: !!ev.interrupted });
+      this.feed(call, { type: 'prompt_finished', promptId: ev.promptId, interrupted: ev.interrupted });
     } else if (ev.type === 'barge_in') {
-      this.feed(call, { type: 'barge_in', promptId: String(ev.promptId) });
+      this.feed(call, { type: 'barge_in', promptId: ev.promptId });
     } else if (ev.type === 'call_summary') {
       if (st.timer) clearTimeout(st.timer);
       st.timer = null;

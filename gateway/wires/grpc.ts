@@ -9,17 +9,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CodecError, encode, ENCODINGS, type Encoding } from '../audio/codec.js';
 import type { Call, CallEvent, CallSink } from '../call/Call.js';
-import type { Gateway, Plugin } from '../Gateway.js';
+import { parseCommand, isCommandError, type CallCommand, type CommandError, type CommandErrorKind } from '../call/commands.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import { PROJECT_ROOT } from '../models.js';
 import { tokenMatches } from '../ops/auth.js';
-import { HttpError } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { runCommand } from '../control/routes.js';
-import { playBytes, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
-import { startCall, StartMessage } from './native.js';
-import { setWirePort } from './ports.js';
 
 export const PROTO_DIR = join(PROJECT_ROOT, 'proto');
 const LOADER_OPTS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] };
@@ -34,12 +31,15 @@ export function loadProtos(): { earshot: grpc.GrpcObject; health: grpc.GrpcObjec
 type Status = { code: grpc.status; details: string };
 const S = grpc.status;
 
-function httpToStatus(e: HttpError): grpc.status {
-  if (e.status === 404) return S.NOT_FOUND;
-  if (e.status === 429) return S.RESOURCE_EXHAUSTED;
-  if (e.status === 501 || e.status === 409) return S.FAILED_PRECONDITION;
-  return S.INVALID_ARGUMENT;
-}
+/** A refused command's status, reported in its error event as `grpcStatus` (the stream goes on). */
+const COMMAND_STATUS: Record<CommandErrorKind, grpc.status> = {
+  invalid: S.INVALID_ARGUMENT,
+  not_found: S.NOT_FOUND,
+  busy: S.RESOURCE_EXHAUSTED,
+  forbidden: S.PERMISSION_DENIED,
+  unsupported: S.FAILED_PRECONDITION,
+  conflict: S.FAILED_PRECONDITION,
+};
 
 interface Req {
   msg?: string;
@@ -62,8 +62,8 @@ interface Req {
   dtmf?: { digit?: string };
 }
 
-export class GrpcPlugin implements Plugin {
-  readonly name = 'wire-grpc';
+export class GrpcWire implements Wire {
+  readonly name = 'grpc';
   private server: grpc.Server | null = null;
   private evidence: import('../evidence/EvidenceStore.js').EvidenceStore | null = null;
   private tts: import('../speak/tts/TtsRegistry.js').TtsRegistry | null = null;
@@ -71,7 +71,7 @@ export class GrpcPlugin implements Plugin {
 
   constructor(private readonly cfg: WiresConfig) {}
 
-  async start(gw: Gateway): Promise<void> {
+  async start(gw: WireContext): Promise<{ port: number } | void> {
     if (!this.cfg.grpc) return;
     const { earshot, health } = loadProtos();
     const max = gw.config.limits.maxMessageBytes;
@@ -114,7 +114,7 @@ export class GrpcPlugin implements Plugin {
 
     const status = (service: string): string | null => {
       if (service !== '' && service !== 'earshot.v1.Earshot') return null;
-      return gw.ready && !gw.isDraining ? 'SERVING' : 'NOT_SERVING';
+      return gw.serving ? 'SERVING' : 'NOT_SERVING';
     };
     server.addService((health.Health as grpc.ServiceClientConstructor).service, {
       Check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -139,11 +139,11 @@ export class GrpcPlugin implements Plugin {
       server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
-    setWirePort(gw, 'grpc', port);
     gw.log.info({ host: this.cfg.grpcHost, port }, 'grpc listening');
+    return { port };
   }
 
-  private async synthesize(gw: Gateway, call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>): Promise<void> {
+  private async synthesize(gw: WireContext, call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>): Promise<void> {
     const r = call.request;
     const language = r.language || 'zh';
     const encoding = (r.audio?.encoding || 'pcm16') as Encoding;
@@ -196,7 +196,7 @@ class GrpcCall implements CallSink {
 
   constructor(
     private readonly stream: grpc.ServerDuplexStream<Req, unknown>,
-    private readonly gw: Gateway,
+    private readonly gw: WireContext,
   ) {
     this.log = gw.log.child({ wire: 'grpc' });
     stream.on('data', (req: Req) => {
@@ -237,7 +237,6 @@ class GrpcCall implements CallSink {
   }
 
   close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
     if (this.done) return;
     if (code === 1000) return this.finish();
     const map: Record<number, grpc.status> = { 4403: S.PERMISSION_DENIED, 1013: S.RESOURCE_EXHAUSTED, 1008: S.RESOURCE_EXHAUSTED, 1001: S.UNAVAILABLE };
@@ -289,28 +288,25 @@ class GrpcCall implements CallSink {
           return;
         }
         case 'play': {
-          // The audio is already bytes here: straight to playBytes rather than through base64 and the HTTP command.
+          // The audio is already bytes here: no base64 on the way. proto3 bytes cannot be absent: empty audio plays
+          // the recorded prompt uploaded under promptId.
           const promptId = r.play?.promptId ?? '';
           if (promptId.length < 1 || promptId.length > 128) {
             return this.sendEvent({ type: 'error', code: 'invalid_message', message: 'play.prompt_id must be 1–128 characters', t: call.t });
           }
-          // proto3 bytes cannot be absent: empty audio plays the recorded prompt uploaded under promptId.
           const audio = r.play?.audio;
-          const bytes = audio && audio.length ? Buffer.from(audio) : null;
-          const err = playBytes(this.gw, call, { promptId, bytes, interruptible: r.play?.interruptible ?? true });
-          if (err) this.sendEvent({ type: 'error', code: err.code, message: err.message, t: call.t });
-          return;
+          return this.command(call, { type: 'play', promptId, audio: audio && audio.length ? Buffer.from(audio) : null, interruptible: r.play?.interruptible ?? true });
         }
         case 'say':
-          return void this.command(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
+          return this.parsed(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
         case 'stopPrompt':
-          return void this.command(call, 'stop_prompt', {});
+          return this.command(call, { type: 'stop_prompt' });
         case 'expectConsent':
-          return void this.command(call, 'expect_consent', { promptId: r.expectConsent?.promptId || undefined, windowMs: r.expectConsent?.windowMs });
+          return this.parsed(call, 'expect_consent', { promptId: r.expectConsent?.promptId || undefined, windowMs: r.expectConsent?.windowMs });
         case 'hangup':
-          return void this.command(call, 'hangup', {});
+          return this.command(call, { type: 'hangup' });
         case 'dtmf':
-          return void this.command(call, 'dtmf', { digit: r.dtmf?.digit });
+          return this.parsed(call, 'dtmf', { digit: r.dtmf?.digit });
         default:
           return this.abort({ code: S.INVALID_ARGUMENT, details: 'empty request' });
       }
@@ -320,14 +316,21 @@ class GrpcCall implements CallSink {
     }
   }
 
+  /** A command from protobuf fields, validated as the JSON wires' are. */
+  private parsed(call: Call, type: 'say' | 'expect_consent' | 'dtmf', fields: Record<string, unknown>): void {
+    const cmd = parseCommand(fields, type);
+    if (isCommandError(cmd)) return this.refused(call, cmd);
+    this.command(call, cmd);
+  }
+
   /** Commands that fail are reported as error events (as on the WebSocket); the call goes on. */
-  private async command(call: Call, cmd: 'play' | 'say' | 'stop_prompt' | 'expect_consent' | 'hangup' | 'dtmf', body: unknown): Promise<void> {
-    try {
-      await runCommand(this.gw, call, cmd, body);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      this.sendEvent({ type: 'error', code: e.code, message: e.message, t: call.t, grpcStatus: S[httpToStatus(e)] });
-    }
+  private command(call: Call, cmd: CallCommand): void {
+    const err = this.gw.command(call, cmd);
+    if (err) this.refused(call, err);
+  }
+
+  private refused(call: Call, e: CommandError): void {
+    this.sendEvent({ type: 'error', code: e.code, message: e.message, t: call.t, grpcStatus: S[COMMAND_STATUS[e.kind]] });
   }
 
   private onConfig(c: NonNullable<Req['config']>): void {
@@ -344,12 +347,12 @@ class GrpcCall implements CallSink {
       bargeIn: Object.keys(b).length ? b : undefined,
     });
     if (!s.success) return this.abort({ code: S.INVALID_ARGUMENT, details: `invalid config: ${s.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort({ code: refused.code === 'duplicate_call' ? S.ALREADY_EXISTS : refused.code === 'capacity' ? S.RESOURCE_EXHAUSTED : S.UNAVAILABLE, details: refused.message });
     this.configured = true;
     clearTimeout(this.startTimer);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'grpc', this, () => this.done).then((call) => {
+    void this.gw.startCall(s.data, 'grpc', this, () => this.done).then((call) => {
       if (call) this.call = call;
     });
   }

@@ -15,14 +15,15 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Gateway, WsWire } from '../Gateway.js';
+import { decodeBase64Audio } from '../call/commands.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
 import type { WiresConfig } from './config.js';
-import { BufferingFarEnd } from './BufferingFarEnd.js';
-import { AdmissionBuffer, refuseStart } from './common.js';
-import type { MarkKind } from './HeardTracker.js';
-import { decodeBase64Audio, startCall, StartMessage } from './native.js';
+import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
+import { BufferingFarEnd } from './shared/BufferingFarEnd.js';
+import type { MarkKind } from './shared/HeardTracker.js';
 
 const Seq = z.union([z.string(), z.number()]).optional();
 
@@ -53,14 +54,15 @@ export function twilioSignature(authToken: string, url: string): string {
   return createHmac('sha1', authToken).update(Buffer.from(url, 'utf8')).digest('base64');
 }
 
-export class TwilioWire implements WsWire {
+export class TwilioWire implements Wire {
+  readonly name = 'twilio';
   readonly path = '/v1/twilio';
   readonly selfAuth = true;
 
   constructor(private readonly cfg: WiresConfig) {}
 
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
-    new TwilioConnection(ws, req, gw, this.cfg);
+  connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
+    new TwilioConnection(ws, req, ctx, this.cfg);
   }
 }
 
@@ -78,7 +80,7 @@ class TwilioConnection extends BufferingFarEnd {
   constructor(
     ws: WebSocket,
     req: IncomingMessage,
-    gw: Gateway,
+    gw: WireContext,
     private readonly cfg: WiresConfig,
   ) {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
@@ -173,7 +175,7 @@ class TwilioConnection extends BufferingFarEnd {
       case 'dtmf': {
         const m = TwilioDtmf.safeParse(msg);
         if (!m.success) return this.abort('invalid_message', z.prettifyError(m.error), 4400);
-        if (this.call && /^[0-9*#A-D]$/.test(m.data.dtmf.digit)) this.gw.commands.dtmf?.(this.call, m.data.dtmf.digit);
+        if (this.call && /^[0-9*#A-D]$/.test(m.data.dtmf.digit)) this.gw.command(this.call, { type: 'dtmf', digit: m.data.dtmf.digit });
         return;
       }
       case 'mark': {
@@ -219,13 +221,13 @@ class TwilioConnection extends BufferingFarEnd {
       twilio: { streamSid: this.streamSid, callSid: st.callSid, accountSid: st.accountSid, customParameters: custom },
     });
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), 4400);
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     clearTimeout(this.startTimer);
     this.starting = true;
     this.log = this.log.child({ callId: s.data.callId, streamSid: this.streamSid });
     this.bound = true;
-    void startCall(this.gw, s.data, 'twilio', this, () => this.closed).then((call) => {
+    void this.gw.startCall(s.data, 'twilio', this, () => this.closed).then((call) => {
       this.starting = false;
       if (!call) return;
       this.call = call;

@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Gateway, WsWire } from '../Gateway.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import type { Logger } from '../ops/log.js';
-import { BufferingFarEnd } from './BufferingFarEnd.js';
-import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
-import type { MarkKind } from './HeardTracker.js';
-import { startCall, StartMessage } from './native.js';
+import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
+import { BufferingFarEnd } from './shared/BufferingFarEnd.js';
+import type { MarkKind } from './shared/HeardTracker.js';
 
 const Connected = z
   .object({
@@ -27,11 +27,12 @@ const Connected = z
   .passthrough();
 
 
-export class VonageWire implements WsWire {
+export class VonageWire implements Wire {
+  readonly name = 'vonage';
   readonly path = '/v1/vonage';
   constructor(private readonly cfg: WiresConfig) {}
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
-    new VonageConnection(ws, req, gw, this.cfg);
+  connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
+    new VonageConnection(ws, req, ctx, this.cfg);
   }
 }
 
@@ -43,7 +44,7 @@ class VonageConnection extends BufferingFarEnd {
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
 
-  constructor(ws: WebSocket, req: IncomingMessage, gw: Gateway, cfg: WiresConfig) {
+  constructor(ws: WebSocket, req: IncomingMessage, gw: WireContext, cfg: WiresConfig) {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
     this.attach(() => !this.meta, 'websocket:connected');
@@ -88,7 +89,7 @@ class VonageConnection extends BufferingFarEnd {
       }
       case 'websocket:dtmf': {
         const digit = String((msg.digit ?? (msg.dtmf as { digit?: string } | undefined)?.digit) ?? '');
-        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.commands.dtmf?.(this.call, digit);
+        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.command(this.call, { type: 'dtmf', digit });
         return;
       }
       default:
@@ -116,10 +117,10 @@ class VonageConnection extends BufferingFarEnd {
       vonage: Object.fromEntries(Object.entries(raw).filter(([k]) => !['event', 'token', 'authorization'].includes(k))),
     });
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), 4400);
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'vonage', this, () => this.closed).then((call) => {
+    void this.gw.startCall(s.data, 'vonage', this, () => this.closed).then((call) => {
       if (!call) return;
       this.call = call;
       for (const b of this.early.drain()) this.onAudio(b);

@@ -2,10 +2,10 @@
 // before them has played (Twilio Media Streams, Vonage). Backpressure, heard tracking, `clear` on barge-in and
 // closing are the same for both; a wire supplies only its message shapes.
 import type WebSocket from 'ws';
-import type { Call, CallEvent, CallSink } from '../call/Call.js';
-import type { Gateway } from '../Gateway.js';
-import type { Logger } from '../ops/log.js';
-import { metrics } from '../ops/metrics.js';
+import type { Call, CallEvent, CallSink } from '../../call/Call.js';
+import type { WireContext } from '../../call/wire.js';
+import type { Logger } from '../../ops/log.js';
+import { metrics } from '../../ops/metrics.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { WriteGroup, type Corkable } from './WriteGroup.js';
 
@@ -22,7 +22,7 @@ export abstract class BufferingFarEnd implements CallSink {
   constructor(
     protected readonly ws: WebSocket,
     socket: Corkable,
-    protected readonly gw: Gateway,
+    protected readonly gw: WireContext,
     markEveryFrames: number,
   ) {
     this.writes = new WriteGroup(socket);
@@ -113,9 +113,9 @@ export abstract class BufferingFarEnd implements CallSink {
     // These wires have no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
     if (ev.type === 'prompt_finished') {
       // stop_prompt / hangup: drop what the far end holds (a barge-in was cleared already).
-      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
+      this.heard.finished(ev.promptId, ev.interrupted, ev.playedMs, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
-      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
+      this.log.warn({ code: ev.code }, ev.message);
     }
   }
 
@@ -127,7 +127,6 @@ export abstract class BufferingFarEnd implements CallSink {
   }
 
   close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
     if (this.closed) return;
     this.closed = true;
     this.log.info({ reason, ...this.out, ...this.closeInfo() }, 'stream closed');
