@@ -6,17 +6,23 @@ import { ConsentFeature } from './features/consent.js';
 import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { Gateway } from './Gateway.js';
+import { registerOpenApi } from './ops/openapi.js';
+import { tracingSettings } from './ops/tracingConfig.js';
 import { wiresConfig } from './wires/config.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const config: Config = loadConfig(env, overrides);
   const gw = new Gateway(config);
+  // Tracing first, so that the other features' lines about a call carry its trace id. Off: the SDK is never loaded.
+  const tracing = tracingSettings(config, env);
+  if (tracing) gw.use((await import('./ops/tracing.js')).TracingFeature.otlp(tracing));
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new ConsentFeature());
   gw.use(new PromptsFeature());
   for (const p of outboundFeatures()) gw.use(p);
   for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
   registerControlApi(gw);
+  registerOpenApi(gw.router, gw.log);
   return gw;
 }

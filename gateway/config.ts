@@ -144,12 +144,13 @@ export const ConfigSchema = z.object({
   playout: Playout.default(Playout.parse({})),
   limits: Limits.default(Limits.parse({})),
   ops: Ops.default(Ops.parse({})),
-  /** Sections owned by later features (tts, scripts, policy, evidence, wires): validated by their modules. */
+  /** Sections owned by later features (tts, scripts, policy, evidence, wires, tracing): validated by their modules. */
   tts: z.record(z.string(), z.unknown()).default({}),
   scripts: z.record(z.string(), z.unknown()).default({}),
   policy: z.record(z.string(), z.unknown()).default({}),
   evidence: z.record(z.string(), z.unknown()).default({}),
   wires: z.record(z.string(), z.unknown()).default({}),
+  tracing: z.record(z.string(), z.unknown()).default({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
