@@ -1,9 +1,10 @@
-// When tracing is on and where it exports: `tracing.*` in the configuration or the OTEL_* environment; off by default.
+// When tracing is on and where it exports: the `tracing` section of the configuration, with what it leaves unset
+// taken from the OTEL_* environment; off by default.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../gateway/config.js';
-import { tracingSettings } from '../gateway/ops/tracingConfig.js';
+import { ConfigError, loadConfig } from '../gateway/config.js';
+import { tracingSettings } from '../gateway/ops/tracingSettings.js';
 
-const on = (tracing: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => tracingSettings({ tracing }, env);
+const on = (tracing: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => tracingSettings(loadConfig({}, { tracing }), env);
 
 describe('tracing settings', () => {
   it('are off without an endpoint, whatever else is set', () => {
@@ -25,6 +26,7 @@ describe('tracing settings', () => {
       sampleRatio: 1,
     });
     expect(on({ endpoint: 'http://c:4318/v1/traces', serviceName: 'gw' }, { OTEL_SERVICE_NAME: 'env' })?.serviceName).toBe('gw');
+    expect(on({ endpoint: 'http://c:4318/v1/traces', sampleRatio: 0.5 }, { OTEL_TRACES_SAMPLER_ARG: '0.25' })?.sampleRatio).toBe(0.5);
     expect(on({ endpoint: 'http://c:4318/v1/traces' }, { OTEL_SERVICE_NAME: 'env', OTEL_TRACES_SAMPLER_ARG: '0.25' })).toMatchObject({ serviceName: 'env', sampleRatio: 0.25 });
   });
 
@@ -35,6 +37,7 @@ describe('tracing settings', () => {
 
   it('can be switched off with an endpoint set: enabled false, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER=none', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318' };
+    expect(on({}, env)).not.toBeNull();
     expect(on({ enabled: false }, env)).toBeNull();
     expect(on({}, { ...env, OTEL_SDK_DISABLED: 'true' })).toBeNull();
     expect(on({}, { ...env, OTEL_TRACES_EXPORTER: 'none' })).toBeNull();

@@ -3,7 +3,7 @@
 // `consent` span per decision (from the end of the answer to the decision). The call's log lines carry its trace
 // id. Spans are made from the call's events (`call.observe`), which come a few times a second at most: nothing
 // here runs per audio frame, and exporting is batched off the event loop's critical path (a bounded queue that
-// drops when full, never blocks). With tracing off this module is never loaded (app.ts, tracingConfig.ts).
+// drops when full, never blocks). With tracing off this module is never loaded (app.ts, tracingSettings.ts).
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -12,7 +12,7 @@ import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRat
 import type { Call } from '../call/Call.js';
 import type { CallEvent, EventOf } from '../call/events.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import type { TracingSettings } from './tracingConfig.js';
+import type { TracingSettings } from './tracingSettings.js';
 
 export const TRACER_NAME = 'earshot';
 
