@@ -209,6 +209,24 @@ const Ops = z.strictObject({
   ),
 });
 
+const Events = z.strictObject({
+  replayEvents: z.number().int().min(100).max(1_000_000).default(10_000).describe(
+    'Events of all calls together kept for `GET /v1/events` to resume after (`Last-Event-ID`), newest first.',
+  ),
+  replayPerCall: z.number().int().min(16).max(100_000).default(512).describe(
+    'Events of one call kept for its event stream to resume after; a longer call keeps its newest.',
+  ),
+  endedRetentionMs: z.number().int().min(0).max(24 * 3600_000).default(600_000).describe(
+    'How long an ended call\'s events stay resumable (a dialer that restarts reconnects with `Last-Event-ID`).',
+  ),
+  endedReplayBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024).describe(
+    'Bytes of ended calls\' events kept, all together; past it the longest-ended call goes first.',
+  ),
+  maxStreams: z.number().int().min(1).max(10_000).default(64).describe(
+    'Streams of every call\'s events (`GET /v1/events`) open at once; more get 503.',
+  ),
+});
+
 /** The `policy` section, plus the clock the policy feature runs on. */
 const Policy = PolicyConfigSchema.extend({
   clock: z
@@ -241,6 +259,7 @@ export const ConfigSchema = z.strictObject({
   policy: Policy.prefault({}).describe('Outbound-calling rules (gateway/policy/README.md).'),
   evidence: EvidenceConfigSchema.prefault({}).describe('Consent evidence store (gateway/evidence/README.md).'),
   wires: WiresConfigSchema.prefault({}).describe('Telephony wires (docs/protocol.md, proto/README.md).'),
+  events: Events.prefault({}).describe('Event ids, resumable event streams and the stream of every call (`GET /v1/events`).'),
   tracing: TracingConfigSchema.prefault({}).describe('Optional OpenTelemetry traces of calls, exported over OTLP/HTTP (README.md, Observability).'),
 });
 
