@@ -65,23 +65,32 @@ async function call(method: string, path: string, init: { body?: unknown; raw?: 
   return { status: res.status, body, type };
 }
 
-/** The first event of an SSE stream, validated as a documented CallEvent; the stream is then dropped. */
-async function firstStreamEvent(path: string): Promise<Event> {
+/**
+ * Opens an SSE stream of a documented route (waiting for its headers, so it is subscribed on return); `first` is its
+ * first message's data, validated against the named schema. The stream is then dropped.
+ */
+async function openEventStream(path: string, template: string, schema: 'CallEvent' | 'EventEnvelope'): Promise<{ first: Promise<Event> }> {
   const ac = new AbortController();
   const res = await fetch(`${http}${path}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('text/event-stream');
-  expect(doc.paths['/v1/calls/{callId}/events'].get.responses['200'].content!['text/event-stream']).toBeDefined();
-  const reader = res.body!.getReader();
-  let text = '';
-  while (!/\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-  ac.abort();
-  const ev = JSON.parse(/\ndata: (.*)\n/.exec(text)![1]) as Event;
-  const validate = ajv.compile(doc.components.schemas.CallEvent);
-  expect(validate(ev), ajv.errorsText(validate.errors)).toBe(true);
-  exercised.add('get /v1/calls/{callId}/events');
-  return ev;
+  expect(doc.paths[template].get.responses['200'].content!['text/event-stream']).toBeDefined();
+  const first = (async () => {
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!/\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    expect(text).toMatch(/(^|\n)id: [0-9a-z]+-\d+\n/);
+    const ev = JSON.parse(/\ndata: (.*)\n/.exec(text)![1]) as Event;
+    const validate = ajv.compile(doc.components.schemas[schema]);
+    expect(validate(ev), ajv.errorsText(validate.errors)).toBe(true);
+    exercised.add(`get ${template}`);
+    return ev;
+  })();
+  return { first };
 }
+
+const firstStreamEvent = async (path: string) => (await openEventStream(path, '/v1/calls/{callId}/events', 'CallEvent')).first;
 
 beforeAll(async () => {
   await SwaggerParser.validate(structuredClone(source) as never);
@@ -152,11 +161,15 @@ describe('every documented operation answers as documented', () => {
     expect((await call('GET', '/v1/prompts/greeting')).body.promptId).toBe('greeting');
     expect((await call('GET', '/v1/prompts/nope')).status).toBe(404);
 
-    // A live call: listed, its event stream, every command.
+    // A live call: listed, its event stream and the stream of every call, every command.
+    const everyCall = await openEventStream('/v1/events?callId=api-call&type=ready', '/v1/events', 'EventEnvelope');
+    expect((await call('GET', '/v1/events?type=nonsense')).status).toBe(400);
+    expect((await call('GET', '/v1/events', { headers: { 'last-event-id': 'junk' } })).status).toBe(400);
     const c = new TestCall(url, { authorization: `Bearer ${TOKEN}` });
     expect((await c.start({ callId: 'api-call', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
     expect((await call('GET', '/v1/calls')).body.calls.map((x: { callId: string }) => x.callId)).toContain('api-call');
     expect((await firstStreamEvent('/v1/calls/api-call/events')).type).toBe('ready');
+    expect(await everyCall.first).toMatchObject({ callId: 'api-call', event: { type: 'ready', callId: 'api-call' } });
     expect((await call('GET', '/v1/calls/api-call/events?wait=soon')).status).toBe(400);
     expect((await call('GET', '/v1/calls/nobody/events')).status).toBe(404);
     expect((await call('POST', '/v1/calls/api-call/play', { body: { promptId: 'greeting' } })).body).toMatchObject({ ok: true, command: 'play' });
