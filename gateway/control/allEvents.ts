@@ -8,7 +8,7 @@ import type { EventLog, LoggedEvent } from '../call/EventLog.js';
 import { CALL_EVENT_TYPES, type CallEventType } from '../call/events.js';
 import type { WireContext } from '../call/wire.js';
 import { HttpError } from '../ops/http.js';
-import { gapMessage, KEEPALIVE_MS, openStream, resumePosition, sseMessage, sseWriter } from './sse.js';
+import { EventStream, gapMessage, resumePosition, sseMessage } from './sse.js';
 
 type Context = WireContext & { events: EventLog };
 
@@ -50,32 +50,17 @@ export function registerAllEvents(gw: Context): void {
       throw new HttpError(503, 'too_many_streams', `${gw.config.events.maxStreams} streams of every call's events are open already`);
     }
     open++;
-    openStream(res, 'events of every call');
-    let done = false;
-    let unsubscribe: (() => void) | undefined;
-    let keepalive: NodeJS.Timeout | undefined;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      open--;
-      unsubscribe?.();
-      clearInterval(keepalive);
-      res.end();
-    };
-    const write = sseWriter(gw, res, '*', finish);
+    const stream = new EventStream(gw, req, res, '*', () => open--);
     if (resume) {
       const r = gw.events.since(resume.at);
-      if (r.gap) write(gapMessage(resume.raw, r.events[0]?.id ?? null));
-      for (const e of r.events) if (matches(filter, e)) write(sseMessage(e, envelope(e)));
+      if (r.gap) stream.write(gapMessage(resume.raw, r.events[0]?.id ?? null));
+      for (const e of r.events) if (matches(filter, e)) stream.write(sseMessage(e, envelope(e)));
     }
-    if (done) return;
     // Replay and subscription in one synchronous step: no event can fall between them.
-    unsubscribe = gw.events.subscribe((e) => {
-      if (!done && matches(filter, e)) write(sseMessage(e, envelope(e)));
-    });
-    keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
-    keepalive.unref();
-    req.on('close', finish);
-    res.on('close', finish);
+    stream.live(() =>
+      gw.events.subscribe((e) => {
+        if (!stream.done && matches(filter, e)) stream.write(sseMessage(e, envelope(e)));
+      }),
+    );
   });
 }

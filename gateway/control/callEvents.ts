@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventLog, EventPosition, LoggedEvent } from '../call/EventLog.js';
 import type { WireContext } from '../call/wire.js';
 import { HttpError, sendJson } from '../ops/http.js';
-import { gapMessage, KEEPALIVE_MS, openStream, resumePosition, sseMessage, sseWriter } from './sse.js';
+import { EventStream, gapMessage, openStream, resumePosition, sseMessage } from './sse.js';
 
 type Context = WireContext & { events: EventLog };
 
@@ -57,38 +57,25 @@ function rejectedStream(gw: Context, res: ServerResponse, callId: string, reason
 
 /** Streams the call's events: the missed ones when resuming (else its `ready`), then live ones until its last. */
 function follow(gw: Context, req: IncomingMessage, res: ServerResponse, callId: string, resume: { raw: string; at: EventPosition } | undefined): void {
-  openStream(res, `events of call ${callId}`);
-  let done = false;
-  let unsubscribe: (() => void) | undefined;
-  let keepalive: NodeJS.Timeout | undefined;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    unsubscribe?.();
-    clearInterval(keepalive);
-    res.end();
-  };
-  const write = sseWriter(gw, res, callId, finish);
+  const stream = new EventStream(gw, req, res, callId);
   let replay: LoggedEvent[];
   if (resume) {
     const r = gw.events.callSince(callId, resume.at) ?? { events: [], gap: true };
-    if (r.gap) write(gapMessage(resume.raw, r.events[0]?.id ?? null));
+    if (r.gap) stream.write(gapMessage(resume.raw, r.events[0]?.id ?? null));
     replay = r.events;
   } else {
     // Only the live call's own `ready`: one of an earlier call under the same id is not this stream's.
     const ready = gw.events.first(callId, 'ready', 'live');
     replay = ready ? [ready] : [];
   }
-  for (const e of replay) write(sseMessage(e));
-  if (done || replay.some(isLast)) return finish();
-  keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
-  keepalive.unref();
+  for (const e of replay) stream.write(sseMessage(e));
+  if (replay.some(isLast)) return stream.finish();
   // Replay and subscription happen in one synchronous step: no event can fall between them.
-  unsubscribe = gw.events.subscribeCall(callId, (e) => {
-    if (done) return;
-    write(sseMessage(e));
-    if (isLast(e)) finish();
-  });
-  req.on('close', finish);
-  res.on('close', finish);
+  stream.live(() =>
+    gw.events.subscribeCall(callId, (e) => {
+      if (stream.done) return;
+      stream.write(sseMessage(e));
+      if (isLast(e)) stream.finish();
+    }),
+  );
 }

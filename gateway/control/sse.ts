@@ -62,3 +62,39 @@ export function sseWriter(gw: Pick<WireContext, 'config' | 'log'>, res: Pick<Ser
     res.write(text);
   };
 }
+
+/**
+ * One open event stream: its writer (which drops a reader who stops reading), keepalive comments once it is live,
+ * and a single `finish` for every way it ends (the client goes, the writer drops it, its last event is sent).
+ */
+export class EventStream {
+  done = false;
+  readonly write: (text: string) => void;
+  private unsubscribe: (() => void) | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
+
+  /** `subject`: the call id, or `*` for every call's (logs). */
+  constructor(gw: Pick<WireContext, 'config' | 'log'>, req: IncomingMessage, private readonly res: ServerResponse, subject: string, private readonly onFinish?: () => void) {
+    openStream(res, subject === '*' ? 'events of every call' : `events of call ${subject}`);
+    this.write = sseWriter(gw, res, subject, () => this.finish());
+    req.on('close', () => this.finish());
+    res.on('close', () => this.finish());
+  }
+
+  /** Replay done: from now on `subscribe`'s events flow (it returns its unsubscribe), with keepalives. */
+  live(subscribe: () => () => void): void {
+    if (this.done) return;
+    this.unsubscribe = subscribe();
+    this.keepalive = setInterval(() => this.write(': keepalive\n\n'), KEEPALIVE_MS);
+    this.keepalive.unref();
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.unsubscribe?.();
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.res.end();
+    this.onFinish?.();
+  }
+}
