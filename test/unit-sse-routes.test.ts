@@ -102,6 +102,9 @@ describe('a call’s event stream', () => {
     // After `ready`: `a` too, played before the first stream opened (a fresh stream starts at `ready`, then live).
     const late = await read(`/v1/calls/u-1/events?lastEventId=${first.messages[0].id}`);
     expect(late.messages.map((m) => m.data.promptId ?? m.event)).toEqual(['a', 'b', 'c', 'call_summary']);
+    // Resuming after the call's last event: nothing more, and the stream ends at once.
+    const none = await read('/v1/calls/u-1/events', { headers: { 'last-event-id': late.messages.at(-1)!.id! } });
+    expect(none).toMatchObject({ status: 200, messages: [] });
     expect((await read('/v1/calls/u-1/events')).status).toBe(404); // ended, no resume point: as before
   });
 

@@ -69,7 +69,8 @@ function follow(gw: Context, req: IncomingMessage, res: ServerResponse, callId: 
     replay = ready ? [ready] : [];
   }
   for (const e of replay) stream.write(sseMessage(e));
-  if (replay.some(isLast)) return stream.finish();
+  // Its last event sent now, or earlier (a resume after it): nothing more will come.
+  if (replay.some(isLast) || (!gw.calls.get(callId) && gw.events.isEnded(callId))) return stream.finish();
   // Replay and subscription happen in one synchronous step: no event can fall between them.
   stream.live(() =>
     gw.events.subscribeCall(callId, (e) => {
