@@ -171,7 +171,7 @@ describe('every documented operation answers as documented', () => {
     expect((await call('GET', '/v1/calls')).body.calls.map((x: { callId: string }) => x.callId)).toContain('api-call');
     expect((await firstStreamEvent('/v1/calls/api-call/events')).type).toBe('ready');
     expect(await everyCall.first).toMatchObject({ callId: 'api-call', event: { type: 'ready', callId: 'api-call' } });
-    expect((await call('GET', '/v1/calls/api-call/events?wait=soon')).status).toBe(400);
+    expect((await call('GET', '/v1/calls/nobody/events?wait=soon')).status).toBe(400);
     expect((await call('GET', '/v1/calls/nobody/events')).status).toBe(404);
     expect((await call('POST', '/v1/calls/api-call/play', { body: { promptId: 'greeting' } })).body).toMatchObject({ ok: true, command: 'play' });
     expect((await call('POST', '/v1/calls/api-call/play', { body: { promptId: 'greeting', audio: 'not base64!' } })).body.error).toBe('bad_base64');
