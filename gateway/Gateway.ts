@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { refuseStart, startCall, type AdmissionVerdict, type StartRefusal } from './call/admission.js';
 import type { Call, CallSink } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
+import { EventLog } from './call/EventLog.js';
 import type { CallCommand, CommandError } from './call/commands.js';
 import type { RemoteCalls } from './call/remote.js';
 import { runCommand, type CommandHandlers } from './call/dispatch.js';
@@ -43,6 +44,8 @@ export interface ModelStatus {
 export class Gateway implements WireContext {
   readonly router = new Router();
   readonly calls: CallRegistry;
+  /** Every call's recent events with their ids (resumable SSE, GET /v1/events). */
+  readonly events: EventLog;
   readonly pacer = new Pacer(5);
   readonly log: Logger = rootLogger;
   listen!: ListenService;
@@ -66,6 +69,8 @@ export class Gateway implements WireContext {
   constructor(readonly config: Config) {
     const l = config.limits;
     this.calls = new CallRegistry(l.maxPendingEventStreams);
+    // Before any feature's start hook, so that a call's `ready` and every event its features emit are logged.
+    this.events = new EventLog(config.events).record(this.calls);
     // handleHttp answers every error itself; should even that fail, the socket goes rather than hangs.
     this.server = createServer(
       {

@@ -8,11 +8,16 @@ import { outboundFeatures } from './features/outbound.js';
 import { PromptsFeature } from './features/prompts.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
+import { registerOpenApi } from './ops/openapi.js';
+import { tracingSettings } from './ops/tracingSettings.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const config: Config = loadConfig(env, overrides);
   const gw = new Gateway(config);
+  // Tracing first, so that the other features' lines about a call carry its trace id. Off: the SDK is never loaded.
+  const tracing = tracingSettings(config, env);
+  if (tracing) gw.use((await import('./ops/tracing.js')).TracingFeature.otlp(tracing));
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new FleetFeature()); // first: a call id live elsewhere in the fleet is refused before any other admission
   const consent = new ConsentFeature();
@@ -23,5 +28,6 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
   for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
+  registerOpenApi(gw.router, gw.log);
   return gw;
 }

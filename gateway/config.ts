@@ -1,6 +1,6 @@
-// One validated configuration: defaults ← JSON/YAML file ← environment. Every section is checked
-// here, the features' own too (tts, scripts, policy, evidence, wires: their schemas are composed in), and unknown
-// keys are refused: a bad or misspelt value stops the process at start-up with the path of the offending key, never
+// One validated configuration: defaults ← JSON/YAML file ← environment. Every section is checked here, the
+// features' own too (tts, scripts, policy, evidence, wires, tracing: their schemas are composed in), and unknown keys
+// are refused: a bad or misspelt value stops the process at start-up with the path of the offending key, never
 // half-way through a call. docs/configuration.md is generated from these schemas (npm run docs:config).
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { EvidenceConfigSchema } from './evidence/config.js';
 import { DatabaseConfigSchema, FleetConfigSchema } from './fleet/config.js';
+import { TracingConfigSchema } from './ops/tracingConfig.js';
 import { PolicyConfigSchema } from './policy/config.js';
 import { ScriptsConfigSchema } from './script/config.js';
 import { TtsConfigSchema } from './speak/config.js';
@@ -262,6 +263,24 @@ const Ops = z.strictObject({
   ),
 });
 
+const Events = z.strictObject({
+  replayEvents: z.number().int().min(100).max(1_000_000).default(10_000).describe(
+    'Events of all calls together kept for `GET /v1/events` to resume after (`Last-Event-ID`), newest first.',
+  ),
+  replayPerCall: z.number().int().min(16).max(100_000).default(512).describe(
+    'Events of one call kept for its event stream to resume after; a longer call keeps its newest.',
+  ),
+  endedRetentionMs: z.number().int().min(0).max(24 * 3600_000).default(600_000).describe(
+    'How long an ended call\'s events stay resumable (a dialer that restarts reconnects with `Last-Event-ID`).',
+  ),
+  endedReplayBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024).describe(
+    'Bytes of ended calls\' events kept, all together; past it the longest-ended call goes first.',
+  ),
+  maxStreams: z.number().int().min(1).max(10_000).default(64).describe(
+    'Streams of every call\'s events (`GET /v1/events`) open at once; more get 503.',
+  ),
+});
+
 /** The `policy` section, plus the clock the policy feature runs on. */
 const Policy = PolicyConfigSchema.extend({
   clock: z
@@ -296,6 +315,8 @@ export const ConfigSchema = z.strictObject({
   wires: WiresConfigSchema.prefault({}).describe('Telephony wires (docs/protocol.md, proto/README.md).'),
   database: DatabaseConfigSchema.prefault({}).describe('Shared PostgreSQL for a fleet (README: running a fleet); unset: SQLite.'),
   fleet: FleetConfigSchema.prefault({}).describe('This instance in the call directory (used with `database.url`).'),
+  events: Events.prefault({}).describe('Event ids, resumable event streams and the stream of every call (`GET /v1/events`).'),
+  tracing: TracingConfigSchema.prefault({}).describe('Optional OpenTelemetry traces of calls, exported over OTLP/HTTP (README.md, Observability).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

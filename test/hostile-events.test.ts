@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
-import { sseWriter } from '../gateway/control/routes.js';
+import { sseWriter } from '../gateway/control/sse.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { rootLogger } from '../gateway/ops/log.js';
 import { registry } from '../gateway/ops/metrics.js';

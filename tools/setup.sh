@@ -30,6 +30,22 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# promtool, from Debian's prometheus package, checks deploy/prometheus/alerts.yml and lints the metric names in the
+# tests (test/ops-*.test.ts). Only that binary is taken from the package: installing the whole package would start a
+# Prometheus server from its init script and pull in its web UI's JavaScript libraries.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "setup: installing promtool (Debian package prometheus)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  deb_dir="$(mktemp -d)"
+  chmod 0777 "$deb_dir" # apt's download sandbox user writes here
+  (cd "$deb_dir" && apt-get download -qq prometheus)
+  dpkg-deb --fsys-tarfile "$deb_dir"/prometheus_*.deb | tar -x -C "$deb_dir" ./usr/bin/promtool
+  $SUDO install -m 0755 "$deb_dir/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$deb_dir"
+fi
+
 # onnxruntime-node-install=skip in .npmrc keeps its installer from fetching CUDA files.
 npm ci --no-audit --no-fund
 

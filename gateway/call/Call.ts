@@ -239,13 +239,13 @@ export class Call {
         this.listen.recheck();
         this.pauseT = a.t;
         this.markDecision(cur.promptId);
-        metrics.bargeIns.inc({ action: 'pause' });
-        metrics.pauseLatencyMs.observe(a.t - a.onsetT);
+        metrics.bargeInPauses.inc();
+        metrics.pauseLatencySeconds.observe((a.t - a.onsetT) / 1000);
         this.decidedAt(a.t, () => this.playout.pause());
         break;
       }
       case 'resume':
-        metrics.bargeIns.inc({ action: 'resume' });
+        metrics.bargeInResumes.inc();
         this.decisionPrompt = null;
         this.latency.falsePause();
         this.decidedAt(a.t, () => this.playout.resume());
@@ -253,8 +253,8 @@ export class Call {
       case 'commit': {
         const cur = this.playout.current;
         if (!cur) return;
-        metrics.bargeIns.inc({ action: 'commit' });
-        metrics.commitLatencyMs.observe(a.t - a.onsetT);
+        metrics.bargeIns.inc();
+        metrics.commitLatencySeconds.observe((a.t - a.onsetT) / 1000);
         this.log.debug({ onsetT: a.onsetT, t: a.t, voicedMs: a.voicedMs, reason: a.reason }, 'barge-in committed');
         const playedMs = this.playout.playedMs();
         this.markDecision(cur.promptId);

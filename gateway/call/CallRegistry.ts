@@ -1,5 +1,6 @@
 // The live calls by id, and what became of ids someone is waiting for: an event stream may be opened before its
 // call's media connects, and must then learn that the call started, or why it was refused.
+import { metrics } from '../ops/metrics.js';
 import type { Call } from './Call.js';
 
 /** How a call awaited by id turned out: it started, it was refused at start, or neither happened in time. */
@@ -54,7 +55,7 @@ export class CallRegistry {
     this.endedHooks.push(fn);
   }
 
-  /** Runs `fn` for every refusal announced from now on (a fleet tells its other instances). */
+  /** Runs `fn` for every refusal announced from now on (a fleet tells its other instances; webhooks announce them). */
   onRejected(fn: (callId: string, reason: string) => void): void {
     this.rejectedHooks.push(fn);
   }
@@ -98,6 +99,7 @@ export class CallRegistry {
 
   /** A call refused at start (policy, capacity, shutdown): whoever awaits its id learns why. */
   announceRejected(callId: string, reason: string): void {
+    metrics.callsRejected.inc({ reason });
     this.refusals.delete(callId);
     this.refusals.set(callId, { reason, at: performance.now() });
     if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);

@@ -143,6 +143,8 @@ export class ConsentFeature implements Plugin {
     // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
     call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
     call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
+    metrics.consentDecisions.inc({ decision: d.decision, complaint: String(d.complaint) });
+    if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, call.t - d.speechEndT) / 1000);
     call.emit({
       type: 'consent',
       decision: d.decision,

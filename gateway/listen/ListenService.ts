@@ -216,7 +216,13 @@ class Shard {
     private readonly maxPending = Infinity,
   ) {
     worker.on('message', (m: ListenReply) => this.onReply(m));
-    worker.on('error', (e) => (this.failure = e.message));
+    worker.on('error', (e) => this.fail(e.message));
+    metrics.listenWorkerUp.set({ shard: String(index) }, 1);
+  }
+
+  private fail(message: string): void {
+    this.failure = message;
+    metrics.listenWorkerUp.set({ shard: String(this.index) }, 0);
   }
 
   /** Whether `n` more samples fit in the outgoing message under the backlog cap. */
@@ -348,7 +354,7 @@ class Shard {
 
   private onReply(m: ListenReply): void {
     if (m.op === 'failed') {
-      this.failure = m.message;
+      this.fail(m.message);
       return;
     }
     if (m.op !== 'ticked' || !this.inflight || m.id !== this.inflight.id) return;

@@ -6,6 +6,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record
 
 interface Route {
   method: string;
+  /** As registered, `:name` for a path parameter. */
+  pattern: string;
   re: RegExp;
   keys: string[];
   handler: Handler;
@@ -30,7 +32,12 @@ export class Router {
     const re = new RegExp(
       '^' + pattern.replace(/:([A-Za-z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)')) + '$',
     );
-    this.routes.push({ method, re, keys, handler, public: !!opts.public });
+    this.routes.push({ method, pattern, re, keys, handler, public: !!opts.public });
+  }
+
+  /** Every registered route (the API description is checked against these). */
+  list(): { method: string; pattern: string; public: boolean }[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern, public: r.public }));
   }
 
   /**

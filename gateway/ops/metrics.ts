@@ -1,4 +1,6 @@
 // Prometheus metrics for the whole process (prom-client). Latencies are recorded per call too, in call_summary.
+// Names follow Prometheus conventions: base units (`_seconds`), counters end in `_total`; test/ops-metrics.test.ts
+// lints a live scrape with promtool and these rules.
 import client from 'prom-client';
 
 export const registry = new client.Registry();
@@ -90,30 +92,90 @@ export const metrics = {
     labelNames: ['stage'],
     registers: [registry],
   }),
-  pauseLatencyMs: new client.Histogram({
-    name: 'earshot_bargein_pause_latency_ms',
-    help: 'Inbound-audio ms from detected speech onset to prompt pause',
-    buckets: [16, 32, 48, 64, 96, 128, 160, 200, 300, 500],
+  pauseLatencySeconds: new client.Histogram({
+    name: 'earshot_bargein_pause_latency_seconds',
+    help: 'Inbound-audio time from detected speech onset to prompt pause (budget: bench/budgets.json pauseMs)',
+    // 0.15 is the budget: the le="0.15" bucket over the count is the share within it.
+    buckets: [0.016, 0.032, 0.048, 0.064, 0.096, 0.128, 0.15, 0.2, 0.3, 0.5],
     registers: [registry],
   }),
-  commitLatencyMs: new client.Histogram({
-    name: 'earshot_bargein_commit_latency_ms',
-    help: 'Inbound-audio ms from detected speech onset to barge-in commit',
-    buckets: [200, 300, 400, 450, 500, 600, 800, 1000, 1500],
+  commitLatencySeconds: new client.Histogram({
+    name: 'earshot_bargein_commit_latency_seconds',
+    help: 'Inbound-audio time from detected speech onset to barge-in commit (budget: bargeInMs)',
+    buckets: [0.2, 0.3, 0.4, 0.45, 0.5, 0.6, 0.8, 1, 1.5],
     registers: [registry],
   }),
   stopSeconds: new client.Histogram({
     name: 'earshot_bargein_stop_seconds',
-    help: 'Wall time from the pause/barge-in decision to the last prompt frame sent after it (0 when none was)',
+    help: 'Wall time from the pause/barge-in decision to the last prompt frame sent after it (0 when none was; budget: stopMs)',
     buckets: [0, 0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1],
     registers: [registry],
   }),
-  bargeIns: new client.Counter({ name: 'earshot_bargeins_total', help: 'Barge-in actions', labelNames: ['action'], registers: [registry] }),
+  // Three counters rather than one with an action label: pauses, resumes and commits are not parts of a whole
+  // (a commit follows a pause), so a sum over the label would mean nothing.
+  bargeInPauses: new client.Counter({
+    name: 'earshot_bargein_pauses_total',
+    help: 'Prompts paused because the callee seemed to start speaking',
+    registers: [registry],
+  }),
+  bargeInResumes: new client.Counter({
+    name: 'earshot_bargein_pauses_resumed_total',
+    help: 'Paused prompts resumed: silence returned before a barge-in was committed (backchannel, cough, a short word)',
+    registers: [registry],
+  }),
+  bargeIns: new client.Counter({
+    name: 'earshot_bargeins_total',
+    help: 'Barge-ins committed: the callee kept talking and the prompt was cancelled',
+    registers: [registry],
+  }),
   promptFirstAudioSeconds: new client.Histogram({
     name: 'earshot_prompt_first_audio_seconds',
-    help: 'Wall time from a play/say request to its first frame leaving',
+    help: 'Wall time from a play/say request to its first frame leaving (budget: firstAudioMs)',
     labelNames: ['source'],
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+    registers: [registry],
+  }),
+  consentDecisions: new client.Counter({
+    name: 'earshot_consent_decisions_total',
+    help: 'Consent decisions by outcome (granted, refused, unclear) and whether the answer was a complaint',
+    labelNames: ['decision', 'complaint'],
+    registers: [registry],
+  }),
+  consentDecisionSeconds: new client.Histogram({
+    name: 'earshot_consent_decision_seconds',
+    help: 'Inbound-audio time from the end of the answer (VAD end of speech) to its consent decision (budget: consentMs)',
+    buckets: [0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.75, 1, 2, 5],
+    registers: [registry],
+  }),
+  callsRejected: new client.Counter({
+    name: 'earshot_calls_rejected_total',
+    help: 'Call starts refused, by reason (do_not_call, calling_hours, frequency_cap, capacity, shutting_down, …)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+  listenWorkerUp: new client.Gauge({
+    name: 'earshot_listen_worker_up',
+    help: 'Listen worker (echo cancellation + VAD) health per shard: 1 serving, 0 failed (its calls get no VAD)',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  // Webhooks (#17): defined with the other call outcomes so dashboards and alerts can name them now.
+  webhookDeliveries: new client.Counter({
+    name: 'earshot_webhook_deliveries_total',
+    help: 'Webhook deliveries the receiver acknowledged (2xx), by event type',
+    labelNames: ['event'],
+    registers: [registry],
+  }),
+  webhookFailures: new client.Counter({
+    name: 'earshot_webhook_delivery_failures_total',
+    help: 'Failed webhook delivery attempts (every retry counts), by event type and cause: http_4xx, http_5xx, timeout, network',
+    labelNames: ['event', 'cause'],
+    registers: [registry],
+  }),
+  webhookDeadLetters: new client.Counter({
+    name: 'earshot_webhook_dead_letters_total',
+    help: 'Webhook events given up on after the last retry (dead-lettered; replayable from the admin API)',
+    labelNames: ['event'],
     registers: [registry],
   }),
 };

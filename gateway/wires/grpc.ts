@@ -32,6 +32,17 @@ export function loadProtos(): { earshot: grpc.GrpcObject; health: grpc.GrpcObjec
   return { earshot: root.earshot.v1, health: root.grpc.health.v1 };
 }
 
+/**
+ * An event as a `CallResponse.event`: type, t and the JSON (v1), and the typed payload — the oneof field named after
+ * the type (proto-loader's camelCase), holding the event's other fields as they are (their proto names are the JSON
+ * keys in snake_case; a JSON null is left out, so the optional field is absent).
+ */
+export function eventMessage(ev: CallEvent): { type: string; t: number; json: string } & Record<string, unknown> {
+  const { type, t, ...fields } = ev;
+  const payloadKey = type.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return { type, t: Math.round(t ?? 0), json: JSON.stringify(ev), [payloadKey]: fields };
+}
+
 type Status = { code: grpc.status; details: string };
 
 /** TLS when the configuration names a certificate and key (and mutual TLS with a client CA); plaintext otherwise. */
@@ -292,7 +303,7 @@ class GrpcCall implements CallSink {
     if (this.done || this.overflowed) return;
     // Events are checked like audio: a client that stops reading while its call makes events must not grow this.
     if (this.stream.writableLength > MAX_QUEUED_RESPONSES) return this.overflow();
-    this.stream.write({ event: { type: ev.type, t: Math.round(ev.t ?? 0), json: JSON.stringify(ev) } });
+    this.stream.write({ event: eventMessage(ev) });
   }
 
   private overflowed = false;
