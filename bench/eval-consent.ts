@@ -7,16 +7,17 @@
 // decision latency after the labelled speech end (inbound-audio ms: consent.t − speechEndMs, p50/p95) and the
 // recogniser's CPU per second of audio.
 //
-// Usage: npm run eval:consent -- <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model <id>]
-//          [--mode recognizer|kws] [--subset natural|consent|<path prefix>] [--lang zh|en] [--concurrency N] [--json]
+// Usage: `earshot eval consent --help` (or npm run eval:consent -- --help).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { encode, type Encoding } from '../gateway/audio/codec.js';
 import { readWav } from '../gateway/audio/wav.js';
 import { createGateway } from '../gateway/app.js';
 import type { ConsentFeature } from '../gateway/features/consent.js';
+import { helpText, intOption, parseCommandLine, UsageError, type CommandSpec } from '../gateway/ops/commandLine.js';
 import { rootLogger } from '../gateway/ops/log.js';
 import { readLabels, type Label } from './scenarios.js';
 
@@ -28,26 +29,37 @@ interface Outcome {
   transcript: string;
 }
 
+export const EVAL_CONSENT_COMMAND = {
+  usage: 'earshot eval consent',
+  summary: 'Consent accuracy of the whole gateway on a labelled corpus: each item streamed at real time into an in-process gateway. Also `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error.',
+  args: [{ name: 'folder', help: 'a corpus with labels.jsonl (e.g. ../shared/audio)', required: true }],
+  options: {
+    kind: { type: 'string', value: 'KIND', help: 'label kind to evaluate (default consent)' },
+    rate: { type: 'string', choices: ['16k', '8k'], help: 'pcm16 16 kHz files, or their μ-law 8 kHz twins (default 16k)' },
+    model: { type: 'string', value: 'ID', help: 'recogniser model id (default: the configuration’s)' },
+    mode: { type: 'string', choices: ['recognizer', 'kws'], help: 'recogniser or keyword spotting (default: the configuration’s)' },
+    subset: { type: 'string', value: 'PREFIX', help: 'only items whose file starts with this (natural/, consent/, …)' },
+    lang: { type: 'string', choices: ['zh', 'en'], help: 'language of the items (default zh)' },
+    concurrency: { type: 'string', value: 'N', help: 'items streamed at once (default 24)' },
+    json: { type: 'boolean', help: 'the result as JSON' },
+  },
+} as const satisfies CommandSpec;
+
 function args(argv: string[]) {
-  const o = { folder: '', kind: 'consent', rate: '16k', model: '', mode: '', subset: '', lang: 'zh', concurrency: 24, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i] ?? '';
-    if (a === '--kind') o.kind = v();
-    else if (a === '--rate') o.rate = v();
-    else if (a === '--model') o.model = v();
-    else if (a === '--mode') o.mode = v();
-    else if (a === '--subset') o.subset = v();
-    else if (a === '--lang') o.lang = v();
-    else if (a === '--concurrency') o.concurrency = Number(v());
-    else if (a === '--json') o.json = true;
-    else if (!a.startsWith('--')) o.folder = a;
-    else throw new Error(`unknown option ${a}`);
-  }
-  if (!o.folder) throw new Error('usage: eval-consent <folder with labels.jsonl> [--kind consent] [--rate 16k|8k] [--model id] [--mode recognizer|kws] [--subset prefix] [--lang zh] [--concurrency N] [--json]');
-  if (o.rate !== '16k' && o.rate !== '8k') throw new Error('--rate must be 16k or 8k');
-  if (!(o.concurrency >= 1)) throw new Error('--concurrency must be a positive number');
-  return o;
+  const r = parseCommandLine(EVAL_CONSENT_COMMAND, argv);
+  const v = r.values;
+  return {
+    help: r.help,
+    folder: r.args[0] ?? '',
+    kind: v.kind ?? 'consent',
+    rate: v.rate ?? '16k',
+    model: v.model ?? '',
+    mode: v.mode ?? '',
+    subset: v.subset ?? '',
+    lang: v.lang ?? 'zh',
+    concurrency: intOption('concurrency', v.concurrency, 1, EVAL_CONSENT_COMMAND) ?? 24,
+    json: !!v.json,
+  };
 }
 
 function pct(xs: number[], p: number): number | null {
@@ -88,8 +100,30 @@ async function runItem(url: string, root: string, l: Label, rate: string, n: num
   return { label: l, decided: d?.decision ?? 'none', latencyMs: d ? d.t - (l.speechEndMs ?? 0) : null, transcript: d?.transcript ?? '' };
 }
 
-async function main(): Promise<void> {
-  const o = args(process.argv.slice(2));
+/** `earshot eval consent …` and `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error. */
+export async function main(argv: string[]): Promise<number> {
+  let o: ReturnType<typeof args>;
+  try {
+    o = args(argv.filter((a) => a !== '--'));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`eval consent: ${e.message}\n\n${helpText(EVAL_CONSENT_COMMAND)}`);
+    return 2;
+  }
+  if (o.help) {
+    process.stdout.write(helpText(EVAL_CONSENT_COMMAND));
+    return 0;
+  }
+  try {
+    await evaluate(o);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`eval consent: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function evaluate(o: ReturnType<typeof args>): Promise<void> {
   const root = resolve(o.folder);
   const all = readLabels(root);
   const items = all.filter((l) => l.kind === o.kind && l.expected && l.lang === o.lang && (!o.subset || l.file.startsWith(o.subset)));
@@ -169,10 +203,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    process.stderr.write(`eval-consent: ${e.message}\n`);
-    process.exit(2);
-  },
-);
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // The in-process gateway's workers may outlive the report by a moment: exit with the code.
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -41,13 +41,14 @@ export interface ModelStatus {
 
 export class Gateway implements WireContext {
   readonly router = new Router();
-  readonly calls = new CallRegistry();
+  readonly calls: CallRegistry;
   readonly pacer = new Pacer(5);
   readonly log: Logger = rootLogger;
   listen!: ListenService;
   models: ModelStatus[] = [];
   private server: Server;
-  private wss: WebSocketServer;
+  /** One WebSocket server per message-size cap (the cap is a server option). */
+  private wssByMax = new Map<number, WebSocketServer>();
   private readonly wires: Wire[] = [];
   private readonly wsPaths = new Map<string, Wire>();
   private readonly ports = new Map<string, number>();
@@ -59,12 +60,28 @@ export class Gateway implements WireContext {
   ready = false;
 
   constructor(readonly config: Config) {
+    const l = config.limits;
+    this.calls = new CallRegistry(l.maxPendingEventStreams);
     // handleHttp answers every error itself; should even that fail, the socket goes rather than hangs.
-    this.server = createServer((req, res) => void this.handleHttp(req, res).catch(() => res.destroy()));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
+    this.server = createServer(
+      {
+        // A client trickling a request (or its headers) is answered 408 and closed: one held a socket for 335 s.
+        requestTimeout: l.requestTimeoutMs,
+        headersTimeout: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => void this.handleHttp(req, res).catch(() => res.destroy()),
+    );
+    // Every call's WebSocket, event stream and control requests share this port; past the cap, new connections
+    // are closed at once rather than exhausting descriptors and memory.
+    this.server.maxConnections = l.maxConnections ?? 4 * l.maxCalls + 64;
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
-    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining && this.listen?.healthy !== false ? 200 : 503, this.readiness()), { public: true });
+    // Public, so a load balancer can probe it; the detail (models, where they were found) only with the token.
+    this.router.add('GET', '/readyz', (req, res) => {
+      const ok = this.ready && !this.draining && this.listen?.healthy !== false;
+      sendJson(res, ok ? 200 : 503, authorized(this.config.apiToken, req) ? this.readiness() : { ready: ok });
+    }, { public: true });
     this.router.add('GET', '/metrics', async (_q, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
@@ -194,13 +211,13 @@ export class Gateway implements WireContext {
     return { port };
   }
 
-  /** Ends idle calls: no inbound audio for limits.idleTimeoutMs. */
+  /** Ends idle calls (no inbound audio for limits.idleTimeoutMs) and calls older than limits.maxCallMs. */
   private sweep(): void {
     const now = Date.now();
+    const l = this.config.limits;
     for (const call of this.calls.values()) {
-      if (now - call.lastAudioAt > this.config.limits.idleTimeoutMs) {
-        call.fail('idle_timeout', `no audio for ${this.config.limits.idleTimeoutMs} ms`, 1001);
-      }
+      if (now - call.lastAudioAt > l.idleTimeoutMs) call.fail('idle_timeout', `no audio for ${l.idleTimeoutMs} ms`, 1001);
+      else if (now - call.startedAt > l.maxCallMs) call.fail('max_duration', `call longer than ${l.maxCallMs} ms`, 1008);
     }
   }
 
@@ -260,7 +277,7 @@ export class Gateway implements WireContext {
       if (!wire?.connect) return refuse(404, 'Not Found');
       const connect = wire.connect.bind(wire);
       if (this.draining) return refuse(503, 'Service Unavailable');
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.wssFor(wire).handleUpgrade(req, socket, head, (ws) => {
         try {
           connect(ws, req, this);
         } catch (e) {
@@ -272,6 +289,13 @@ export class Gateway implements WireContext {
       this.log.error({ err: e }, 'upgrade failed');
       refuse(500, 'Internal Server Error');
     }
+  }
+
+  private wssFor(wire: Wire): WebSocketServer {
+    const max = wire.maxPayload ?? this.config.limits.maxMessageBytes;
+    let wss = this.wssByMax.get(max);
+    if (!wss) this.wssByMax.set(max, (wss = new WebSocketServer({ noServer: true, maxPayload: max })));
+    return wss;
   }
 
   /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
@@ -291,8 +315,10 @@ export class Gateway implements WireContext {
     for (const p of [...this.plugins].reverse()) await p.stop?.(this).catch((e: Error) => this.log.error({ err: e }, 'plugin stop failed'));
     if (this.sweeper) clearInterval(this.sweeper);
     this.pacer.stop();
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const wss of this.wssByMax.values()) {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    }
     this.server.closeAllConnections?.();
     await this.listen?.close();
   }

@@ -8,7 +8,6 @@ import { PromptsFeature } from './features/prompts.js';
 import { Gateway } from './Gateway.js';
 import { registerOpenApi } from './ops/openapi.js';
 import { tracingSettings } from './ops/tracingConfig.js';
-import { wiresConfig } from './wires/config.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
@@ -19,9 +18,10 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   if (tracing) gw.use((await import('./ops/tracing.js')).TracingFeature.otlp(tracing));
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new ConsentFeature());
-  gw.use(new PromptsFeature());
-  for (const p of outboundFeatures()) gw.use(p);
-  for (const w of createWires(wiresConfig(config, env))) gw.addWire(w);
+  const prompts = new PromptsFeature();
+  gw.use(prompts);
+  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
+  for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   registerOpenApi(gw.router, gw.log);
   return gw;

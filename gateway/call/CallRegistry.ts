@@ -14,9 +14,14 @@ export class CallRegistry {
   private readonly live = new Map<string, Call>();
   /** Callbacks waiting for a call id to start or be refused. */
   private readonly awaiting = new Map<string, Set<(a: CallArrival) => void>>();
+  /** Callbacks in `awaiting`, all ids together. */
+  private waiters = 0;
   /** Recent refusals by call id, for a subscriber that arrives just after its call was refused. */
   private readonly refusals = new Map<string, { reason: string; at: number }>();
   private readonly startedHooks: ((call: Call) => void)[] = [];
+
+  /** `maxWaiters`: callbacks that may await ids at once, all ids together (limits.maxPendingEventStreams). */
+  constructor(private readonly maxWaiters = Infinity) {}
 
   get size(): number {
     return this.live.size;
@@ -32,6 +37,10 @@ export class CallRegistry {
 
   values(): IterableIterator<Call> {
     return this.live.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.live.keys();
   }
 
   /** Runs `fn` for every call registered from now on, after whoever awaited its id. */
@@ -53,9 +62,10 @@ export class CallRegistry {
 
   /**
    * Calls `cb` once, synchronously, when `callId` starts (before any of its events) or is refused at start, or
-   * with `timeout` after `timeoutMs`. Returns a cancel function.
+   * with `timeout` after `timeoutMs`. Returns a cancel function, or null when too many are waiting already.
    */
-  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): () => void {
+  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): (() => void) | null {
+    if (this.waiters >= this.maxWaiters) return null;
     let set = this.awaiting.get(callId);
     if (!set) this.awaiting.set(callId, (set = new Set()));
     const waiter = (a: CallArrival) => {
@@ -65,10 +75,11 @@ export class CallRegistry {
     const timer = setTimeout(() => waiter({ timeout: true }), timeoutMs);
     const cancel = () => {
       clearTimeout(timer);
-      set.delete(waiter);
+      if (set.delete(waiter)) this.waiters--;
       if (!set.size && this.awaiting.get(callId) === set) this.awaiting.delete(callId);
     };
     set.add(waiter);
+    this.waiters++;
     return cancel;
   }
 

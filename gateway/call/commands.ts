@@ -1,6 +1,7 @@
 // What can be asked of a live call, whichever wire asks: the JSON messages (native WebSocket text frames, control
 // API bodies) and the decoded commands every wire hands to `runCommand` (gRPC builds them from its protobuf).
 import { z } from 'zod';
+import { clip, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
 
 const promptId = z.string().min(1).max(128);
 
@@ -67,11 +68,12 @@ export function isCommandType(type: string): type is CommandType {
 export function parseCommand(raw: unknown, type?: CommandType): CallCommand | CommandError {
   const obj = type && raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as object), type } : raw;
   const given = (obj as { type?: unknown } | null)?.type;
-  if (typeof given === 'string' && !isCommandType(given)) return commandError('invalid', 'unknown_message', `unknown message type "${given}"`);
+  if (typeof given === 'string' && !isCommandType(given)) return commandError('invalid', 'unknown_message', `unknown message type "${clip(given)}"`);
   // The command's own schema, so that its errors name its fields rather than every command's.
   const schema = typeof given === 'string' ? CommandMessage.options.find((o) => o.shape.type.value === given) : undefined;
   const m = ((schema ?? CommandMessage) as z.ZodType<CommandMessage>).safeParse(obj);
-  if (!m.success) return commandError('invalid', 'invalid_message', z.prettifyError(m.error));
+  // Validation messages can name client-chosen keys: bounded, like every text echoed to a client.
+  if (!m.success) return commandError('invalid', 'invalid_message', clip(z.prettifyError(m.error), MAX_ERROR_MESSAGE));
   if (m.data.type !== 'play') return m.data;
   const audio = m.data.audio === undefined ? null : decodeBase64Audio(m.data.audio);
   if (m.data.audio !== undefined && !audio) return commandError('invalid', 'bad_base64', 'play.audio is not valid base64');

@@ -24,6 +24,8 @@ export interface Wire {
    * (Twilio cannot send headers: it signs, or carries a token parameter in its start message).
    */
   readonly selfAuth?: boolean;
+  /** Largest message a WebSocket wire takes (default limits.maxMessageBytes), enforced while the frame is read. */
+  readonly maxPayload?: number;
   /** A new WebSocket on `path` (already authenticated unless `selfAuth`). */
   connect?(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void;
   /**

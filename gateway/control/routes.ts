@@ -7,6 +7,7 @@ import type { Call, CallEvent } from '../call/Call.js';
 import { COMMAND_TYPES, isCommandError, parseCommand, type CommandErrorKind, type CommandType } from '../call/commands.js';
 import type { WireContext } from '../call/wire.js';
 import { HttpError, readJson, sendJson } from '../ops/http.js';
+import { metrics } from '../ops/metrics.js';
 
 /** A refused command's HTTP status. */
 const STATUS: Record<CommandErrorKind, number> = { invalid: 400, not_found: 404, busy: 429, forbidden: 403, unsupported: 501, conflict: 409 };
@@ -28,6 +29,27 @@ function sse(res: ServerResponse, ev: CallEvent): void {
   res.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
 }
 
+/**
+ * Writes to an event stream unless its reader is behind: past `limit` bytes queued the stream is dropped (the call
+ * goes on; the subscriber may reconnect), so a subscriber that never reads cannot grow the gateway's memory.
+ */
+export function sseWriter(gw: Pick<WireContext, 'config' | 'log'>, res: Pick<ServerResponse, 'writableLength' | 'destroyed' | 'write' | 'destroy'>, callId: string, onDrop: () => void): (text: string) => void {
+  const limit = gw.config.playout.maxSocketBufferBytes;
+  let dropped = false;
+  return (text) => {
+    if (dropped || res.destroyed) return;
+    if (res.writableLength > limit) {
+      dropped = true;
+      metrics.errors.inc({ code: 'sse_slow_consumer' });
+      gw.log.warn({ callId, queued: res.writableLength }, 'event stream subscriber is not reading: stream dropped');
+      res.destroy();
+      onDrop();
+      return;
+    }
+    res.write(text);
+  };
+}
+
 /** Longest a stream opened ahead of its call may wait for it (`?wait=`). */
 const MAX_WAIT_MS = 60_000;
 
@@ -39,7 +61,7 @@ const MAX_WAIT_MS = 60_000;
  */
 function streamEvents(gw: WireContext, req: IncomingMessage, res: ServerResponse, callId: string, url: URL): void {
   const live = gw.calls.get(callId);
-  if (live && !live.isEnded) return follow(req, res, live);
+  if (live && !live.isEnded) return follow(gw, req, res, live);
   const w = url.searchParams.get('wait');
   const waitMs = w === null ? 0 : Number(w);
   if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) throw new HttpError(400, 'invalid_message', `wait must be 0–${MAX_WAIT_MS} ms`);
@@ -47,10 +69,14 @@ function streamEvents(gw: WireContext, req: IncomingMessage, res: ServerResponse
   const refused = gw.calls.recentRefusal(callId); // refused just before this request came
   if (refused !== undefined) return rejectedStream(res, callId, refused);
   const cancel = gw.calls.awaitCall(callId, waitMs, (a) => {
-    if ('call' in a) return follow(req, res, a.call);
+    if ('call' in a) return follow(gw, req, res, a.call);
     if ('rejected' in a) return rejectedStream(res, callId, a.rejected);
     sendJson(res, 404, { error: 'unknown_call', message: `no call ${callId} started within ${waitMs} ms` });
   });
+  if (!cancel) {
+    res.setHeader('retry-after', '1');
+    throw new HttpError(503, 'too_many_waiting', `${gw.config.limits.maxPendingEventStreams} event streams are already waiting for calls to start`);
+  }
   req.on('close', cancel);
   res.on('close', cancel);
 }
@@ -68,7 +94,7 @@ function openStream(res: ServerResponse, callId: string): void {
 }
 
 /** Streams a live call's events until its summary. */
-function follow(req: IncomingMessage, res: ServerResponse, call: Call): void {
+function follow(gw: WireContext, req: IncomingMessage, res: ServerResponse, call: Call): void {
   openStream(res, call.id);
   sse(res, { type: 'ready', callId: call.id, t: 0 });
   let done = false;
@@ -79,13 +105,14 @@ function follow(req: IncomingMessage, res: ServerResponse, call: Call): void {
     clearInterval(keepalive);
     res.end();
   };
+  const write = sseWriter(gw, res, call.id, finish);
   const unobserve = call.observe((ev) => {
     if (done) return;
-    sse(res, ev);
+    write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
     if (ev.type === 'call_summary') finish();
   });
   // Comments keep proxies from timing the stream out while the call is quiet.
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), 15000);
+  const keepalive = setInterval(() => write(': keepalive\n\n'), 15000);
   keepalive.unref();
   req.on('close', finish);
   res.on('close', finish);

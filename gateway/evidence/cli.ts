@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config.js';
+import { groupHelp, helpText, parseCommandLine, subcommand, UsageError, type CommandSpec, type OptionSpec } from '../ops/commandLine.js';
 import { databasePath, openDatabase } from '../store/Database.js';
 import { canonicalJson } from './canonical.js';
 import { parseCheckpoints, parseHead, type ChainHead } from './checkpoint.js';
@@ -22,16 +23,32 @@ const stdio: CliIo = {
   err: (t) => process.stderr.write(t),
 };
 
-const USAGE = `usage:
-  earshot evidence verify [--db <file>] [--data-dir <dir>] [--key-file <file>] [--checkpoints <file>|--no-checkpoints]
-                          [--expect-head <seq>:<hash>] [--json]
-  earshot evidence show <id> [--db <file>] [--data-dir <dir>] [--key-file <file>]
---db defaults to <dataDir>/earshot.db from the configuration; audio paths resolve against --data-dir, which defaults
-to the database file's directory. The MAC key: ${KEY_ENV}, else --key-file, else evidence.keyFile, else evidence.key
-beside the database; without one, MACs are not checked (said in the output). Checkpoints: --checkpoints, else
-evidence.checkpointFile, else evidence-checkpoints.jsonl beside the database, if it exists. --expect-head: a head
-printed by an earlier verify; the chain must still hold it.
-`;
+const SOURCE_OPTIONS = {
+  db: { type: 'string', value: 'FILE', help: 'the SQLite database (default: <dataDir>/earshot.db from the configuration)' },
+  'data-dir': { type: 'string', value: 'DIR', help: "where audio paths resolve (default: the database file's folder)" },
+  'key-file': { type: 'string', value: 'FILE', help: `the MAC key (default: ${KEY_ENV}, else evidence.keyFile, else evidence.key beside the database)` },
+} as const satisfies Record<string, OptionSpec>;
+
+export const EVIDENCE_COMMANDS = {
+  verify: {
+    usage: 'earshot evidence verify',
+    summary: 'Check the whole chain: hashes, MACs, audio files, checkpoints. Exit 0 ok, 1 failed, 2 usage or I/O error.',
+    options: {
+      ...SOURCE_OPTIONS,
+      checkpoints: { type: 'string', value: 'FILE', help: 'signed head checkpoints (default: evidence.checkpointFile, else evidence-checkpoints.jsonl beside the database, if it exists)' },
+      'no-checkpoints': { type: 'boolean', help: 'do not read checkpoints' },
+      'expect-head': { type: 'string', value: 'SEQ:HASH', help: 'a head printed by an earlier verify: the chain must still hold it' },
+      json: { type: 'boolean', help: 'the result as JSON' },
+    },
+    notes: 'Without a MAC key the MACs are not checked (said in the output); without checkpoints, records removed from the end would not be noticed.',
+  },
+  show: {
+    usage: 'earshot evidence show',
+    summary: 'One record as JSON with its audio path and whether it is intact. Exit 0 intact, 1 missing or damaged.',
+    args: [{ name: 'id', help: 'the evidence record id', required: true }],
+    options: SOURCE_OPTIONS,
+  },
+} as const satisfies Record<string, CommandSpec>;
 
 interface Parsed {
   positional: string[];
@@ -44,30 +61,24 @@ interface Parsed {
   json: boolean;
 }
 
-const VALUED = ['--db', '--data-dir', '--key-file', '--checkpoints', '--expect-head'] as const;
-
-function parseArgs(args: string[]): Parsed | string {
-  const p: Parsed = { positional: [], json: false, noCheckpoints: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') p.json = true;
-    else if (a === '--no-checkpoints') p.noCheckpoints = true;
-    else if ((VALUED as readonly string[]).includes(a)) {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) return `${a} needs a value`;
-      if (a === '--db') p.db = v;
-      else if (a === '--data-dir') p.dataDir = v;
-      else if (a === '--key-file') p.keyFile = v;
-      else if (a === '--checkpoints') p.checkpoints = v;
-      else {
-        const h = parseHead(v);
-        if (!h) return '--expect-head needs <seq>:<64 hex digits>';
-        p.expectHead = h;
-      }
-    } else if (a.startsWith('--')) return `unknown option ${a}`;
-    else p.positional.push(a);
+/** The subcommand and its options, read and checked before anything is opened. */
+function parseArgs(args: string[]): { sub: keyof typeof EVIDENCE_COMMANDS; p: Parsed } | { help: string } {
+  const { name, rest } = subcommand('earshot evidence', EVIDENCE_COMMANDS, args);
+  if (!name) return { help: groupHelp('earshot evidence', EVIDENCE_COMMANDS) };
+  const spec: CommandSpec = EVIDENCE_COMMANDS[name];
+  const r = parseCommandLine(spec, rest);
+  if (r.help) return { help: helpText(spec) };
+  const v = r.values as Record<string, string | boolean | undefined>;
+  const str = (k: string) => v[k] as string | undefined;
+  const p: Parsed = { positional: r.args, db: str('db'), dataDir: str('data-dir'), keyFile: str('key-file'), checkpoints: str('checkpoints'), noCheckpoints: v['no-checkpoints'] === true, json: v.json === true };
+  if (p.checkpoints !== undefined && p.noCheckpoints) throw new UsageError('--checkpoints and --no-checkpoints exclude each other', spec);
+  const head = str('expect-head');
+  if (head !== undefined) {
+    const h = parseHead(head);
+    if (!h) throw new UsageError('--expect-head needs <seq>:<64 hex digits>', spec);
+    p.expectHead = h;
   }
-  return p;
+  return { sub: name, p };
 }
 
 interface Opened {
@@ -121,16 +132,20 @@ function verifyOptions(p: Parsed, o: Opened): VerifyOptions {
 
 /** Exit codes: 0 ok, 1 verification failed / record not found or damaged, 2 usage or I/O error. */
 export async function evidenceCli(args: string[], io: CliIo = stdio): Promise<number> {
-  const p = parseArgs(args);
-  if (typeof p === 'string') {
-    io.err(`${p}\n${USAGE}`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`earshot evidence: ${e.message}\n${e.spec ? helpText(e.spec) : ''}`);
     return 2;
   }
-  const [sub, ...rest] = p.positional;
-  if (sub !== 'verify' && sub !== 'show') {
-    io.err(USAGE);
-    return 2;
+  if ('help' in parsed) {
+    io.out(parsed.help);
+    return 0;
   }
+  const { sub, p } = parsed;
+  const rest = p.positional;
   let opened: Opened;
   try {
     opened = openStore(p);
@@ -147,10 +162,6 @@ export async function evidenceCli(args: string[], io: CliIo = stdio): Promise<nu
       return r.ok ? 0 : 1;
     }
     const id = rest[0];
-    if (!id) {
-      io.err(USAGE);
-      return 2;
-    }
     const rec = store.get(id);
     if (!rec) {
       io.err(`no evidence record ${id}\n`);

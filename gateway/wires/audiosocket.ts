@@ -10,7 +10,7 @@
 // call's. Outbound prompt audio goes back in the same framing at the call's rate. AudioSocket has no flush: what
 // is written plays, so the socket's own write buffer is kept under `audiosocketMaxQueuedMs` (frames that would
 // exceed it are dropped and counted) — with the Playout lookahead that bounds audio after a barge-in.
-import { createServer, type Server, type Socket } from 'node:net';
+import { BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { CodecError, floatToInt16, int16ToFloat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
@@ -20,7 +20,7 @@ import type { Wire, WireContext } from '../call/wire.js';
 import { HttpError, readJson, sendJson } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import type { WiresConfig } from './config.js';
+import { parseCidr, type WiresConfig } from './config.js';
 import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
 import { WriteGroup } from './shared/WriteGroup.js';
 
@@ -29,6 +29,22 @@ export const AS_RATES: Record<number, number> = { 0x10: 8000, 0x11: 12000, 0x12:
 const RATE_TYPE: Record<number, number> = Object.fromEntries(Object.entries(AS_RATES).map(([t, r]) => [r, Number(t)]));
 /** Application error codes sent in a 0xff frame before the server hangs up. */
 export const AS_ERR = { protocol: 0x10, bad_frame: 0x11, rejected: 0x12, internal: 0x13 } as const;
+
+/** Whether a peer address is in the allowlist (addresses and CIDR ranges; IPv4-mapped IPv6 counts as IPv4). */
+export function sourceAllowlist(entries: string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const e of entries) {
+    const c = parseCidr(e);
+    if (c) list.addSubnet(c.address, c.prefix, c.family);
+  }
+  return (address) => {
+    if (!address) return false;
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    const a = v4 ?? address;
+    const family = isIP(a);
+    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
 
 export function frame(type: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const b = Buffer.allocUnsafe(3 + payload.length);
@@ -75,6 +91,9 @@ export class AudioSocketWire implements Wire {
       const now = Date.now();
       for (const [k, v] of this.pending) if (now - v.at > PENDING_TTL_MS) this.pending.delete(k);
       const uuid = normUuid(m.data.uuid);
+      // Registrations live five minutes: bounded by count too, or a client could fill memory within that time.
+      const cap = 4 * gw.config.limits.maxCalls;
+      if (this.pending.size >= cap && !this.pending.has(uuid)) throw new HttpError(503, 'too_many_pending', `${cap} AudioSocket calls are registered and not connected yet`);
       this.pending.set(uuid, { meta: { ...m.data, uuid }, at: now });
       sendJson(res, 201, { ok: true, uuid, expiresInMs: PENDING_TTL_MS });
     });
@@ -89,11 +108,21 @@ export class AudioSocketWire implements Wire {
   async start(gw: WireContext): Promise<{ port: number } | void> {
     this.routes(gw);
     if (!this.cfg.audiosocket) return;
+    const allowed = sourceAllowlist(this.cfg.audiosocketAllow);
     const server = createServer((socket) => {
+      // AudioSocket carries no credentials: who may connect is decided by address, before a byte is read.
+      if (!allowed(socket.remoteAddress)) {
+        metrics.errors.inc({ code: 'audiosocket_refused' });
+        gw.log.warn({ peer: socket.remoteAddress }, 'audiosocket connection from an address not in audiosocketAllow: closed');
+        socket.destroy();
+        return;
+      }
       const c = new AudioSocketConnection(socket, gw, this.cfg, this);
       this.conns.add(c);
       socket.on('close', () => this.conns.delete(c));
     });
+    // Each connection is a call: no more than the calls the gateway takes, and a few arriving while others end.
+    server.maxConnections = gw.config.limits.maxCalls + 16;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.cfg.audiosocketPort, this.cfg.audiosocketHost, () => resolve());

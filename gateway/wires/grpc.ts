@@ -4,6 +4,7 @@
 // the gateway has an apiToken. Status codes: INVALID_ARGUMENT (bad first message, audio before config, bad
 // command), RESOURCE_EXHAUSTED (message over limits.maxMessageBytes, at capacity, queue full), DEADLINE_EXCEEDED
 // (no config within limits.startTimeoutMs), UNAUTHENTICATED, FAILED_PRECONDITION (no TTS / recogniser), NOT_FOUND.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -16,6 +17,8 @@ import { PROJECT_ROOT } from '../models.js';
 import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
+import { clip, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
+import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
 import type { WiresConfig } from './config.js';
 
 export const PROTO_DIR = join(PROJECT_ROOT, 'proto');
@@ -29,6 +32,19 @@ export function loadProtos(): { earshot: grpc.GrpcObject; health: grpc.GrpcObjec
 }
 
 type Status = { code: grpc.status; details: string };
+
+/** TLS when the configuration names a certificate and key (and mutual TLS with a client CA); plaintext otherwise. */
+function credentials(cfg: WiresConfig): grpc.ServerCredentials {
+  if (!cfg.grpcTlsCert || !cfg.grpcTlsKey) return grpc.ServerCredentials.createInsecure();
+  const ca = cfg.grpcTlsClientCa ? readFileSync(cfg.grpcTlsClientCa) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(cfg.grpcTlsCert), private_key: readFileSync(cfg.grpcTlsKey) }], !!ca);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+/** Responses (objects, not bytes) queued on a StreamCall before its client counts as not reading. */
+const MAX_QUEUED_RESPONSES = 256;
 const S = grpc.status;
 
 /** A refused command's status, reported in its error event as `grpcStatus` (the stream goes on). */
@@ -68,6 +84,9 @@ export class GrpcWire implements Wire {
   private evidence: import('../evidence/EvidenceStore.js').EvidenceStore | null = null;
   private tts: import('../speak/tts/TtsRegistry.js').TtsRegistry | null = null;
   private streams = new Set<GrpcCall>();
+  /** Health Watch streams and their tick; one timer serves them all while there are any. */
+  private watches = new Map<object, () => void>();
+  private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: WiresConfig) {}
 
@@ -75,7 +94,14 @@ export class GrpcWire implements Wire {
     if (!this.cfg.grpc) return;
     const { earshot, health } = loadProtos();
     const max = gw.config.limits.maxMessageBytes;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      // One platform connection multiplexes its calls; no more streams on it than calls the gateway takes, plus room.
+      'grpc.max_concurrent_streams': gw.config.limits.maxCalls + 64,
+      // Connections without a stream for this long are closed.
+      'grpc.max_connection_idle_ms': 5 * 60_000,
+    });
     const authed = (md: grpc.Metadata): boolean => {
       const want = gw.config.apiToken;
       if (!want) return true;
@@ -123,23 +149,43 @@ export class GrpcWire implements Wire {
         cb(null, { status: s });
       },
       Watch: (call: grpc.ServerWritableStream<{ service?: string }, unknown>) => {
-        let last = '';
+        // Bounded, and one timer for all of them: a stream per client used to cost a timer each, without limit.
+        if (this.watches.size >= this.cfg.grpcMaxHealthWatches) {
+          return void call.emit('error', { code: S.RESOURCE_EXHAUSTED, details: `more than ${this.cfg.grpcMaxHealthWatches} health watches` });
+        }
+        const w = { call, last: '' };
         const tick = () => {
           const s = status(call.request.service ?? '') ?? 'SERVICE_UNKNOWN';
-          if (s !== last) call.write({ status: (last = s) });
+          // A watcher that does not read gets no more than the transitions it has not taken yet.
+          if (s !== w.last && call.writableLength < 16) call.write({ status: (w.last = s) });
         };
         tick();
-        const timer = setInterval(tick, 1000);
-        call.on('cancelled', () => clearInterval(timer));
-        call.on('close', () => clearInterval(timer));
+        this.watches.set(call, tick);
+        this.watchTimer ??= setInterval(() => {
+          for (const t of this.watches.values()) t();
+        }, 1000);
+        const done = () => {
+          this.watches.delete(call);
+          if (!this.watches.size && this.watchTimer) {
+            clearInterval(this.watchTimer);
+            this.watchTimer = null;
+          }
+        };
+        call.on('cancelled', done);
+        call.on('close', done);
+        call.on('error', done);
       },
     });
 
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, credentials(this.cfg), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
-    gw.log.info({ host: this.cfg.grpcHost, port }, 'grpc listening');
+    const tls = !!this.cfg.grpcTlsCert;
+    gw.log.info({ host: this.cfg.grpcHost, port, tls, mutualTls: !!this.cfg.grpcTlsClientCa }, 'grpc listening');
+    if (!tls && !isLoopback(this.cfg.grpcHost)) {
+      gw.log.warn({ host: this.cfg.grpcHost }, 'gRPC listens beyond this host WITHOUT TLS: tokens and call audio cross the network in clear; set EARSHOT_GRPC_TLS_CERT/KEY or keep it on a private network');
+    }
     return { port };
   }
 
@@ -179,6 +225,9 @@ export class GrpcWire implements Wire {
     this.server = null;
     if (!s) return;
     for (const c of this.streams) c.abort({ code: S.UNAVAILABLE, details: 'gateway is shutting down' });
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    this.watches.clear();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => (s.forceShutdown(), resolve()), 1000);
       s.tryShutdown(() => (clearTimeout(t), resolve()));
@@ -199,7 +248,12 @@ class GrpcCall implements CallSink {
     private readonly gw: WireContext,
   ) {
     this.log = gw.log.child({ wire: 'grpc' });
+    const budget = messageBudget(gw.config);
     stream.on('data', (req: Req) => {
+      if (this.done) return;
+      if (!budget.spend(64 + (req.audio?.length ?? 0) + (req.play?.audio?.length ?? 0), performance.now())) {
+        return this.abort({ code: S.RESOURCE_EXHAUSTED, details: RATE_LIMITED.message });
+      }
       try {
         this.onRequest(req);
       } catch (e) {
@@ -226,14 +280,28 @@ class GrpcCall implements CallSink {
   // --- CallSink ------------------------------------------------------------------------------------------------
   sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
     if (this.done) return true;
-    if (this.stream.writableLength > 256) return false; // objects queued, not bytes: a client that stopped reading
+    if (this.stream.writableLength > MAX_QUEUED_RESPONSES) return false;
     this.stream.write({ audio: { promptId: meta.promptId, offsetMs: meta.offsetMs, audio: Buffer.from(bytes) } });
     return true;
   }
 
   sendEvent(ev: CallEvent): void {
-    if (this.done) return;
+    if (this.done || this.overflowed) return;
+    // Events are checked like audio: a client that stops reading while its call makes events must not grow this.
+    if (this.stream.writableLength > MAX_QUEUED_RESPONSES) return this.overflow();
     this.stream.write({ event: { type: ev.type, t: Math.round(ev.t ?? 0), json: JSON.stringify(ev) } });
+  }
+
+  private overflowed = false;
+
+  private overflow(): void {
+    this.overflowed = true;
+    const call = this.call;
+    if (call && !call.isEnded) {
+      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading the stream fast enough', 1008));
+      return;
+    }
+    this.abort({ code: S.RESOURCE_EXHAUSTED, details: 'client is not reading the stream' });
   }
 
   close(code: number, reason: string): void {
@@ -243,8 +311,9 @@ class GrpcCall implements CallSink {
     this.abort({ code: map[code] ?? (code >= 4400 && code < 4500 ? S.INVALID_ARGUMENT : S.ABORTED), details: reason });
   }
 
-  abort(st: Status): void {
+  abort(full: Status): void {
     if (this.done) return;
+    const st = { code: full.code, details: clip(full.details, MAX_ERROR_MESSAGE) };
     this.done = true;
     clearTimeout(this.startTimer);
     metrics.errors.inc({ code: `grpc_${S[st.code]}` });

@@ -8,8 +8,10 @@ import type { Call, CallEvent, CallSink } from '../call/Call.js';
 import { isCommandError, parseCommand } from '../call/commands.js';
 import { StartMessage } from '../call/start.js';
 import type { Wire, WireContext } from '../call/wire.js';
+import { clip, closeReason, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
+import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
 import { WriteGroup } from './shared/WriteGroup.js';
 
 export class NativeWire implements Wire {
@@ -26,6 +28,10 @@ class NativeConnection implements CallSink {
   private log: Logger;
   private startTimer: NodeJS.Timeout;
   private closed = false;
+  /** The client stopped reading: nothing more is queued for it, the call is being failed. */
+  private overflowed = false;
+  /** The client sent too much: nothing more is read from it, and its socket goes shortly after the close frame. */
+  private cutOff = false;
   private readonly writes: WriteGroup;
 
   constructor(
@@ -35,7 +41,15 @@ class NativeConnection implements CallSink {
   ) {
     this.writes = new WriteGroup(req.socket);
     this.log = gw.log.child({ wire: 'native' });
+    const budget = messageBudget(gw.config);
     ws.on('message', (data, isBinary) => {
+      if (this.closed || this.overflowed) return;
+      if (!budget.spend((data as Buffer).length, performance.now())) {
+        // Read nothing more from it; the error and the close frame still go out before the socket does.
+        this.cutOff = true;
+        req.socket.pause();
+        return this.fatal(RATE_LIMITED.code, RATE_LIMITED.message, 1008);
+      }
       try {
         this.onMessage(data as Buffer, isBinary);
       } catch (e) {
@@ -74,19 +88,49 @@ class NativeConnection implements CallSink {
   close(code: number, reason: string): void {
     if (!this.closed) {
       this.closed = true;
-      // Let queued events (call_summary) flush before closing.
-      this.ws.close(code === 1000 ? 1000 : code, reason.slice(0, 100));
+      // Let queued events (call_summary) flush before closing; a client that is not reading gets no handshake.
+      if (this.overflowed) this.ws.terminate();
+      else {
+        this.ws.close(code === 1000 ? 1000 : code, closeReason(reason));
+        // A paused socket would never read the client's closing handshake: do not wait 30 s for it.
+        if (this.cutOff) setTimeout(() => this.ws.terminate(), 500).unref();
+      }
     }
   }
 
+  /** Every event and error goes through here: the socket's buffer is checked on each, not only for audio. */
   private send(obj: unknown): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.closed || this.overflowed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return this.overflow();
     this.ws.send(JSON.stringify(obj));
+  }
+
+  /** The client is not reading what it is sent: its call fails as a slow consumer, or the connection goes. */
+  private overflow(): void {
+    this.overflowed = true;
+    const call = this.call;
+    if (call && !call.isEnded) {
+      // Not from inside the send that found it: fail() emits events that come back through send.
+      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading events fast enough', 1008));
+      return;
+    }
+    metrics.errors.inc({ code: 'slow_consumer' });
+    this.log.warn({ callId: this.call?.id }, 'client is not reading: connection dropped');
+    this.closed = true;
+    this.ws.terminate();
+  }
+
+  /** Ends the call (or, before one, the connection) with an error. */
+  private fatal(code: string, message: string, closeCode: number): void {
+    const call = this.call;
+    if (call && !call.isEnded) return call.fail(code, message, closeCode);
+    this.error(code, message);
+    this.close(closeCode, code);
   }
 
   private error(code: string, message: string): void {
     metrics.errors.inc({ code });
-    this.send({ type: 'error', code, message, t: this.call?.t ?? 0 });
+    this.send({ type: 'error', code, message: clip(message, MAX_ERROR_MESSAGE), t: this.call?.t ?? 0 });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -101,7 +145,7 @@ class NativeConnection implements CallSink {
     if (typeof type !== 'string') return this.error('invalid_message', 'message has no "type"');
     if (type === 'start') return this.onStart(msg);
     const call = this.call;
-    if (!call) return this.error('not_started', `"${type}" before "start"`);
+    if (!call) return this.error('not_started', `"${clip(type)}" before "start"`);
     const cmd = parseCommand(msg);
     if (isCommandError(cmd)) return this.error(cmd.code, cmd.message);
     const err = this.gw.command(call, cmd, (e) => this.error(e.code, e.message));

@@ -30,7 +30,14 @@ const Connected = z
 export class VonageWire implements Wire {
   readonly name = 'vonage';
   readonly path = '/v1/vonage';
-  constructor(private readonly cfg: WiresConfig) {}
+  /** Vonage sends 20 ms of L16 per binary frame and small JSON: its cap is far below the native protocol's. */
+  readonly maxPayload: number;
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
   connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
     new VonageConnection(ws, req, ctx, this.cfg);
   }
@@ -52,7 +59,7 @@ class VonageConnection extends BufferingFarEnd {
 
   // --- far end ------------------------------------------------------------------------------------------------
   protected writeAudio(bytes: Uint8Array): void {
-    this.ws.send(bytes, { binary: true });
+    this.sendBinary(bytes);
   }
 
   protected writeClear(): void {
