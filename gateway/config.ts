@@ -11,6 +11,7 @@ import { EvidenceConfigSchema } from './evidence/config.js';
 import { PolicyConfigSchema } from './policy/config.js';
 import { ScriptsConfigSchema } from './script/config.js';
 import { TtsConfigSchema } from './speak/config.js';
+import { WebhooksConfigSchema } from './webhooks/config.js';
 import { WiresConfigSchema } from './wires/config.js';
 
 const BargeIn = z.strictObject({
@@ -240,6 +241,7 @@ export const ConfigSchema = z.strictObject({
   policy: Policy.prefault({}).describe('Outbound-calling rules (gateway/policy/README.md).'),
   evidence: EvidenceConfigSchema.prefault({}).describe('Consent evidence store (gateway/evidence/README.md).'),
   wires: WiresConfigSchema.prefault({}).describe('Telephony wires (docs/protocol.md, proto/README.md).'),
+  webhooks: WebhooksConfigSchema.prefault({}).describe('Signed webhooks from a durable outbox (README.md, Webhooks).'),
   tracing: z
     .record(z.string(), z.unknown())
     .prefault({})
@@ -288,6 +290,8 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_TWILIO_AUTH_TOKEN: { path: ['wires', 'twilioAuthToken'], type: 'string' },
   EARSHOT_TWILIO_PUBLIC_URL: { path: ['wires', 'twilioPublicUrl'], type: 'string' },
   EARSHOT_TWILIO_TRUST_FORWARDED_HOST: { path: ['wires', 'twilioTrustForwardedHost'], type: 'bool' },
+  EARSHOT_WEBHOOK_URL: { path: ['webhooks', 'url'], type: 'string' },
+  EARSHOT_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], type: 'string' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

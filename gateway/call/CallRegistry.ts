@@ -19,6 +19,7 @@ export class CallRegistry {
   /** Recent refusals by call id, for a subscriber that arrives just after its call was refused. */
   private readonly refusals = new Map<string, { reason: string; at: number }>();
   private readonly startedHooks: ((call: Call) => void)[] = [];
+  private readonly rejectedHooks: ((callId: string, reason: string) => void)[] = [];
 
   /** `maxWaiters`: callbacks that may await ids at once, all ids together (limits.maxPendingEventStreams). */
   constructor(private readonly maxWaiters = Infinity) {}
@@ -46,6 +47,11 @@ export class CallRegistry {
   /** Runs `fn` for every call registered from now on, after whoever awaited its id. */
   onStarted(fn: (call: Call) => void): void {
     this.startedHooks.push(fn);
+  }
+
+  /** Runs `fn` for every start refused from now on (webhooks announce them). */
+  onRejected(fn: (callId: string, reason: string) => void): void {
+    this.rejectedHooks.push(fn);
   }
 
   register(call: Call): void {
@@ -90,6 +96,7 @@ export class CallRegistry {
     this.refusals.set(callId, { reason, at: performance.now() });
     if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
     this.arrive(callId, { rejected: reason });
+    for (const fn of this.rejectedHooks) fn(callId, reason);
   }
 
   /** Why `callId` was refused at start within the last 30 s, if it was. */
