@@ -26,7 +26,7 @@ export class WebhooksFeature implements Plugin {
     this.routes(gw);
     const cfg: WebhooksConfig = gw.config.webhooks;
     if (!cfg.url) return;
-    if (!cfg.secret) throw new ConfigError('webhooks.url is set but webhooks.secret (EARSHOT_WEBHOOK_SECRET) is not: webhooks are never sent unsigned');
+    if (!cfg.secret) throw new ConfigError('webhooks.secret is required with webhooks.url'); // the schema says so too
     this.events = new Set(cfg.events);
     this.store = SqliteWebhookOutbox.open({ dataDir: gw.config.dataDir });
     this.dispatcher = new WebhookDispatcher({ store: this.store, config: { ...cfg, url: cfg.url, secret: cfg.secret }, log: gw.log.child({ feature: 'webhooks' }) });

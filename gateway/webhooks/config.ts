@@ -36,6 +36,9 @@ export const WebhooksConfigSchema = z.strictObject({
     'Delivered events are kept this long (for the admin API and audits), then deleted. Dead letters are kept until ' +
       'replayed.',
   ),
+}).refine((c) => !c.url || c.secret, {
+  path: ['secret'],
+  message: 'required when webhooks.url is set (EARSHOT_WEBHOOK_SECRET): webhooks are never sent unsigned',
 });
 
 export type WebhooksConfig = z.infer<typeof WebhooksConfigSchema>;
