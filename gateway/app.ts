@@ -4,6 +4,7 @@ import { loadConfig, type Config } from './config.js';
 import { registerControlApi } from './control/routes.js';
 import { ConsentFeature } from './features/consent.js';
 import { outboundFeatures } from './features/outbound.js';
+import { MonitorFeature } from './features/monitor.js';
 import { PolicyFeature } from './features/policy.js';
 import { PromptsFeature } from './features/prompts.js';
 import { WebhooksFeature } from './features/webhooks.js';
@@ -26,6 +27,7 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   for (const p of outbound) gw.use(p);
   const policy = outbound.find((p): p is PolicyFeature => p instanceof PolicyFeature);
   gw.use(new WebhooksFeature({ dnc: () => policy?.policy?.dnc }));
+  gw.use(new MonitorFeature());
   for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   registerOpenApi(gw.router, gw.log);
