@@ -20,14 +20,15 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   const tracing = tracingSettings(config, env);
   if (tracing) gw.use((await import('./ops/tracing.js')).TracingFeature.otlp(tracing));
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
-  gw.use(new ConsentFeature());
+  const consent = new ConsentFeature();
+  gw.use(consent);
   const prompts = new PromptsFeature();
   gw.use(prompts);
   const outbound = outboundFeatures({ recordings: () => prompts.library });
   for (const p of outbound) gw.use(p);
   const policy = outbound.find((p): p is PolicyFeature => p instanceof PolicyFeature);
   gw.use(new WebhooksFeature({ dnc: () => policy?.policy?.dnc }));
-  gw.use(new MonitorFeature());
+  gw.use(new MonitorFeature({ evidence: () => consent.evidence }));
   for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   registerOpenApi(gw.router, gw.log);

@@ -86,6 +86,7 @@ describe('live monitor /ui', () => {
     expect(played.duration).toBeGreaterThan(0.2);
     expect(played.currentTime).toBeGreaterThan(0);
     await page.locator('#evidence').filter({ hasText: consent.evidenceId as string }).waitFor({ timeout: 2000 });
+    expect(await page.locator('#evidence [data-verified]').getAttribute('data-verified')).toBe('true');
 
     // The page's Stop prompt button: a long prompt is cut short by the operator.
     c.send({ type: 'play', promptId: 'long', audio: b64('pcm16', prompt.samples), interruptible: false });

@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from '../models.js';
 import { HttpError, sendJson } from '../ops/http.js';
 import { CallBoard, type CallRow } from '../monitor/CallBoard.js';
 import type { CallEvent } from '../call/events.js';
+import type { EvidenceStore } from '../evidence/index.js';
 
 /** Monitor pages open at once; each is one stream. */
 const MAX_WATCHERS = 16;
@@ -23,6 +24,9 @@ export class MonitorFeature implements Plugin {
   private readonly closers = new Set<() => void>();
   private page = '';
   private budgets: Record<string, unknown> = {};
+
+  /** `evidence`: the consent evidence store, whose records the page shows with their integrity check. */
+  constructor(private readonly opts: { evidence?: () => EvidenceStore | undefined } = {}) {}
 
   async start(gw: Gateway): Promise<void> {
     this.page = readFileSync(new URL('../monitor/index.html', import.meta.url), 'utf8');
@@ -40,6 +44,15 @@ export class MonitorFeature implements Plugin {
       sendJson(res, 200, { callId: p.callId, events });
     });
     r.add('GET', '/ui/stream', (req, res) => this.stream(gw, req, res));
+    // One record's own check (hash, MAC, audio file hash), as `earshot evidence show` does; an operator's click, so
+    // reading one small WAV on the event loop is fine. The whole chain is the CLI's `verify`.
+    r.add('GET', '/ui/evidence/:id', (_q, res, p) => {
+      const store = this.opts.evidence?.();
+      const record = store?.get(p.id);
+      if (!store || !record) throw new HttpError(404, 'not_found', `no evidence ${p.id.slice(0, 64)}`);
+      const problem = store.checkOne(p.id);
+      sendJson(res, 200, { record, verified: problem === null, problem });
+    });
   }
 
   callStarted(call: Call): void {
