@@ -1,7 +1,8 @@
 // The live monitor page in a real headless Chromium (Debian's chromium, driven by playwright-core) against a real
 // gateway with a token: a real call (../shared/audio barge-in scenario, then a consent answer through the real
 // recogniser) shows up in the list with its masked callee, its barge-in reaches the page's timeline within 1 s of
-// reaching the caller, the consent evidence audio plays, and the page's own buttons stop a prompt and hang up.
+// reaching the caller, its VAD frames reach the live plot, the consent evidence audio plays and its record verifies,
+// and the page's own buttons stop a prompt and hang up.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -70,6 +71,9 @@ describe('live monitor /ui', () => {
     const pageShowedAt = Number(await item.getAttribute('data-at'));
     expect(pageShowedAt - callerSawAt, 'barge-in on the page after the caller got it, ms').toBeLessThanOrEqual(1000);
     await streamed;
+    // The live plot got the call's VAD frames while the page watched it (31 a second of streamed audio).
+    const plotted = Number(await page.locator('#plot').getAttribute('data-frames'));
+    expect(plotted).toBeGreaterThan(((caller.samples.length / caller.sampleRate) * 1000 / 32) * 0.8);
     expect(await row.locator('td').nth(7).textContent()).toMatch(/^\d+ ms$/); // barge-in latency against its budget
     expect(await row.locator('td').nth(7).getAttribute('class')).toMatch(/^(ok|over)$/);
 

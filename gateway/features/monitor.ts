@@ -16,12 +16,17 @@ import type { EvidenceStore } from '../evidence/index.js';
 
 /** Monitor pages open at once; each is one stream. */
 const MAX_WATCHERS = 16;
+/** Per-frame plots open at once, all calls together (each is one call's 31 frames a second). */
+const MAX_PLOTS = 16;
+/** Frames sent together: four 32 ms frames, so a plot costs eight writes a second, not 31. */
+const FRAMES_PER_MESSAGE = 4;
 
 export class MonitorFeature implements Plugin {
   readonly name = 'monitor';
   readonly board = new CallBoard();
   private readonly watchers = new Set<(text: string) => void>();
   private readonly closers = new Set<() => void>();
+  private plots = 0;
   private page = '';
   private budgets: Record<string, unknown> = {};
 
@@ -44,6 +49,7 @@ export class MonitorFeature implements Plugin {
       sendJson(res, 200, { callId: p.callId, events });
     });
     r.add('GET', '/ui/stream', (req, res) => this.stream(gw, req, res));
+    r.add('GET', '/ui/calls/:callId/frames', (req, res, p) => this.frames(gw, req, res, p.callId));
     // One record's own check (hash, MAC, audio file hash), as `earshot evidence show` does; an operator's click, so
     // reading one small WAV on the event loop is fine. The whole chain is the CLI's `verify`.
     r.add('GET', '/ui/evidence/:id', (_q, res, p) => {
@@ -104,6 +110,41 @@ export class MonitorFeature implements Plugin {
     this.closers.add(finish);
     const keepalive = setInterval(() => write(': keepalive\n\n'), 15000);
     keepalive.unref();
+    req.on('close', finish);
+    res.on('close', finish);
+  }
+
+  /**
+   * One live call's VAD frames (speech probability, echo verdict, peak inbound level) while this stream is open:
+   * the call measures and sends them only while someone watches it.
+   */
+  private frames(gw: Gateway, req: IncomingMessage, res: ServerResponse, callId: string): void {
+    const call = gw.calls.get(callId);
+    if (!call || call.isEnded) throw new HttpError(404, 'unknown_call', `no call ${callId.slice(0, 64)} in progress`);
+    if (this.plots >= MAX_PLOTS) throw new HttpError(503, 'too_many_watchers', `${MAX_PLOTS} call plots are open already`);
+    this.plots++;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let batch: (number | boolean)[][] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.plots--;
+      untap();
+      unobserve();
+      this.closers.delete(finish);
+      res.end();
+    };
+    const write = sseWriter(gw, res, callId, finish);
+    const untap = call.tapFrames((f) => {
+      batch.push([f.t, Math.round(f.prob * 1000) / 1000, f.echo, Math.round(f.levelDb * 10) / 10]);
+      if (batch.length < FRAMES_PER_MESSAGE) return;
+      write(`event: frames\ndata: ${JSON.stringify(batch)}\n\n`);
+      batch = [];
+    });
+    const unobserve = call.observe((ev) => ev.type === 'call_summary' && finish());
+    this.closers.add(finish);
+    write(`: frames of call ${callId}; each [t ms, speech probability, echo, peak dBFS]\n\n`);
     req.on('close', finish);
     res.on('close', finish);
   }
