@@ -35,9 +35,8 @@ export class WebhooksFeature implements Plugin {
       for (const e of entries) this.submit('dnc_added', e.callId, { number: e.number, reason: e.reason, source: e.source, callId: e.callId, addedAt: e.addedAt });
     });
     this.dispatcher.start();
-    // Where to, never the secret; the URL's query may carry a receiver's token, so only its origin and path.
-    const u = new URL(cfg.url);
-    gw.log.info({ webhookUrl: `${u.origin}${u.pathname}`, events: cfg.events }, 'webhooks on');
+    // Where to, never the secret; a receiver's token may sit in the URL's path or query, so only its origin.
+    gw.log.info({ webhookOrigin: new URL(cfg.url).origin, events: cfg.events }, 'webhooks on');
   }
 
   callStarted(call: Call): void {
