@@ -5,7 +5,10 @@ import { registerControlApi } from './control/routes.js';
 import { ConsentFeature } from './features/consent.js';
 import { InterruptionFeature } from './features/interruption.js';
 import { outboundFeatures } from './features/outbound.js';
+import { MonitorFeature } from './features/monitor.js';
+import { PolicyFeature } from './features/policy.js';
 import { PromptsFeature } from './features/prompts.js';
+import { WebhooksFeature } from './features/webhooks.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
 import { registerOpenApi } from './ops/openapi.js';
@@ -25,7 +28,11 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   gw.use(new InterruptionFeature(consent)); // shares consent's recogniser pool
   const prompts = new PromptsFeature();
   gw.use(prompts);
-  for (const p of outboundFeatures({ recordings: () => prompts.library })) gw.use(p);
+  const outbound = outboundFeatures({ recordings: () => prompts.library });
+  for (const p of outbound) gw.use(p);
+  const policy = outbound.find((p): p is PolicyFeature => p instanceof PolicyFeature);
+  gw.use(new WebhooksFeature({ dnc: () => policy?.policy?.dnc }));
+  gw.use(new MonitorFeature({ evidence: () => consent.evidence }));
   for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);
   registerOpenApi(gw.router, gw.log);

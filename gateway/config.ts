@@ -13,6 +13,7 @@ import { TracingConfigSchema } from './ops/tracingConfig.js';
 import { PolicyConfigSchema } from './policy/config.js';
 import { ScriptsConfigSchema } from './script/config.js';
 import { TtsConfigSchema } from './speak/config.js';
+import { WebhooksConfigSchema } from './webhooks/config.js';
 import { WiresConfigSchema } from './wires/config.js';
 
 const BargeInContent = z.strictObject({
@@ -317,6 +318,7 @@ export const ConfigSchema = z.strictObject({
   fleet: FleetConfigSchema.prefault({}).describe('This instance in the call directory (used with `database.url`).'),
   events: Events.prefault({}).describe('Event ids, resumable event streams and the stream of every call (`GET /v1/events`).'),
   tracing: TracingConfigSchema.prefault({}).describe('Optional OpenTelemetry traces of calls, exported over OTLP/HTTP (README.md, Observability).'),
+  webhooks: WebhooksConfigSchema.prefault({}).describe('Signed webhooks from a durable outbox (README.md, Webhooks).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -365,6 +367,8 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_DATABASE_POOL_SIZE: { path: ['database', 'poolSize'], type: 'int' },
   EARSHOT_INSTANCE_ID: { path: ['fleet', 'instanceId'], type: 'string' },
   EARSHOT_ADVERTISE_URL: { path: ['fleet', 'advertiseUrl'], type: 'string' },
+  EARSHOT_WEBHOOK_URL: { path: ['webhooks', 'url'], type: 'string' },
+  EARSHOT_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], type: 'string' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

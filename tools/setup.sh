@@ -46,6 +46,16 @@ if ! command -v promtool >/dev/null 2>&1; then
   rm -rf "$deb_dir"
 fi
 
+# Chromium, from Debian, drives the live monitor page's test (test/monitor.e2e.test.ts, through playwright-core):
+# Debian's build, not a browser downloaded by npm, so it is patched with the rest of the system.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (Debian package) for the monitor page test"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # onnxruntime-node-install=skip in .npmrc keeps its installer from fetching CUDA files.
 npm ci --no-audit --no-fund
 

@@ -64,6 +64,14 @@ export interface CallServices {
   ended?(call: Call): void;
 }
 
+/** One 32 ms VAD frame as a watcher sees it: speech probability, echo verdict and the inbound level. */
+export interface FrameSample {
+  t: number;
+  prob: number;
+  echo: boolean;
+  levelDb: number;
+}
+
 export class Call {
   readonly id: string;
   readonly format: AudioFormat;
@@ -87,6 +95,10 @@ export class Call {
   private requested = new Map<string, number>();
   /** Per-frame trace (probability, echo gate figures) for tuning; only at log level trace. */
   private readonly traceFrames: boolean;
+  /** Watchers of the per-frame VAD view (the live monitor's plot); empty unless someone watches this call. */
+  private readonly frameTaps = new Set<(f: FrameSample) => void>();
+  /** Peak inbound level since the last VAD frame, dBFS; measured only while a tap is set. */
+  private peakDb = -96;
   private readonly refMap: { nextPlayAt: number; resampler: Resampler | null; skipped: boolean }[];
   /**
    * Wall clock → inbound timeline: inbound sample ≈ wall ms × 16 + clockOffset. Audio arrives late but never
@@ -190,6 +202,7 @@ export class Call {
       return this.fail('audio_too_fast', `inbound audio arrives faster than ${l.maxInboundRatio}× real time (beyond a ${l.inboundBurstMs} ms burst)`, 1008);
     }
     const pcm = decode(this.format.encoding, bytes, inboundScratch);
+    if (this.frameTaps.size) this.peakDb = Math.max(this.peakDb, peakDbfs(pcm));
     this.lastAudioAt = Date.now();
     if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
     const added = this.listen.pushPcm16(pcm);
@@ -217,6 +230,11 @@ export class Call {
       const db = (x: number) => Math.round(10 * Math.log10(x / 512 + 1e-12));
       const { res, exp, ref, locked } = f.trace;
       this.log.trace({ t, p: Math.round(f.prob * 100) / 100, echo: f.echo, res: db(res), exp: db(exp), ref: db(ref), lock: locked }, 'vad');
+    }
+    if (this.frameTaps.size) {
+      const sample: FrameSample = { t, prob: f.prob, echo: f.echo, levelDb: this.peakDb };
+      this.peakDb = -96;
+      for (const tap of this.frameTaps) tap(sample);
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
@@ -366,6 +384,12 @@ export class Call {
 
   private observers: ((ev: CallEvent) => void)[] = [];
 
+  /** Sees every VAD frame of this call while set (the monitor's live plot); returns the function that unsets it. */
+  tapFrames(fn: (f: FrameSample) => void): () => void {
+    this.frameTaps.add(fn);
+    return () => this.frameTaps.delete(fn);
+  }
+
   /** Sees every event this call sends to its client (scripts, SSE, call records). */
   observe(fn: (ev: CallEvent) => void): () => void {
     this.observers.push(fn);
@@ -432,3 +456,12 @@ export class Call {
   }
 }
 
+/** Peak of a pcm16 frame in dBFS (floor −96). */
+function peakDbfs(pcm: Int16Array): number {
+  let peak = 0;
+  for (let i = 0; i < pcm.length; i++) {
+    const v = pcm[i] < 0 ? -pcm[i] : pcm[i];
+    if (v > peak) peak = v;
+  }
+  return peak ? Math.max(-96, 20 * Math.log10(peak / 32768)) : -96;
+}

@@ -12,6 +12,7 @@ import { groupHelp, helpText, parseCommandLine, subcommand, UsageError, type Com
 import { databasePath, openDatabase } from '../store/Database.js';
 import { Postgres } from '../store/postgres/Postgres.js';
 import { canonicalJson } from './canonical.js';
+import { checkOne } from './checkOne.js';
 import { parseCheckpoints, parseHead, type ChainHead } from './checkpoint.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
 import type { EvidenceLedger } from './EvidenceLedger.js';
@@ -257,19 +258,6 @@ export async function evidenceCli(args: string[], io: CliIo = stdio): Promise<nu
     return 2;
   } finally {
     await opened.close();
-  }
-}
-
-/** One record's own checks (hash, MAC, audio), whichever engine keeps its audio. */
-async function checkOne(ledger: EvidenceLedger, rec: Awaited<ReturnType<EvidenceLedger['get']>> & object): Promise<string | null> {
-  if (ledger instanceof SqliteEvidenceLedger) return ledger.store.checkOne(rec.id);
-  const wav = await ledger.audio(rec.id);
-  const tmp = join(tmpdir(), `earshot-show-${process.pid}.wav`);
-  if (wav) writeFileSync(tmp, wav, { mode: 0o600 });
-  try {
-    return checkRecord(rec, () => (wav ? tmp : null), ledger.keys);
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }
 

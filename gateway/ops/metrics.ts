@@ -168,7 +168,7 @@ export const metrics = {
   }),
   webhookFailures: new client.Counter({
     name: 'earshot_webhook_delivery_failures_total',
-    help: 'Failed webhook delivery attempts (every retry counts), by event type and cause: http_4xx, http_5xx, timeout, network',
+    help: 'Failed webhook delivery attempts (every retry counts), by event type and cause: http_3xx (redirects are not followed), http_4xx, http_5xx, timeout, network',
     labelNames: ['event', 'cause'],
     registers: [registry],
   }),

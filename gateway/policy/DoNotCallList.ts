@@ -18,6 +18,8 @@ export function requireNumber(input: string, defaultCountry: CountryCode = DEFAU
 }
 
 export class DoNotCallList {
+  private readonly addedHooks: ((entries: DncEntry[]) => void)[] = [];
+
   constructor(
     private readonly store: PolicyStore,
     private readonly now: () => Date = () => new Date(),
@@ -29,7 +31,13 @@ export class DoNotCallList {
     const addedAt = this.now().toISOString();
     const entries = requireNumber(number, this.defaultCountry).map((n): DncEntry => ({ number: n, reason, source, callId: callId ?? null, addedAt }));
     for (const e of entries) await this.store.addDnc(e);
+    for (const fn of this.addedHooks) fn(entries);
     return entries;
+  }
+
+  /** Runs `fn` after every addition from now on, with the entries stored (webhooks announce them). */
+  onAdded(fn: (entries: DncEntry[]) => void): void {
+    this.addedHooks.push(fn);
   }
 
   /** False when the number was not listed (or is not a number); throws AmbiguousNumberError for an ambiguous one. */

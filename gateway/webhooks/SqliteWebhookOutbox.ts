@@ -1,0 +1,164 @@
+// The webhook outbox in the process's SQLite database (gateway/store/Database.ts). Each call is one transaction:
+// the dispatcher hands over its enqueues and its attempt outcomes in batches, so a burst of call ends costs one
+// fsync, not one per event.
+import { sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
+import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, OutboxState, WebhookOutboxStore } from './WebhookOutbox.js';
+
+export const WEBHOOK_MIGRATIONS: MigrationSet = {
+  module: 'webhooks',
+  steps: [
+    `CREATE TABLE webhook_outbox (
+      id TEXT PRIMARY KEY,
+      type TEXT NOT NULL,
+      call_id TEXT,
+      body TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at INTEGER NOT NULL,
+      lease_until INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT,
+      last_status INTEGER,
+      delivered_at INTEGER
+    );
+    CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);`,
+  ],
+};
+
+interface Row {
+  id: string;
+  type: string;
+  call_id: string | null;
+  body: string;
+  created_at: number;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: number | null;
+}
+
+const entry = (r: Row): OutboxEntry => ({
+  id: r.id,
+  type: r.type,
+  callId: r.call_id,
+  body: r.body,
+  createdAt: r.created_at,
+  state: r.state,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error,
+  lastStatus: r.last_status,
+  deliveredAt: r.delivered_at,
+});
+
+export class SqliteWebhookOutbox implements WebhookOutboxStore {
+  private readonly st;
+
+  constructor(private readonly db: Db) {
+    this.st = {
+      pending: db.prepare(`SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = 'pending'`),
+      insert: db.prepare(
+        `INSERT OR IGNORE INTO webhook_outbox (id, type, call_id, body, created_at, state, next_attempt_at, last_error)
+         VALUES (@id, @type, @callId, @body, @createdAt, @state, @createdAt, @lastError)`,
+      ),
+      due: db.prepare(
+        `SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+      ),
+      lease: db.prepare(`UPDATE webhook_outbox SET lease_until = ? WHERE id = ?`),
+      nextDue: db.prepare(`SELECT MIN(MAX(next_attempt_at, lease_until)) AS at FROM webhook_outbox WHERE state = 'pending'`),
+      delivered: db.prepare(
+        `UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = @at, next_attempt_at = @at, last_status = @status, lease_until = 0 WHERE id = @id AND state = 'pending'`,
+      ),
+      retry: db.prepare(
+        `UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @error, last_status = @status, lease_until = 0 WHERE id = @id AND state = 'pending'`,
+      ),
+      dead: db.prepare(
+        `UPDATE webhook_outbox SET state = 'dead', attempts = attempts + 1, next_attempt_at = @at, last_error = @error, last_status = @status, lease_until = 0 WHERE id = @id AND state = 'pending'`,
+      ),
+      get: db.prepare(`SELECT * FROM webhook_outbox WHERE id = ?`),
+      counts: db.prepare(`SELECT state, COUNT(*) AS n FROM webhook_outbox GROUP BY state`),
+      replay: db.prepare(
+        `UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, delivered_at = NULL WHERE id = ? AND state IN ('dead', 'delivered')`,
+      ),
+      prune: db.prepare(`DELETE FROM webhook_outbox WHERE state = 'delivered' AND delivered_at < ?`),
+    };
+  }
+
+  static open(opts: { dataDir: string; file?: string }): SqliteWebhookOutbox {
+    return new SqliteWebhookOutbox(sharedDatabase({ dataDir: opts.dataDir, file: opts.file, migrations: [WEBHOOK_MIGRATIONS] }));
+  }
+
+  async enqueue(events: readonly NewWebhookEvent[], maxPending: number): Promise<{ queued: string[]; overflowed: string[] }> {
+    return this.db.transaction(() => {
+      let pending = (this.st.pending.get() as { n: number }).n;
+      const queued: string[] = [];
+      const overflowed: string[] = [];
+      for (const e of events) {
+        const full = pending >= maxPending;
+        this.st.insert.run({ ...e, state: full ? 'dead' : 'pending', lastError: full ? 'queue_full' : null });
+        if (full) overflowed.push(e.id);
+        else {
+          queued.push(e.id);
+          pending++;
+        }
+      }
+      return { queued, overflowed };
+    }).immediate();
+  }
+
+  async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxEntry[]> {
+    return this.db.transaction(() => {
+      const rows = this.st.due.all(now, now, limit) as Row[];
+      for (const r of rows) this.st.lease.run(leaseUntil, r.id);
+      return rows.map(entry);
+    }).immediate();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.st.nextDue.get() as { at: number | null }).at;
+  }
+
+  async settle(outcomes: readonly AttemptOutcome[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const o of outcomes) {
+        if (o.result === 'delivered') this.st.delivered.run({ id: o.id, at: o.at, status: o.status });
+        else if (o.result === 'retry') this.st.retry.run({ id: o.id, nextAttemptAt: o.nextAttemptAt, error: o.error, status: o.status });
+        else this.st.dead.run({ id: o.id, at: o.at, error: o.error, status: o.status });
+      }
+    }).immediate();
+  }
+
+  async get(id: string): Promise<OutboxEntry | null> {
+    const r = this.st.get.get(id) as Row | undefined;
+    return r ? entry(r) : null;
+  }
+
+  async list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.state) (where.push('state = ?'), args.push(q.state));
+    if (q.before) (where.push('id < ?'), args.push(q.before));
+    const sql = `SELECT * FROM webhook_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(entry);
+  }
+
+  async counts(): Promise<Record<OutboxState, number>> {
+    const out: Record<OutboxState, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const r of this.st.counts.all() as { state: OutboxState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  async replay(id: string, now: number): Promise<boolean> {
+    return this.st.replay.run(now, id).changes > 0;
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.st.prune.run(before).changes;
+  }
+
+  close(): void {
+    // The handle is the process's shared one (closeSharedDatabases closes it).
+  }
+}
