@@ -367,7 +367,9 @@ export function judge(kind: string, r: R): string | null {
     largeBackToBack: () => r.close === 1008,
     manySmall: () => r.close === 1008,
     noReadFlood: () => r.close === 1006 || r.close === 1008,
-    sseNoRead: () => ['hangup', 'rate_limited', 'slow_consumer'].includes(r.summaryReason),
+    // With the default message budget (the soak) the attacker's own call is ended as rate_limited before its
+    // subscriber falls behind, sometimes before its summary reaches it: that too is a clear answer.
+    sseNoRead: () => ['hangup', 'rate_limited', 'slow_consumer'].includes(r.summaryReason) || (Array.isArray(r.codes) && r.codes.includes('rate_limited')),
     grpcNoRead: () => r.status === 8,
     hourFlac: () => r.status === 400 && r.error === 'prompt_too_long',
     slowloris: () => [401, 408].includes(r.body.status) && r.headers.status === 408 && r.body.heldMs < 40_000 && r.headers.heldMs < 20_000,
