@@ -60,6 +60,14 @@ const Asr = z.object({
    */
   workers: z.number().int().min(1).max(8).optional(),
   threads: z.number().int().min(1).max(8).default(1),
+  /**
+   * Recogniser search. `hotwords`: modified beam search biased toward every phrase of the consent lexicon (consent,
+   * refusal, negation, questions …) by `hotwordBoost` per token; `greedy`: no search, no biasing; `beam`: beam search
+   * without biasing. Measured on held-out speakers in the README's consent section.
+   */
+  search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords'),
+  hotwordBoost: z.number().min(0).max(10).default(1.5),
+  beamPaths: z.number().int().min(1).max(16).default(4),
 });
 
 const Consent = z.object({
@@ -80,6 +88,16 @@ const Consent = z.object({
    * recogniser lost may be a negation or a question. Measured: true answers start ≤ 320 ms after the VAD onset.
    */
   maxUnheardLeadMs: z.number().int().min(0).max(5000).default(400),
+  /** The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`. */
+  maxUnheardGapMs: z.number().int().min(0).max(5000).default(400),
+  /**
+   * A second opinion decoded beside the recogniser inside consent windows, which can only make `granted` harder:
+   * `spotter` (keyword spotter), `shifted` (the recogniser again, on the answer cut `shiftMs` later), or `none`.
+   */
+  secondOpinion: z.enum(['none', 'spotter', 'shifted']).default('none'),
+  shiftMs: z.number().int().min(20).max(1000).default(160),
+  /** Calibration of the `confidence` field (default: the bundled calibration.<language>.json). */
+  calibrationFile: z.string().optional(),
 });
 
 const Playout = z.object({

@@ -4,17 +4,22 @@ import { readFileSync } from 'node:fs';
 import type { Call } from '../call/Call.js';
 import { EvidenceStore } from '../evidence/index.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { startAsrPool, type AsrWorkerPool } from '../listen/asr/index.js';
+import type { Config } from '../config.js';
+import { startAsrPool, type AsrWorkerPool, type BesideSpec, type DecodingSpec } from '../listen/asr/index.js';
 import { ConsentSession } from '../listen/ConsentSession.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
   buildKeywords,
+  decideConsent,
   keywordsFileText,
+  lexiconHotwords,
+  loadCalibration,
   loadLexiconFile,
   readTokenSet,
-  spottedToInput,
-  type ConsentResult,
+  type Calibration,
+  type DecisionRules,
+  type LexiconFile,
   type TokenType,
 } from '../listen/consent/index.js';
 import { isResolved, resolveModel, type ResolvedModel } from '../models.js';
@@ -28,7 +33,7 @@ export class ConsentFeature implements Plugin {
   private classifier = new ConsentClassifier();
   private model: ResolvedModel | null = null;
   private sessions = new Map<Call, ConsentSession>();
-  private lastHits = new Map<Call, { keyword: string; startMs?: number; endMs?: number }[]>();
+  private calibration: Calibration | null = null;
 
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
@@ -44,22 +49,27 @@ export class ConsentFeature implements Plugin {
       return;
     }
     this.model = r;
+    const lang = (r.entry.language ?? 'zh') as 'zh' | 'en';
+    const tokenType = (r.entry.tokenType ?? 'char') as TokenType;
+    const lex = loadLexiconFile(lang, cfg.consent.lexiconFile);
     const extra: Record<string, unknown> = {};
     if (cfg.asr.mode === 'kws') {
-      const lex = loadLexiconFile('zh', cfg.consent.lexiconFile);
-      const { keywords } = buildKeywords(lex, { tokens: readTokenSet(r.files.tokens) });
-      Object.assign(extra, { keywords: keywordsFileText(keywords), ...RECOMMENDED_KWS_SETTINGS });
+      Object.assign(extra, spotterSettings(lex, r.files.tokens!));
+    } else {
+      const { decoding, note } = recogniserSearch(cfg, lex, tokenType, r.files.tokens);
+      if (note) gw.log.warn(note);
+      Object.assign(extra, { decoding, beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
     }
     this.pool = await startAsrPool(cfg, extra);
-    const lang = (r.entry.language ?? 'zh') as 'zh' | 'en';
+    this.calibration = loadCalibration(lang, cfg.consent.calibrationFile);
     // Warm the lexicon so the first call does not pay for compiling it.
-    this.classifier.lexicon(lang, (r.entry.tokenType ?? 'char') as TokenType);
+    this.classifier.lexicon(lang, tokenType);
     gw.commands.expectConsent = (call, m) => {
       const s = this.sessions.get(call);
       if (!s) throw Object.assign(new Error('consent is not available on this call'), { code: 'consent_unavailable' });
       s.expect(m.promptId, m.windowMs ?? cfg.consent.windowMs);
     };
-    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, workers: cfg.asr.workers ?? 'one per core' }, 'consent recognition ready');
+    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, engine: this.pool.stats().engine, workers: cfg.asr.workers ?? 'one per core', calibrated: !!this.calibration }, 'consent recognition ready');
   }
 
   callStarted(call: Call, gw: Gateway): void {
@@ -73,21 +83,25 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
-    const kws = cfg.asr.mode === 'kws';
+    const rules: DecisionRules = {
+      minGrantConfidence: cfg.consent.minGrantConfidence,
+      maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
+      maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
+      minUnclearSpeechMs: 250,
+    };
+    const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
-      openStream: () => {
-        const s = pool.open(call.id);
-        if (kws) s.onResult((r) => r.hits && this.lastHits.set(call, r.hits));
-        return s;
+      openStream: () => pool.open(call.id),
+      judge: (heard) => {
+        const v = decideConsent(heard, ctx, rules);
+        // What was said is personal data: only at debug level.
+        if (v) call.log.debug({ decision: v.decision, transcript: v.transcript, opinions: v.opinions.map((o) => `${o.source}: ${o.text} → ${o.result.decision}`) }, 'consent heard');
+        return v;
       },
-      classify: (text): ConsentResult =>
-        kws ? this.classifier.classify(spottedToInput(this.lastHits.get(call) ?? [])) : this.classifier.classify({ text, tokenType, language }),
+      main: cfg.asr.mode === 'kws' ? 'spotter' : 'recogniser',
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      minGrantConfidence: cfg.consent.minGrantConfidence,
-      maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
-      minUnclearSpeechMs: 250,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => {
         let evidenceId: string | null = null;
@@ -117,7 +131,7 @@ export class ConsentFeature implements Plugin {
           call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
           d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
         }
-        call.log.info({ decision: d.decision, phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent decided');
+        call.log.info({ decision: d.decision, phrase: d.phrase, confidence: d.confidence, evidenceId }, 'consent decided');
         call.emit({
           type: 'consent',
           decision: d.decision,
@@ -139,7 +153,6 @@ export class ConsentFeature implements Plugin {
       close: () => {
         session.close();
         this.sessions.delete(call);
-        this.lastHits.delete(call);
       },
     });
   }
@@ -164,4 +177,31 @@ export class ConsentFeature implements Plugin {
     for (const s of this.sessions.values()) s.close();
     await this.pool?.close();
   }
+}
+
+/** Keyword-spotting mode: the lexicon as the spotter's keywords, with the measured settings. */
+function spotterSettings(lex: LexiconFile, tokensPath: string): Record<string, unknown> {
+  const { keywords } = buildKeywords(lex, { tokens: readTokenSet(tokensPath) });
+  return { keywords: keywordsFileText(keywords), ...RECOMMENDED_KWS_SETTINGS };
+}
+
+/** `asr.search` as a decoding spec: the lexicon becomes the hotwords of a pinyin-token transducer. */
+export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined): { decoding: DecodingSpec; note?: string } {
+  const { search, beamPaths, hotwordBoost } = cfg.asr;
+  if (search === 'greedy') return { decoding: { method: 'greedy' } };
+  if (search === 'beam') return { decoding: { method: 'beam', maxActivePaths: beamPaths } };
+  if (tokenType !== 'pinyin-initial-final') {
+    // The lexicon is compiled to pinyin tokens only; other models get the search without the biasing.
+    return { decoding: { method: 'beam', maxActivePaths: beamPaths }, note: `asr.search "hotwords" needs a pinyin-token model (${tokenType}): beam search without hotwords` };
+  }
+  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords: lexiconHotwords(lex, tokensPath), boost: hotwordBoost } };
+}
+
+/** `consent.secondOpinion` as engines beside the recogniser. */
+export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
+  const which = cfg.consent.secondOpinion;
+  if (which === 'none') return undefined;
+  if (which === 'shifted') return [{ mode: 'recognizer', decoding, skipMs: cfg.consent.shiftMs }];
+  if (tokenType !== 'pinyin-initial-final' || !tokensPath) return undefined;
+  return [{ mode: 'kws', ...spotterSettings(lex, tokensPath) }];
 }

@@ -5,6 +5,7 @@
 import type { Worker } from 'node:worker_threads';
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
+import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
 import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamStats } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { spawnWorker } from './spawn.js';
@@ -26,6 +27,10 @@ export interface AsrPoolOptions {
   keywordsThreshold?: number;
   keywordsScore?: number;
   numTrailingBlanks?: number;
+  /** Recogniser search (greedy by default; beam search with hotwords for contextual biasing). */
+  decoding?: DecodingSpec;
+  /** Second opinions decoded beside the main engine on the same audio (see AsrEngineSpec.beside). */
+  beside?: BesideSpec[];
   /** Minimum audio between partial results of one stream, ms. Default 200. */
   partialEveryMs?: number;
   /** Silence appended at finish() so the last chunk is decoded, ms. Default 480. */
@@ -107,6 +112,7 @@ export class AsrWorkerPool implements AsrPool {
   private closing = false;
   private closedAudioMs = 0;
   private closedCpuMs = 0;
+  private engineName = '';
   private readonly data: AsrWorkerData;
 
   private constructor(
@@ -125,6 +131,8 @@ export class AsrWorkerPool implements AsrPool {
         keywordsThreshold: opts.keywordsThreshold,
         keywordsScore: opts.keywordsScore,
         numTrailingBlanks: opts.numTrailingBlanks,
+        decoding: opts.decoding,
+        beside: opts.beside,
       },
       partialEveryMs: opts.partialEveryMs ?? 200,
       tailPaddingMs: opts.tailPaddingMs ?? 480,
@@ -150,7 +158,7 @@ export class AsrWorkerPool implements AsrPool {
       await pool.close();
       throw e;
     }
-    log.info({ model: entry.id, mode: opts.mode, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
+    log.info({ model: entry.id, mode: opts.mode, engine: pool.engineName, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
     return pool;
   }
 
@@ -183,6 +191,7 @@ export class AsrWorkerPool implements AsrPool {
           slot.everReady = true;
           slot.failures = 0;
           slot.batching = m.batching;
+          this.engineName = m.name;
           settled = true;
           resolve();
         } else if (m.op === 'failed') lastFailure = m.message;
@@ -291,6 +300,7 @@ export class AsrWorkerPool implements AsrPool {
       audioMs,
       cpuMs,
       cpuMsPerAudioSec: audioMs > 0 ? (cpuMs / audioMs) * 1000 : 0,
+      engine: this.engineName,
       perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching })),
     };
   }

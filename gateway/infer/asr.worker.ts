@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createEngine } from '../listen/asr/backends.js';
 import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
 import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
-import type { AsrResult } from '../listen/asr/types.js';
+import type { EngineHyp } from '../listen/asr/engine.js';
+import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { ThreadCpuClock } from './threadCpu.js';
@@ -64,10 +65,21 @@ function newSlot(): Slot {
 
 const ms = (samples: number) => (samples / rate) * 1000;
 
+/** Engine hypothesis (seconds from the utterance start) → stream-time hypothesis (ms since the stream opened). */
+function hypothesis(h: EngineHyp, base: number): AsrHypothesis {
+  const r: AsrHypothesis = { text: h.text, tokens: h.tokens };
+  if (h.logProbs) r.logProbs = h.logProbs;
+  if (h.times) r.tokenMs = h.times.map((t) => base + t * 1000);
+  if (h.startSec !== undefined) r.startMs = base + h.startSec * 1000;
+  if (h.endSec !== undefined) r.endMs = base + h.endSec * 1000;
+  return r;
+}
+
 function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
   const h = sl.es.result();
   const base = ms(sl.uttStart);
-  const r: AsrResult = { text: h.text, tokens: h.tokens, final, audioMs: ms(sl.samples) };
+  const r: AsrResult = { ...hypothesis(h, base), final, audioMs: ms(sl.samples) };
+  if (h.alternatives?.length) r.alternatives = h.alternatives.map((a) => hypothesis(a, base));
   if (h.keywords) r.keywords = h.keywords;
   if (h.hits) {
     r.hits = h.hits.map((k) => ({
@@ -76,8 +88,6 @@ function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
       endMs: k.endSec === undefined ? undefined : base + k.endSec * 1000,
     }));
   }
-  if (h.startSec !== undefined) r.startMs = base + h.startSec * 1000;
-  if (h.endSec !== undefined) r.endMs = base + h.endSec * 1000;
   if (flushMs !== undefined) r.flushMs = flushMs;
   return r;
 }

@@ -1,0 +1,150 @@
+// Replays recorded recogniser hypotheses (bench/consent/replay.ts) through the gateway's own decision code
+// (decideConsent) and scores them per set, rate and class, over every phase of the utterance cut. Fusion
+// arrangements are named here: a primary recogniser variant, optional other searches as alternatives, optional
+// keyword spotter beside.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
+import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
+import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
+import { consentItems, RATES, type ConsentItem } from './corpus.js';
+import { fmtTally, tally, type Outcome } from './folds.js';
+import type { ReplayHyp, ReplayLine } from './replay.js';
+
+export interface Arrangement {
+  primary: string;
+  alternatives?: string[];
+  spotter?: string;
+  /** endSilenceMs: what the replay was cut with when the replay line does not say (speech_ended comes that long after the last speech frame). */
+  rules: DecisionRules & { endSilenceMs: number };
+}
+
+export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = { minGrantConfidence: 0.8, maxUnheardLeadMs: 400, maxUnheardGapMs: Infinity, minUnclearSpeechMs: 250, endSilenceMs: 240 };
+
+/** "main[+alternative…][/spotter]", e.g. "hot1.5", "hot1.5+hot1.5@240", "hot1.5/kws". */
+export function parseArrangement(name: string, rules: Arrangement['rules']): Arrangement {
+  const [recognisers, spotter] = name.split('/');
+  const [primary, ...alternatives] = recognisers!.split('+');
+  return { primary: primary!, alternatives, spotter: spotter || undefined, rules };
+}
+
+export function arrangementVariants(a: Arrangement): string[] {
+  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : [])];
+}
+
+export type Replays = Map<string, Map<string, ReplayLine>>; // variant → `${file}|${rate}|${phase}` → line
+
+export function loadReplays(dir: string, variants: string[]): Replays {
+  const out: Replays = new Map();
+  for (const v of new Set(variants)) {
+    const m = new Map<string, ReplayLine>();
+    for (const line of readFileSync(join(dir, `${v}.jsonl`), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const l = JSON.parse(line) as ReplayLine;
+      m.set(`${l.file}|${l.rate}|${l.phase}`, l);
+    }
+    out.set(v, m);
+  }
+  return out;
+}
+
+export function phasesOf(replays: Replays): number[] {
+  const first = replays.values().next().value as Map<string, ReplayLine> | undefined;
+  return [...new Set([...(first?.values() ?? [])].map((l) => l.phase))].sort((a, b) => a - b);
+}
+
+export function toHypothesis(h: ReplayHyp): Hypothesis {
+  return { text: h.tokens.join(' '), tokens: h.tokens, logProbs: h.logProbs, tokenMs: h.timesMs, leadMs: h.timesMs?.length ? h.timesMs[0]! : null };
+}
+
+export interface Decided extends Outcome {
+  transcript: string;
+  reason: string;
+  confidence: number;
+  /** Features of the decision, for calibration. */
+  features: number[] | null;
+}
+
+const classifier = new ConsentClassifier();
+
+export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arrangement, phases: number[], calibration?: Calibration): Decided[] {
+  const out: Decided[] = [];
+  for (const item of items) {
+    for (const rate of RATES) {
+      for (const phase of phases) {
+        const key = `${item.label.file}|${rate}|${phase}`;
+        const get = (v: string) => {
+          const l = replays.get(v)?.get(key);
+          if (!l) throw new Error(`no replay of ${key} for ${v}`);
+          return l;
+        };
+        const main = get(a.primary);
+        const others = (a.alternatives ?? []).map(get);
+        const spotter = a.spotter ? get(a.spotter) : null;
+        // latencyMs: an estimate of the decision time after the labelled end of speech (speech_ended plus every
+        // decoder's finish CPU).
+        let decided: Decided = { item, rate, phase, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
+        // As ConsentSession: utterance after utterance until one decides.
+        for (let u = 0; u < main.utterances.length; u++) {
+          const mu = main.utterances[u]!;
+          const heard: Heard = {
+            main: 'recogniser',
+            hypotheses: [main, ...others].map((l) => toHypothesis(l.utterances[u]!.hyp)),
+            speechMs: mu.endedT - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
+          };
+          let flush = mu.flushMs + others.reduce((n, l) => n + l.utterances[u]!.flushMs, 0);
+          if (spotter) {
+            const su = spotter.utterances[u]!;
+            flush += su.flushMs;
+            heard.spotted = (su.hyp.hits ?? []).map((k) => ({ keyword: k.keyword, startTime: k.startMs === undefined ? undefined : k.startMs / 1000, endTime: k.endMs === undefined ? undefined : k.endMs / 1000 }));
+          }
+          const v = decideConsent(heard, { classifier, tokenType: 'pinyin-initial-final', language: 'zh', calibration }, a.rules);
+          if (!v) continue;
+          const at = mu.endedT + flush;
+          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs: Math.round(at - main.labelEndT), features: decisionFeatures(v, heard) };
+          break;
+        }
+        out.push(decided);
+      }
+    }
+  }
+  return out;
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  const o = { dir: '../shared/audio', replay: 'bench/results/consent-replay', primary: 'greedy', alt: '', spotter: '', phases: '', errors: false };
+  const rules: typeof DEFAULT_RULES = { ...DEFAULT_RULES };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    const v = () => argv[++i] ?? '';
+    if (x === '--replay') o.replay = v();
+    else if (x === '--primary') o.primary = v();
+    else if (x === '--alt') o.alt = v();
+    else if (x === '--spotter') o.spotter = v();
+    else if (x === '--phases') o.phases = v();
+    else if (x === '--errors') o.errors = true;
+    else if (x === '--gap') rules.maxUnheardGapMs = Number(v());
+    else if (x === '--lead') rules.maxUnheardLeadMs = Number(v());
+    else if (x === '--match') rules.minGrantConfidence = Number(v());
+    else if (x === '--agree') rules.requireAgreement = true;
+    else if (!x.startsWith('--')) o.dir = x;
+    else throw new Error(`unknown option ${x}`);
+  }
+  const alternatives = o.alt ? o.alt.split(',') : [];
+  const variants = [o.primary, ...alternatives, ...(o.spotter ? [o.spotter] : [])];
+  const replays = loadReplays(o.replay, variants);
+  const items = consentItems(resolve(o.dir));
+  const phases = o.phases ? o.phases.split(',').map(Number) : phasesOf(replays);
+  const ds = replayDecisions(items, replays, { primary: o.primary, alternatives, spotter: o.spotter || undefined, rules }, phases);
+  for (const set of ['natural', 'espeak'] as const) {
+    for (const rate of RATES) {
+      console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
+    }
+  }
+  if (o.errors) {
+    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();
