@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
-import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamStats } from '../listen/asr/types.js';
+import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { spawnWorker } from './spawn.js';
 
@@ -63,6 +63,7 @@ class PoolStream implements AsrStream {
     readonly callId: string,
     public slot: Slot | null,
     private readonly pool: AsrWorkerPool,
+    readonly secondOpinions: boolean,
   ) {}
 
   accept(samples16k: Float32Array): void {
@@ -181,7 +182,7 @@ export class AsrWorkerPool implements AsrPool {
     slot.ready = false;
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
-    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let lastFailure = '';
@@ -245,7 +246,7 @@ export class AsrWorkerPool implements AsrPool {
     else if (m.op === 'error') s.emit({ text: '', tokens: [], final: true, error: m.message });
   }
 
-  open(callId: string): AsrStream {
+  open(callId: string, options: AsrStreamOptions = {}): AsrStream {
     const live = this.slots.filter((s) => !s.dead);
     let slot: Slot | null = null;
     for (let k = 0; k < live.length; k++) {
@@ -253,11 +254,11 @@ export class AsrWorkerPool implements AsrPool {
       if (!slot || c.streams.size < slot.streams.size) slot = c;
     }
     this.rr++;
-    const s = new PoolStream(this.nextSid++, callId, slot, this);
+    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false);
     this.streams.set(s.sid, s);
     if (slot) {
       slot.streams.add(s);
-      slot.worker?.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
     } else {
       queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
     }

@@ -17,6 +17,7 @@ const post = (m: AsrReply) => port.postMessage(m);
 
 interface Slot {
   es: EngineStream;
+  secondOpinions: boolean;
   /** Samples accepted since open (all utterances) and at the start of the current utterance. */
   samples: number;
   uttStart: number;
@@ -59,8 +60,8 @@ try {
   throw e;
 }
 
-function newSlot(): Slot {
-  return { es: engine.createStream(), samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
+function newSlot(secondOpinions: boolean): Slot {
+  return { es: engine.createStream({ secondOpinions }), secondOpinions, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
 }
 
 const ms = (samples: number) => (samples / rate) * 1000;
@@ -167,7 +168,7 @@ function finish(sid: number, sl: Slot): void {
 
 function startUtterance(sl: Slot): void {
   // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
-  sl.es = engine.createStream();
+  sl.es = engine.createStream({ secondOpinions: sl.secondOpinions });
   sl.uttStart = sl.samples;
   sl.lastText = '';
   sl.lastPartialAt = sl.samples;
@@ -199,7 +200,7 @@ port.on('message', (m: AsrRequest) => {
   }
   const { sid } = m;
   if (m.op === 'open') {
-    guarded(sid, () => slots.set(sid, newSlot()));
+    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false)));
     return;
   }
   const sl = slots.get(sid);

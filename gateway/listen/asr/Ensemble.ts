@@ -2,7 +2,7 @@
 // keyword spotter, or the same recogniser with the utterance cut at another point of its chunk grid). The worker
 // sees one EngineStream; the result is the main hypothesis with the others attached (`alternatives`, `hits`), so
 // whoever decides can weigh them. Every member costs a decode of its own: the ensemble's CPU is the sum.
-import type { AsrEngine, EngineHyp, EngineStream } from './engine.js';
+import type { AsrEngine, EngineHyp, EngineStream, StreamOptions } from './engine.js';
 
 export interface EnsembleMember {
   engine: AsrEngine;
@@ -87,7 +87,8 @@ export class Ensemble implements AsrEngine {
     this.name = [main.name, ...members.map((m) => `${m.engine.name}${m.skip ? ` (from ${Math.round((m.skip / rate) * 1000)} ms)` : ''}`)].join(' + ');
   }
 
-  createStream(): EngineStream {
+  createStream(options: StreamOptions = {}): EngineStream {
+    if (options.secondOpinions === false) return this.main.createStream();
     return new EnsembleStream(this.rate, this.main, this.members);
   }
 }

@@ -86,10 +86,16 @@ export interface EngineStream {
   inputFinished(): void;
 }
 
+export interface StreamOptions {
+  /** Decode the engines configured beside the main one too (default true). */
+  secondOpinions?: boolean;
+}
+
 export interface AsrEngine {
   readonly name: string;
   readonly dynamicBatch: boolean;
-  createStream(): EngineStream;
+  /** A stream for one utterance; `secondOpinions: false` leaves out any engines beside the main one. */
+  createStream(options?: StreamOptions): EngineStream;
   /** Decode several ready streams in one batched call. Only called when dynamicBatch is true. */
   decodeBatch?(streams: EngineStream[]): void;
 }

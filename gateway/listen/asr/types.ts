@@ -85,8 +85,17 @@ export interface AsrPoolStats {
   perWorker: { streams: number; ready: boolean; batching: string }[];
 }
 
+export interface AsrStreamOptions {
+  /**
+   * Decode the second opinions configured beside the recogniser (`asr` pool `beside`) on this stream too, and return
+   * them as `alternatives` / `hits`. Default true; a caller that needs only a transcript saves their CPU with false.
+   */
+  secondOpinions?: boolean;
+}
+
 export interface AsrPool {
-  open(callId: string): AsrStream;
+  /** A stream for a call: feed an utterance, finish() it, get a final result; then the next utterance. */
+  open(callId: string, options?: AsrStreamOptions): AsrStream;
   stats(): AsrPoolStats;
   close(): Promise<void>;
 }
