@@ -91,11 +91,15 @@ const Consent = z.object({
   /** The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`. */
   maxUnheardGapMs: z.number().int().min(0).max(5000).default(400),
   /**
-   * A second opinion decoded beside the recogniser inside consent windows, which can only make `granted` harder:
-   * `spotter` (keyword spotter), `shifted` (the recogniser again, on the answer cut `shiftMs` later), or `none`.
+   * A second hearing of each answer, the recogniser's n-best. `rehear`: when the first hearing placed no lexicon
+   * phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming model
+   * hears one answer differently at another cut — and a yes only that hearing heard is weighed under every safety
+   * rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice the CPU;
+   * its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a refusal it
+   * hears wins; it never grants alone). `none`.
    */
-  secondOpinion: z.enum(['none', 'spotter', 'shifted']).default('none'),
-  shiftMs: z.number().int().min(20).max(1000).default(160),
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('rehear'),
+  shiftMs: z.number().int().min(-1000).max(1000).default(-160),
   /** Calibration of the `confidence` field (default: the bundled calibration.<language>.json). */
   calibrationFile: z.string().optional(),
 });

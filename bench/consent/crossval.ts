@@ -26,6 +26,7 @@ function main(): void {
     else if (x === '--lead') rules.maxUnheardLeadMs = Number(v());
     else if (x === '--match') rules.minGrantConfidence = Number(v());
     else if (x === '--agree') rules.requireAgreement = true;
+    else if (x === '--alt-grants') rules.grantFromAlternative = true;
     else if (!x.startsWith('--')) o.dir = x;
     else throw new Error(`unknown option ${x}`);
   }

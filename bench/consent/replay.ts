@@ -10,7 +10,8 @@
 // bench/consent/decisions.ts replays through the gateway's decision code.
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
-//          [--sets natural,espeak] [--end-silence-ms 240] [--pre-roll-ms 400] [--tail-ms 480] [--suffix @tag]
+//          [--sets natural,espeak] [--end-silence-ms 240] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
+//          [--tail-fill zeros|repeat] [--suffix @tag]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -71,19 +72,34 @@ export function variantSpec(name: string, base: Omit<AsrEngineSpec, 'mode' | 'dy
 }
 
 /** Feeds 20 ms pieces, decoding after each as the ASR worker does; returns the CPU of the finish. */
-function decodeUtterance(es: EngineStream, x: Float32Array, tailMs: number, clock: ThreadCpuClock, cpu: { ms: number }): number {
+function decodeUtterance(es: EngineStream, x: Float32Array, tailMs: number, fill: 'zeros' | 'repeat', clock: ThreadCpuClock, cpu: { ms: number }): number {
   const t0 = clock.nowMs();
   for (let i = 0; i < x.length; i += 320) {
     es.accept(x.slice(i, i + 320));
     while (es.isReady()) es.decode();
   }
   const t1 = clock.nowMs();
-  es.accept(new Float32Array(Math.round(tailMs * 16)));
+  es.accept(tailPadding(x, Math.round(tailMs * 16), fill));
   es.inputFinished();
   while (es.isReady()) es.decode();
   const t2 = clock.nowMs();
   cpu.ms += t2 - t0;
   return t2 - t1;
+}
+
+/** The worker's tail padding: digital silence, or the utterance's own last 160 ms (line noise) repeated. */
+export function tailPadding(x: Float32Array, n: number, fill: 'zeros' | 'repeat'): Float32Array {
+  const pad = new Float32Array(n);
+  const m = Math.min(x.length, 2560);
+  if (fill === 'repeat' && m > 0) {
+    const tail = x.subarray(x.length - m);
+    // Back and forth through the tail, so the seams are continuous.
+    for (let i = 0; i < n; i++) {
+      const k = i % (2 * m);
+      pad[i] = tail[k < m ? m - 1 - k : k - m]!;
+    }
+  }
+  return pad;
 }
 
 interface Job {
@@ -96,7 +112,7 @@ interface Job {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const opt = { dir: '', variants: 'greedy', out: 'bench/results/consent-replay', phases: '0,8,16,24', sets: 'natural,espeak', endSilenceMs: 240, preRollMs: 400, tailMs: 480, maxUtterances: 3, suffix: '' };
+  const opt = { dir: '', variants: 'greedy', out: 'bench/results/consent-replay', phases: '0,8,16,24', sets: 'natural,espeak', endSilenceMs: 240, preRollMs: 400, tailMs: 480, maxUtterances: 3, suffix: '', fill: 'zeros' as 'zeros' | 'repeat', endThreshold: 0.4 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => argv[++i] ?? '';
@@ -108,6 +124,8 @@ async function main(): Promise<void> {
     else if (a === '--pre-roll-ms') opt.preRollMs = Number(v());
     else if (a === '--tail-ms') opt.tailMs = Number(v());
     else if (a === '--suffix') opt.suffix = v();
+    else if (a === '--tail-fill') opt.fill = v() as 'zeros' | 'repeat';
+    else if (a === '--end-threshold') opt.endThreshold = Number(v());
     else if (!a.startsWith('--')) opt.dir = a;
     else throw new Error(`unknown option ${a}`);
   }
@@ -124,7 +142,7 @@ async function main(): Promise<void> {
   for (const item of items) for (const rate of RATES) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000), utts: [] });
   const vad = await loadVad();
   const probs = await frameProbs(vad, jobs.map((j) => j.x));
-  jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: 0.4 }).slice(0, opt.maxUtterances)));
+  jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
   process.stderr.write(`${jobs.length} cuts; ${jobs.filter((j) => j.utts.length === 0).length} without an utterance, ${jobs.filter((j) => j.utts.length > 1).length} with several\n`);
 
   mkdirSync(opt.out, { recursive: true });
@@ -141,7 +159,7 @@ async function main(): Promise<void> {
         const b = Math.min(j.x.length, Math.round(u.endedT * 16));
         const seg = j.x.slice(a, b);
         const es = engine.createStream();
-        const flushMs = decodeUtterance(es, seg, opt.tailMs, clock, cpu);
+        const flushMs = decodeUtterance(es, seg, opt.tailMs, opt.fill, clock, cpu);
         audioMs += seg.length / 16;
         const h = es.result();
         const rel = (sec: number) => Math.round(a / 16 + sec * 1000 - u.onsetT);

@@ -88,6 +88,8 @@ export class ConsentFeature implements Plugin {
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
       maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
       minUnclearSpeechMs: 250,
+      // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
+      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
@@ -102,6 +104,7 @@ export class ConsentFeature implements Plugin {
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
+      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : null,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => {
         let evidenceId: string | null = null;
@@ -200,8 +203,12 @@ export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: Token
 /** `consent.secondOpinion` as engines beside the recogniser. */
 export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
   const which = cfg.consent.secondOpinion;
-  if (which === 'none') return undefined;
-  if (which === 'shifted') return [{ mode: 'recognizer', decoding, skipMs: cfg.consent.shiftMs }];
+  if (which === 'none' || which === 'rehear') return undefined;
+  if (which === 'shifted') {
+    // Beside the first decode the second can only start later in the same audio.
+    if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');
+    return [{ mode: 'recognizer', decoding, skipMs: cfg.consent.shiftMs }];
+  }
   if (tokenType !== 'pinyin-initial-final' || !tokensPath) return undefined;
   return [{ mode: 'kws', ...spotterSettings(lex, tokensPath) }];
 }

@@ -36,6 +36,11 @@ export interface ConsentSessionDeps {
   now(): number;
   preRollMs: number;
   endSilenceMs: number;
+  /**
+   * Hear an answer again when the first hearing placed no lexicon phrase in it: the same audio fed once more, cut
+   * this many ms later (negative: earlier), as the recogniser's second hypothesis. Null: never.
+   */
+  rehearShiftMs: number | null;
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -45,9 +50,13 @@ interface Utterance {
   /** Stream audio ms (since the recogniser stream opened) at which the VAD onset lies. */
   onsetStreamMs: number;
   startSample: number;
+  /** Absolute sample one past the last one fed (set at the end of speech). */
+  endSample: number | null;
   startT: number;
   endT: number | null;
   lastPartial: string;
+  /** Set while the utterance is being heard a second time: the first hearing's result, on the utterance's clock. */
+  first?: Heard;
 }
 
 export class ConsentSession implements CallListener {
@@ -96,6 +105,7 @@ export class ConsentSession implements CallListener {
       this.inSpeech = false;
       if (this.utt && this.utt.endT === null) {
         this.utt.endT = Math.max(this.utt.startT, a.t - this.d.endSilenceMs);
+        this.utt.endSample = this.histEnd;
         this.stream!.finish();
       }
     }
@@ -133,7 +143,7 @@ export class ConsentSession implements CallListener {
     const startSample = Math.max(0, Math.round(((onsetT - this.d.preRollMs) * RATE) / 1000));
     const pre = this.slice(startSample, this.histEnd);
     const onsetStreamMs = this.streamMs + Math.max(0, onsetT - (this.histEnd * 1000) / RATE + (pre.length * 1000) / RATE);
-    this.utt = { onsetStreamMs, startSample, startT: onsetT, endT: null, lastPartial: '' };
+    this.utt = { onsetStreamMs, startSample, endSample: null, startT: onsetT, endT: null, lastPartial: '' };
     this.streamMs += (pre.length / RATE) * 1000;
     if (pre.length) this.stream.accept(pre);
   }
@@ -141,7 +151,7 @@ export class ConsentSession implements CallListener {
   private onResult(r: AsrResult): void {
     if (this.closed || !this.utt) return;
     if (!r.final) {
-      if (r.text && r.text !== this.utt.lastPartial) {
+      if (!this.utt.first && r.text && r.text !== this.utt.lastPartial) {
         this.utt.lastPartial = r.text;
         this.d.emitTranscript(r.text, false);
       }
@@ -150,16 +160,40 @@ export class ConsentSession implements CallListener {
     const utt = this.utt;
     this.utt = null;
     const text = r.error ? '' : r.text.trim();
-    this.d.emitTranscript(text, true);
+    if (!utt.first) this.d.emitTranscript(text, true);
     if (!this.window) return;
     if (r.error) {
-      this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `recogniser failed: ${r.error}` }, ''));
+      this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `recogniser failed: ${r.error}` }, utt.first?.hypotheses[0]?.text ?? ''));
       return;
     }
-    const v = this.d.judge(this.heard(utt, r));
-    // Nothing usable in speech too short to be an answer (a click, a cough): keep listening.
-    if (!v) return;
-    this.finishWindow(this.decision(utt, v, v.transcript));
+    let heard = this.heard(utt, r);
+    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses] };
+    const v = this.d.judge(heard);
+    if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
+    if (v) {
+      this.finishWindow(this.decision(utt, v, v.transcript));
+      return;
+    }
+    // Nothing usable in speech too short to be an answer (a click, a cough): keep listening, from the speech
+    // already under way if there is some.
+    if (this.inSpeech) this.begin(this.speechOnsetT);
+  }
+
+  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later; false when that is not possible. */
+  private rehear(utt: Utterance, first: Heard): boolean {
+    const shift = this.d.rehearShiftMs;
+    if (shift === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
+    const from = Math.max(0, utt.startSample + Math.round((shift * RATE) / 1000));
+    const audio = this.slice(from, utt.endSample);
+    if (audio.length < RATE / 10) return false;
+    // The stream's clock runs on: the second hearing's times are mapped back onto the utterance's own onset.
+    const fromT = (from * 1000) / RATE;
+    const onsetStreamMs = this.streamMs + (utt.startT - fromT);
+    this.utt = { ...utt, onsetStreamMs, first };
+    this.streamMs += (audio.length / RATE) * 1000;
+    this.stream.accept(audio);
+    this.stream.finish();
+    return true;
   }
 
   /** The recogniser's result on the utterance's own clock: ms from its VAD onset. */

@@ -53,6 +53,8 @@ export interface DecisionRules {
   minUnclearSpeechMs: number;
   /** A `granted` needs every other recogniser hypothesis to grant too (not merely not to doubt it). */
   requireAgreement?: boolean;
+  /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
+  grantFromAlternative?: boolean;
 }
 
 export type OpinionSource = 'recogniser' | 'alternative' | 'spotter';
@@ -157,33 +159,45 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     const o = opinions[0]!;
     return done({ ...o.result, decision: 'unclear', reason: `the ${mainSource} heard nothing to confirm what the ${o.source} heard ("${o.text}": ${o.result.reason})` }, o);
   }
-  const c = own.result;
-  if (c.decision !== 'granted') return done(c, own);
+  let granter = own;
+  let granterHyp = primary;
+  if (own.result.decision !== 'granted') {
+    // The recogniser's other hearings are its n-best: when its best hypothesis heard no lexicon phrase at all (not a
+    // refusal, question, hesitation or filler — words it could not place), a yes another hearing of the same answer
+    // heard is weighed, under every check below, instead of being lost.
+    const alt = rules.grantFromAlternative && (own.result.cue === 'none' || own.result.cue === 'empty') && heard.main === 'recogniser'
+      ? opinions.find((o) => o.source === 'alternative' && o.result.decision === 'granted')
+      : undefined;
+    if (!alt) return done(own.result, own);
+    granter = alt;
+    granterHyp = heard.hypotheses.find((h) => h.text.trim() === alt.text) ?? primary;
+  }
+  const c = granter === own ? own.result : { ...granter.result, reason: `${granter.result.reason}, heard by another hearing (the first heard "${own.text}")` };
 
-  const doubt = opinions.find((o) => o !== own && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
-  const dissent = rules.requireAgreement ? opinions.find((o) => o.source === 'alternative' && o.result.decision !== 'granted') : undefined;
+  const doubt = opinions.find((o) => o !== granter && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
+  const dissent = rules.requireAgreement ? opinions.find((o) => o !== granter && o.source !== 'spotter' && o.result.decision !== 'granted') : undefined;
   if (dissent && !doubt) {
-    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, own);
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, granter);
   }
   if (doubt) {
-    return done({ ...c, decision: 'unclear', cue: doubt.result.cue, reason: `${c.reason}; the ${doubt.source} heard "${doubt.text}" (${doubt.result.reason})` }, own);
+    return done({ ...c, decision: 'unclear', cue: doubt.result.cue, reason: `${c.reason}; the ${doubt.source} heard "${doubt.text}" (${doubt.result.reason})` }, granter);
   }
   if (heard.main === 'recogniser') {
-    const lead = primary.leadMs;
+    const lead = granterHyp.leadMs;
     if (lead !== null && lead > rules.maxUnheardLeadMs) {
       // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a
       // negation or a question, so the yes is not explicit.
-      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` }, own);
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` }, granter);
     }
-    const gap = longestGapMs(primary, ctx.tokenType);
+    const gap = longestGapMs(granterHyp, ctx.tokenType);
     if (gap > rules.maxUnheardGapMs) {
       // The same inside the answer: 我…愿意 with a stretch nothing was recognised in may be 我不愿意.
-      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(gap)} ms between two recognised syllables` }, own);
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(gap)} ms between two recognised syllables` }, granter);
     }
   }
   if (c.confidence < rules.minGrantConfidence) {
     // A yes-word that covers only part of what was heard (是 in 你是谁 misheard) is not explicit consent.
-    return done({ ...c, decision: 'unclear', reason: `${c.reason}; consent phrase covers too little of the answer (match ${c.confidence} < ${rules.minGrantConfidence})` }, own);
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; consent phrase covers too little of the answer (match ${c.confidence} < ${rules.minGrantConfidence})` }, granter);
   }
-  return done(c, own);
+  return done(c, granter);
 }
