@@ -4,12 +4,13 @@
 // reliability table of those held-out predictions says whether "confidence 0.9" means right nine times in ten. The
 // model fitted on every natural source is written for the gateway (--write).
 //
-// Usage: tsx bench/consent/calibrate.ts [corpus dir] --replay DIR --arrangement hot2 [--gap MS] [--write FILE]
+// Usage: tsx bench/consent/calibrate.ts [corpus dir] --replay DIR --arrangement hot2 [--gap MS] [--alt-grants] [--write FILE]
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { FEATURES, logistic, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { consentItems, type Expected } from './corpus.js';
-import { arrangementVariants, DEFAULT_RULES, loadReplays, parseArrangement, phasesOf, replayDecisions, type Decided } from './decisions.js';
+import { arrangementVariants, loadReplays, parseArrangement, phasesOf, REPLAY_OPTIONS, replayDecisions, rulesFrom, type Decided } from './decisions.js';
 
 interface Sample {
   x: number[];
@@ -59,20 +60,9 @@ export function reliability(pairs: { p: number; right: boolean }[]): { lo: numbe
 }
 
 function main(): void {
-  const argv = process.argv.slice(2);
-  const o = { dir: '../shared/audio', replay: 'bench/results/consent-replay', arrangement: 'hot2', write: '' };
-  const rules: typeof DEFAULT_RULES = { ...DEFAULT_RULES };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    const v = () => argv[++i] ?? '';
-    if (x === '--replay') o.replay = v();
-    else if (x === '--arrangement') o.arrangement = v();
-    else if (x === '--write') o.write = v();
-    else if (x === '--gap') rules.maxUnheardGapMs = Number(v());
-    else if (x === '--agree') rules.requireAgreement = true;
-    else if (!x.startsWith('--')) o.dir = x;
-    else throw new Error(`unknown option ${x}`);
-  }
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'hot2' }, write: { type: 'string' } }, allowPositionals: true });
+  const o = { dir: positionals[0] ?? '../shared/audio', replay: values.replay, arrangement: values.arrangement, write: values.write ?? '' };
+  const rules = rulesFrom(values);
   const a = parseArrangement(o.arrangement, rules);
   const replays = loadReplays(o.replay, arrangementVariants(a));
   const items = consentItems(resolve(o.dir));

@@ -59,7 +59,7 @@ export function wireFile(item: ConsentItem, rate: Rate): string {
 
 /**
  * The item's audio at 16 kHz as the recogniser gets it on a call: the 16 kHz file, or the 8 kHz μ-law twin decoded
- * and upsampled by the gateway's own resampler in 20 ms frames (as the listen worker does). `leadMs` more of the
+ * and upsampled by the gateway's own resampler (as the listen worker does). `leadMs` more of the
  * clip's own opening noise floor goes first (the answer starting at another point of the call's frame grid), and
  * `trailMs` of digital silence after (a line that stays open after the answer).
  */
@@ -72,14 +72,6 @@ export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0,
   for (let i = 0; i < lead; i++) wire[i] = clip.samples[i % Math.max(1, Math.min(clip.samples.length, wireRate / 10))]!;
   wire.set(clip.samples, lead);
   if (rate === '16k') return wire;
-  const rs = new Resampler(8000, 16000);
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < wire.length; i += 160) parts.push(rs.process(wire.subarray(i, i + 160)));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  // The resampler keeps its state across calls, so the whole clip at once is what 20 ms frames would give.
+  return new Resampler(8000, 16000).process(wire);
 }

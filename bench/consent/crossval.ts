@@ -4,32 +4,21 @@
 // all natural sources (it is never used to choose).
 //
 // Usage: tsx bench/consent/crossval.ts [corpus dir] --replay DIR --candidates hot1,hot1.5,hot2[,hot1.5/kws …]
-//          [--gap MS] [--lead MS] [--match X] [--rate 16k|8k|both] [--json FILE]
+//          [--gap MS] [--lead MS] [--match X] [--agree] [--alt-grants] [--rate 16k|8k|both] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { consentItems, RATES, type Rate } from './corpus.js';
-import { arrangementVariants, DEFAULT_RULES, loadReplays, parseArrangement, phasesOf, replayDecisions, type Decided } from './decisions.js';
+import { arrangementVariants, loadReplays, parseArrangement, phasesOf, REPLAY_OPTIONS, replayDecisions, rulesFrom, type Decided } from './decisions.js';
 import { choose, fmtTally, leaveOneSourceOut, tally, type Outcome } from './folds.js';
 
 function main(): void {
-  const argv = process.argv.slice(2);
-  const o = { dir: '../shared/audio', replay: 'bench/results/consent-replay', candidates: 'greedy', rate: 'both', json: '' };
-  const rules: typeof DEFAULT_RULES = { ...DEFAULT_RULES };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    const v = () => argv[++i] ?? '';
-    if (x === '--replay') o.replay = v();
-    else if (x === '--candidates') o.candidates = v();
-    else if (x === '--rate') o.rate = v();
-    else if (x === '--json') o.json = v();
-    else if (x === '--gap') rules.maxUnheardGapMs = Number(v());
-    else if (x === '--lead') rules.maxUnheardLeadMs = Number(v());
-    else if (x === '--match') rules.minGrantConfidence = Number(v());
-    else if (x === '--agree') rules.requireAgreement = true;
-    else if (x === '--alt-grants') rules.grantFromAlternative = true;
-    else if (!x.startsWith('--')) o.dir = x;
-    else throw new Error(`unknown option ${x}`);
-  }
+  const { values, positionals } = parseArgs({
+    options: { ...REPLAY_OPTIONS, candidates: { type: 'string', default: 'greedy' }, rate: { type: 'string', default: 'both' }, json: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const o = { dir: positionals[0] ?? '../shared/audio', replay: values.replay, candidates: values.candidates, rate: values.rate, json: values.json ?? '' };
+  const rules = rulesFrom(values);
   const names = o.candidates.split(',');
   const arrangements = names.map((n) => parseArrangement(n, rules));
   const replays = loadReplays(o.replay, arrangements.flatMap(arrangementVariants));

@@ -4,6 +4,7 @@
 // keyword spotter beside.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
@@ -124,39 +125,39 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arran
   return out;
 }
 
+/** Options every replay CLI shares: where the replays are and the decision rules to replay them with. */
+export const REPLAY_OPTIONS = {
+  replay: { type: 'string', default: 'bench/results/consent-replay' },
+  gap: { type: 'string' },
+  lead: { type: 'string' },
+  match: { type: 'string' },
+  agree: { type: 'boolean', default: false },
+  'alt-grants': { type: 'boolean', default: false },
+} as const;
+
+export function rulesFrom(v: { gap?: string; lead?: string; match?: string; agree?: boolean; 'alt-grants'?: boolean }): Arrangement['rules'] {
+  const rules = { ...DEFAULT_RULES };
+  if (v.gap !== undefined) rules.maxUnheardGapMs = Number(v.gap);
+  if (v.lead !== undefined) rules.maxUnheardLeadMs = Number(v.lead);
+  if (v.match !== undefined) rules.minGrantConfidence = Number(v.match);
+  if (v.agree) rules.requireAgreement = true;
+  if (v['alt-grants']) rules.grantFromAlternative = true;
+  return rules;
+}
+
+// Usage: tsx bench/consent/decisions.ts [corpus dir] --arrangement hot2@320~hot2@160 [--replay DIR] [--gap MS]
+//          [--alt-grants] [--errors]
 function main(): void {
-  const argv = process.argv.slice(2);
-  const o = { dir: '../shared/audio', replay: 'bench/results/consent-replay', primary: 'greedy', alt: '', spotter: '', phases: '', errors: false };
-  const rules: typeof DEFAULT_RULES = { ...DEFAULT_RULES };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    const v = () => argv[++i] ?? '';
-    if (x === '--replay') o.replay = v();
-    else if (x === '--primary') o.primary = v();
-    else if (x === '--alt') o.alt = v();
-    else if (x === '--spotter') o.spotter = v();
-    else if (x === '--phases') o.phases = v();
-    else if (x === '--errors') o.errors = true;
-    else if (x === '--gap') rules.maxUnheardGapMs = Number(v());
-    else if (x === '--lead') rules.maxUnheardLeadMs = Number(v());
-    else if (x === '--match') rules.minGrantConfidence = Number(v());
-    else if (x === '--agree') rules.requireAgreement = true;
-    else if (x === '--alt-grants') rules.grantFromAlternative = true;
-    else if (!x.startsWith('--')) o.dir = x;
-    else throw new Error(`unknown option ${x}`);
-  }
-  const alternatives = o.alt ? o.alt.split(',') : [];
-  const variants = [o.primary, ...alternatives, ...(o.spotter ? [o.spotter] : [])];
-  const replays = loadReplays(o.replay, variants);
-  const items = consentItems(resolve(o.dir));
-  const phases = o.phases ? o.phases.split(',').map(Number) : phasesOf(replays);
-  const ds = replayDecisions(items, replays, { primary: o.primary, alternatives, spotter: o.spotter || undefined, rules }, phases);
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false } }, allowPositionals: true });
+  const a = parseArrangement(values.arrangement, rulesFrom(values));
+  const replays = loadReplays(values.replay, arrangementVariants(a));
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio')), replays, a, phasesOf(replays));
   for (const set of ['natural', 'espeak'] as const) {
     for (const rate of RATES) {
       console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
     }
   }
-  if (o.errors) {
+  if (values.errors) {
     for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
   }
 }

@@ -15,6 +15,7 @@
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createEngine } from '../../gateway/listen/asr/backends.js';
 import type { AsrEngineSpec, EngineStream } from '../../gateway/listen/asr/engine.js';
 import { buildKeywords, keywordsFileText, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
@@ -111,25 +112,27 @@ interface Job {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opt = { dir: '', variants: 'greedy', out: 'bench/results/consent-replay', phases: '0,8,16,24', sets: 'natural,espeak', endSilenceMs: 240, preRollMs: 400, tailMs: 480, maxUtterances: 3, suffix: '', fill: 'zeros' as 'zeros' | 'repeat', endThreshold: 0.4 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = () => argv[++i] ?? '';
-    if (a === '--variants') opt.variants = v();
-    else if (a === '--out') opt.out = v();
-    else if (a === '--phases') opt.phases = v();
-    else if (a === '--sets') opt.sets = v();
-    else if (a === '--end-silence-ms') opt.endSilenceMs = Number(v());
-    else if (a === '--pre-roll-ms') opt.preRollMs = Number(v());
-    else if (a === '--tail-ms') opt.tailMs = Number(v());
-    else if (a === '--suffix') opt.suffix = v();
-    else if (a === '--tail-fill') opt.fill = v() as 'zeros' | 'repeat';
-    else if (a === '--end-threshold') opt.endThreshold = Number(v());
-    else if (!a.startsWith('--')) opt.dir = a;
-    else throw new Error(`unknown option ${a}`);
-  }
-  if (!opt.dir) throw new Error('usage: replay.ts <corpus dir> --variants greedy,hot1.5 [--out DIR] [--phases 0,8,16,24] …');
+  const { values, positionals } = parseArgs({
+    options: {
+      variants: { type: 'string', default: 'greedy' },
+      out: { type: 'string', default: 'bench/results/consent-replay' },
+      phases: { type: 'string', default: '0,8,16,24' },
+      sets: { type: 'string', default: 'natural,espeak' },
+      'end-silence-ms': { type: 'string', default: '240' },
+      'end-threshold': { type: 'string', default: '0.4' },
+      'pre-roll-ms': { type: 'string', default: '400' },
+      'tail-ms': { type: 'string', default: '480' },
+      'tail-fill': { type: 'string', default: 'zeros' },
+      suffix: { type: 'string', default: '' },
+    },
+    allowPositionals: true,
+  });
+  if (!positionals[0]) throw new Error('usage: replay.ts <corpus dir> --variants greedy,hot1.5 [--out DIR] [--phases 0,8,16,24] …');
+  const opt = {
+    dir: positionals[0], variants: values.variants, out: values.out, phases: values.phases, sets: values.sets, suffix: values.suffix,
+    endSilenceMs: Number(values['end-silence-ms']), endThreshold: Number(values['end-threshold']), preRollMs: Number(values['pre-roll-ms']),
+    tailMs: Number(values['tail-ms']), fill: values['tail-fill'] as 'zeros' | 'repeat', maxUtterances: 3,
+  };
   const dir = resolve(opt.dir);
   const r = resolveModel('zipformer-wenetspeech-kws-3.3m');
   if (!isResolved(r)) throw new Error('recogniser model missing');

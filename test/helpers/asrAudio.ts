@@ -11,16 +11,7 @@ export function load16k(file: string, rate: '16k' | '8k'): Float32Array {
   if (rate === '16k') return readWavFloat(join(AUDIO_DIR, file)).samples;
   const twin = readWavFloat(join(AUDIO_DIR, file.replace(/([^/]+)$/, '8k/$1')));
   expect(twin.sampleRate).toBe(8000);
-  const rs = new Resampler(8000, 16000);
-  const out: Float32Array[] = [];
-  for (let i = 0; i < twin.samples.length; i += 160) out.push(rs.process(twin.samples.subarray(i, i + 160)));
-  const all = new Float32Array(out.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of out) {
-    all.set(a, o);
-    o += a.length;
-  }
-  return all;
+  return new Resampler(8000, 16000).process(twin.samples);
 }
 
 /** Streams a clip in 20 ms chunks as fast as possible, then finish(); resolves with the final and all partials. */
