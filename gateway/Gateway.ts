@@ -1,47 +1,35 @@
-// The process's servers and shared services. Wires plug in here: WebSocket paths for ws-based wires, and
-// start/stop hooks for wires with their own listeners (AudioSocket TCP, gRPC).
+// The process's servers and shared services. Wires plug in through `addWire`, all the same way (a WebSocket path
+// on the HTTP port, or a listener of their own started with the gateway); features through `use`. The call
+// contract they meet is in gateway/call/: admission, commands, events and the registry of live calls.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { Call } from './call/Call.js';
+import { WebSocketServer } from 'ws';
+import { refuseStart, startCall, type AdmissionVerdict, type StartRefusal } from './call/admission.js';
+import type { Call, CallSink } from './call/Call.js';
+import { CallRegistry } from './call/CallRegistry.js';
+import type { CallCommand, CommandError } from './call/commands.js';
+import { runCommand, type CommandHandlers } from './call/dispatch.js';
+import type { StartMessage } from './call/start.js';
+import type { Wire, WireContext } from './call/wire.js';
 import type { Config } from './config.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { authorized } from './ops/auth.js';
-import { HttpError, Router, sendJson } from './ops/http.js';
+import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
 import { registry } from './ops/metrics.js';
 import { Pacer } from './speak/Playout.js';
-
-/** Commands beyond raw audio that any wire (or the HTTP control API) can send to a call; features fill them in. */
-export interface CallCommands {
-  say?(call: Call, m: { promptId: string; text: string; interruptible: boolean; voice?: string; slots?: Record<string, string> }): Promise<void>;
-  expectConsent?(call: Call, m: { promptId?: string; windowMs?: number }): void;
-  dtmf?(call: Call, digit: string): void;
-  /** Why this call may not `play` audio at all (its approved script governs what it says), or null if it may. */
-  playRefusal?(call: Call): { code: string; message: string } | null;
-  /** A recorded prompt (uploaded once, played by id) as PCM at `sampleRate`, or undefined if there is none. */
-  recordedPrompt?(promptId: string, sampleRate: number): Int16Array | undefined;
-}
-
-export interface WsWire {
-  path: string;
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void;
-}
 
 /** Optional features register themselves here so the gateway core stays small. */
 export interface Plugin {
   name: string;
   start?(gw: Gateway): Promise<void>;
   /** Decides at `start` whether a call may go ahead at all (policy); nothing is played when it may not. */
-  admit?(start: import('./wires/native.js').StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }>;
+  admit?(start: StartMessage, gw: Gateway): Promise<AdmissionVerdict>;
   /** Called for every new call, after the pipeline is live. */
   callStarted?(call: Call, gw: Gateway): void | Promise<void>;
   stop?(gw: Gateway): Promise<void>;
 }
-
-/** How a call awaited by id turned out: it started, it was refused at start, or neither happened in time. */
-export type CallArrival = { call: Call } | { rejected: string } | { timeout: true };
 
 export interface ModelStatus {
   id: string;
@@ -51,32 +39,49 @@ export interface ModelStatus {
   disables?: string;
 }
 
-export class Gateway {
+export class Gateway implements WireContext {
   readonly router = new Router();
-  readonly calls = new Map<string, Call>();
+  readonly calls: CallRegistry;
   readonly pacer = new Pacer(5);
   readonly log: Logger = rootLogger;
   listen!: ListenService;
   models: ModelStatus[] = [];
   private server: Server;
-  private wss: WebSocketServer;
-  private wires = new Map<string, WsWire>();
+  /** One WebSocket server per message-size cap (the cap is a server option). */
+  private wssByMax = new Map<number, WebSocketServer>();
+  private readonly wires: Wire[] = [];
+  private readonly wsPaths = new Map<string, Wire>();
+  private readonly ports = new Map<string, number>();
   readonly plugins: Plugin[] = [];
-  readonly commands: CallCommands = {};
-  /** Callbacks waiting for a call id to start or be refused (an event stream opened before the wire's start). */
-  private awaiting = new Map<string, Set<(a: CallArrival) => void>>();
-  /** Recent refusals by call id, for a subscriber that arrives just after its call was refused (bounded, 30 s). */
-  private refusals = new Map<string, { reason: string; at: number }>();
+  /** Speech, consent, keypad, recorded prompts: filled in by the features. */
+  readonly commands: CommandHandlers = {};
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
   ready = false;
 
   constructor(readonly config: Config) {
-    this.server = createServer((req, res) => void this.handleHttp(req, res));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxMessageBytes });
+    const l = config.limits;
+    this.calls = new CallRegistry(l.maxPendingEventStreams);
+    // handleHttp answers every error itself; should even that fail, the socket goes rather than hangs.
+    this.server = createServer(
+      {
+        // A client trickling a request (or its headers) is answered 408 and closed: one held a socket for 335 s.
+        requestTimeout: l.requestTimeoutMs,
+        headersTimeout: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => void this.handleHttp(req, res).catch(() => res.destroy()),
+    );
+    // Every call's WebSocket, event stream and control requests share this port; past the cap, new connections
+    // are closed at once rather than exhausting descriptors and memory.
+    this.server.maxConnections = l.maxConnections ?? 4 * l.maxCalls + 64;
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
-    this.router.add('GET', '/readyz', (_q, res) => sendJson(res, this.ready && !this.draining && this.listen?.healthy !== false ? 200 : 503, this.readiness()), { public: true });
+    // Public, so a load balancer can probe it; the detail (models, where they were found) only with the token.
+    this.router.add('GET', '/readyz', (req, res) => {
+      const ok = this.ready && !this.draining && this.listen?.healthy !== false;
+      sendJson(res, ok ? 200 : 503, authorized(this.config.apiToken, req) ? this.readiness() : { ready: ok });
+    }, { public: true });
     this.router.add('GET', '/metrics', async (_q, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType });
@@ -85,14 +90,56 @@ export class Gateway {
     this.router.add('GET', '/v1/calls', (_q, res) =>
       sendJson(res, 200, { calls: [...this.calls.values()].map((c) => ({ callId: c.id, wire: c.init.wire, t: c.t, callee: c.init.callee })) }),
     );
+    this.calls.onStarted((call) => {
+      for (const p of this.plugins) {
+        Promise.resolve(p.callStarted?.(call, this)).catch((e: Error) => call.log.error({ err: e, plugin: p.name }, 'plugin failed on call start'));
+      }
+    });
   }
 
   get isDraining(): boolean {
     return this.draining;
   }
 
-  addWire(w: WsWire): void {
-    this.wires.set(w.path, w);
+  get serving(): boolean {
+    return this.ready && !this.draining;
+  }
+
+  /** Every wire registers here, whether it is served on a WebSocket path or listens on its own. */
+  addWire(w: Wire): void {
+    if (w.path !== undefined) {
+      if (this.wsPaths.has(w.path)) throw new Error(`two wires on ${w.path}`);
+      this.wsPaths.set(w.path, w);
+    }
+    this.wires.push(w);
+  }
+
+  /** Where a wire with its own listener listens, once started. */
+  wirePort(name: string): number | undefined {
+    return this.ports.get(name);
+  }
+
+  // --- the call contract, as wires see it ------------------------------------------------------------------------
+
+  refuseStart(callId: string): StartRefusal | null {
+    return refuseStart(this, callId);
+  }
+
+  startCall(start: StartMessage, wire: string, sink: CallSink, gone?: () => boolean): Promise<Call | null> {
+    return startCall(this, start, wire, sink, gone);
+  }
+
+  command(call: Call, cmd: CallCommand, late?: (e: { code: string; message: string }) => void): CommandError | null {
+    return runCommand({ handlers: this.commands, limits: this.config.limits }, call, cmd, late);
+  }
+
+  /** The features' verdict on a start, in their order; the first refusal wins. */
+  async admit(start: StartMessage): Promise<AdmissionVerdict> {
+    for (const p of this.plugins) {
+      const verdict = await p.admit?.(start, this);
+      if (verdict && !verdict.ok) return verdict;
+    }
+    return { ok: true };
   }
 
   use(p: Plugin): void {
@@ -140,6 +187,7 @@ export class Gateway {
       backend: c.vad.backend,
       modelPath: vadModel.files.model,
       tickMs: c.vad.tickMs,
+      maxPendingSamples: Math.round(c.vad.maxPendingSeconds * 16000),
       threads: c.vad.threads,
       graph: c.vad.graph,
       shards: c.vad.shards,
@@ -147,6 +195,10 @@ export class Gateway {
     });
     if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
     for (const p of this.plugins) await p.start?.(this);
+    for (const w of this.wires) {
+      const r = await w.start?.(this);
+      if (r) this.ports.set(w.name, r.port);
+    }
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(c.port, c.host, () => resolve());
@@ -155,103 +207,95 @@ export class Gateway {
     this.sweeper.unref();
     this.ready = true;
     const port = (this.server.address() as { port: number }).port;
-    this.log.info({ port, vad: this.listen.backend, vadDetail: this.listen.detail, listenShards: this.listen.stats().shards, wires: [...this.wires.keys()], plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
+    this.log.info({ port, vad: this.listen.backend, vadDetail: this.listen.detail, listenShards: this.listen.stats().shards, wires: this.wires.map((w) => w.path ?? w.name), plugins: this.plugins.map((p) => p.name) }, 'earshot listening');
     return { port };
   }
 
-  /** Ends idle calls: no inbound audio for limits.idleTimeoutMs. */
+  /** Ends idle calls (no inbound audio for limits.idleTimeoutMs) and calls older than limits.maxCallMs. */
   private sweep(): void {
     const now = Date.now();
+    const l = this.config.limits;
     for (const call of this.calls.values()) {
-      if (now - call.lastAudioAt > this.config.limits.idleTimeoutMs) {
-        call.fail('idle_timeout', `no audio for ${this.config.limits.idleTimeoutMs} ms`, 1001);
-      }
+      if (now - call.lastAudioAt > l.idleTimeoutMs) call.fail('idle_timeout', `no audio for ${l.idleTimeoutMs} ms`, 1001);
+      else if (now - call.startedAt > l.maxCallMs) call.fail('max_duration', `call longer than ${l.maxCallMs} ms`, 1008);
     }
   }
 
   /**
-   * Calls `cb` once, synchronously, when `callId` starts (before any of its events) or is refused at start, or
-   * with `timeout` after `timeoutMs`. Returns a cancel function.
+   * One HTTP request. Never throws: a bad target is a 400, a failing handler a 500 on that request only. Nothing
+   * about the routes is disclosed before authentication: an unauthenticated request to anything but a public
+   * route gets 401 whether the path exists or not.
    */
-  awaitCall(callId: string, timeoutMs: number, cb: (a: CallArrival) => void): () => void {
-    let set = this.awaiting.get(callId);
-    if (!set) this.awaiting.set(callId, (set = new Set()));
-    const waiter = (a: CallArrival) => {
-      cancel();
-      cb(a);
-    };
-    const timer = setTimeout(() => waiter({ timeout: true }), timeoutMs);
-    const cancel = () => {
-      clearTimeout(timer);
-      set.delete(waiter);
-      if (!set.size && this.awaiting.get(callId) === set) this.awaiting.delete(callId);
-    };
-    set.add(waiter);
-    return cancel;
-  }
-
-  /** A call refused at start (policy, capacity, shutdown): whoever awaits its id learns why. */
-  announceRejected(callId: string, reason: string): void {
-    this.refusals.delete(callId);
-    this.refusals.set(callId, { reason, at: performance.now() });
-    if (this.refusals.size > 1000) this.refusals.delete(this.refusals.keys().next().value!);
-    this.arrive(callId, { rejected: reason });
-  }
-
-  /** Why `callId` was refused at start within the last 30 s, if it was. */
-  recentRefusal(callId: string): string | undefined {
-    const r = this.refusals.get(callId);
-    return r && performance.now() - r.at < 30_000 ? r.reason : undefined;
-  }
-
-  private arrive(callId: string, a: CallArrival): void {
-    const set = this.awaiting.get(callId);
-    if (set) for (const w of [...set]) w(a);
-  }
-
-  registerCall(call: Call): void {
-    this.calls.set(call.id, call);
-    this.refusals.delete(call.id);
-    this.arrive(call.id, { call });
-    for (const p of this.plugins) {
-      Promise.resolve(p.callStarted?.(call, this)).catch((e: Error) => call.log.error({ err: e, plugin: p.name }, 'plugin failed on call start'));
-    }
-  }
-
-  unregisterCall(call: Call): void {
-    if (this.calls.get(call.id) === call) this.calls.delete(call.id);
-  }
-
   private async handleHttp(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = this.router.match(req.method ?? 'GET', url.pathname);
-    if (m === null) return sendJson(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
-    if (m === 'method') return sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} not allowed on ${url.pathname}` });
-    if (!m.route.public && !authorized(this.config.apiToken, req)) {
-      return sendJson(res, 401, { error: 'unauthorized', message: 'missing or invalid bearer token' });
-    }
+    res.on('error', () => undefined);
+    let path = '(unparsed)';
     try {
+      const url = requestUrl(req);
+      if (!url) return sendJson(res, 400, { error: 'bad_request', message: 'request target is not a valid path' });
+      path = url.pathname;
+      const allowed = authorized(this.config.apiToken, req);
+      const unauthorized = () => sendJson(res, 401, { error: 'unauthorized', message: 'missing or invalid bearer token' });
+      let m: ReturnType<Router['match']>;
+      try {
+        m = this.router.match(req.method ?? 'GET', url.pathname);
+      } catch (e) {
+        if (!allowed) return unauthorized(); // not even "your path is malformed" before authentication
+        throw e;
+      }
+      const isPublic = m !== null && m !== 'method' && m.route.public;
+      if (!isPublic && !allowed) return unauthorized();
+      if (m === null) return sendJson(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
+      if (m === 'method') return sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} not allowed on ${url.pathname}` });
       await m.route.handler(req, res, m.params, url);
     } catch (e) {
-      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.code, message: e.message });
-      this.log.error({ err: e, path: url.pathname }, 'route failed');
+      if (e instanceof HttpError) {
+        if (!res.headersSent) return sendJson(res, e.status, { error: e.code, message: e.message });
+        return void res.end();
+      }
+      this.log.error({ err: e, path }, 'route failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: (e as Error).message });
+      else res.end();
     }
   }
 
+  /** A WebSocket upgrade. Never throws: whatever goes wrong refuses this one socket. */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const wire = this.wires.get(url.pathname);
+    // A client that resets mid-upgrade must not raise an unhandled 'error' on a socket nobody listens to.
+    socket.on('error', () => undefined);
     const refuse = (status: number, text: string) => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.destroy();
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // A peer that never closes its side does not keep the socket.
+      setTimeout(() => socket.destroy(), 2000).unref();
     };
-    if (!wire) return refuse(404, 'Not Found');
-    // Twilio cannot send headers; its wire checks its own credentials at `start`.
-    const selfAuth = (wire as { selfAuth?: boolean }).selfAuth;
-    if (!selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
-    if (this.draining) return refuse(503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => wire.onConnection(ws, req, this));
+    try {
+      const url = requestUrl(req);
+      if (!url) return refuse(400, 'Bad Request');
+      const wire = this.wsPaths.get(url.pathname);
+      // Twilio cannot send headers; its wire checks its own credentials at `start`.
+      if (!wire?.selfAuth && !authorized(this.config.apiToken, req)) return refuse(401, 'Unauthorized');
+      if (!wire?.connect) return refuse(404, 'Not Found');
+      const connect = wire.connect.bind(wire);
+      if (this.draining) return refuse(503, 'Service Unavailable');
+      this.wssFor(wire).handleUpgrade(req, socket, head, (ws) => {
+        try {
+          connect(ws, req, this);
+        } catch (e) {
+          this.log.error({ err: e, path: url.pathname }, 'connection setup failed');
+          ws.close(1011, 'internal error');
+        }
+      });
+    } catch (e) {
+      this.log.error({ err: e }, 'upgrade failed');
+      refuse(500, 'Internal Server Error');
+    }
+  }
+
+  private wssFor(wire: Wire): WebSocketServer {
+    const max = wire.maxPayload ?? this.config.limits.maxMessageBytes;
+    let wss = this.wssByMax.get(max);
+    if (!wss) this.wssByMax.set(max, (wss = new WebSocketServer({ noServer: true, maxPayload: max })));
+    return wss;
   }
 
   /** Graceful shutdown: stop accepting, let calls finish up to the grace period, then end the rest. */
@@ -267,11 +311,14 @@ export class Gateway {
       c.emit({ type: 'error', code: 'shutdown', message: 'gateway is shutting down' });
       return c.end('shutdown', 1001);
     }));
+    for (const w of [...this.wires].reverse()) await w.stop?.().catch((e: Error) => this.log.error({ err: e, wire: w.name }, 'wire stop failed'));
     for (const p of [...this.plugins].reverse()) await p.stop?.(this).catch((e: Error) => this.log.error({ err: e }, 'plugin stop failed'));
     if (this.sweeper) clearInterval(this.sweeper);
     this.pacer.stop();
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const wss of this.wssByMax.values()) {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    }
     this.server.closeAllConnections?.();
     await this.listen?.close();
   }

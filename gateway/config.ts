@@ -1,154 +1,269 @@
-// One validated configuration: defaults ← JSON/YAML file (EARSHOT_CONFIG) ← environment. Bad values stop the
-// process at start-up with the path of the offending key, never half-way through a call.
+// One validated configuration: defaults ← JSON/YAML file ← environment. Every section is checked
+// here, the features' own too (tts, scripts, policy, evidence, wires: their schemas are composed in), and unknown
+// keys are refused: a bad or misspelt value stops the process at start-up with the path of the offending key, never
+// half-way through a call. docs/configuration.md is generated from these schemas (npm run docs:config).
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { EvidenceConfigSchema } from './evidence/config.js';
+import { PolicyConfigSchema } from './policy/config.js';
+import { ScriptsConfigSchema } from './script/config.js';
+import { TtsConfigSchema } from './speak/config.js';
+import { WiresConfigSchema } from './wires/config.js';
 
-const BargeIn = z.object({
-  /** Speech probability above which the prompt pauses. */
-  pauseThreshold: z.number().min(0).max(1).default(0.3),
-  /** Consecutive speech milliseconds needed to pause (0 = first frame over threshold). */
-  pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32),
-  /** Speech milliseconds (since onset, gaps under `gapMs` bridged) that commit a barge-in. */
-  commitMinSpeechMs: z.number().int().min(32).max(3000).default(320),
-  /** Silence after which a paused prompt resumes when speech did not last long enough. */
-  resumeAfterSilenceMs: z.number().int().min(32).max(3000).default(160),
-  /** Probability below which a frame counts as silence (hysteresis). */
-  silenceThreshold: z.number().min(0).max(1).default(0.25),
-  /** Gaps shorter than this inside speech are bridged. */
-  gapMs: z.number().int().min(0).max(1000).default(96),
+const BargeIn = z.strictObject({
+  pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
+  pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
+    'Consecutive speech milliseconds needed to pause (0 = first frame over threshold).',
+  ),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(320).describe(
+    'Speech milliseconds (since onset, gaps under `gapMs` bridged) that commit a barge-in.',
+  ),
+  resumeAfterSilenceMs: z.number().int().min(32).max(3000).default(160).describe(
+    'Silence after which a paused prompt resumes when speech did not last long enough.',
+  ),
+  silenceThreshold: z.number().min(0).max(1).default(0.25).describe(
+    'Probability below which a frame counts as silence (hysteresis).',
+  ),
+  gapMs: z.number().int().min(0).max(1000).default(96).describe('Gaps shorter than this inside speech are bridged.'),
 });
 
-const Echo = z.object({
-  enabled: z.boolean().default(true),
-  /** Largest round-trip echo delay searched, ms. */
-  maxDelayMs: z.number().int().min(20).max(1000).default(400),
-  /** Adaptive filter length around the bulk delay, taps at 16 kHz. */
-  taps: z.number().int().min(1).max(512).default(16),
-  /** Residual must exceed the predicted echo by this many dB to count as callee speech while echo is present. */
-  gateMarginDb: z.number().min(0).max(30).default(6),
+const Echo = z.strictObject({
+  enabled: z.boolean().default(true).describe('Cancel the line echo of our own prompts before the VAD hears the callee.'),
+  maxDelayMs: z.number().int().min(20).max(1000).default(400).describe('Largest round-trip echo delay searched, ms.'),
+  taps: z.number().int().min(1).max(512).default(16).describe(
+    'Adaptive filter length around the bulk delay, taps at 16 kHz.',
+  ),
+  gateMarginDb: z.number().min(0).max(30).default(6).describe(
+    'Residual must exceed the predicted echo by this many dB to count as callee speech while echo is present.',
+  ),
 });
 
-const Vad = z.object({
-  backend: z.enum(['silero-ort', 'sherpa-silero', 'sherpa-ten']).default('silero-ort'),
-  /** Longest a listen shard waits before its calls' audio and ops go out (a completed VAD frame goes sooner). */
-  tickMs: z.number().int().min(1).max(64).default(16),
-  threads: z.number().int().min(1).max(8).default(1),
-  /**
-   * silero-ort only. `batched`: the model rewritten so a batch of calls is one matrix product per layer (about a
-   * third of the CPU per frame; checked against the original at load, which is kept if they disagree).
-   * `original`: the model file as it is.
-   */
-  graph: z.enum(['batched', 'original']).default('batched'),
-  /**
-   * Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core.
-   */
-  shards: z.number().int().min(1).max(32).optional(),
+const Vad = z.strictObject({
+  backend: z
+    .enum(['silero-ort', 'sherpa-silero', 'sherpa-ten'])
+    .default('silero-ort')
+    .describe('VAD engine: Silero on onnxruntime batched over calls, or sherpa-onnx Silero / TEN VAD.'),
+  tickMs: z.number().int().min(1).max(64).default(16).describe(
+    'Longest a listen shard waits before its calls\' audio and ops go out (a completed VAD frame goes sooner).',
+  ),
+  threads: z.number().int().min(1).max(8).default(1).describe('onnxruntime threads per listen worker.'),
+  maxPendingSeconds: z.number().min(1).max(600).default(60).describe(
+    'Inbound audio (seconds at 16 kHz, all of a shard\'s calls together) that may wait for a listen worker busy ' +
+      'with its previous tick. Past it, the call whose audio would go over is ended with `listen_overloaded`: a ' +
+      'worker that far behind has lost every budget already, and its backlog must not grow without bound.',
+  ),
+  graph: z.enum(['batched', 'original']).default('batched').describe(
+    'silero-ort only. `batched`: the model rewritten so a batch of calls is one matrix product per layer (about a ' +
+      'third of the CPU per frame; checked against the original at load, which is kept if they disagree). ' +
+      '`original`: the model file as it is.',
+  ),
+  shards: z.number().int().min(1).max(32).optional().describe(
+    'Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core.',
+  ),
 });
 
-const Asr = z.object({
-  /** Model id from models/manifest.json; empty = no recogniser (consent disabled). */
-  model: z.string().default('zipformer-wenetspeech-kws-3.3m'),
-  mode: z.enum(['recognizer', 'kws']).default('recognizer'),
-  /** Audio kept before the VAD onset so the first syllable is never clipped. */
-  preRollMs: z.number().int().min(0).max(2000).default(400),
-  /**
-   * Recogniser worker threads, streams spread over them. Unset: one per core. The Mandarin model decodes one
-   * stream at a time, so one worker saturated a core at ~50 calls in consent windows (bench: consent p95 1046 ms at
-   * 125 calls with one worker, 405 ms with two on this 2-core machine).
-   */
-  workers: z.number().int().min(1).max(8).optional(),
-  threads: z.number().int().min(1).max(8).default(1),
-  /**
-   * Recogniser search. `hotwords`: modified beam search biased toward every phrase of the consent lexicon (consent,
-   * refusal, negation, questions …) by `hotwordBoost` per token; `greedy`: no search, no biasing; `beam`: beam search
-   * without biasing. Measured on held-out speakers in the README's consent section.
-   */
-  search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords'),
-  hotwordBoost: z.number().min(0).max(10).default(1.5),
-  beamPaths: z.number().int().min(1).max(16).default(4),
+const Asr = z.strictObject({
+  model: z.string().default('zipformer-wenetspeech-kws-3.3m').describe(
+    'Model id from models/manifest.json; empty = no recogniser (consent disabled).',
+  ),
+  mode: z
+    .enum(['recognizer', 'kws'])
+    .default('recognizer')
+    .describe('Consent recognition: the streaming recogniser (default), or keyword spotting of the lexicon phrases.'),
+  preRollMs: z.number().int().min(0).max(2000).default(400).describe(
+    'Audio kept before the VAD onset so the first syllable is never clipped.',
+  ),
+  workers: z.number().int().min(1).max(8).optional().describe(
+    'Recogniser worker threads, streams spread over them. Unset: one per core. The Mandarin model decodes one ' +
+      'stream at a time, so one worker saturated a core at ~50 calls in consent windows (bench: consent p95 1046 ms ' +
+      'at 125 calls with one worker, 405 ms with two on this 2-core machine).',
+  ),
+  threads: z.number().int().min(1).max(8).default(1).describe('Threads per recogniser worker.'),
+  search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords').describe(
+    'Recogniser search. `hotwords`: modified beam search biased toward every phrase of the consent lexicon ' +
+      '(consent, refusal, negation, questions …) by `hotwordBoost` per token; `greedy`: no search, no biasing; ' +
+      '`beam`: beam search without biasing. Measured on held-out speakers in the README\'s consent section.',
+  ),
+  hotwordBoost: z.number().min(0).max(10).default(1.5).describe('Score added per hotword token in `hotwords` search.'),
+  beamPaths: z.number().int().min(1).max(16).default(4).describe('Active paths of the beam searches.'),
 });
 
-const Consent = z.object({
-  /** How long after expect_consent to wait for an answer before deciding `unclear`. */
-  windowMs: z.number().int().min(500).max(60000).default(8000),
-  /** Trailing silence (ms of inbound audio) that ends an answer utterance. */
-  endSilenceMs: z.number().int().min(0).max(2000).default(240),
-  /** Speech probability below which a frame counts towards that trailing silence. */
-  endThreshold: z.number().min(0).max(1).default(0.4),
-  lexiconFile: z.string().optional(),
-  /**
-   * A `granted` whose consent phrase covers less of the heard answer than this confidence is reported `unclear`:
-   * a lone 是 inside a longer, misheard answer (你是谁 → "shì éi") must never count as a yes.
-   */
-  minGrantConfidence: z.number().min(0).max(1).default(0.8),
-  /**
-   * A `granted` is reported `unclear` when more speech than this precedes the first recognised token: words the
-   * recogniser lost may be a negation or a question. Measured: true answers start ≤ 320 ms after the VAD onset.
-   */
-  maxUnheardLeadMs: z.number().int().min(0).max(5000).default(400),
-  /** The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`. */
-  maxUnheardGapMs: z.number().int().min(0).max(5000).default(400),
-  /**
-   * A second hearing of each answer, the recogniser's n-best. `rehear`: when the first hearing placed no lexicon
-   * phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming model
-   * hears one answer differently at another cut — and a yes only that hearing heard is weighed under every safety
-   * rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice the CPU;
-   * its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a refusal it
-   * hears wins; it never grants alone). `none`.
-   */
-  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('rehear'),
-  shiftMs: z.number().int().min(-1000).max(1000).default(-160),
-  /** Calibration of the `confidence` field (default: the bundled calibration.<language>.json). */
-  calibrationFile: z.string().optional(),
+const Consent = z.strictObject({
+  windowMs: z.number().int().min(500).max(60000).default(8000).describe(
+    'How long after expect_consent to wait for an answer before deciding `unclear`.',
+  ),
+  endSilenceMs: z.number().int().min(0).max(2000).default(240).describe(
+    'Trailing silence (ms of inbound audio) that ends an answer utterance.',
+  ),
+  endThreshold: z.number().min(0).max(1).default(0.4).describe(
+    'Speech probability below which a frame counts towards that trailing silence.',
+  ),
+  lexiconFile: z.string().optional().describe('Consent lexicon YAML replacing the built-in one (gateway/listen/consent/lexicon.*.yaml).'),
+  minGrantConfidence: z.number().min(0).max(1).default(0.8).describe(
+    'A `granted` whose consent phrase covers less of the heard answer than this confidence is reported `unclear`: ' +
+      'a lone 是 inside a longer, misheard answer (你是谁 → "shì éi") must never count as a yes.',
+  ),
+  maxUnheardLeadMs: z.number().int().min(0).max(5000).default(400).describe(
+    'A `granted` is reported `unclear` when more speech than this precedes the first recognised token: words the ' +
+      'recogniser lost may be a negation or a question. Measured: true answers start ≤ 320 ms after the VAD onset.',
+  ),
+  maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
+    'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
+  ),
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('rehear').describe(
+    'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
+      'phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming ' +
+      'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
+      'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
+      'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
+      'refusal it hears wins; it never grants alone). `none`.',
+  ),
+  shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
+    'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',
+  ),
+  calibrationFile: z.string().optional().describe(
+    'Calibration of the `confidence` field (default: the bundled calibration.<language>.json).',
+  ),
 });
 
-const Playout = z.object({
-  frameMs: z.literal(20).default(20),
-  /** How far ahead of the playout clock prompt audio may be sent. */
-  lookaheadMs: z.number().int().min(0).max(1000).default(40),
-  /**
-   * Prompt frames handed to the socket in one write. Each stays its own 20 ms message; grouping them halves the
-   * write syscalls and the loopback/TCP work behind each one, the largest single cost of the event loop at 250
-   * calls. The price: the group's later frames leave up to (framesPerWrite − 1) × 20 ms earlier, so that much more
-   * audio can already be at the far end when a pause or barge-in stops sending. 1 = a write per frame.
-   */
-  framesPerWrite: z.number().int().min(1).max(5).default(2),
-  /** Cap on audio bytes queued in one socket before the call is failed as a slow reader. */
-  maxSocketBufferBytes: z.number().int().min(4096).default(512 * 1024),
+const Playout = z.strictObject({
+  frameMs: z.literal(20).default(20).describe('Prompt frame length, ms (20: what telephony carries).'),
+  lookaheadMs: z.number().int().min(0).max(1000).default(40).describe(
+    'How far ahead of the playout clock prompt audio may be sent.',
+  ),
+  framesPerWrite: z.number().int().min(1).max(5).default(2).describe(
+    'Prompt frames handed to the socket in one write. Each stays its own 20 ms message; grouping them halves the ' +
+      'write syscalls and the loopback/TCP work behind each one, the largest single cost of the event loop at 250 ' +
+      'calls. The price: the group\'s later frames leave up to (framesPerWrite − 1) × 20 ms earlier, so that much ' +
+      'more audio can already be at the far end when a pause or barge-in stops sending. 1 = a write per frame.',
+  ),
+  maxSocketBufferBytes: z.number().int().min(4096).default(512 * 1024).describe(
+    'Cap on audio bytes queued in one socket before the call is failed as a slow reader.',
+  ),
 });
 
-const Limits = z.object({
-  maxMessageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
-  maxInboundFrameMs: z.number().int().min(20).default(1000),
-  maxPromptMs: z.number().int().min(1000).default(60000),
-  maxQueuedPrompts: z.number().int().min(1).default(16),
-  idleTimeoutMs: z.number().int().min(1000).default(30000),
-  startTimeoutMs: z.number().int().min(500).default(10000),
-  maxCalls: z.number().int().min(1).default(2000),
+const Limits = z.strictObject({
+  maxMessageBytes: z.number().int().min(1024).default(3 * 1024 * 1024).describe(
+    'Largest WebSocket/gRPC message and control-API body of the native protocol. A 60 s prompt (maxPromptMs) at ' +
+      '16 kHz pcm16 is 2.56 MB of base64; nothing legitimate is larger. Twilio and Vonage streams have their own, ' +
+      'far smaller cap (their messages are 20 ms of audio), applied before authentication.',
+  ),
+  maxTelephonyMessageBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(64 * 1024).describe(
+    'Largest message on the Twilio and Vonage streams: theirs are 20 ms of audio (a second of base64 μ-law is ~11 ' +
+      'KB, of 16 kHz L16 32 KB) and small JSON. Enforced while a frame is read, so before Twilio\'s `start` ' +
+      'authenticates.',
+  ),
+  maxInboundFrameMs: z.number().int().min(20).default(1000).describe('Longest inbound audio frame accepted, ms.'),
+  maxPromptMs: z.number().int().min(1000).default(60000).describe('Longest prompt (inline audio or recorded), ms.'),
+  maxUploadBytes: z.number().int().min(64 * 1024).default(20 * 1024 * 1024).describe(
+    'Largest recorded-prompt upload (PUT /v1/prompts/:id): a minute of 24-bit 48 kHz stereo WAV is ~17 MB.',
+  ),
+  maxConcurrentUploads: z.number().int().min(1).max(64).default(2).describe(
+    'Uploads decoded at once; more are refused with 429 before their body is read.',
+  ),
+  promptDecodeTimeoutMs: z.number().int().min(1000).max(120000).default(10000).describe(
+    'ffmpeg is killed when decoding one upload takes longer than this.',
+  ),
+  maxQueuedPrompts: z.number().int().min(1).default(16).describe('Prompts one call may have queued.'),
+  idleTimeoutMs: z.number().int().min(1000).default(30000).describe('A call with no inbound audio this long is ended (`idle_timeout`).'),
+  startTimeoutMs: z.number().int().min(500).default(10000).describe('A connection that has not started its call this long after connecting is closed.'),
+  maxCalls: z
+    .number()
+    .int()
+    .min(1)
+    .default(() => 64 * availableParallelism())
+    .meta({
+      defaultText: '64 per core',
+      description:
+        'Calls at once; more are refused with `capacity`. Default 64 per core: the bench held 125–150 full-pipeline ' +
+        'calls (VAD, barge-in, consent recognition) within every budget on 2 cores, and 300 with VAD and barge-in ' +
+        'only. Set it from your own bench run (`npm run bench -- --ramp`) on the production machine.',
+    }),
+  maxCallMs: z.number().int().min(1000).default(60 * 60_000).describe(
+    'Longest a call may last, ms; past it the call ends with `max_duration`.',
+  ),
+  maxConnections: z.number().int().min(1).optional().describe(
+    'TCP connections to the HTTP/WebSocket port at once (calls, event streams, control requests); past it they ' +
+      'are closed at once. Default: 4 per call + 64.',
+  ),
+  maxPendingEventStreams: z.number().int().min(1).default(1000).describe(
+    'Event streams waiting for a call that has not started yet (`?wait=`), all callers together; more get 503.',
+  ),
+  requestTimeoutMs: z.number().int().min(1000).default(30_000).describe(
+    'Longest an HTTP request (headers and body) may take to arrive; a client trickling it is answered 408 and ' +
+      'closed.',
+  ),
+  headersTimeoutMs: z.number().int().min(1000).default(10_000).describe(
+    'Longest the headers of a request (or WebSocket upgrade) may take to arrive.',
+  ),
+  maxInboundRatio: z.number().min(1).max(100).default(1.5).describe(
+    'Inbound audio may arrive at most this much faster than real time, over the long run; a call above it is ' +
+      'ended with `audio_too_fast`. Telephony delivers at 1×; the margin covers clock drift and catching up after ' +
+      'jitter.',
+  ),
+  inboundBurstMs: z.number().int().min(100).max(60000).default(3000).describe(
+    'Inbound audio that may arrive ahead of that rate at once (network jitter, audio held during admission), ms.',
+  ),
+  maxMessagesPerSecond: z.number().int().min(10).default(200).describe(
+    'Messages one connection may send per second, on the WebSocket wires and gRPC (five seconds\' worth at once). ' +
+      'A call sends 50 audio frames a second and a few commands; past this the connection is closed ' +
+      '(`rate_limited`).',
+  ),
+  maxInboundBytesPerSecond: z.number().int().min(64 * 1024).default(1024 * 1024).describe(
+    'Bytes one connection may send per second over the long run; twice `maxMessageBytes` may come at once (a ' +
+      '`play` with a long prompt). Audio is 32 KB/s; upload recorded prompts once rather than sending them on every ' +
+      'call.',
+  ),
 });
 
-export const ConfigSchema = z.object({
-  host: z.string().default('0.0.0.0'),
-  port: z.number().int().min(0).max(65535).default(8080),
-  apiToken: z.string().optional(),
-  modelsDir: z.string().optional(),
-  dataDir: z.string().default('.earshot'),
-  shutdownGraceMs: z.number().int().min(0).default(10000),
-  vad: Vad.default(Vad.parse({})),
-  bargeIn: BargeIn.default(BargeIn.parse({})),
-  echo: Echo.default(Echo.parse({})),
-  asr: Asr.default(Asr.parse({})),
-  consent: Consent.default(Consent.parse({})),
-  playout: Playout.default(Playout.parse({})),
-  limits: Limits.default(Limits.parse({})),
-  /** Sections owned by later features (tts, scripts, policy, evidence, wires): validated by their modules. */
-  tts: z.record(z.string(), z.unknown()).default({}),
-  scripts: z.record(z.string(), z.unknown()).default({}),
-  policy: z.record(z.string(), z.unknown()).default({}),
-  evidence: z.record(z.string(), z.unknown()).default({}),
-  wires: z.record(z.string(), z.unknown()).default({}),
+const Ops = z.strictObject({
+  logBufferBytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024).describe(
+    'Log bytes waiting for stdout; past it lines are dropped and counted (earshot_log_lines_dropped_total).',
+  ),
+  maxUncaughtPerMinute: z.number().int().min(0).default(5).describe(
+    'Uncaught exceptions tolerated in a minute (each logged, the process serving on); one more drains and exits.',
+  ),
+  duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
+    'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +
+      'one.',
+  ),
+});
+
+/** The `policy` section, plus the clock the policy feature runs on. */
+const Policy = PolicyConfigSchema.extend({
+  clock: z
+    .string()
+    .refine((c) => c === 'system' || (c.startsWith('fixed:') && Number.isFinite(Date.parse(c.slice(6)))), 'expected "system" or "fixed:<ISO 8601 time>"')
+    .optional()
+    .describe('`system` (default), or `fixed:<ISO 8601 time>`: a frozen policy clock for tests and replays.'),
+});
+
+export const ConfigSchema = z.strictObject({
+  host: z.string().default('0.0.0.0').describe('Address the HTTP/WebSocket server binds.'),
+  port: z.number().int().min(0).max(65535).default(8080).describe('HTTP/WebSocket port; 0: ephemeral.'),
+  apiToken: z
+    .string()
+    .optional()
+    .describe('Bearer token every request and upgrade needs except /healthz and /readyz; unset: open, logged loudly.'),
+  modelsDir: z.string().optional().describe('Where models are looked for first, then models/ and ../shared/models.'),
+  dataDir: z.string().default('.earshot').describe('Databases, evidence audio, recorded prompts, prompt cache.'),
+  shutdownGraceMs: z.number().int().min(0).default(10000).describe('On SIGTERM, how long running calls may go on before they are ended.'),
+  vad: Vad.prefault({}).describe('Voice activity detection in the listen workers.'),
+  bargeIn: BargeIn.prefault({}).describe('Barge-in thresholds (per call: `start.bargeIn`).'),
+  echo: Echo.prefault({}).describe('Echo cancellation of our own prompts.'),
+  asr: Asr.prefault({}).describe('Speech recognition for consent.'),
+  consent: Consent.prefault({}).describe('Consent decision windows and rules.'),
+  playout: Playout.prefault({}).describe('Prompt audio pacing.'),
+  limits: Limits.prefault({}).describe('Bounds on calls, messages and prompts.'),
+  ops: Ops.prefault({}).describe('Logging and process behaviour.'),
+  tts: TtsConfigSchema.prefault({}).describe('Speech synthesis engines and the prompt cache.'),
+  scripts: ScriptsConfigSchema.prefault({}).describe('What calls may say and play (approved scripts, scripts/README.md).'),
+  policy: Policy.prefault({}).describe('Outbound-calling rules (gateway/policy/README.md).'),
+  evidence: EvidenceConfigSchema.prefault({}).describe('Consent evidence store (gateway/evidence/README.md).'),
+  wires: WiresConfigSchema.prefault({}).describe('Telephony wires (docs/protocol.md, proto/README.md).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -157,7 +272,8 @@ export type EchoConfig = z.infer<typeof Echo>;
 
 export class ConfigError extends Error {}
 
-const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool'; emptyAllowed?: boolean }> = {
+/** Environment variables and the key each sets. They win over the configuration file; overrides (tests) win over both. */
+export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | 'bool' | 'list'; emptyAllowed?: boolean }> = {
   EARSHOT_PORT: { path: ['port'], type: 'int' },
   EARSHOT_HOST: { path: ['host'], type: 'string' },
   EARSHOT_API_TOKEN: { path: ['apiToken'], type: 'string' },
@@ -173,7 +289,25 @@ const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'float' | '
   EARSHOT_LOOKAHEAD_MS: { path: ['playout', 'lookaheadMs'], type: 'int' },
   EARSHOT_FRAMES_PER_WRITE: { path: ['playout', 'framesPerWrite'], type: 'int' },
   EARSHOT_MAX_CALLS: { path: ['limits', 'maxCalls'], type: 'int' },
+  EARSHOT_MAX_CALL_MS: { path: ['limits', 'maxCallMs'], type: 'int' },
+  EARSHOT_MAX_CONNECTIONS: { path: ['limits', 'maxConnections'], type: 'int' },
+  EARSHOT_MAX_INBOUND_RATIO: { path: ['limits', 'maxInboundRatio'], type: 'float' },
+  EARSHOT_INBOUND_BURST_MS: { path: ['limits', 'inboundBurstMs'], type: 'int' },
+  EARSHOT_MAX_UPLOAD_BYTES: { path: ['limits', 'maxUploadBytes'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
+  EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
+  EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
+  EARSHOT_AUDIOSOCKET_PORT: { path: ['wires', 'audiosocketPort'], type: 'int' },
+  EARSHOT_AUDIOSOCKET_HOST: { path: ['wires', 'audiosocketHost'], type: 'string' },
+  EARSHOT_AUDIOSOCKET_ALLOW: { path: ['wires', 'audiosocketAllow'], type: 'list' },
+  EARSHOT_GRPC_PORT: { path: ['wires', 'grpcPort'], type: 'int' },
+  EARSHOT_GRPC_HOST: { path: ['wires', 'grpcHost'], type: 'string' },
+  EARSHOT_GRPC_TLS_CERT: { path: ['wires', 'grpcTlsCert'], type: 'string' },
+  EARSHOT_GRPC_TLS_KEY: { path: ['wires', 'grpcTlsKey'], type: 'string' },
+  EARSHOT_GRPC_TLS_CLIENT_CA: { path: ['wires', 'grpcTlsClientCa'], type: 'string' },
+  EARSHOT_TWILIO_AUTH_TOKEN: { path: ['wires', 'twilioAuthToken'], type: 'string' },
+  EARSHOT_TWILIO_PUBLIC_URL: { path: ['wires', 'twilioPublicUrl'], type: 'string' },
+  EARSHOT_TWILIO_TRUST_FORWARDED_HOST: { path: ['wires', 'twilioTrustForwardedHost'], type: 'bool' },
 };
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -187,6 +321,7 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 
 function parseEnvValue(name: string, raw: string, type: string): unknown {
   if (type === 'string') return raw;
+  if (type === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
   if (type === 'bool') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -221,6 +356,12 @@ export function loadConfig(
     if (v !== undefined && (v !== '' || spec.emptyAllowed)) setPath(raw, spec.path, parseEnvValue(name, v, spec.type));
   }
   raw = deepMerge(raw, overrides);
+  // A gateway on an ephemeral HTTP port (tests, bench) gets ephemeral wire ports too unless they are set, so that
+  // gateways running side by side do not fight over 9092/50051.
+  const wires = raw.wires ?? {};
+  if (raw.port === 0 && typeof wires === 'object' && !Array.isArray(wires)) {
+    raw.wires = { audiosocketPort: 0, grpcPort: 0, ...wires };
+  }
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);

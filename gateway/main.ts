@@ -1,42 +1,67 @@
-// Process entry: configuration → servers → signals.
+// Process entry: configuration → servers → signals. Production runs this with node directly
+// (`node --import tsx gateway/main.ts`, as the Dockerfile does), not through npm or a wrapper that forwards signals.
 import { createGateway } from './app.js';
 import { ConfigError } from './config.js';
-import { rootLogger } from './ops/log.js';
+import type { Gateway } from './Gateway.js';
+import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
+import { installProcessGuard } from './ops/processGuard.js';
+import { ShutdownSignals } from './ops/shutdownSignals.js';
+
+/** Exits once queued log lines are out, or after a short wait if stdout's reader is stalled. */
+async function exit(code: number): Promise<never> {
+  await flushLogs(500);
+  process.exit(code);
+}
+
+let signals: ShutdownSignals | null = null;
+/** Read at each event, so the configured limit applies once the configuration is loaded. */
+const guard = {
+  log: rootLogger,
+  maxUncaughtPerMinute: 5,
+  onFatal: (why: string) => (signals ? void signals.receive(why) : void exit(1)),
+};
+// First thing: an error while starting is judged by the same policy as one while serving.
+installProcessGuard(process, guard);
 
 async function main(): Promise<void> {
-  let gw;
+  let gw: Gateway;
   try {
     gw = await createGateway();
   } catch (e) {
     if (e instanceof ConfigError) {
       rootLogger.fatal(e.message);
-      process.exit(2);
+      return void (await exit(2));
     }
     throw e;
   }
-  await gw.start();
-  let stopping = false;
-  const shutdown = (sig: string) => {
-    if (stopping) {
-      rootLogger.warn({ sig }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    rootLogger.info({ sig }, 'shutting down');
+  const ops = gw.config.ops;
+  configureLogging(ops);
+  const drain = (why: string, code: number) => {
+    rootLogger.info({ why }, 'shutting down');
     gw.stop().then(
-      () => process.exit(0),
+      () => exit(code),
       (e: Error) => {
         rootLogger.error({ err: e }, 'shutdown failed');
-        process.exit(1);
+        return exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  guard.maxUncaughtPerMinute = ops.maxUncaughtPerMinute;
+  signals = new ShutdownSignals({
+    duplicateWindowMs: ops.duplicateSignalMs,
+    drain: (sig) => drain(sig, 0),
+    force: (sig) => {
+      rootLogger.warn({ sig }, 'second signal: exiting now');
+      void exit(1);
+    },
+  });
+  const s = signals;
+  process.on('SIGTERM', () => s.receive('SIGTERM'));
+  process.on('SIGINT', () => s.receive('SIGINT'));
+  await gw.start();
 }
 
-process.on('unhandledRejection', (e) => rootLogger.error({ err: e }, 'unhandled rejection'));
-main().catch((e: Error) => {
+main().catch(async (e: Error) => {
   rootLogger.fatal({ err: e }, e.message);
-  process.exit(1);
+  await exit(1);
 });

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../gateway/config.js';
+import { helpText, parseCommandLine, UsageError as CommandLineError, type CommandSpec } from '../gateway/ops/commandLine.js';
 import {
   ChecksumError,
   DEFAULT_CACHE,
@@ -32,15 +33,19 @@ import {
   type VerifyResult,
 } from './lib.js';
 
-const HELP = `usage: npm run models -- [<id> ...] [--all] [--check] [--dir DIR] [--manifest FILE] [--timeout MS]
-
-  <id> ...         models to fetch (default: the ones the default configuration uses)
-  --all            every model in the manifest
-  --check          do not download: verify what is present and print a table
-  --dir DIR        where to put models (default: $EARSHOT_MODELS_DIR, else ./models/cache)
-  --manifest FILE  another manifest (default: models/manifest.json)
-  --timeout MS     connect / stall timeout per download (default 30000)
-`;
+export const MODELS_COMMAND = {
+  usage: 'earshot models',
+  summary: 'Fetch the models earshot needs, verify every file against its sha256, and say what a missing one disables. Exit 0 all present, 1 some missing or corrupt, 2 usage.',
+  args: [{ name: 'id', help: 'models to fetch (default: the ones the configuration uses)', many: true }],
+  options: {
+    all: { type: 'boolean', help: 'every model in the manifest' },
+    check: { type: 'boolean', help: 'do not download: verify what is present and print a table' },
+    dir: { type: 'string', value: 'DIR', help: 'where to put models (default: $EARSHOT_MODELS_DIR, else ./models/cache)' },
+    manifest: { type: 'string', value: 'FILE', help: 'another manifest (default: models/manifest.json)' },
+    timeout: { type: 'string', value: 'MS', help: 'connect / stall timeout per download (default 30000)' },
+  },
+  notes: 'Also `npm run models -- …`.',
+} as const satisfies CommandSpec;
 
 interface Args {
   ids: string[];
@@ -52,29 +57,13 @@ interface Args {
   help: boolean;
 }
 
+/** Throws UsageError (from the shared command-line parser) for anything it cannot run. */
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { ids: [], all: false, check: false, timeoutMs: 30_000, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    const value = (): string => {
-      const v = s.includes('=') ? s.slice(s.indexOf('=') + 1) : argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${s.split('=')[0]} needs a value`);
-      return v;
-    };
-    const name = s.split('=')[0];
-    if (name === '--all') a.all = true;
-    else if (name === '--check') a.check = true;
-    else if (name === '--dir') a.dir = value();
-    else if (name === '--manifest') a.manifest = value();
-    else if (name === '--timeout') {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--timeout needs a positive number of milliseconds`);
-      a.timeoutMs = v;
-    } else if (name === '--help' || name === '-h') a.help = true;
-    else if (s.startsWith('-')) throw new UsageError(`unknown option ${s}\n${HELP}`);
-    else a.ids.push(s);
-  }
-  return a;
+  const r = parseCommandLine(MODELS_COMMAND, argv);
+  const v = r.values;
+  const timeout = v.timeout === undefined ? 30_000 : Number(v.timeout);
+  if (!r.help && (!Number.isFinite(timeout) || timeout <= 0)) throw new UsageError('--timeout needs a positive number of milliseconds');
+  return { ids: r.args, all: !!v.all, check: !!v.check, dir: v.dir, manifest: v.manifest, timeoutMs: timeout, help: r.help };
 }
 
 /** The models the configuration uses (defaults: silero-vad-v5, zipformer-wenetspeech-kws-3.3m, the syllable voice). */
@@ -271,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
     if (args.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(helpText(MODELS_COMMAND));
       return 0;
     }
     const all = loadManifest(args.manifest ? resolve(args.manifest) : DEFAULT_MANIFEST);
@@ -284,7 +273,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     entries = [...new Set(ids)].map((id) => all.find((m) => m.id === id)!);
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n`);
+    if (!(e instanceof UsageError || e instanceof CommandLineError)) throw e;
+    process.stderr.write(`error: ${e.message}\n${e instanceof CommandLineError ? helpText(MODELS_COMMAND) : ''}`);
     return 2;
   }
   const targetDir = resolve(args.dir ?? process.env.EARSHOT_MODELS_DIR ?? DEFAULT_CACHE);

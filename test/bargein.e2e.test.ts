@@ -13,6 +13,11 @@ interface Outcome {
   pauseT: number | null;
   commitT: number | null;
   pauses: number;
+  /** `t` of every prompt_paused / prompt_resumed. */
+  pauseTs: number[];
+  resumeTs: number[];
+  /** A pause followed by neither a resume nor the barge-in: the prompt never came back. */
+  stuck: boolean;
   /** Prompt audio (ms) that arrived after the first pause / the barge-in, before any resume. */
   audioAfterPauseMs: number;
   audioAfterCommitMs: number;
@@ -20,6 +25,12 @@ interface Outcome {
 }
 
 const scenarios = labels().filter((l) => l.file.startsWith('bargein/s'));
+/** The dev set as it is: a corpus that silently shrank would pass every other assertion here. */
+const KIND_COUNTS = { barge_in: 18, echo_only: 5, backchannel: 4, cough: 2, click: 1 };
+/** A pause or commit this long before the labelled onset was set off by something else (echo): it is not "fast". */
+const EARLY_SLACK_MS = 100;
+/** Pauses allowed on the 8 echo-only, cough and click scenarios per rate (issue #14 asks for ≤ 5 %, i.e. none). */
+const MAX_ECHO_EVENT_PAUSES = 1;
 let gw: Gateway;
 let url: string;
 const outcomes: Outcome[] = [];
@@ -51,6 +62,9 @@ async function run(label: Label, rate: '16k' | '8k', caller: Audio, prompt: Audi
     pauseT: pause ? pause.t : null,
     commitT: commit ? commit.t : null,
     pauses: c.events('prompt_paused').length,
+    pauseTs: c.events('prompt_paused').map((e) => e.t),
+    resumeTs: c.events('prompt_resumed').map((e) => e.t),
+    stuck: c.events('prompt_paused').some((p) => !c.rx.events.some((e) => (e.type === 'prompt_resumed' || e.type === 'barge_in') && e.at >= p.at)),
     audioAfterPauseMs: after(pause?.at, resumeAt),
     audioAfterCommitMs: after(commit?.at),
     summary,
@@ -98,6 +112,12 @@ describe.each(['16k', '8k'] as const)('barge-in at %s', (rate) => {
   const mine = () => outcomes.filter((o) => o.rate === rate);
   const speech = () => mine().filter((o) => o.label.expected === 'barge_in');
 
+  it('ran every scenario of the dev set, kind by kind', () => {
+    const counts: Record<string, number> = {};
+    for (const o of mine()) counts[o.label.kind] = (counts[o.label.kind] ?? 0) + 1;
+    expect(counts).toEqual(KIND_COUNTS);
+  });
+
   it('every scenario with callee speech ends in barge_in', () => {
     const missed = speech().filter((o) => o.commitT === null).map((o) => o.label.file);
     expect(missed).toEqual([]);
@@ -122,6 +142,30 @@ describe.each(['16k', '8k'] as const)('barge-in at %s', (rate) => {
       .filter((o) => o.label.expected === 'no_barge_in' && o.commitT !== null)
       .map((o) => `${o.label.file} (${o.label.kind})`);
     expect(falses).toEqual([]);
+  });
+
+  it('does not pause the prompt on echo, a cough or a click (at most one of the eight, for now)', () => {
+    const paused = mine()
+      .filter((o) => ['echo_only', 'cough', 'click'].includes(o.label.kind) && o.pauses > 0)
+      .map((o) => `${o.label.file} (${o.label.kind}) paused at ${o.pauseTs.join(', ')}`);
+    // Today s15 (echo under −45 dBFS pink noise) pauses at 8 kHz in some runs (t ≈ 5 s): issue #14's detector work
+    // takes this to none.
+    expect(paused.length, paused.join('; ')).toBeLessThanOrEqual(MAX_ECHO_EVENT_PAUSES);
+  });
+
+  it('resumes every pause that does not become a barge-in (backchannels pause and come back)', () => {
+    expect(mine().filter((o) => o.stuck).map((o) => o.label.file)).toEqual([]);
+    for (const o of mine().filter((x) => x.label.kind === 'backchannel' && x.pauses > 0)) {
+      expect(o.resumeTs.length, o.label.file).toBe(o.pauses);
+      expect(o.resumeTs[0], o.label.file).toBeGreaterThanOrEqual(o.label.speechEndMs!);
+    }
+  });
+
+  it('pauses and commits only once the callee speaks, never on the echo before', () => {
+    const early = speech()
+      .filter((o) => o.pauseTs.some((t) => t < o.label.speechOnsetMs! - EARLY_SLACK_MS) || (o.commitT !== null && o.commitT < o.label.speechOnsetMs! - EARLY_SLACK_MS))
+      .map((o) => `${o.label.file}: pauses ${o.pauseTs.join(',')} commit ${o.commitT} onset ${o.label.speechOnsetMs}`);
+    expect(early).toEqual([]);
   });
 
   it('sends no more than 40 ms of prompt audio after a pause or barge-in', () => {

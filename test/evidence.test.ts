@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeWav } from '../gateway/audio/wav.js';
@@ -12,6 +12,8 @@ import {
   GENESIS_HASH,
   evidenceCli,
   isUlid,
+  keyring,
+  loadEvidenceKeys,
   recordHash,
   type EvidenceInput,
 } from '../gateway/evidence/index.js';
@@ -60,7 +62,7 @@ function capture(): { io: { out: (t: string) => void; err: (t: string) => void }
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'earshot-evidence-'));
   db = openDatabase({ dataDir: dir, migrations: [EVIDENCE_MIGRATIONS] });
-  store = new EvidenceStore(db, { dataDir: dir });
+  store = new EvidenceStore(db, { dataDir: dir, keys: keyring([randomBytes(32)]) });
 });
 
 afterEach(() => {
@@ -113,7 +115,7 @@ describe('EvidenceStore', () => {
   it('hash can be recomputed independently from a raw row (documented canonical form)', () => {
     const rec = store.append(input(1));
     const row = raw().prepare('SELECT * FROM evidence WHERE id = ?').get(rec.id) as Record<string, unknown>;
-    const { hash, ...rest } = row;
+    const { hash, keyId: _k, mac: _m, ...rest } = row;
     rest.complaint = rest.complaint === 1;
     const sorted = Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest[k]]));
     const h = createHash('sha256').update(JSON.stringify(sorted), 'utf8').digest('hex');
@@ -142,7 +144,7 @@ describe('EvidenceStore', () => {
     expect(v.firstBad!.reason).toMatch(/hash mismatch/);
   });
 
-  it('detects an edited row whose hash was recomputed, at the next record', () => {
+  it('detects an edited row whose hash was recomputed: by its MAC with the key, at the next record without', () => {
     const recs = [0, 1, 2].map((i) => store.append(input(i)));
     const r = raw();
     r.exec('DROP TRIGGER evidence_no_update');
@@ -152,8 +154,11 @@ describe('EvidenceStore', () => {
     r.prepare('UPDATE evidence SET transcript = ?, hash = ? WHERE id = ?').run('forged', recordHash(fields), recs[1].id);
     r.close();
     const v = store.verify();
-    expect(v).toMatchObject({ ok: false, firstBad: { id: recs[2].id } });
-    expect(v.firstBad!.reason).toMatch(/chain broken/);
+    expect(v).toMatchObject({ ok: false, macs: 'checked', firstBad: { id: recs[1].id } });
+    expect(v.firstBad!.reason).toMatch(/MAC mismatch/);
+    const keyless = new EvidenceStore(db, { dataDir: dir }).verify();
+    expect(keyless).toMatchObject({ ok: false, macs: 'unchecked', firstBad: { id: recs[2].id } });
+    expect(keyless.firstBad!.reason).toMatch(/chain broken/);
   });
 
   it('detects a deleted middle row, naming the next record', () => {
@@ -193,14 +198,16 @@ describe('EvidenceStore', () => {
     expect(ids).toHaveLength(3);
 
     db = openDatabase({ dataDir: dir, migrations: [EVIDENCE_MIGRATIONS] });
-    store = new EvidenceStore(db, { dataDir: dir });
+    // The child created the key beside the database on its first start.
+    const keys = loadEvidenceKeys({ env: {}, dbFile: databasePath(dir), mayCreate: false, create: false });
+    store = new EvidenceStore(db, { dataDir: dir, keys: keys.ring });
     for (const id of ids) {
       const rec = store.get(id);
       expect(rec, id).not.toBeNull();
       expect(existsSync(store.audioPath(id)!)).toBe(true);
     }
     expect(store.get(ids[2])!.callId).toBe('kill-call-2');
-    expect(store.verify()).toMatchObject({ ok: true, checked: 3, head: { id: ids[2] } });
+    expect(store.verify()).toMatchObject({ ok: true, checked: 3, macs: 'checked', head: { id: ids[2] } });
     // and the chain continues where the dead process left it
     const next = store.append(input(9));
     expect(next.seq).toBe(4);

@@ -1,29 +1,26 @@
-// Bad input on the native protocol: each gets a clear error on its own call while another call on the same
-// gateway keeps streaming; plus access control, health endpoints and graceful shutdown.
+// Bad input on the native protocol: each gets a clear error on its own call, and all of them at once leave a
+// normal call beside them barging in within budget; plus access control, health endpoints and graceful shutdown.
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../gateway/Gateway.js';
+import { besideNormalCall } from './helpers/bystander.js';
 import { TestCall, b64 } from './helpers/client.js';
 import { startGateway } from './helpers/gateway.js';
+import { statusOf } from './helpers/raw.js';
 
 let gw: Gateway;
 let url: string;
 let http: string;
-let bystander: TestCall;
-let bystanderStream: Promise<void>;
 
 const tone = (ms: number, rate = 16000) => Int16Array.from({ length: (rate * ms) / 1000 }, (_, i) => Math.round(3000 * Math.sin(i / 5)));
 
 beforeAll(async () => {
   ({ gw, url, http } = await startGateway({
     asr: { model: '' },
-    limits: { idleTimeoutMs: 1500, startTimeoutMs: 1000, maxMessageBytes: 256 * 1024 },
+    limits: { startTimeoutMs: 1000, maxMessageBytes: 256 * 1024 },
     playout: { maxSocketBufferBytes: 8192 },
   }));
-  // A well-behaved call that must live through everything below.
-  bystander = new TestCall(url);
-  await bystander.start({ callId: 'bystander', encoding: 'pcm16', sampleRate: 16000 });
-  bystanderStream = bystander.stream(new Int16Array(16000 * 8), 'pcm16', 16000, 1);
 });
 
 afterAll(async () => {
@@ -105,13 +102,16 @@ describe('bad input ends or is refused on that call only', () => {
     const c = await started('slow');
     // Stop reading: pause the underlying socket so prompt audio piles up on our side.
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
-    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
-    const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 4);
-    await new Promise((r) => setTimeout(r, 100));
     const call = gw.calls.get('slow');
     expect(call).toBeDefined();
+    const codes: string[] = [];
+    call!.observe((ev) => ev.type === 'error' && codes.push(String(ev.code)));
+    c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
+    const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 1);
     for (let i = 0; i < 100 && gw.calls.has('slow'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(gw.calls.has('slow')).toBe(false);
+    // Ended for not reading, not for anything else it did.
+    expect(codes).toEqual(['slow_consumer']);
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
     c.close();
     await feeding.catch(() => undefined);
@@ -127,17 +127,39 @@ describe('bad input ends or is refused on that call only', () => {
   });
 
   it('an idle call (no audio) is ended with idle_timeout', async () => {
-    const c = await started('idle');
-    expect((await c.waitFor((e) => e.type === 'error' && e.code === 'idle_timeout', 5000)).type).toBe('error');
-    expect((await c.waitFor('call_summary')).reason).toBe('idle_timeout');
+    // Its own gateway: a 1.5 s idle timeout on the shared one would end any other test's call that pauses.
+    const g = await startGateway({ asr: { model: '' }, limits: { idleTimeoutMs: 1500 } });
+    try {
+      const c = new TestCall(g.url);
+      expect((await c.start({ callId: 'idle', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+      expect((await c.waitFor((e) => e.type === 'error' && e.code === 'idle_timeout', 5000)).type).toBe('error');
+      expect((await c.waitFor('call_summary')).reason).toBe('idle_timeout');
+    } finally {
+      await g.gw.stop(0);
+    }
   });
 
-  it('the bystander call streamed through all of it', async () => {
-    await bystanderStream;
-    expect(bystander.events('error')).toEqual([]);
-    const s = await bystander.hangup();
-    expect(s.inboundMs).toBeGreaterThanOrEqual(7900);
-  });
+  it('all of the bad input above at once leaves a normal call beside it within budget', async () => {
+    await besideNormalCall({ url, http }, 'beside-bad-input', async () => {
+      const c = await started('bad-all');
+      c.ws.send('{not json');
+      c.send({ type: 'dance' });
+      c.ws.send(Buffer.alloc(641));
+      c.ws.send(Buffer.alloc(16000 * 2 * 2));
+      c.send({ type: 'play', promptId: 'p', audio: 'not base64!!' });
+      const codes = ['malformed_json', 'unknown_message', 'odd_length', 'frame_too_long', 'bad_base64'];
+      for (const code of codes) await c.waitFor((e) => e.type === 'error' && e.code === code);
+      const huge = await started('bad-huge');
+      huge.ws.send(Buffer.alloc(300 * 1024));
+      expect((await huge.closed).code).toBe(1009);
+      const pre = new TestCall(url);
+      await pre.opened();
+      pre.ws.send(Buffer.alloc(640));
+      expect((await pre.waitFor('error')).code).toBe('not_started');
+      pre.close();
+      await c.hangup();
+    });
+  }, 30_000);
 });
 
 describe('operations', () => {
@@ -183,8 +205,19 @@ describe('graceful shutdown', () => {
     const c = new TestCall(g.url);
     await c.start({ callId: 'draining', encoding: 'pcm16', sampleRate: 16000 });
     const feeding = c.stream(new Int16Array(16000 * 3), 'pcm16', 16000, 1);
+    // A connection opened before the drain: what it asks for during the drain is refused with 503.
+    const early = connect(Number(new URL(g.http).port), '127.0.0.1');
+    early.on('error', () => undefined);
+    await new Promise((r) => early.once('connect', r));
     const stopping = g.gw.stop(300);
     expect((await fetch(`${g.http}/readyz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
+    const answer = new Promise<string>((resolve) => {
+      let got = '';
+      early.on('data', (d) => (got += d.toString('latin1')));
+      early.on('close', () => resolve(got));
+    });
+    early.write('GET /v1/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(statusOf(await answer)).toBe(503);
     await stopping;
     expect((await c.waitFor((e) => e.type === 'error' && e.code === 'shutdown')).type).toBe('error');
     expect((await c.waitFor('call_summary')).reason).toBe('shutdown');

@@ -6,15 +6,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CallPolicy,
   CallRecordStore,
-  POLICY_MIGRATIONS,
   SqlitePolicyStore,
   UnknownCallError,
-  inferTimeZone,
   localMinutes,
-  normalizeNumber,
   parsePolicyConfig,
+  policyMigrations,
 } from '../gateway/policy/index.js';
-import { EvidenceStore } from '../gateway/evidence/index.js';
+import { EVIDENCE_MIGRATIONS, EvidenceStore } from '../gateway/evidence/index.js';
 import { AttemptWriter } from '../gateway/policy/AttemptWriter.js';
 import { closeSharedDatabases, databasePath, openDatabase, sharedDatabase, type Db } from '../gateway/store/Database.js';
 
@@ -34,7 +32,7 @@ let policy: CallPolicy;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'earshot-policy-'));
-  db = openDatabase({ dataDir: dir, migrations: [POLICY_MIGRATIONS] });
+  db = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
   store = new SqlitePolicyStore(db);
   policy = new CallPolicy(store);
 });
@@ -45,27 +43,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('number normalisation and zones', () => {
-  it('normalises formatting and rejects garbage', () => {
-    expect(normalizeNumber('+86 138-0013-8000')).toBe(CN_NORM);
-    expect(normalizeNumber(' +86 (138) 0013.8000 ')).toBe(CN_NORM);
-    expect(normalizeNumber('0086 13800138000')).toBe(CN_NORM);
-    expect(normalizeNumber('138 0013 8000')).toBe('13800138000');
-    expect(normalizeNumber('call me maybe')).toBeNull();
-    expect(normalizeNumber('+')).toBeNull();
-    expect(normalizeNumber('12+34')).toBeNull();
-  });
-
-  it('infers zones by longest country code', () => {
-    expect(inferTimeZone('+8613800138000')).toBe('Asia/Shanghai');
-    expect(inferTimeZone('+85291234567')).toBe('Asia/Hong_Kong');
-    expect(inferTimeZone('+886912345678')).toBe('Asia/Taipei');
-    expect(inferTimeZone('+12125550100')).toBe('America/New_York');
-    expect(inferTimeZone('+442071234567')).toBe('Europe/London');
-    expect(inferTimeZone('+999123')).toBeNull();
-    expect(inferTimeZone('13800138000')).toBeNull();
-  });
-
+describe('local time', () => {
   it('computes local time with DST', () => {
     expect(localMinutes(new Date('2025-06-03T02:00:00Z'), 'America/New_York')).toBe(22 * 60); // EDT
     expect(localMinutes(new Date('2025-01-16T03:00:00Z'), 'America/New_York')).toBe(22 * 60); // EST
@@ -83,28 +61,35 @@ describe('CallPolicy', () => {
     expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 19, 59) })).toEqual({ allowed: true });
   });
 
-  it('a +1 number at 22:00 New York is rejected; 10:00 New York allowed', async () => {
-    const r = await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-06-03T02:00:00Z') });
-    expect(r).toMatchObject({ allowed: false, code: 'calling_hours' });
-    expect(r.allowed === false && r.reason).toContain('America/New_York');
-    // 10:00 in Shanghai at that instant, so a Shanghai-only check would wrongly allow it
+  it('a multi-zone country is called only while every one of its zones is inside hours', async () => {
+    // 22:00 New York: rejected, although it is 10:00 in Shanghai.
+    const late = await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-06-03T02:00:00Z') });
+    expect(late).toMatchObject({ allowed: false, code: 'calling_hours' });
     expect(localMinutes(new Date('2025-06-03T02:00:00Z'), 'Asia/Shanghai')).toBe(600);
-    expect(await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-01-15T15:00:00Z') })).toEqual({ allowed: true });
+    // 10:00 New York is 05:00 in Honolulu: a US number (any of its zones) is not called yet.
+    const morning = await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-01-15T15:00:00Z') });
+    expect(morning).toMatchObject({ allowed: false, code: 'calling_hours' });
+    expect(morning.allowed === false && morning.reason).toMatch(/in (Pacific\/Honolulu|America\/Adak)/);
+    // 15:00 New York = 10:00 Honolulu: daytime from coast to islands.
+    expect(await policy.check({ callee: US, callType: 'marketing', now: new Date('2025-01-15T20:00:00Z') })).toEqual({ allowed: true });
+    // An operator who knows the area code narrows it.
+    const narrowed = new CallPolicy(store, parsePolicyConfig({ countryTimeZones: { '+1212': 'America/New_York' } }));
+    expect(await narrowed.check({ callee: US, callType: 'marketing', now: new Date('2025-01-15T15:00:00Z') })).toEqual({ allowed: true });
   });
 
-  it('request time zone overrides the inferred one; default zone for domestic numbers; unknown zone refused', async () => {
+  it("the requested time zone only narrows: it must be inside hours there and in the number's zone", async () => {
     const t = shanghai(0, 10); // 03:00 London (BST)
-    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Europe/London' })).toMatchObject({
-      code: 'calling_hours',
-    });
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Europe/London' })).toMatchObject({ code: 'calling_hours' });
+    // The finding: a +86 callee at 01:39 Shanghai with timeZone New York (13:39 there) was admitted.
+    const night = await policy.check({ callee: CN, callType: 'marketing', now: new Date('2026-01-14T17:39:00Z'), timeZone: 'America/New_York' });
+    expect(night).toMatchObject({ allowed: false, code: 'calling_hours' });
+    expect(night.allowed === false && night.reason).toContain('01:39 in Asia/Shanghai');
+    // Inside hours in both: allowed.
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: shanghai(0, 16), timeZone: 'Europe/London' })).toEqual({ allowed: true });
+    // digits-only numbers are Chinese (policy.defaultCountry) and checked in Beijing time
     expect(await policy.check({ callee: '13800138000', callType: 'marketing', now: t })).toEqual({ allowed: true });
-    expect(await policy.check({ callee: '13800138000', callType: 'marketing', now: shanghai(0, 7) })).toMatchObject({
-      code: 'calling_hours',
-    });
-    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Mars/Olympus' })).toMatchObject({
-      allowed: false,
-      code: 'calling_hours',
-    });
+    expect(await policy.check({ callee: '13800138000', callType: 'marketing', now: shanghai(0, 7) })).toMatchObject({ code: 'calling_hours' });
+    expect(await policy.check({ callee: CN, callType: 'marketing', now: t, timeZone: 'Mars/Olympus' })).toMatchObject({ allowed: false, code: 'calling_hours' });
   });
 
   it('notification hours are looser (08:00–21:00)', async () => {
@@ -138,7 +123,7 @@ describe('CallPolicy', () => {
   });
 
   it('notification cap is 5 per 24 h; formatting variants count as one callee', async () => {
-    const variants = [CN, CN_NORM, '0086 138 0013 8000', '+86-138-0013-8000', '+86 (138) 00138000'];
+    const variants = [CN, '13800138000', '0086 138 0013 8000', '8613800138000', '+86 (138) 00138000'];
     for (let i = 0; i < 5; i++) {
       const now = shanghai(0, 9, i);
       expect(await policy.check({ callee: variants[i], callType: 'notification', now })).toEqual({ allowed: true });
@@ -162,9 +147,13 @@ describe('CallPolicy', () => {
 
   it('do-not-call blocks marketing; notifications only when configured', async () => {
     const now = shanghai(0, 10);
-    const e = await policy.dnc.add(CN, 'said stop calling', 'refusal', 'call-9');
+    const [e, ...more] = await policy.dnc.add(CN, 'said stop calling', 'refusal', 'call-9');
+    expect(more).toEqual([]);
     expect(e).toMatchObject({ number: CN_NORM, source: 'refusal', callId: 'call-9' });
     expect(await policy.dnc.has('0086 13800138000')).toBe(true);
+    for (const spelling of ['13800138000', '8613800138000', '138-0013-8000']) {
+      expect(await policy.check({ callee: spelling, callType: 'marketing', now }), spelling).toMatchObject({ allowed: false, code: 'do_not_call' });
+    }
     const r = await policy.check({ callee: CN_NORM, callType: 'marketing', now });
     expect(r).toMatchObject({ allowed: false, code: 'do_not_call' });
     expect(r.allowed === false && r.reason).toContain('refusal');
@@ -175,7 +164,7 @@ describe('CallPolicy', () => {
     const strict = new CallPolicy(store, parsePolicyConfig({ dncBlocksNotifications: true }));
     expect(await strict.check({ callee: CN, callType: 'notification', now })).toMatchObject({ code: 'do_not_call' });
 
-    expect(await policy.dnc.remove('+86 13800138000')).toBe(true);
+    expect(await policy.dnc.remove('13800138000')).toBe(true); // any spelling removes it
     expect(await policy.dnc.remove(CN)).toBe(false);
     expect(await policy.check({ callee: CN, callType: 'marketing', now })).toEqual({ allowed: true });
   });
@@ -193,24 +182,59 @@ describe('CallPolicy', () => {
     expect(await list.has('garbage')).toBe(false);
   });
 
-  it('missing or invalid callee is refused unless configured', async () => {
+  it('a missing callee: marketing refused; a notification only inside hours by default; configurable', async () => {
     const now = shanghai(0, 10);
-    expect(await policy.check({ callType: 'notification', now })).toMatchObject({ allowed: false, code: 'missing_callee' });
-    expect(await policy.check({ callee: 'n/a', callType: 'marketing', now })).toMatchObject({ code: 'missing_callee' });
-    const lax = new CallPolicy(store, parsePolicyConfig({ requireCallee: false }));
-    expect(await lax.check({ callType: 'notification', now })).toEqual({ allowed: true });
-    expect(await lax.check({ callType: 'notification', now: shanghai(0, 22) })).toMatchObject({ code: 'calling_hours' });
+    expect(await policy.check({ callType: 'marketing', now })).toMatchObject({ allowed: false, code: 'missing_callee' });
+    expect(await policy.check({ callee: 'n/a', callType: 'notification', now })).toMatchObject({ code: 'missing_callee' });
+    expect(await policy.check({ callee: '', callType: 'marketing', now })).toMatchObject({ code: 'missing_callee' });
+    // Default: a notification without a callee is admitted in the daytime (default zone) and refused at night.
+    expect(await policy.check({ callType: 'notification', now })).toEqual({ allowed: true });
+    const night = await policy.check({ callType: 'notification', now: shanghai(0, 23) });
+    expect(night).toMatchObject({ allowed: false, code: 'calling_hours' });
+    expect(night.allowed === false && night.reason).toContain('23:00 in Asia/Shanghai');
+    // A requested zone cannot move the night away, only narrow the day.
+    expect(await policy.check({ callType: 'notification', now: shanghai(0, 23), timeZone: 'Europe/London' })).toMatchObject({ code: 'calling_hours' });
+    expect(await policy.check({ callType: 'notification', now, timeZone: 'Europe/London' })).toMatchObject({ code: 'calling_hours' }); // 03:00 London
+
+    const refuse = new CallPolicy(store, parsePolicyConfig({ withoutCallee: { notification: 'refuse' } }));
+    expect(await refuse.check({ callType: 'notification', now })).toMatchObject({ code: 'missing_callee' });
+    const anyTime = new CallPolicy(store, parsePolicyConfig({ withoutCallee: { notification: 'any_time' } }));
+    expect(await anyTime.check({ callType: 'notification', now: shanghai(0, 3) })).toEqual({ allowed: true });
+    const lax = new CallPolicy(store, parsePolicyConfig({ withoutCallee: { marketing: 'within_hours' } }));
+    expect(await lax.check({ callType: 'marketing', now })).toEqual({ allowed: true });
+    expect(await lax.check({ callType: 'marketing', now: shanghai(0, 22) })).toMatchObject({ code: 'calling_hours' });
+    expect(() => parsePolicyConfig({ withoutCallee: { marketing: 'any_time' } })).toThrow(/withoutCallee.marketing/);
+  });
+
+  it('an ambiguous digits-only callee is refused; the DNC list takes every reading and will not remove on a guess', async () => {
+    const de = new CallPolicy(store, parsePolicyConfig({ defaultCountry: 'DE', defaultTimeZone: 'Europe/Berlin' }));
+    const now = new Date('2025-06-03T10:00:00Z'); // 12:00 Berlin
+    const r = await de.check({ callee: '496217498687', callType: 'marketing', now });
+    expect(r).toMatchObject({ allowed: false, code: 'ambiguous_callee' });
+    expect(r.allowed === false && r.reason).toContain('+49496217498687 or +496217498687');
+    const added = await de.dnc.add('496217498687', 'asked', 'admin');
+    expect(added.map((e) => e.number)).toEqual(['+49496217498687', '+496217498687']);
+    expect(await de.check({ callee: '+496217498687', callType: 'marketing', now })).toMatchObject({ code: 'do_not_call' });
+    expect(await de.check({ callee: '0496217498687', callType: 'marketing', now })).toMatchObject({ code: 'do_not_call' });
+    await expect(de.dnc.remove('496217498687')).rejects.toThrow(/E\.164/);
+    expect(await de.dnc.remove('+496217498687')).toBe(true);
+    expect(await de.dnc.has('496217498687')).toBe(true); // the other reading is still listed
   });
 
   it('config is validated and overridable', () => {
     expect(() => parsePolicyConfig({ hours: { marketing: { start: '9am', end: '20:00' } } })).toThrow(/policy.hours.marketing.start/);
     expect(() => parsePolicyConfig({ defaultTimeZone: 'Nowhere/Land' })).toThrow(/defaultTimeZone/);
-    const c = parsePolicyConfig({ countryTimeZones: { '+1': 'America/Los_Angeles' }, caps: { marketing: [{ max: 2, windowHours: 24 }] } });
+    expect(() => parsePolicyConfig({ defaultCountry: 'XX' })).toThrow(/defaultCountry/);
+    expect(() => parsePolicyConfig({ requireCalee: false })).toThrow(/requireCalee/); // unknown keys are refused
+    expect(() => parsePolicyConfig({ countryTimeZones: { '86': 'Asia/Shanghai' } })).toThrow(/countryTimeZones/);
+    const c = parsePolicyConfig({ countryTimeZones: { '+1': 'America/Los_Angeles', GB: ['Europe/London'] }, caps: { marketing: [{ max: 2, windowHours: 24 }] } });
     expect(c.caps.notification).toEqual([{ max: 5, windowHours: 24 }]);
+    expect(c.defaultCountry).toBe('CN');
     const p = new CallPolicy(store, c);
-    expect(p.timeZoneFor(US)).toBe('America/Los_Angeles');
-    expect(p.timeZoneFor('+4420 7123 4567')).toBe('Europe/London');
-    expect(p.timeZoneFor(undefined)).toBe('Asia/Shanghai');
+    expect(p.zonesFor('+12125550100')).toEqual(['America/Los_Angeles']);
+    expect(p.zonesFor('+442071234567', 'Europe/Paris')).toEqual(['Europe/London', 'Europe/Paris']);
+    expect(p.zonesFor(null)).toEqual(['Asia/Shanghai']);
+    expect(p.zonesFor('+80012345678')).toEqual(['Asia/Shanghai']); // no country: the default zone
   });
 });
 
@@ -292,8 +316,8 @@ describe('shared database', () => {
     expect(pol.store).toBeInstanceOf(SqlitePolicyStore);
     const modules = ev.db.prepare('SELECT module, MAX(version) v FROM schema_migrations GROUP BY module ORDER BY module').all();
     expect(modules).toEqual([
-      { module: 'evidence', v: 1 },
-      { module: 'policy', v: 1 },
+      { module: 'evidence', v: EVIDENCE_MIGRATIONS.steps.length },
+      { module: 'policy', v: 2 },
     ]);
     await pol.dnc.add(CN, 'x', 'admin');
     expect(ev.db.prepare('SELECT COUNT(*) n FROM dnc').get()).toEqual({ n: 1 });

@@ -116,8 +116,14 @@ describe('say', () => {
       const esp: number[] = [];
       for (let i = 0; i < 3; i++) esp.push(await ttfa(c, `esp-${i}`, `您好，您的取件码是${1000 + Math.floor(Math.random() * 8999)}。`, { voice: 'espeak' }));
       out.push(`${enc}@${rate}: cached median ${median(cached).toFixed(1)} ms (max ${Math.max(...cached).toFixed(1)}), uncached syllable median ${median(uncached).toFixed(1)} ms (max ${Math.max(...uncached).toFixed(1)}), uncached espeak median ${median(esp).toFixed(1)} ms`);
-      expect(cached).toHaveLength(5);
-      expect(uncached).toHaveLength(5);
+      // What the test is about: first audio within the budget when cached (bench/budgets.json firstAudioMs, 100 ms),
+      // a cached prompt faster than an uncached one, and synthesis on the fly far from a stall. Medians, with wide
+      // margins over what was measured (cached 1–2 ms, syllable 35–42 ms, espeak 230–370 ms): a regression, not
+      // noise, fails them.
+      expect(median(cached)).toBeLessThanOrEqual(100);
+      expect(median(cached)).toBeLessThan(median(uncached));
+      expect(median(uncached)).toBeLessThanOrEqual(300);
+      expect(median(esp)).toBeLessThanOrEqual(1500);
       const summary = await c.hangup();
       expect(summary.reason).toBe('hangup');
       // Streaming: the free-text prompt started long before its whole audio could have been sent.
@@ -146,6 +152,9 @@ describe('say', () => {
     while (c.rx.frames.length === before) await new Promise((r) => setTimeout(r, 1));
     const warm = c.rx.frames[before].at - t1;
     process.stdout.write(`[say-ttfa] long free text (${fin.playedMs} ms of audio): first audio ${first.toFixed(0)} ms with a cold syllable bank, ${warm.toFixed(0)} ms warm\n`);
+    // Streamed, so the first audio of a 20 s prompt does not wait for its synthesis: bounded, cold and warm.
+    expect(first).toBeLessThan(3000);
+    expect(warm).toBeLessThan(500);
     await c.hangup();
   }, 90_000);
 

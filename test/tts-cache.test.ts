@@ -8,7 +8,8 @@ import { collectPcm, EspeakEngine, PromptCache, promptKey, renderTemplate, speak
 const opts = { language: 'zh' as const, sampleRate: 8000 as const };
 
 describe('PromptCache', () => {
-  const syllable = new SyllableVoice({ dataDir: join(tmpdir(), 'earshot-tts-test-cache') });
+  // Its own decoded-syllable cache for this run: nothing shared with other runs through a fixed $TMPDIR path.
+  const syllable = new SyllableVoice({ dataDir: mkdtempSync(join(tmpdir(), 'earshot-tts-cache-')) });
   const espeak = new EspeakEngine();
 
   for (const engine of [syllable, espeak] as TtsEngine[]) {

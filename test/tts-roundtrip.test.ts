@@ -3,6 +3,7 @@
 // against the reading a person would give; the same engine voicing that hand-written reading is the bar the
 // text path must reach (so normalisation/pinyin mistakes show up as a gap between the two).
 import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,9 +130,11 @@ describe('TTS round trip through the Mandarin recogniser', () => {
     expect(editDistance(['a', 'b', 'c'], ['a', 'c'])).toBe(1);
   });
 
-  const engines: [PinyinCapable, number | null][] = [
-    [new SyllableVoice({ dataDir: join(tmpdir(), 'earshot-tts-test-cache') }), 0.15],
-    [new EspeakEngine(), null],
+  // Absolute caps as well as the relative one: silent or garbled output scores 1.0 on both paths and would pass a
+  // comparison alone. Measured: 0.149 (syllable voice) and 0.51 (espeak-ng).
+  const engines: [PinyinCapable, number][] = [
+    [new SyllableVoice({ dataDir: mkdtempSync(join(tmpdir(), 'earshot-tts-rt-')) }), 0.15],
+    [new EspeakEngine(), 0.65],
   ];
   for (const [engine, maxSer] of engines) {
     it(`${engine.id}: text path is as intelligible as the hand-written reading`, async () => {
@@ -142,7 +145,8 @@ describe('TTS round trip through the Mandarin recogniser', () => {
           `text path:\n${text.lines.join('\n')}\nhand-written:\n${hand.lines.join('\n')}\n`,
       );
       expect(text.ser).toBeLessThanOrEqual(hand.ser + 0.03);
-      if (maxSer !== null) expect(text.ser).toBeLessThanOrEqual(maxSer);
+      expect(text.ser).toBeLessThanOrEqual(maxSer);
+      expect(hand.ser).toBeLessThanOrEqual(maxSer + 0.05);
     });
   }
 });

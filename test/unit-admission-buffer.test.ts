@@ -1,6 +1,6 @@
 // AdmissionBuffer: caller audio held during admission, replayed in order, bounded by keeping the newest.
 import { describe, expect, it } from 'vitest';
-import { AdmissionBuffer } from '../gateway/wires/common.js';
+import { AdmissionBuffer } from '../gateway/wires/shared/AdmissionBuffer.js';
 
 describe('AdmissionBuffer', () => {
   it('replays what it holds in arrival order, once', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import wavefilePkg from 'wavefile';
 import { encodeWav, parseWav } from '../gateway/audio/wav.js';
-import { decodeBase64Audio } from '../gateway/wires/native.js';
+import { decodeBase64Audio } from '../gateway/call/commands.js';
 import { bytesForMs, bytesPerSample, CodecError, decode, encode, encodeView, floatToInt16, int16ToFloat } from '../gateway/audio/codec.js';
 
 const { WaveFile } = wavefilePkg as unknown as { WaveFile: typeof import('wavefile').WaveFile };

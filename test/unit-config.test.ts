@@ -1,6 +1,6 @@
 // gateway/config.ts: defaults ← YAML/JSON file (EARSHOT_CONFIG) ← environment, with clear errors.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, deepMerge, loadConfig } from '../gateway/config.js';
@@ -36,8 +36,11 @@ describe('defaults', () => {
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toEqual({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
     expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
-    expect(c.limits.maxCalls).toBe(2000);
-    expect(c.tts).toEqual({});
+    expect(c.limits.maxCalls).toBe(64 * availableParallelism());
+    expect(c.tts).toEqual({ engines: [{ type: 'syllable', id: 'syllable', syllablesPerSecond: 3 }, { type: 'espeak', id: 'espeak', speed: 150 }], defaults: { zh: 'syllable', en: 'espeak' }, cacheMemoryMB: 64 });
+    expect(c.wires).toMatchObject({ audiosocketPort: 9092, audiosocketHost: '127.0.0.1', grpcPort: 50051 });
+    expect(c.scripts.rawAudioCallTypes).toEqual(['notification']);
+    expect(c.policy.defaultCountry).toBe('CN');
   });
   it('loadConfig does not share default objects between calls', () => {
     const a = loadConfig({});
@@ -121,7 +124,7 @@ bargeIn:
 asr:
   model: zipformer-en-2023-06-26
 tts:
-  voice: pinyin-syllables-female
+  cacheMemoryMB: 32
 `,
     );
     const c = loadConfig({ EARSHOT_CONFIG: p });
@@ -131,7 +134,7 @@ tts:
     expect(c.bargeIn.commitMinSpeechMs).toBe(400);
     expect(c.bargeIn.gapMs).toBe(96);
     expect(c.asr.model).toBe('zipformer-en-2023-06-26');
-    expect(c.tts).toEqual({ voice: 'pinyin-syllables-female' });
+    expect(c.tts.cacheMemoryMB).toBe(32);
     const c2 = loadConfig({ EARSHOT_CONFIG: p, EARSHOT_PORT: '7001', EARSHOT_MODELS_DIR: '/env/models' });
     expect(c2.port).toBe(7001);
     expect(c2.modelsDir).toBe('/env/models');
@@ -157,6 +160,46 @@ tts:
   });
   it('playout.frameMs must be 20', () => {
     expect(err({}, { playout: { frameMs: 10 } }).message).toMatch(/playout\.frameMs/);
+  });
+});
+
+describe('every section is validated when the configuration loads', () => {
+  it('a bad value in a feature section (tts, scripts, policy, evidence, wires) stops the load naming its key', () => {
+    const bad: [string, string][] = [
+      ['tts:\n  cacheMemoryMB: 0\n', 'tts.cacheMemoryMB'],
+      ['tts:\n  engines: [{ type: festival }]\n', 'tts.engines.0.type'],
+      ['scripts:\n  freeTextCallTypes: [sales]\n', 'scripts.freeTextCallTypes.0'],
+      ['policy:\n  hours:\n    marketing: { start: 9am, end: "20:00" }\n', 'policy.hours.marketing.start'],
+      ['policy:\n  clock: tomorrow\n', 'policy.clock'],
+      ['evidence:\n  audioDir: ../elsewhere\n', 'evidence.audioDir'],
+      ['wires:\n  grpcPort: 70000\n', 'wires.grpcPort'],
+    ];
+    for (const [text, key] of bad) {
+      const m = err({ EARSHOT_CONFIG: file('section.yaml', text) }).message;
+      expect(m, text).toContain(`  ${key}: `);
+    }
+  });
+  it('an unknown key is refused, in any section, rather than silently ignored', () => {
+    expect(err({ EARSHOT_CONFIG: file('u1.yaml', 'tts:\n  voice: pinyin-syllables-female\n') }).message).toMatch(/^\s+tts: Unrecognized key: "voice"/m);
+    expect(err({ EARSHOT_CONFIG: file('u2.yaml', 'wires:\n  twilioPublicURL: wss://x/v1/twilio\n') }).message).toMatch(/wires: Unrecognized key: "twilioPublicURL"/);
+    expect(err({ EARSHOT_CONFIG: file('u3.yaml', 'bargein:\n  pauseThreshold: 0.5\n') }).message).toMatch(/Unrecognized key: "bargein"/);
+  });
+});
+
+describe('wire settings from the environment', () => {
+  it('EARSHOT_GRPC_PORT, EARSHOT_AUDIOSOCKET_PORT/HOST and EARSHOT_TWILIO_AUTH_TOKEN win over the file', () => {
+    const p = file('w.yaml', 'wires:\n  grpcPort: 6000\n  audiosocketPort: 6001\n  audiosocketHost: 10.0.0.1\n  twilioAuthToken: from-file\n');
+    expect(loadConfig({ EARSHOT_CONFIG: p }).wires).toMatchObject({ grpcPort: 6000, audiosocketPort: 6001, audiosocketHost: '10.0.0.1', twilioAuthToken: 'from-file' });
+    const env = { EARSHOT_CONFIG: p, EARSHOT_GRPC_PORT: '7000', EARSHOT_AUDIOSOCKET_PORT: '7001', EARSHOT_AUDIOSOCKET_HOST: '10.0.0.2', EARSHOT_TWILIO_AUTH_TOKEN: 'from-env' };
+    expect(loadConfig(env).wires).toMatchObject({ grpcPort: 7000, audiosocketPort: 7001, audiosocketHost: '10.0.0.2', twilioAuthToken: 'from-env' });
+    expect(err({ EARSHOT_GRPC_PORT: 'fifty' }).message).toMatch(/EARSHOT_GRPC_PORT="fifty" is not an integer/);
+  });
+  it('a gateway on HTTP port 0 gets ephemeral wire ports unless they are set', () => {
+    expect(loadConfig({}, { port: 0 }).wires).toMatchObject({ grpcPort: 0, audiosocketPort: 0 });
+    expect(loadConfig({ EARSHOT_GRPC_PORT: '7000' }, { port: 0 }).wires).toMatchObject({ grpcPort: 7000, audiosocketPort: 0 });
+    const overrides = { port: 0, wires: { audiosocket: false } };
+    expect(loadConfig({}, overrides).wires).toMatchObject({ audiosocket: false, grpcPort: 0 });
+    expect(overrides.wires).toEqual({ audiosocket: false });
   });
 });
 

@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../gateway/audio/codec.js';
-import type { CallEvent } from '../gateway/call/Call.js';
+import type { CallEvent, EventOf } from '../gateway/call/events.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { frame, uuidString } from '../gateway/wires/audiosocket.js';
 import { wirePorts } from '../gateway/wires/index.js';
@@ -192,7 +192,7 @@ describe('audiosocket wire', () => {
     await post('/v1/audiosocket/calls', { uuid: abrupt.uuid, callType: 'notification' });
     abrupt.hello();
     const a = await waitCall(abrupt.uuid);
-    const ended = new Promise<CallEvent>((r) => a.observe((e) => e.type === 'call_summary' && r(e)));
+    const ended = new Promise<EventOf<'call_summary'>>((r) => a.observe((e) => e.type === 'call_summary' && r(e)));
     const abruptStream = abrupt.stream(new Int16Array(8000 * 2), 8000, 0x10);
     expect(await post(`/v1/calls/${abrupt.uuid}/play`, { promptId: 'p', audio: Buffer.alloc(16000 * 2).toString('base64') })).toBe(202);
     await abrupt.firstFrame();

@@ -204,15 +204,27 @@ describe('grpc wire', () => {
     expect(ev2?.code).toBe(grpc.status.UNAUTHENTICATED);
 
     const syn = (client.Synthesize as (...a: unknown[]) => grpc.ClientReadableStream<{ audio: Buffer }>)({ text: '你好', language: 'zh' }, md());
-    const out = await new Promise<{ chunks: number; bytes: number; err?: grpc.ServiceError }>((resolve) => {
-      let chunks = 0;
-      let bytes = 0;
-      syn.on('data', (d) => ((chunks += 1), (bytes += d.audio.length)));
-      syn.on('error', (err: grpc.ServiceError) => resolve({ chunks, bytes, err }));
-      syn.on('end', () => resolve({ chunks, bytes }));
+    const out = await new Promise<{ pcm: Buffer; err?: grpc.ServiceError }>((resolve) => {
+      const parts: Buffer[] = [];
+      syn.on('data', (d) => parts.push(d.audio));
+      syn.on('error', (err: grpc.ServiceError) => resolve({ pcm: Buffer.concat(parts), err }));
+      syn.on('end', () => resolve({ pcm: Buffer.concat(parts) }));
     });
-    console.log('Synthesize:', out.err ? `${grpc.status[out.err.code]}: ${out.err.details}` : `${out.chunks} chunks, ${out.bytes} bytes`);
-    if (out.err) expect(out.err.code).toBe(grpc.status.FAILED_PRECONDITION);
-    else expect(out.bytes).toBeGreaterThan(0);
+    // The gateway has a voice (the syllable bank in ../shared): synthesis must succeed and carry audible speech of
+    // a plausible length for two syllables, not merely end.
+    expect(out.err, out.err ? `${grpc.status[out.err.code]}: ${out.err.details}` : '').toBeUndefined();
+    const pcm = new Int16Array(out.pcm.buffer, out.pcm.byteOffset, out.pcm.byteLength >> 1);
+    expect(pcm.length / 16000).toBeGreaterThan(0.3);
+    expect(pcm.length / 16000).toBeLessThan(3);
+    const rms = Math.sqrt(pcm.reduce((a, x) => a + x * x, 0) / pcm.length) / 32768;
+    expect(rms).toBeGreaterThan(0.01);
+    // An unknown voice is a clear FAILED_PRECONDITION, not a silent stream.
+    const bad = (client.Synthesize as (...a: unknown[]) => grpc.ClientReadableStream<{ audio: Buffer }>)({ text: '你好', language: 'zh', voice: 'no-such-voice' }, md());
+    const badErr = await new Promise<grpc.ServiceError | null>((resolve) => {
+      bad.on('data', () => undefined);
+      bad.on('error', (e: grpc.ServiceError) => resolve(e));
+      bad.on('end', () => resolve(null));
+    });
+    expect(badErr?.code).toBe(grpc.status.FAILED_PRECONDITION);
   }, 30_000);
 });

@@ -381,8 +381,11 @@ describe('twilio wire', () => {
         await t.stream(pad);
         const twilio = await tDecided;
         t.stop();
-        console.log('consent parity', item.file, 'native', native?.decision, 'twilio', twilio?.decision);
-        expect(twilio?.decision).toBe(native?.decision);
+        // Both wires must decide, and decide what the label says: two nulls (neither decided) are not parity.
+        expect(native, 'the native wire decided').not.toBeNull();
+        expect(twilio, 'the Twilio wire decided').not.toBeNull();
+        expect(native!.decision).toBe(item.expected);
+        expect(twilio!.decision).toBe(native!.decision);
       } finally {
         http = savedHttp;
         wsBase = savedWs;

@@ -18,7 +18,7 @@ interface Sample {
 }
 
 /** L2-regularised logistic regression by gradient descent (a few hundred samples, five features). */
-export function fitLogistic(samples: Sample[], l2 = 0.01, steps = 4000, rate = 0.5): { bias: number; weights: number[] } {
+export function fitLogistic(samples: Sample[], l2 = 0.001, steps = 4000, rate = 0.5): { bias: number; weights: number[] } {
   const d = FEATURES.length;
   const w = new Array<number>(d).fill(0);
   let b = 0;

@@ -3,7 +3,7 @@
 // Playout (paced) → encode → wire, and the same audio to the listen worker as the echo reference.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
 import type { Logger } from 'pino';
-import { decode, type AudioFormat } from '../audio/codec.js';
+import { bytesPerSample, decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction } from '../listen/BargeInPolicy.js';
@@ -12,14 +12,16 @@ import type { EchoEvent } from '../listen/InboundAudio.js';
 import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
+import type { CallEvent, EventOf, UntimedEvent } from './events.js';
+import { InboundRateBudget } from './InboundRateBudget.js';
 import { LatencyLog } from './LatencyLog.js';
 import { promptReference } from './PromptReference.js';
+
+export type { CallEvent } from './events.js';
 
 export const MODEL_RATE = 16000;
 /** Where inbound frames are decoded: the listen service copies them out before `audio` returns, so one will do. */
 const inboundScratch = new Int16Array(MODEL_RATE * 2);
-
-export type CallEvent = { type: string; t: number; [k: string]: unknown };
 
 export interface CallSink {
   /** Prompt audio in the call's encoding; false = the transport is backed up beyond its limit. */
@@ -58,6 +60,8 @@ export interface CallServices {
   listen: ListenService;
   pacer: Pacer;
   log: Logger;
+  /** The call has ended and its sink is closed: its id is free again. */
+  ended?(call: Call): void;
 }
 
 export class Call {
@@ -70,6 +74,8 @@ export class Call {
   private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
   private readonly listeners: CallListener[] = [];
+  private readonly inboundBudget: InboundRateBudget;
+  private readonly bytesPerMs: number;
   private samples16k = 0; // inbound timeline position
   private firstAudioAt = 0;
   lastAudioAt = Date.now();
@@ -100,6 +106,8 @@ export class Call {
     this.log = svc.log;
     this.traceFrames = this.log.isLevelEnabled('trace');
     const cfg = svc.config;
+    this.inboundBudget = new InboundRateBudget({ maxRatio: cfg.limits.maxInboundRatio, burstMs: cfg.limits.inboundBurstMs }, performance.now());
+    this.bytesPerMs = (bytesPerSample(init.format.encoding) * init.format.sampleRate) / 1000;
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     this.policy = new BargeInPolicy({ ...cfg.bargeIn, ...init.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
@@ -159,10 +167,17 @@ export class Call {
   audio(bytes: Uint8Array): void {
     if (this.ended) return;
     const t0 = performance.now();
+    // Checked before any work is done on the frame: a client far ahead of real time is ended, not served.
+    if (!this.inboundBudget.spend(bytes.length / this.bytesPerMs, t0)) {
+      const l = this.svc.config.limits;
+      return this.fail('audio_too_fast', `inbound audio arrives faster than ${l.maxInboundRatio}× real time (beyond a ${l.inboundBurstMs} ms burst)`, 1008);
+    }
     const pcm = decode(this.format.encoding, bytes, inboundScratch);
     this.lastAudioAt = Date.now();
     if (!this.firstAudioAt) this.firstAudioAt = this.lastAudioAt;
-    this.samples16k += this.listen.pushPcm16(pcm);
+    const added = this.listen.pushPcm16(pcm);
+    if (added < 0) return this.fail('listen_overloaded', 'the listen worker of this call is too far behind; try again later', 1013);
+    this.samples16k += added;
     const off = this.samples16k - (t0 * MODEL_RATE) / 1000;
     if (off > this.clockOffset) this.clockOffset = off;
     const dt = performance.now() - t0;
@@ -339,7 +354,7 @@ export class Call {
     return () => (this.observers = this.observers.filter((o) => o !== fn));
   }
 
-  emit(ev: Omit<CallEvent, 't'> & { t?: number }): void {
+  emit(ev: UntimedEvent): void {
     const t = ev.t ?? (this.emitT >= 0 ? this.emitT : this.t);
     const full = { ...ev, t } as CallEvent;
     this.sink.sendEvent(full);
@@ -352,7 +367,7 @@ export class Call {
     }
   }
 
-  private emitAt(t: number, ev: Omit<CallEvent, 't'>): void {
+  private emitAt(t: number, ev: UntimedEvent): void {
     this.emit({ ...ev, t });
   }
 
@@ -383,9 +398,10 @@ export class Call {
     metrics.callsTotal.inc({ wire: this.init.wire, outcome: reason });
     this.log.info({ reason, durationMs: this.t }, 'call ended');
     this.sink.close(closeCode, reason);
+    this.svc.ended?.(this);
   }
 
-  summary(reason: string): Record<string, unknown> {
+  summary(reason: string): Omit<EventOf<'call_summary'>, 'type' | 't'> {
     return {
       callId: this.id,
       reason,

@@ -1,4 +1,6 @@
 // Per-call latency accounting, reported in call_summary. Bounded: a long call keeps a fixed-size sample.
+import type { LatencyReport } from './events.js';
+
 export interface BargeInRecord {
   promptId: string;
   onsetT: number;
@@ -51,7 +53,7 @@ export class LatencyLog {
     this.bargeIns.push({ ...r, stopMs: 0 });
   }
 
-  report(): Record<string, unknown> {
+  report(): LatencyReport {
     const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
     const summary = (xs: number[]) => {
       const [p50, p95, max] = pcts(xs, [50, 95, 100]).map(round);

@@ -1,26 +1,24 @@
 // Append-only, hash-chained store of consent decisions plus the audio they were made on. append() is synchronous
 // and durable on return because the caller tells the client "consent granted" only afterwards: a decision that left
-// the gateway must already be evidence, even if the process dies on the next instruction.
+// the gateway must already be evidence, even if the process dies on the next instruction. Each record carries a MAC
+// made with a key kept outside the database, and the head is checkpointed to a file outside it (README.md): the
+// chain logic is engine-neutral (chain.ts, verify.ts, checkpoint.ts); this file is only its SQLite storage.
 import { unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { encodeWav } from '../audio/wav.js';
 import { rootLogger } from '../ops/log.js';
-import { migrate, sharedDatabase, type Db } from '../store/Database.js';
+import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
 import { writeFileDurable } from './audioFile.js';
-import { GENESIS_HASH, recordHash, sha256Hex } from './canonical.js';
+import { sha256Hex } from './canonical.js';
+import { sealRecord } from './chain.js';
+import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
+import { loadEvidenceKeys } from './keyFile.js';
+import type { Keyring } from './keyring.js';
 import { EVIDENCE_MIGRATIONS } from './schema.js';
-import {
-  EVIDENCE_FORMAT,
-  EvidenceInputSchema,
-  type Decision,
-  type EvidenceInput,
-  type EvidenceRecord,
-  type HashedFields,
-  type VerifyResult,
-} from './types.js';
+import { EvidenceInputSchema, type Decision, type EvidenceInput, type EvidenceRecord, type VerifyResult } from './types.js';
 import { ulid } from './ulid.js';
-import { checkRecord, verifyChain } from './verify.js';
+import { checkRecord, verifyChain, type VerifyOptions } from './verify.js';
 
 export interface EvidenceStoreOptions {
   /** Root that `audioFile` paths are relative to. */
@@ -28,6 +26,10 @@ export interface EvidenceStoreOptions {
   config?: EvidenceConfig;
   /** Clock for `storedAt` and ids (tests). */
   now?: () => Date;
+  /** The MAC keys; without them the store can read and verify hashes but not append. */
+  keys?: Keyring | null;
+  /** Where checkpoints of the head go; none: no checkpoints (read-only stores, tests). */
+  checkpoints?: CheckpointLog | null;
 }
 
 type Row = Omit<EvidenceRecord, 'complaint' | 'decision'> & { complaint: number; decision: string };
@@ -39,20 +41,40 @@ function fromRow(r: Row): EvidenceRecord {
 const COLUMNS = [
   'seq', 'id', 'format', 'callId', 'callee', 'promptId', 'promptText', 'decision', 'phrase', 'transcript',
   'confidence', 'complaint', 'speechStartT', 'speechEndT', 'decidedT', 'wallTime', 'storedAt', 'audioFile',
-  'audioSha256', 'audioSampleRate', 'audioSamples', 'model', 'mode', 'prevHash', 'hash',
+  'audioSha256', 'audioSampleRate', 'audioSamples', 'model', 'mode', 'prevHash', 'hash', 'keyId', 'mac',
 ] as const;
+
+/** One store per database file in a process: the consent feature appends, the gRPC wire reads the same one. */
+const shared = new Map<string, EvidenceStore>();
 
 export class EvidenceStore {
   private readonly log = rootLogger.child({ mod: 'evidence' });
   private readonly config: EvidenceConfig;
   private readonly now: () => Date;
   private readonly stmts;
+  private sinceCheckpoint = 0;
 
-  /** Opens (or reuses) the process-wide database in `dataDir` and builds a store on it. */
-  static open(opts: { dataDir: string; config?: unknown; now?: () => Date }): EvidenceStore {
+  /**
+   * The process-wide store on `<dataDir>/earshot.db` (or evidence.dbFile): opens the database, loads the MAC key
+   * (creating the default key file on a first start), compares the chain with its last checkpoint and checkpoints
+   * the head if the file does not have it yet. Throws when the key is missing or unreadable.
+   */
+  static open(opts: { dataDir: string; config?: unknown; now?: () => Date; env?: NodeJS.ProcessEnv }): EvidenceStore {
     const config = parseEvidenceConfig(opts.config);
-    const db = sharedDatabase({ dataDir: opts.dataDir, file: config.dbFile, migrations: [EVIDENCE_MIGRATIONS] });
-    return new EvidenceStore(db, { dataDir: opts.dataDir, config, now: opts.now });
+    const dbFile = resolve(config.dbFile ?? databasePath(opts.dataDir));
+    const existing = shared.get(dbFile);
+    if (existing && existing.db.open) return existing;
+    const db = sharedDatabase({ dataDir: opts.dataDir, file: dbFile, migrations: [EVIDENCE_MIGRATIONS] });
+    const macced = db.prepare('SELECT 1 FROM evidence WHERE mac IS NOT NULL LIMIT 1').get() !== undefined;
+    const keys = loadEvidenceKeys({ env: opts.env ?? process.env, keyFile: config.keyFile, dbFile, mayCreate: !macced });
+    const log = rootLogger.child({ mod: 'evidence' });
+    const cpFile = resolve(config.checkpointFile ?? join(dirname(dbFile), 'evidence-checkpoints.jsonl'));
+    const checkpoints = new CheckpointLog(cpFile, keys.ring.current, (e) => log.error({ err: e.message, file: cpFile }, 'evidence checkpoint write failed'));
+    const store = new EvidenceStore(db, { dataDir: opts.dataDir, config, now: opts.now, keys: keys.ring, checkpoints });
+    log.info({ keyId: keys.ring.current.id, keySource: keys.source, keyCreated: keys.created, checkpointFile: cpFile }, 'evidence store open');
+    store.anchorAtOpen();
+    shared.set(dbFile, store);
+    return store;
   }
 
   constructor(
@@ -63,14 +85,20 @@ export class EvidenceStore {
     this.now = opts.now ?? (() => new Date());
     if (!db.readonly) migrate(db, EVIDENCE_MIGRATIONS);
     this.stmts = {
-      last: db.prepare('SELECT seq, hash FROM evidence ORDER BY seq DESC LIMIT 1'),
+      last: db.prepare('SELECT seq, hash, keyId, mac FROM evidence ORDER BY seq DESC LIMIT 1'),
       insert: db.prepare(
         `INSERT INTO evidence (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
       ),
       get: db.prepare('SELECT * FROM evidence WHERE id = ?'),
+      bySeq: db.prepare('SELECT seq, hash FROM evidence WHERE seq = ?'),
       byCall: db.prepare('SELECT * FROM evidence WHERE callId = ? ORDER BY seq'),
       all: db.prepare('SELECT * FROM evidence ORDER BY seq'),
     };
+  }
+
+  /** The keys this store MACs and verifies with (null for a store opened without them). */
+  get keys(): Keyring | null {
+    return this.opts.keys ?? null;
   }
 
   /**
@@ -78,6 +106,8 @@ export class EvidenceStore {
    * Throws on invalid input or I/O failure; then nothing was recorded and the caller must not report the decision.
    */
   append(input: EvidenceInput): EvidenceRecord {
+    const key = this.opts.keys?.current;
+    if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
     const inp = EvidenceInputSchema.parse(input);
     const now = this.now();
     const id = ulid(now.getTime());
@@ -95,7 +125,6 @@ export class EvidenceStore {
     }
 
     const base = {
-      format: EVIDENCE_FORMAT,
       id,
       callId: inp.callId,
       callee: inp.callee ?? null,
@@ -121,15 +150,18 @@ export class EvidenceStore {
 
     // IMMEDIATE takes the write lock before reading the chain head, so two writers (processes) cannot both link to it.
     const insert = this.db.transaction((): EvidenceRecord => {
-      const last = this.stmts.last.get() as { seq: number; hash: string } | undefined;
-      const fields: HashedFields = { ...base, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
-      const rec: EvidenceRecord = { ...fields, hash: recordHash(fields) };
+      const rec = sealRecord(base, (this.stmts.last.get() as { seq: number; hash: string } | undefined) ?? null, key);
       this.stmts.insert.run({ ...rec, complaint: rec.complaint ? 1 : 0 });
       return rec;
     });
     try {
       const rec = insert.immediate();
-      this.log.info({ callId: rec.callId, evidenceId: rec.id, decision: rec.decision, seq: rec.seq }, 'evidence appended');
+      // The hash in the log line is one more copy of the head outside the database (log shippers keep it).
+      this.log.info({ callId: rec.callId, evidenceId: rec.id, decision: rec.decision, seq: rec.seq, hash: rec.hash }, 'evidence appended');
+      if (++this.sinceCheckpoint >= this.config.checkpointEvery) {
+        this.sinceCheckpoint = 0;
+        this.opts.checkpoints?.write({ seq: rec.seq, hash: rec.hash });
+      }
       return rec;
     } catch (e) {
       if (abs) {
@@ -162,23 +194,61 @@ export class EvidenceStore {
   checkOne(id: string): string | null {
     const rec = this.get(id);
     if (!rec) return `no evidence record ${id}`;
-    return checkRecord(rec, (r) => this.resolveAudio(r));
+    return checkRecord(rec, (r) => this.resolveAudio(r), this.keys);
   }
 
   /**
    * Walks the whole chain in seq order: recomputes every hash, checks every prevHash link and re-hashes every WAV.
    * Synchronous and proportional to the store's size — an audit/CLI operation, not for the call path.
    */
-  verify(): VerifyResult {
+  verify(opts: VerifyOptions = {}): VerifyResult {
     const rows = this.stmts.all.iterate() as IterableIterator<Row>;
     const records = (function* () {
       for (const r of rows) yield fromRow(r);
     })();
     try {
-      return verifyChain(records, (r) => this.resolveAudio(r));
+      return verifyChain(records, (r) => this.resolveAudio(r), { keyring: this.keys, ...opts });
     } finally {
-      records.return(undefined); // release the statement if verification stopped early
+      // Release the statement if verification stopped early — also before the first record (a bad checkpoint),
+      // when closing the never-started generator would not reach the statement.
+      records.return(undefined);
+      rows.return?.();
     }
+  }
+
+  /** The last record's seq and hash, or null for an empty chain. */
+  head(): { seq: number; hash: string } | null {
+    const h = this.stmts.last.get() as { seq: number; hash: string } | undefined;
+    return h ? { seq: h.seq, hash: h.hash } : null;
+  }
+
+  /** Checkpoints the head (synchronously) and closes the checkpoint file; the database stays open (it is shared). */
+  close(): void {
+    this.opts.checkpoints?.close(this.db.open ? this.head() : null);
+    for (const [file, s] of shared) if (s === this) shared.delete(file);
+  }
+
+  /**
+   * At start: the chain must still hold the last checkpoint's record. If it does not, records were removed or the
+   * database was put back from a backup — said loudly, and the head is not checkpointed over it. Otherwise the head
+   * is checkpointed when the file lacks it (first start with keys, a crash before the last write, a new key).
+   */
+  private anchorAtOpen(): void {
+    const cps = this.opts.checkpoints;
+    if (!cps) return;
+    const head = this.head();
+    const last = CheckpointLog.readLast(cps.path);
+    if (last) {
+      const at = this.stmts.bySeq.get(last.seq) as { seq: number; hash: string } | undefined;
+      if (!at || at.hash !== last.hash) {
+        this.log.error(
+          { checkpointSeq: last.seq, checkpointHash: last.hash, headSeq: head?.seq ?? 0, file: cps.path },
+          'evidence chain does not hold its last checkpoint: records were removed or rewritten, or the database was restored from a backup; run `earshot evidence verify`',
+        );
+        return;
+      }
+    }
+    if (head && (!last || last.seq !== head.seq || last.keyId !== this.keys?.current.id)) cps.writeSync(head);
   }
 
   private resolveAudio(rec: EvidenceRecord): string | null {

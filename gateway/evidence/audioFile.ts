@@ -6,9 +6,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 /** Writes `bytes` to `path` via a temp file in the same directory: write, fsync, rename, fsync the directory. */
 export function writeFileDurable(path: string, bytes: Uint8Array): void {
   const dir = resolve(dirname(path));
-  const created = mkdirSync(dir, { recursive: true });
+  // Owner-only: a callee's voice is personal data (0700 directories, 0600 files).
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o640);
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -33,7 +34,8 @@ export function writeFileDurable(path: string, bytes: Uint8Array): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsyncs a directory, so a new or renamed entry in it survives a power cut. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

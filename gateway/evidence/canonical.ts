@@ -10,9 +10,10 @@
 //   * numbers in ECMAScript shortest round-trip form: integral values without a fraction (`1`, not `1.0`),
 //     `0.87`, exponents only beyond 1e21 / below 1e-6 (never reached by our fields).
 // The first record's prevHash is 64 '0' characters. Record n's prevHash is the hash of record n-1 (by `seq`).
+// `keyId` and `mac` are not hashed: the MAC is over the hash (keyring.ts).
 //
 // Recomputing from the sqlite3 shell + Python (note the float handling that makes Python match JSON.stringify):
-//   row = dict(sqlite_row); h = row.pop('hash'); row['complaint'] = bool(row['complaint'])
+//   row = dict(sqlite_row); h = row.pop('hash'); row.pop('keyId'); row.pop('mac'); row['complaint'] = bool(row['complaint'])
 //   norm = lambda v: int(v) if isinstance(v, float) and v.is_integer() else v
 //   s = json.dumps({k: norm(v) for k, v in row.items()}, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
 //   assert hashlib.sha256(s.encode('utf-8')).hexdigest() == h
@@ -31,7 +32,7 @@ const KEYS = [
 const exhaustive: Exclude<keyof HashedFields, (typeof KEYS)[number]> extends never ? true : false = true;
 void exhaustive;
 
-/** Exactly the hashed keys, in canonical order; anything else on the object (e.g. `hash`) is ignored. */
+/** Exactly the hashed keys, in canonical order; anything else on the object (`hash`, `keyId`, `mac`) is ignored. */
 export const HASHED_KEYS: readonly (keyof HashedFields)[] = [...KEYS].sort(); // UTF-16 code unit order (RFC 8785)
 
 export function canonicalJson(fields: HashedFields): string {

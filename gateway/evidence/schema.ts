@@ -40,5 +40,8 @@ export const EVIDENCE_MIGRATIONS: MigrationSet = {
       BEGIN SELECT RAISE(ABORT, 'evidence is append-only: UPDATE refused'); END;
     CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence
       BEGIN SELECT RAISE(ABORT, 'evidence is append-only: DELETE refused'); END;`,
+    // Format 2: the MAC of each record's hash with the evidence key kept outside the database (keyring.ts).
+    `ALTER TABLE evidence ADD COLUMN keyId TEXT;
+    ALTER TABLE evidence ADD COLUMN mac TEXT;`,
   ],
 };

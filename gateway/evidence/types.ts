@@ -32,12 +32,16 @@ export const EvidenceInputSchema = z.object({
 
 export type EvidenceInput = z.input<typeof EvidenceInputSchema>;
 
-/** Version of the record layout and canonical form below; bump (never reuse) if the hashed field set changes. */
-export const EVIDENCE_FORMAT = 1;
+/**
+ * Version of the record layout; bump (never reuse) when it changes. 1: hash-chained. 2: also `keyId` + `mac` (the
+ * canonical form and hash are unchanged). Records of format 1 are only trusted under a signed checkpoint.
+ */
+export const EVIDENCE_FORMAT = 2;
+export const EVIDENCE_FORMATS = [1, 2] as const;
 
 /**
- * A stored record. Every field except `hash` is covered by `hash` (see canonical.ts). Optional inputs are stored as
- * null so the canonical form has a fixed key set.
+ * A stored record. Every field except `hash`, `keyId` and `mac` is covered by `hash` (see canonical.ts); `mac`
+ * covers `hash` (keyring.ts). Optional inputs are stored as null so the canonical form has a fixed key set.
  */
 export interface EvidenceRecord {
   format: number;
@@ -70,14 +74,30 @@ export interface EvidenceRecord {
   /** `hash` of the record with seq-1, or 64 zeros for the first record. */
   prevHash: string;
   hash: string;
+  /** Id of the key that made `mac` (format 2); null in format 1. */
+  keyId: string | null;
+  /** HMAC of `hash` with the evidence key (format 2); null in format 1. */
+  mac: string | null;
 }
 
-export type HashedFields = Omit<EvidenceRecord, 'hash'>;
+export type HashedFields = Omit<EvidenceRecord, 'hash' | 'keyId' | 'mac'>;
 
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  firstBad?: { id: string; reason: string };
-  /** Last record of the chain; anchor its hash elsewhere (ticket, email) to detect truncation of the tail later. */
+  /** The first failure: a record (id and seq), or the chain as a whole (id null: e.g. records missing at the end). */
+  firstBad?: { id: string | null; seq?: number; reason: string };
+  /** Last record of the chain; `--expect-head <seq>:<hash>` with it later shows that nothing was removed since. */
   head?: { id: string; seq: number; hash: string };
+  /** Whether record MACs were checked: only with the key; without it a tamperer who rewrote the chain passes. */
+  macs: 'checked' | 'unchecked';
+  /** What anchored the chain against truncation. */
+  anchors: {
+    /** Checkpoints compared with the chain (MACs checked only with the key). */
+    checkpoints: number;
+    /** Highest seq a checkpoint (or --expect-head) pins; records after it could be removed unnoticed. */
+    anchoredTo: number;
+    /** A checkpoint file whose last line was cut short (a crash while appending). */
+    tornTail?: boolean;
+  };
 }

@@ -179,6 +179,7 @@ export class ConsentFeature implements Plugin {
   async stop(): Promise<void> {
     for (const s of this.sessions.values()) s.close();
     await this.pool?.close();
+    this.evidence?.close(); // checkpoints the chain head (gateway/evidence/README.md)
   }
 }
 

@@ -2,11 +2,12 @@
 // before the policy's so a refused script does not use up a frequency-cap slot), call policy and records.
 import type { Plugin } from '../Gateway.js';
 import { PolicyFeature } from './policy.js';
-import { ScriptsFeature } from './scripts.js';
+import { ScriptsFeature, type Recordings } from './scripts.js';
 import { SpeechFeature } from './speech.js';
 
-export function outboundFeatures(opts: { now?: () => Date } = {}): Plugin[] {
+/** `recordings`: the recorded-prompt library approved scripts may play (available once its feature started). */
+export function outboundFeatures(opts: { now?: () => Date; recordings?: () => Recordings | undefined } = {}): Plugin[] {
   const speech = new SpeechFeature();
   const policy = new PolicyFeature({ now: opts.now });
-  return [speech, new ScriptsFeature(speech, policy), policy];
+  return [speech, new ScriptsFeature(speech, policy, opts.recordings), policy];
 }

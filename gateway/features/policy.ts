@@ -1,13 +1,13 @@
-// Outbound-calling rules at `start` (do-not-call list, calling hours in the callee's zone, frequency caps) and the
+// Outbound-calling rules at `start` (do-not-call list, calling hours in the callee's zones, frequency caps) and the
 // per-call record (script + version, prompts and how much of each was heard, consent decisions with evidence ids,
 // policy checks, outcome), plus the HTTP admin API: call records and the do-not-call list.
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { HttpError, readJson, sendJson } from '../ops/http.js';
-import { CallPolicy, CallRecordStore, InvalidNumberError, POLICY_MIGRATIONS, type PolicyCheckInput } from '../policy/index.js';
+import { HttpError, readJsonObject, sendJson } from '../ops/http.js';
+import { AmbiguousNumberError, CallPolicy, CallRecordStore, InvalidNumberError, policyMigrations, type PolicyCheckInput } from '../policy/index.js';
 import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
-import type { StartMessage } from '../wires/native.js';
+import type { StartMessage } from '../call/start.js';
 
 /**
  * `policy.clock` (optional, in the `policy` config section): `system` (default) or `fixed:<ISO time>` — a frozen
@@ -41,7 +41,11 @@ export class PolicyFeature implements Plugin {
     const { clock, ...rules } = section;
     if (clock !== undefined) this.now = parseClock(clock);
     this.policy = CallPolicy.open({ dataDir: gw.config.dataDir, config: rules });
-    this.records = new CallRecordStore(sharedDatabase({ dataDir: gw.config.dataDir, migrations: [POLICY_MIGRATIONS] }), { now: () => this.now() });
+    const country = this.policy.config.defaultCountry;
+    this.records = new CallRecordStore(sharedDatabase({ dataDir: gw.config.dataDir, migrations: [policyMigrations(country)] }), {
+      now: () => this.now(),
+      defaultCountry: country,
+    });
     this.routes(gw);
   }
 
@@ -53,12 +57,8 @@ export class PolicyFeature implements Plugin {
   async admit(s: StartMessage, gw: Gateway): Promise<{ ok: true } | { ok: false; reason: string }> {
     const now = this.now();
     for (const [id, p] of this.pending) if (Date.now() - p.at > 60_000) this.pending.delete(id);
-    // A notification call without a number cannot be checked against the list or caps; the looser policy lets it
-    // through (recorded as such). A marketing call must name its callee.
-    if (!s.callee && s.callType === 'notification') {
-      this.pending.set(s.callId, { checks: [{ allowed: true, reason: 'no callee: DNC and caps not applicable', at: now }], at: Date.now() });
-      return { ok: true };
-    }
+    // Every call goes through the policy, a notification without a callee too (policy.withoutCallee: by default
+    // only inside notification hours, as neither the DNC list nor the caps can be checked without a number).
     let d: Awaited<ReturnType<CallPolicy['checkAndRecord']>>;
     try {
       d = await this.policy.checkAndRecord({ callee: s.callee, callType: s.callType, callId: s.callId, timeZone: s.timeZone, now });
@@ -72,7 +72,12 @@ export class PolicyFeature implements Plugin {
       this.recordRejection(s, 'rejected_by_policy', { allowed: false, code: d.code, reason: d.reason, at: now });
       return { ok: false, reason: d.code };
     }
-    this.pending.set(s.callId, { checks: [{ allowed: true, at: now }], at: Date.now() });
+    // From here on the call knows its callee in E.164 only: the call record, the consent evidence, a complaint's DNC
+    // entry and /v1/calls all name the number the policy judged, however the client spelt it.
+    const r = s.callee ? this.policy.readNumber(s.callee) : null;
+    if (r?.kind === 'number') s.callee = r.e164;
+    const check: PolicyCheckInput = r ? { allowed: true, at: now } : { allowed: true, reason: 'no callee: DNC and caps not applicable', at: now };
+    this.pending.set(s.callId, { checks: [check], at: Date.now() });
     return { ok: true };
   }
 
@@ -138,20 +143,30 @@ export class PolicyFeature implements Plugin {
       sendJson(res, 200, { entries: await this.policy.dnc.list({ limit: Number.isFinite(limit) ? limit : 100, offset: Number.isFinite(offset) ? offset : 0 }) });
     });
     r.add('POST', '/v1/dnc', async (req, res) => {
-      const body = (await readJson(req)) as { number?: unknown; reason?: unknown };
-      if (typeof body.number !== 'string') throw new HttpError(400, 'invalid_request', '"number" (string) is required');
+      const body = await readJsonObject(req);
+      if (typeof body.number !== 'string') throw new HttpError(400, 'invalid_request', 'a JSON object with "number" (string) is required');
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : 'added by operator';
       try {
-        sendJson(res, 201, await this.policy.dnc.add(body.number, reason, 'admin'));
+        const entries = await this.policy.dnc.add(body.number, reason, 'admin');
+        // An ambiguous number lists every reading; the answer names them all.
+        sendJson(res, 201, entries.length === 1 ? entries[0] : { ...entries[0], readings: entries.map((e) => e.number) });
       } catch (e) {
         if (e instanceof InvalidNumberError) throw new HttpError(400, 'invalid_number', e.message);
         throw e;
       }
     });
     r.add('DELETE', '/v1/dnc/:number', async (_q, res, params) => {
-      const removed = await this.policy.dnc.remove(params.number);
-      if (!removed) throw new HttpError(404, 'not_found', `${params.number} is not on the do-not-call list`);
-      sendJson(res, 200, { removed: true, number: params.number });
+      let removed: boolean;
+      try {
+        removed = await this.policy.dnc.remove(params.number);
+      } catch (e) {
+        if (e instanceof AmbiguousNumberError) throw new HttpError(400, 'ambiguous_number', e.message);
+        throw e;
+      }
+      const r = this.policy.readNumber(params.number);
+      const number = r.kind === 'number' ? r.e164 : params.number.slice(0, 64);
+      if (!removed) throw new HttpError(404, 'not_found', `${number} is not on the do-not-call list`);
+      sendJson(res, 200, { removed: true, number });
     });
   }
 }

@@ -1,19 +1,27 @@
 // Approved scripts on calls. At `start`: a call naming `script: "id@version"` gets it only if that version was
 // approved and its file still hashes to the approved content (else rejected: script_not_approved /
-// script_changed). During the call a ScriptRunner drives it: prompts through the shared say path, consent questions
+// script_changed), and every recorded prompt it plays is still the recording pinned at approval
+// (script_prompt_missing / script_prompt_changed). During the call a ScriptRunner drives it: text prompts through
+// the shared say path, recorded prompts from the library (their pin checked again), consent questions
 // through gw.commands.expectConsent, branches on consent / barge-in / silence / keypad, goodbye and hangup. A node
 // marked requiresConsent is never played without a `granted` decision on this very call (checked in the runner and
 // again in `say`). A complaint puts the callee on the do-not-call list.
 import type { Call, CallEvent } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { parseScriptsConfig, type ScriptsConfig } from '../script/config.js';
-import { scriptFixedTexts, scriptPrompts, type Script } from '../script/format.js';
+import type { ScriptsConfig } from '../script/config.js';
+import { scriptFixedTexts, scriptPrompts, scriptRecordings, type Script } from '../script/format.js';
+import { pinnedRecording, pinRecordingsInFile, type Pin, type RecordingLookup } from '../script/pins.js';
 import { ScriptRunner, type RunnerAction, type RunnerEvent } from '../script/runner.js';
 import { ScriptError, ScriptStore, type LoadedScript } from '../script/ScriptStore.js';
 import { renderTemplate, TemplateError } from '../speak/template.js';
-import type { StartMessage } from '../wires/native.js';
+import type { StartMessage } from '../call/start.js';
 import type { PolicyFeature } from './policy.js';
 import { slotsOf, type ApprovedPrompt, type SayGuard, type SpeechFeature } from './speech.js';
+
+/** The recorded-prompt library, as the scripts feature uses it. */
+export interface Recordings extends RecordingLookup {
+  pcm(promptId: string, sampleRate: number): Int16Array | undefined;
+}
 
 interface CallState {
   loaded: LoadedScript | null;
@@ -37,11 +45,17 @@ export class ScriptsFeature implements Plugin, SayGuard {
   constructor(
     private readonly speech: SpeechFeature,
     private readonly policy?: PolicyFeature,
+    /** The library of recorded prompts (the prompts feature's, once started); none: scripts cannot `play`. */
+    private readonly recordings: () => Recordings | undefined = () => undefined,
   ) {}
+
+  private get library(): Recordings {
+    return this.recordings() ?? { info: () => undefined, pcm: () => undefined };
+  }
 
   async start(gw: Gateway): Promise<void> {
     this.gw = gw;
-    this.cfg = parseScriptsConfig(gw.config.scripts);
+    this.cfg = gw.config.scripts;
     this.store = ScriptStore.open({ dataDir: gw.config.dataDir });
     this.speech.guard = this;
     const prev = gw.commands.dtmf;
@@ -62,11 +76,15 @@ export class ScriptsFeature implements Plugin, SayGuard {
     }
   }
 
-  /** Approves a script file (immutable version) and renders its fixed prompt text into the cache. */
-  async approve(file: string, approvedBy?: string): Promise<{ scriptId: string; version: string; sha256: string; created: boolean; rendered: number }> {
-    const r = this.store.approve(file, { approvedBy });
+  /**
+   * Approves a script file (immutable version): pins its recorded prompts into the file (PromptPinError for one the
+   * library does not hold), records it, and renders its fixed prompt text into the cache.
+   */
+  async approve(file: string, approvedBy?: string): Promise<{ scriptId: string; version: string; sha256: string; created: boolean; rendered: number; pins: Pin[] }> {
+    const pins = pinRecordingsInFile(file, this.library);
+    const r = await this.store.approve(file, { approvedBy });
     const rendered = await this.warm(r.script);
-    return { scriptId: r.approval.scriptId, version: r.approval.version, sha256: r.approval.sha256, created: r.created, rendered };
+    return { scriptId: r.approval.scriptId, version: r.approval.version, sha256: r.approval.sha256, created: r.created, rendered, pins };
   }
 
   /** Fixed prompt text of a script into the prompt cache at both call rates. */
@@ -95,7 +113,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
     }
     let loaded: LoadedScript;
     try {
-      loaded = this.store.load(s.script);
+      loaded = await this.store.load(s.script);
     } catch (e) {
       if (e instanceof ScriptError) return reject(e.code, e.message);
       return reject('script_invalid', (e as Error).message);
@@ -107,6 +125,10 @@ export class ScriptsFeature implements Plugin, SayGuard {
     const slots = (s.slots ?? {}) as Record<string, unknown>;
     const missing = sc.slots.filter((n) => slots[n] === undefined || slots[n] === '');
     if (missing.length) return reject('missing_slots', `script ${s.script} needs slots: ${missing.join(', ')}`);
+    for (const r of scriptRecordings(sc)) {
+      const pin = pinnedRecording(this.library, { recording: r.prompt, sha256: r.sha256 });
+      if (!pin.ok) return reject(pin.code, `script ${s.script}, node ${r.node}: ${pin.message}`);
+    }
     this.pending.set(s.callId, { loaded, at: Date.now() });
     // Normally warm since approval/start-up; a cache wiped since then is refilled in the background.
     void this.warm(sc, [s.audio.sampleRate as 8000 | 16000]).catch((e: Error) => gw.log.warn({ err: e.message }, 'script warm-up failed'));
@@ -156,15 +178,15 @@ export class ScriptsFeature implements Plugin, SayGuard {
 
   private onEvent(call: Call, st: CallState, ev: CallEvent): void {
     if (ev.type === 'consent') {
-      const complaint = ev.complaint === true;
+      const complaint = ev.complaint;
       // Only a clean `granted` on this call opens consent-gated prompts; any later refusal closes them again.
       st.granted = ev.decision === 'granted' && !complaint;
-      if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${String(ev.phrase ?? ev.transcript ?? '')}`);
-      this.feed(call, { type: 'consent', decision: ev.decision as 'granted' | 'refused' | 'unclear', complaint, transcript: String(ev.transcript ?? ''), phrase: (ev.phrase as string | null) ?? null });
+      if (complaint && !st.dncAdded) this.addDnc(call, st, `complaint: ${ev.phrase ?? ev.transcript}`);
+      this.feed(call, { type: 'consent', decision: ev.decision, complaint, transcript: ev.transcript, phrase: ev.phrase });
     } else if (ev.type === 'prompt_finished') {
-      this.feed(call, { type: 'prompt_finished', promptId: String(ev.promptId), interrupted: !!ev.interrupted });
+      this.feed(call, { type: 'prompt_finished', promptId: ev.promptId, interrupted: ev.interrupted });
     } else if (ev.type === 'barge_in') {
-      this.feed(call, { type: 'barge_in', promptId: String(ev.promptId) });
+      this.feed(call, { type: 'barge_in', promptId: ev.promptId });
     } else if (ev.type === 'call_summary') {
       if (st.timer) clearTimeout(st.timer);
       st.timer = null;
@@ -194,12 +216,28 @@ export class ScriptsFeature implements Plugin, SayGuard {
     this.apply(call, st, acts);
   }
 
+  /**
+   * Queues a node's recorded prompt: the approved recording, checked against its pin once more (it was at start),
+   * so that nothing else can ever play. False: it is not that recording any more, and the call has been ended.
+   */
+  private playRecording(call: Call, a: Extract<RunnerAction, { type: 'play' }>): boolean {
+    const pin = pinnedRecording(this.library, a);
+    const pcm = pin.ok ? this.library.pcm(a.recording, call.format.sampleRate) : undefined;
+    if (!pin.ok || !pcm) {
+      call.fail(pin.ok ? 'script_prompt_missing' : pin.code, `script prompt ${a.node}: ${pin.ok ? `no audio for "${a.recording}"` : pin.message}`);
+      return false;
+    }
+    call.play({ promptId: a.promptId, pcm, interruptible: a.interruptible, text: `[recording ${a.recording} sha256:${a.sha256}]` });
+    return true;
+  }
+
   private apply(call: Call, st: CallState, acts: RunnerAction[]): void {
     const runner = st.runner!;
     for (const a of acts) {
       if (call.isEnded) return;
       switch (a.type) {
-        case 'say': {
+        case 'say':
+        case 'play': {
           const last = runner.trace[runner.trace.length - 1];
           call.emit({ type: 'script_node', node: a.node, promptId: a.promptId, why: last?.why });
           if (a.requiresConsent && !st.granted) {
@@ -207,6 +245,10 @@ export class ScriptsFeature implements Plugin, SayGuard {
             call.log.error({ node: a.node }, 'consent-gated prompt without consent: call ended');
             void call.end('consent_guard');
             return;
+          }
+          if (a.type === 'play') {
+            if (!this.playRecording(call, a)) return;
+            break;
           }
           this.speech
             .speak(call, { promptId: a.promptId, template: a.template, slots: slotsOf(call), interruptible: a.interruptible })

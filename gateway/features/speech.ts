@@ -5,9 +5,8 @@
 // types the configuration permits (`scripts.freeTextCallTypes`); elsewhere it is refused as `unapproved_text`.
 import type { Call } from '../call/Call.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { parseScriptsConfig, type ScriptsConfig } from '../script/config.js';
+import type { ScriptsConfig } from '../script/config.js';
 import { createTtsRegistry, PromptCache, renderTemplate, speakTemplate, TemplateError, TtsEngineNotFoundError, TtsLanguageError, type StreamedPrompt, type TtsEngine, type TtsRegistry } from '../speak/index.js';
-import { parseTtsConfig } from '../speak/config.js';
 
 /** An error the wire reports with `code` (native.ts sends `e.code`). */
 export class SayError extends Error {
@@ -58,8 +57,8 @@ export class SpeechFeature implements Plugin {
 
   async start(gw: Gateway): Promise<void> {
     this.gw = gw;
-    this.cfg = parseScriptsConfig(gw.config.scripts);
-    const tts = parseTtsConfig(gw.config.tts);
+    this.cfg = gw.config.scripts;
+    const tts = gw.config.tts;
     this.registry = createTtsRegistry(gw.config, {
       onUnavailable: (id, e) => gw.log.warn({ engine: id, err: e.message }, 'TTS engine unavailable; using the other engines'),
     });

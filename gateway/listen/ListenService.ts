@@ -66,6 +66,8 @@ export interface ListenOptions {
   /** Listen workers; default one per core. */
   shards?: number;
   echo: EchoConfig;
+  /** Samples (16 kHz) a shard's outgoing message may hold while its worker is busy; unset = unbounded. */
+  maxPendingSamples?: number;
 }
 
 export interface SessionOptions {
@@ -98,20 +100,24 @@ export class ListenSession {
     shard.op(Op.open, slot, this.flags);
   }
 
-  /** 16 kHz inbound audio, contiguous with the previous push. */
-  push(x: Float32Array): void {
-    if (this.closed || x.length === 0) return;
+  /** 16 kHz inbound audio, contiguous with the previous push. False: the shard's backlog is full, nothing taken. */
+  push(x: Float32Array): boolean {
+    if (this.closed || x.length === 0) return true;
+    if (!this.shard.hasRoom(x.length)) return false;
     this.shard.audio(this.slot, x);
     this.advance(x.length);
+    return true;
   }
 
   /**
    * pcm16 at the session's wire rate as it came off the wire, converted straight into the shard's outgoing message.
    * 8 kHz audio is upsampled to 16 kHz by the listen worker, off the event loop (at 200 narrowband calls the filter
-   * was a sixth of the main thread's time). Returns the 16 kHz samples this adds to the inbound timeline.
+   * was a sixth of the main thread's time). Returns the 16 kHz samples this adds to the inbound timeline, or -1 when
+   * the shard's backlog (`maxPendingSamples`) has no room for it: nothing was taken.
    */
   pushPcm16(pcm: Int16Array): number {
     if (this.closed || pcm.length === 0) return 0;
+    if (!this.shard.hasRoom(pcm.length)) return -1;
     this.shard.audioPcm16(this.slot, pcm, this.rate);
     const n = this.rate === VAD_RATE ? pcm.length : pcm.length * 2;
     this.advance(n);
@@ -128,12 +134,13 @@ export class ListenSession {
 
   /** Prompt audio that will play from inbound sample `at` (16 kHz). */
   addReference(at: number, samples: Float32Array, path: EchoPath): void {
-    if (!this.closed) this.shard.ref(this.slot, at, samples, path);
+    // Over the backlog cap a reference stretch is dropped (the canceller misses it), not queued without bound.
+    if (!this.closed && this.shard.hasRoom(samples.length)) this.shard.ref(this.slot, at, samples, path);
   }
 
   /** The same for 16 kHz pcm16 prompt frames: straight into the shard's message, no Float32Array per frame. */
   addReferencePcm16(at: number, pcm: Int16Array, path: EchoPath): void {
-    if (!this.closed) this.shard.refPcm16(this.slot, at, pcm, path);
+    if (!this.closed && this.shard.hasRoom(pcm.length)) this.shard.refPcm16(this.slot, at, pcm, path);
   }
 
   truncateReference(from: number): void {
@@ -206,9 +213,20 @@ class Shard {
   constructor(
     readonly index: number,
     private readonly worker: Worker,
+    private readonly maxPending = Infinity,
   ) {
     worker.on('message', (m: ListenReply) => this.onReply(m));
     worker.on('error', (e) => (this.failure = e.message));
+  }
+
+  /** Whether `n` more samples fit in the outgoing message under the backlog cap. */
+  hasRoom(n: number): boolean {
+    return this.fill + n <= this.maxPending;
+  }
+
+  /** Samples waiting to go to the worker. */
+  get pending(): number {
+    return this.fill;
   }
 
   allocSlot(): number {
@@ -445,7 +463,7 @@ export class ListenService {
     // Held until loaded (an unref'd worker would let a script exit mid-load); afterwards calls keep the process up.
     for (const w of workers) w.unref();
     const svc = new ListenService(
-      workers.map((w, i) => new Shard(i, w)),
+      workers.map((w, i) => new Shard(i, w, opts.maxPendingSamples)),
       loaded[0].name,
       loaded[0].detail,
       loaded[0].warning,

@@ -2,6 +2,7 @@
 // never logged.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { requestUrl } from './http.js';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -17,8 +18,7 @@ export function tokenMatches(expected: string, given: string | undefined | null)
 export function requestToken(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
   if (h && /^Bearer\s+/i.test(h)) return h.replace(/^Bearer\s+/i, '').trim();
-  const url = new URL(req.url ?? '/', 'http://x');
-  return url.searchParams.get('token');
+  return requestUrl(req)?.searchParams.get('token') ?? null;
 }
 
 export function authorized(apiToken: string | undefined, req: IncomingMessage): boolean {

@@ -33,6 +33,10 @@ export class Router {
     this.routes.push({ method, re, keys, handler, public: !!opts.public });
   }
 
+  /**
+   * The route for `method` and `path`, 'method' when the path exists under another method, or null. A path
+   * parameter that is not valid percent-encoding is an HttpError 400, never an exception out of the server.
+   */
   match(method: string, path: string): { route: Route; params: Record<string, string> } | 'method' | null {
     let pathMatched = false;
     for (const r of this.routes) {
@@ -41,10 +45,34 @@ export class Router {
       pathMatched = true;
       if (r.method !== method) continue;
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      r.keys.forEach((k, i) => (params[k] = decodePathParam(m[i + 1])));
       return { route: r, params };
     }
     return pathMatched ? 'method' : null;
+  }
+}
+
+function decodePathParam(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'path is not valid percent-encoding');
+  }
+}
+
+/**
+ * A request's target as a URL, or null when it is not a plain origin-form path: the caller answers 400. `new URL`
+ * throws on some (`//`), and a throw in a request or upgrade handler used to take the whole process down; a
+ * target starting with `//` is refused outright, since resolved against a base it names a host (`//evil/v1/stream`
+ * would read as `/v1/stream`).
+ */
+export function requestUrl(req: Pick<IncomingMessage, 'url'>): URL | null {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(`http://x${target}`);
+  } catch {
+    return null;
   }
 }
 
@@ -75,4 +103,11 @@ export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<u
   } catch {
     throw new HttpError(400, 'malformed_json', 'body is not valid JSON');
   }
+}
+
+/** A JSON object body (`{}` when empty); `null`, arrays and scalars are a 400, so no handler reads fields off them. */
+export async function readJsonObject(req: IncomingMessage, limit = 1 << 20): Promise<Record<string, unknown>> {
+  const v = await readJson(req, limit);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'invalid_message', 'body must be a JSON object');
+  return v as Record<string, unknown>;
 }

@@ -5,6 +5,18 @@ export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
 export const metrics = {
+  logLinesDropped: new client.Counter({
+    name: 'earshot_log_lines_dropped_total',
+    help: 'Log lines not written: full (the stdout reader is not keeping up) or dead (stdout is gone)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+  processErrors: new client.Counter({
+    name: 'earshot_process_errors_total',
+    help: 'Errors that reached the process level: uncaught exceptions and unhandled rejections',
+    labelNames: ['kind'],
+    registers: [registry],
+  }),
   activeCalls: new client.Gauge({ name: 'earshot_active_calls', help: 'Calls in progress', labelNames: ['wire'], registers: [registry] }),
   callsTotal: new client.Counter({ name: 'earshot_calls_total', help: 'Calls by outcome', labelNames: ['wire', 'outcome'], registers: [registry] }),
   errors: new client.Counter({ name: 'earshot_call_errors_total', help: 'Errors sent to clients, by code', labelNames: ['code'], registers: [registry] }),

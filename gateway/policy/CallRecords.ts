@@ -7,8 +7,8 @@
 import type { Decision } from '../evidence/types.js';
 import { rootLogger } from '../ops/log.js';
 import { migrate, type Db } from '../store/Database.js';
-import { normalizeNumber } from './number.js';
-import { POLICY_MIGRATIONS } from './schema.js';
+import { DEFAULT_COUNTRY, normalizeNumber, numberReadings, type CountryCode } from './number.js';
+import { policyMigrations } from './schema.js';
 import type { CallType, PolicyCode } from './types.js';
 
 export interface PromptPlay {
@@ -119,15 +119,18 @@ export class CallRecordStore {
   private timer: NodeJS.Timeout | null = null;
   private readonly flushIntervalMs: number;
   private readonly now: () => Date;
+  private readonly defaultCountry: CountryCode;
   private readonly s;
 
+  /** `defaultCountry`: how digits-only callees are read (policy.defaultCountry). */
   constructor(
     private readonly db: Db,
-    opts: { flushIntervalMs?: number; now?: () => Date } = {},
+    opts: { flushIntervalMs?: number; now?: () => Date; defaultCountry?: CountryCode } = {},
   ) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 250;
     this.now = opts.now ?? (() => new Date());
-    if (!db.readonly) migrate(db, POLICY_MIGRATIONS);
+    this.defaultCountry = opts.defaultCountry ?? DEFAULT_COUNTRY;
+    if (!db.readonly) migrate(db, policyMigrations(this.defaultCountry));
     this.s = {
       insert: db.prepare(
         `INSERT INTO call_records (callId, callee, callType, scriptId, scriptVersion, startedAt, endedAt, outcome, prompts, decisions, policyChecks)
@@ -149,7 +152,8 @@ export class CallRecordStore {
     const now = this.now();
     const rec: CallRecord = {
       callId: c.callId,
-      callee: c.callee === undefined ? null : (normalizeNumber(c.callee) ?? c.callee),
+      // A callee that is not one number (invalid, ambiguous: the call was refused) is kept as the client wrote it.
+      callee: c.callee === undefined ? null : (normalizeNumber(c.callee, this.defaultCountry) ?? c.callee.slice(0, 64)),
       callType: c.callType,
       scriptId: c.scriptId ?? null,
       scriptVersion: c.scriptVersion === undefined ? null : String(c.scriptVersion),
@@ -217,11 +221,12 @@ export class CallRecordStore {
   list(q: { callee?: string; limit?: number } = {}): CallRecord[] {
     this.flush(); // in-flight calls must appear with their latest state
     const limit = Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 10_000);
-    const rows =
-      q.callee === undefined
-        ? (this.s.list.all(limit) as Row[])
-        : (this.s.listByCallee.all(normalizeNumber(q.callee) ?? q.callee, limit) as Row[]);
-    return rows.map(fromRow);
+    if (q.callee === undefined) return (this.s.list.all(limit) as Row[]).map(fromRow);
+    // Every number the filter may stand for (two when ambiguous); an unreadable one matches records kept verbatim.
+    const keys = numberReadings(q.callee, this.defaultCountry);
+    const rows = (keys.length ? keys : [q.callee]).flatMap((k) => this.s.listByCallee.all(k, limit) as Row[]);
+    if (keys.length > 1) rows.sort((a, b) => (a.startedAt === b.startedAt ? b.callId.localeCompare(a.callId) : b.startedAt.localeCompare(a.startedAt)));
+    return rows.slice(0, limit).map(fromRow);
   }
 
   /** Writes every pending change in one transaction (one fsync). */

@@ -5,7 +5,8 @@ import { migrate, type Db } from '../store/Database.js';
 import type { AttemptWriter } from './AttemptWriter.js';
 import { countAttempts, insertAttempt, prepareAttempts } from './attempts.js';
 import type { PolicyStore } from './PolicyStore.js';
-import { POLICY_MIGRATIONS } from './schema.js';
+import { DEFAULT_COUNTRY, type CountryCode } from './number.js';
+import { policyMigrations } from './schema.js';
 import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
 
 const HOUR_MS = 3_600_000;
@@ -14,11 +15,13 @@ export class SqlitePolicyStore implements PolicyStore {
   private readonly s;
   private readonly attempts;
 
+  /** `defaultCountry` only matters to a database created or upgraded here (the stored-number migration). */
   constructor(
     private readonly db: Db,
     private readonly writer: AttemptWriter | null = null,
+    defaultCountry: CountryCode = DEFAULT_COUNTRY,
   ) {
-    if (!db.readonly) migrate(db, POLICY_MIGRATIONS);
+    if (!db.readonly) migrate(db, policyMigrations(defaultCountry));
     this.s = {
       addDnc: db.prepare(
         'INSERT OR REPLACE INTO dnc (number, reason, source, callId, addedAt) VALUES (@number, @reason, @source, @callId, @addedAt)',

@@ -1,6 +1,6 @@
 // Public surface of the outbound-calling policy: rules, do-not-call list, call records and their storage.
 export { CallPolicy } from './CallPolicy.js';
-export { DoNotCallList, InvalidNumberError, requireNumber } from './DoNotCallList.js';
+export { AmbiguousNumberError, DoNotCallList, InvalidNumberError, requireNumber } from './DoNotCallList.js';
 export type { PolicyStore } from './PolicyStore.js';
 export { SqlitePolicyStore } from './SqlitePolicyStore.js';
 export {
@@ -15,9 +15,10 @@ export {
   type PromptPlay,
 } from './CallRecords.js';
 export { PolicyConfigSchema, parsePolicyConfig, type PolicyConfig } from './config.js';
-export { normalizeNumber } from './number.js';
-export { COUNTRY_TIME_ZONES, inferTimeZone, localMinutes } from './timeZone.js';
-export { POLICY_MIGRATIONS } from './schema.js';
+export { DEFAULT_COUNTRY, normalizeNumber, numberReadings, readNumber, type CountryCode, type NumberReading } from './number.js';
+export { BUILTIN_NUMBER_ZONES, localMinutes, numberTimeZones } from './timeZone.js';
+export { policyMigrations } from './schema.js';
+export { renumberStoredNumbers, type RenumberReport } from './renumber.js';
 export {
   CALL_TYPES,
   type CallAttempt,

@@ -1,10 +1,17 @@
 // Tables of the policy module: do-not-call list, call attempts (for frequency caps) and per-call records.
 import type { MigrationSet } from '../store/Database.js';
+import type { CountryCode } from './number.js';
+import { renumberStoredNumbers } from './renumber.js';
 
-export const POLICY_MIGRATIONS: MigrationSet = {
-  module: 'policy',
-  steps: [
-    `CREATE TABLE dnc (
+/**
+ * The policy schema history. Step 2 rewrites stored numbers to E.164 and needs the country digits-only numbers
+ * were dialled in (policy.defaultCountry); it runs once, with the configuration of the first start that has it.
+ */
+export function policyMigrations(defaultCountry: CountryCode): MigrationSet {
+  return {
+    module: 'policy',
+    steps: [
+      `CREATE TABLE dnc (
       number TEXT PRIMARY KEY,
       reason TEXT NOT NULL,
       source TEXT NOT NULL CHECK (source IN ('complaint', 'refusal', 'admin')),
@@ -33,5 +40,7 @@ export const POLICY_MIGRATIONS: MigrationSet = {
     ) STRICT;
     CREATE INDEX call_records_by_callee ON call_records (callee, startedAt);
     CREATE INDEX call_records_by_start ON call_records (startedAt);`,
-  ],
-};
+      (db) => void renumberStoredNumbers(db, defaultCountry),
+    ],
+  };
+}

@@ -1,54 +1,57 @@
-// Callee-local time for calling-hours rules, computed with Intl (the runtime's tz database; no library needed).
+// Callee-local time for calling-hours rules. A number's zones come from its country (libphonenumber-js resolves
+// shared calling codes: +1 416… is Canada, +1 212… the US) and the IANA zone list of that country
+// (countries-and-timezones, built from tzdata's zone tables); local time is computed with Intl.
+//
+// A country that spans several zones gives all of them, and the call must be inside hours in every one (the
+// policy is conservative: a US number is only called while it is daytime from New York to Honolulu). Operators
+// who know better narrow it with policy.countryTimeZones, by country or by number prefix ("+1212").
+import { getCountry } from 'countries-and-timezones';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+/** Country ('US') or number prefix ('+1212') → zones. */
+export type ZoneTable = Readonly<Record<string, readonly string[]>>;
 
 /**
- * Country calling code → zone. Multi-zone countries map to their most populous zone: +1 → New York means a 10:00
- * call checked in New York is 07:00 in Los Angeles. Pass `timeZone` in the request (or override via
- * policy.countryTimeZones) when the callee's zone is known more precisely.
+ * Where tzdata's country list would mislead the calling-hours rule. China has one legal time (Beijing); tzdata also
+ * lists Asia/Urumqi for Xinjiang's unofficial UTC+6, which would take two hours off every Chinese calling day.
  */
-export const COUNTRY_TIME_ZONES: Readonly<Record<string, string>> = {
-  '+1': 'America/New_York',
-  '+7': 'Europe/Moscow',
-  '+33': 'Europe/Paris',
-  '+34': 'Europe/Madrid',
-  '+39': 'Europe/Rome',
-  '+44': 'Europe/London',
-  '+49': 'Europe/Berlin',
-  '+55': 'America/Sao_Paulo',
-  '+60': 'Asia/Kuala_Lumpur',
-  '+61': 'Australia/Sydney',
-  '+62': 'Asia/Jakarta',
-  '+63': 'Asia/Manila',
-  '+65': 'Asia/Singapore',
-  '+66': 'Asia/Bangkok',
-  '+81': 'Asia/Tokyo',
-  '+82': 'Asia/Seoul',
-  '+84': 'Asia/Ho_Chi_Minh',
-  '+86': 'Asia/Shanghai',
-  '+91': 'Asia/Kolkata',
-  '+852': 'Asia/Hong_Kong',
-  '+853': 'Asia/Macau',
-  '+886': 'Asia/Taipei',
-  '+971': 'Asia/Dubai',
-};
+export const BUILTIN_NUMBER_ZONES: ZoneTable = { CN: ['Asia/Shanghai'] };
 
-/** Longest matching country code of a normalised '+' number, or null. */
-export function inferTimeZone(number: string, table: Readonly<Record<string, string>> = COUNTRY_TIME_ZONES): string | null {
-  if (!number.startsWith('+')) return null;
-  for (let len = 4; len >= 1; len--) {
-    const zone = table[number.slice(0, len + 1)];
-    if (zone) return zone;
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
   }
-  return null;
+}
+
+/**
+ * The zones an E.164 number may be in: the longest matching '+' prefix of `overrides`, else its country's entry in
+ * `overrides`, the built-in table or tzdata. Empty when the number has no country (+800, +882 …) or is unknown.
+ */
+export function numberTimeZones(e164: string, overrides: ZoneTable = {}): string[] {
+  for (let len = Math.min(e164.length, 16); len >= 2; len--) {
+    const z = overrides[e164.slice(0, len)];
+    if (z) return [...z];
+  }
+  const country = parsePhoneNumberFromString(e164)?.country;
+  if (!country) return [];
+  const z = overrides[country] ?? BUILTIN_NUMBER_ZONES[country] ?? getCountry(country)?.timezones ?? [];
+  return z.filter(isTimeZone);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Minutes since local midnight (0–1439) at `at` in `timeZone`; throws RangeError for an unknown zone. */
 export function localMinutes(at: Date, timeZone: string): number {
-  let f = formatters.get(timeZone);
+  // Zone ids are case-insensitive to Intl; keyed in lower case so a client's spellings cannot grow the cache
+  // beyond the few hundred zones there are.
+  const key = timeZone.toLowerCase();
+  let f = formatters.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
+    formatters.set(key, f);
   }
   let h = 0;
   let m = 0;

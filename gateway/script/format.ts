@@ -1,10 +1,12 @@
 // Approved call scripts: the YAML file format (documented in scripts/README.md), its validation and its hash.
-// A script is a small graph of nodes; each node may say one prompt (a template with {slots}), may listen for a
-// consent answer, and names where to go next on each event. Validation checks every reference, so a script that
+// A script is a small graph of nodes; each node may say one prompt (a template with {slots}) or play one recorded
+// prompt from the library (pinned by its SHA-256 at approval), may listen for a consent answer, and names where to
+// go next on each event. Validation checks every reference, so a script that
 // parses is one the runner can always drive to a hangup.
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { PROMPT_ID_RE } from '../speak/PromptLibrary.js';
 import { templateFixedParts } from '../speak/template.js';
 
 export const HANGUP = 'hangup';
@@ -31,10 +33,22 @@ const On = z
   })
   .strict();
 
+const PromptId = z.string().regex(PROMPT_ID_RE, 'a recorded prompt id: 1–128 of [A-Za-z0-9_.:@-]');
+
+/**
+ * A recorded prompt from the library (`PUT /v1/prompts/:id`): its id as written, and once approved the SHA-256 of
+ * the recording approval found, which is the only audio the node will ever play.
+ */
+const Play = z
+  .union([PromptId, z.object({ prompt: PromptId, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256') }).strict()])
+  .transform((p): { prompt: string; sha256?: string } => (typeof p === 'string' ? { prompt: p } : p));
+
 export const ScriptNodeSchema = z
   .object({
     /** Prompt template; `{name}` slots are filled from the start message's `slots`. */
     say: z.string().min(1).max(2000).optional(),
+    /** A recorded prompt instead of synthesised text. */
+    play: Play.optional(),
     interruptible: z.boolean().default(true),
     /** Never played unless the callee granted consent on this call. */
     requiresConsent: z.boolean().default(false),
@@ -129,7 +143,8 @@ export function validateGraph(s: Script): string[] {
       if (n.next) out.push(`${w}: a listen node branches on the answer; "next" is not allowed`);
       if (n.requiresConsent) out.push(`${w}: a listen node cannot require consent`);
     } else if (!n.next) out.push(`${w}: needs "next" (a node or "${HANGUP}") or "listen"`);
-    if (!n.say && !n.listen && n.next === undefined) out.push(`${w}: does nothing`);
+    if (!n.say && !n.play && !n.listen && n.next === undefined) out.push(`${w}: does nothing`);
+    if (n.say && n.play) out.push(`${w}: "say" and "play" both given: a node speaks one prompt`);
     if (n.say) for (const name of slotNames(n.say)) if (!s.slots.includes(name)) out.push(`${w}.say: slot {${name}} is not declared in "slots"`);
     // Consent is given to hear the pitch: a refused or unclear answer must never lead there.
     for (const k of ['refused', 'unclear', 'timeout'] as const) {
@@ -161,6 +176,13 @@ export function scriptPrompts(s: Script): { node: string; template: string; requ
   return Object.entries(s.nodes)
     .filter(([, n]) => n.say)
     .map(([node, n]) => ({ node, template: n.say!, requiresConsent: n.requiresConsent }));
+}
+
+/** Every recorded prompt the script plays, with its pin (none before approval). */
+export function scriptRecordings(s: Script): { node: string; prompt: string; sha256?: string }[] {
+  return Object.entries(s.nodes)
+    .filter(([, n]) => n.play)
+    .map(([node, n]) => ({ node, ...n.play! }));
 }
 
 /** The fixed text pieces to pre-render into the prompt cache. */

@@ -5,6 +5,8 @@ import { HANGUP, type Script, type ScriptNode } from './format.js';
 
 export type RunnerAction =
   | { type: 'say'; node: string; promptId: string; template: string; interruptible: boolean; requiresConsent: boolean }
+  /** A recorded prompt: `recording` in the library, `sha256` its pin from approval (undefined: never approved). */
+  | { type: 'play'; node: string; promptId: string; recording: string; sha256: string | undefined; interruptible: boolean; requiresConsent: boolean }
   | { type: 'listen'; node: string; promptId: string | null; windowMs: number }
   | { type: 'stop_prompt' }
   | { type: 'dnc'; reason: string }
@@ -128,10 +130,12 @@ export class ScriptRunner {
     }
     this.node = id;
     this.trace.push({ node: id, why });
-    if (n.say) {
+    if (n.say || n.play) {
       this.promptId = `${id}.${++this.seq}`;
       this.phase = 'prompt';
-      return [{ type: 'say', node: id, promptId: this.promptId, template: n.say, interruptible: n.interruptible, requiresConsent: n.requiresConsent }];
+      const common = { node: id, promptId: this.promptId, interruptible: n.interruptible, requiresConsent: n.requiresConsent };
+      if (n.play) return [{ type: 'play', ...common, recording: n.play.prompt, sha256: n.play.sha256 }];
+      return [{ type: 'say', ...common, template: n.say! }];
     }
     this.promptId = null;
     if (n.listen) return this.listen(n);

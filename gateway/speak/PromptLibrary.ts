@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootLogger } from '../ops/log.js';
-import { decodeToPcm } from './promptImport.js';
+import { decodeToPcm, PromptImportError, sniffAudioFormat, UPLOAD_FORMATS } from './promptImport.js';
 
 const log = rootLogger.child({ mod: 'prompt-library' });
 
@@ -27,7 +27,7 @@ export interface RecordedPromptInfo {
 
 export class PromptLibraryError extends Error {
   constructor(
-    readonly code: 'prompt_exists' | 'bad_audio' | 'prompt_too_long' | 'invalid_prompt_id',
+    readonly code: 'prompt_exists' | 'bad_audio' | 'prompt_too_long' | 'invalid_prompt_id' | 'unsupported_format' | 'decode_timeout',
     message: string,
   ) {
     super(message);
@@ -47,10 +47,12 @@ export class PromptLibrary {
   /** Uploads in progress per id: a second upload of the same id waits for the first, then is compared with it. */
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly maxPromptMs: number;
+  private readonly decodeTimeoutMs: number;
 
-  constructor(opts: { dataDir: string; maxPromptMs: number }) {
+  constructor(opts: { dataDir: string; maxPromptMs: number; decodeTimeoutMs?: number }) {
     this.dir = join(opts.dataDir, 'prompts');
     this.maxPromptMs = opts.maxPromptMs;
+    this.decodeTimeoutMs = opts.decodeTimeoutMs ?? 10_000;
     mkdirSync(this.dir, { recursive: true });
     this.load();
   }
@@ -95,16 +97,22 @@ export class PromptLibrary {
       if (have.info.sha256 === sha256 && have.info.loudnessLufs === opts.loudnessLufs) return { info: { ...have.info }, created: false };
       throw new PromptLibraryError('prompt_exists', `prompt ${promptId} exists with other audio; recorded prompts are immutable, upload it under a new id`);
     }
+    // Checked before anything is decoded: the container from its first bytes, and a decode that stops just past
+    // the longest prompt allowed, so a file that would decode to an hour costs no more than one that is too long.
+    const format = sniffAudioFormat(file);
+    if (!format) throw new PromptLibraryError('unsupported_format', `not a recording in an accepted container (${UPLOAD_FORMATS.join(', ')})`);
+    const untrusted = { format, maxSeconds: this.maxPromptMs / 1000 + 0.5, timeoutMs: this.decodeTimeoutMs };
     // ffmpeg reads from a path: the upload goes to a temporary file next to the library, then away.
     const tmp = join(this.dir, `.upload-${randomUUID()}`);
     writeFileSync(tmp, file);
     let pcm16k: Int16Array;
     let pcm8k: Int16Array;
     try {
-      const o = opts.loudnessLufs === null ? {} : { loudnessLufs: opts.loudnessLufs };
+      const o = { untrusted, ...(opts.loudnessLufs === null ? {} : { loudnessLufs: opts.loudnessLufs }) };
       [pcm16k, pcm8k] = await Promise.all([decodeToPcm(tmp, 16000, o), decodeToPcm(tmp, 8000, o)]);
     } catch (e) {
-      throw new PromptLibraryError('bad_audio', (e as Error).message.replace(tmp, 'the upload'));
+      const timedOut = e instanceof PromptImportError && e.timedOut;
+      throw new PromptLibraryError(timedOut ? 'decode_timeout' : 'bad_audio', (e as Error).message.replaceAll(tmp, 'the upload'));
     } finally {
       rmSync(tmp, { force: true });
     }

@@ -15,12 +15,44 @@ export interface DecodeOptions {
   loudnessLufs?: number;
   /** High-pass corner in Hz, to remove DC offset and mains hum (the syllable recordings carry a strong one). */
   highpassHz?: number;
+  /**
+   * A file from outside (an upload): ffmpeg is told the demuxer (from `sniffAudioFormat`, never its own guess),
+   * may open nothing but that file (`-protocol_whitelist file`: no playlists pulling URLs or other files), reads
+   * at most `maxSeconds` of it (`-t`: an hour of silence in a 641 KB FLAC no longer decodes to 400 MB), and is
+   * killed after `timeoutMs`.
+   */
+  untrusted?: { format: UploadFormat; maxSeconds: number; timeoutMs: number };
+}
+
+/** The containers an upload may be in, as ffmpeg's demuxer names. */
+export const UPLOAD_FORMATS = ['wav', 'flac', 'ogg', 'mp3', 'mov', 'aiff'] as const;
+export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
+
+/**
+ * The container of an upload from its first bytes, or null when it is none of the allowed ones (WAV, FLAC, Ogg,
+ * MP3, MP4/M4A, AIFF). Decided here rather than by ffmpeg's probing, which accepts dozens of formats, some of
+ * which (HLS, concat lists) refer to other files or URLs.
+ */
+export function sniffAudioFormat(b: Uint8Array): UploadFormat | null {
+  const ascii = (from: number, to: number) => Buffer.from(b.subarray(from, to)).toString('latin1');
+  if (b.length < 12) return null;
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'wav';
+  if (ascii(0, 4) === 'fLaC') return 'flac';
+  if (ascii(0, 4) === 'OggS') return 'ogg';
+  if (ascii(0, 4) === 'FORM' && (ascii(8, 12) === 'AIFF' || ascii(8, 12) === 'AIFC')) return 'aiff';
+  if (ascii(4, 8) === 'ftyp') return 'mov';
+  if (ascii(0, 3) === 'ID3') return 'mp3';
+  // An MPEG audio frame header: 11 sync bits, then a version and a layer that are not "reserved".
+  if (b[0] === 0xff && (b[1] & 0xe0) === 0xe0 && ((b[1] >> 3) & 3) !== 1 && ((b[1] >> 1) & 3) !== 0) return 'mp3';
+  return null;
 }
 
 export class PromptImportError extends Error {
   constructor(
     readonly path: string,
     message: string,
+    /** ffmpeg was killed for taking longer than its timeout. */
+    readonly timedOut = false,
   ) {
     super(message);
     this.name = 'PromptImportError';
@@ -32,7 +64,9 @@ export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}
   if (!existsSync(path)) return Promise.reject(new PromptImportError(path, `audio file ${path} does not exist`));
   return new Promise((resolveP, rejectP) => {
     const chunks: Buffer[] = [];
-    let cmd = ffmpeg(path).noVideo().audioChannels(1).audioCodec('pcm_s16le').format('s16le');
+    const u = opts.untrusted;
+    let cmd = (u ? ffmpeg(path, { timeout: u.timeoutMs / 1000 }) : ffmpeg(path)).noVideo().audioChannels(1).audioCodec('pcm_s16le').format('s16le');
+    if (u) cmd = cmd.inputOptions(['-protocol_whitelist', 'file', '-f', u.format, '-t', String(u.maxSeconds)]);
     // loudnorm runs at 192 kHz internally, so the final rate is set after it (-ar applies to the output).
     const filters: string[] = [];
     if (opts.highpassHz !== undefined) filters.push(`highpass=f=${opts.highpassHz}:poles=2`, `highpass=f=${opts.highpassHz}:poles=2`);
@@ -42,7 +76,8 @@ export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}
     let failed = false;
     cmd.on('error', (err: Error) => {
       failed = true;
-      rejectP(new PromptImportError(path, `ffmpeg could not decode ${path}: ${err.message}`));
+      const timedOut = /timeout/.test(err.message);
+      rejectP(new PromptImportError(path, timedOut ? `decoding ${path} took longer than ${u?.timeoutMs} ms` : `ffmpeg could not decode ${path}: ${err.message}`, timedOut));
     });
     const out = cmd.pipe() as Readable;
     out.on('data', (b: Buffer) => chunks.push(b));

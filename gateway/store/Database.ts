@@ -1,16 +1,22 @@
 // The one embedded SQLite database (`<dataDir>/earshot.db`) shared by the evidence, policy and call-record stores.
 // One connection per process: better-sqlite3 is synchronous, so a single handle serialises our own writes and WAL
 // lets readers (the `earshot evidence verify` CLI, an auditor's sqlite3 shell) run alongside the gateway.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
 export type Db = BetterSqlite3.Database;
 
+/**
+ * One schema step: SQL, or a function for data migrations SQL cannot express (re-normalising stored numbers). It
+ * runs inside the step's transaction, together with its version bump.
+ */
+export type MigrationStep = string | ((db: Db) => void);
+
 /** A module's schema history: `steps[i]` upgrades the module's schema from version i to i+1. Never edit a shipped step. */
 export interface MigrationSet {
   module: string;
-  steps: readonly string[];
+  steps: readonly MigrationStep[];
 }
 
 export interface OpenDatabaseOptions {
@@ -31,7 +37,7 @@ export function databasePath(dataDir: string): string {
 
 export function openDatabase(opts: OpenDatabaseOptions): Db {
   const file = resolve(opts.file ?? databasePath(opts.dataDir ?? '.earshot'));
-  if (!opts.readonly) mkdirSync(dirname(file), { recursive: true });
+  if (!opts.readonly) ownerOnly(file);
   const db = new BetterSqlite3(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   // Another process (CLI, second gateway) may hold the write lock briefly; wait rather than fail a call start.
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
@@ -46,6 +52,29 @@ export function openDatabase(opts: OpenDatabaseOptions): Db {
   return db;
 }
 
+/**
+ * The database holds callee numbers, transcripts and consent decisions: owner-only. New directories get 0700. The
+ * file is created 0600 before SQLite opens it, because SQLite gives its -wal and -shm files the database file's
+ * mode; files left 0644 by an older release are narrowed.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, 'wx', 0o600)); // an empty file is an empty SQLite database
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (e) {
+      // Not ours to change (another owner set it up): the operator's choice stands.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw e;
+    }
+  }
+}
+
 /** Applies the module's pending steps, each in its own transaction together with its version bump. Idempotent. */
 export function migrate(db: Db, set: MigrationSet): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -56,11 +85,12 @@ export function migrate(db: Db, set: MigrationSet): void {
   )`);
   const current = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE module = ?');
   const mark = db.prepare('INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)');
-  const step = db.transaction((version: number, sql: string) => {
+  const step = db.transaction((version: number, sql: MigrationStep) => {
     // Re-read inside the write lock: another process may have migrated since we looked.
     const v = (current.get(set.module) as { v: number }).v;
     if (v >= version) return;
-    db.exec(sql);
+    if (typeof sql === 'string') db.exec(sql);
+    else sql(db);
     mark.run(set.module, version, new Date().toISOString());
   });
   const have = (current.get(set.module) as { v: number }).v;

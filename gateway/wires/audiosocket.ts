@@ -10,26 +10,41 @@
 // call's. Outbound prompt audio goes back in the same framing at the call's rate. AudioSocket has no flush: what
 // is written plays, so the socket's own write buffer is kept under `audiosocketMaxQueuedMs` (frames that would
 // exceed it are dropped and counted) — with the Playout lookahead that bounds audio after a barge-in.
-import { createServer, type Server, type Socket } from 'node:net';
+import { BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { CodecError, floatToInt16, int16ToFloat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { Call, CallEvent, CallSink } from '../call/Call.js';
-import type { Gateway, Plugin } from '../Gateway.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import { HttpError, readJson, sendJson } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { AdmissionBuffer, refuseStart } from './common.js';
-import type { WiresConfig } from './config.js';
-import { startCall, StartMessage } from './native.js';
-import { setWirePort } from './ports.js';
-import { WriteGroup } from './WriteGroup.js';
+import { parseCidr, type WiresConfig } from './config.js';
+import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
+import { WriteGroup } from './shared/WriteGroup.js';
 
 export const AS = { HANGUP: 0x00, UUID: 0x01, DTMF: 0x03, SLIN8: 0x10, ERROR: 0xff } as const;
 export const AS_RATES: Record<number, number> = { 0x10: 8000, 0x11: 12000, 0x12: 16000, 0x13: 24000, 0x14: 32000, 0x15: 44100, 0x16: 48000 };
 const RATE_TYPE: Record<number, number> = Object.fromEntries(Object.entries(AS_RATES).map(([t, r]) => [r, Number(t)]));
 /** Application error codes sent in a 0xff frame before the server hangs up. */
 export const AS_ERR = { protocol: 0x10, bad_frame: 0x11, rejected: 0x12, internal: 0x13 } as const;
+
+/** Whether a peer address is in the allowlist (addresses and CIDR ranges; IPv4-mapped IPv6 counts as IPv4). */
+export function sourceAllowlist(entries: string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const e of entries) {
+    const c = parseCidr(e);
+    if (c) list.addSubnet(c.address, c.prefix, c.family);
+  }
+  return (address) => {
+    if (!address) return false;
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    const a = v4 ?? address;
+    const family = isIP(a);
+    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
 
 export function frame(type: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const b = Buffer.allocUnsafe(3 + payload.length);
@@ -60,22 +75,25 @@ function normUuid(s: string): string {
   return uuidString(Buffer.from(h, 'hex'));
 }
 
-export class AudioSocketPlugin implements Plugin {
-  readonly name = 'wire-audiosocket';
+export class AudioSocketWire implements Wire {
+  readonly name = 'audiosocket';
   private server: Server | null = null;
   private conns = new Set<AudioSocketConnection>();
   readonly pending = new Map<string, { meta: PendingCall; at: number }>();
 
   constructor(private readonly cfg: WiresConfig) {}
 
-  register(gw: Gateway): void {
-    gw.use(this);
+  /** Call metadata registered ahead of the TCP connection, which carries only a UUID. */
+  private routes(gw: WireContext): void {
     gw.router.add('POST', '/v1/audiosocket/calls', async (req, res) => {
       const m = PendingCall.safeParse(await readJson(req));
       if (!m.success) throw new HttpError(400, 'invalid_message', z.prettifyError(m.error));
       const now = Date.now();
       for (const [k, v] of this.pending) if (now - v.at > PENDING_TTL_MS) this.pending.delete(k);
       const uuid = normUuid(m.data.uuid);
+      // Registrations live five minutes: bounded by count too, or a client could fill memory within that time.
+      const cap = 4 * gw.config.limits.maxCalls;
+      if (this.pending.size >= cap && !this.pending.has(uuid)) throw new HttpError(503, 'too_many_pending', `${cap} AudioSocket calls are registered and not connected yet`);
       this.pending.set(uuid, { meta: { ...m.data, uuid }, at: now });
       sendJson(res, 201, { ok: true, uuid, expiresInMs: PENDING_TTL_MS });
     });
@@ -87,21 +105,32 @@ export class AudioSocketPlugin implements Plugin {
     return p && Date.now() - p.at <= PENDING_TTL_MS ? p.meta : undefined;
   }
 
-  async start(gw: Gateway): Promise<void> {
+  async start(gw: WireContext): Promise<{ port: number } | void> {
+    this.routes(gw);
     if (!this.cfg.audiosocket) return;
+    const allowed = sourceAllowlist(this.cfg.audiosocketAllow);
     const server = createServer((socket) => {
+      // AudioSocket carries no credentials: who may connect is decided by address, before a byte is read.
+      if (!allowed(socket.remoteAddress)) {
+        metrics.errors.inc({ code: 'audiosocket_refused' });
+        gw.log.warn({ peer: socket.remoteAddress }, 'audiosocket connection from an address not in audiosocketAllow: closed');
+        socket.destroy();
+        return;
+      }
       const c = new AudioSocketConnection(socket, gw, this.cfg, this);
       this.conns.add(c);
       socket.on('close', () => this.conns.delete(c));
     });
+    // Each connection is a call: no more than the calls the gateway takes, and a few arriving while others end.
+    server.maxConnections = gw.config.limits.maxCalls + 16;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.cfg.audiosocketPort, this.cfg.audiosocketHost, () => resolve());
     });
     this.server = server;
     const port = (server.address() as { port: number }).port;
-    setWirePort(gw, 'audiosocket', port);
     gw.log.info({ host: this.cfg.audiosocketHost, port }, 'audiosocket listening');
+    return { port };
   }
 
   async stop(): Promise<void> {
@@ -130,9 +159,9 @@ class AudioSocketConnection implements CallSink {
 
   constructor(
     private readonly socket: Socket,
-    private readonly gw: Gateway,
+    private readonly gw: WireContext,
     private readonly cfg: WiresConfig,
-    private readonly plugin: AudioSocketPlugin,
+    private readonly plugin: AudioSocketWire,
   ) {
     this.log = gw.log.child({ wire: 'audiosocket', peer: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
@@ -189,11 +218,10 @@ class AudioSocketConnection implements CallSink {
 
   sendEvent(ev: CallEvent): void {
     if (ev.type === 'rejected') this.log.info({ callId: this.uuid, reason: ev.reason }, 'call rejected');
-    else if (ev.type === 'error') this.log.warn({ callId: this.uuid, code: ev.code }, String(ev.message ?? 'call error'));
+    else if (ev.type === 'error') this.log.warn({ callId: this.uuid, code: ev.code }, ev.message);
   }
 
   close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
     this.log.info({ callId: this.uuid, reason, code, ...this.counters }, 'audiosocket closed');
     if (this.closed) return;
     this.closed = true;
@@ -245,7 +273,7 @@ class AudioSocketConnection implements CallSink {
       case AS.DTMF: {
         if (payload.length !== 1) return this.abort('bad_frame', `DTMF frame of ${payload.length} bytes (expected 1)`, AS_ERR.bad_frame);
         const digit = String.fromCharCode(payload[0]);
-        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.commands.dtmf?.(this.call, digit);
+        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.command(this.call, { type: 'dtmf', digit });
         return;
       }
       case AS.ERROR:
@@ -278,9 +306,9 @@ class AudioSocketConnection implements CallSink {
       audio: { encoding: 'pcm16', sampleRate: this.rate },
     });
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), AS_ERR.protocol);
-    const refused = refuseStart(this.gw, this.uuid);
+    const refused = this.gw.refuseStart(this.uuid);
     if (refused) return this.abort(refused.code, refused.message, AS_ERR.rejected);
-    void startCall(this.gw, s.data, 'audiosocket', this, () => this.closed).then((call) => {
+    void this.gw.startCall(s.data, 'audiosocket', this, () => this.closed).then((call) => {
       if (!call) return;
       this.call = call;
       for (const a of this.early.drain()) this.onAudio(a.rate, a.payload);

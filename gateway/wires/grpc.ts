@@ -4,22 +4,22 @@
 // the gateway has an apiToken. Status codes: INVALID_ARGUMENT (bad first message, audio before config, bad
 // command), RESOURCE_EXHAUSTED (message over limits.maxMessageBytes, at capacity, queue full), DEADLINE_EXCEEDED
 // (no config within limits.startTimeoutMs), UNAUTHENTICATED, FAILED_PRECONDITION (no TTS / recogniser), NOT_FOUND.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CodecError, encode, ENCODINGS, type Encoding } from '../audio/codec.js';
 import type { Call, CallEvent, CallSink } from '../call/Call.js';
-import type { Gateway, Plugin } from '../Gateway.js';
+import { parseCommand, isCommandError, type CallCommand, type CommandError, type CommandErrorKind } from '../call/commands.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import { PROJECT_ROOT } from '../models.js';
 import { tokenMatches } from '../ops/auth.js';
-import { HttpError } from '../ops/http.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
-import { runCommand } from '../control/routes.js';
-import { playBytes, refuseStart } from './common.js';
+import { clip, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
+import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
 import type { WiresConfig } from './config.js';
-import { startCall, StartMessage } from './native.js';
-import { setWirePort } from './ports.js';
 
 export const PROTO_DIR = join(PROJECT_ROOT, 'proto');
 const LOADER_OPTS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] };
@@ -32,14 +32,30 @@ export function loadProtos(): { earshot: grpc.GrpcObject; health: grpc.GrpcObjec
 }
 
 type Status = { code: grpc.status; details: string };
+
+/** TLS when the configuration names a certificate and key (and mutual TLS with a client CA); plaintext otherwise. */
+function credentials(cfg: WiresConfig): grpc.ServerCredentials {
+  if (!cfg.grpcTlsCert || !cfg.grpcTlsKey) return grpc.ServerCredentials.createInsecure();
+  const ca = cfg.grpcTlsClientCa ? readFileSync(cfg.grpcTlsClientCa) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(cfg.grpcTlsCert), private_key: readFileSync(cfg.grpcTlsKey) }], !!ca);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+/** Responses (objects, not bytes) queued on a StreamCall before its client counts as not reading. */
+const MAX_QUEUED_RESPONSES = 256;
 const S = grpc.status;
 
-function httpToStatus(e: HttpError): grpc.status {
-  if (e.status === 404) return S.NOT_FOUND;
-  if (e.status === 429) return S.RESOURCE_EXHAUSTED;
-  if (e.status === 501 || e.status === 409) return S.FAILED_PRECONDITION;
-  return S.INVALID_ARGUMENT;
-}
+/** A refused command's status, reported in its error event as `grpcStatus` (the stream goes on). */
+const COMMAND_STATUS: Record<CommandErrorKind, grpc.status> = {
+  invalid: S.INVALID_ARGUMENT,
+  not_found: S.NOT_FOUND,
+  busy: S.RESOURCE_EXHAUSTED,
+  forbidden: S.PERMISSION_DENIED,
+  unsupported: S.FAILED_PRECONDITION,
+  conflict: S.FAILED_PRECONDITION,
+};
 
 interface Req {
   msg?: string;
@@ -62,20 +78,30 @@ interface Req {
   dtmf?: { digit?: string };
 }
 
-export class GrpcPlugin implements Plugin {
-  readonly name = 'wire-grpc';
+export class GrpcWire implements Wire {
+  readonly name = 'grpc';
   private server: grpc.Server | null = null;
   private evidence: import('../evidence/EvidenceStore.js').EvidenceStore | null = null;
   private tts: import('../speak/tts/TtsRegistry.js').TtsRegistry | null = null;
   private streams = new Set<GrpcCall>();
+  /** Health Watch streams and their tick; one timer serves them all while there are any. */
+  private watches = new Map<object, () => void>();
+  private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: WiresConfig) {}
 
-  async start(gw: Gateway): Promise<void> {
+  async start(gw: WireContext): Promise<{ port: number } | void> {
     if (!this.cfg.grpc) return;
     const { earshot, health } = loadProtos();
     const max = gw.config.limits.maxMessageBytes;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      // One platform connection multiplexes its calls; no more streams on it than calls the gateway takes, plus room.
+      'grpc.max_concurrent_streams': gw.config.limits.maxCalls + 64,
+      // Connections without a stream for this long are closed.
+      'grpc.max_connection_idle_ms': 5 * 60_000,
+    });
     const authed = (md: grpc.Metadata): boolean => {
       const want = gw.config.apiToken;
       if (!want) return true;
@@ -114,7 +140,7 @@ export class GrpcPlugin implements Plugin {
 
     const status = (service: string): string | null => {
       if (service !== '' && service !== 'earshot.v1.Earshot') return null;
-      return gw.ready && !gw.isDraining ? 'SERVING' : 'NOT_SERVING';
+      return gw.serving ? 'SERVING' : 'NOT_SERVING';
     };
     server.addService((health.Health as grpc.ServiceClientConstructor).service, {
       Check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -123,27 +149,47 @@ export class GrpcPlugin implements Plugin {
         cb(null, { status: s });
       },
       Watch: (call: grpc.ServerWritableStream<{ service?: string }, unknown>) => {
-        let last = '';
+        // Bounded, and one timer for all of them: a stream per client used to cost a timer each, without limit.
+        if (this.watches.size >= this.cfg.grpcMaxHealthWatches) {
+          return void call.emit('error', { code: S.RESOURCE_EXHAUSTED, details: `more than ${this.cfg.grpcMaxHealthWatches} health watches` });
+        }
+        const w = { call, last: '' };
         const tick = () => {
           const s = status(call.request.service ?? '') ?? 'SERVICE_UNKNOWN';
-          if (s !== last) call.write({ status: (last = s) });
+          // A watcher that does not read gets no more than the transitions it has not taken yet.
+          if (s !== w.last && call.writableLength < 16) call.write({ status: (w.last = s) });
         };
         tick();
-        const timer = setInterval(tick, 1000);
-        call.on('cancelled', () => clearInterval(timer));
-        call.on('close', () => clearInterval(timer));
+        this.watches.set(call, tick);
+        this.watchTimer ??= setInterval(() => {
+          for (const t of this.watches.values()) t();
+        }, 1000);
+        const done = () => {
+          this.watches.delete(call);
+          if (!this.watches.size && this.watchTimer) {
+            clearInterval(this.watchTimer);
+            this.watchTimer = null;
+          }
+        };
+        call.on('cancelled', done);
+        call.on('close', done);
+        call.on('error', done);
       },
     });
 
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${this.cfg.grpcHost}:${this.cfg.grpcPort}`, credentials(this.cfg), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
-    setWirePort(gw, 'grpc', port);
-    gw.log.info({ host: this.cfg.grpcHost, port }, 'grpc listening');
+    const tls = !!this.cfg.grpcTlsCert;
+    gw.log.info({ host: this.cfg.grpcHost, port, tls, mutualTls: !!this.cfg.grpcTlsClientCa }, 'grpc listening');
+    if (!tls && !isLoopback(this.cfg.grpcHost)) {
+      gw.log.warn({ host: this.cfg.grpcHost }, 'gRPC listens beyond this host WITHOUT TLS: tokens and call audio cross the network in clear; set EARSHOT_GRPC_TLS_CERT/KEY or keep it on a private network');
+    }
+    return { port };
   }
 
-  private async synthesize(gw: Gateway, call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>): Promise<void> {
+  private async synthesize(gw: WireContext, call: grpc.ServerWritableStream<{ text?: string; language?: string; voice?: string; audio?: { encoding?: string; sampleRate?: number } }, unknown>): Promise<void> {
     const r = call.request;
     const language = r.language || 'zh';
     const encoding = (r.audio?.encoding || 'pcm16') as Encoding;
@@ -179,6 +225,9 @@ export class GrpcPlugin implements Plugin {
     this.server = null;
     if (!s) return;
     for (const c of this.streams) c.abort({ code: S.UNAVAILABLE, details: 'gateway is shutting down' });
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    this.watches.clear();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => (s.forceShutdown(), resolve()), 1000);
       s.tryShutdown(() => (clearTimeout(t), resolve()));
@@ -196,10 +245,15 @@ class GrpcCall implements CallSink {
 
   constructor(
     private readonly stream: grpc.ServerDuplexStream<Req, unknown>,
-    private readonly gw: Gateway,
+    private readonly gw: WireContext,
   ) {
     this.log = gw.log.child({ wire: 'grpc' });
+    const budget = messageBudget(gw.config);
     stream.on('data', (req: Req) => {
+      if (this.done) return;
+      if (!budget.spend(64 + (req.audio?.length ?? 0) + (req.play?.audio?.length ?? 0), performance.now())) {
+        return this.abort({ code: S.RESOURCE_EXHAUSTED, details: RATE_LIMITED.message });
+      }
       try {
         this.onRequest(req);
       } catch (e) {
@@ -226,26 +280,40 @@ class GrpcCall implements CallSink {
   // --- CallSink ------------------------------------------------------------------------------------------------
   sendAudio(bytes: Uint8Array, meta: { promptId: string; offsetMs: number }): boolean {
     if (this.done) return true;
-    if (this.stream.writableLength > 256) return false; // objects queued, not bytes: a client that stopped reading
+    if (this.stream.writableLength > MAX_QUEUED_RESPONSES) return false;
     this.stream.write({ audio: { promptId: meta.promptId, offsetMs: meta.offsetMs, audio: Buffer.from(bytes) } });
     return true;
   }
 
   sendEvent(ev: CallEvent): void {
-    if (this.done) return;
+    if (this.done || this.overflowed) return;
+    // Events are checked like audio: a client that stops reading while its call makes events must not grow this.
+    if (this.stream.writableLength > MAX_QUEUED_RESPONSES) return this.overflow();
     this.stream.write({ event: { type: ev.type, t: Math.round(ev.t ?? 0), json: JSON.stringify(ev) } });
   }
 
+  private overflowed = false;
+
+  private overflow(): void {
+    this.overflowed = true;
+    const call = this.call;
+    if (call && !call.isEnded) {
+      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading the stream fast enough', 1008));
+      return;
+    }
+    this.abort({ code: S.RESOURCE_EXHAUSTED, details: 'client is not reading the stream' });
+  }
+
   close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
     if (this.done) return;
     if (code === 1000) return this.finish();
     const map: Record<number, grpc.status> = { 4403: S.PERMISSION_DENIED, 1013: S.RESOURCE_EXHAUSTED, 1008: S.RESOURCE_EXHAUSTED, 1001: S.UNAVAILABLE };
     this.abort({ code: map[code] ?? (code >= 4400 && code < 4500 ? S.INVALID_ARGUMENT : S.ABORTED), details: reason });
   }
 
-  abort(st: Status): void {
+  abort(full: Status): void {
     if (this.done) return;
+    const st = { code: full.code, details: clip(full.details, MAX_ERROR_MESSAGE) };
     this.done = true;
     clearTimeout(this.startTimer);
     metrics.errors.inc({ code: `grpc_${S[st.code]}` });
@@ -289,28 +357,25 @@ class GrpcCall implements CallSink {
           return;
         }
         case 'play': {
-          // The audio is already bytes here: straight to playBytes rather than through base64 and the HTTP command.
+          // The audio is already bytes here: no base64 on the way. proto3 bytes cannot be absent: empty audio plays
+          // the recorded prompt uploaded under promptId.
           const promptId = r.play?.promptId ?? '';
           if (promptId.length < 1 || promptId.length > 128) {
             return this.sendEvent({ type: 'error', code: 'invalid_message', message: 'play.prompt_id must be 1–128 characters', t: call.t });
           }
-          // proto3 bytes cannot be absent: empty audio plays the recorded prompt uploaded under promptId.
           const audio = r.play?.audio;
-          const bytes = audio && audio.length ? Buffer.from(audio) : null;
-          const err = playBytes(this.gw, call, { promptId, bytes, interruptible: r.play?.interruptible ?? true });
-          if (err) this.sendEvent({ type: 'error', code: err.code, message: err.message, t: call.t });
-          return;
+          return this.command(call, { type: 'play', promptId, audio: audio && audio.length ? Buffer.from(audio) : null, interruptible: r.play?.interruptible ?? true });
         }
         case 'say':
-          return void this.command(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
+          return this.parsed(call, 'say', { ...r.say, interruptible: r.say?.interruptible ?? true, voice: r.say?.voice || undefined });
         case 'stopPrompt':
-          return void this.command(call, 'stop_prompt', {});
+          return this.command(call, { type: 'stop_prompt' });
         case 'expectConsent':
-          return void this.command(call, 'expect_consent', { promptId: r.expectConsent?.promptId || undefined, windowMs: r.expectConsent?.windowMs });
+          return this.parsed(call, 'expect_consent', { promptId: r.expectConsent?.promptId || undefined, windowMs: r.expectConsent?.windowMs });
         case 'hangup':
-          return void this.command(call, 'hangup', {});
+          return this.command(call, { type: 'hangup' });
         case 'dtmf':
-          return void this.command(call, 'dtmf', { digit: r.dtmf?.digit });
+          return this.parsed(call, 'dtmf', { digit: r.dtmf?.digit });
         default:
           return this.abort({ code: S.INVALID_ARGUMENT, details: 'empty request' });
       }
@@ -320,14 +385,21 @@ class GrpcCall implements CallSink {
     }
   }
 
+  /** A command from protobuf fields, validated as the JSON wires' are. */
+  private parsed(call: Call, type: 'say' | 'expect_consent' | 'dtmf', fields: Record<string, unknown>): void {
+    const cmd = parseCommand(fields, type);
+    if (isCommandError(cmd)) return this.refused(call, cmd);
+    this.command(call, cmd);
+  }
+
   /** Commands that fail are reported as error events (as on the WebSocket); the call goes on. */
-  private async command(call: Call, cmd: 'play' | 'say' | 'stop_prompt' | 'expect_consent' | 'hangup' | 'dtmf', body: unknown): Promise<void> {
-    try {
-      await runCommand(this.gw, call, cmd, body);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      this.sendEvent({ type: 'error', code: e.code, message: e.message, t: call.t, grpcStatus: S[httpToStatus(e)] });
-    }
+  private command(call: Call, cmd: CallCommand): void {
+    const err = this.gw.command(call, cmd);
+    if (err) this.refused(call, err);
+  }
+
+  private refused(call: Call, e: CommandError): void {
+    this.sendEvent({ type: 'error', code: e.code, message: e.message, t: call.t, grpcStatus: S[COMMAND_STATUS[e.kind]] });
   }
 
   private onConfig(c: NonNullable<Req['config']>): void {
@@ -344,12 +416,12 @@ class GrpcCall implements CallSink {
       bargeIn: Object.keys(b).length ? b : undefined,
     });
     if (!s.success) return this.abort({ code: S.INVALID_ARGUMENT, details: `invalid config: ${s.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort({ code: refused.code === 'duplicate_call' ? S.ALREADY_EXISTS : refused.code === 'capacity' ? S.RESOURCE_EXHAUSTED : S.UNAVAILABLE, details: refused.message });
     this.configured = true;
     clearTimeout(this.startTimer);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'grpc', this, () => this.done).then((call) => {
+    void this.gw.startCall(s.data, 'grpc', this, () => this.done).then((call) => {
       if (call) this.call = call;
     });
   }

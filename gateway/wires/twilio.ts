@@ -9,31 +9,36 @@
 // The call then emits `prompt_heard {promptId, heardMs, complete}` for observers (SSE, scripts).
 //
 // Twilio cannot set headers, so this wire authenticates itself at `start`: a valid X-Twilio-Signature on the
-// upgrade (HMAC-SHA1 of the stream URL keyed with the account's auth token), or a `token` custom parameter.
+// upgrade (HMAC-SHA1 of the stream URL keyed with the account's auth token), or a `token` custom parameter. Either
+// secret being configured makes authentication required. Until `start`, messages are capped small (64 KiB).
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Gateway, WsWire } from '../Gateway.js';
+import { decodeBase64Audio } from '../call/commands.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import { tokenMatches } from '../ops/auth.js';
 import type { Logger } from '../ops/log.js';
 import type { WiresConfig } from './config.js';
-import { BufferingFarEnd } from './BufferingFarEnd.js';
-import { AdmissionBuffer, refuseStart } from './common.js';
-import type { MarkKind } from './HeardTracker.js';
-import { decodeBase64Audio, startCall, StartMessage } from './native.js';
+import { clip } from '../ops/clientText.js';
+import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
+import { BufferingFarEnd } from './shared/BufferingFarEnd.js';
+import type { MarkKind } from './shared/HeardTracker.js';
 
 const Seq = z.union([z.string(), z.number()]).optional();
 
+/** Twilio SIDs are 34 characters; a little room, and no more (they go into every log line of the call). */
+const Sid = z.string().min(1).max(64);
 const TwilioStart = z.object({
   event: z.literal('start'),
   sequenceNumber: Seq,
-  streamSid: z.string().min(1),
+  streamSid: Sid,
   start: z.object({
-    streamSid: z.string().min(1).optional(),
-    accountSid: z.string().optional(),
-    callSid: z.string().min(1),
+    streamSid: Sid.optional(),
+    accountSid: Sid.optional(),
+    callSid: Sid,
     tracks: z.array(z.string()).optional(),
     customParameters: z.record(z.string(), z.string()).optional(),
     mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number().optional() }).optional(),
@@ -53,14 +58,25 @@ export function twilioSignature(authToken: string, url: string): string {
   return createHmac('sha1', authToken).update(Buffer.from(url, 'utf8')).digest('base64');
 }
 
-export class TwilioWire implements WsWire {
+export class TwilioWire implements Wire {
+  readonly name = 'twilio';
   readonly path = '/v1/twilio';
   readonly selfAuth = true;
+  /**
+   * Twilio's messages are 20 ms of base64 μ-law and small JSON; anything near this is not Twilio. Enforced while the
+   * frame is read, so before `start` authenticates the stream (7 MiB frames used to be read for 10 s).
+   */
+  readonly maxPayload: number;
 
-  constructor(private readonly cfg: WiresConfig) {}
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
 
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
-    new TwilioConnection(ws, req, gw, this.cfg);
+  connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
+    new TwilioConnection(ws, req, ctx, this.cfg);
   }
 }
 
@@ -78,7 +94,7 @@ class TwilioConnection extends BufferingFarEnd {
   constructor(
     ws: WebSocket,
     req: IncomingMessage,
-    gw: Gateway,
+    gw: WireContext,
     private readonly cfg: WiresConfig,
   ) {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
@@ -91,7 +107,9 @@ class TwilioConnection extends BufferingFarEnd {
     const token = this.cfg.twilioAuthToken;
     const given = req.headers['x-twilio-signature'];
     if (!token || typeof given !== 'string' || !given) return false;
-    const host = req.headers['x-forwarded-host'] ?? req.headers.host ?? '';
+    // X-Forwarded-Host is anyone's to send: believed only when the operator says a proxy in front sets it.
+    const fwd = this.cfg.twilioTrustForwardedHost ? req.headers['x-forwarded-host'] : undefined;
+    const host = (typeof fwd === 'string' && fwd) || req.headers.host || '';
     const path = req.url ?? this.path;
     const candidates = this.cfg.twilioPublicUrl ? [this.cfg.twilioPublicUrl] : [`wss://${host}${path}`, `https://${host}${path}`];
     let ok = false;
@@ -166,14 +184,14 @@ class TwilioConnection extends BufferingFarEnd {
     this.checkSeq(msg.sequenceNumber);
     if (msg.event === 'start') return this.onStart(msg);
     if (!this.streamSid) return this.abort('not_started', `"${msg.event}" before "start"`, 4400);
-    if (msg.streamSid !== this.streamSid) return this.abort('unknown_stream', `message for stream ${String(msg.streamSid)} on stream ${this.streamSid}`, 4404);
+    if (msg.streamSid !== this.streamSid) return this.abort('unknown_stream', `message for stream ${clip(String(msg.streamSid))} on stream ${this.streamSid}`, 4404);
     switch (msg.event) {
       case 'media':
         return this.onMedia(msg);
       case 'dtmf': {
         const m = TwilioDtmf.safeParse(msg);
         if (!m.success) return this.abort('invalid_message', z.prettifyError(m.error), 4400);
-        if (this.call && /^[0-9*#A-D]$/.test(m.data.dtmf.digit)) this.gw.commands.dtmf?.(this.call, m.data.dtmf.digit);
+        if (this.call && /^[0-9*#A-D]$/.test(m.data.dtmf.digit)) this.gw.command(this.call, { type: 'dtmf', digit: m.data.dtmf.digit });
         return;
       }
       case 'mark': {
@@ -204,9 +222,12 @@ class TwilioConnection extends BufferingFarEnd {
       return this.abort('unsupported_audio', `media format ${fmt.encoding}/${fmt.sampleRate} (expected audio/x-mulaw 8000)`, 4400);
     }
     const { token, callId, language, callType, callee, script, ...custom } = st.customParameters ?? {};
+    // Authentication is required as soon as either secret is configured: the Twilio auth token (a valid
+    // X-Twilio-Signature) or the gateway's API token (as the `token` custom parameter); either one will do.
     const apiToken = this.gw.config.apiToken;
-    if (apiToken && !this.signatureOk && !tokenMatches(apiToken, token)) {
-      return this.abort('unauthorized', 'no valid X-Twilio-Signature and no valid token parameter', 4401);
+    const required = !!apiToken || !!this.cfg.twilioAuthToken;
+    if (required && !this.signatureOk && !(apiToken && tokenMatches(apiToken, token))) {
+      return this.abort('unauthorized', this.cfg.twilioAuthToken ? 'no valid X-Twilio-Signature (and no valid token parameter)' : 'no valid token parameter', 4401);
     }
     const s = StartMessage.safeParse({
       type: 'start',
@@ -219,13 +240,13 @@ class TwilioConnection extends BufferingFarEnd {
       twilio: { streamSid: this.streamSid, callSid: st.callSid, accountSid: st.accountSid, customParameters: custom },
     });
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), 4400);
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     clearTimeout(this.startTimer);
     this.starting = true;
     this.log = this.log.child({ callId: s.data.callId, streamSid: this.streamSid });
     this.bound = true;
-    void startCall(this.gw, s.data, 'twilio', this, () => this.closed).then((call) => {
+    void this.gw.startCall(s.data, 'twilio', this, () => this.closed).then((call) => {
       this.starting = false;
       if (!call) return;
       this.call = call;

@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { CodecError } from '../audio/codec.js';
-import type { Gateway, WsWire } from '../Gateway.js';
+import { StartMessage } from '../call/start.js';
+import type { Wire, WireContext } from '../call/wire.js';
 import type { Logger } from '../ops/log.js';
-import { BufferingFarEnd } from './BufferingFarEnd.js';
-import { AdmissionBuffer, refuseStart } from './common.js';
 import type { WiresConfig } from './config.js';
-import type { MarkKind } from './HeardTracker.js';
-import { startCall, StartMessage } from './native.js';
+import { AdmissionBuffer } from './shared/AdmissionBuffer.js';
+import { BufferingFarEnd } from './shared/BufferingFarEnd.js';
+import type { MarkKind } from './shared/HeardTracker.js';
 
 const Connected = z
   .object({
@@ -27,11 +27,19 @@ const Connected = z
   .passthrough();
 
 
-export class VonageWire implements WsWire {
+export class VonageWire implements Wire {
+  readonly name = 'vonage';
   readonly path = '/v1/vonage';
-  constructor(private readonly cfg: WiresConfig) {}
-  onConnection(ws: WebSocket, req: IncomingMessage, gw: Gateway): void {
-    new VonageConnection(ws, req, gw, this.cfg);
+  /** Vonage sends 20 ms of L16 per binary frame and small JSON: its cap is far below the native protocol's. */
+  readonly maxPayload: number;
+  constructor(
+    private readonly cfg: WiresConfig,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
+  connect(ws: WebSocket, req: IncomingMessage, ctx: WireContext): void {
+    new VonageConnection(ws, req, ctx, this.cfg);
   }
 }
 
@@ -43,7 +51,7 @@ class VonageConnection extends BufferingFarEnd {
   /** Audio that arrives during admission, replayed once the call exists. */
   private readonly early = new AdmissionBuffer<Buffer>();
 
-  constructor(ws: WebSocket, req: IncomingMessage, gw: Gateway, cfg: WiresConfig) {
+  constructor(ws: WebSocket, req: IncomingMessage, gw: WireContext, cfg: WiresConfig) {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
     this.attach(() => !this.meta, 'websocket:connected');
@@ -51,7 +59,7 @@ class VonageConnection extends BufferingFarEnd {
 
   // --- far end ------------------------------------------------------------------------------------------------
   protected writeAudio(bytes: Uint8Array): void {
-    this.ws.send(bytes, { binary: true });
+    this.sendBinary(bytes);
   }
 
   protected writeClear(): void {
@@ -88,7 +96,7 @@ class VonageConnection extends BufferingFarEnd {
       }
       case 'websocket:dtmf': {
         const digit = String((msg.digit ?? (msg.dtmf as { digit?: string } | undefined)?.digit) ?? '');
-        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.commands.dtmf?.(this.call, digit);
+        if (this.call && /^[0-9*#A-D]$/.test(digit)) this.gw.command(this.call, { type: 'dtmf', digit });
         return;
       }
       default:
@@ -116,10 +124,10 @@ class VonageConnection extends BufferingFarEnd {
       vonage: Object.fromEntries(Object.entries(raw).filter(([k]) => !['event', 'token', 'authorization'].includes(k))),
     });
     if (!s.success) return this.abort('invalid_start', z.prettifyError(s.error), 4400);
-    const refused = refuseStart(this.gw, s.data.callId);
+    const refused = this.gw.refuseStart(s.data.callId);
     if (refused) return this.abort(refused.code, refused.message, refused.code === 'duplicate_call' ? 4409 : 1013);
     this.log = this.log.child({ callId: s.data.callId });
-    void startCall(this.gw, s.data, 'vonage', this, () => this.closed).then((call) => {
+    void this.gw.startCall(s.data, 'vonage', this, () => this.closed).then((call) => {
       if (!call) return;
       this.call = call;
       for (const b of this.early.drain()) this.onAudio(b);

@@ -2,6 +2,7 @@
 // arrives with wall-clock stamps.
 import WebSocket from 'ws';
 import { encode, type Encoding } from '../../gateway/audio/codec.js';
+import { CallEventSchema } from '../../gateway/call/events.js';
 
 export interface Received {
   events: (Record<string, unknown> & { type: string; t: number; at: number })[];
@@ -21,7 +22,9 @@ export class TestCall {
     return new Promise((resolve) => (this.onFirstFrame = resolve));
   }
 
-  constructor(url: string, headers: Record<string, string> = {}) {
+  /** `contract`: the server is earshot, so every event must be one the call contract defines (peers are not). */
+  constructor(url: string, headers: Record<string, string> = {}, opts: { contract?: boolean } = {}) {
+    const contract = opts.contract ?? true;
     this.ws = new WebSocket(url, { headers });
     this.ws.on('message', (data, isBinary) => {
       const at = performance.now();
@@ -30,7 +33,11 @@ export class TestCall {
         if (this.rx.frames.length === 1) this.onFirstFrame?.();
         return;
       }
-      const ev = { ...JSON.parse(String(data)), at };
+      const json = JSON.parse(String(data));
+      // Every event must be one the call contract defines, field for field: an unhandled error fails the run.
+      const checked = contract ? CallEventSchema.safeParse(json) : null;
+      if (checked && !checked.success) throw new Error(`event outside the call contract: ${String(data).slice(0, 300)}\n${checked.error.message}`);
+      const ev = { ...json, at };
       this.rx.events.push(ev);
       this.waiters = this.waiters.filter((w) => (w.pred(ev) ? (w.resolve(ev), false) : true));
     });

@@ -9,9 +9,12 @@ import type { Gateway } from '../../gateway/Gateway.js';
  *  on the real clock they would be refused with calling_hours for part of every day. */
 export const CALLING_HOURS = 'fixed:2026-11-30T03:00:00Z';
 
+/** Every test gateway runs on the CALLING_HOURS clock unless the test sets `policy.clock`: calls without a callee
+ *  are refused at night too (policy.withoutCallee), and tests must not pass or fail by the hour they run at. */
 export async function startGateway(overrides: Record<string, unknown> = {}): Promise<{ gw: Gateway; url: string; http: string; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-test-'));
-  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides }, {});
+  const policy = { clock: CALLING_HOURS, ...((overrides.policy as Record<string, unknown> | undefined) ?? {}) };
+  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides, policy }, {});
   const { port } = await gw.start();
   return { gw, url: `ws://127.0.0.1:${port}/v1/stream`, http: `http://127.0.0.1:${port}`, dataDir };
 }

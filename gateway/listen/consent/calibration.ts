@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ConsentDecision } from './ConsentClassifier.js';
-import type { ConsentVerdict, Heard } from './decide.js';
 import type { Language } from './lexicon.js';
 
 export const FEATURES = ['match', 'meanLogProb', 'minLogProb', 'agreement', 'opinions'] as const;
@@ -23,8 +22,18 @@ export const CalibrationSchema = z.object({
 });
 export type Calibration = z.infer<typeof CalibrationSchema>;
 
+/** What a decision's features are read from (a ConsentVerdict and the Heard it came from, ./decide.ts). */
+export interface Judged {
+  decision: ConsentDecision;
+  match: number;
+  opinions: readonly { result: { decision: ConsentDecision } }[];
+}
+export interface HeardHypotheses {
+  hypotheses: readonly { logProbs?: readonly number[] }[];
+}
+
 /** Feature vector of a decision (in FEATURES order). */
-export function decisionFeatures(v: Pick<ConsentVerdict, 'decision' | 'match' | 'opinions'>, heard: Heard): number[] {
+export function decisionFeatures(v: Judged, heard: HeardHypotheses): number[] {
   const lp = heard.hypotheses[0]?.logProbs ?? [];
   const mean = lp.length ? lp.reduce((a, b) => a + b, 0) / lp.length : -1;
   const min = lp.length ? Math.min(...lp) : -2;
@@ -39,8 +48,8 @@ export function logistic(m: { bias: number; weights: number[] }, x: number[]): n
   return 1 / (1 + Math.exp(-z));
 }
 
-export function calibrated(cal: Calibration, v: Pick<ConsentVerdict, 'decision' | 'match' | 'opinions'>, heard: Heard): number {
-  const p = logistic(cal[v.decision as ConsentDecision], decisionFeatures(v, heard));
+export function calibrated(cal: Calibration, v: Judged, heard: HeardHypotheses): number {
+  const p = logistic(cal[v.decision], decisionFeatures(v, heard));
   return Math.round(p * 1000) / 1000;
 }
 

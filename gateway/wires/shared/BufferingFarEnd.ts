@@ -2,11 +2,13 @@
 // before them has played (Twilio Media Streams, Vonage). Backpressure, heard tracking, `clear` on barge-in and
 // closing are the same for both; a wire supplies only its message shapes.
 import type WebSocket from 'ws';
-import type { Call, CallEvent, CallSink } from '../call/Call.js';
-import type { Gateway } from '../Gateway.js';
-import type { Logger } from '../ops/log.js';
-import { metrics } from '../ops/metrics.js';
+import type { Call, CallEvent, CallSink } from '../../call/Call.js';
+import type { WireContext } from '../../call/wire.js';
+import { clip, closeReason, MAX_ERROR_MESSAGE } from '../../ops/clientText.js';
+import type { Logger } from '../../ops/log.js';
+import { metrics } from '../../ops/metrics.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
+import { messageBudget, RATE_LIMITED } from './messageBudget.js';
 import { WriteGroup, type Corkable } from './WriteGroup.js';
 
 export abstract class BufferingFarEnd implements CallSink {
@@ -21,8 +23,8 @@ export abstract class BufferingFarEnd implements CallSink {
   /** `socket`: the connection under `ws` (the upgrade request's), whose writes a pacer tick groups. */
   constructor(
     protected readonly ws: WebSocket,
-    socket: Corkable,
-    protected readonly gw: Gateway,
+    private readonly socket: Corkable & { pause(): unknown },
+    protected readonly gw: WireContext,
     markEveryFrames: number,
   ) {
     this.writes = new WriteGroup(socket);
@@ -48,7 +50,8 @@ export abstract class BufferingFarEnd implements CallSink {
    * Ends this stream (and its call) with a reason. These wires have no error message: the close frame says why
    * (`code: message`), and the call, if it started, gets an `error` event its observers see.
    */
-  protected abort(code: string, message: string, closeCode: number): void {
+  protected abort(code: string, full: string, closeCode: number): void {
+    const message = clip(full, MAX_ERROR_MESSAGE);
     metrics.errors.inc({ code });
     this.log.warn({ ...this.logContext(), code }, message);
     if (this.call && !this.call.isEnded) {
@@ -58,7 +61,7 @@ export abstract class BufferingFarEnd implements CallSink {
     }
     if (!this.closed) {
       this.closed = true;
-      this.ws.close(closeCode, `${code}: ${message}`.slice(0, 120));
+      this.ws.close(closeCode, closeReason(`${code}: ${message}`));
     }
   }
 
@@ -67,7 +70,15 @@ export abstract class BufferingFarEnd implements CallSink {
    * the limit (while `waiting()`) ends the stream. Called by the wire once its logger is set.
    */
   protected attach(waiting: () => boolean, startWhat: string): void {
+    const budget = messageBudget(this.gw.config);
     this.ws.on('message', (data, isBinary) => {
+      if (this.closed) return;
+      if (!budget.spend((data as Buffer).length, performance.now())) {
+        // Read nothing more from it; the close frame still goes out, and the socket shortly after.
+        this.socket.pause();
+        setTimeout(() => this.ws.terminate(), 500).unref();
+        return this.abort(RATE_LIMITED.code, RATE_LIMITED.message, 1008);
+      }
       try {
         this.onMessage(data as Buffer, isBinary);
       } catch (e) {
@@ -113,9 +124,9 @@ export abstract class BufferingFarEnd implements CallSink {
     // These wires have no channel for earshot's events: observers (SSE, scripts) see them through call.observe.
     if (ev.type === 'prompt_finished') {
       // stop_prompt / hangup: drop what the far end holds (a barge-in was cleared already).
-      this.heard.finished(String(ev.promptId), !!ev.interrupted, Number(ev.playedMs) || 0, (id) => this.clearAudio(id));
+      this.heard.finished(ev.promptId, ev.interrupted, ev.playedMs, (id) => this.clearAudio(id));
     } else if (ev.type === 'error') {
-      this.log.warn({ code: ev.code }, String(ev.message ?? 'call error'));
+      this.log.warn({ code: ev.code }, ev.message);
     }
   }
 
@@ -127,15 +138,41 @@ export abstract class BufferingFarEnd implements CallSink {
   }
 
   close(code: number, reason: string): void {
-    if (this.call) this.gw.unregisterCall(this.call);
     if (this.closed) return;
     this.closed = true;
     this.log.info({ reason, ...this.out, ...this.closeInfo() }, 'stream closed');
-    this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), reason.slice(0, 100));
+    // A far end that is not reading gets no closing handshake to wait for.
+    if (this.overflowed) this.ws.terminate();
+    else this.ws.close(code === 1000 ? 1000 : Math.max(code, 1000), closeReason(reason));
   }
 
+  /** Set once the far end stopped reading: nothing more is queued for it. */
+  private overflowed = false;
+
+  /** Every message to the far end (media, marks, clears) goes through here, and each checks the socket's buffer. */
   protected sendJson(obj: unknown): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.closed || this.overflowed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return this.overflow();
     this.ws.send(JSON.stringify(obj));
+  }
+
+  /** Binary frames (Vonage audio) under the same check. */
+  protected sendBinary(bytes: Uint8Array): void {
+    if (this.closed || this.overflowed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.gw.config.playout.maxSocketBufferBytes) return this.overflow();
+    this.ws.send(bytes, { binary: true });
+  }
+
+  private overflow(): void {
+    this.overflowed = true;
+    const call = this.call;
+    if (call && !call.isEnded) {
+      queueMicrotask(() => call.fail('slow_consumer', 'the far end is not reading what it is sent', 1008));
+      return;
+    }
+    metrics.errors.inc({ code: 'slow_consumer' });
+    this.log.warn(this.logContext(), 'far end is not reading: stream dropped');
+    this.closed = true;
+    this.ws.terminate();
   }
 }

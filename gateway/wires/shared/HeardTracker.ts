@@ -1,7 +1,7 @@
 // How much of each prompt the callee actually heard, for wires whose far end echoes marks back once the audio
 // queued before them has played (Twilio `mark`, Vonage `notify`). Bytes sent say nothing: the far end buffers.
 // A mark goes out every N frames, at a prompt's end and right after a clear (a barrier: echoed at once).
-import type { CallEvent } from '../call/Call.js';
+import type { EventOf } from '../../call/events.js';
 
 /** m: periodic, e: the prompt's end, c: the barrier after a clear. */
 export type MarkKind = 'm' | 'e' | 'c';
@@ -18,7 +18,7 @@ export class HeardTracker {
   constructor(
     private readonly everyFrames: number,
     private readonly sendMark: (endMs: number, kind: MarkKind, promptId: string) => void,
-    private readonly emit: (ev: Omit<CallEvent, 't'>) => void,
+    private readonly emit: (ev: Omit<EventOf<'prompt_heard'>, 't'>) => void,
   ) {}
 
   private get(promptId: string): PromptMarks {

@@ -1,0 +1,205 @@
+// `npm run soak -- --minutes N`: the gateway (started as production starts it, with an API token) carries 50
+// normal calls (barge-in and consent scenarios at real time, looping) for N minutes while abusive clients run the
+// attacks of issue #13 beside them without pause (bench/attacks.ts, in a worker thread). Reported per window: the
+// gateway's RSS and event-loop lag, the normal calls' latencies (p50/p95/max) and every normal call that missed a
+// budget, and what each attack got. Fails (exit 1) when RSS grows more than 20 % from the first window to the
+// last, when a normal call misses its budget, or when an attack is not answered with a clear error or a close.
+//
+//   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--out DIR]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import YAML from 'yaml';
+import { attacks, judge } from './attacks.js';
+import { loadBudgets } from './budgets.js';
+import { computeMetrics, summaries, type LatencyMetric } from './metrics.js';
+import { ProcSampler } from './procSampler.js';
+import { uploadPrompts } from './prompts.js';
+import { LagScraper } from './promScrape.js';
+import { runStep } from './loadGenerator.js';
+import type { CallRecord } from './record.js';
+import { loadScenarios, shuffled, wireAudioFor, type ScenarioKind } from './scenarios.js';
+import { freePort, startServer } from './serverProcess.js';
+import { httpBase } from './wires/control.js';
+import { getWire } from './wires/index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
+const TOKEN = 'soak-token';
+/** RSS may grow this much from the first window to the last. */
+const MAX_RSS_GROWTH = 0.2;
+/** Per-call latency limits: each normal call against the bench's budget values (bench/budgets.json). */
+const PER_CALL: LatencyMetric[] = ['pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'stopMs', 'consentMs', 'consentWallMs', 'firstAudioMs'];
+
+interface Window {
+  index: number;
+  endS: number;
+  rssMB: number | null;
+  lagP99Ms: number | null;
+  lagMaxMs: number | null;
+  calls: number;
+  failed: number;
+  latency: Record<string, { p50: number | null; p95: number | null; max: number | null }>;
+  missedBudget: { scenarioId: string; why: string }[];
+  attacks: Record<string, { runs: number; unexpected: number }>;
+}
+
+/** Why one normal call missed its budget, or null. */
+function callMiss(rec: CallRecord, budgets: ReturnType<typeof loadBudgets>): string | null {
+  if (!rec.ok) return `failed: ${rec.error ?? 'unknown'}`;
+  const m = computeMetrics([rec]);
+  const c = m.counters;
+  if (c.falseBargeIns || c.missedBargeIns || c.earlyBargeIns || c.missedPauses) return `barge-in: false ${c.falseBargeIns} missed ${c.missedBargeIns} early ${c.earlyBargeIns} missed pause ${c.missedPauses}`;
+  if (c.errorEvents) return `error events: ${Object.keys(m.errors).join(', ')}`;
+  for (const k of PER_CALL) {
+    const limit = budgets[k]?.p95;
+    const over = m.samples[k].find((v) => limit !== undefined && v > limit);
+    if (over !== undefined) return `${k} ${Math.round(over)} > ${limit}`;
+  }
+  return null;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      minutes: { type: 'string' }, calls: { type: 'string' }, rate: { type: 'string' }, window: { type: 'string' },
+      parallel: { type: 'string' }, 'no-abuse': { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' },
+    },
+  });
+  const minutes = Number(values.minutes ?? 10);
+  const calls = Number(values.calls ?? 50);
+  const rate = values.rate === '8k' ? 8000 : 16000;
+  const windowS = Number(values.window ?? 60);
+  const parallel = Number(values.parallel ?? 2);
+  const abuse = !values['no-abuse'];
+  if (!(minutes > 0) || !(calls > 0) || !(windowS >= 10) || !(parallel >= 1)) throw new Error('--minutes, --calls > 0, --window ≥ 10, --parallel ≥ 1');
+  const outDir = resolve(values.out ?? join(ROOT, 'bench', 'results', `soak-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
+  mkdirSync(outDir, { recursive: true });
+
+  const budgets = loadBudgets(join(ROOT, 'bench', 'budgets.json'));
+  const audio = wireAudioFor(rate);
+  const scenariosDir = resolve(ROOT, '..', 'shared', 'audio');
+  const scenarios = loadScenarios(scenariosDir, ['bargein', 'consent'], audio, null, 'library');
+  const byKind = (['bargein', 'consent'] as ScenarioKind[]).map((k) => shuffled(scenarios.filter((s) => s.kind === k), Number(values.seed ?? 1))).filter((l) => l.length);
+
+  // The gateway as production runs it (node --import tsx gateway/main.ts), with a token and default limits.
+  const cfgFile = join(outDir, 'gateway-config.yaml');
+  writeFileSync(cfgFile, YAML.stringify({ dataDir: join(outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK } }));
+  const grpcPort = await freePort();
+  const audiosocketPort = await freePort();
+  delete process.env.EARSHOT_DATA_DIR;
+  const gw = await startServer({
+    name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
+    env: { EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
+  });
+  const http = httpBase(gw.wsUrl);
+  console.log(`soak: gateway pid ${gw.pid} on ${gw.port}; ${calls} normal calls for ${minutes} min, ${abuse ? `${parallel} abusive client(s) at a time` : 'no abuse'}; out ${outDir}`);
+  await uploadPrompts(http, TOKEN, scenariosDir, scenarios);
+
+  const sampler = new ProcSampler(gw.pid);
+  sampler.start();
+  const lag = new LagScraper(`${http}/metrics?token=${TOKEN}`);
+  lag.start();
+
+  // An hour of silence in a small FLAC for the upload attack.
+  const flac = join(outDir, 'hour.flac');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '3600', '-c:a', 'flac', flac]);
+
+  const attackLog: { at: number; kind: string; unexpected: string | null; ms: number }[] = [];
+  let abuser: Worker | null = null;
+  const t0 = performance.now();
+  if (abuse) {
+    abuser = new Worker(new URL('../gateway/infer/worker-entry.mjs', import.meta.url), {
+      workerData: {
+        __entry: new URL('./soakAbuser.worker.ts', import.meta.url).href,
+        args: { url: gw.wsUrl, token: TOKEN, grpcPort, audiosocketPort, uploadFile: flac, protoDir: join(ROOT, 'proto') },
+        parallel, pauseMs: 200, kinds: Object.keys(attacks),
+      },
+    });
+    abuser.on('message', (m: { kind?: string; ok?: boolean; ms?: number; result?: Record<string, unknown>; error?: string }) => {
+      if (!m.kind) return;
+      const unexpected = m.ok ? judge(m.kind, m.result!) : `attack failed: ${m.error}`;
+      attackLog.push({ at: performance.now() - t0, kind: m.kind, unexpected, ms: m.ms ?? 0 });
+      if (unexpected) console.warn(`soak: ${m.kind} got an unexpected answer: ${unexpected}`);
+    });
+    abuser.on('error', (e) => console.error(`soak: abuser failed: ${e.message}`));
+  }
+
+  const windows: Window[] = [];
+  const nWindows = Math.max(1, Math.round((minutes * 60) / windowS));
+  for (let w = 0; w < nWindows; w++) {
+    const ws0 = performance.now() - t0;
+    const outcome = await runStep({
+      calls, durationMs: windowS * 1000, staggerMs: w === 0 ? 5000 : 0, wire: getWire('ws'), url: gw.wsUrl, token: TOKEN, audio, byKind,
+      sendPrompts: true, label: `w${w}`,
+    });
+    const endS = (performance.now() - t0) / 1000;
+    const m = computeMetrics(outcome.records);
+    const s = summaries(m);
+    const inWindow = (x: { wall: number }) => x.wall - t0 >= ws0 && x.wall - t0 <= endS * 1000;
+    const lags = lag.samples.filter(inWindow);
+    const rss = sampler.samples.filter(inWindow).map((x) => x.rssMB).sort((a, b) => a - b);
+    const byAttack: Window['attacks'] = {};
+    for (const a of attackLog.filter((x) => x.at >= ws0 && x.at <= endS * 1000)) {
+      byAttack[a.kind] ??= { runs: 0, unexpected: 0 };
+      byAttack[a.kind].runs++;
+      if (a.unexpected) byAttack[a.kind].unexpected++;
+    }
+    const missed = outcome.records.map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets) })).filter((x): x is { scenarioId: string; why: string } => x.why !== null);
+    const win: Window = {
+      index: w, endS: Math.round(endS),
+      rssMB: rss.length ? Math.round(rss[rss.length >> 1]) : null,
+      lagP99Ms: lags.length ? Math.max(...lags.map((l) => l.p99Ms ?? 0)) : null,
+      lagMaxMs: lags.length ? Math.max(...lags.map((l) => l.maxMs ?? 0)) : null,
+      calls: outcome.records.length, failed: m.counters.failedCalls,
+      latency: Object.fromEntries(PER_CALL.map((k) => [k, { p50: s[k].p50, p95: s[k].p95, max: s[k].max }])),
+      missedBudget: missed, attacks: byAttack,
+    };
+    windows.push(win);
+    const L = win.latency;
+    console.log(
+      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
+        `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
+        `attacks ${Object.values(byAttack).reduce((a, x) => a + x.runs, 0)} (${Object.values(byAttack).reduce((a, x) => a + x.unexpected, 0)} unexpected)`,
+    );
+    for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId}: ${x.why}`);
+  }
+
+  abuser?.postMessage('stop');
+  await new Promise((r) => setTimeout(r, 1000));
+  await abuser?.terminate();
+  sampler.stop();
+  lag.stop();
+  const health = await fetch(`${http}/healthz`).then((r) => r.status, () => 0);
+  await gw.stop();
+
+  const first = windows[0].rssMB ?? 0;
+  const last = windows[windows.length - 1].rssMB ?? 0;
+  const growth = first ? last / first - 1 : 0;
+  const missedTotal = windows.reduce((a, w) => a + w.missedBudget.length, 0);
+  const callsTotal = windows.reduce((a, w) => a + w.calls, 0);
+  const unexpected = attackLog.filter((a) => a.unexpected);
+  const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
+  writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
+  console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
+  const failures = [
+    growth > MAX_RSS_GROWTH ? `RSS grew ${(growth * 100).toFixed(1)} %` : null,
+    missedTotal ? `${missedTotal} normal call(s) missed a budget` : null,
+    unexpected.length ? `${unexpected.length} attack(s) not answered with a clear error or a close` : null,
+    health !== 200 ? `/healthz answered ${health}` : null,
+  ].filter(Boolean);
+  console.log(failures.length ? `soak: FAIL: ${failures.join('; ')}` : 'soak: PASS');
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`soak: ${e.stack ?? e.message}`);
+    process.exit(2);
+  },
+);

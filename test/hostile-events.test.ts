@@ -1,0 +1,144 @@
+// Clients that send much and read nothing (issue #13, item 4): every message to a client checks the socket's
+// buffer (events too, not only audio), echoed strings are truncated, messages over the text-frame limit are
+// refused while they are read, one connection's message rate is bounded, and an event-stream (SSE) subscriber
+// that never reads is dropped — while a normal call beside barges in within budget.
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../gateway/config.js';
+import { sseWriter } from '../gateway/control/routes.js';
+import type { Gateway } from '../gateway/Gateway.js';
+import { rootLogger } from '../gateway/ops/log.js';
+import { registry } from '../gateway/ops/metrics.js';
+import { wirePorts } from '../gateway/wires/index.js';
+import { attack } from './helpers/attack.js';
+import { besideNormalCall } from './helpers/bystander.js';
+import { startGateway } from './helpers/gateway.js';
+import { summaryOf } from './helpers/wireClients.js';
+
+/** Default limits: the text-frame cap and the per-connection message budget apply. */
+let gw: Gateway;
+let url: string;
+let http: string;
+/** No message budget (it would stop the floods below first): what is left to catch them is the buffer check. */
+let open: { gw: Gateway; url: string; http: string };
+
+beforeAll(async () => {
+  ({ gw, url, http } = await startGateway({ asr: { model: '' } }));
+  open = await startGateway({ asr: { model: '' }, limits: { maxMessagesPerSecond: 1_000_000, maxInboundBytesPerSecond: 1_000_000_000 } });
+});
+
+afterAll(async () => {
+  await gw?.stop(0);
+  await open?.gw.stop(0);
+});
+
+async function errorCount(code: string): Promise<number> {
+  const m = await registry.getSingleMetric('earshot_call_errors_total')!.get();
+  return m.values.find((v) => v.labels.code === code)?.value ?? 0;
+}
+
+describe('text frames and message rate', () => {
+  it('a message over the 3 MiB text-frame limit is refused while it is read (1009); large echoed types come back truncated', async () => {
+    const r = await besideNormalCall({ url, http }, 'beside-big', () => attack<{ bigClose: number; errors: { code: string; length: number }[] }>('bigMessages', { url }).done);
+    expect(r.bigClose).toBe(1009);
+    expect(r.errors.map((e) => e.code)).toEqual(['not_started', 'not_started']);
+    for (const e of r.errors) expect(e.length).toBeLessThan(200);
+  }, 30_000);
+
+  it('one connection sending large messages back to back is closed as rate_limited after its burst', async () => {
+    const r = await besideNormalCall({ url, http }, 'beside-rate', () => attack<{ sent: number; close: number; codes: string[] }>('largeBackToBack', { url }).done);
+    expect(r.close).toBe(1008);
+    expect(r.codes).toContain('rate_limited');
+    // It got through at most its burst (2 × maxMessageBytes = 6 MiB: two 2.5 MiB messages) before being cut off.
+    expect(r.codes.filter((c) => c === 'not_started').length).toBeLessThanOrEqual(2);
+  }, 30_000);
+
+  it('many small messages: the call is ended as rate_limited after five seconds’ worth at once', async () => {
+    const summary = new Promise<Record<string, unknown>>((resolve) => {
+      const t = setInterval(() => {
+        const call = gw.calls.get('many-small');
+        if (!call) return;
+        clearInterval(t);
+        void summaryOf(call).then(resolve);
+      }, 5);
+    });
+    const r = await attack<{ close: number }>('manySmall', { url, callId: 'many-small' }).done;
+    expect((await summary).reason).toBe('rate_limited');
+    expect(r.close).toBe(1008);
+  }, 30_000);
+});
+
+describe('a client that sends and never reads', () => {
+  it('native, before start: its error events back up and the connection is dropped, with the gateway memory bounded', async () => {
+    const before = await errorCount('slow_consumer');
+    const rss0 = process.memoryUsage().rss;
+    const r = await besideNormalCall(open, 'beside-noread', async () => {
+      const a = attack<{ sent: number; close: number }>('noReadFlood', { url: open.url });
+      for (let i = 0; i < 1500 && (await errorCount('slow_consumer')) === before; i++) await new Promise((res) => setTimeout(res, 20));
+      a.stop();
+      return a.done;
+    });
+    expect(await errorCount('slow_consumer')).toBeGreaterThan(before);
+    expect(r.close).toBe(1006); // terminated: no closing handshake with a client that does not read
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(150 * 1024 * 1024);
+  }, 60_000);
+
+  it('native, in a call: the call fails as slow_consumer when its events back up', async () => {
+    const summary = new Promise<Record<string, unknown>>((resolve) => {
+      const t = setInterval(() => {
+        const call = open.gw.calls.get('noread-call');
+        if (!call) return;
+        clearInterval(t);
+        void summaryOf(call).then(resolve);
+      }, 5);
+    });
+    const a = attack('noReadFlood', { url: open.url, callId: 'noread-call' });
+    const s = await summary;
+    a.stop();
+    await a.done;
+    expect(s.reason).toBe('slow_consumer');
+  }, 60_000);
+
+  it('an SSE subscriber that never reads is dropped; the call and its own client go on', async () => {
+    const before = await errorCount('sse_slow_consumer');
+    let callEndedWhenDropped: boolean | undefined;
+    const r = await besideNormalCall(open, 'beside-sse', async () => {
+      const a = attack<{ pairs: number; summaryReason: string | null }>('sseNoRead', { url: open.url, callId: 'sse-noread' });
+      for (let i = 0; i < 3000 && (await errorCount('sse_slow_consumer')) === before; i++) await new Promise((res) => setTimeout(res, 20));
+      callEndedWhenDropped = open.gw.calls.get('sse-noread')?.isEnded;
+      a.stop();
+      return a.done;
+    });
+    expect(await errorCount('sse_slow_consumer')).toBeGreaterThan(before);
+    // Only the subscriber went: the call was live when its stream was dropped, and went on to its own hangup.
+    expect(callEndedWhenDropped).toBe(false);
+    expect(r.summaryReason).toBe('hangup');
+  }, 90_000);
+
+  it('gRPC: a StreamCall whose client stops reading (no HTTP/2 window updates) while its events pile up fails as slow_consumer', async () => {
+    const summary = new Promise<Record<string, unknown>>((resolve) => {
+      const t = setInterval(() => {
+        const call = open.gw.calls.get('grpc-noread');
+        if (!call) return;
+        clearInterval(t);
+        void summaryOf(call).then(resolve);
+      }, 5);
+    });
+    const r = await besideNormalCall(open, 'beside-grpc', () => attack<{ status: number | null }>('grpcNoRead', { grpcPort: wirePorts(open.gw).grpc, callId: 'grpc-noread', url: open.url }).done);
+    expect((await summary).reason).toBe('slow_consumer');
+    expect(r.status).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  }, 60_000);
+});
+
+describe('sseWriter', () => {
+  it('writes while the reader keeps up and drops the stream, once, when it falls behind', () => {
+    const config = ConfigSchema.parse({ playout: { maxSocketBufferBytes: 8192 } });
+    const res = { writableLength: 0, destroyed: false, written: [] as string[], write(t: string) { this.written.push(t); this.writableLength += t.length; return true; }, destroy() { this.destroyed = true; return this; } };
+    let drops = 0;
+    const write = sseWriter({ config, log: rootLogger }, res as never, 'c', () => drops++);
+    for (let i = 0; i < 100; i++) write('x'.repeat(1000));
+    expect(res.destroyed).toBe(true);
+    expect(drops).toBe(1);
+    expect(res.written.length).toBe(9); // up to the limit, then nothing more
+  });
+});

@@ -1,0 +1,38 @@
+// gateway/listen/ListenService.ts: the audio waiting for a shard's busy worker is capped (issue #13, item 3).
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../gateway/config.js';
+import { ListenService } from '../gateway/listen/ListenService.js';
+import { isResolved, resolveModel } from '../gateway/models.js';
+
+describe('listen shard backlog cap', () => {
+  it('audio past maxPendingSamples is refused (-1, nothing taken) until the worker takes the backlog', async () => {
+    const model = resolveModel('silero-vad-v5');
+    if (!isResolved(model)) throw new Error('model missing');
+    const svc = await ListenService.start({
+      backend: 'silero-ort', modelPath: model.files.model, tickMs: 16, threads: 1, shards: 1,
+      echo: ConfigSchema.parse({}).echo, maxPendingSamples: 16000,
+    });
+    const frames: number[] = [];
+    const a = svc.open({ frame: (f) => frames.push(f.index) });
+    const b = svc.open({ frame: () => undefined });
+    const frame = new Int16Array(320);
+    // Synchronously, so nothing reaches the worker meanwhile: 50 frames of 320 samples fill the 16,000.
+    let taken = 0;
+    for (let i = 0; i < 25; i++) {
+      if (a.pushPcm16(frame) > 0) taken++;
+      if (b.pushPcm16(frame) > 0) taken++;
+    }
+    expect(taken).toBe(50);
+    // Another call's audio is refused as well: the cap is the shard's, not one call's.
+    expect(b.pushPcm16(frame)).toBe(-1);
+    expect(a.pushPcm16(frame)).toBe(-1);
+    // Once the backlog went to the worker there is room again, and the audio that was taken is all scored.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.pushPcm16(frame)).toBe(320);
+    for (let i = 0; i < 100 && frames.length < 20; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(frames.length).toBe(Math.floor((26 * 320) / 512));
+    a.close();
+    b.close();
+    await svc.close();
+  });
+});
