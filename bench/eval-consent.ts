@@ -46,6 +46,7 @@ export const EVAL_CONSENT_COMMAND = {
     mode: { type: 'string', choices: ['recognizer', 'kws'], help: 'recogniser or keyword spotting (default: the configuration’s)' },
     lang: { type: 'string', choices: ['zh', 'en'], help: 'language of the items (default zh)' },
     concurrency: { type: 'string', value: 'N', help: 'answers streamed at once (default 24)' },
+    limit: { type: 'string', value: 'N', help: 'only the first N answers of each set (a quick check of the command, not a figure)' },
     json: { type: 'boolean', help: 'the result as JSON on stdout' },
     out: { type: 'string', value: 'FILE', help: 'also write the JSON result (with every outcome) here' },
   },
@@ -79,6 +80,7 @@ function args(argv: string[]) {
     candidates: candidates.length ? candidates : [{ name: 'configured', overrides: {} }],
     lang: (v.lang ?? 'zh') as 'zh' | 'en',
     concurrency: intOption('concurrency', v.concurrency, 1, EVAL_CONSENT_COMMAND) ?? 24,
+    limit: intOption('limit', v.limit, 1, EVAL_CONSENT_COMMAND) ?? Infinity,
     json: !!v.json,
     out: v.out ?? '',
   };
@@ -190,7 +192,8 @@ const summary = (t: Tally) => ({
 
 async function evaluate(o: ReturnType<typeof args>): Promise<void> {
   const root = resolve(o.folder);
-  const items = consentItems(root, { sets: o.sets, lang: o.lang });
+  const all = consentItems(root, { sets: o.sets, lang: o.lang });
+  const items = o.sets.flatMap((set) => all.filter((i) => i.set === set).slice(0, o.limit));
   if (!items.length) throw new Error('no items match');
   // The gateway's per-call log lines would bury the report: keep errors only unless asked otherwise.
   rootLogger.level = process.env.EARSHOT_LOG_LEVEL ?? 'error';
