@@ -125,7 +125,7 @@ const Consent = z.strictObject({
     'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',
   ),
   calibrationFile: z.string().optional().describe(
-    'Calibration of the `confidence` field (default: the bundled calibration.<language>.json).',
+    'Calibration of the `confidence` field (bench/consent/calibrate.ts writes one; default: calibration.<language>.json beside the lexicon when present — none is bundled yet, so `confidence` is the classifier\'s match score).',
   ),
 });
 

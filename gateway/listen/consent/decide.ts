@@ -11,7 +11,8 @@
 //     grant, no other opinion to doubt it (a question or hesitation), and the recogniser to have heard the whole
 //     answer: its start, every stretch of it, and most of what was said;
 //  4. everything else is `unclear`, which costs a re-prompt, never a pitch without consent.
-// The reported `confidence` is a calibrated probability that the decision is right (./calibration.ts).
+// The reported `confidence` is the classifier's match score, or with a calibration file (consent.calibrationFile,
+// ./calibration.ts) a probability that the decision is right; no calibration is bundled yet.
 import { calibrated, type Calibration } from './calibration.js';
 import type { ConsentClassifier, ConsentResult } from './ConsentClassifier.js';
 import { soundsLikeComplaint } from './complaint.js';
