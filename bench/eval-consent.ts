@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGateway } from '../gateway/app.js';
+import { deepMerge } from '../gateway/config.js';
 import type { ConsentFeature } from '../gateway/features/consent.js';
 import { helpText, intOption, parseCommandLine, UsageError, type CommandSpec } from '../gateway/ops/commandLine.js';
 import { rootLogger } from '../gateway/ops/log.js';
@@ -111,15 +112,6 @@ export function setPath(into: Record<string, unknown>, kv: string): void {
   node[keys[keys.length - 1]!] = value;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const x = out[k];
-    out[k] = x && v && typeof x === 'object' && typeof v === 'object' ? merge(x as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
-
 /** `earshot eval consent …` and `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error. */
 export async function main(argv: string[]): Promise<number> {
   let o: ReturnType<typeof args>;
@@ -155,7 +147,7 @@ interface CandidateRun {
 async function runCandidate(o: ReturnType<typeof args>, c: Candidate, root: string, jobs: LiveJob[]): Promise<CandidateRun> {
   // A daytime policy clock: the answers are calls without a callee, which the policy refuses at night.
   const fixed = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')), policy: { clock: 'fixed:2026-01-14T02:00:00Z' } };
-  const gw = await createGateway(merge(merge(o.base, c.overrides), fixed), process.env);
+  const gw = await createGateway(deepMerge(deepMerge(o.base, c.overrides), fixed), process.env);
   try {
     const { port } = await gw.start();
     if (!gw.commands.expectConsent) throw new Error(`no recogniser available for ${o.lang} (model ${gw.config.asr.model || 'none'})`);
