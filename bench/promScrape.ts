@@ -2,6 +2,8 @@
 // `nodejs_eventloop_lag_p99_seconds`; the gateway may register them under a prefix, so we match by suffix.
 export interface LagSample {
   wall: number;
+  /** The median lag over the scrape interval (prom-client resets its histogram at each collect). */
+  p50Ms?: number | null;
   p99Ms: number | null;
   maxMs: number | null;
   /** Cumulative seconds of the gateway's listen workers, when it exports them (earshot does; peers do not). */
@@ -33,13 +35,13 @@ export function parseStages(text: string): StageSeconds | null {
   return { listenCpu, vad: sum('earshot_listen_stage_seconds_total', 'stage="vad"') ?? 0, echo: sum('earshot_listen_stage_seconds_total', 'stage="echo"') ?? 0 };
 }
 
-export function parseLag(text: string): { p99Ms: number | null; maxMs: number | null } {
+export function parseLag(text: string): { p50Ms: number | null; p99Ms: number | null; maxMs: number | null } {
   const find = (suffix: string): number | null => {
     const re = new RegExp(`^\\w*${suffix}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'm');
     const m = re.exec(text);
     return m ? Number(m[1]) * 1000 : null;
   };
-  return { p99Ms: find('eventloop_lag_p99_seconds'), maxMs: find('eventloop_lag_max_seconds') };
+  return { p50Ms: find('eventloop_lag_p50_seconds'), p99Ms: find('eventloop_lag_p99_seconds'), maxMs: find('eventloop_lag_max_seconds') };
 }
 
 export class LagScraper {

@@ -116,7 +116,7 @@ async function main(): Promise<number> {
     abuser = new Worker(new URL('../gateway/infer/worker-entry.mjs', import.meta.url), {
       workerData: {
         __entry: new URL('./soakAbuser.worker.ts', import.meta.url).href,
-        args: { url: gw.wsUrl, token: TOKEN, grpcPort, audiosocketPort, uploadFile: flac, protoDir: join(ROOT, 'proto') },
+        args: { url: `${gw.wsUrl}/v1/stream`, token: TOKEN, grpcPort, audiosocketPort, uploadFile: flac, protoDir: join(ROOT, 'proto') },
         parallel, pauseMs: 200, kinds: Object.keys(attacks),
       },
     });
@@ -130,6 +130,7 @@ async function main(): Promise<number> {
   }
 
   const windows: Window[] = [];
+  const allRecords: CallRecord[] = [];
   const nWindows = Math.max(1, Math.round((minutes * 60) / windowS));
   for (let w = 0; w < nWindows; w++) {
     const ws0 = performance.now() - t0;
@@ -138,6 +139,7 @@ async function main(): Promise<number> {
       sendPrompts: true, label: `w${w}`,
     });
     const endS = (performance.now() - t0) / 1000;
+    allRecords.push(...outcome.records);
     const m = computeMetrics(outcome.records);
     const s = summaries(m);
     const inWindow = (x: { wall: number }) => x.wall - t0 >= ws0 && x.wall - t0 <= endS * 1000;
@@ -183,8 +185,28 @@ async function main(): Promise<number> {
   const missedTotal = windows.reduce((a, w) => a + w.missedBudget.length, 0);
   const callsTotal = windows.reduce((a, w) => a + w.calls, 0);
   const unexpected = attackLog.filter((a) => a.unexpected);
-  const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
+  // The whole run at a glance: RSS of the gateway's process tree (first and last sample, max), the event loop's lag
+  // (prom-client's p50 and p99 per 2 s scrape: the median of the p50s, and the p50/p95/p99 of the p99s), and the
+  // normal calls' latencies over every window.
+  const rssAll = sampler.samples.map((x) => x.rssMB);
+  const pct = (xs: number[], q: number): number | null => {
+    if (!xs.length) return null;
+    const v = [...xs].sort((a, b) => a - b);
+    return Math.round(v[Math.min(v.length - 1, Math.floor(q * v.length))] * 10) / 10;
+  };
+  const lagP50s = lag.samples.map((l) => l.p50Ms).filter((x): x is number => typeof x === 'number');
+  const lagP99s = lag.samples.map((l) => l.p99Ms).filter((x): x is number => typeof x === 'number');
+  const overall = summaries(computeMetrics(allRecords));
+  const summary = {
+    rssMB: { start: rssAll.length ? Math.round(rssAll[0]) : null, end: rssAll.length ? Math.round(rssAll[rssAll.length - 1]) : null, max: rssAll.length ? Math.round(Math.max(...rssAll)) : null },
+    eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
+    latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, max: overall[k].max }])),
+  };
+  const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
+  const sl = summary.eventLoopLagMs;
+  console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
+  for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} max ${summary.latencyMs[k].max}`);
   console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
   const failures = [
     growth > MAX_RSS_GROWTH ? `RSS grew ${(growth * 100).toFixed(1)} %` : null,

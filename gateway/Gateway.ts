@@ -252,6 +252,8 @@ export class Gateway implements WireContext {
         if (!res.headersSent) return sendJson(res, e.status, { error: e.code, message: e.message });
         return void res.end();
       }
+      // A client that went away mid-request (an upload aborted) is not a failure of the route.
+      if (req.destroyed || (e as NodeJS.ErrnoException).code === 'ECONNRESET') return void this.log.debug({ path }, 'client went away mid-request');
       this.log.error({ err: e, path }, 'route failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: (e as Error).message });
       else res.end();

@@ -94,7 +94,7 @@ describe('nothing about the routes before authentication', () => {
 });
 
 describe('bodies that are valid JSON but not an object', () => {
-  it('POST /v1/dnc with null, an array or a string is a 400, never a 500', async () => {
+  it('POST /v1/dnc with null, an array or a string is a 400, never a 500; a body over the JSON cap is a 413', async () => {
     await besideNormalCall(target(), 'beside-dnc', async () => {
       for (const body of ['null', '[]', '"x"', '42', 'true']) {
         const r = await fetch(`${http}/v1/dnc`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body });
@@ -103,6 +103,10 @@ describe('bodies that are valid JSON but not an object', () => {
       }
       const ok = await fetch(`${http}/v1/dnc`, { method: 'POST', headers: AUTH, body: JSON.stringify({ number: '+8613800001234' }) });
       expect(ok.status).toBe(201);
+      // readBody's cap (1 MiB for JSON): refused with 413, the gateway's memory untouched by the rest.
+      const big = await fetch(`${http}/v1/dnc`, { method: 'POST', headers: AUTH, body: JSON.stringify({ number: '+8613800001235', pad: 'x'.repeat(2 << 20) }) });
+      expect(big.status).toBe(413);
+      expect(((await big.json()) as { error: string }).error).toBe('payload_too_large');
     });
   }, 20_000);
 });

@@ -106,7 +106,7 @@ describe('PUT /v1/prompts under attack', () => {
     // Chunked, with no length declared: cut off once it passes the limit.
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${http}/v1/prompts/big-chunked`);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -121,7 +121,8 @@ describe('PUT /v1/prompts under attack', () => {
     const u = new URL(`${http}/v1/prompts/slow`);
     // Two uploads that trickle their bodies, holding both slots.
     const slow = [0, 1].map((i) => {
-      const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}-${i}`, method: 'PUT', headers: { 'content-length': '1000000' } });
+      // Each on a connection of its own (no keep-alive socket the gateway may have closed after an earlier 413).
+      const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}-${i}`, method: 'PUT', agent: false, headers: { 'content-length': '1000000' } });
       req.on('error', () => undefined);
       req.write(new Uint8Array(1000));
       return req;

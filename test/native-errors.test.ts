@@ -18,7 +18,8 @@ const tone = (ms: number, rate = 16000) => Int16Array.from({ length: (rate * ms)
 beforeAll(async () => {
   ({ gw, url, http } = await startGateway({
     asr: { model: '' },
-    limits: { startTimeoutMs: 1000, maxMessageBytes: 256 * 1024 },
+    // No per-connection message budget here: the slow-consumer test needs more events than its burst allows.
+    limits: { startTimeoutMs: 1000, maxMessageBytes: 256 * 1024, maxMessagesPerSecond: 1_000_000, maxInboundBytesPerSecond: 1_000_000_000 },
     playout: { maxSocketBufferBytes: 8192 },
   }));
 });
@@ -106,12 +107,23 @@ describe('bad input ends or is refused on that call only', () => {
     expect(call).toBeDefined();
     const codes: string[] = [];
     call!.observe((ev) => ev.type === 'error' && codes.push(String(ev.code)));
+    const rss0 = process.memoryUsage().rss;
     c.send({ type: 'play', promptId: 'p', audio: b64('pcm16', tone(20000)) });
     const feeding = c.stream(new Int16Array(16000 * 20), 'pcm16', 16000, 1);
+    // Prompt audio alone (32 KB/s, paced) takes minutes to fill a loopback connection's kernel buffers; the error
+    // events for a burst of unknown messages fill them in seconds. Either way what is queued for it is bounded.
+    // The kernel takes a lot first (tcp_rmem up to 32 MiB here, plus the sender's 4 MiB): ~125 bytes of error per
+    // message needs ~300 k of them; the loop stops as soon as the call is gone.
+    const junk = JSON.stringify({ type: 'x'.repeat(60) });
+    for (let i = 0; i < 1_000_000 && gw.calls.has('slow') && c.ws.readyState === WebSocket.OPEN; i++) {
+      c.ws.send(junk);
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
     for (let i = 0; i < 100 && gw.calls.has('slow'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(gw.calls.has('slow')).toBe(false);
     // Ended for not reading, not for anything else it did.
     expect(codes).toEqual(['slow_consumer']);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(150 * 1024 * 1024);
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
     c.close();
     await feeding.catch(() => undefined);

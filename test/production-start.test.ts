@@ -1,13 +1,14 @@
 // The gateway started as production starts it (the Dockerfile's CMD, in its own process group), with its stdout
 // reader gone or stalled, still drains on one SIGTERM sent to the whole group and exits (issue #13, item 2).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../gateway/models.js';
 import WebSocket from 'ws';
 import { TestCall } from './helpers/client.js';
+import { CALLING_HOURS } from './helpers/gateway.js';
 
 /** Makes the gateway write a lot of log lines: a Twilio stream sending events it ignores, each logged at debug. */
 async function logFlood(port: number, messages: number): Promise<void> {
@@ -36,6 +37,10 @@ interface Started {
 /** Spawns the production command detached (its own process group) and reads stdout until it is listening. */
 async function startProduction(): Promise<Started> {
   const [cmd, ...args] = productionCommand();
+  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-prod-'));
+  // The test's call has no callee: on the real clock it would be refused at night (policy.withoutCallee).
+  const config = join(dataDir, 'config.json');
+  writeFileSync(config, JSON.stringify({ policy: { clock: CALLING_HOURS } }));
   const child = spawn(cmd, args, {
     cwd: PROJECT_ROOT,
     detached: true,
@@ -45,7 +50,8 @@ async function startProduction(): Promise<Started> {
       VITEST: '',
       EARSHOT_PORT: '0',
       EARSHOT_HOST: '127.0.0.1',
-      EARSHOT_DATA_DIR: mkdtempSync(join(tmpdir(), 'earshot-prod-')),
+      EARSHOT_DATA_DIR: dataDir,
+      EARSHOT_CONFIG: config,
       EARSHOT_ASR_MODEL: '',
       EARSHOT_SHUTDOWN_GRACE_MS: '1500',
       EARSHOT_LOG_LEVEL: 'debug',

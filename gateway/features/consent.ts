@@ -134,7 +134,9 @@ export class ConsentFeature implements Plugin {
           call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
           d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
         }
-        call.log.info({ decision: d.decision, phrase: d.phrase, confidence: d.confidence, evidenceId }, 'consent decided');
+        // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
+        call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
+        call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
         call.emit({
           type: 'consent',
           decision: d.decision,

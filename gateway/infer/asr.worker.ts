@@ -9,6 +9,7 @@ import type { EngineHyp } from '../listen/asr/engine.js';
 import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
+import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
 
 const data = workerData as AsrWorkerData;
@@ -47,6 +48,8 @@ let engine: AsrEngine;
 const clock = new ThreadCpuClock();
 const rate = data.spec.entry.sampleRate ?? 16000;
 const slots = new Map<number, Slot>();
+/** Native streams are freed only when collected: see NativeStreamCollector. */
+const collector = new NativeStreamCollector(threadGc());
 const dirty = new Set<number>();
 let drainScheduled = false;
 
@@ -169,6 +172,7 @@ function finish(sid: number, sl: Slot): void {
 function startUtterance(sl: Slot): void {
   // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
   sl.es = engine.createStream({ secondOpinions: sl.secondOpinions });
+  collector.dropped();
   sl.uttStart = sl.samples;
   sl.lastText = '';
   sl.lastPartialAt = sl.samples;
@@ -233,5 +237,6 @@ port.on('message', (m: AsrRequest) => {
     dirty.delete(sid);
     post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
     slots.delete(sid);
+    collector.dropped();
   }
 });

@@ -108,9 +108,15 @@ export class PromptLibrary {
     let pcm16k: Int16Array;
     let pcm8k: Int16Array;
     try {
+      // First a plain decode, bounded like the others, only to measure: loudness normalisation runs at 192 kHz and
+      // is what costs; a file that is too long is refused before it is paid for.
+      const measured = await decodeToPcm(tmp, 8000, { untrusted });
+      const ms = Math.round((measured.length / 8000) * 1000);
+      if (ms > this.maxPromptMs) throw new PromptLibraryError('prompt_too_long', `prompt of more than ${this.maxPromptMs} ms (decoding stopped at ${ms} ms)`);
       const o = { untrusted, ...(opts.loudnessLufs === null ? {} : { loudnessLufs: opts.loudnessLufs }) };
       [pcm16k, pcm8k] = await Promise.all([decodeToPcm(tmp, 16000, o), decodeToPcm(tmp, 8000, o)]);
     } catch (e) {
+      if (e instanceof PromptLibraryError) throw e;
       const timedOut = e instanceof PromptImportError && e.timedOut;
       throw new PromptLibraryError(timedOut ? 'decode_timeout' : 'bad_audio', (e as Error).message.replaceAll(tmp, 'the upload'));
     } finally {

@@ -19,6 +19,7 @@ import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { clip, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
 import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
+import { failSlowConsumer } from './shared/slowConsumer.js';
 import type { WiresConfig } from './config.js';
 
 export const PROTO_DIR = join(PROJECT_ROOT, 'proto');
@@ -296,11 +297,7 @@ class GrpcCall implements CallSink {
 
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading the stream fast enough', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'client is not reading the stream fast enough')) return;
     this.abort({ code: S.RESOURCE_EXHAUSTED, details: 'client is not reading the stream' });
   }
 

@@ -12,6 +12,7 @@ import { clip, closeReason, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
+import { failSlowConsumer } from './shared/slowConsumer.js';
 import { WriteGroup } from './shared/WriteGroup.js';
 
 export class NativeWire implements Wire {
@@ -108,12 +109,7 @@ class NativeConnection implements CallSink {
   /** The client is not reading what it is sent: its call fails as a slow consumer, or the connection goes. */
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      // Not from inside the send that found it: fail() emits events that come back through send.
-      queueMicrotask(() => call.fail('slow_consumer', 'client is not reading events fast enough', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'client is not reading events fast enough')) return;
     metrics.errors.inc({ code: 'slow_consumer' });
     this.log.warn({ callId: this.call?.id }, 'client is not reading: connection dropped');
     this.closed = true;

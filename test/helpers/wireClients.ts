@@ -64,3 +64,15 @@ export function summaryOf(call: Call): Promise<Record<string, unknown>> {
     });
   });
 }
+
+/** The summary of the call with this id, whenever it starts (polled every 5 ms). */
+export function summaryWhenStarted(gw: Gateway, callId: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      const call = gw.calls.get(callId);
+      if (!call) return;
+      clearInterval(t);
+      void summaryOf(call).then(resolve);
+    }, 5);
+  });
+}

@@ -9,6 +9,7 @@ import type { Logger } from '../../ops/log.js';
 import { metrics } from '../../ops/metrics.js';
 import { HeardTracker, type MarkKind } from './HeardTracker.js';
 import { messageBudget, RATE_LIMITED } from './messageBudget.js';
+import { failSlowConsumer } from './slowConsumer.js';
 import { WriteGroup, type Corkable } from './WriteGroup.js';
 
 export abstract class BufferingFarEnd implements CallSink {
@@ -165,11 +166,7 @@ export abstract class BufferingFarEnd implements CallSink {
 
   private overflow(): void {
     this.overflowed = true;
-    const call = this.call;
-    if (call && !call.isEnded) {
-      queueMicrotask(() => call.fail('slow_consumer', 'the far end is not reading what it is sent', 1008));
-      return;
-    }
+    if (failSlowConsumer(this.call, 'the far end is not reading what it is sent')) return;
     metrics.errors.inc({ code: 'slow_consumer' });
     this.log.warn(this.logContext(), 'far end is not reading: stream dropped');
     this.closed = true;
