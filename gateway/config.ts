@@ -114,15 +114,13 @@ const Consent = z.strictObject({
   maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
     'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
   ),
-  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter', 'unbiased']).default('none').describe(
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
     'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
       'phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming ' +
       'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
       'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
       'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
-      'refusal it hears wins; it never grants alone). `unbiased`: with `asr.search: hotwords`, a greedy decode of the ' +
-      'same audio beside the biased one, whose refusal, question or hesitation stops a grant (it never grants ' +
-      'alone). `none` (default, with greedy search: what the cross-speaker ' +
+      'refusal it hears wins; it never grants alone). `none` (default, with greedy search: what the cross-speaker ' +
       'folds chose; README, consent).',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(

@@ -207,8 +207,6 @@ export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: Token
 export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
   const which = cfg.consent.secondOpinion;
   if (which === 'none' || which === 'rehear') return undefined;
-  // The hotword bias pulls misheard answers toward the lexicon (算了 heard 好): an unbiased hearing may veto a grant.
-  if (which === 'unbiased') return [{ mode: 'recognizer', decoding: { method: 'greedy' } }];
   if (which === 'shifted') {
     // Beside the first decode the second can only start later in the same audio.
     if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');
