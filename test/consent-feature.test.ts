@@ -19,12 +19,12 @@ describe('consent settings', () => {
     expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toBeUndefined();
   });
 
-  it.runIf(tokens)('biases beam search with the lexicon as hotwords, and puts an unbiased greedy decode beside it', () => {
-    const c = cfg({ search: 'hotwords', hotwordBoost: 2 }, { secondOpinion: 'unbiased' });
+  it.runIf(tokens)('biases beam search with the lexicon as hotwords, and puts the keyword spotter beside it when asked', () => {
+    const c = cfg({ search: 'hotwords', hotwordBoost: 2 }, { secondOpinion: 'spotter' });
     const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
     expect(decoding).toMatchObject({ method: 'beam', boost: 2 });
     expect((decoding as { hotwords?: string[] }).hotwords?.length).toBeGreaterThan(50);
-    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toEqual([{ mode: 'recognizer', decoding: { method: 'greedy' } }]);
+    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toMatchObject([{ mode: 'kws' }]);
   });
 
   it('falls back to beam search without hotwords on a model whose tokens are not pinyin, and says so', () => {
