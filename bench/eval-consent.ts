@@ -1,103 +1,115 @@
-// Consent accuracy of the whole gateway on a labelled corpus. Each consent item is streamed at real time over the
+// Consent accuracy of the whole gateway on a labelled corpus. Each consent answer is streamed at real time over the
 // native WebSocket into an in-process gateway (`expect_consent`, then the answer, then silence until the decision),
-// so what is measured is exactly what a call gets: VAD, end-of-speech, recogniser (or keyword spotter), classifier
-// and the safety rules of ConsentSession. Items run concurrently (real time per call, not per corpus).
+// so what is measured is exactly what a call gets: VAD, end of speech, recogniser (with its hotwords and any second
+// opinion), the decision rules and the evidence store. Answers run concurrently (real time per call).
 //
-// Prints the confusion matrix, per-class precision/recall, the count of false `granted` (the safety number),
-// decision latency after the labelled speech end (inbound-audio ms: consent.t − speechEndMs, p50/p95) and the
-// recogniser's CPU per second of audio.
+// Reports, per set (natural voices; the espeak-ng stress set) and rate: per-class counts and recall, every false
+// `granted` (the safety number), decision time after the labelled end of speech (inbound-audio ms, p50/p95), the
+// recogniser's CPU per second of audio; for the natural set the same per source and per speaker.
+//
+// Figures on voices the settings were not chosen on: give the settings to choose among as `--candidate`s. Each is
+// run live on the whole corpus; then every source of the natural set is held out once, the candidate is chosen on
+// the other sources' natural answers (bench/consent/folds.ts: no false grant first, then the worse of granted and
+// refused recall), and the held-out source is scored with it. The held-out scores of all folds together are the
+// unseen-voice figures. The espeak-ng stress set is never used to choose: it is scored with the candidate chosen on
+// every natural source.
 //
 // Usage: `earshot eval consent --help` (or npm run eval:consent -- --help).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
-import { encode, type Encoding } from '../gateway/audio/codec.js';
-import { readWav } from '../gateway/audio/wav.js';
 import { createGateway } from '../gateway/app.js';
+import { deepMerge } from '../gateway/config.js';
 import type { ConsentFeature } from '../gateway/features/consent.js';
 import { helpText, intOption, parseCommandLine, UsageError, type CommandSpec } from '../gateway/ops/commandLine.js';
 import { rootLogger } from '../gateway/ops/log.js';
-import { readLabels, type Label } from './scenarios.js';
-
-type Decision = 'granted' | 'refused' | 'unclear';
-interface Outcome {
-  label: Label;
-  decided: Decision | 'none';
-  latencyMs: number | null;
-  transcript: string;
-}
+import { consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './consent/corpus.js';
+import { choose, fmtTally, leaveOneSourceOut, pct, tally, type Outcome, type Tally } from './consent/folds.js';
+import { runLive, type LiveJob, type LiveOutcome } from './consent/live.js';
 
 export const EVAL_CONSENT_COMMAND = {
   usage: 'earshot eval consent',
-  summary: 'Consent accuracy of the whole gateway on a labelled corpus: each item streamed at real time into an in-process gateway. Also `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error.',
+  summary:
+    'Consent accuracy of the whole gateway on a labelled corpus: each answer streamed at real time into an in-process gateway, per set, rate, source and speaker; with --candidate, leave-one-source-out figures on unseen voices. Also `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error.',
   args: [{ name: 'folder', help: 'a corpus with labels.jsonl (e.g. ../shared/audio)', required: true }],
   options: {
-    kind: { type: 'string', value: 'KIND', help: 'label kind to evaluate (default consent)' },
-    rate: { type: 'string', choices: ['16k', '8k'], help: 'pcm16 16 kHz files, or their μ-law 8 kHz twins (default 16k)' },
+    sets: { type: 'string', value: 'LIST', help: 'natural, espeak or natural,espeak (default natural,espeak)' },
+    rate: { type: 'string', choices: ['16k', '8k', 'both'], help: 'pcm16 16 kHz files, their μ-law 8 kHz twins, or both (default both)' },
+    set: { type: 'string', multiple: true, value: 'KEY=VALUE', help: 'a configuration value for every run, e.g. asr.search=greedy (repeatable)' },
+    candidate: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME:KEY=VALUE,…',
+      help: 'settings to choose among by leave-one-source-out, cheapest first (repeatable), e.g. greedy:asr.search=greedy,consent.secondOpinion=none',
+    },
     model: { type: 'string', value: 'ID', help: 'recogniser model id (default: the configuration’s)' },
     mode: { type: 'string', choices: ['recognizer', 'kws'], help: 'recogniser or keyword spotting (default: the configuration’s)' },
-    subset: { type: 'string', value: 'PREFIX', help: 'only items whose file starts with this (natural/, consent/, …)' },
     lang: { type: 'string', choices: ['zh', 'en'], help: 'language of the items (default zh)' },
-    concurrency: { type: 'string', value: 'N', help: 'items streamed at once (default 24)' },
-    json: { type: 'boolean', help: 'the result as JSON' },
+    concurrency: { type: 'string', value: 'N', help: 'answers streamed at once (default 24)' },
+    limit: { type: 'string', value: 'N', help: 'only the first N answers of each set (a quick check of the command, not a figure)' },
+    json: { type: 'boolean', help: 'the result as JSON on stdout' },
+    out: { type: 'string', value: 'FILE', help: 'also write the JSON result (with every outcome) here' },
   },
+  notes:
+    'Transcripts appear in the JSON outcomes only; the gateway logs them at debug level alone.\n' +
+    'Run it under the shared lock: flock /tmp/earshot-heavy.lock npm run eval:consent -- ../shared/audio',
 } as const satisfies CommandSpec;
+
+interface Candidate {
+  name: string;
+  overrides: Record<string, unknown>;
+}
 
 function args(argv: string[]) {
   const r = parseCommandLine(EVAL_CONSENT_COMMAND, argv);
   const v = r.values;
+  const sets = (v.sets ?? 'natural,espeak').split(',');
+  for (const s of sets) if (s !== 'natural' && s !== 'espeak') throw new UsageError(`--sets: "${s}" is neither natural nor espeak`, EVAL_CONSENT_COMMAND);
+  const base: Record<string, unknown> = {};
+  for (const kv of v.set ?? []) setPath(base, kv);
+  if (v.model) setPath(base, `asr.model=${v.model}`);
+  if (v.mode) setPath(base, `asr.mode=${v.mode}`);
+  const candidates: Candidate[] = (v.candidate ?? []).map(parseCandidate);
+  if (new Set(candidates.map((c) => c.name)).size !== candidates.length) throw new UsageError('--candidate names must differ', EVAL_CONSENT_COMMAND);
   return {
     help: r.help,
     folder: r.args[0] ?? '',
-    kind: v.kind ?? 'consent',
-    rate: v.rate ?? '16k',
-    model: v.model ?? '',
-    mode: v.mode ?? '',
-    subset: v.subset ?? '',
-    lang: v.lang ?? 'zh',
+    sets: sets as ConsentSet[],
+    rates: (v.rate ?? 'both') === 'both' ? [...RATES] : [v.rate as Rate],
+    base,
+    candidates: candidates.length ? candidates : [{ name: 'configured', overrides: {} }],
+    lang: (v.lang ?? 'zh') as 'zh' | 'en',
     concurrency: intOption('concurrency', v.concurrency, 1, EVAL_CONSENT_COMMAND) ?? 24,
+    limit: intOption('limit', v.limit, 1, EVAL_CONSENT_COMMAND) ?? Infinity,
     json: !!v.json,
+    out: v.out ?? '',
   };
 }
 
-function pct(xs: number[], p: number): number | null {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+/** `hot1.5:asr.search=hotwords,asr.hotwordBoost=1.5` → { name: 'hot1.5', overrides: { asr: { … } } }. */
+export function parseCandidate(s: string): Candidate {
+  const colon = s.indexOf(':');
+  const name = colon < 0 ? s : s.slice(0, colon);
+  if (!name) throw new UsageError(`--candidate ${s}: expected NAME:KEY=VALUE,…`, EVAL_CONSENT_COMMAND);
+  const overrides: Record<string, unknown> = {};
+  if (colon >= 0) for (const kv of s.slice(colon + 1).split(',').filter(Boolean)) setPath(overrides, kv);
+  return { name, overrides };
 }
 
-async function runItem(url: string, root: string, l: Label, rate: string, n: number): Promise<Outcome> {
-  const enc: Encoding = rate === '16k' ? 'pcm16' : 'mulaw';
-  const clip = readWav(join(root, rate === '16k' ? l.file : l.twin8k));
-  const ws = new WebSocket(url);
-  await new Promise<void>((res, rej) => ws.once('open', () => res()).once('error', rej));
-  let decision: { decision: Decision; t: number; transcript: string } | null = null;
-  let ready!: () => void;
-  const readyP = new Promise<void>((r) => (ready = r));
-  ws.on('message', (d, bin) => {
-    if (bin) return;
-    const e = JSON.parse(String(d));
-    if (e.type === 'ready') ready();
-    if (e.type === 'consent') decision = { decision: e.decision, t: e.t, transcript: e.transcript };
-  });
-  ws.send(JSON.stringify({ type: 'start', callId: `eval-${n}`, language: l.lang ?? 'zh', callType: 'notification', audio: { encoding: enc, sampleRate: clip.sampleRate } }));
-  await readyP;
-  ws.send(JSON.stringify({ type: 'expect_consent', promptId: 'eval' }));
-  const step = clip.sampleRate / 50;
-  const audio = new Int16Array(clip.samples.length + clip.sampleRate * 3); // the answer, then up to 3 s of line silence
-  audio.set(clip.samples);
-  const t0 = performance.now();
-  for (let i = 0, k = 0; i < audio.length && !decision; i += step, k++) {
-    ws.send(encode(enc, audio.subarray(i, i + step)));
-    const wait = t0 + (k + 1) * 20 - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+/** `consent.secondOpinion=shifted` → { consent: { secondOpinion: 'shifted' } } (numbers and booleans parsed). */
+export function setPath(into: Record<string, unknown>, kv: string): void {
+  const eq = kv.indexOf('=');
+  if (eq <= 0) throw new UsageError(`${kv}: expected KEY.PATH=VALUE`, EVAL_CONSENT_COMMAND);
+  const keys = kv.slice(0, eq).split('.');
+  const raw = kv.slice(eq + 1);
+  const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+  let node = into;
+  for (const k of keys.slice(0, -1)) {
+    if (['__proto__', 'constructor', 'prototype'].includes(k)) throw new UsageError(`${kv}: not a configuration key`, EVAL_CONSENT_COMMAND);
+    node = (node[k] ??= {}) as Record<string, unknown>;
   }
-  for (let i = 0; i < 50 && !decision; i++) await new Promise((r) => setTimeout(r, 20));
-  ws.close();
-  const d = decision as { decision: Decision; t: number; transcript: string } | null;
-  return { label: l, decided: d?.decision ?? 'none', latencyMs: d ? d.t - (l.speechEndMs ?? 0) : null, transcript: d?.transcript ?? '' };
+  node[keys[keys.length - 1]!] = value;
 }
 
 /** `earshot eval consent …` and `npm run eval:consent -- …`. Exit 0 done, 2 usage or setup error. */
@@ -123,84 +135,131 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+interface CandidateRun {
+  name: string;
+  engine: string | null;
+  config: unknown;
+  recogniserCpuMsPerAudioSecond: number | null;
+  outcomes: LiveOutcome[];
+}
+
+/** One candidate: a fresh in-process gateway with its settings, every job streamed through it. */
+async function runCandidate(o: ReturnType<typeof args>, c: Candidate, root: string, jobs: LiveJob[]): Promise<CandidateRun> {
+  // A daytime policy clock: the answers are calls without a callee, which the policy refuses at night.
+  const fixed = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')), policy: { clock: 'fixed:2026-01-14T02:00:00Z' } };
+  const gw = await createGateway(deepMerge(deepMerge(o.base, c.overrides), fixed), process.env);
+  try {
+    const { port } = await gw.start();
+    if (!gw.commands.expectConsent) throw new Error(`no recogniser available for ${o.lang} (model ${gw.config.asr.model || 'none'})`);
+    const url = `ws://127.0.0.1:${port}/v1/stream`;
+    // Two answers first, unmeasured: the workers' first decodes pay for warming up.
+    await runLive(jobs.slice(0, 2), { url, dir: root, concurrency: 2, callIdPrefix: 'warmup' });
+    const consent = gw.plugins.find((p) => p.name === 'consent') as ConsentFeature | undefined;
+    const before = consent?.pool?.stats();
+    const outcomes = await runLive(jobs, {
+      url, dir: root, concurrency: o.concurrency, staggerMs: 2000,
+      onOutcome: (_x, n) => { if (!o.json) process.stderr.write(`\r${c.name}: ${n}/${jobs.length}`); },
+    });
+    if (!o.json) process.stderr.write('\n');
+    const after = consent?.pool?.stats();
+    const cpu = before && after && after.audioMs > before.audioMs ? ((after.cpuMs - before.cpuMs) / (after.audioMs - before.audioMs)) * 1000 : null;
+    return {
+      name: c.name,
+      engine: after?.engine ?? null,
+      config: { asr: gw.config.asr, consent: gw.config.consent },
+      recogniserCpuMsPerAudioSecond: cpu === null ? null : Math.round(cpu * 10) / 10,
+      outcomes,
+    };
+  } finally {
+    await gw.stop(0);
+  }
+}
+
+const summary = (t: Tally) => ({
+  perClass: t.perClass,
+  falseGrants: t.falseGrants,
+  falseGrantItems: t.falseGrantItems.map(describe),
+  latencyMs: { p50: pct(t.latency, 50), p95: pct(t.latency, 95), n: t.latency.length },
+});
+
 async function evaluate(o: ReturnType<typeof args>): Promise<void> {
   const root = resolve(o.folder);
-  const all = readLabels(root);
-  const items = all.filter((l) => l.kind === o.kind && l.expected && l.lang === o.lang && (!o.subset || l.file.startsWith(o.subset)));
+  const all = consentItems(root, { sets: o.sets, lang: o.lang });
+  const items = o.sets.flatMap((set) => all.filter((i) => i.set === set).slice(0, o.limit));
   if (!items.length) throw new Error('no items match');
-  // A daytime policy clock: the clips are calls without a callee, which the policy refuses at night.
-  const overrides: Record<string, unknown> = { port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'earshot-eval-')), policy: { clock: 'fixed:2026-01-14T02:00:00Z' } };
-  const asr: Record<string, unknown> = {};
-  if (o.model) asr.model = o.model;
-  if (o.mode) asr.mode = o.mode;
-  if (Object.keys(asr).length) overrides.asr = asr;
   // The gateway's per-call log lines would bury the report: keep errors only unless asked otherwise.
   rootLogger.level = process.env.EARSHOT_LOG_LEVEL ?? 'error';
-  const gw = await createGateway(overrides, process.env);
-  const { port } = await gw.start();
-  if (!gw.commands.expectConsent) throw new Error(`no recogniser available for ${o.lang} (model ${gw.config.asr.model || 'none'})`);
-  const url = `ws://127.0.0.1:${port}/v1/stream`;
-  const outcomes: Outcome[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: o.concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        outcomes.push(await runItem(url, root, items[i], o.rate, i));
-        if (!o.json) process.stderr.write(`\r${outcomes.length}/${items.length}`);
-      }
-    }),
-  );
-  const consent = gw.plugins.find((p) => p.name === 'consent') as ConsentFeature | undefined;
-  const asrStats = consent?.pool?.stats();
-  await gw.stop(0);
+  const jobs: LiveJob[] = items.flatMap((item) => o.rates.map((rate) => ({ item, rate })));
+  const runs: CandidateRun[] = [];
+  for (const c of o.candidates) runs.push(await runCandidate(o, c, root, jobs));
+  const outcomesOf = (name: string) => runs.find((r) => r.name === name)!.outcomes;
+  const names = runs.map((r) => r.name);
+  const lines: string[] = [`\n${root}: ${items.filter((i) => i.set === 'natural').length} natural + ${items.filter((i) => i.set === 'espeak').length} espeak answers × ${o.rates.join('/')}`];
+  const natural = (os: readonly Outcome[]) => os.filter((x) => x.item.set === 'natural');
+  const at = (os: readonly Outcome[], rate: Rate) => os.filter((x) => x.rate === rate);
 
-  const classes: Decision[] = ['granted', 'refused', 'unclear'];
-  const cols = [...classes, 'none'] as const;
-  const matrix: Record<string, Record<string, number>> = {};
-  for (const c of classes) matrix[c] = Object.fromEntries(cols.map((k) => [k, 0]));
-  for (const x of outcomes) matrix[x.label.expected!][x.decided]++;
-  const perClass = Object.fromEntries(
-    classes.map((c) => {
-      const tp = matrix[c][c];
-      const predicted = classes.reduce((n, e) => n + matrix[e][c], 0);
-      const actual = cols.reduce((n, k) => n + matrix[c][k], 0);
-      return [c, { precision: predicted ? tp / predicted : null, recall: actual ? tp / actual : null, n: actual }];
-    }),
-  );
-  const falseGranted = outcomes.filter((x) => x.label.expected !== 'granted' && x.decided === 'granted');
-  const lat = outcomes.filter((x) => x.latencyMs !== null).map((x) => x.latencyMs!);
-  const result = {
-    folder: root,
-    subset: o.subset || null,
-    rate: o.rate,
-    model: gw.config.asr.model,
-    mode: gw.config.asr.mode,
-    items: outcomes.length,
-    accuracy: outcomes.filter((x) => x.decided === x.label.expected).length / outcomes.length,
-    confusion: matrix,
-    perClass,
-    falseGranted: falseGranted.length,
-    falseGrantedItems: falseGranted.map((x) => ({ file: x.label.file, text: x.label.text, heard: x.transcript })),
-    undecided: outcomes.filter((x) => x.decided === 'none').length,
-    latencyMs: { p50: pct(lat, 50), p95: pct(lat, 95), within500: lat.filter((x) => x <= 500).length / outcomes.length },
-    recogniserCpuMsPerAudioSecond: asrStats ? Math.round(asrStats.cpuMsPerAudioSec * 10) / 10 : null,
-  };
-  if (o.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return;
+  for (const r of runs) {
+    lines.push(`\n[${r.name}] ${r.engine} — recogniser CPU ${r.recogniserCpuMsPerAudioSecond} ms per audio second in consent windows`);
+    for (const set of o.sets) for (const rate of o.rates) {
+      const t = tally(at(r.outcomes.filter((x) => x.item.set === set), rate));
+      lines.push(`  ${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(t)}`);
+      for (const f of t.falseGrantItems) lines.push(`     FALSE GRANT ${describe(f)}`);
+    }
   }
-  const pctf = (v: number | null) => (v === null ? '  –  ' : `${(v * 100).toFixed(1)}%`);
-  const lines = [
-    `\n${root}${o.subset ? ` [${o.subset}]` : ''} @ ${o.rate}, model ${result.model} (${result.mode}), ${result.items} items`,
-    `expected \\ decided   ${cols.map((c) => c.padStart(8)).join('')}`,
-    ...classes.map((c) => `${c.padEnd(20)} ${cols.map((k) => String(matrix[c][k]).padStart(8)).join('')}`),
-    ...classes.map((c) => `${c.padEnd(8)} precision ${pctf(perClass[c].precision)}  recall ${pctf(perClass[c].recall)}  (n=${perClass[c].n})`),
-    `accuracy ${pctf(result.accuracy)}; FALSE GRANTED: ${result.falseGranted}; undecided: ${result.undecided}`,
-    `decision latency after speech end: p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, ${pctf(result.latencyMs.within500)} within 500 ms`,
-    `recogniser CPU: ${result.recogniserCpuMsPerAudioSecond} ms per second of audio per call`,
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+
+  const result: Record<string, unknown> = {
+    folder: root,
+    rates: o.rates,
+    candidates: runs.map((r) => ({ name: r.name, engine: r.engine, config: r.config, recogniserCpuMsPerAudioSecond: r.recogniserCpuMsPerAudioSecond })),
+  };
+  // What ships: the candidate the selection rule picks on every natural source (with one candidate, that one).
+  const chosen = choose(names, (n) => natural(outcomesOf(n)));
+  result.chosenOnAllNatural = chosen;
+  const perGroup = (os: readonly Outcome[], key: (x: ConsentItem) => string) =>
+    Object.fromEntries([...new Set(os.map((x) => key(x.item)))].sort().map((k) => [k, Object.fromEntries(o.rates.map((rate) => [rate, summary(tally(at(os.filter((x) => key(x.item) === k), rate)))]))]));
+
+  if (o.sets.includes('natural')) {
+    let scored: Outcome[];
+    if (runs.length > 1) {
+      const folds = leaveOneSourceOut(names, (n) => outcomesOf(n));
+      lines.push(`\nUnseen voices — leave-one-source-out (chosen on the other sources' natural answers, ${o.rates.join(' + ')} together):`);
+      for (const f of folds) for (const rate of o.rates) {
+        lines.push(`  ${f.heldOut.padEnd(30)} ${rate.padEnd(3)} chose ${String(f.chosen).padEnd(14)} ${fmtTally(tally(at(f.outcomes, rate)), false)}`);
+      }
+      scored = folds.flatMap((f) => f.outcomes);
+      result.folds = folds.map((f) => ({ heldOut: f.heldOut, chosen: f.chosen }));
+    } else {
+      lines.push(`\nNatural voices with the settings as configured (unseen only where the settings were chosen without them):`);
+      scored = natural(outcomesOf(chosen));
+    }
+    for (const rate of o.rates) lines.push(`  ${'ALL'.padEnd(30)} ${rate.padEnd(3)} ${''.padEnd(20)} ${fmtTally(tally(at(scored, rate)))}`);
+    lines.push('  per speaker:');
+    for (const sp of [...new Set(scored.map((x) => x.item.speaker))].sort()) {
+      for (const rate of o.rates) lines.push(`    ${sp.padEnd(28)} ${rate.padEnd(3)} ${fmtTally(tally(at(scored.filter((x) => x.item.speaker === sp), rate)), false)}`);
+    }
+    result.natural = {
+      unseen: runs.length > 1,
+      all: Object.fromEntries(o.rates.map((rate) => [rate, summary(tally(at(scored, rate)))])),
+      perSource: perGroup(scored, (i) => i.source),
+      perSpeaker: perGroup(scored, (i) => i.speaker),
+    };
+  }
+  if (o.sets.includes('espeak')) {
+    const es = outcomesOf(chosen).filter((x) => x.item.set === 'espeak');
+    lines.push(`\nespeak-ng stress set with ${chosen} (never used to choose):`);
+    for (const rate of o.rates) lines.push(`  ${'espeak-ng'.padEnd(30)} ${rate.padEnd(3)} ${''.padEnd(20)} ${fmtTally(tally(at(es, rate)))}`);
+    result.espeak = Object.fromEntries(o.rates.map((rate) => [rate, summary(tally(at(es, rate)))]));
+  }
+  result.outcomes = runs.flatMap((r) =>
+    r.outcomes.map((x) => ({ candidate: r.name, file: x.item.label.file, speaker: x.item.speaker, source: x.item.source, rate: x.rate, expected: x.item.expected, decided: x.decision, latencyMs: x.latencyMs, confidence: x.confidence, transcript: x.transcript, reason: x.reason })),
+  );
+  if (o.out) writeFileSync(o.out, JSON.stringify(result, null, 2));
+  if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(lines.join('\n') + '\n');
+}
+
+function describe(x: Outcome & Partial<LiveOutcome>): string {
+  return `${x.item.label.file} @${x.rate} "${x.item.label.text}" heard "${x.transcript ?? ''}" (${x.reason ?? ''})`;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -138,6 +138,14 @@ const Asr = z.strictObject({
       'at 125 calls with one worker, 405 ms with two on this 2-core machine).',
   ),
   threads: z.number().int().min(1).max(8).default(1).describe('Threads per recogniser worker.'),
+  search: z.enum(['greedy', 'beam', 'hotwords']).default('greedy').describe(
+    'Recogniser search. `hotwords`: modified beam search biased toward every phrase of the consent lexicon ' +
+      '(consent, refusal, negation, questions …) by `hotwordBoost` per token; `greedy`: no search, no biasing; ' +
+      '`beam`: beam search without biasing. Greedy by default: chosen by leave-one-source-out on natural voices (README, ' +
+      'consent) — hotwords raised recall but granted a misheard 算了 (heard 好) at 8 kHz.',
+  ),
+  hotwordBoost: z.number().min(0).max(10).default(1.5).describe('Score added per hotword token in `hotwords` search.'),
+  beamPaths: z.number().int().min(1).max(16).default(4).describe('Active paths of the beam searches.'),
 });
 
 const Consent = z.strictObject({
@@ -158,6 +166,24 @@ const Consent = z.strictObject({
   maxUnheardLeadMs: z.number().int().min(0).max(5000).default(400).describe(
     'A `granted` is reported `unclear` when more speech than this precedes the first recognised token: words the ' +
       'recogniser lost may be a negation or a question. Measured: true answers start ≤ 320 ms after the VAD onset.',
+  ),
+  maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
+    'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
+  ),
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
+    'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
+      'phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming ' +
+      'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
+      'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
+      'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
+      'refusal it hears wins; it never grants alone). `none` (default, with greedy search: what the cross-speaker ' +
+      'folds chose; README, consent).',
+  ),
+  shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
+    'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',
+  ),
+  calibrationFile: z.string().optional().describe(
+    'Calibration of the `confidence` field (bench/consent/calibrate.ts writes one; default: calibration.<language>.json beside the lexicon when present — none is bundled yet, so `confidence` is the classifier\'s match score).',
   ),
 });
 

@@ -2,20 +2,17 @@
 // the 8 kHz μ-law twins, keyword spotting, and failures that must surface as errors instead of killing the process.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Resampler } from '../gateway/audio/resampler.js';
-import { readWavFloat } from '../gateway/audio/wav.js';
 import { isResolved, modelEntry, resolveModel, type ResolvedModel } from '../gateway/models.js';
 import {
   AsrWorkerPool,
   syllableErrorRate,
   tokensToSyllables,
   type AsrResult,
-  type AsrStream,
 } from '../gateway/listen/asr/index.js';
+import { load16k, run } from './helpers/asrAudio.js';
 
-const AUDIO = resolve(__dirname, '../../shared/audio');
 const MODEL = 'zipformer-wenetspeech-kws-3.3m';
 
 const KE_YI = 'natural/101_tts-supervocab_ke3_yi3.wav';
@@ -23,33 +20,6 @@ const BU_SHI = 'natural/013_audiocmn-YueTan_bu2_shi4.wav';
 const EN = 'natural/066_TonePerfect-FV1_en4.wav';
 const REAL = 'real/wenetspeech_3.wav';
 const REAL_REF = 'wen sen te ka suo shi quan qiu zhi ming de fa guo xing ge pai yan yuan'.split(' ');
-
-/** 16 kHz float samples of a corpus file, or of its 8 kHz μ-law twin upsampled the way the gateway does it. */
-function load16k(file: string, rate: '16k' | '8k'): Float32Array {
-  if (rate === '16k') return readWavFloat(join(AUDIO, file)).samples;
-  const twin = readWavFloat(join(AUDIO, file.replace(/([^/]+)$/, '8k/$1')));
-  expect(twin.sampleRate).toBe(8000);
-  const rs = new Resampler(8000, 16000);
-  const out: Float32Array[] = [];
-  for (let i = 0; i < twin.samples.length; i += 160) out.push(rs.process(twin.samples.subarray(i, i + 160)));
-  const all = new Float32Array(out.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of out) {
-    all.set(a, o);
-    o += a.length;
-  }
-  return all;
-}
-
-/** Streams a clip in 20 ms chunks as fast as possible, then finish(); resolves with the final and all partials. */
-function run(stream: AsrStream, samples: Float32Array): Promise<{ final: AsrResult; partials: AsrResult[] }> {
-  return new Promise((res) => {
-    const partials: AsrResult[] = [];
-    stream.onResult((r) => (r.final ? res({ final: r, partials }) : partials.push(r)));
-    for (let i = 0; i < samples.length; i += 320) stream.accept(samples.slice(i, i + 320));
-    stream.finish();
-  });
-}
 
 describe('tokensToSyllables', () => {
   it('joins initials and tonal finals', () => {

@@ -1,87 +1,52 @@
-// The consent items of ../shared/audio streamed at real time through the real gateway over WebSocket, with the
-// real Mandarin recogniser: human and neural voices (natural/) and the espeak-ng stress set (consent/), at 16 kHz
-// pcm16 and as 8 kHz μ-law twins. English items need an English recogniser, which is not available here.
+// The Mandarin consent answers of ../shared/audio streamed at real time through the real gateway over WebSocket,
+// with the real recogniser and the shipped settings: the natural voices (human and neural; where accuracy is
+// measured) and the espeak-ng stress set, at 16 kHz pcm16 and as 8 kHz μ-law twins. English items need an English
+// recogniser, which is not available here.
+//
+// What must hold: no false `granted` anywhere (a refusal, 不可以, a question, 可以吗？ never consent); per set, rate and
+// class (granted, refused and unclear) at least the correct decisions measured with the shipped settings less one
+// item on natural voices (so losing a single answer fails), less two on the stress set (whose live cuts vary more
+// from run to run); every decision of every outcome in the evidence store with its audio; the chain intact.
+// Decision time is measured by the eval (`earshot eval consent`), not asserted here.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Encoding } from '../gateway/audio/codec.js';
+import { CLASSES, consentItems, type ConsentSet, type Expected, type Rate } from '../bench/consent/corpus.js';
+import { pct } from '../bench/consent/folds.js';
+import { runLive, type LiveOutcome } from '../bench/consent/live.js';
 import type { Gateway } from '../gateway/Gateway.js';
-import { TestCall } from './helpers/client.js';
-import { labels, wireAudio, type Label } from './helpers/corpus.js';
+import { AUDIO_DIR } from './helpers/corpus.js';
 import { startGateway } from './helpers/gateway.js';
 
-interface Outcome {
-  label: Label;
-  set: 'natural' | 'consent';
-  rate: '16k' | '8k';
-  decision: string | null;
-  latencyMs: number | null;
-  evidenceId: string | null;
-  transcript: string;
-}
+/**
+ * Correct decisions per set, rate and class: the fewest of the measured runs with the shipped settings (README,
+ * consent: `earshot eval consent` and this test), less one item on natural voices and two on the stress set.
+ */
+const FLOORS: Record<ConsentSet, Record<Rate, Record<Expected, number>>> = {
+  natural: { '16k': { granted: 48, refused: 36, unclear: 24 }, '8k': { granted: 48, refused: 34, unclear: 24 } },
+  espeak: { '16k': { granted: 10, refused: 14, unclear: 14 }, '8k': { granted: 5, refused: 11, unclear: 14 } },
+};
 
-const items = labels().filter((l) => l.kind === 'consent' && l.lang === 'zh');
-const CONCURRENCY = 24;
+const items = consentItems(AUDIO_DIR);
 let gw: Gateway;
-let url: string;
 let http: string;
-const outcomes: Outcome[] = [];
-
-async function run(label: Label, rate: '16k' | '8k', audio: ReturnType<typeof wireAudio>, n: number): Promise<Outcome> {
-  const enc: Encoding = rate === '16k' ? 'pcm16' : 'mulaw';
-  const c = new TestCall(url);
-  const ready = await c.start({ callId: `consent-${n}-${rate}`, encoding: enc, sampleRate: audio.sampleRate });
-  expect(ready.type).toBe('ready');
-  c.send({ type: 'expect_consent', promptId: 'may-we-continue' });
-  await c.stream(audio.samples, enc, audio.sampleRate, 1);
-  // The line stays open after the answer: keep sending silence until the decision arrives.
-  const silence = new Int16Array(audio.sampleRate * 3);
-  const decided = c.waitFor('consent', 8000).catch(() => null);
-  const filler = c.stream(silence, enc, audio.sampleRate, 1);
-  const ev = await decided;
-  c.close();
-  await filler.catch(() => undefined);
-  return {
-    label,
-    set: label.file.startsWith('natural/') ? 'natural' : 'consent',
-    rate,
-    decision: ev ? String(ev.decision) : null,
-    latencyMs: ev ? (ev.t as number) - label.speechEndMs! : null,
-    evidenceId: ev ? (ev.evidenceId as string) : null,
-    transcript: ev ? String(ev.transcript) : '',
-  };
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
+let outcomes: LiveOutcome[] = [];
 
 beforeAll(async () => {
+  let url: string;
   ({ gw, url, http } = await startGateway());
   expect(gw.commands.expectConsent, 'consent feature must be active (recogniser model present)').toBeDefined();
-  const jobs = items.flatMap((l) => (['16k', '8k'] as const).map((rate) => ({ l, rate, audio: wireAudio(rate === '16k' ? l.file : l.twin8k) })));
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      const j = jobs[i];
-      outcomes.push(await run(j.l, j.rate, j.audio, i));
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  if (process.env.EARSHOT_DUMP) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env.EARSHOT_DUMP, JSON.stringify(outcomes.map((o) => ({ ...o, label: { file: o.label.file, text: o.label.text, expected: o.label.expected, end: o.label.speechEndMs } }))));
-  }
-  for (const set of ['natural', 'consent'] as const) {
+  const jobs = items.flatMap((item) => (['16k', '8k'] as const).map((rate) => ({ item, rate })));
+  outcomes = await runLive(jobs, { url, dir: AUDIO_DIR, concurrency: 24, staggerMs: 2000 });
+  for (const set of ['natural', 'espeak'] as const) {
     for (const rate of ['16k', '8k'] as const) {
-      const mine = outcomes.filter((o) => o.set === set && o.rate === rate);
+      const mine = outcomes.filter((o) => o.item.set === set && o.rate === rate);
       const m: Record<string, Record<string, number>> = {};
       for (const o of mine) {
-        const row = (m[o.label.expected!] ??= {});
-        row[o.decision ?? 'none'] = (row[o.decision ?? 'none'] ?? 0) + 1;
+        const row = (m[o.item.expected] ??= {});
+        row[o.decision] = (row[o.decision] ?? 0) + 1;
       }
       const lat = mine.filter((o) => o.latencyMs !== null).map((o) => o.latencyMs!);
-      console.log(`${set} ${rate}: n=${mine.length} confusion(expected→decided)=${JSON.stringify(m)} latency p50=${pct(lat, 50)} p95=${pct(lat, 95)}`);
+      console.log(`${set} ${rate}: n=${mine.length} expected→decided ${JSON.stringify(m)} after speech end p50 ${pct(lat, 50)} / p95 ${pct(lat, 95)} ms`);
     }
   }
 }, 600_000);
@@ -90,41 +55,44 @@ afterAll(async () => {
   await gw?.stop(0);
 });
 
-const subset = (set: string, rate: string) => outcomes.filter((o) => o.set === set && o.rate === rate);
+const subset = (set: ConsentSet, rate: Rate, cls?: Expected) => outcomes.filter((o) => o.item.set === set && o.rate === rate && (!cls || o.item.expected === cls));
+const misses = (os: LiveOutcome[]) => os.filter((o) => o.decision !== o.item.expected).map((o) => `${o.item.label.file} "${o.item.label.text}" → ${o.decision} ("${o.transcript}": ${o.reason})`);
 
 describe.each(['16k', '8k'] as const)('consent at %s', (rate) => {
-  it('never decides granted on a refused or unclear item (natural and synthetic)', () => {
+  it('never decides granted on a refused or unclear answer, natural or synthetic', () => {
     const falseGrants = outcomes
-      .filter((o) => o.rate === rate && o.label.expected !== 'granted' && o.decision === 'granted')
-      .map((o) => `${o.label.file} "${o.label.text}" heard "${o.transcript}"`);
+      .filter((o) => o.rate === rate && o.item.expected !== 'granted' && o.decision === 'granted')
+      .map((o) => `${o.item.label.file} "${o.item.label.text}" heard "${o.transcript}"`);
+    expect(outcomes.filter((o) => o.rate === rate && o.item.expected !== 'granted').length).toBeGreaterThan(0);
     expect(falseGrants).toEqual([]);
   });
 
-  it('decides at least 85 % of natural granted and refused items correctly', () => {
-    for (const cls of ['granted', 'refused']) {
-      const mine = subset('natural', rate).filter((o) => o.label.expected === cls);
-      const ok = mine.filter((o) => o.decision === cls).length / mine.length;
-      expect(ok, `${cls}: ${mine.filter((o) => o.decision !== cls).map((o) => `${o.label.text}→${o.decision}(${o.transcript})`).join('; ')}`).toBeGreaterThanOrEqual(0.85);
+  for (const set of ['natural', 'espeak'] as const) {
+    for (const cls of CLASSES) {
+      it(`decides ${set} ${cls} answers right at least as often as measured, less ${set === 'natural' ? 'one item' : 'two'}`, () => {
+        const mine = subset(set, rate, cls);
+        expect(mine.length).toBe(items.filter((i) => i.set === set && i.expected === cls).length);
+        const right = mine.filter((o) => o.decision === cls).length;
+        expect(right, misses(mine).join('\n')).toBeGreaterThanOrEqual(FLOORS[set][rate][cls]);
+      });
     }
-  });
+  }
+});
 
-  it('decides within 500 ms of the labelled speech end for 95 % of items', () => {
-    const mine = outcomes.filter((o) => o.rate === rate);
-    const within = mine.filter((o) => o.latencyMs !== null && o.latencyMs <= 500).length / mine.length;
-    expect(within).toBeGreaterThanOrEqual(0.95);
-  });
-
-  it('records every decision as verifiable evidence with its audio', async () => {
-    const o = subset('natural', rate).find((x) => x.decision === 'granted')!;
-    expect(o.evidenceId).toBeTruthy();
-    const rec = (await (await fetch(`${http}/v1/evidence/${o.evidenceId}`)).json()) as { decision: string; audioSha256: string };
-    expect(rec.decision).toBe('granted');
+it('records every decision, of every outcome, as evidence with its audio', async () => {
+  const decided = outcomes.filter((o) => o.decision !== 'none');
+  expect(new Set(decided.map((o) => o.decision))).toEqual(new Set(['granted', 'refused', 'unclear']));
+  for (const o of decided) {
+    expect(o.evidenceId, `${o.callId} has no evidence id`).toBeTruthy();
+    const list = (await (await fetch(`${http}/v1/calls/${o.callId}/evidence`)).json()) as { evidence: { id: string; decision: string; audioSha256: string | null }[] };
+    expect(list.evidence.map((e) => e.id), o.callId).toEqual([o.evidenceId]);
+    const rec = list.evidence[0]!;
+    expect(rec.decision).toBe(o.decision);
     const wav = Buffer.from(await (await fetch(`${http}/v1/evidence/${o.evidenceId}/audio`)).arrayBuffer());
     expect(wav.subarray(0, 4).toString()).toBe('RIFF');
-    const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(wav).digest('hex')).toBe(rec.audioSha256);
-  });
-});
+  }
+}, 120_000);
 
 it('keeps the evidence chain intact after all decisions', async () => {
   const { EvidenceStore } = await import('../gateway/evidence/index.js');

@@ -4,17 +4,22 @@ import type { Call } from '../call/Call.js';
 import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 import { openEvidenceLedger } from '../evidence/open.js';
 import type { Gateway, Plugin } from '../Gateway.js';
-import { startAsrPool, type AsrWorkerPool } from '../listen/asr/index.js';
+import type { Config } from '../config.js';
+import { startAsrPool, type AsrWorkerPool, type BesideSpec, type DecodingSpec } from '../listen/asr/index.js';
 import { ConsentSession, type ConsentDecisionEvent } from '../listen/ConsentSession.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
   buildKeywords,
+  decideConsent,
   keywordsFileText,
+  lexiconHotwords,
+  loadCalibration,
   loadLexiconFile,
   readTokenSet,
-  spottedToInput,
-  type ConsentResult,
+  type Calibration,
+  type DecisionRules,
+  type LexiconFile,
   type TokenType,
 } from '../listen/consent/index.js';
 import { isResolved, resolveModel, type ResolvedModel } from '../models.js';
@@ -29,7 +34,7 @@ export class ConsentFeature implements Plugin {
   private classifier = new ConsentClassifier();
   private model: ResolvedModel | null = null;
   private sessions = new Map<Call, ConsentSession>();
-  private lastHits = new Map<Call, { keyword: string; startMs?: number; endMs?: number }[]>();
+  private calibration: Calibration | null = null;
 
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
@@ -47,22 +52,27 @@ export class ConsentFeature implements Plugin {
       return;
     }
     this.model = r;
+    const lang = (r.entry.language ?? 'zh') as 'zh' | 'en';
+    const tokenType = (r.entry.tokenType ?? 'char') as TokenType;
+    const lex = loadLexiconFile(lang, cfg.consent.lexiconFile);
     const extra: Record<string, unknown> = {};
     if (cfg.asr.mode === 'kws') {
-      const lex = loadLexiconFile('zh', cfg.consent.lexiconFile);
-      const { keywords } = buildKeywords(lex, { tokens: readTokenSet(r.files.tokens) });
-      Object.assign(extra, { keywords: keywordsFileText(keywords), ...RECOMMENDED_KWS_SETTINGS });
+      Object.assign(extra, spotterSettings(lex, r.files.tokens!));
+    } else {
+      const { decoding, note } = recogniserSearch(cfg, lex, tokenType, r.files.tokens);
+      if (note) gw.log.warn(note);
+      Object.assign(extra, { decoding, beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
     }
     this.pool = await startAsrPool(cfg, extra);
-    const lang = (r.entry.language ?? 'zh') as 'zh' | 'en';
+    this.calibration = loadCalibration(lang, cfg.consent.calibrationFile);
     // Warm the lexicon so the first call does not pay for compiling it.
-    this.classifier.lexicon(lang, (r.entry.tokenType ?? 'char') as TokenType);
+    this.classifier.lexicon(lang, tokenType);
     gw.commands.expectConsent = (call, m) => {
       const s = this.sessions.get(call);
       if (!s) throw Object.assign(new Error('consent is not available on this call'), { code: 'consent_unavailable' });
       s.expect(m.promptId, m.windowMs ?? cfg.consent.windowMs);
     };
-    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, workers: cfg.asr.workers ?? 'one per core' }, 'consent recognition ready');
+    gw.log.info({ model: r.entry.id, mode: cfg.asr.mode, engine: this.pool.stats().engine, workers: cfg.asr.workers ?? 'one per core', calibrated: !!this.calibration }, 'consent recognition ready');
   }
 
   callStarted(call: Call, gw: Gateway): void {
@@ -76,21 +86,28 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
-    const kws = cfg.asr.mode === 'kws';
+    const rules: DecisionRules = {
+      minGrantConfidence: cfg.consent.minGrantConfidence,
+      maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
+      maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
+      minUnclearSpeechMs: 250,
+      // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
+      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
+    };
+    const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
-      openStream: () => {
-        const s = pool.open(call.id);
-        if (kws) s.onResult((r) => r.hits && this.lastHits.set(call, r.hits));
-        return s;
+      openStream: () => pool.open(call.id),
+      judge: (heard) => {
+        const v = decideConsent(heard, ctx, rules);
+        // What was said is personal data: only at debug level.
+        if (v) call.log.debug({ decision: v.decision, transcript: v.transcript, opinions: v.opinions.map((o) => `${o.source}: ${o.text} → ${o.result.decision}`) }, 'consent heard');
+        return v;
       },
-      classify: (text): ConsentResult =>
-        kws ? this.classifier.classify(spottedToInput(this.lastHits.get(call) ?? [])) : this.classifier.classify({ text, tokenType, language }),
+      main: cfg.asr.mode === 'kws' ? 'spotter' : 'recogniser',
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      minGrantConfidence: cfg.consent.minGrantConfidence,
-      maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
-      minUnclearSpeechMs: 250,
+      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : null,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
@@ -101,7 +118,6 @@ export class ConsentFeature implements Plugin {
       close: () => {
         session.close();
         this.sessions.delete(call);
-        this.lastHits.delete(call);
       },
     });
   }
@@ -179,4 +195,35 @@ export class ConsentFeature implements Plugin {
     await this.pool?.close();
     await this.closeEvidence?.(); // checkpoints the chain head (gateway/evidence/README.md)
   }
+}
+
+/** Keyword-spotting mode: the lexicon as the spotter's keywords, with the measured settings. */
+function spotterSettings(lex: LexiconFile, tokensPath: string): Record<string, unknown> {
+  const { keywords } = buildKeywords(lex, { tokens: readTokenSet(tokensPath) });
+  return { keywords: keywordsFileText(keywords), ...RECOMMENDED_KWS_SETTINGS };
+}
+
+/** `asr.search` as a decoding spec: the lexicon becomes the hotwords of a pinyin-token transducer. */
+export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined): { decoding: DecodingSpec; note?: string } {
+  const { search, beamPaths, hotwordBoost } = cfg.asr;
+  if (search === 'greedy') return { decoding: { method: 'greedy' } };
+  if (search === 'beam') return { decoding: { method: 'beam', maxActivePaths: beamPaths } };
+  if (tokenType !== 'pinyin-initial-final') {
+    // The lexicon is compiled to pinyin tokens only; other models get the search without the biasing.
+    return { decoding: { method: 'beam', maxActivePaths: beamPaths }, note: `asr.search "hotwords" needs a pinyin-token model (${tokenType}): beam search without hotwords` };
+  }
+  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords: lexiconHotwords(lex, tokensPath), boost: hotwordBoost } };
+}
+
+/** `consent.secondOpinion` as engines beside the recogniser. */
+export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
+  const which = cfg.consent.secondOpinion;
+  if (which === 'none' || which === 'rehear') return undefined;
+  if (which === 'shifted') {
+    // Beside the first decode the second can only start later in the same audio.
+    if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');
+    return [{ mode: 'recognizer', decoding, skipMs: cfg.consent.shiftMs }];
+  }
+  if (tokenType !== 'pinyin-initial-final' || !tokensPath) return undefined;
+  return [{ mode: 'kws', ...spotterSettings(lex, tokensPath) }];
 }

@@ -5,7 +5,8 @@
 import type { Worker } from 'node:worker_threads';
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
-import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamStats } from '../listen/asr/types.js';
+import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
+import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { spawnWorker } from './spawn.js';
 
@@ -26,6 +27,10 @@ export interface AsrPoolOptions {
   keywordsThreshold?: number;
   keywordsScore?: number;
   numTrailingBlanks?: number;
+  /** Recogniser search (greedy by default; beam search with hotwords for contextual biasing). */
+  decoding?: DecodingSpec;
+  /** Second opinions decoded beside the main engine on the same audio (see AsrEngineSpec.beside). */
+  beside?: BesideSpec[];
   /** Minimum audio between partial results of one stream, ms. Default 200. */
   partialEveryMs?: number;
   /** Silence appended at finish() so the last chunk is decoded, ms. Default 480. */
@@ -58,6 +63,7 @@ class PoolStream implements AsrStream {
     readonly callId: string,
     public slot: Slot | null,
     private readonly pool: AsrWorkerPool,
+    readonly secondOpinions: boolean,
   ) {}
 
   accept(samples16k: Float32Array): void {
@@ -107,6 +113,7 @@ export class AsrWorkerPool implements AsrPool {
   private closing = false;
   private closedAudioMs = 0;
   private closedCpuMs = 0;
+  private engineName = '';
   private readonly data: AsrWorkerData;
 
   private constructor(
@@ -125,6 +132,8 @@ export class AsrWorkerPool implements AsrPool {
         keywordsThreshold: opts.keywordsThreshold,
         keywordsScore: opts.keywordsScore,
         numTrailingBlanks: opts.numTrailingBlanks,
+        decoding: opts.decoding,
+        beside: opts.beside,
       },
       partialEveryMs: opts.partialEveryMs ?? 200,
       tailPaddingMs: opts.tailPaddingMs ?? 480,
@@ -150,7 +159,7 @@ export class AsrWorkerPool implements AsrPool {
       await pool.close();
       throw e;
     }
-    log.info({ model: entry.id, mode: opts.mode, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
+    log.info({ model: entry.id, mode: opts.mode, engine: pool.engineName, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
     return pool;
   }
 
@@ -173,7 +182,7 @@ export class AsrWorkerPool implements AsrPool {
     slot.ready = false;
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
-    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let lastFailure = '';
@@ -183,6 +192,7 @@ export class AsrWorkerPool implements AsrPool {
           slot.everReady = true;
           slot.failures = 0;
           slot.batching = m.batching;
+          this.engineName = m.name;
           settled = true;
           resolve();
         } else if (m.op === 'failed') lastFailure = m.message;
@@ -236,7 +246,7 @@ export class AsrWorkerPool implements AsrPool {
     else if (m.op === 'error') s.emit({ text: '', tokens: [], final: true, error: m.message });
   }
 
-  open(callId: string): AsrStream {
+  open(callId: string, options: AsrStreamOptions = {}): AsrStream {
     const live = this.slots.filter((s) => !s.dead);
     let slot: Slot | null = null;
     for (let k = 0; k < live.length; k++) {
@@ -244,11 +254,11 @@ export class AsrWorkerPool implements AsrPool {
       if (!slot || c.streams.size < slot.streams.size) slot = c;
     }
     this.rr++;
-    const s = new PoolStream(this.nextSid++, callId, slot, this);
+    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false);
     this.streams.set(s.sid, s);
     if (slot) {
       slot.streams.add(s);
-      slot.worker?.postMessage({ op: 'open', sid: s.sid } satisfies AsrRequest);
+      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
     } else {
       queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
     }
@@ -291,6 +301,7 @@ export class AsrWorkerPool implements AsrPool {
       audioMs,
       cpuMs,
       cpuMsPerAudioSec: audioMs > 0 ? (cpuMs / audioMs) * 1000 : 0,
+      engine: this.engineName,
       perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching })),
     };
   }

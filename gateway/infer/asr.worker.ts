@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createEngine } from '../listen/asr/backends.js';
 import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
 import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
-import type { AsrResult } from '../listen/asr/types.js';
+import type { EngineHyp } from '../listen/asr/engine.js';
+import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
@@ -17,6 +18,7 @@ const post = (m: AsrReply) => port.postMessage(m);
 
 interface Slot {
   es: EngineStream;
+  secondOpinions: boolean;
   /** Samples accepted since open (all utterances) and at the start of the current utterance. */
   samples: number;
   uttStart: number;
@@ -61,16 +63,27 @@ try {
   throw e;
 }
 
-function newSlot(): Slot {
-  return { es: engine.createStream(), samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
+function newSlot(secondOpinions: boolean): Slot {
+  return { es: engine.createStream({ secondOpinions }), secondOpinions, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
 }
 
 const ms = (samples: number) => (samples / rate) * 1000;
 
+/** Engine hypothesis (seconds from the utterance start) → stream-time hypothesis (ms since the stream opened). */
+function hypothesis(h: EngineHyp, base: number): AsrHypothesis {
+  const r: AsrHypothesis = { text: h.text, tokens: h.tokens };
+  if (h.logProbs) r.logProbs = h.logProbs;
+  if (h.times) r.tokenMs = h.times.map((t) => base + t * 1000);
+  if (h.startSec !== undefined) r.startMs = base + h.startSec * 1000;
+  if (h.endSec !== undefined) r.endMs = base + h.endSec * 1000;
+  return r;
+}
+
 function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
   const h = sl.es.result();
   const base = ms(sl.uttStart);
-  const r: AsrResult = { text: h.text, tokens: h.tokens, final, audioMs: ms(sl.samples) };
+  const r: AsrResult = { ...hypothesis(h, base), final, audioMs: ms(sl.samples) };
+  if (h.alternatives?.length) r.alternatives = h.alternatives.map((a) => hypothesis(a, base));
   if (h.keywords) r.keywords = h.keywords;
   if (h.hits) {
     r.hits = h.hits.map((k) => ({
@@ -79,8 +92,6 @@ function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
       endMs: k.endSec === undefined ? undefined : base + k.endSec * 1000,
     }));
   }
-  if (h.startSec !== undefined) r.startMs = base + h.startSec * 1000;
-  if (h.endSec !== undefined) r.endMs = base + h.endSec * 1000;
   if (flushMs !== undefined) r.flushMs = flushMs;
   return r;
 }
@@ -160,7 +171,7 @@ function finish(sid: number, sl: Slot): void {
 
 function startUtterance(sl: Slot): void {
   // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
-  sl.es = engine.createStream();
+  sl.es = engine.createStream({ secondOpinions: sl.secondOpinions });
   collector.dropped();
   sl.uttStart = sl.samples;
   sl.lastText = '';
@@ -193,7 +204,7 @@ port.on('message', (m: AsrRequest) => {
   }
   const { sid } = m;
   if (m.op === 'open') {
-    guarded(sid, () => slots.set(sid, newSlot()));
+    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false)));
     return;
   }
   const sl = slots.get(sid);

@@ -11,7 +11,9 @@ export interface AsrWorkerData {
 }
 
 export type AsrRequest =
-  | { op: 'open' | 'close' | 'finish' | 'reset'; sid: number }
+  | { op: 'close' | 'finish' | 'reset'; sid: number }
+  /** secondOpinions false: this stream decodes with the main engine only (see AsrEngine.createStream). */
+  | { op: 'open'; sid: number; secondOpinions?: boolean }
   | { op: 'audio'; sid: number; samples: Float32Array }
   /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
   | { op: 'crash' };

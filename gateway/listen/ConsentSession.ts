@@ -1,13 +1,13 @@
 // Hears the callee's answer to a consent question on one call. Recognition runs only inside a decision window
 // (opened by expect_consent) and only around speech: each utterance is fed to the recogniser from its VAD onset
-// minus a pre-roll, finished at the VAD end of speech, classified, written to the evidence store — durably, before
-// the client is told — and then sent as a `consent` event. A window with no usable answer ends `unclear`.
+// minus a pre-roll, finished at the VAD end of speech, judged (gateway/listen/consent/decide.ts), written to the
+// evidence store — durably, before the client is told — and then sent as a `consent` event. A window with no usable
+// answer ends `unclear`.
 import { floatToInt16 } from '../audio/codec.js';
 import type { CallListener } from '../call/Call.js';
-import type { AsrResult, AsrStream } from './asr/index.js';
+import type { AsrHypothesis, AsrResult, AsrStream } from './asr/index.js';
 import type { BargeInAction } from './BargeInPolicy.js';
-import { soundsLikeComplaint } from './consent/complaint.js';
-import type { ConsentResult } from './consent/index.js';
+import type { ConsentVerdict, Heard, Hypothesis } from './consent/decide.js';
 
 const RATE = 16000;
 const HISTORY_S = 4; // audio kept for pre-roll and evidence context
@@ -28,17 +28,19 @@ export interface ConsentDecisionEvent {
 
 export interface ConsentSessionDeps {
   openStream(): AsrStream;
-  classify(text: string): ConsentResult;
+  /** Weighs what was heard of one utterance; null when it is too short to be an answer (keep listening). */
+  judge(heard: Heard): ConsentVerdict | null;
+  /** Which opinion carries the decision: the recogniser's transcript, or (keyword-spotting mode) the spotter's. */
+  main: Heard['main'];
   /** Current inbound position, ms. */
   now(): number;
   preRollMs: number;
   endSilenceMs: number;
-  /** A `granted` whose match covers less of the answer than this is not trusted (it becomes `unclear`). */
-  minGrantConfidence: number;
-  /** A `granted` is not trusted when this much speech precedes the first recognised token. */
-  maxUnheardLeadMs: number;
-  /** Speech at least this long with nothing recognised is decided `unclear` rather than ignored. */
-  minUnclearSpeechMs: number;
+  /**
+   * Hear an answer again when the first hearing placed no lexicon phrase in it: the same audio fed once more, cut
+   * this many ms later (negative: earlier), as the recogniser's second hypothesis. Null: never.
+   */
+  rehearShiftMs: number | null;
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -48,9 +50,13 @@ interface Utterance {
   /** Stream audio ms (since the recogniser stream opened) at which the VAD onset lies. */
   onsetStreamMs: number;
   startSample: number;
+  /** Absolute sample one past the last one fed (set at the end of speech). */
+  endSample: number | null;
   startT: number;
   endT: number | null;
   lastPartial: string;
+  /** Set while the utterance is being heard a second time: the first hearing's result, on the utterance's clock. */
+  first?: Heard;
 }
 
 export class ConsentSession implements CallListener {
@@ -62,9 +68,8 @@ export class ConsentSession implements CallListener {
   private inSpeech = false;
   private speechOnsetT = 0;
   private closed = false;
+  /** Audio accepted by the recogniser stream so far, ms. */
   private streamMs = 0;
-  /** Speech before the first recognised token of the last answer (ms), for the safety rule below. */
-  private lastTiming: { leadMs: number | null } = { leadMs: null }; // audio accepted by the recogniser stream so far, ms
 
   constructor(private readonly d: ConsentSessionDeps) {}
 
@@ -100,6 +105,7 @@ export class ConsentSession implements CallListener {
       this.inSpeech = false;
       if (this.utt && this.utt.endT === null) {
         this.utt.endT = Math.max(this.utt.startT, a.t - this.d.endSilenceMs);
+        this.utt.endSample = this.histEnd;
         this.stream!.finish();
       }
     }
@@ -137,7 +143,7 @@ export class ConsentSession implements CallListener {
     const startSample = Math.max(0, Math.round(((onsetT - this.d.preRollMs) * RATE) / 1000));
     const pre = this.slice(startSample, this.histEnd);
     const onsetStreamMs = this.streamMs + Math.max(0, onsetT - (this.histEnd * 1000) / RATE + (pre.length * 1000) / RATE);
-    this.utt = { onsetStreamMs, startSample, startT: onsetT, endT: null, lastPartial: '' };
+    this.utt = { onsetStreamMs, startSample, endSample: null, startT: onsetT, endT: null, lastPartial: '' };
     this.streamMs += (pre.length / RATE) * 1000;
     if (pre.length) this.stream.accept(pre);
   }
@@ -145,7 +151,7 @@ export class ConsentSession implements CallListener {
   private onResult(r: AsrResult): void {
     if (this.closed || !this.utt) return;
     if (!r.final) {
-      if (r.text && r.text !== this.utt.lastPartial) {
+      if (!this.utt.first && r.text && r.text !== this.utt.lastPartial) {
         this.utt.lastPartial = r.text;
         this.d.emitTranscript(r.text, false);
       }
@@ -154,38 +160,65 @@ export class ConsentSession implements CallListener {
     const utt = this.utt;
     this.utt = null;
     const text = r.error ? '' : r.text.trim();
-    this.d.emitTranscript(text, true);
+    if (!utt.first) this.d.emitTranscript(text, true);
     if (!this.window) return;
-    const heardMs = (utt.endT ?? this.d.now()) - utt.startT;
-    if (!text && !r.error && heardMs >= this.d.minUnclearSpeechMs) {
-      // The callee clearly said something the recogniser could not make out: that is an answer, not a yes.
-      this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `${Math.round(heardMs)} ms of speech, nothing recognised` }, ''));
+    if (r.error) {
+      this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `recogniser failed: ${r.error}` }, utt.first?.hypotheses[0]?.text ?? ''));
       return;
     }
-    if (!text) {
-      // Too short to be an answer (a click, a cough): keep listening.
-      if (r.error) this.finishWindow(this.decision(utt, { decision: 'unclear', phrase: null, confidence: 0, complaint: false, reason: `recogniser failed: ${r.error}` }, ''));
+    let heard = this.heard(utt, r);
+    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses] };
+    const v = this.d.judge(heard);
+    if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
+    if (v) {
+      this.finishWindow(this.decision(utt, v, v.transcript));
       return;
     }
-    const c = this.d.classify(text);
-    this.lastTiming = { leadMs: r.startMs !== undefined ? r.startMs - utt.onsetStreamMs : null };
-    let result: Omit<ConsentResult, 'reason'> & { reason: string } = c;
-    if (c.decision !== 'granted' && !c.complaint && soundsLikeComplaint(text)) {
-      result = { ...c, decision: 'refused', complaint: true, reason: `${c.reason}; heard as a complaint` };
-    }
-    const lead = this.lastTiming.leadMs;
-    if (c.decision === 'granted' && lead !== null && lead > this.d.maxUnheardLeadMs) {
-      // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a
-      // negation or a question, so the yes is not explicit.
-      result = { ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` };
-    } else if (c.decision === 'granted' && c.confidence < this.d.minGrantConfidence) {
-      // A yes-word that covers only part of what was heard (是 in 你是谁 misheard) is not explicit consent.
-      result = { ...c, decision: 'unclear', reason: `${c.reason}; consent phrase covers too little of the answer (confidence ${c.confidence} < ${this.d.minGrantConfidence})` };
-    }
-    this.finishWindow(this.decision(utt, result, text));
+    // Nothing usable in speech too short to be an answer (a click, a cough): keep listening, from the speech
+    // already under way if there is some.
+    if (this.inSpeech) this.begin(this.speechOnsetT);
   }
 
-  private decision(utt: Utterance, c: Omit<ConsentResult, 'reason'> & { reason: string }, transcript: string): ConsentDecisionEvent {
+  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later; false when that is not possible. */
+  private rehear(utt: Utterance, first: Heard): boolean {
+    const shift = this.d.rehearShiftMs;
+    if (shift === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
+    const from = Math.max(0, utt.startSample + Math.round((shift * RATE) / 1000));
+    const audio = this.slice(from, utt.endSample);
+    if (audio.length < RATE / 10) return false;
+    // The stream's clock runs on: the second hearing's times are mapped back onto the utterance's own onset.
+    const fromT = (from * 1000) / RATE;
+    const onsetStreamMs = this.streamMs + (utt.startT - fromT);
+    this.utt = { ...utt, onsetStreamMs, first };
+    this.streamMs += (audio.length / RATE) * 1000;
+    this.stream.accept(audio);
+    this.stream.finish();
+    return true;
+  }
+
+  /** The recogniser's result on the utterance's own clock: ms from its VAD onset. */
+  private heard(utt: Utterance, r: AsrResult): Heard {
+    const rel = (h: AsrHypothesis): Hypothesis => {
+      const tokenMs = h.tokenMs?.map((t) => t - utt.onsetStreamMs);
+      const first = tokenMs?.[0] ?? (h.startMs !== undefined ? h.startMs - utt.onsetStreamMs : undefined);
+      return { text: h.text.trim(), tokens: h.tokens, logProbs: h.logProbs, tokenMs, leadMs: first ?? null };
+    };
+    const heard: Heard = {
+      main: this.d.main,
+      hypotheses: this.d.main === 'recogniser' ? [rel(r), ...(r.alternatives ?? []).map(rel)] : [],
+      speechMs: (utt.endT ?? this.d.now()) - utt.startT,
+    };
+    if (r.hits?.length) {
+      heard.spotted = r.hits.map((k) => ({
+        keyword: k.keyword,
+        startTime: k.startMs === undefined ? undefined : (k.startMs - utt.onsetStreamMs) / 1000,
+        endTime: k.endMs === undefined ? undefined : (k.endMs - utt.onsetStreamMs) / 1000,
+      }));
+    }
+    return heard;
+  }
+
+  private decision(utt: Utterance, c: Pick<ConsentDecisionEvent, 'decision' | 'phrase' | 'confidence' | 'complaint' | 'reason'>, transcript: string): ConsentDecisionEvent {
     // Evidence audio: the utterance with ~0.5 s of context either side (as much as is held).
     const ctx = RATE / 2;
     const from = Math.max(0, utt.startSample - ctx);

@@ -1,13 +1,27 @@
 // Backend registry: mode + manifest engine → AsrEngine. A new backend is one file and one line here.
 import type { AsrEngine, AsrEngineSpec } from './engine.js';
+import { Ensemble } from './Ensemble.js';
 import { SherpaKeywordSpotter } from './SherpaKeywordSpotter.js';
 import { SherpaOnlineRecognizer } from './SherpaOnlineRecognizer.js';
 
 const SHERPA_ONLINE = new Set(['sherpa-online-transducer', 'sherpa-online-paraformer', 'sherpa-online-zipformer2-ctc']);
 
-export function createEngine(spec: AsrEngineSpec): AsrEngine {
+function single(spec: AsrEngineSpec): AsrEngine {
   const engine = spec.entry.engine ?? '';
   if (spec.mode === 'kws' && engine === 'sherpa-online-transducer') return new SherpaKeywordSpotter(spec);
   if (spec.mode === 'recognizer' && SHERPA_ONLINE.has(engine)) return new SherpaOnlineRecognizer(spec);
   throw new Error(`no ASR backend for model ${spec.entry.id} (engine "${engine}") in ${spec.mode} mode`);
+}
+
+export function createEngine(spec: AsrEngineSpec): AsrEngine {
+  if (!spec.beside?.length) return single(spec);
+  const rate = spec.entry.sampleRate ?? 16000;
+  const { beside, ...base } = spec;
+  const members = beside.map((b) => {
+    const { skipMs, ...own } = b;
+    // A member gets only its own search settings: the main engine's decoding or keywords do not leak into it.
+    const member: AsrEngineSpec = { ...base, decoding: undefined, keywords: undefined, keywordsFile: undefined, ...own, dynamicBatch: false };
+    return { engine: single(member), skip: Math.round(((skipMs ?? 0) * rate) / 1000) };
+  });
+  return new Ensemble(single({ ...base, dynamicBatch: false }), members, rate);
 }

@@ -15,6 +15,13 @@ export interface AsrEngineSpec {
   keywordsThreshold?: number;
   keywordsScore?: number;
   numTrailingBlanks?: number;
+  /** Recogniser mode: how to search (default greedy, no biasing). */
+  decoding?: DecodingSpec;
+  /**
+   * Further engines that decode the same audio in the same stream, as second opinions: a recogniser's result comes
+   * back in `alternatives`, a keyword spotter's in `hits`. Each member is this spec with its own fields laid over it.
+   */
+  beside?: BesideSpec[];
   /**
    * Whether several streams may be decoded in one call. Resolved by the worker from the encoder's declared input
    * shape where it can be read, else taken from the manifest's `dynamicBatch`.
@@ -22,14 +29,49 @@ export interface AsrEngineSpec {
   dynamicBatch: boolean;
 }
 
+/** A second opinion beside the main engine (same model files). */
+export interface BesideSpec {
+  mode: 'recognizer' | 'kws';
+  decoding?: DecodingSpec;
+  keywords?: string;
+  keywordsThreshold?: number;
+  keywordsScore?: number;
+  numTrailingBlanks?: number;
+  /**
+   * Audio skipped at the start of every utterance before this member hears it, ms: the same answer cut at another
+   * point of the encoder's chunk grid, which a chunked streaming model transcribes differently.
+   */
+  skipMs?: number;
+}
+
+
+/**
+ * Recogniser search. Greedy is the cheapest; modified beam search keeps `maxActivePaths` hypotheses and is what
+ * sherpa-onnx needs for contextual biasing: every phrase in `hotwords` (model tokens) gets `boost` added to each of
+ * its tokens while a hypothesis follows it (taken back if the phrase is left unfinished).
+ */
+export interface DecodingSpec {
+  method: 'greedy' | 'beam';
+  maxActivePaths?: number;
+  hotwords?: string[][];
+  /** Log-probability added per matched hotword token. */
+  boost?: number;
+}
+
 /** A hypothesis as the backend sees it; times are seconds from the start of the utterance. */
 export interface EngineHyp {
   text: string;
   tokens: string[];
+  /** Per token: the model's log-probability of emitting it (without any hotword boost), where reported. */
+  logProbs?: number[];
+  /** Per token: emission time, seconds from the start of the utterance. */
+  times?: number[];
   keywords?: string[];
   hits?: { keyword: string; startSec?: number; endSec?: number }[];
   startSec?: number;
   endSec?: number;
+  /** Other recognisers' hypotheses of the same audio (engines beside the main one), times on this utterance's clock. */
+  alternatives?: EngineHyp[];
 }
 
 export interface EngineStream {
@@ -44,10 +86,16 @@ export interface EngineStream {
   inputFinished(): void;
 }
 
+export interface StreamOptions {
+  /** Decode the engines configured beside the main one too (default true). */
+  secondOpinions?: boolean;
+}
+
 export interface AsrEngine {
   readonly name: string;
   readonly dynamicBatch: boolean;
-  createStream(): EngineStream;
+  /** A stream for one utterance; `secondOpinions: false` leaves out any engines beside the main one. */
+  createStream(options?: StreamOptions): EngineStream;
   /** Decode several ready streams in one batched call. Only called when dynamicBatch is true. */
   decodeBatch?(streams: EngineStream[]): void;
 }

@@ -11,6 +11,8 @@ export interface SherpaOnlineResult {
   text: string;
   tokens: string[];
   timestamps: number[];
+  /** Per token log-probability from the joiner (greedy and beam search alike; hotword boosts not included). */
+  ys_probs?: number[];
   start_time?: number;
 }
 

@@ -10,9 +10,18 @@ export interface AsrResult {
   text: string;
   /** Model tokens (KWS mode: the tokens of every spotted keyword, concatenated in order). */
   tokens: string[];
+  /** Per token: the model's log-probability of emitting it (recogniser mode, where the backend reports it). */
+  logProbs?: number[];
+  /** Per token: stream audio time (ms since open) at which it was emitted. */
+  tokenMs?: number[];
+  /**
+   * Other hypotheses of the same utterance from recognisers configured beside the main one (`asr` engines with
+   * `beside`), best first; their text, tokens and times in the same form as the main result's.
+   */
+  alternatives?: AsrHypothesis[];
   /** KWS mode only: the spotted keyword phrases, in order. */
   keywords?: string[];
-  /** KWS mode only: each hit with its stream audio time (ms since open); feeds consent's spottedToInput. */
+  /** Keyword hits with their stream audio time (ms since open), from KWS mode or a spotter beside the recogniser. */
   hits?: { keyword: string; startMs?: number; endMs?: number }[];
   final: boolean;
   /** Stream audio time (ms since the stream was opened) of the first / last token, when the model reports them. */
@@ -24,6 +33,16 @@ export interface AsrResult {
   flushMs?: number;
   /** Set when the worker serving this stream failed; text is then empty and the utterance is lost. */
   error?: string;
+}
+
+/** One hypothesis of an utterance (the main result carries the same fields). */
+export interface AsrHypothesis {
+  text: string;
+  tokens: string[];
+  logProbs?: number[];
+  tokenMs?: number[];
+  startMs?: number;
+  endMs?: number;
 }
 
 export interface AsrStreamStats {
@@ -60,12 +79,23 @@ export interface AsrPoolStats {
   audioMs: number;
   cpuMs: number;
   cpuMsPerAudioSec: number;
+  /** What the workers run: the main engine and any second opinions beside it. */
+  engine: string;
   /** Per worker: streams assigned now, and how its model decodes (batch size check result). */
   perWorker: { streams: number; ready: boolean; batching: string }[];
 }
 
+export interface AsrStreamOptions {
+  /**
+   * Decode the second opinions configured beside the recogniser (`asr` pool `beside`) on this stream too, and return
+   * them as `alternatives` / `hits`. Default true; a caller that needs only a transcript saves their CPU with false.
+   */
+  secondOpinions?: boolean;
+}
+
 export interface AsrPool {
-  open(callId: string): AsrStream;
+  /** A stream for a call: feed an utterance, finish() it, get a final result; then the next utterance. */
+  open(callId: string, options?: AsrStreamOptions): AsrStream;
   stats(): AsrPoolStats;
   close(): Promise<void>;
 }

@@ -25,7 +25,11 @@ export interface ConsentResult {
   /** The callee objected to being called: refused, and the number should not be called again. */
   complaint: boolean;
   reason: string;
+  /** What decided it: the kind of phrase heard (`none`: words but no lexicon phrase; `empty`: nothing). */
+  cue?: Cue;
 }
+
+export type Cue = 'consent' | 'refusal' | 'complaint' | 'question' | 'hesitation' | 'contrast' | 'filler' | 'none' | 'empty';
 
 export interface ConsentClassifierOptions {
   /** Lexicon file per language, overriding the bundled lexicon.<lang>.yaml. */
@@ -61,13 +65,13 @@ export class ConsentClassifier {
     const units = utteranceUnits(input.text ?? '', input.tokenType, input.language);
     const segs = segment(units, lex);
     const scale = input.asrConfidence === undefined || !Number.isFinite(input.asrConfidence) ? 1 : clamp01(input.asrConfidence);
-    const result = (decision: ConsentDecision, phrase: string | null, conf: number, reason: string, complaint = false): ConsentResult => ({
-      decision, phrase, confidence: round3(clamp01(conf) * scale), complaint, reason,
+    const result = (decision: ConsentDecision, phrase: string | null, conf: number, reason: string, cue: Cue, complaint = false): ConsentResult => ({
+      decision, phrase, confidence: round3(clamp01(conf) * scale), complaint, reason, cue,
     });
 
     const content = segs.filter((s) => s.category !== 'fillers' && s.category !== 'break');
-    if (units.length === 0) return result('unclear', null, 0, 'empty answer');
-    if (content.length === 0) return result('unclear', null, 0.5, 'only fillers / backchannel (e.g. a bare 嗯), not explicit consent');
+    if (units.length === 0) return result('unclear', null, 0, 'empty answer', 'empty');
+    if (content.length === 0) return result('unclear', null, 0.5, 'only fillers / backchannel (e.g. a bare 嗯), not explicit consent', 'filler');
 
     const items = this.applyRules(segs, input.language);
     const contentUnits = items.filter((it) => it.category !== 'fillers' && it.category !== 'break').reduce((n, it) => n + it.units, 0);
@@ -75,7 +79,7 @@ export class ConsentClassifier {
 
     const complaints = items.filter((it) => it.category === 'complaints');
     if (complaints.length > 0) {
-      return result('refused', complaints[0]!.text, 0.6 + 0.35 * coverage(items.filter((it) => it.category === 'complaints' || it.category === 'refusal')), `complaint phrase "${complaints[0]!.text}"`, true);
+      return result('refused', complaints[0]!.text, 0.6 + 0.35 * coverage(items.filter((it) => it.category === 'complaints' || it.category === 'refusal')), `complaint phrase "${complaints[0]!.text}"`, 'complaint', true);
     }
 
     // A refusal anywhere beats any consent, also across a contrast ("不行，但是可以" stays refused).
@@ -86,18 +90,18 @@ export class ConsentClassifier {
       const mixed = consents.length > 0 ? 0.15 : 0;
       const extra = 0.08 * (new Set(refusals.map((r) => r.text)).size - 1);
       const why = last.negated ? `negated consent "${last.text}"` : `refusal phrase "${last.text}"`;
-      return result('refused', last.text, 0.55 + 0.4 * coverage(refusals) - mixed - extra, consents.length ? `${why} beats consent "${consents[0]!.text}"` : why);
+      return result('refused', last.text, 0.55 + 0.4 * coverage(refusals) - mixed - extra, consents.length ? `${why} beats consent "${consents[0]!.text}"` : why, 'refusal');
     }
 
     const questions = items.filter((it) => it.category === 'questions' || it.category === 'mark' || it.questioned);
     if (questions.length > 0) {
       const q = questions[0]!;
       const phrase = q.questioned ? q.text : q.category === 'mark' ? null : q.text;
-      return result('unclear', phrase, 0.5 + 0.4 * coverage(questions), q.questioned ? `"${q.text}" asked back as a question` : `question "${q.text}"`);
+      return result('unclear', phrase, 0.5 + 0.4 * coverage(questions), q.questioned ? `"${q.text}" asked back as a question` : `question "${q.text}"`, 'question');
     }
     const hesitations = items.filter((it) => it.category === 'hesitations');
     if (hesitations.length > 0) {
-      return result('unclear', hesitations[0]!.text, 0.5 + 0.4 * coverage(hesitations), `hesitation "${hesitations[0]!.text}"`);
+      return result('unclear', hesitations[0]!.text, 0.5 + 0.4 * coverage(hesitations), `hesitation "${hesitations[0]!.text}"`, 'hesitation');
     }
 
     // After a contrast word only what follows counts: "可以，不过……" has not consented to anything yet.
@@ -105,14 +109,14 @@ export class ConsentClassifier {
     items.forEach((it, k) => { if (it.category === 'contrast') lastContrast = k; });
     const inScope = consents.filter((c) => items.indexOf(c) > lastContrast);
     if (inScope.length === 0) {
-      if (consents.length > 0) return result('unclear', consents[0]!.text, 0.5, `consent "${consents[0]!.text}" qualified by contrast "${items[lastContrast]!.text}"`);
-      return result('unclear', null, 0.3, 'no consent or refusal phrase');
+      if (consents.length > 0) return result('unclear', consents[0]!.text, 0.5, `consent "${consents[0]!.text}" qualified by contrast "${items[lastContrast]!.text}"`, 'contrast');
+      return result('unclear', null, 0.3, 'no consent or refusal phrase', 'none');
     }
     const distinct = new Set(inScope.map((c) => c.text)).size;
     const repeatPenalty = 0.03 * (inScope.length - distinct);
     const phrase = inScope[0]!.text;
     return result('granted', phrase, 0.55 + 0.4 * coverage(inScope) - 0.1 * (distinct - 1) - repeatPenalty - (lastContrast >= 0 ? 0.1 : 0),
-      inScope.length === 1 ? `consent phrase "${phrase}"` : `consent phrases ${inScope.map((c) => `"${c.text}"`).join(', ')}`);
+      inScope.length === 1 ? `consent phrase "${phrase}"` : `consent phrases ${inScope.map((c) => `"${c.text}"`).join(', ')}`, 'consent');
   }
 
   private applyRules(segs: Segment[], language: Language): Item[] {

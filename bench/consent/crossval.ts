@@ -1,0 +1,55 @@
+// Cross-speaker figures for consent settings from recorded replays (bench/consent/replay.ts): each candidate is
+// replayed through the gateway's decision code; leave-one-source-out chooses among the candidates on the other
+// sources' natural items and scores the held-out source; the espeak stress set is scored with the setting chosen on
+// all natural sources (it is never used to choose).
+//
+// Usage: tsx bench/consent/crossval.ts [corpus dir] --replay DIR --candidates hot1,hot1.5,hot2[,hot1.5/kws …]
+//          [--gap MS] [--lead MS] [--match X] [--agree] [--alt-grants] [--rate 16k|8k|both] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { consentItems, RATES, type Rate } from './corpus.js';
+import { arrangementVariants, loadReplays, parseArrangement, phasesOf, REPLAY_OPTIONS, replayDecisions, rulesFrom, type Decided } from './decisions.js';
+import { choose, fmtTally, leaveOneSourceOut, tally, type Outcome } from './folds.js';
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    options: { ...REPLAY_OPTIONS, candidates: { type: 'string', default: 'greedy' }, rate: { type: 'string', default: 'both' }, json: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const o = { dir: positionals[0] ?? '../shared/audio', replay: values.replay, candidates: values.candidates, rate: values.rate, json: values.json ?? '' };
+  const rules = rulesFrom(values);
+  const names = o.candidates.split(',');
+  const arrangements = names.map((n) => parseArrangement(n, rules));
+  const replays = loadReplays(o.replay, arrangements.flatMap(arrangementVariants));
+  const phases = phasesOf(replays);
+  const items = consentItems(resolve(o.dir));
+  const rates: Rate[] = o.rate === 'both' ? [...RATES] : [o.rate as Rate];
+  const decided = new Map<string, Decided[]>();
+  for (const [i, a] of arrangements.entries()) decided.set(names[i]!, replayDecisions(items, replays, a, phases).filter((d) => rates.includes(d.rate)));
+
+  console.log(`${items.filter((i) => i.set === 'natural').length} natural + ${items.filter((i) => i.set === 'espeak').length} espeak items × ${rates.join('/')} × phases ${phases.join(',')} ms`);
+  console.log('\nEvery candidate on all natural voices (no selection, for reference):');
+  for (const n of names) for (const rate of rates) console.log(`  ${n.padEnd(22)} ${rate.padEnd(3)} ${fmtTally(tally(decided.get(n)!.filter((d) => d.item.set === 'natural' && d.rate === rate)))}`);
+
+  // One setting serves both rates on a gateway: it is chosen on both rates' outcomes together.
+  const folds = leaveOneSourceOut(names, (n) => decided.get(n)! as Outcome[]);
+  console.log(`\nLeave-one-source-out (chosen on the other sources' natural items, ${rates.join(' + ')} together; scored on the held-out source):`);
+  for (const f of folds) {
+    for (const rate of rates) console.log(`  ${f.heldOut.padEnd(28)} ${rate.padEnd(3)} chose ${String(f.chosen).padEnd(20)} ${fmtTally(tally(f.outcomes.filter((x) => x.rate === rate)), false)}`);
+  }
+  const report: Record<string, unknown> = { candidates: names, phases, rules, folds: folds.map((f) => ({ heldOut: f.heldOut, chosen: f.chosen })) };
+  for (const rate of rates) {
+    const held = tally(folds.flatMap((f) => f.outcomes.filter((x) => x.rate === rate)));
+    console.log(`  ${'ALL HELD-OUT'.padEnd(28)} ${rate.padEnd(3)} ${''.padEnd(26)} ${fmtTally(held)}`);
+    report[rate] = { ...held, falseGrantItems: held.falseGrantItems.map((x) => `${x.item.label.file} @${x.phase}`) };
+  }
+  // What ships: the candidate the same rule picks on every natural source; the stress set is scored with it.
+  const chosen = choose(names, (n) => decided.get(n)!.filter((d) => d.item.set === 'natural'));
+  console.log(`\nChosen on all natural sources: ${chosen}. The espeak-ng stress set with it:`);
+  for (const rate of rates) console.log(`  espeak-ng ${rate.padEnd(3)} ${fmtTally(tally(decided.get(chosen)!.filter((d) => d.item.set === 'espeak' && d.rate === rate)))}`);
+  report.chosen = chosen;
+  if (o.json) writeFileSync(o.json, JSON.stringify(report, null, 2));
+}
+
+main();

@@ -1,0 +1,165 @@
+// Replays recorded recogniser hypotheses (bench/consent/replay.ts) through the gateway's own decision code
+// (decideConsent) and scores them per set, rate and class, over every phase of the utterance cut. Fusion
+// arrangements are named here: a primary recogniser variant, optional other searches as alternatives, optional
+// keyword spotter beside.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
+import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
+import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
+import { consentItems, RATES, type ConsentItem } from './corpus.js';
+import { fmtTally, tally, type Outcome } from './folds.js';
+import type { ReplayHyp, ReplayLine } from './replay.js';
+
+export interface Arrangement {
+  primary: string;
+  alternatives?: string[];
+  spotter?: string;
+  /** Alternatives are heard only when the main hearing placed nothing (the utterance decoded again after it). */
+  lazy?: boolean;
+  /** endSilenceMs: what the replay was cut with when the replay line does not say (speech_ended comes that long after the last speech frame). */
+  rules: DecisionRules & { endSilenceMs: number };
+}
+
+export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = { minGrantConfidence: 0.8, maxUnheardLeadMs: 400, maxUnheardGapMs: Infinity, minUnclearSpeechMs: 250, endSilenceMs: 240 };
+
+/**
+ * "main[+alternative…][/spotter]" (alternatives decoded beside the main one), or "main~alternative" (the answer
+ * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160".
+ */
+export function parseArrangement(name: string, rules: Arrangement['rules']): Arrangement {
+  const [recognisers, spotter] = name.split('/');
+  const lazy = recognisers!.includes('~');
+  const [primary, ...alternatives] = recognisers!.split(lazy ? '~' : '+');
+  return { primary: primary!, alternatives, spotter: spotter || undefined, rules, lazy };
+}
+
+export function arrangementVariants(a: Arrangement): string[] {
+  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : [])];
+}
+
+export type Replays = Map<string, Map<string, ReplayLine>>; // variant → `${file}|${rate}|${phase}` → line
+
+export function loadReplays(dir: string, variants: string[]): Replays {
+  const out: Replays = new Map();
+  for (const v of new Set(variants)) {
+    const m = new Map<string, ReplayLine>();
+    for (const line of readFileSync(join(dir, `${v}.jsonl`), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const l = JSON.parse(line) as ReplayLine;
+      m.set(`${l.file}|${l.rate}|${l.phase}`, l);
+    }
+    out.set(v, m);
+  }
+  return out;
+}
+
+export function phasesOf(replays: Replays): number[] {
+  const first = replays.values().next().value as Map<string, ReplayLine> | undefined;
+  return [...new Set([...(first?.values() ?? [])].map((l) => l.phase))].sort((a, b) => a - b);
+}
+
+export function toHypothesis(h: ReplayHyp): Hypothesis {
+  return { text: h.tokens.join(' '), tokens: h.tokens, logProbs: h.logProbs, tokenMs: h.timesMs, leadMs: h.timesMs?.length ? h.timesMs[0]! : null };
+}
+
+export interface Decided extends Outcome {
+  transcript: string;
+  reason: string;
+  confidence: number;
+  /** Features of the decision, for calibration. */
+  features: number[] | null;
+}
+
+const classifier = new ConsentClassifier();
+
+export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arrangement, phases: number[], calibration?: Calibration): Decided[] {
+  const out: Decided[] = [];
+  for (const item of items) {
+    for (const rate of RATES) {
+      for (const phase of phases) {
+        const key = `${item.label.file}|${rate}|${phase}`;
+        const get = (v: string) => {
+          const l = replays.get(v)?.get(key);
+          if (!l) throw new Error(`no replay of ${key} for ${v}`);
+          return l;
+        };
+        const main = get(a.primary);
+        const others = (a.alternatives ?? []).map(get);
+        const spotter = a.spotter ? get(a.spotter) : null;
+        // latencyMs: an estimate of the decision time after the labelled end of speech (speech_ended plus every
+        // decoder's finish CPU).
+        let decided: Decided = { item, rate, phase, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
+        // As ConsentSession: utterance after utterance until one decides.
+        for (let u = 0; u < main.utterances.length; u++) {
+          const mu = main.utterances[u]!;
+          const heard: Heard = {
+            main: 'recogniser',
+            hypotheses: [main, ...(a.lazy ? [] : others)].map((l) => toHypothesis(l.utterances[u]!.hyp)),
+            speechMs: mu.endedT - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
+          };
+          let flush = mu.flushMs + (a.lazy ? 0 : others.reduce((n, l) => n + l.utterances[u]!.flushMs, 0));
+          if (spotter) {
+            const su = spotter.utterances[u]!;
+            flush += su.flushMs;
+            heard.spotted = (su.hyp.hits ?? []).map((k) => ({ keyword: k.keyword, startTime: k.startMs === undefined ? undefined : k.startMs / 1000, endTime: k.endMs === undefined ? undefined : k.endMs / 1000 }));
+          }
+          let v = decideConsent(heard, { classifier, tokenType: 'pinyin-initial-final', language: 'zh', calibration }, a.rules);
+          if (a.lazy && others.length && (!v || v.cue === 'none' || v.cue === 'empty')) {
+            // Heard again: the whole utterance decoded once more after the first final (about 25 ms of CPU per
+            // second of audio on this machine, the measured cost of one hearing).
+            heard.hypotheses.push(...others.map((l) => toHypothesis(l.utterances[u]!.hyp)));
+            flush += others.reduce((n, l) => n + ((l.utterances[u]!.endedT - l.utterances[u]!.onsetT + (l.preRollMs ?? 400) + (l.tailMs ?? 480)) * 25) / 1000, 0);
+            v = decideConsent(heard, { classifier, tokenType: 'pinyin-initial-final', language: 'zh', calibration }, a.rules);
+          }
+          if (!v) continue;
+          const at = mu.endedT + flush;
+          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs: Math.round(at - main.labelEndT), features: decisionFeatures(v, heard) };
+          break;
+        }
+        out.push(decided);
+      }
+    }
+  }
+  return out;
+}
+
+/** Options every replay CLI shares: where the replays are and the decision rules to replay them with. */
+export const REPLAY_OPTIONS = {
+  replay: { type: 'string', default: 'bench/results/consent-replay' },
+  gap: { type: 'string' },
+  lead: { type: 'string' },
+  match: { type: 'string' },
+  agree: { type: 'boolean', default: false },
+  'alt-grants': { type: 'boolean', default: false },
+} as const;
+
+export function rulesFrom(v: { gap?: string; lead?: string; match?: string; agree?: boolean; 'alt-grants'?: boolean }): Arrangement['rules'] {
+  const rules = { ...DEFAULT_RULES };
+  if (v.gap !== undefined) rules.maxUnheardGapMs = Number(v.gap);
+  if (v.lead !== undefined) rules.maxUnheardLeadMs = Number(v.lead);
+  if (v.match !== undefined) rules.minGrantConfidence = Number(v.match);
+  if (v.agree) rules.requireAgreement = true;
+  if (v['alt-grants']) rules.grantFromAlternative = true;
+  return rules;
+}
+
+// Usage: tsx bench/consent/decisions.ts [corpus dir] --arrangement hot2@320~hot2@160 [--replay DIR] [--gap MS]
+//          [--alt-grants] [--errors]
+function main(): void {
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false } }, allowPositionals: true });
+  const a = parseArrangement(values.arrangement, rulesFrom(values));
+  const replays = loadReplays(values.replay, arrangementVariants(a));
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio')), replays, a, phasesOf(replays));
+  for (const set of ['natural', 'espeak'] as const) {
+    for (const rate of RATES) {
+      console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
+    }
+  }
+  if (values.errors) {
+    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

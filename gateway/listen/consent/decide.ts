@@ -1,0 +1,204 @@
+// From what was heard of one answer to one decision. Pure: ConsentSession calls it on every finished utterance, and
+// the offline replay (bench/consent/) calls the same code on recorded hypotheses, so what is tuned there is what runs
+// here.
+//
+// Safety first, in this order:
+//  1. every opinion is classified on its own: the recogniser's transcript, its other hypotheses (the same answer
+//     decoded again, see asr/Ensemble.ts), the keyword spotter's phrases;
+//  2. a refusal or complaint heard by any of them decides `refused`, unless it contradicts the recogniser's own
+//     `granted`, which then becomes `unclear` (one ear heard yes, another no: ask again);
+//  3. `granted` needs the main opinion (the recogniser's transcript, or the spotter in keyword-spotting mode) to
+//     grant, no other opinion to doubt it (a question or hesitation), and the recogniser to have heard the whole
+//     answer: its start, every stretch of it, and most of what was said;
+//  4. everything else is `unclear`, which costs a re-prompt, never a pitch without consent.
+// The reported `confidence` is the classifier's match score, or with a calibration file (consent.calibrationFile,
+// ./calibration.ts) a probability that the decision is right; no calibration is bundled yet.
+import { calibrated, type Calibration } from './calibration.js';
+import type { ConsentClassifier, ConsentResult } from './ConsentClassifier.js';
+import { soundsLikeComplaint } from './complaint.js';
+import { spottedToInput, type SpottedKeyword } from './keywords.js';
+import type { Language, TokenType } from './lexicon.js';
+import { INITIALS } from './pinyin.js';
+
+export interface Hypothesis {
+  /** Recogniser output as the classifier reads it (space-separated model tokens for pinyin models). */
+  text: string;
+  tokens?: string[];
+  /** Per-token log-probabilities, when the recogniser reports them. */
+  logProbs?: number[];
+  /** Per-token emission times, ms from the VAD onset. */
+  tokenMs?: number[];
+  /** Speech before the first recognised token, ms from the VAD onset; null when the recogniser gave no times. */
+  leadMs: number | null;
+}
+
+export interface Heard {
+  /** Whose opinion carries a grant: the recogniser's transcript, or the spotter's (keyword-spotting mode). */
+  main: 'recogniser' | 'spotter';
+  /** Best first: [0] is the recogniser's transcript, the rest are other decodes of the same audio. */
+  hypotheses: Hypothesis[];
+  /** Keyword spotter phrases (seconds from the VAD onset), when a spotter listened. */
+  spotted?: SpottedKeyword[];
+  /** VAD onset to end of speech, ms. */
+  speechMs: number;
+}
+
+export interface DecisionRules {
+  /** A `granted` whose phrase covers less of the answer than this (classifier match score) is `unclear`. */
+  minGrantConfidence: number;
+  /** A `granted` with more speech than this before its first recognised token is `unclear`. */
+  maxUnheardLeadMs: number;
+  /** A `granted` with a stretch longer than this between two recognised syllables is `unclear` (a lost 不, 吗). */
+  maxUnheardGapMs: number;
+  /** Speech at least this long with nothing recognised is `unclear`; shorter is ignored (a click, a cough). */
+  minUnclearSpeechMs: number;
+  /** A `granted` needs every other recogniser hypothesis to grant too (not merely not to doubt it). */
+  requireAgreement?: boolean;
+  /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
+  grantFromAlternative?: boolean;
+}
+
+export type OpinionSource = 'recogniser' | 'alternative' | 'spotter';
+
+export interface Opinion {
+  source: OpinionSource;
+  text: string;
+  result: ConsentResult;
+}
+
+export interface ConsentVerdict extends ConsentResult {
+  /** The recogniser transcript the decision is reported with (the spotted phrases in keyword-spotting mode). */
+  transcript: string;
+  /** Every opinion that was weighed, for logs and tuning. */
+  opinions: Opinion[];
+  /** The classifier's match score of the deciding phrase (what `minGrantConfidence` is compared with). */
+  match: number;
+}
+
+export interface DecideContext {
+  classifier: ConsentClassifier;
+  tokenType: TokenType;
+  language: Language;
+  /** Maps the decision's features to a calibrated probability; without it `confidence` is the match score. */
+  calibration?: Calibration;
+}
+
+function classifyText(ctx: DecideContext, text: string): ConsentResult {
+  const c = ctx.classifier.classify({ text, tokenType: ctx.tokenType, language: ctx.language });
+  // A complaint misheard past every lexicon phrase (别打了 → "b ié d ǎ d é") still refuses.
+  if (c.decision !== 'granted' && !c.complaint && soundsLikeComplaint(text)) {
+    return { ...c, decision: 'refused', complaint: true, cue: 'complaint', reason: `${c.reason}; heard as a complaint` };
+  }
+  return c;
+}
+
+const INITIAL_SET: ReadonlySet<string> = new Set(INITIALS);
+
+/**
+ * Longest stretch between two recognised syllables, ms: from the last token of one syllable to the first of the
+ * next (pinyin models spell a syllable as initial + final; other models' tokens are units of their own).
+ */
+export function longestGapMs(h: Hypothesis, tokenType: TokenType): number {
+  const t = h.tokenMs;
+  const tok = h.tokens;
+  if (!t || !tok || t.length !== tok.length) return 0;
+  let gap = 0;
+  for (let i = 1; i < t.length; i++) {
+    const insideSyllable = tokenType === 'pinyin-initial-final' && INITIAL_SET.has(tok[i - 1]!);
+    if (!insideSyllable) gap = Math.max(gap, t[i]! - t[i - 1]!);
+  }
+  return gap;
+}
+
+/**
+ * The decision for one finished utterance, or null when nothing was heard in speech too short to be an answer (the
+ * window keeps listening).
+ */
+export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionRules): ConsentVerdict | null {
+  const primary: Hypothesis = heard.hypotheses[0] ?? { text: '', leadMs: null };
+  const opinions: Opinion[] = [];
+  const seen = new Set<string>();
+  heard.hypotheses.forEach((h, i) => {
+    const t = h.text.trim();
+    if (!t || seen.has(t)) return;
+    seen.add(t);
+    opinions.push({ source: i === 0 ? 'recogniser' : 'alternative', text: t, result: classifyText(ctx, t) });
+  });
+  let spottedText = '';
+  if (heard.spotted?.length) {
+    const input = spottedToInput(heard.spotted);
+    spottedText = input.text;
+    if (input.text) opinions.push({ source: 'spotter', text: input.text, result: ctx.classifier.classify(input) });
+  }
+  const transcript = heard.main === 'recogniser' ? primary.text.trim() : spottedText;
+  const done = (r: ConsentResult, deciding: Opinion | null): ConsentVerdict => {
+    const v: ConsentVerdict = { ...r, transcript, opinions, match: r.confidence };
+    v.confidence = ctx.calibration ? calibrated(ctx.calibration, v, heard) : r.confidence;
+    void deciding;
+    return v;
+  };
+
+  if (opinions.length === 0) {
+    if (heard.speechMs < rules.minUnclearSpeechMs) return null;
+    // The callee clearly said something nobody could make out: that is an answer, not a yes.
+    return done({ decision: 'unclear', phrase: null, confidence: 0, complaint: false, cue: 'empty', reason: `${Math.round(heard.speechMs)} ms of speech, nothing recognised` }, null);
+  }
+
+  const mainSource: OpinionSource = heard.main;
+  const own = opinions.find((o) => o.source === mainSource);
+  const refusal = opinions.find((o) => o.result.decision === 'refused' && o.result.complaint) ?? opinions.find((o) => o.result.decision === 'refused');
+  if (refusal) {
+    const r = refusal.result;
+    const who = refusal.source === mainSource ? '' : ` (the ${refusal.source} heard "${refusal.text}")`;
+    if (own && own.result.decision === 'granted' && refusal !== own) {
+      return done({ ...own.result, decision: 'unclear', complaint: false, cue: 'refusal', reason: `${own.result.reason}, but ${r.reason}${who}` }, own);
+    }
+    return done({ ...r, reason: `${r.reason}${who}` }, refusal);
+  }
+
+  if (!own) {
+    const o = opinions[0]!;
+    return done({ ...o.result, decision: 'unclear', reason: `the ${mainSource} heard nothing to confirm what the ${o.source} heard ("${o.text}": ${o.result.reason})` }, o);
+  }
+  let granter = own;
+  let granterHyp = primary;
+  if (own.result.decision !== 'granted') {
+    // The recogniser's other hearings are its n-best: when its best hypothesis heard no lexicon phrase at all (not a
+    // refusal, question, hesitation or filler — words it could not place), a yes another hearing of the same answer
+    // heard is weighed, under every check below, instead of being lost.
+    const alt = rules.grantFromAlternative && (own.result.cue === 'none' || own.result.cue === 'empty') && heard.main === 'recogniser'
+      ? opinions.find((o) => o.source === 'alternative' && o.result.decision === 'granted')
+      : undefined;
+    if (!alt) return done(own.result, own);
+    granter = alt;
+    granterHyp = heard.hypotheses.find((h) => h.text.trim() === alt.text) ?? primary;
+  }
+  const c = granter === own ? own.result : { ...granter.result, reason: `${granter.result.reason}, heard by another hearing (the first heard "${own.text}")` };
+
+  const doubt = opinions.find((o) => o !== granter && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
+  const dissent = rules.requireAgreement ? opinions.find((o) => o !== granter && o.source !== 'spotter' && o.result.decision !== 'granted') : undefined;
+  if (dissent && !doubt) {
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, granter);
+  }
+  if (doubt) {
+    return done({ ...c, decision: 'unclear', cue: doubt.result.cue, reason: `${c.reason}; the ${doubt.source} heard "${doubt.text}" (${doubt.result.reason})` }, granter);
+  }
+  if (heard.main === 'recogniser') {
+    const lead = granterHyp.leadMs;
+    if (lead !== null && lead > rules.maxUnheardLeadMs) {
+      // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a
+      // negation or a question, so the yes is not explicit.
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` }, granter);
+    }
+    const gap = longestGapMs(granterHyp, ctx.tokenType);
+    if (gap > rules.maxUnheardGapMs) {
+      // The same inside the answer: 我…愿意 with a stretch nothing was recognised in may be 我不愿意.
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(gap)} ms between two recognised syllables` }, granter);
+    }
+  }
+  if (c.confidence < rules.minGrantConfidence) {
+    // A yes-word that covers only part of what was heard (是 in 你是谁 misheard) is not explicit consent.
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; consent phrase covers too little of the answer (match ${c.confidence} < ${rules.minGrantConfidence})` }, granter);
+  }
+  return done(c, granter);
+}

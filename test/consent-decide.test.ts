@@ -1,0 +1,125 @@
+// decideConsent: how what was heard of one answer becomes one decision. Pure logic over hypotheses written by hand
+// in the recogniser's own token form (pinyin initials and tonal finals), so every fusion and safety rule is pinned.
+import { describe, expect, it } from 'vitest';
+import {
+  ConsentClassifier, charsToPinyinTokens, decideConsent, longestGapMs, type DecisionRules, type Heard, type Hypothesis,
+} from '../gateway/listen/consent/index.js';
+import type { Calibration } from '../gateway/listen/consent/calibration.js';
+
+const ctx = { classifier: new ConsentClassifier(), tokenType: 'pinyin-initial-final' as const, language: 'zh' as const };
+const RULES: DecisionRules = { minGrantConfidence: 0.8, maxUnheardLeadMs: 400, maxUnheardGapMs: 400, minUnclearSpeechMs: 250 };
+
+/** A hypothesis of `chars` in the model's tokens, one token every `step` ms from `startMs`. */
+function hyp(chars: string, startMs = 40, step = 80): Hypothesis {
+  const tokens = chars ? charsToPinyinTokens(chars).split(' ') : [];
+  return { text: tokens.join(' '), tokens, tokenMs: tokens.map((_, i) => startMs + i * step), leadMs: tokens.length ? startMs : null };
+}
+
+function heard(main: string, more: Partial<Heard> = {}): Heard {
+  return { main: 'recogniser', hypotheses: [hyp(main)], speechMs: 600, ...more };
+}
+
+const spotted = (...phrases: string[]) => phrases.map((keyword, i) => ({ keyword, startTime: 0.1 + i * 0.3, endTime: 0.3 + i * 0.3 }));
+
+describe('one opinion', () => {
+  it('grants an explicit consent phrase and refuses a refusal', () => {
+    expect(decideConsent(heard('可以'), ctx, RULES)).toMatchObject({ decision: 'granted', phrase: '可以', transcript: 'k ě y ǐ' });
+    expect(decideConsent(heard('不可以'), ctx, RULES)).toMatchObject({ decision: 'refused', phrase: '不可以' });
+    expect(decideConsent(heard('别打了'), ctx, RULES)).toMatchObject({ decision: 'refused', complaint: true });
+  });
+
+  it('refuses a complaint the lexicon cannot spell (别打了 misheard as b ié d ǎ d é)', () => {
+    const v = decideConsent({ main: 'recogniser', hypotheses: [{ text: 'b ié d ǎ d é', leadMs: 40 }], speechMs: 700 }, ctx, RULES)!;
+    expect(v).toMatchObject({ decision: 'refused', complaint: true });
+  });
+
+  it('keeps listening after a short noise with nothing recognised, and calls long unrecognised speech unclear', () => {
+    expect(decideConsent(heard('', { speechMs: 120 }), ctx, RULES)).toBeNull();
+    expect(decideConsent(heard('', { speechMs: 400 }), ctx, RULES)).toMatchObject({ decision: 'unclear', cue: 'empty' });
+  });
+});
+
+describe('safety rules on a grant', () => {
+  it('does not grant when the recogniser lost the start of the answer (你 of 你是谁 lost, leaving 是)', () => {
+    const h = { ...hyp('是', 520), leadMs: 520 };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [h], speechMs: 700 }, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent({ main: 'recogniser', hypotheses: [{ ...h, leadMs: 300, tokenMs: [300, 340] }], speechMs: 700 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
+  it('does not grant when a long stretch between two recognised syllables was heard as nothing (我…愿意: a lost 不)', () => {
+    const tokens = charsToPinyinTokens('我愿意').split(' ');
+    const gappy: Hypothesis = { text: tokens.join(' '), tokens, tokenMs: [40, 80, 720, 760, 880, 920], leadMs: 40 };
+    expect(longestGapMs(gappy, 'pinyin-initial-final')).toBe(640);
+    expect(decideConsent({ main: 'recogniser', hypotheses: [gappy], speechMs: 1100 }, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+    const fluent: Hypothesis = { ...gappy, tokenMs: [40, 80, 320, 360, 480, 520] };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [fluent], speechMs: 700 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
+  it('counts the gap between syllables, not between an initial and its final', () => {
+    const slow: Hypothesis = { text: 'h ǎo', tokens: ['h', 'ǎo'], tokenMs: [40, 700], leadMs: 40 };
+    expect(longestGapMs(slow, 'pinyin-initial-final')).toBe(0);
+    expect(decideConsent({ main: 'recogniser', hypotheses: [slow], speechMs: 900 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
+  it('does not grant a yes-word that covers too little of what was heard', () => {
+    expect(decideConsent(heard('是要买什么东西'), ctx, RULES)?.decision).not.toBe('granted');
+  });
+});
+
+describe('second opinions can only make granted harder', () => {
+  it('a refusal heard only by the keyword spotter refuses an answer the recogniser could not place', () => {
+    const v = decideConsent(heard('不要啊', { hypotheses: [hyp('我要啊')], spotted: spotted('不要') }), ctx, RULES)!;
+    expect(v).toMatchObject({ decision: 'refused', phrase: '不要' });
+    expect(v.reason).toContain('spotter');
+  });
+
+  it('a refusal heard by another opinion turns the recogniser\'s grant into unclear, never into granted', () => {
+    expect(decideConsent(heard('可以', { spotted: spotted('不可以') }), ctx, RULES)).toMatchObject({ decision: 'unclear', cue: 'refusal' });
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('不可以')] }), ctx, RULES)).toMatchObject({ decision: 'unclear' });
+  });
+
+  it('a question or hesitation heard by another opinion stops a grant', () => {
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('可以吗')] }), ctx, RULES)).toMatchObject({ decision: 'unclear', cue: 'question' });
+    expect(decideConsent(heard('好', { spotted: spotted('好', '考虑一下') }), ctx, RULES)).toMatchObject({ decision: 'unclear' });
+  });
+
+  it('a grant heard only by a second opinion is not a grant: the recogniser\'s transcript must agree', () => {
+    expect(decideConsent(heard('他们', { spotted: spotted('可以') }), ctx, RULES)?.decision).toBe('unclear');
+    expect(decideConsent(heard('他们', { hypotheses: [hyp('他们'), hyp('可以')] }), ctx, RULES)?.decision).toBe('unclear');
+    expect(decideConsent({ main: 'recogniser', hypotheses: [], spotted: spotted('可以'), speechMs: 500 }, ctx, RULES)?.decision).toBe('unclear');
+  });
+
+  it('a second opinion that agrees, or heard nothing, leaves the grant', () => {
+    expect(decideConsent(heard('可以', { spotted: spotted('可以') }), ctx, RULES)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('')] }), ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
+  it('with requireAgreement every other hearing must grant too', () => {
+    const rules = { ...RULES, requireAgreement: true };
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('可以')] }), ctx, rules)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('他们')] }), ctx, rules)).toMatchObject({ decision: 'unclear' });
+  });
+
+  it('in keyword-spotting mode the spotter carries the decision', () => {
+    const v = decideConsent({ main: 'spotter', hypotheses: [], spotted: spotted('可以'), speechMs: 500 }, ctx, RULES)!;
+    expect(v).toMatchObject({ decision: 'granted', transcript: '可以' });
+    expect(decideConsent({ main: 'spotter', hypotheses: [], spotted: spotted('不', '可以'), speechMs: 500 }, ctx, RULES)?.decision).toBe('refused');
+  });
+});
+
+describe('confidence', () => {
+  it('is the classifier match score without a calibration, and the calibrated probability with one', () => {
+    const plain = decideConsent(heard('可以'), ctx, RULES)!;
+    expect(plain.confidence).toBe(plain.match);
+    const cal: Calibration = {
+      features: ['match', 'meanLogProb', 'minLogProb', 'agreement', 'opinions'],
+      granted: { bias: 1, weights: [0, 0, 0, 0, 0] },
+      refused: { bias: -1, weights: [0, 0, 0, 0, 0] },
+      unclear: { bias: 0, weights: [0, 0, 0, 0, 0] },
+    };
+    const v = decideConsent(heard('可以'), { ...ctx, calibration: cal }, RULES)!;
+    expect(v.confidence).toBeCloseTo(1 / (1 + Math.exp(-1)), 3);
+    expect(v.match).toBe(plain.match);
+    expect(decideConsent(heard('不行'), { ...ctx, calibration: cal }, RULES)!.confidence).toBeCloseTo(1 / (1 + Math.exp(1)), 3);
+  });
+});

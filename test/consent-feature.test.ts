@@ -1,0 +1,40 @@
+// How the consent feature turns `asr.search` and `consent.secondOpinion` into the recogniser's decoding and the
+// engines beside it: what runs on a call is decided here, so each setting is checked to build what it says.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../gateway/config.js';
+import { recogniserSearch, secondOpinion } from '../gateway/features/consent.js';
+import { loadLexiconFile } from '../gateway/listen/consent/index.js';
+import { isResolved, resolveModel } from '../gateway/models.js';
+
+const lex = loadLexiconFile('zh');
+const model = resolveModel('zipformer-wenetspeech-kws-3.3m');
+const tokens = isResolved(model) ? model.files.tokens : undefined;
+const cfg = (asr: Record<string, unknown>, consent: Record<string, unknown>) => loadConfig({}, { asr, consent });
+
+describe('consent settings', () => {
+  it('ships greedy search with no second hearing (what the cross-speaker folds chose)', () => {
+    const c = cfg({}, {});
+    const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
+    expect(decoding).toEqual({ method: 'greedy' });
+    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toBeUndefined();
+  });
+
+  it.runIf(tokens)('biases beam search with the lexicon as hotwords, and puts the keyword spotter beside it when asked', () => {
+    const c = cfg({ search: 'hotwords', hotwordBoost: 2 }, { secondOpinion: 'spotter' });
+    const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
+    expect(decoding).toMatchObject({ method: 'beam', boost: 2 });
+    expect((decoding as { hotwords?: string[] }).hotwords?.length).toBeGreaterThan(50);
+    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toMatchObject([{ mode: 'kws' }]);
+  });
+
+  it('falls back to beam search without hotwords on a model whose tokens are not pinyin, and says so', () => {
+    const r = recogniserSearch(cfg({ search: 'hotwords' }, {}), lex, 'char', tokens);
+    expect(r.decoding).toEqual({ method: 'beam', maxActivePaths: 4 });
+    expect(r.note).toMatch(/pinyin-token model/);
+  });
+
+  it('refuses a shifted second hearing that would start before the first', () => {
+    const c = cfg({}, { secondOpinion: 'shifted', shiftMs: -160 });
+    expect(() => secondOpinion(c, lex, 'pinyin-initial-final', tokens, { method: 'greedy' })).toThrow(/shiftMs must be ≥ 0/);
+  });
+});

@@ -1,0 +1,40 @@
+// Cross-speaker selection (bench/consent/folds.ts): a setting is chosen on the other sources' natural answers only,
+// never on the held-out source and never on the espeak stress set.
+import { describe, expect, it } from 'vitest';
+import type { ConsentItem, Expected } from '../bench/consent/corpus.js';
+import { choose, leaveOneSourceOut, objective, tally, type Outcome } from '../bench/consent/folds.js';
+
+function item(source: string, expected: Expected, set: 'natural' | 'espeak' = 'natural'): ConsentItem {
+  return { label: { file: `${source}/${expected}.wav` } as ConsentItem['label'], set, expected, speaker: source, source };
+}
+
+/** Outcomes of a candidate: `right` says, per source, whether it decides that source's answers correctly. */
+function outcomes(right: Record<string, boolean>): Outcome[] {
+  return Object.entries(right).flatMap(([source, ok]) =>
+    (['granted', 'refused'] as const).map((expected) => ({ item: item(source, expected, source === 'espeak' ? 'espeak' : 'natural'), rate: '16k' as const, phase: 0, decision: ok ? expected : ('unclear' as const), latencyMs: 100 })),
+  );
+}
+
+describe('leave one source out', () => {
+  it('chooses on the other sources and scores the held-out one with that choice', () => {
+    const a = outcomes({ s1: true, s2: true, s3: false, espeak: false });
+    const b = outcomes({ s1: false, s2: false, s3: true, espeak: true });
+    const folds = leaveOneSourceOut(['a', 'b'], (c) => (c === 'a' ? a : b));
+    expect(folds.map((f) => f.heldOut)).toEqual(['s1', 's2', 's3']);
+    // Holding out s3, a wins on s1+s2 and is scored on s3, where it fails: the held-out score shows it.
+    const s3 = folds.find((f) => f.heldOut === 's3')!;
+    expect(s3.chosen).toBe('a');
+    expect(tally(s3.outcomes).perClass.granted.correct).toBe(0);
+    // The stress set never votes: b is perfect there and still loses.
+    expect(choose(['a', 'b'], (c) => (c === 'a' ? a : b).filter((o) => o.item.set === 'natural'))).toBe('a');
+  });
+
+  it('puts no false grant above any recall, and prefers the cheaper of equals', () => {
+    const safe = tally(outcomes({ s1: true }));
+    const unsafe = tally([...outcomes({ s1: true }), { item: item('s1', 'unclear'), rate: '16k', phase: 0, decision: 'granted', latencyMs: 1 }]);
+    expect(unsafe.falseGrants).toBe(1);
+    expect(objective(safe)[0]).toBeGreaterThan(objective(unsafe)[0]!);
+    const same = outcomes({ s1: true, s2: true });
+    expect(choose(['cheap', 'dear'], () => same)).toBe('cheap');
+  });
+});

@@ -1,0 +1,155 @@
+// ConsentSession with a scripted recogniser stream: what audio reaches the recogniser (pre-roll, the utterance, a
+// second hearing cut elsewhere), what the judge is given (times on the utterance's own clock), and when a window
+// decides. The recogniser and judge are fakes; the real ones are tested in asr-*.test.ts and consent-decide.test.ts.
+import { describe, expect, it } from 'vitest';
+import type { AsrResult, AsrStream } from '../gateway/listen/asr/index.js';
+import { ConsentSession, type ConsentDecisionEvent } from '../gateway/listen/ConsentSession.js';
+import type { ConsentVerdict, Heard } from '../gateway/listen/consent/index.js';
+
+const RATE = 16000;
+
+class FakeStream implements AsrStream {
+  readonly callId = 'c';
+  fed: Float32Array[] = [];
+  finishes = 0;
+  private cb: ((r: AsrResult) => void) | null = null;
+  /** Samples accepted so far (the stream's clock). */
+  get samples(): number {
+    return this.fed.reduce((n, a) => n + a.length, 0);
+  }
+  accept(x: Float32Array): void {
+    this.fed.push(x);
+  }
+  finish(): void {
+    this.finishes++;
+  }
+  reset(): void {}
+  onResult(cb: (r: AsrResult) => void): void {
+    this.cb = cb;
+  }
+  emit(r: Partial<AsrResult>): void {
+    this.cb!({ text: '', tokens: [], final: true, ...r });
+  }
+  stats() {
+    return { audioMs: 0, cpuMs: 0, cpuMsPerAudioSec: 0 };
+  }
+  close(): void {}
+}
+
+function verdict(decision: ConsentVerdict['decision'], cue: ConsentVerdict['cue'], transcript: string): ConsentVerdict {
+  return { decision, cue, transcript, phrase: null, confidence: 0.9, match: 0.9, complaint: false, reason: `${decision} (${cue})`, opinions: [] };
+}
+
+/** A call's inbound audio, 20 ms at a time, each sample's value its own index (so cuts can be checked). */
+function setup(opts: { rehearShiftMs?: number | null; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
+  const stream = new FakeStream();
+  const judged: Heard[] = [];
+  const decided: ConsentDecisionEvent[] = [];
+  const transcripts: string[] = [];
+  let pos = 0;
+  const s = new ConsentSession({
+    openStream: () => stream,
+    judge: (h) => (judged.push(h), opts.judge ? opts.judge(h) : verdict('granted', 'consent', h.hypotheses[0]!.text)),
+    main: 'recogniser',
+    now: () => (pos * 1000) / RATE,
+    preRollMs: 400,
+    endSilenceMs: 240,
+    rehearShiftMs: opts.rehearShiftMs ?? null,
+    emitTranscript: (t) => transcripts.push(t),
+    decide: (d) => decided.push(d),
+  });
+  const advance = (ms: number) => {
+    for (let end = pos + (ms * RATE) / 1000; pos < end; ) {
+      const x = new Float32Array(320);
+      for (let i = 0; i < x.length; i++) x[i] = (pos + i) / 1e6;
+      s.audio(x, pos);
+      pos += x.length;
+    }
+  };
+  return { s, stream, judged, decided, transcripts, advance, now: () => (pos * 1000) / RATE };
+}
+
+describe('one answer', () => {
+  it('feeds the recogniser from the onset minus the pre-roll to the end of speech, then decides once', () => {
+    const { s, stream, judged, decided, advance } = setup();
+    advance(1000);
+    s.expect('p1', 8000);
+    advance(200);
+    s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 2000, startT: 1200 });
+    expect(stream.finishes).toBe(1);
+    // The first sample fed is the one at 800 ms (onset 1200 − 400 ms of pre-roll).
+    expect(Math.round(stream.fed[0]![0]! * 1e6)).toBe(800 * 16);
+    const onsetStreamMs = 400;
+    stream.emit({ text: 'k ě y ǐ', tokens: ['k', 'ě', 'y', 'ǐ'], tokenMs: [onsetStreamMs + 40, onsetStreamMs + 80, onsetStreamMs + 200, onsetStreamMs + 240] });
+    expect(judged).toHaveLength(1);
+    expect(judged[0]!.hypotheses[0]).toMatchObject({ text: 'k ě y ǐ', leadMs: 40, tokenMs: [40, 80, 200, 240] });
+    expect(judged[0]!.speechMs).toBe(2000 - 240 - 1200);
+    expect(decided).toHaveLength(1);
+    expect(decided[0]).toMatchObject({ decision: 'granted', promptId: 'p1', speechStartT: 1200, speechEndT: 1760 });
+    // Evidence audio: what the recogniser heard (pre-roll included) with half a second of context before it.
+    expect(decided[0]!.audio!.length).toBe((2000 - 300) * 16);
+  });
+
+  it('keeps listening after something too short to be an answer, and ends unclear when the window closes', () => {
+    const { s, stream, decided, advance } = setup({ judge: () => null });
+    s.expect('p', 3000);
+    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
+    advance(700);
+    s.speech({ type: 'speech_ended', t: 700, startT: 500 });
+    stream.emit({ text: '' });
+    expect(decided).toHaveLength(0);
+    advance(2400);
+    expect(decided).toEqual([expect.objectContaining({ decision: 'unclear', reason: 'no answer before the window closed' })]);
+  });
+
+  it('a failed recogniser makes the answer unclear, never lost', () => {
+    const { s, stream, decided, advance } = setup();
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
+    advance(900);
+    s.speech({ type: 'speech_ended', t: 900, startT: 500 });
+    stream.emit({ error: 'worker died' });
+    expect(decided[0]).toMatchObject({ decision: 'unclear', reason: 'recogniser failed: worker died' });
+  });
+});
+
+describe('hearing an answer again', () => {
+  const placeNothing = (h: Heard) => (h.hypotheses.length === 1 ? verdict('unclear', 'none', h.hypotheses[0]!.text) : verdict('granted', 'consent', h.hypotheses[1]!.text));
+
+  it('feeds the same audio again, cut later, when the first hearing placed nothing, and judges both hearings', () => {
+    const { s, stream, judged, decided, transcripts, advance } = setup({ rehearShiftMs: 160, judge: placeNothing });
+    advance(1000);
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 2000, startT: 1200 });
+    const firstLen = stream.samples;
+    stream.emit({ text: 'd ù', tokens: ['d', 'ù'], tokenMs: [440, 480] });
+    expect(decided).toHaveLength(0);
+    expect(stream.finishes).toBe(2);
+    // Second feed: from 800 + 160 ms to the end of the first (the audio heard at speech_ended).
+    const second = stream.fed.slice(-1)[0]!;
+    expect(Math.round(second[0]! * 1e6)).toBe(960 * 16);
+    expect(second.length).toBe(firstLen - 160 * 16);
+    // Its times map back onto the utterance's onset: the onset lies 240 ms into the second feed.
+    const base = (firstLen / 16) + 240;
+    stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [base + 40, base + 80] });
+    expect(judged.at(-1)!.hypotheses.map((h) => [h.text, h.leadMs])).toEqual([['d ù', 40], ['d uì', 40]]);
+    expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
+    // The client saw the first hearing's transcript only.
+    expect(transcripts).toEqual(['d ù']);
+  });
+
+  it('does not hear again an answer the first hearing placed (a refusal, a question, a yes)', () => {
+    const { s, stream, decided, advance } = setup({ rehearShiftMs: 160, judge: () => verdict('refused', 'refusal', 'b ù') });
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
+    advance(900);
+    s.speech({ type: 'speech_ended', t: 900, startT: 500 });
+    stream.emit({ text: 'b ù' });
+    expect(stream.finishes).toBe(1);
+    expect(decided[0]).toMatchObject({ decision: 'refused' });
+  });
+});
