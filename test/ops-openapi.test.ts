@@ -90,6 +90,17 @@ async function openEventStream(path: string, template: string, schema: 'CallEven
   return { first };
 }
 
+/** Opens a documented SSE route that need not send anything at once: status and type checked, then dropped. */
+async function touchStream(path: string, template: string): Promise<void> {
+  const ac = new AbortController();
+  const res = await fetch(`${http}${path}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  expect(doc.paths[template].get.responses['200'].content!['text/event-stream']).toBeDefined();
+  ac.abort();
+  exercised.add(`get ${template}`);
+}
+
 const firstStreamEvent = async (path: string) => (await openEventStream(path, '/v1/calls/{callId}/events', 'CallEvent')).first;
 
 beforeAll(async () => {
@@ -218,6 +229,24 @@ describe('every documented operation answers as documented', () => {
     // AudioSocket call details ahead of the TCP connection.
     expect((await call('POST', '/v1/audiosocket/calls', { body: { uuid: '0f8fad5b-d9cb-469f-a165-70867728950e', callType: 'marketing' } })).status).toBe(201);
     expect((await call('POST', '/v1/audiosocket/calls', { body: { callType: 'marketing' } })).status).toBe(400);
+
+    // Webhooks, not configured on this gateway: every outbox route says so (404 webhooks_disabled).
+    expect((await call('GET', '/v1/webhooks')).body.error).toBe('webhooks_disabled');
+    expect((await call('GET', '/v1/webhooks/deliveries?state=dead')).status).toBe(404);
+    expect((await call('GET', '/v1/webhooks/deliveries/01J0000000000000000000000')).status).toBe(404);
+    expect((await call('POST', '/v1/webhooks/deliveries/01J0000000000000000000000/replay')).status).toBe(404);
+
+    // The live monitor's page and data.
+    expect((await call('GET', '/ui')).type).toBe('text/html');
+    expect((await call('GET', '/ui', { token: null })).status).toBe(401);
+    expect((await call('GET', '/ui/calls')).body.calls.map((r: { callId: string }) => r.callId)).toContain('api-call');
+    expect((await call('GET', '/ui/calls/api-call/timeline')).body.events.length).toBeGreaterThan(0);
+    expect((await call('GET', '/ui/calls/nobody/frames')).status).toBe(404);
+    await touchStream('/ui/stream', '/ui/stream');
+    expect((await call('GET', `/ui/evidence/${evidenceId}`)).body.verified).toBe(true);
+
+    // Last, as a rolling update's preStop hook would: no call is live, so the drain answers at once.
+    expect((await call('POST', '/v1/drain')).status).toBe(200);
 
     const all = Object.entries(source.paths).flatMap(([p, item]) => METHODS.filter((m) => item[m]).map((m) => `${m} ${p}`));
     expect(all.filter((op) => !exercised.has(op))).toEqual([]);
