@@ -126,6 +126,7 @@ afterAll(async () => {
 });
 
 let n = 0;
+let calls = 0;
 function callee(): string {
   return `+86138${String(Date.now() % 100000).padStart(5, '0')}${String(++n).padStart(3, '0')}`;
 }
@@ -133,7 +134,7 @@ function callee(): string {
 async function startScripted(number: string, extra: Record<string, unknown> = {}) {
   const c = new TestCall(url);
   const ready = await c.start({
-    callId: `e2e-${n}-${Date.now()}`,
+    callId: `e2e-${++calls}-${Date.now()}`,
     encoding: 'pcm16',
     sampleRate: RATE,
     callType: 'marketing',
@@ -149,8 +150,10 @@ const nodeEv = (c: TestCall, node: string) => c.waitFor((e) => e.type === 'scrip
 const finished = (c: TestCall, promptId: unknown) => c.waitFor((e) => e.type === 'prompt_finished' && e.promptId === promptId, 40_000);
 const clip = (rel: string) => wireAudio(rel).samples;
 
+// The four calls that wait on the callee's (real-time) answers run side by side: each has its own callee and call
+// id, as concurrent calls on a trunk do, and the gateway holds a hundred.
 describe('approved script on a live call', () => {
-  it('hears 可以 after the question and only then plays the pitch; the record shows it all', async () => {
+  it.concurrent('hears 可以 after the question and only then plays the pitch; the record shows it all', async () => {
     if (!haveConsent) return expect.fail('gw.commands.expectConsent is not wired');
     const { c, ready } = await startScripted(callee());
     expect(ready.type).toBe('ready');
@@ -180,7 +183,7 @@ describe('approved script on a live call', () => {
     expect(rec.policyChecks[0].allowed).toBe(true);
   }, 90_000);
 
-  it('hears 不要 and says goodbye without the pitch', async () => {
+  it.concurrent('hears 不要 and says goodbye without the pitch', async () => {
     if (!haveConsent) return expect.fail('gw.commands.expectConsent is not wired');
     const { c } = await startScripted(callee());
     const line = new Line(c);
@@ -196,7 +199,7 @@ describe('approved script on a live call', () => {
     expect(c.events('prompt_started').some((e) => String(e.promptId).startsWith('pitch'))).toBe(false);
   }, 90_000);
 
-  it('a complaint (别打了) puts the number on the do-not-call list; the next start is rejected', async () => {
+  it.concurrent('a complaint (别打了) puts the number on the do-not-call list; the next start is rejected', async () => {
     if (!haveConsent) return expect.fail('gw.commands.expectConsent is not wired');
     const number = callee();
     const { c } = await startScripted(number);
@@ -240,7 +243,7 @@ describe('approved script on a live call', () => {
     await line.stop();
   }, 60_000);
 
-  it('silence leads to a re-prompt and then goodbye', async () => {
+  it.concurrent('silence leads to a re-prompt and then goodbye', async () => {
     const number = callee();
     const { c } = await startScripted(number);
     const line = new Line(c);

@@ -2,33 +2,18 @@
 // end (bench/wires/plivo.ts): ?token= in the stream URL, `start` with the call UUID, mediaFormat and extra_headers,
 // base64 μ-law or L16, playAudio/checkpoint/clearAudio back and playedStream/clearedAudio answers. Then what a
 // broken far end sends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { plivoWire } from '../bench/wires/plivo.js';
-import type { Gateway } from '../gateway/Gateway.js';
 import { plivoExtraHeaders } from '../gateway/wires/plivo.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
 import { expectOnlyBrokenStreamsEnd, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
-import { startGateway } from './helpers/gateway.js';
-import { command, drive, params, RawStream, tone } from './helpers/platformCalls.js';
+import { command, drive, params, RawStream, tone, useGateway } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'plivo-wire-token';
 /** Plivo's call ids are UUIDs (what its Call API takes). */
 const CALL_UUID = '9f3c1a52-7f1e-4c55-8a3a-0c6a7e5d2b10';
-let gw: Gateway;
-let base: string;
-let http: string;
-
-beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: false, grpc: false } });
-  gw = g.gw;
-  http = g.http;
-  base = g.http.replace('http:', 'ws:');
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop(0);
-});
+const g = useGateway(TOKEN);
 
 const start = (over: Record<string, unknown> = {}, extra = 'callType=notification') => ({
   event: 'start',
@@ -47,8 +32,8 @@ describe('plivo wire', () => {
 
   it('takes the call UUID as the call id and call type, language and callee (with its +) from extraHeaders; plays μ-law; checkpoints become prompt_heard', async () => {
     const p = params(CALL_UUID, { language: 'en', callType: 'notification', callee: '+8613900000007' });
-    const d = await drive(plivoWire, base, TOKEN, p);
-    const call = gw.calls.get(CALL_UUID)!;
+    const d = await drive(plivoWire, g.base, TOKEN, p);
+    const call = g.gw.calls.get(CALL_UUID)!;
     expect(call.format).toEqual({ encoding: 'mulaw', sampleRate: 8000 });
     expect(call.init).toMatchObject({ wire: 'plivo', language: 'en', callType: 'notification', callee: '+8613900000007' });
     expect(call.init.extra).toMatchObject({ plivo: { callId: CALL_UUID } });
@@ -71,14 +56,14 @@ describe('plivo wire', () => {
 
   it('plays 16 kHz L16, empties Plivo\'s buffer with clearAudio when a prompt is stopped, and closes prompt_heard on clearedAudio', async () => {
     // Plivo never answers the checkpoints behind cleared audio: its clearedAudio closes the prompt.
-    await expectStopClears({ gw, wire: plivoWire, base, http, token: TOKEN, callId: 'pl-call-2' });
+    await expectStopClears({ gw: g.gw, wire: plivoWire, base: g.base, http: g.http, token: TOKEN, callId: 'pl-call-2' });
   }, 30_000);
 
   it('names the call by a callId from the stream URL, lets extraHeaders override the URL, and ends the call on stop', async () => {
-    const s = await new RawStream(`${base}/v1/plivo?token=${TOKEN}&callId=crm-4713&language=zh`).open();
+    const s = await new RawStream(`${g.base}/v1/plivo?token=${TOKEN}&callId=crm-4713&language=zh`).open();
     s.send(start({}, 'callType=notification;language=en;campaign=x'));
-    await until(() => gw.calls.has('crm-4713'), 3000, 'call crm-4713');
-    const call = gw.calls.get('crm-4713')!;
+    await until(() => g.gw.calls.has('crm-4713'), 3000, 'call crm-4713');
+    const call = g.gw.calls.get('crm-4713')!;
     expect(call.init).toMatchObject({ language: 'en', callType: 'notification' });
     expect(call.init.extra).toMatchObject({ plivo: { streamId: 'st-1', extraHeaders: { campaign: 'x' } } });
     s.send(media(Buffer.alloc(160, 0xff).toString('base64')));
@@ -90,25 +75,25 @@ describe('plivo wire', () => {
 
   it('accepts the token as ?token=, bearer or Basic, and refuses a stream without it before reading anything', async () => {
     const basicAuth = `Basic ${Buffer.from(`plivo:${TOKEN}`).toString('base64')}`;
-    for (const [url, headers] of [[`${base}/v1/plivo?token=${TOKEN}`, {}], [`${base}/v1/plivo`, { authorization: `Bearer ${TOKEN}` }], [`${base}/v1/plivo`, { authorization: basicAuth }]] as [string, Record<string, string>][]) {
+    for (const [url, headers] of [[`${g.base}/v1/plivo?token=${TOKEN}`, {}], [`${g.base}/v1/plivo`, { authorization: `Bearer ${TOKEN}` }], [`${g.base}/v1/plivo`, { authorization: basicAuth }]] as [string, Record<string, string>][]) {
       const ok = await new RawStream(url, { headers }).open();
       const m = start();
       ok.send(m);
-      await until(() => gw.calls.has(m.start.callId), 3000, 'authorised call');
+      await until(() => g.gw.calls.has(m.start.callId), 3000, 'authorised call');
       ok.ws.close();
       await ok.closed;
     }
-    for (const url of [`${base}/v1/plivo`, `${base}/v1/plivo?token=wrong`]) {
+    for (const url of [`${g.base}/v1/plivo`, `${g.base}/v1/plivo?token=wrong`]) {
       const bad = new RawStream(url);
       const m = start();
       bad.ws.on('open', () => bad.send(m));
       expect((await bad.closed).code).toBe(4401);
-      expect(gw.calls.has(m.start.callId)).toBe(false);
+      expect(g.gw.calls.has(m.start.callId)).toBe(false);
     }
   });
 
   it('ends only the broken stream, with the reason in the close frame, while another call carries on', async () => {
-    const url = `${base}/v1/plivo?token=${TOKEN}`;
+    const url = `${g.base}/v1/plivo?token=${TOKEN}`;
     const l16 = { mediaFormat: { encoding: 'audio/x-l16', sampleRate: 16000 } };
     const cases: BrokenCase[] = [
       { name: 'not JSON', first: '{"event": "start"', code: /^malformed_json/ },
@@ -122,6 +107,6 @@ describe('plivo wire', () => {
       { name: 'two seconds in one frame', first: start(), then: media(Buffer.alloc(16000).toString('base64')), code: /^frame_too_long/ },
       { name: 'a call type earshot does not know', first: start({}, 'callType=survey'), code: /^invalid_start/ },
     ];
-    await expectOnlyBrokenStreamsEnd({ gw, wire: plivoWire, base, token: TOKEN, url, cases });
+    await expectOnlyBrokenStreamsEnd({ gw: g.gw, wire: plivoWire, base: g.base, token: TOKEN, url, cases });
   }, 30_000);
 });

@@ -1,32 +1,17 @@
 // The Telnyx wire (/v1/telnyx) driven as Telnyx's media streaming documents it, by the bench's Telnyx far end
 // (bench/wires/telnyx.ts): stream_auth_token as its header, connected → start (call_control_id, custom_parameters,
 // media_format) → base64 RTP payloads, PCMU or big-endian L16, media/mark/clear back. Then what a broken far end sends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { telnyxWire } from '../bench/wires/telnyx.js';
-import type { Gateway } from '../gateway/Gateway.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
 import { expectOnlyBrokenStreamsEnd, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
-import { startGateway } from './helpers/gateway.js';
-import { command, drive, params, RawStream, tone } from './helpers/platformCalls.js';
+import { command, drive, params, RawStream, tone, useGateway } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'telnyx-wire-token';
 /** What Telnyx's call control ids look like (they are the id its Call Control API takes). */
 const CONTROL_ID = 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
-let gw: Gateway;
-let base: string;
-let http: string;
-
-beforeAll(async () => {
-  const g = await startGateway({ asr: { model: '' }, apiToken: TOKEN, wires: { audiosocket: false, grpc: false } });
-  gw = g.gw;
-  http = g.http;
-  base = g.http.replace('http:', 'ws:');
-}, 60_000);
-
-afterAll(async () => {
-  await gw?.stop(0);
-});
+const g = useGateway(TOKEN);
 
 const start = (over: Record<string, unknown> = {}, custom: Record<string, unknown> = {}) => ({
   event: 'start',
@@ -39,8 +24,8 @@ const media = (payload: string) => ({ event: 'media', sequence_number: '2', stre
 describe('telnyx wire', () => {
   it('takes the call_control_id as the call id and call type, language and callee from custom_parameters; plays PCMU; marks become prompt_heard', async () => {
     const p = params(CONTROL_ID, { language: 'en', callType: 'notification', callee: '+8613900000007' });
-    const d = await drive(telnyxWire, base, TOKEN, p);
-    const call = gw.calls.get(CONTROL_ID)!;
+    const d = await drive(telnyxWire, g.base, TOKEN, p);
+    const call = g.gw.calls.get(CONTROL_ID)!;
     expect(call.format).toEqual({ encoding: 'mulaw', sampleRate: 8000 });
     expect(call.init).toMatchObject({ wire: 'telnyx', language: 'en', callType: 'notification', callee: '+8613900000007' });
     expect(call.init.extra).toMatchObject({ telnyx: { callControlId: CONTROL_ID } });
@@ -63,16 +48,16 @@ describe('telnyx wire', () => {
 
   it('carries 16 kHz L16 big-endian both ways, empties Telnyx\'s queue with clear when a prompt is stopped, and reports only what played', async () => {
     // Telnyx's L16 is big-endian on the wire: the far end swaps it back, so sample-for-sample equality checks the swap.
-    await expectStopClears({ gw, wire: telnyxWire, base, http, token: TOKEN, callId: 'tx-call-2' });
+    await expectStopClears({ gw: g.gw, wire: telnyxWire, base: g.base, http: g.http, token: TOKEN, callId: 'tx-call-2' });
   }, 30_000);
 
   it('names the call by a callId custom parameter, ignores the outbound track, and ends the call on stop', async () => {
-    const s = await new RawStream(`${base}/v1/telnyx?token=${TOKEN}`).open();
+    const s = await new RawStream(`${g.base}/v1/telnyx?token=${TOKEN}`).open();
     s.send({ event: 'connected', version: '1.0.0' });
     // custom_parameters as the API takes them (a list of name/value); the object form is read as well.
     s.send(start({ custom_parameters: [{ name: 'callType', value: 'notification' }, { name: 'callId', value: 'crm-4712' }, { name: 'campaign', value: 'x' }] }));
-    await until(() => gw.calls.has('crm-4712'), 3000, 'call crm-4712');
-    const call = gw.calls.get('crm-4712')!;
+    await until(() => g.gw.calls.has('crm-4712'), 3000, 'call crm-4712');
+    const call = g.gw.calls.get('crm-4712')!;
     expect(call.init.extra).toMatchObject({ telnyx: { streamId: 'S-1', customParameters: { campaign: 'x' } } });
     s.send({ ...media(Buffer.alloc(160, 0xff).toString('base64')), media: { track: 'outbound', payload: 'not base64 at all!' } });
     s.send(media(Buffer.alloc(160, 0xff).toString('base64')));
@@ -84,24 +69,24 @@ describe('telnyx wire', () => {
 
   it('accepts the token as stream_auth_token header, bearer or ?token=, and refuses a stream without it before reading anything', async () => {
     for (const headers of [{ 'x-telnyx-streaming-auth-token': TOKEN }, { authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
-      const ok = await new RawStream(`${base}/v1/telnyx`, { headers }).open();
+      const ok = await new RawStream(`${g.base}/v1/telnyx`, { headers }).open();
       const m = start();
       ok.send(m);
-      await until(() => gw.calls.has(m.start.call_control_id), 3000, 'authorised call');
+      await until(() => g.gw.calls.has(m.start.call_control_id), 3000, 'authorised call');
       ok.ws.close();
       await ok.closed;
     }
     for (const headers of [{}, { 'x-telnyx-streaming-auth-token': 'wrong' }, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
-      const bad = new RawStream(`${base}/v1/telnyx`, { headers });
+      const bad = new RawStream(`${g.base}/v1/telnyx`, { headers });
       const m = start();
       bad.ws.on('open', () => bad.send(m));
       expect((await bad.closed).code).toBe(4401);
-      expect(gw.calls.has(m.start.call_control_id)).toBe(false);
+      expect(g.gw.calls.has(m.start.call_control_id)).toBe(false);
     }
   });
 
   it('ends only the broken stream, with the reason in the close frame, while another call carries on', async () => {
-    const url = `${base}/v1/telnyx?token=${TOKEN}`;
+    const url = `${g.base}/v1/telnyx?token=${TOKEN}`;
     const l16 = { media_format: { encoding: 'L16', sample_rate: 16000, channels: 1 } };
     const cases: BrokenCase[] = [
       { name: 'not JSON', first: '{"event": "start"', code: /^malformed_json/ },
@@ -115,6 +100,6 @@ describe('telnyx wire', () => {
       { name: 'two seconds in one frame', first: start(), then: media(Buffer.alloc(16000).toString('base64')), code: /^frame_too_long/ },
       { name: 'a call id the control API cannot carry', first: start({ call_control_id: 'a b/c' }), code: /^invalid_start/ },
     ];
-    await expectOnlyBrokenStreamsEnd({ gw, wire: telnyxWire, base, token: TOKEN, url, cases });
+    await expectOnlyBrokenStreamsEnd({ gw: g.gw, wire: telnyxWire, base: g.base, token: TOKEN, url, cases });
   }, 30_000);
 });
