@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { asteriskWire } from '../bench/wires/asterisk.js';
 import { basic } from '../bench/wires/platform.js';
 import { RawStream, command, drive, params, serverEvents, tone, useGateway } from './helpers/platformCalls.js';
+import { expectCleanHangup, expectStopClearsNow } from './helpers/platformChecks.js';
 import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
@@ -35,14 +36,8 @@ describe('Asterisk chan_websocket wire', () => {
       expect(d.frames.map((f) => f.bytes.byteLength)).toEqual(new Array(30).fill(160));
       d.call.play('long', tone(p, 3000), true);
       await until(() => d.frames.length >= 45, 3000, 'some of the second prompt');
-      expect(await command(g.http, TOKEN, p.callId, 'stop_prompt')).toBe(202);
-      const clear = await d.waitFor('far_end_clear');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
-      // Nothing Asterisk would drop, ignore or hang up on.
-      expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
-      d.call.hangup();
-      await until(() => d.closes.length > 0, 5000, 'onClose');
+      await expectStopClearsNow(d, { http: g.http, token: TOKEN, callId: p.callId, settleMs: 200 });
+      await expectCleanHangup(d);
     } finally {
       stop();
     }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { exotelWire } from '../bench/wires/exotel.js';
 import { basic } from '../bench/wires/platform.js';
 import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
+import { expectCleanHangup, expectStopClearsNow } from './helpers/platformChecks.js';
 import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
@@ -42,13 +43,8 @@ describe('Exotel wire', () => {
       expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([800, 800, 800, 800, 800, 800, 320]);
       d.call.play('long', tone(p, 3000), true);
       await until(() => d.frames.length >= 12, 3000, 'some of the second prompt');
-      expect(await command(g.http, TOKEN, 'CA-exotel-1', 'stop_prompt')).toBe(202);
-      const clear = await d.waitFor('far_end_clear');
-      await new Promise((r) => setTimeout(r, 250));
-      expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
-      expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
-      d.call.hangup();
-      await until(() => d.closes.length > 0, 5000, 'onClose');
+      await expectStopClearsNow(d, { http: g.http, token: TOKEN, callId: 'CA-exotel-1', settleMs: 250 });
+      await expectCleanHangup(d);
     } finally {
       stop();
     }

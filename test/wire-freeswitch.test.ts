@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { freeswitchStreamWire, freeswitchWire } from '../bench/wires/freeswitch.js';
 import { basic } from '../bench/wires/platform.js';
 import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
+import { expectCleanHangup, expectStopClearsNow } from './helpers/platformChecks.js';
 import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
@@ -31,13 +32,8 @@ describe('FreeSWITCH wire', () => {
       await until(() => d.frames.length >= 3, 3000, 'three files');
       // One file per 200 ms of audio (1600 μ-law bytes once converted back by the far end).
       expect(d.frames.slice(0, 3).map((f) => f.bytes.byteLength)).toEqual([1600, 1600, 1600]);
-      expect(await command(g.http, TOKEN, 'fs-call-1', 'stop_prompt')).toBe(202);
-      const clear = await d.waitFor('far_end_clear');
-      await new Promise((r) => setTimeout(r, 300));
-      expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
-      expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
-      d.call.hangup();
-      await until(() => d.closes.length > 0, 5000, 'onClose');
+      await expectStopClearsNow(d, { http: g.http, token: TOKEN, callId: 'fs-call-1', settleMs: 300 });
+      await expectCleanHangup(d);
     } finally {
       stop();
     }
@@ -53,9 +49,7 @@ describe('FreeSWITCH wire', () => {
       await d.waitFor('prompt_finished');
       await until(() => d.frames.length >= 3, 2000, 'files');
       expect(d.frames.map((f) => f.bytes.byteLength)).toEqual([6400, 6400, 3200]);
-      expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
-      d.call.hangup();
-      await until(() => d.closes.length > 0, 5000, 'onClose');
+      await expectCleanHangup(d);
     } finally {
       stop();
     }

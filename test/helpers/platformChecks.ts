@@ -4,8 +4,27 @@
 import { expect } from 'vitest';
 import type { StartParams, Wire } from '../../bench/wires/types.js';
 import type { Gateway } from '../../gateway/Gateway.js';
-import { command, drive, params, RawStream, tone } from './platformCalls.js';
+import { command, drive, params, RawStream, tone, type DrivenCall } from './platformCalls.js';
 import { until } from './until.js';
+
+/**
+ * `stop_prompt` over the control API brings the platform's clear, and no prompt audio reaches the far end after it
+ * (waiting `settleMs` for stragglers); returns the clear.
+ */
+export async function expectStopClearsNow(d: DrivenCall, p: { http: string; token: string; callId: string; settleMs?: number }): Promise<{ wall: number }> {
+  expect(await command(p.http, p.token, p.callId, 'stop_prompt')).toBe(202);
+  const clear = await d.waitFor('far_end_clear');
+  if (p.settleMs) await new Promise((r) => setTimeout(r, p.settleMs));
+  expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
+  return clear;
+}
+
+/** Nothing the platform would drop, ignore or hang up on was sent; the far end hangs up and the stream closes. */
+export async function expectCleanHangup(d: DrivenCall): Promise<void> {
+  expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
+  d.call.hangup();
+  await until(() => d.closes.length > 0, 5000, 'onClose');
+}
 
 /**
  * A 3 s prompt at 16 kHz pcm16 through `wire`: its first frames arrive sample for sample (whatever the platform's
@@ -22,16 +41,12 @@ export async function expectStopClears(p: { gw: Gateway; wire: Wire; base: strin
     await until(() => d.frames.length >= 25, 3000, 'half a second of prompt');
     const got = Buffer.concat(d.frames.slice(0, 10).map((f) => f.bytes));
     expect(got.equals(Buffer.from(prompt, 'base64').subarray(0, got.length))).toBe(true);
-    expect(await command(p.http, p.token, p.callId, 'stop_prompt')).toBe(202);
-    const clear = await d.waitFor('far_end_clear');
+    await expectStopClearsNow(d, p);
     const heard = await d.waitFor('prompt_heard');
     expect(heard).toMatchObject({ promptId: 'long', complete: false });
     expect(heard.heardMs as number).toBeGreaterThan(300);
     expect(heard.heardMs as number).toBeLessThan(1500);
-    expect(d.frames.filter((f) => f.wall > clear.wall + 5)).toEqual([]);
-    expect(d.events.filter((e) => e.type === 'bench_bad_json')).toEqual([]);
-    d.call.hangup();
-    await until(() => d.closes.length > 0, 5000, 'onClose');
+    await expectCleanHangup(d);
   } finally {
     stop();
   }
