@@ -6,8 +6,6 @@
 //
 //   npm run demo:webhook-outage -- [--calls 12] [--outage-s 60] [--restart-at-s 30] [--concurrency 6] [--json out.json]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +15,7 @@ import { readWav } from '../../gateway/audio/wav.js';
 import { databasePath, openDatabase } from '../../gateway/store/Database.js';
 import { verifySignature } from '../../gateway/webhooks/signature.js';
 import { TestCall } from '../../test/helpers/client.js';
+import { WebhookReceiver } from '../../test/helpers/webhookReceiver.js';
 import { readLabels } from '../scenarios.js';
 import { startServer, type ServerProcess } from '../serverProcess.js';
 
@@ -39,41 +38,6 @@ const CALLS = Number(args.calls);
 const OUTAGE_MS = Number(args['outage-s']) * 1000;
 const RESTART_AT_MS = Number(args['restart-at-s']) * 1000;
 const CONCURRENCY = Number(args.concurrency);
-
-interface Hook {
-  at: number;
-  headers: IncomingHttpHeaders;
-  raw: string;
-  body: { id: string; type: string; callId: string | null; data: Record<string, unknown> };
-}
-
-/** A receiver that answers 204 to everything while up, and refuses connections while down (same port). */
-class Receiver {
-  readonly hooks: Hook[] = [];
-  port = 0;
-  private server: Server | null = null;
-  async up(): Promise<void> {
-    const s = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        this.hooks.push({ at: performance.now(), headers: req.headers, raw, body: JSON.parse(raw) as Hook['body'] });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => s.listen(this.port, '127.0.0.1', r));
-    this.port = (s.address() as AddressInfo).port;
-    this.server = s;
-  }
-  async down(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
-}
 
 /** One consent call: start, the answer streamed at real time, silence until the decision, hang up. */
 async function consentCall(url: string, callId: string, file: string): Promise<{ decision: string; evidenceId: string | null }> {
@@ -125,7 +89,7 @@ async function main(): Promise<void> {
   const files = readLabels(AUDIO).filter((l) => l.file.startsWith('natural/') && l.kind === 'consent').map((l) => l.file);
   if (!files.length) throw new Error(`no consent clips under ${AUDIO}/natural`);
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-webhook-outage-'));
-  const rx = new Receiver();
+  const rx = new WebhookReceiver(); // answers 204 while up; refuses connections while down (same port)
   await rx.up(); // takes a port, then goes down: connections to it are refused for the whole outage
   await rx.down();
   const downAt = performance.now();
@@ -165,23 +129,23 @@ async function main(): Promise<void> {
     log(`receiver back after ${((upAt - downAt) / 1000).toFixed(1)} s; ${stored.size} events stored (${[...stored.values()].filter((r) => r.type === 'consent').length} consent)`);
     const wanted = new Set([...stored.values()].filter((r) => r.type === 'consent').map((r) => r.id));
     const deadline = upAt + 120_000;
-    while (performance.now() < deadline && new Set(rx.hooks.filter((h) => wanted.has(h.body.id)).map((h) => h.body.id)).size < wanted.size) {
+    while (performance.now() < deadline && new Set(rx.requests.filter((h) => wanted.has(h.body.id)).map((h) => h.body.id)).size < wanted.size) {
       await new Promise((r) => setTimeout(r, 100));
     }
     // Everything (call summaries too) and a moment for any duplicate to show up.
-    while (performance.now() < deadline && new Set(rx.hooks.map((h) => h.body.id)).size < stored.size) await new Promise((r) => setTimeout(r, 100));
+    while (performance.now() < deadline && new Set(rx.requests.map((h) => h.body.id)).size < stored.size) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 2000));
 
-    const consent = rx.hooks.filter((h) => h.body.type === 'consent');
+    const consent = rx.requests.filter((h) => h.body.type === 'consent');
     const ids = new Set(consent.map((h) => h.body.id));
     const lastConsentAt = Math.max(...consent.map((h) => h.at));
-    const lastAnyAt = Math.max(...rx.hooks.map((h) => h.at));
-    const signed = rx.hooks.filter((h) => verifySignature(SECRET, h.headers['earshot-signature'] as string, h.raw).ok).length;
-    const asStored = rx.hooks.filter((h) => stored.get(h.body.id)?.body === h.raw).length;
-    const headerIds = rx.hooks.filter((h) => h.headers['earshot-event-id'] === h.body.id).length;
+    const lastAnyAt = Math.max(...rx.requests.map((h) => h.at));
+    const signed = rx.requests.filter((h) => verifySignature(SECRET, h.headers['earshot-signature'] as string, h.raw).ok).length;
+    const asStored = rx.requests.filter((h) => stored.get(h.body.id)?.body === h.raw).length;
+    const headerIds = rx.requests.filter((h) => h.headers['earshot-event-id'] === h.body.id).length;
     const byEvidence = new Map(consent.map((h) => [h.body.data.evidenceId as string, h.body.data.decision as string]));
     const matched = decisions.filter((d) => d.evidenceId && byEvidence.get(d.evidenceId) === d.decision).length;
-    const attempts = rx.hooks.map((h) => Number(h.headers['earshot-delivery-attempt']));
+    const attempts = rx.requests.map((h) => Number(h.headers['earshot-delivery-attempt']));
     const report = {
       calls: CALLS,
       consentDecisions: decisions.length,
@@ -191,11 +155,11 @@ async function main(): Promise<void> {
       eventsStored: stored.size,
       consentWebhooksDelivered: ids.size,
       consentDecisionsMatchedByEvidenceId: matched,
-      requestsReceived: rx.hooks.length,
-      duplicates: rx.hooks.length - new Set(rx.hooks.map((h) => h.body.id)).size,
-      signaturesValid: `${signed}/${rx.hooks.length}`,
-      bodiesByteIdenticalToStored: `${asStored}/${rx.hooks.length}`,
-      eventIdHeaderMatchesBody: `${headerIds}/${rx.hooks.length}`,
+      requestsReceived: rx.requests.length,
+      duplicates: rx.requests.length - new Set(rx.requests.map((h) => h.body.id)).size,
+      signaturesValid: `${signed}/${rx.requests.length}`,
+      bodiesByteIdenticalToStored: `${asStored}/${rx.requests.length}`,
+      eventIdHeaderMatchesBody: `${headerIds}/${rx.requests.length}`,
       deliveryAttemptOfAcceptedRequest: { min: Math.min(...attempts), max: Math.max(...attempts) },
       secondsFromReceiverReturnToLastConsent: Number(((lastConsentAt - upAt) / 1000).toFixed(2)),
       secondsFromReceiverReturnToLastEvent: Number(((lastAnyAt - upAt) / 1000).toFixed(2)),
@@ -204,7 +168,7 @@ async function main(): Promise<void> {
     log('done');
     console.log(JSON.stringify(report, null, 2));
     if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
-    const ok = ids.size === decisions.length && matched === decisions.length && signed === rx.hooks.length && asStored === rx.hooks.length;
+    const ok = ids.size === decisions.length && matched === decisions.length && signed === rx.requests.length && asStored === rx.requests.length;
     if (!ok) process.exitCode = 1;
   } finally {
     for (const g of live) await g.stop().catch(() => undefined);

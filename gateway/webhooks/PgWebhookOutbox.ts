@@ -5,7 +5,7 @@
 // writing transaction wakes every instance's dispatcher when it commits.
 import type pg from 'pg';
 import type { PgMigrationSet, Postgres } from '../store/postgres/Postgres.js';
-import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, OutboxRow, OutboxState, WebhookOutboxStore } from './WebhookOutbox.js';
+import { entryFromRow, type AttemptOutcome, type NewWebhookEvent, type OutboxEntry, type OutboxRow, type OutboxState, type OutboxTableRow, type WebhookOutboxStore } from './WebhookOutbox.js';
 
 export const PG_WEBHOOK_MIGRATIONS: PgMigrationSet = {
   module: 'webhooks',
@@ -54,34 +54,6 @@ export async function writePgOutboxRows(c: pg.PoolClient, rows: readonly OutboxR
   await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
 }
 
-interface Row {
-  id: string;
-  type: string;
-  call_id: string | null;
-  body: string;
-  created_at: number;
-  state: OutboxState;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  last_status: number | null;
-  delivered_at: number | null;
-}
-
-const entry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  type: r.type,
-  callId: r.call_id,
-  body: r.body,
-  createdAt: r.created_at,
-  state: r.state,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-  lastStatus: r.last_status,
-  deliveredAt: r.delivered_at,
-});
-
 const FIELDS = 'id, type, call_id, body, created_at, state, attempts, next_attempt_at, last_error, last_status, delivered_at';
 
 export class PgWebhookOutbox implements WebhookOutboxStore {
@@ -119,7 +91,7 @@ export class PgWebhookOutbox implements WebhookOutboxStore {
   }
 
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxEntry[]> {
-    const r = await this.db.query<Row>(
+    const r = await this.db.query<OutboxTableRow>(
       `UPDATE webhook_outbox o SET lease_until = $3 FROM (
          SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1
          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -127,7 +99,7 @@ export class PgWebhookOutbox implements WebhookOutboxStore {
        RETURNING ${FIELDS.split(', ').map((f) => `o.${f}`).join(', ')}`,
       [now, limit, leaseUntil],
     );
-    return r.rows.map(entry).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
+    return r.rows.map(entryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -168,16 +140,16 @@ export class PgWebhookOutbox implements WebhookOutboxStore {
   }
 
   async get(id: string): Promise<OutboxEntry | null> {
-    const r = await this.db.query<Row>(`SELECT ${FIELDS} FROM webhook_outbox WHERE id = $1`, [id]);
-    return r.rows[0] ? entry(r.rows[0]) : null;
+    const r = await this.db.query<OutboxTableRow>(`SELECT ${FIELDS} FROM webhook_outbox WHERE id = $1`, [id]);
+    return r.rows[0] ? entryFromRow(r.rows[0]) : null;
   }
 
   async list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]> {
-    const r = await this.db.query<Row>(
+    const r = await this.db.query<OutboxTableRow>(
       `SELECT ${FIELDS} FROM webhook_outbox WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [q.state ?? null, q.before ?? null, q.limit],
     );
-    return r.rows.map(entry);
+    return r.rows.map(entryFromRow);
   }
 
   async counts(): Promise<Record<OutboxState, number>> {

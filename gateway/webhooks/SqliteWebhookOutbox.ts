@@ -4,7 +4,7 @@
 // (attempt outcomes, standalone events) are batched, one transaction each.
 import type { Statement } from 'better-sqlite3';
 import { migrate, sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
-import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, OutboxRow, OutboxState, WebhookOutboxStore } from './WebhookOutbox.js';
+import { entryFromRow, type AttemptOutcome, type NewWebhookEvent, type OutboxEntry, type OutboxRow, type OutboxState, type OutboxTableRow, type WebhookOutboxStore } from './WebhookOutbox.js';
 
 export const WEBHOOK_MIGRATIONS: MigrationSet = {
   module: 'webhooks',
@@ -63,34 +63,6 @@ const bind = (r: OutboxRow) => ({
   lastError: r.dead ?? null,
 });
 
-interface Row {
-  id: string;
-  type: string;
-  call_id: string | null;
-  body: string;
-  created_at: number;
-  state: OutboxState;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  last_status: number | null;
-  delivered_at: number | null;
-}
-
-const entry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  type: r.type,
-  callId: r.call_id,
-  body: r.body,
-  createdAt: r.created_at,
-  state: r.state,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-  lastStatus: r.last_status,
-  deliveredAt: r.delivered_at,
-});
-
 export class SqliteWebhookOutbox implements WebhookOutboxStore {
   private readonly st;
 
@@ -145,9 +117,9 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
 
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxEntry[]> {
     return this.db.transaction(() => {
-      const rows = this.st.due.all(now, now, limit) as Row[];
+      const rows = this.st.due.all(now, now, limit) as OutboxTableRow[];
       for (const r of rows) this.st.lease.run(leaseUntil, r.id);
-      return rows.map(entry);
+      return rows.map(entryFromRow);
     }).immediate();
   }
 
@@ -177,8 +149,8 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
   }
 
   async get(id: string): Promise<OutboxEntry | null> {
-    const r = this.st.get.get(id) as Row | undefined;
-    return r ? entry(r) : null;
+    const r = this.st.get.get(id) as OutboxTableRow | undefined;
+    return r ? entryFromRow(r) : null;
   }
 
   async list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]> {
@@ -187,7 +159,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     if (q.state) (where.push('state = ?'), args.push(q.state));
     if (q.before) (where.push('id < ?'), args.push(q.before));
     const sql = `SELECT * FROM webhook_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(entry);
+    return (this.db.prepare(sql).all(...args, q.limit) as OutboxTableRow[]).map(entryFromRow);
   }
 
   async counts(): Promise<Record<OutboxState, number>> {

@@ -70,3 +70,32 @@ export interface WebhookOutboxStore {
   prune(before: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** An outbox row as both engines store it (the same columns in SQLite and PostgreSQL). */
+export interface OutboxTableRow {
+  id: string;
+  type: string;
+  call_id: string | null;
+  body: string;
+  created_at: number;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: number | null;
+}
+
+export const entryFromRow = (r: OutboxTableRow): OutboxEntry => ({
+  id: r.id,
+  type: r.type,
+  callId: r.call_id,
+  body: r.body,
+  createdAt: r.created_at,
+  state: r.state,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error,
+  lastStatus: r.last_status,
+  deliveredAt: r.delivered_at,
+});
