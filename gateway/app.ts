@@ -13,6 +13,7 @@ import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
 import { registerOpenApi } from './ops/openapi.js';
 import { tracingSettings } from './ops/tracingSettings.js';
+import { WebhookAnnouncer } from './webhooks/Announcer.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
@@ -23,15 +24,17 @@ export async function createGateway(overrides: Record<string, unknown> = {}, env
   if (tracing) gw.use((await import('./ops/tracing.js')).TracingFeature.otlp(tracing));
   // Features register here, each one line: plugins fill gw.commands and hook call start/admission.
   gw.use(new FleetFeature()); // first: a call id live elsewhere in the fleet is refused before any other admission
-  const consent = new ConsentFeature();
+  // Webhook rows are written by the features that record what they announce, in the same transactions.
+  const announcer = new WebhookAnnouncer();
+  const consent = new ConsentFeature({ announcer });
   gw.use(consent);
   gw.use(new InterruptionFeature(consent)); // shares consent's recogniser pool
   const prompts = new PromptsFeature();
   gw.use(prompts);
-  const outbound = outboundFeatures({ recordings: () => prompts.library });
+  const outbound = outboundFeatures({ recordings: () => prompts.library, announcer });
   for (const p of outbound) gw.use(p);
   const policy = outbound.find((p): p is PolicyFeature => p instanceof PolicyFeature);
-  gw.use(new WebhooksFeature({ dnc: () => policy?.policy?.dnc }));
+  gw.use(new WebhooksFeature({ dnc: () => policy?.policy?.dnc, announcer }));
   gw.use(new MonitorFeature({ evidence: () => consent.evidence }));
   for (const w of createWires(config)) gw.addWire(w);
   registerControlApi(gw);

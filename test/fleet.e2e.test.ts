@@ -13,6 +13,8 @@ import { startGatewayProcess, type GatewayProcess } from './helpers/fleet.js';
 import { CALLING_HOURS } from './helpers/gateway.js';
 import { startPostgres, type PgCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
+import { WebhookReceiver } from './helpers/webhookReceiver.js';
+import { verifySignature } from '../gateway/webhooks/signature.js';
 
 const RATE = 16000;
 /** The fleet's evidence key: every instance signs the one chain with it (and the CLI checks with it). */
@@ -21,6 +23,9 @@ const CAP = 3;
 let cluster: PgCluster;
 let A: GatewayProcess;
 let B: GatewayProcess;
+/** The fleet's webhook receiver: it refuses everything (503) until the webhook test lets events through. */
+const rx = new WebhookReceiver();
+const WEBHOOK_SECRET = 'whsec_fleet_0123456789abcdef';
 const open: TestCall[] = [];
 
 const granted = labels().find((l) => l.kind === 'consent' && l.expected === 'granted' && l.file.startsWith('natural/'))!;
@@ -105,7 +110,10 @@ async function consentCall(gw: GatewayProcess, callId: string): Promise<string> 
 
 beforeAll(async () => {
   cluster = await startPostgres();
+  await rx.up();
+  rx.answer = () => 503;
   const config = {
+    webhooks: { url: rx.url, secret: WEBHOOK_SECRET, backoffMs: 50, maxBackoffMs: 500, timeoutMs: 2000 },
     policy: { clock: CALLING_HOURS, caps: { marketing: [{ max: CAP, windowHours: 24 }] } },
     asr: { workers: 1 },
     vad: { shards: 1 },
@@ -122,6 +130,7 @@ afterAll(async () => {
   for (const c of open) c.close();
   await Promise.all([A?.stop(), B?.stop()]);
   await cluster?.destroy();
+  await rx.down();
   // The database URL's password never reaches a log line.
   for (const g of [A, B]) if (g) expect(g.output()).not.toContain(cluster.password);
 });
@@ -236,6 +245,37 @@ describe('a fleet of two gateways on one PostgreSQL', () => {
     }
     // Its call is unknown through B now, not forwarded to a dead address.
     expect((await post(B, '/v1/calls/kill-a/stop_prompt', {})).status).toBe(404);
+  });
+
+  it('webhooks from the PostgreSQL outbox: every stored decision announced once, A\'s rows delivered by B after A died', async () => {
+    const db = new pg.Client({ connectionString: cluster.url });
+    await db.connect();
+    let rows: { id: string; type: string; call_id: string; body: string }[];
+    let evidence: { id: string; callId: string; decision: string }[];
+    try {
+      rows = (await db.query(`SELECT id, type, call_id, body FROM webhook_outbox`)).rows;
+      evidence = (await db.query(`SELECT id, "callId", decision FROM evidence`)).rows;
+    } finally {
+      await db.end();
+    }
+    // Written in the evidence record's transaction: one consent row per record, A's last one included if it committed.
+    const consent = rows.filter((r) => r.type === 'consent').map((r) => JSON.parse(r.body) as { data: { evidenceId: string; decision: string } });
+    expect(consent.map((b) => b.data.evidenceId).sort()).toEqual(evidence.map((e) => e.id).sort());
+    for (const e of evidence) expect(consent.find((b) => b.data.evidenceId === e.id)?.data.decision).toBe(e.decision);
+    expect(rows.some((r) => r.type === 'rejected' && r.call_id.startsWith('cap-'))).toBe(true); // refusals, with their call records
+    expect(rows.some((r) => r.type === 'dnc_added')).toBe(true);
+    expect(rx.accepted()).toEqual([]);
+
+    rx.answer = () => 204; // A is dead: B delivers what both wrote
+    await until(() => rows.every((r) => rx.accepted().some((h) => h.body.id === r.id)), 15_000, 'every stored event delivered by B');
+    const stored = new Map(rows.map((r) => [r.id, r.body]));
+    const delivered = rx.accepted().filter((h) => stored.has(h.body.id));
+    expect(new Set(delivered.map((h) => h.body.id)).size).toBe(delivered.length); // once each
+    for (const h of delivered) {
+      expect(h.raw).toBe(stored.get(h.body.id));
+      expect(verifySignature(WEBHOOK_SECRET, h.headers['earshot-signature'] as string, h.raw).ok).toBe(true);
+    }
+    expect(delivered.filter((h) => h.body.callId === 'consent-a1').length).toBeGreaterThan(0);
   });
 
   it('with PostgreSQL stopped starts are refused policy_unavailable; once it is back they are accepted, no restart', async () => {

@@ -3,8 +3,10 @@
 // instance, the WAV in the same transaction as its record). Sealing, MACs, checkpoints and verification are the
 // engine-neutral functions in chain.ts, keyring.ts, checkpoint.ts and verify.ts, so records from either engine are
 // checked the same way. Async, so an engine that answers over the network never blocks the audio path; append()
-// resolves only once the record is durable — the caller reports the decision only then.
+// resolves only once the record is durable — the caller reports the decision only then. The webhook announcing the
+// decision is written in the record's own transaction (`announce`): both are stored, or neither.
 import type { ChainHead } from './checkpoint.js';
+import type { Announce } from '../webhooks/WebhookOutbox.js';
 import type { Keyring } from './keyring.js';
 import type { EvidenceInput, EvidenceRecord, VerifyResult } from './types.js';
 import type { VerifyOptions } from './verify.js';
@@ -20,7 +22,11 @@ export interface EvidenceLedger {
   /** Where the records are, safe to print (a file path, or the database URL without its password). */
   readonly location: string;
   readonly keys: Keyring | null;
-  append(input: EvidenceInput): Promise<EvidenceRecord>;
+  /**
+   * Appends a record; `announce` gives the outbox rows announcing it (called with the sealed record, inside the
+   * append's transaction): they commit with the record, and if they cannot be written the record is not either.
+   */
+  append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord>;
   get(id: string): Promise<EvidenceRecord | null>;
   listByCall(callId: string): Promise<EvidenceRecord[]>;
   /** The record's WAV bytes, or null. */

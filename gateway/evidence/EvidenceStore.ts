@@ -7,6 +7,8 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
+import { writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
+import type { Announce } from '../webhooks/WebhookOutbox.js';
 import { writeFileDurable } from './audioFile.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
@@ -100,10 +102,11 @@ export class EvidenceStore {
   }
 
   /**
-   * Stores a decision. Order: WAV written + fsynced + renamed, then the row committed (WAL fsync, synchronous=FULL).
-   * Throws on invalid input or I/O failure; then nothing was recorded and the caller must not report the decision.
+   * Stores a decision. Order: WAV written + fsynced + renamed, then the row committed (WAL fsync, synchronous=FULL)
+   * together with the outbox rows `announce` gives for it (one transaction, one fsync). Throws on invalid input or
+   * I/O failure; then nothing was recorded (nor announced) and the caller must not report the decision.
    */
-  append(input: EvidenceInput): EvidenceRecord {
+  append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): EvidenceRecord {
     const key = this.opts.keys?.current;
     if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
     const { fields: base, wav } = draftRecord(input, this.now(), this.config.audioDir);
@@ -117,6 +120,7 @@ export class EvidenceStore {
     const insert = this.db.transaction((): EvidenceRecord => {
       const rec = sealRecord(base, (this.stmts.last.get() as { seq: number; hash: string } | undefined) ?? null, key);
       this.stmts.insert.run({ ...rec, complaint: rec.complaint ? 1 : 0 });
+      if (announce) writeOutboxRows(this.db, announce(rec));
       return rec;
     });
     try {

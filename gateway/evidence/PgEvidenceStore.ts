@@ -3,7 +3,8 @@
 // together with its WAV (table evidence_audio) in the same transaction; the lock serialises appends from every
 // instance, and the primary key on seq and the unique prevHash make a fork impossible even without it. The commit is
 // durable (synchronous_commit) before append() resolves, so a decision is reported only once it is evidence; an
-// instance killed at any moment leaves either the whole record with its audio or nothing.
+// instance killed at any moment leaves either the whole record with its audio (and the webhook announcing it, in
+// the fleet's outbox) or nothing.
 // Every instance signs with the same key (EARSHOT_EVIDENCE_KEY or evidence.keyFile, never generated here: a key
 // per instance would split the chain's MACs) and checkpoints the heads it appends to its own file (checkpoint.ts).
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import type { PgMigrationSet, Postgres } from '../store/postgres/Postgres.js';
+import { writePgOutboxRows } from '../webhooks/PgWebhookOutbox.js';
+import type { Announce } from '../webhooks/WebhookOutbox.js';
 import { sealRecord } from './chain.js';
 import type { ChainHead } from './checkpoint.js';
 import { CheckpointLog } from './CheckpointLog.js';
@@ -157,7 +160,7 @@ export class PgEvidenceStore implements EvidenceLedger {
     return this.opts.keys;
   }
 
-  async append(input: EvidenceInput): Promise<EvidenceRecord> {
+  async append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord> {
     const key = this.opts.keys?.current;
     if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
     const { fields, wav } = draftRecord(input, this.now(), this.config.audioDir);
@@ -170,6 +173,7 @@ export class PgEvidenceStore implements EvidenceLedger {
         RECORD_COLUMNS.map((k) => sealed[k]),
       );
       if (wav) await c.query('INSERT INTO evidence_audio (id, wav) VALUES ($1, $2)', [sealed.id, Buffer.from(wav.buffer, wav.byteOffset, wav.byteLength)]);
+      if (announce) await writePgOutboxRows(c, announce(sealed));
       return sealed;
     });
     log.info({ callId: rec.callId, evidenceId: rec.id, decision: rec.decision, seq: rec.seq, hash: rec.hash }, 'evidence appended');

@@ -1,6 +1,7 @@
 // EvidenceLedger on the embedded SQLite store (EvidenceStore): its synchronous, durable append and its WAV files.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Announce } from '../webhooks/WebhookOutbox.js';
 import type { ChainHead } from './checkpoint.js';
 import type { EvidenceLedger, StoredEvidence } from './EvidenceLedger.js';
 import type { EvidenceStore } from './EvidenceStore.js';
@@ -25,8 +26,8 @@ export class SqliteEvidenceLedger implements EvidenceLedger {
     return this.store.keys;
   }
 
-  async append(input: EvidenceInput): Promise<EvidenceRecord> {
-    return this.store.append(input);
+  async append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord> {
+    return this.store.append(input, announce);
   }
 
   async get(id: string): Promise<EvidenceRecord | null> {

@@ -25,6 +25,7 @@ import {
 import { isResolved, resolveModel, type ResolvedModel } from '../models.js';
 import { HttpError, sendJson } from '../ops/http.js';
 import { metrics } from '../ops/metrics.js';
+import type { WebhookAnnouncer } from '../webhooks/Announcer.js';
 
 export class ConsentFeature implements Plugin {
   readonly name = 'consent';
@@ -35,6 +36,9 @@ export class ConsentFeature implements Plugin {
   private model: ResolvedModel | null = null;
   private sessions = new Map<Call, ConsentSession>();
   private calibration: Calibration | null = null;
+
+  /** `announcer`: the webhook rows announcing decisions, written in their evidence records' transactions. */
+  constructor(private readonly opts: { announcer?: WebhookAnnouncer } = {}) {}
 
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
@@ -124,45 +128,15 @@ export class ConsentFeature implements Plugin {
 
   /**
    * Records the decision, then reports it: the `consent` event leaves only once its evidence is durable (the
-   * engine's append resolved), so a decision that was sent is never lost. The append runs off the audio path (a
-   * PostgreSQL round trip is async; SQLite's append is synchronous, as before).
+   * engine's append resolved), so a decision that was sent is never lost; the webhook announcing it is written in
+   * the evidence record's own transaction, so a stored decision is always announced. The append runs off the audio
+   * path (a PostgreSQL round trip is async; SQLite's append is synchronous, as before).
    */
   private async decide(call: Call, decided: ConsentDecisionEvent, modelId: string, mode: string): Promise<void> {
     let d = decided;
-    let evidenceId: string | null = null;
-    try {
-      // Durable before the client hears of it: a decision that was sent is never lost.
-      const rec = await this.evidence.append({
-        callId: call.id,
-        callee: call.init.callee,
-        promptId: d.promptId,
-        decision: d.decision,
-        phrase: d.phrase,
-        transcript: d.transcript,
-        confidence: d.confidence,
-        complaint: d.complaint,
-        speechStartT: d.speechStartT ?? undefined,
-        speechEndT: d.speechEndT ?? call.t,
-        decidedT: call.t,
-        wallTime: new Date().toISOString(),
-        audio: d.audio && d.audio.length ? { sampleRate: 16000, samples: d.audio } : undefined,
-        model: modelId,
-        mode,
-      });
-      evidenceId = rec.id;
-    } catch (e) {
-      call.log.error({ err: e }, 'evidence append failed');
-      metrics.errors.inc({ code: 'evidence_failed' });
-      call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
-      d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
-    }
-    // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
-    call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
-    call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
-    metrics.consentDecisions.inc({ decision: d.decision, complaint: String(d.complaint) });
-    if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, call.t - d.speechEndT) / 1000);
-    call.emit({
-      type: 'consent',
+    const t = call.t;
+    const event = (evidenceId: string | null) => ({
+      type: 'consent' as const,
       decision: d.decision,
       phrase: d.phrase,
       transcript: d.transcript,
@@ -172,7 +146,47 @@ export class ConsentFeature implements Plugin {
       promptId: d.promptId,
       speechEndT: d.speechEndT,
       evidenceId,
+      t,
     });
+    const announcer = this.opts.announcer;
+    let evidenceId: string | null = null;
+    try {
+      // Durable before the client hears of it: a decision that was sent is never lost.
+      const rec = await this.evidence.append(
+        {
+          callId: call.id,
+          callee: call.init.callee,
+          promptId: d.promptId,
+          decision: d.decision,
+          phrase: d.phrase,
+          transcript: d.transcript,
+          confidence: d.confidence,
+          complaint: d.complaint,
+          speechStartT: d.speechStartT ?? undefined,
+          speechEndT: d.speechEndT ?? t,
+          decidedT: t,
+          wallTime: new Date().toISOString(),
+          audio: d.audio && d.audio.length ? { sampleRate: 16000, samples: d.audio } : undefined,
+          model: modelId,
+          mode,
+        },
+        announcer && ((r) => announcer.callEvent(call, event(r.id))),
+      );
+      evidenceId = rec.id;
+    } catch (e) {
+      call.log.error({ err: e }, 'evidence append failed');
+      metrics.errors.inc({ code: 'evidence_failed' });
+      call.emit({ type: 'error', code: 'evidence_failed', message: 'the decision could not be recorded; it is reported as unclear' });
+      d = { ...d, decision: 'unclear', reason: 'evidence store failed' };
+      // Nothing recorded it: the decision reported as unclear is announced on its own.
+      announcer?.alone(announcer.callEvent(call, event(null)));
+    }
+    // What the callee said is personal data: it is in the evidence record, and in the log only at debug.
+    call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
+    call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
+    metrics.consentDecisions.inc({ decision: d.decision, complaint: String(d.complaint) });
+    if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, call.t - d.speechEndT) / 1000);
+    call.emit(event(evidenceId));
   }
 
   private routes(gw: Gateway): void {

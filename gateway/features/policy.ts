@@ -11,6 +11,7 @@ import { parseScriptRef } from '../script/format.js';
 import { sharedDatabase } from '../store/Database.js';
 import { fleetDatabase } from '../store/engine.js';
 import type { StartMessage } from '../call/start.js';
+import type { WebhookAnnouncer } from '../webhooks/Announcer.js';
 
 /**
  * `policy.clock` (optional, in the `policy` config section): `system` (default) or `fixed:<ISO time>` — a frozen
@@ -36,8 +37,12 @@ export class PolicyFeature implements Plugin {
   private pending = new Map<string, { checks: PolicyCheckInput[]; at: number }>();
   private releaseDb: (() => Promise<void>) | null = null;
 
-  constructor(opts: { now?: () => Date } = {}) {
+  private readonly announcer: WebhookAnnouncer | undefined;
+
+  /** `announcer`: the webhook rows announcing call ends and refusals, written with the call records. */
+  constructor(opts: { now?: () => Date; announcer?: WebhookAnnouncer } = {}) {
     this.now = opts.now ?? (() => new Date());
+    this.announcer = opts.announcer;
   }
 
   async start(gw: Gateway): Promise<void> {
@@ -83,7 +88,7 @@ export class PolicyFeature implements Plugin {
     }
     if (!d.allowed) {
       gw.log.info({ callId: s.callId, code: d.code, reason: d.reason }, 'call refused by policy');
-      this.recordRejection(s, 'rejected_by_policy', { allowed: false, code: d.code, reason: d.reason, at: now });
+      this.recordRejection(s, 'rejected_by_policy', d.code, { allowed: false, code: d.code, reason: d.reason, at: now });
       return { ok: false, reason: d.code };
     }
     // From here on the call knows its callee in E.164 only: the call record, the consent evidence, a complaint's DNC
@@ -95,12 +100,16 @@ export class PolicyFeature implements Plugin {
     return { ok: true };
   }
 
-  /** A call that never started still gets a record saying why. */
-  recordRejection(s: StartMessage, outcome: string, check?: PolicyCheckInput): void {
+  /**
+   * A call that never started still gets a record saying why, and the `rejected` webhook (`reason`, as the client
+   * is told) is written with it.
+   */
+  recordRejection(s: StartMessage, outcome: string, reason: string, check?: PolicyCheckInput): void {
     const ref = s.script ? parseScriptRef(s.script) : null;
     try {
       this.records.start({ callId: s.callId, callee: s.callee, callType: s.callType, scriptId: ref?.id, scriptVersion: ref?.version, policyChecks: check ? [check] : [] });
-      void this.records.finish(s.callId, outcome).catch(() => undefined);
+      const announce = this.announcer?.row('rejected', s.callId, { callId: s.callId, reason }) ?? [];
+      void this.records.finish(s.callId, outcome, undefined, announce).catch(() => undefined);
     } catch {
       // The callId already has a record (a retried id): the original record stays as it was.
     }
@@ -132,7 +141,8 @@ export class PolicyFeature implements Plugin {
           this.records.addDecision(call.id, { evidenceId: ev.evidenceId, decision: ev.decision as 'granted' | 'refused' | 'unclear', promptId: typeof ev.promptId === 'string' ? ev.promptId : undefined }).catch(failed);
         } else if (ev.type === 'call_summary') {
           const reason = String(ev.reason);
-          this.records.finish(call.id, OUTCOMES[reason] ?? reason).catch(failed);
+          // The call_summary webhook commits with the record's final state.
+          this.records.finish(call.id, OUTCOMES[reason] ?? reason, undefined, this.announcer?.callEvent(call, ev) ?? []).catch(failed);
         }
       } catch (e) {
         gw.log.error({ callId: call.id, err: (e as Error).message }, 'call record update failed');

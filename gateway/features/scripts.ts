@@ -108,7 +108,7 @@ export class ScriptsFeature implements Plugin, SayGuard {
     for (const [id, p] of this.pending) if (Date.now() - p.at > 60_000) this.pending.delete(id);
     const reject = (reason: string, message: string) => {
       gw.log.info({ callId: s.callId, reason, message }, 'call refused: script');
-      this.policy?.recordRejection(s, `rejected:${reason}`);
+      this.policy?.recordRejection(s, `rejected:${reason}`, reason);
       return { ok: false as const, reason };
     };
     if (!s.script) {

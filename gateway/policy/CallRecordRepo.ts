@@ -1,15 +1,17 @@
 // Where call records are persisted: one interface, an implementation per engine. CallRecordStore keeps the records
 // of calls in flight in memory and hands this their changes in batches (one transaction per flush interval), so
 // neither engine is ever waited on from the audio path.
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecord.js';
 import type { CallType } from './types.js';
 
 export interface CallRecordRepo {
   /**
    * Writes a batch in one transaction: `isNew` records are inserted (a callId that already has a record keeps it:
-   * the original is never overwritten by a retried id, and `existed` names it), the others updated.
+   * the original is never overwritten by a retried id, and `existed` names it), the others updated. `announce`: the
+   * outbox rows announcing what the batch records (a call's end, a refused start), in the same transaction.
    */
-  write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<{ existed: string[] }>;
+  write(batch: readonly { rec: CallRecord; isNew: boolean }[], announce?: readonly OutboxRow[]): Promise<{ existed: string[] }>;
   get(callId: string): Promise<CallRecord | null>;
   /** Newest first. */
   list(q: { callee?: string; limit: number }): Promise<CallRecord[]>;

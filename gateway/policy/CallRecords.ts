@@ -8,6 +8,7 @@
 import type { Decision } from '../evidence/types.js';
 import { rootLogger } from '../ops/log.js';
 import type { Db } from '../store/Database.js';
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { CallOutcome, CallRecord, DecisionRef, PolicyCheckEntry, PromptPlay } from './CallRecord.js';
 import type { CallRecordRepo } from './CallRecordRepo.js';
 
@@ -54,6 +55,8 @@ export class CallRecordStore {
   private timer: NodeJS.Timeout | null = null;
   /** The write in progress: flushes never overlap, so a record's updates reach the engine in order. */
   private writing: Promise<void> | null = null;
+  /** Outbox rows announcing what the next batch records (call ends, refused starts): written in its transaction. */
+  private announce: OutboxRow[] = [];
   private readonly flushIntervalMs: number;
   private readonly now: () => Date;
   private readonly defaultCountry: CountryCode;
@@ -130,12 +133,18 @@ export class CallRecordStore {
   /**
    * Sets outcome and end time. Written with the next batch, like every other update: a synchronous write per call
    * end stalled the event loop under load (consent evidence, which must be durable at once, has its own store).
+   * `announce`: outbox rows announcing the end (the call_summary webhook, a refused start), written in the same
+   * transaction as the record's final state — a crash loses both or neither.
    */
-  finish(callId: string, outcome: CallOutcome, endedAt?: Date): Promise<void> {
-    const done = this.mutate(callId, (r) => {
-      r.outcome = outcome;
-      r.endedAt = (endedAt ?? this.now()).toISOString();
-    });
+  finish(callId: string, outcome: CallOutcome, endedAt?: Date, announce: readonly OutboxRow[] = []): Promise<void> {
+    const done = this.mutate(
+      callId,
+      (r) => {
+        r.outcome = outcome;
+        r.endedAt = (endedAt ?? this.now()).toISOString();
+      },
+      announce,
+    );
     if (this.active.has(callId)) this.finished.add(callId);
     return done;
   }
@@ -165,16 +174,18 @@ export class CallRecordStore {
       this.timer = null;
     }
     while (this.writing) await this.writing.catch(() => undefined);
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0 && this.announce.length === 0) return;
     const ids = [...this.dirty];
     this.dirty.clear();
+    const announce = this.announce;
+    this.announce = [];
     const batch = ids.flatMap((id) => {
       const rec = this.active.get(id);
       return rec ? [{ rec: structuredClone(rec), isNew: this.unwritten.has(id) }] : [];
     });
     const job = (async () => {
       try {
-        const { existed } = await this.repo.write(batch);
+        const { existed } = await this.repo.write(batch, announce);
         for (const { rec, isNew } of batch) {
           const id = rec.callId;
           if (isNew) this.unwritten.delete(id);
@@ -193,6 +204,7 @@ export class CallRecordStore {
         }
       } catch (e) {
         for (const id of ids) if (this.active.has(id)) this.dirty.add(id); // retry on the next flush
+        this.announce.unshift(...announce);
         throw e;
       }
     })();
@@ -211,22 +223,33 @@ export class CallRecordStore {
     await this.repo.close?.();
   }
 
-  private async mutate(callId: string, fn: (r: CallRecord) => void): Promise<void> {
+  private async mutate(callId: string, fn: (r: CallRecord) => void, announce: readonly OutboxRow[] = []): Promise<void> {
     const a = this.active.get(callId);
     if (a) {
       fn(a);
       this.dirty.add(callId);
+      this.announce.push(...announce);
       // Updates after the end of a call are rare and expected to be visible at once.
       if (this.finished.has(callId)) await this.flush();
       else this.schedule();
       return;
     }
-    if (this.disowned.has(callId)) return;
+    if (this.disowned.has(callId)) {
+      // This call's record belongs to another call with the same id; what it announces still goes out.
+      if (announce.length) {
+        this.announce.push(...announce);
+        this.schedule();
+      }
+      return;
+    }
     // Not in flight here (finished, or started by another process or instance): read-modify-write.
     const rec = await this.repo.get(callId);
-    if (!rec) throw new UnknownCallError(`no call record for ${callId}`);
+    if (!rec) {
+      if (announce.length) await this.repo.write([], announce);
+      throw new UnknownCallError(`no call record for ${callId}`);
+    }
     fn(rec);
-    await this.repo.write([{ rec, isNew: false }]);
+    await this.repo.write([{ rec, isNew: false }], announce);
   }
 
   private schedule(): void {

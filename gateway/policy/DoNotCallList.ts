@@ -1,6 +1,7 @@
 // The do-not-call list: numbers that asked not to be called (refusal, complaint) or were blocked by an operator.
 // Entries are keyed by E.164, so every spelling of a listed number is blocked. An ambiguous digits-only string
 // (number.ts) takes the stricter outcome: adding lists every reading, looking up finds any, removing is refused.
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { PolicyStore } from './PolicyStore.js';
 import { DEFAULT_COUNTRY, readNumber, type CountryCode } from './number.js';
 import type { DncEntry, DncSource } from './types.js';
@@ -19,6 +20,7 @@ export function requireNumber(input: string, defaultCountry: CountryCode = DEFAU
 
 export class DoNotCallList {
   private readonly addedHooks: ((entries: DncEntry[]) => void)[] = [];
+  private announce: (e: DncEntry) => readonly OutboxRow[] = () => [];
 
   constructor(
     private readonly store: PolicyStore,
@@ -30,9 +32,14 @@ export class DoNotCallList {
   async add(number: string, reason: string, source: DncSource, callId?: string): Promise<DncEntry[]> {
     const addedAt = this.now().toISOString();
     const entries = requireNumber(number, this.defaultCountry).map((n): DncEntry => ({ number: n, reason, source, callId: callId ?? null, addedAt }));
-    for (const e of entries) await this.store.addDnc(e);
+    for (const e of entries) await this.store.addDnc(e, this.announce(e));
     for (const fn of this.addedHooks) fn(entries);
     return entries;
+  }
+
+  /** The outbox rows announcing each entry (the `dnc_added` webhook), written in the entry's own transaction. */
+  announceWith(fn: (e: DncEntry) => readonly OutboxRow[]): void {
+    this.announce = fn;
   }
 
   /** Runs `fn` after every addition from now on, with the entries stored (webhooks announce them). */

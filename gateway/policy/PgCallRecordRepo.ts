@@ -1,6 +1,8 @@
 // Call records in the fleet's PostgreSQL database (table call_records, PG_POLICY_MIGRATIONS): a record written by
 // the instance that held the call is read from any instance (GET /v1/calls/:id/record, /v1/records).
 import type { Postgres } from '../store/postgres/Postgres.js';
+import { writePgOutboxRows } from '../webhooks/PgWebhookOutbox.js';
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import { recordFromRow, recordToRow, type CallRecordRepo, type CallRecordRow } from './CallRecordRepo.js';
 import type { CallRecord } from './CallRecord.js';
 import { PG_POLICY_MIGRATIONS } from './pgSchema.js';
@@ -16,9 +18,9 @@ export class PgCallRecordRepo implements CallRecordRepo {
 
   private constructor(private readonly pg: Postgres) {}
 
-  async write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<{ existed: string[] }> {
+  async write(batch: readonly { rec: CallRecord; isNew: boolean }[], announce: readonly OutboxRow[] = []): Promise<{ existed: string[] }> {
     const existed: string[] = [];
-    if (!batch.length) return { existed };
+    if (!batch.length && !announce.length) return { existed };
     await this.pg.tx(async (c) => {
       for (const { rec, isNew } of batch) {
         const row = recordToRow(rec);
@@ -35,6 +37,7 @@ export class PgCallRecordRepo implements CallRecordRepo {
           );
         }
       }
+      await writePgOutboxRows(c, announce);
     });
     return { existed };
   }

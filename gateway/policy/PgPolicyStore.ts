@@ -4,6 +4,8 @@
 // trip, durable (synchronous commit) before the call is admitted.
 import { metrics } from '../ops/metrics.js';
 import type { Postgres } from '../store/postgres/Postgres.js';
+import { writePgOutboxRows } from '../webhooks/PgWebhookOutbox.js';
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { PolicyStore } from './PolicyStore.js';
 import { PG_POLICY_MIGRATIONS } from './pgSchema.js';
 import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
@@ -22,12 +24,18 @@ export class PgPolicyStore implements PolicyStore {
     private readonly onClose?: () => Promise<void>,
   ) {}
 
-  async addDnc(e: DncEntry): Promise<void> {
-    await this.pg.query(
-      `INSERT INTO dnc ("number", reason, source, "callId", "addedAt") VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT ("number") DO UPDATE SET reason = EXCLUDED.reason, source = EXCLUDED.source, "callId" = EXCLUDED."callId", "addedAt" = EXCLUDED."addedAt"`,
-      [e.number, e.reason, e.source, e.callId, e.addedAt],
-    );
+  async addDnc(e: DncEntry, announce: readonly OutboxRow[] = []): Promise<void> {
+    const sql = `INSERT INTO dnc ("number", reason, source, "callId", "addedAt") VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT ("number") DO UPDATE SET reason = EXCLUDED.reason, source = EXCLUDED.source, "callId" = EXCLUDED."callId", "addedAt" = EXCLUDED."addedAt"`;
+    const args = [e.number, e.reason, e.source, e.callId, e.addedAt];
+    if (!announce.length) {
+      await this.pg.query(sql, args);
+      return;
+    }
+    await this.pg.tx(async (c) => {
+      await c.query(sql, args);
+      await writePgOutboxRows(c, announce);
+    });
   }
 
   async removeDnc(number: string): Promise<boolean> {

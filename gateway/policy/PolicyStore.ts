@@ -1,10 +1,14 @@
 // Everything the call policy remembers, behind one small async interface: SQLite for one gateway
 // (SqlitePolicyStore), PostgreSQL for a fleet dialling the same callees (PgPolicyStore). Numbers arrive in E.164.
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { CallAttempt, CallType, DncEntry, FrequencyCap } from './types.js';
 
 export interface PolicyStore {
-  /** Inserts or replaces the entry for `entry.number` (latest reason/source wins). */
-  addDnc(entry: DncEntry): Promise<void>;
+  /**
+   * Inserts or replaces the entry for `entry.number` (latest reason/source wins), with the outbox rows announcing it
+   * (`announce`) in the same transaction.
+   */
+  addDnc(entry: DncEntry, announce?: readonly OutboxRow[]): Promise<void>;
   /** True when an entry was removed. */
   removeDnc(number: string): Promise<boolean>;
   getDnc(number: string): Promise<DncEntry | null>;

@@ -1,5 +1,7 @@
 // Call records in the embedded SQLite database (table call_records of the policy schema).
 import { migrate, type Db } from '../store/Database.js';
+import { writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import { recordFromRow, recordToRow, type CallRecordRepo, type CallRecordRow } from './CallRecordRepo.js';
 import type { CallRecord } from './CallRecord.js';
 import type { CountryCode } from './number.js';
@@ -29,7 +31,7 @@ export class SqliteCallRecordRepo implements CallRecordRepo {
     };
   }
 
-  async write(batch: readonly { rec: CallRecord; isNew: boolean }[]): Promise<{ existed: string[] }> {
+  async write(batch: readonly { rec: CallRecord; isNew: boolean }[], announce: readonly OutboxRow[] = []): Promise<{ existed: string[] }> {
     const existed: string[] = [];
     this.db.transaction(() => {
       for (const { rec, isNew } of batch) {
@@ -37,6 +39,7 @@ export class SqliteCallRecordRepo implements CallRecordRepo {
           if (this.s.insert.run(recordToRow(rec)).changes === 0) existed.push(rec.callId);
         } else this.s.update.run(recordToRow(rec));
       }
+      writeOutboxRows(this.db, announce);
     })();
     return { existed };
   }

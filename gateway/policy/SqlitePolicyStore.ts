@@ -3,6 +3,8 @@
 // AttemptWriter, in its worker thread, so the durable commit of each admission does not block the event loop.
 import { metrics } from '../ops/metrics.js';
 import { migrate, type Db } from '../store/Database.js';
+import { writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
+import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import type { AttemptWriter } from './AttemptWriter.js';
 import { countAttempts, insertAttempt, prepareAttempts } from './attempts.js';
 import type { PolicyStore } from './PolicyStore.js';
@@ -34,8 +36,11 @@ export class SqlitePolicyStore implements PolicyStore {
     this.attempts = prepareAttempts(db);
   }
 
-  async addDnc(entry: DncEntry): Promise<void> {
-    this.s.addDnc.run(entry);
+  async addDnc(entry: DncEntry, announce: readonly OutboxRow[] = []): Promise<void> {
+    this.db.transaction(() => {
+      this.s.addDnc.run(entry);
+      writeOutboxRows(this.db, announce);
+    })();
   }
 
   async removeDnc(number: string): Promise<boolean> {

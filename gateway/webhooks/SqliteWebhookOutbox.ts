@@ -1,8 +1,10 @@
-// The webhook outbox in the process's SQLite database (gateway/store/Database.ts). Each call is one transaction:
-// the dispatcher hands over its enqueues and its attempt outcomes in batches, so a burst of call ends costs one
-// fsync, not one per event.
-import { sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
-import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, OutboxState, WebhookOutboxStore } from './WebhookOutbox.js';
+// The webhook outbox in the process's SQLite database (gateway/store/Database.ts). Rows arrive inside the
+// transactions of the stores that record what they announce (writeOutboxRows: the evidence append, the call-record
+// batch, the do-not-call insert), so a fact and its announcement commit together; the dispatcher's own writes
+// (attempt outcomes, standalone events) are batched, one transaction each.
+import type { Statement } from 'better-sqlite3';
+import { migrate, sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
+import { entryFromRow, type AttemptOutcome, type NewWebhookEvent, type OutboxEntry, type OutboxRow, type OutboxState, type OutboxTableRow, type WebhookOutboxStore } from './WebhookOutbox.js';
 
 export const WEBHOOK_MIGRATIONS: MigrationSet = {
   module: 'webhooks',
@@ -25,32 +27,40 @@ export const WEBHOOK_MIGRATIONS: MigrationSet = {
   ],
 };
 
-interface Row {
-  id: string;
-  type: string;
-  call_id: string | null;
-  body: string;
-  created_at: number;
-  state: OutboxState;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  last_status: number | null;
-  delivered_at: number | null;
+const INSERT_ROW = `INSERT INTO webhook_outbox (id, type, call_id, body, created_at, state, next_attempt_at, last_error)
+  VALUES (@id, @type, @callId, @body, @createdAt, @state, @createdAt, @lastError)`;
+
+/** Listeners per database handle: the dispatchers reading that outbox. */
+const written = new WeakMap<Db, Set<() => void>>();
+const inserts = new WeakMap<Db, Statement>();
+
+/**
+ * Writes announcement rows as part of the caller's open transaction on `db` (throws outside one): they commit with
+ * the caller's record or not at all. A failing insert throws, and so rolls the caller's record back with it.
+ * Synchronous like every better-sqlite3 write; the outbox's dispatchers are woken once the transaction is over.
+ */
+export function writeOutboxRows(db: Db, rows: readonly OutboxRow[]): void {
+  if (!rows.length) return;
+  if (!db.inTransaction) throw new Error('writeOutboxRows: must run inside the transaction of the record it announces');
+  let insert = inserts.get(db);
+  if (!insert) {
+    migrate(db, WEBHOOK_MIGRATIONS); // a savepoint inside the caller's transaction when the table is new
+    inserts.set(db, (insert = db.prepare(INSERT_ROW)));
+  }
+  for (const r of rows) insert.run(bind(r));
+  // better-sqlite3 transactions are synchronous: this runs after the commit (or the rollback, when it finds nothing).
+  const fns = written.get(db);
+  if (fns?.size) setImmediate(() => fns.forEach((fn) => fn()));
 }
 
-const entry = (r: Row): OutboxEntry => ({
+const bind = (r: OutboxRow) => ({
   id: r.id,
   type: r.type,
-  callId: r.call_id,
+  callId: r.callId,
   body: r.body,
-  createdAt: r.created_at,
-  state: r.state,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-  lastStatus: r.last_status,
-  deliveredAt: r.delivered_at,
+  createdAt: r.createdAt,
+  state: r.dead ? 'dead' : 'pending',
+  lastError: r.dead ?? null,
 });
 
 export class SqliteWebhookOutbox implements WebhookOutboxStore {
@@ -59,10 +69,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
   constructor(private readonly db: Db) {
     this.st = {
       pending: db.prepare(`SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = 'pending'`),
-      insert: db.prepare(
-        `INSERT OR IGNORE INTO webhook_outbox (id, type, call_id, body, created_at, state, next_attempt_at, last_error)
-         VALUES (@id, @type, @callId, @body, @createdAt, @state, @createdAt, @lastError)`,
-      ),
+      insert: db.prepare(INSERT_ROW.replace('INSERT INTO', 'INSERT OR IGNORE INTO')),
       due: db.prepare(
         `SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at, id LIMIT ?`,
       ),
@@ -110,14 +117,25 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
 
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxEntry[]> {
     return this.db.transaction(() => {
-      const rows = this.st.due.all(now, now, limit) as Row[];
+      const rows = this.st.due.all(now, now, limit) as OutboxTableRow[];
       for (const r of rows) this.st.lease.run(leaseUntil, r.id);
-      return rows.map(entry);
+      return rows.map(entryFromRow);
     }).immediate();
   }
 
   async nextDueAt(): Promise<number | null> {
     return (this.st.nextDue.get() as { at: number | null }).at;
+  }
+
+  async pendingCount(): Promise<number> {
+    return (this.st.pending.get() as { n: number }).n;
+  }
+
+  onWritten(fn: () => void): () => void {
+    let set = written.get(this.db);
+    if (!set) written.set(this.db, (set = new Set()));
+    set.add(fn);
+    return () => set.delete(fn);
   }
 
   async settle(outcomes: readonly AttemptOutcome[]): Promise<void> {
@@ -131,8 +149,8 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
   }
 
   async get(id: string): Promise<OutboxEntry | null> {
-    const r = this.st.get.get(id) as Row | undefined;
-    return r ? entry(r) : null;
+    const r = this.st.get.get(id) as OutboxTableRow | undefined;
+    return r ? entryFromRow(r) : null;
   }
 
   async list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]> {
@@ -141,7 +159,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     if (q.state) (where.push('state = ?'), args.push(q.state));
     if (q.before) (where.push('id < ?'), args.push(q.before));
     const sql = `SELECT * FROM webhook_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(entry);
+    return (this.db.prepare(sql).all(...args, q.limit) as OutboxTableRow[]).map(entryFromRow);
   }
 
   async counts(): Promise<Record<OutboxState, number>> {
@@ -158,7 +176,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     return this.st.prune.run(before).changes;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     // The handle is the process's shared one (closeSharedDatabases closes it).
   }
 }

@@ -1,20 +1,24 @@
-// Moves events from the calls to the webhook receiver: `submit` only appends to a bounded in-memory batch (the call
-// that emitted the event never waits on the database or the network); the batch goes into the durable outbox on
-// the next turn of the event loop, and a small pump delivers due events, `concurrency` at a time, signed on every
-// attempt, with exponential backoff and jitter between attempts, until the receiver answers 2xx or the attempts
-// run out (dead letter). Whatever was pending when the process stopped is delivered after it starts again.
+// Moves events from the outbox to the webhook receiver. Rows are built here (`row`: the id that is the idempotency
+// key, the exact body signed on every attempt) and written by the store that records what they announce, in its
+// own transaction (WebhookOutbox.ts); the few events nothing records go through `submit`, a bounded in-memory batch
+// written on the next turn of the event loop (the caller never waits on the database or the network). A small pump
+// delivers due events, `concurrency` at a time, signed on every attempt, with exponential backoff (capped at
+// `maxBackoffMs`) and jitter between attempts, until the receiver answers 2xx or the attempts run out (dead
+// letter). Whatever was pending when the process stopped is delivered after it starts again, by any instance.
 import type { Logger } from 'pino';
 import { ulid } from '../evidence/ulid.js';
 import { metrics } from '../ops/metrics.js';
 import type { WebhooksConfig } from './config.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
-import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, WebhookOutboxStore } from './WebhookOutbox.js';
+import type { AttemptOutcome, NewWebhookEvent, OutboxEntry, OutboxRow, WebhookOutboxStore } from './WebhookOutbox.js';
 
 /** Events held in memory between two writes to the outbox; more in one turn of the event loop are dropped (logged, counted). */
 const MAX_BATCH = 10_000;
 /** Longest the pump sleeps with nothing due: a replay or a row another process queued is picked up within it. */
 const IDLE_POLL_MS = 5_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How often the pending count behind `maxPending` is read again (rows built in between are added to it). */
+const RECOUNT_MS = 1_000;
 /** How much of a receiver's answer is kept in the outbox for the admin API. */
 const ERROR_TEXT_CHARS = 200;
 
@@ -28,6 +32,10 @@ export interface DispatcherOptions {
 
 export class WebhookDispatcher {
   private batch: NewWebhookEvent[] = [];
+  /** Events waiting, as last counted plus the rows built since: what a new row's `queue_full` is judged on. */
+  private pendingEstimate = 0;
+  private countedAt = -Infinity;
+  private unsubscribe: (() => void) | null = null;
   private outcomes: AttemptOutcome[] = [];
   private readonly inflight = new Map<string, AbortController>();
   private writing: Promise<void> = Promise.resolve();
@@ -48,24 +56,44 @@ export class WebhookDispatcher {
   start(): void {
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
+    this.unsubscribe = this.o.store.onWritten(() => this.wake());
     void this.prune();
     this.wake();
   }
 
-  /** Queues one event; returns its id (the idempotency key). Never blocks, never throws. */
-  submit(type: string, callId: string | null, data: Record<string, unknown>): string | null {
-    if (this.stopped) return null;
-    if (this.batch.length >= MAX_BATCH) {
-      this.o.log.error({ event: type, callId }, 'webhook batch full: event dropped before reaching the outbox');
-      metrics.webhookDeadLetters.inc({ event: type });
-      return null;
-    }
+  /**
+   * The outbox row for one event: its id (a ULID, the idempotency key) and the exact body every attempt sends and
+   * signs. Past `maxPending` waiting events it is marked a dead letter (`queue_full`) instead. Never blocks.
+   */
+  row(type: string, callId: string | null, data: Record<string, unknown>): OutboxRow {
     const createdAt = this.now();
     const id = ulid(createdAt);
     const body = JSON.stringify({ id, type, createdAt: new Date(createdAt).toISOString(), callId, data });
-    this.batch.push({ id, type, callId, body, createdAt });
+    if (this.pendingEstimate >= this.o.config.maxPending) {
+      metrics.webhookDeadLetters.inc({ event: type });
+      this.o.log.error({ webhookId: id, event: type, callId, maxPending: this.o.config.maxPending }, 'webhook outbox full: event dead-lettered (queue_full)');
+      return { id, type, callId, body, createdAt, dead: 'queue_full' };
+    }
+    this.pendingEstimate++;
+    return { id, type, callId, body, createdAt };
+  }
+
+  /**
+   * Queues rows no store carries (their event is recorded nowhere else) for the next batched write to the outbox.
+   * Never blocks, never throws.
+   */
+  submit(rows: readonly OutboxRow[]): void {
+    if (this.stopped) return;
+    for (const r of rows) {
+      if (r.dead) continue; // row() counted and logged it; nothing to send
+      if (this.batch.length >= MAX_BATCH) {
+        this.o.log.error({ event: r.type, callId: r.callId }, 'webhook batch full: event dropped before reaching the outbox');
+        metrics.webhookDeadLetters.inc({ event: r.type });
+        continue;
+      }
+      this.batch.push({ id: r.id, type: r.type, callId: r.callId, body: r.body, createdAt: r.createdAt });
+    }
     this.scheduleFlush();
-    return id;
   }
 
   /** Resolves once everything submitted and settled so far is in the outbox. */
@@ -139,6 +167,10 @@ export class WebhookDispatcher {
         }
       } while (this.pumpAgain && !this.stopped);
       nextAt = await store.nextDueAt();
+      if (this.now() - this.countedAt >= RECOUNT_MS) {
+        this.countedAt = this.now();
+        this.pendingEstimate = await store.pendingCount();
+      }
     } catch (e) {
       log.error({ err: (e as Error).message }, 'webhook outbox: cannot read due events');
     } finally {
@@ -225,6 +257,7 @@ export class WebhookDispatcher {
   /** Stops delivering: attempts in flight are abandoned (they stay pending, to go after the restart) and recorded. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     for (const ac of this.inflight.values()) ac.abort(new Error('gateway stopped'));

@@ -1,6 +1,9 @@
 // The webhook outbox: events waiting to be delivered, delivered, or given up on (dead letters). One interface, an
-// implementation per database engine (SqliteWebhookOutbox; a PostgreSQL one follows with the fleet work). Methods
+// implementation per database engine (SqliteWebhookOutbox for one gateway, PgWebhookOutbox for a fleet). Methods
 // are asynchronous and take batches, so an engine can keep its writes off the audio path and an fsync per batch.
+// The rows themselves are written by whichever store records what they announce, in that store's own transaction
+// (an evidence record, a call record, a do-not-call entry: OutboxRow), so a fact and its announcement commit or
+// vanish together; only events nothing else records (a start refused for capacity) go in through enqueue().
 
 export type OutboxState = 'pending' | 'delivered' | 'dead';
 
@@ -13,6 +16,17 @@ export interface NewWebhookEvent {
   body: string;
   createdAt: number;
 }
+
+/**
+ * A row as a store writes it inside its own transaction. `dead` is set when the outbox was full when the row was
+ * built (`webhooks.maxPending`): it is stored as a dead letter (`queue_full`), listed and replayable, never sent.
+ */
+export interface OutboxRow extends NewWebhookEvent {
+  dead?: 'queue_full';
+}
+
+/** What a store announces about the record it writes, given that record (its id is known only there). */
+export type Announce<T> = (recorded: T) => readonly OutboxRow[];
 
 export interface OutboxEntry extends NewWebhookEvent {
   state: OutboxState;
@@ -39,6 +53,13 @@ export interface WebhookOutboxStore {
   claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxEntry[]>;
   /** When the next pending event falls due (lease included), or null when none is pending. */
   nextDueAt(): Promise<number | null>;
+  /** How many events wait (state pending). */
+  pendingCount(): Promise<number>;
+  /**
+   * Calls `fn` soon after any store committed rows into this outbox (in this process; for PostgreSQL, in any
+   * instance of the fleet), so the dispatcher sends them at once rather than at its next poll. Returns unsubscribe.
+   */
+  onWritten(fn: () => void): () => void;
   settle(outcomes: readonly AttemptOutcome[]): Promise<void>;
   get(id: string): Promise<OutboxEntry | null>;
   list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]>;
@@ -47,5 +68,34 @@ export interface WebhookOutboxStore {
   replay(id: string, now: number): Promise<boolean>;
   /** Deletes delivered events delivered before `before`; returns how many. */
   prune(before: number): Promise<number>;
-  close(): void;
+  close(): Promise<void>;
 }
+
+/** An outbox row as both engines store it (the same columns in SQLite and PostgreSQL). */
+export interface OutboxTableRow {
+  id: string;
+  type: string;
+  call_id: string | null;
+  body: string;
+  created_at: number;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: number | null;
+}
+
+export const entryFromRow = (r: OutboxTableRow): OutboxEntry => ({
+  id: r.id,
+  type: r.type,
+  callId: r.call_id,
+  body: r.body,
+  createdAt: r.created_at,
+  state: r.state,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastError: r.last_error,
+  lastStatus: r.last_status,
+  deliveredAt: r.delivered_at,
+});

@@ -19,14 +19,18 @@ export const WebhooksConfigSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(60_000).default(10_000).describe(
     'How long one delivery attempt may take (connect, send, answer) before it counts as a `timeout` failure.',
   ),
-  maxAttempts: z.number().int().min(1).max(100).default(15).describe(
+  maxAttempts: z.number().int().min(1).max(10_000).default(160).describe(
     'Attempts before an event is dead-lettered (kept, listed by GET /v1/webhooks/deliveries?state=dead, replayable). ' +
-      'With the default backoff, 15 attempts span 45–60 minutes.',
+      'With the default backoff, 160 attempts span 40–78 minutes (about an hour).',
   ),
   backoffMs: z.number().int().min(10).max(3_600_000).default(1000).describe(
     'Wait before the first retry; each later retry waits twice as long (with jitter), up to `maxBackoffMs`.',
   ),
-  maxBackoffMs: z.number().int().min(10).max(86_400_000).default(600_000).describe('Longest wait between two attempts.'),
+  maxBackoffMs: z.number().int().min(10).max(86_400_000).default(30_000).describe(
+    'Longest wait between two attempts (each wait is half fixed, half random, so 15–30 s at the default): a ' +
+      'receiver that comes back after an outage gets every waiting event within this much of its return (plus the ' +
+      'time to send them).',
+  ),
   concurrency: z.number().int().min(1).max(64).default(4).describe('Deliveries in flight at once.'),
   maxPending: z.number().int().min(1).max(10_000_000).default(100_000).describe(
     'Events waiting for delivery, at most. Past it a new event is dead-lettered at once (`queue_full`) rather than ' +

@@ -8,6 +8,8 @@ export interface ReceivedHook {
   raw: string;
   body: { id: string; type: string; callId: string | null; createdAt: string; data: Record<string, unknown> };
   status: number;
+  /** performance.now() when the request had arrived in full. */
+  at: number;
 }
 
 export class WebhookReceiver {
@@ -29,7 +31,7 @@ export class WebhookReceiver {
         const raw = Buffer.concat(chunks).toString('utf8');
         const body = JSON.parse(raw) as ReceivedHook['body'];
         const status = this.answer(body, Number(req.headers['earshot-delivery-attempt']));
-        this.requests.push({ headers: req.headers, raw, body, status });
+        this.requests.push({ headers: req.headers, raw, body, status, at: performance.now() });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? '' : 'receiver says no');
       });
     });
