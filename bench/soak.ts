@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
@@ -40,10 +41,13 @@ interface Window {
   rssMB: number | null;
   lagP99Ms: number | null;
   lagMaxMs: number | null;
+  /** The soak's own event loop (it sends the normal calls' frames and stamps their events): p99 and max, ms. */
+  genLagP99Ms: number | null;
+  genLagMaxMs: number | null;
   calls: number;
   failed: number;
   latency: Record<string, { p50: number | null; p95: number | null; max: number | null }>;
-  missedBudget: { scenarioId: string; why: string }[];
+  missedBudget: { scenarioId: string; why: string; atS: number }[];
   attacks: Record<string, { runs: number; unexpected: number }>;
 }
 
@@ -95,6 +99,8 @@ async function main(): Promise<number> {
   const gw = await startServer({
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
     env: { EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
+    // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
+    nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   });
   const http = httpBase(gw.wsUrl);
   console.log(`soak: gateway pid ${gw.pid} on ${gw.port}; ${calls} normal calls for ${minutes} min, ${abuse ? `${parallel} abusive client(s) at a time` : 'no abuse'}; out ${outDir}`);
@@ -104,6 +110,14 @@ async function main(): Promise<number> {
   sampler.start();
   const lag = new LagScraper(`${http}/metrics?token=${TOKEN}`);
   lag.start();
+  // A wall latency is stamped here, on arrival: a late stamp from this process's own loop is not the gateway's.
+  const genLag: { wall: number; p99Ms: number; maxMs: number }[] = [];
+  const genHist = monitorEventLoopDelay({ resolution: 10 });
+  genHist.enable();
+  const genTimer = setInterval(() => {
+    genLag.push({ wall: performance.now(), p99Ms: Math.max(0, genHist.percentile(99) / 1e6 - 10), maxMs: Math.max(0, genHist.max / 1e6 - 10) });
+    genHist.reset();
+  }, 2000);
 
   // An hour of silence in a small FLAC for the upload attack.
   const flac = join(outDir, 'hour.flac');
@@ -144,6 +158,7 @@ async function main(): Promise<number> {
     const s = summaries(m);
     const inWindow = (x: { wall: number }) => x.wall - t0 >= ws0 && x.wall - t0 <= endS * 1000;
     const lags = lag.samples.filter(inWindow);
+    const gLags = genLag.filter(inWindow);
     const rss = sampler.samples.filter(inWindow).map((x) => x.rssMB).sort((a, b) => a - b);
     const byAttack: Window['attacks'] = {};
     for (const a of attackLog.filter((x) => x.at >= ws0 && x.at <= endS * 1000)) {
@@ -151,12 +166,16 @@ async function main(): Promise<number> {
       byAttack[a.kind].runs++;
       if (a.unexpected) byAttack[a.kind].unexpected++;
     }
-    const missed = outcome.records.map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets) })).filter((x): x is { scenarioId: string; why: string } => x.why !== null);
+    const missed = outcome.records
+      .map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets), atS: Math.round((r.startedAt - t0) / 100) / 10 }))
+      .filter((x): x is { scenarioId: string; why: string; atS: number } => x.why !== null);
     const win: Window = {
       index: w, endS: Math.round(endS),
       rssMB: rss.length ? Math.round(rss[rss.length >> 1]) : null,
       lagP99Ms: lags.length ? Math.max(...lags.map((l) => l.p99Ms ?? 0)) : null,
       lagMaxMs: lags.length ? Math.max(...lags.map((l) => l.maxMs ?? 0)) : null,
+      genLagP99Ms: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.p99Ms))) : null,
+      genLagMaxMs: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.maxMs))) : null,
       calls: outcome.records.length, failed: m.counters.failedCalls,
       latency: Object.fromEntries(PER_CALL.map((k) => [k, { p50: s[k].p50, p95: s[k].p95, max: s[k].max }])),
       missedBudget: missed, attacks: byAttack,
@@ -164,11 +183,11 @@ async function main(): Promise<number> {
     windows.push(win);
     const L = win.latency;
     console.log(
-      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
+      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms (soak's own loop: max ${win.genLagMaxMs} ms), ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
         `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
         `attacks ${Object.values(byAttack).reduce((a, x) => a + x.runs, 0)} (${Object.values(byAttack).reduce((a, x) => a + x.unexpected, 0)} unexpected)`,
     );
-    for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId}: ${x.why}`);
+    for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId} (started at ${x.atS} s): ${x.why}`);
   }
 
   abuser?.postMessage('stop');
@@ -176,6 +195,7 @@ async function main(): Promise<number> {
   await abuser?.terminate();
   sampler.stop();
   lag.stop();
+  clearInterval(genTimer);
   const health = await fetch(`${http}/healthz`).then((r) => r.status, () => 0);
   await gw.stop();
 
@@ -199,6 +219,7 @@ async function main(): Promise<number> {
   const overall = summaries(computeMetrics(allRecords));
   const summary = {
     rssMB: { start: rssAll.length ? Math.round(rssAll[0]) : null, end: rssAll.length ? Math.round(rssAll[rssAll.length - 1]) : null, max: rssAll.length ? Math.round(Math.max(...rssAll)) : null },
+    generatorLagMs: { p99: pct(genLag.map((l) => l.p99Ms), 0.99), max: genLag.length ? Math.round(Math.max(...genLag.map((l) => l.maxMs))) : null },
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
     latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, max: overall[k].max }])),
   };
