@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
-import { writeFileDurable } from './audioFile.js';
+import { writeFileDurable, writeFileDurableAsync } from './audioFile.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
@@ -104,15 +104,36 @@ export class EvidenceStore {
    * Throws on invalid input or I/O failure; then nothing was recorded and the caller must not report the decision.
    */
   append(input: EvidenceInput): EvidenceRecord {
+    const { base, wav, abs, key } = this.draft(input);
+    if (wav) writeFileDurable(abs!, wav);
+    return this.commit(base, abs, key);
+  }
+
+  /**
+   * The same, with the WAV written and synced off the event loop (the live-call path): only the row's commit, one
+   * WAL fsync, runs on it. Durable when the promise resolves, in the same order: WAV, then row.
+   */
+  appendAsync(input: EvidenceInput): Promise<EvidenceRecord> {
+    // One at a time, drafted in turn: ids and storedAt keep sorting like the chain, as with append().
+    const next = this.appending.then(async () => {
+      const { base, wav, abs, key } = this.draft(input);
+      if (wav) await writeFileDurableAsync(abs!, wav);
+      return this.commit(base, abs, key);
+    });
+    this.appending = next.catch(() => undefined);
+    return next;
+  }
+
+  private appending: Promise<unknown> = Promise.resolve();
+
+  private draft(input: EvidenceInput) {
     const key = this.opts.keys?.current;
     if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
     const { fields: base, wav } = draftRecord(input, this.now(), this.config.audioDir);
-    let abs: string | null = null;
-    if (wav) {
-      abs = join(this.opts.dataDir, base.audioFile!);
-      writeFileDurable(abs, wav);
-    }
+    return { base, wav, abs: wav ? join(this.opts.dataDir, base.audioFile!) : null, key };
+  }
 
+  private commit(base: ReturnType<typeof draftRecord>['fields'], abs: string | null, key: NonNullable<Keyring['current']>): EvidenceRecord {
     // IMMEDIATE takes the write lock before reading the chain head, so two writers (processes) cannot both link to it.
     const insert = this.db.transaction((): EvidenceRecord => {
       const rec = sealRecord(base, (this.stmts.last.get() as { seq: number; hash: string } | undefined) ?? null, key);

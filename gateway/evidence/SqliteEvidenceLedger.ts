@@ -26,7 +26,7 @@ export class SqliteEvidenceLedger implements EvidenceLedger {
   }
 
   async append(input: EvidenceInput): Promise<EvidenceRecord> {
-    return this.store.append(input);
+    return this.store.appendAsync(input);
   }
 
   async get(id: string): Promise<EvidenceRecord | null> {
