@@ -61,9 +61,20 @@ function callMiss(rec: CallRecord, budgets: ReturnType<typeof loadBudgets>): str
   for (const k of PER_CALL) {
     const limit = budgets[k]?.p95;
     const over = m.samples[k].find((v) => limit !== undefined && v > limit);
-    if (over !== undefined) return `${k} ${Math.round(over)} > ${limit}`;
+    if (over !== undefined) return `${k} ${Math.round(over)} > ${limit}${detail(rec, m)}`;
   }
   return null;
+}
+
+/** Where a late call's time went: the audio clock beside the wall, and for consent the VAD's end of speech. */
+function detail(rec: CallRecord, m: ReturnType<typeof computeMetrics>): string {
+  const r = (x: number | undefined) => (x === undefined ? '?' : Math.round(x));
+  if (rec.kind === 'bargein') return ` (pause audio ${r(m.samples.pauseMs[0])} / wall ${r(m.samples.pauseWallMs[0])}, barge-in audio ${r(m.samples.bargeInMs[0])} / wall ${r(m.samples.bargeInWallMs[0])})`;
+  const ev = rec.events.find((e) => e.type === 'consent');
+  if (!ev || rec.endMs === null || typeof ev.t !== 'number') return '';
+  const end = typeof ev.speechEndT === 'number' ? ev.speechEndT : undefined;
+  // speechEndT is where the gateway placed the end of the answer (its VAD end minus the end silence it waited for).
+  return ` (VAD end ${end === undefined ? '?' : r(end - rec.endMs)} ms after the label, decided ${end === undefined ? '?' : r(ev.t - end)} ms after it; wall ${r(m.samples.consentWallMs[0])})`;
 }
 
 async function main(): Promise<number> {
