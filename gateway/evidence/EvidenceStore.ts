@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
-import { writeFileDurable, writeFileDurableAsync } from './audioFile.js';
+import { writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
@@ -110,14 +110,14 @@ export class EvidenceStore {
   }
 
   /**
-   * The same, with the WAV written and synced off the event loop (the live-call path): only the row's commit, one
-   * WAL fsync, runs on it. Durable when the promise resolves, in the same order: WAV, then row.
+   * The same, with the WAV written and synced in a worker thread (the live-call path): only the row's commit, one
+   * WAL fsync, runs on the event loop. Durable when the promise resolves, in the same order: WAV, then row.
    */
   appendAsync(input: EvidenceInput): Promise<EvidenceRecord> {
     // One at a time, drafted in turn: ids and storedAt keep sorting like the chain, as with append().
     const next = this.appending.then(async () => {
       const { base, wav, abs, key } = this.draft(input);
-      if (wav) await writeFileDurableAsync(abs!, wav);
+      if (wav) await writeFileDurableOffThread(abs!, wav);
       return this.commit(base, abs, key);
     });
     this.appending = next.catch(() => undefined);

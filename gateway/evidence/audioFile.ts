@@ -1,8 +1,8 @@
 // Durable WAV writes for evidence audio. The file must be complete and on disk before the row that names it is
 // committed, so a crash can leave an orphan WAV (harmless) but never a row whose audio is missing or truncated.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { OffThread } from '../infer/OffThread.js';
 
 /** Writes `bytes` to `path` via a temp file in the same directory: write, fsync, rename, fsync the directory. */
 export function writeFileDurable(path: string, bytes: Uint8Array): void {
@@ -35,43 +35,12 @@ export function writeFileDurable(path: string, bytes: Uint8Array): void {
   }
 }
 
-/**
- * The same steps on libuv's thread pool: on a live call the writes and the two fsyncs (milliseconds each, far more on
- * a busy disk) must not hold the event loop that carries every other call's audio.
- */
-export async function writeFileDurableAsync(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = resolve(dirname(path));
-  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await unlink(tmp);
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  await fsyncDirAsync(dir);
-  if (created) {
-    const top = dirname(resolve(created));
-    for (let d = dirname(dir); ; d = dirname(d)) {
-      await fsyncDirAsync(d);
-      if (d === top || d === dirname(d)) break;
-    }
-  }
+/** The same in a worker thread (wavWriter.worker.ts): the live-call path, whose event loop must not wait on fsync. */
+export function writeFileDurableOffThread(path: string, bytes: Uint8Array): Promise<void> {
+  return writer.call({ path, bytes }).then(() => undefined);
 }
 
-async function fsyncDirAsync(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const writer = new OffThread<{ path: string; bytes: Uint8Array }, null>(new URL('./wavWriter.worker.ts', import.meta.url), (req, message) => new Error(`writing ${req.path}: ${message}`));
 
 /** fsyncs a directory, so a new or renamed entry in it survives a power cut. */
 export function fsyncDir(dir: string): void {
