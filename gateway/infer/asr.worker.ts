@@ -56,8 +56,9 @@ const clock = new ThreadCpuClock();
 const rate = data.spec.entry.sampleRate ?? 16000;
 const slots = new Map<number, Slot>();
 /** Native streams are freed only when collected: see NativeStreamCollector. */
-const collector = new NativeStreamCollector(threadGc());
 const sched = new DecodeScheduler();
+/** A collection waits while decodes are pending: it would hold a final up to the length of a full GC. */
+const collector = new NativeStreamCollector(threadGc(), 64, 2000, () => !sched.idle);
 let pumpScheduled = false;
 
 try {
