@@ -7,7 +7,7 @@
 //
 //   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--out DIR]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -44,11 +44,21 @@ interface Window {
   /** The soak's own event loop (it sends the normal calls' frames and stamps their events): p99 and max, ms. */
   genLagP99Ms: number | null;
   genLagMaxMs: number | null;
+  /** CPU over the window, % of one core: the gateway (its process tree), and everything else on the host that is neither it nor this soak. */
+  gatewayCpuPct: number | null;
+  foreignCpuPct: number | null;
   calls: number;
   failed: number;
   latency: Record<string, { p50: number | null; p95: number | null; max: number | null }>;
   missedBudget: { scenarioId: string; why: string; atS: number }[];
   attacks: Record<string, { runs: number; unexpected: number }>;
+}
+
+/** The host's busy CPU time so far, ms (all cores, from /proc/stat). */
+function hostBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  return ((f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) * 1000) / 100;
 }
 
 /** Why one normal call missed its budget, or null. */
@@ -157,6 +167,9 @@ async function main(): Promise<number> {
   const windows: Window[] = [];
   const allRecords: CallRecord[] = [];
   const nWindows = Math.max(1, Math.round((minutes * 60) / windowS));
+  // Other work on the host (another run, a compiler) takes the same cores: measured, so a late window can be read.
+  const cpuMark = () => ({ host: hostBusyMs(), gateway: sampler.samples[sampler.samples.length - 1]?.cpuMs ?? 0, self: (process.cpuUsage().user + process.cpuUsage().system) / 1000, wall: performance.now() });
+  let mark = cpuMark();
   for (let w = 0; w < nWindows; w++) {
     const ws0 = performance.now() - t0;
     const outcome = await runStep({
@@ -164,6 +177,11 @@ async function main(): Promise<number> {
       sendPrompts: true, label: `w${w}`,
     });
     const endS = (performance.now() - t0) / 1000;
+    const now = cpuMark();
+    const span = Math.max(1, now.wall - mark.wall);
+    const gatewayCpuPct = Math.round((100 * (now.gateway - mark.gateway)) / span);
+    const foreignCpuPct = Math.max(0, Math.round((100 * (now.host - mark.host - (now.gateway - mark.gateway) - (now.self - mark.self))) / span));
+    mark = now;
     allRecords.push(...outcome.records);
     const m = computeMetrics(outcome.records);
     const s = summaries(m);
@@ -187,6 +205,7 @@ async function main(): Promise<number> {
       lagMaxMs: lags.length ? Math.max(...lags.map((l) => l.maxMs ?? 0)) : null,
       genLagP99Ms: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.p99Ms))) : null,
       genLagMaxMs: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.maxMs))) : null,
+      gatewayCpuPct, foreignCpuPct,
       calls: outcome.records.length, failed: m.counters.failedCalls,
       latency: Object.fromEntries(PER_CALL.map((k) => [k, { p50: s[k].p50, p95: s[k].p95, max: s[k].max }])),
       missedBudget: missed, attacks: byAttack,
@@ -194,7 +213,7 @@ async function main(): Promise<number> {
     windows.push(win);
     const L = win.latency;
     console.log(
-      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms (soak's own loop: max ${win.genLagMaxMs} ms), ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
+      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms (soak's own loop: max ${win.genLagMaxMs} ms), cpu gateway ${win.gatewayCpuPct} % other ${win.foreignCpuPct} %, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
         `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
         `attacks ${Object.values(byAttack).reduce((a, x) => a + x.runs, 0)} (${Object.values(byAttack).reduce((a, x) => a + x.unexpected, 0)} unexpected)`,
     );
@@ -239,6 +258,8 @@ async function main(): Promise<number> {
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
   for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} max ${summary.latencyMs[k].max}`);
+  const foreign = windows.map((w) => w.foreignCpuPct ?? 0);
+  console.log(`soak: other work on the host per window, % of one core: ${foreign.join(' ')} (calls over budget per window: ${windows.map((w) => w.missedBudget.length).join(' ')})`);
   console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
   const failures = [
     growth > MAX_RSS_GROWTH ? `RSS grew ${(growth * 100).toFixed(1)} %` : null,
