@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
-import { writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
+import { warmWavWriter, writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
@@ -71,6 +71,7 @@ export class EvidenceStore {
     const store = new EvidenceStore(db, { dataDir: opts.dataDir, config, now: opts.now, keys: keys.ring, checkpoints });
     log.info({ keyId: keys.ring.current.id, keySource: keys.source, keyCreated: keys.created, checkpointFile: cpFile }, 'evidence store open');
     store.anchorAtOpen();
+    if (!db.readonly) warmWavWriter();
     shared.set(dbFile, store);
     return store;
   }
@@ -114,12 +115,16 @@ export class EvidenceStore {
    * WAL fsync, runs on the event loop. Durable when the promise resolves, in the same order: WAV, then row.
    */
   appendAsync(input: EvidenceInput): Promise<EvidenceRecord> {
-    // One at a time, drafted in turn: ids and storedAt keep sorting like the chain, as with append().
-    const next = this.appending.then(async () => {
-      const { base, wav, abs, key } = this.draft(input);
-      if (wav) await writeFileDurableOffThread(abs!, wav);
-      return this.commit(base, abs, key);
-    });
+    // Drafted now, so ids and storedAt sort like the chain as with append(); the WAV goes to the writer at once
+    // (several may be on their way), and the rows are committed in draft order, each once its WAV is durable.
+    let d: ReturnType<EvidenceStore['draft']>;
+    try {
+      d = this.draft(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const written = d.wav ? writeFileDurableOffThread(d.abs!, d.wav) : Promise.resolve();
+    const next = Promise.all([written, this.appending]).then(() => this.commit(d.base, d.abs, d.key));
     this.appending = next.catch(() => undefined);
     return next;
   }

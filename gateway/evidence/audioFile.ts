@@ -40,6 +40,11 @@ export function writeFileDurableOffThread(path: string, bytes: Uint8Array): Prom
   return writer.call({ path, bytes }).then(() => undefined);
 }
 
+/** Loads the writer's thread now, so that the first decision of a live gateway does not wait for it. */
+export function warmWavWriter(): void {
+  writer.warm();
+}
+
 const writer = new OffThread<{ path: string; bytes: Uint8Array }, null>(new URL('./wavWriter.worker.ts', import.meta.url), (req, message) => new Error(`writing ${req.path}: ${message}`));
 
 /** fsyncs a directory, so a new or renamed entry in it survives a power cut. */

@@ -17,6 +17,11 @@ export class OffThread<Req, Res> {
     private readonly failure: (req: Req, message: string, detail?: unknown) => Error,
   ) {}
 
+  /** Starts the worker ahead of the first call (loading it takes a few hundred ms), idle and unref'd. */
+  warm(): void {
+    this.started();
+  }
+
   call(req: Req, transfer: TransferListItem[] = []): Promise<Res> {
     const w = this.started();
     const id = this.nextId++;
