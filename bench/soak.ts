@@ -251,13 +251,13 @@ async function main(): Promise<number> {
     rssMB: { start: rssAll.length ? Math.round(rssAll[0]) : null, end: rssAll.length ? Math.round(rssAll[rssAll.length - 1]) : null, max: rssAll.length ? Math.round(Math.max(...rssAll)) : null },
     generatorLagMs: { p99: pct(genLag.map((l) => l.p99Ms), 0.99), max: genLag.length ? Math.round(Math.max(...genLag.map((l) => l.maxMs))) : null },
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
-    latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, max: overall[k].max }])),
+    latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, p99: overall[k].p99, max: overall[k].max }])),
   };
   const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
-  for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} max ${summary.latencyMs[k].max}`);
+  for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} p99 ${summary.latencyMs[k].p99} max ${summary.latencyMs[k].max}`);
   const foreign = windows.map((w) => w.foreignCpuPct ?? 0);
   console.log(`soak: other work on the host per window, % of one core: ${foreign.join(' ')} (calls over budget per window: ${windows.map((w) => w.missedBudget.length).join(' ')})`);
   console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
