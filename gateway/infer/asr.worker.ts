@@ -55,9 +55,11 @@ let engine: AsrEngine;
 const clock = new ThreadCpuClock();
 const rate = data.spec.entry.sampleRate ?? 16000;
 const slots = new Map<number, Slot>();
-/** Native streams are freed only when collected: see NativeStreamCollector. */
 const sched = new DecodeScheduler();
-/** A collection waits while decodes are pending: it would hold a final up to the length of a full GC. */
+/**
+ * Native streams are freed only when collected (see NativeStreamCollector); a collection waits while decodes are
+ * pending: it would hold a final up to the length of a full GC.
+ */
 const collector = new NativeStreamCollector(threadGc(), 64, 2000, () => !sched.idle);
 let pumpScheduled = false;
 
