@@ -7,9 +7,10 @@
 //
 //   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--out DIR]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
@@ -40,11 +41,24 @@ interface Window {
   rssMB: number | null;
   lagP99Ms: number | null;
   lagMaxMs: number | null;
+  /** The soak's own event loop (it sends the normal calls' frames and stamps their events): p99 and max, ms. */
+  genLagP99Ms: number | null;
+  genLagMaxMs: number | null;
+  /** CPU over the window, % of one core: the gateway (its process tree), and everything else on the host that is neither it nor this soak. */
+  gatewayCpuPct: number | null;
+  foreignCpuPct: number | null;
   calls: number;
   failed: number;
   latency: Record<string, { p50: number | null; p95: number | null; max: number | null }>;
-  missedBudget: { scenarioId: string; why: string }[];
+  missedBudget: { scenarioId: string; why: string; atS: number }[];
   attacks: Record<string, { runs: number; unexpected: number }>;
+}
+
+/** The host's busy CPU time so far, ms (all cores, from /proc/stat). */
+function hostBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  return ((f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) * 1000) / 100;
 }
 
 /** Why one normal call missed its budget, or null. */
@@ -57,9 +71,20 @@ function callMiss(rec: CallRecord, budgets: ReturnType<typeof loadBudgets>): str
   for (const k of PER_CALL) {
     const limit = budgets[k]?.p95;
     const over = m.samples[k].find((v) => limit !== undefined && v > limit);
-    if (over !== undefined) return `${k} ${Math.round(over)} > ${limit}`;
+    if (over !== undefined) return `${k} ${Math.round(over)} > ${limit}${detail(rec, m)}`;
   }
   return null;
+}
+
+/** Where a late call's time went: the audio clock beside the wall, and for consent the VAD's end of speech. */
+function detail(rec: CallRecord, m: ReturnType<typeof computeMetrics>): string {
+  const r = (x: number | undefined) => (x === undefined ? '?' : Math.round(x));
+  if (rec.kind === 'bargein') return ` (pause audio ${r(m.samples.pauseMs[0])} / wall ${r(m.samples.pauseWallMs[0])}, barge-in audio ${r(m.samples.bargeInMs[0])} / wall ${r(m.samples.bargeInWallMs[0])})`;
+  const ev = rec.events.find((e) => e.type === 'consent');
+  if (!ev || rec.endMs === null || typeof ev.t !== 'number') return '';
+  const end = typeof ev.speechEndT === 'number' ? ev.speechEndT : undefined;
+  // speechEndT is where the gateway placed the end of the answer (its VAD end minus the end silence it waited for).
+  return ` (VAD end ${end === undefined ? '?' : r(end - rec.endMs)} ms after the label, decided ${end === undefined ? '?' : r(ev.t - end)} ms after it; wall ${r(m.samples.consentWallMs[0])})`;
 }
 
 async function main(): Promise<number> {
@@ -95,6 +120,8 @@ async function main(): Promise<number> {
   const gw = await startServer({
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
     env: { EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
+    // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
+    nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   });
   const http = httpBase(gw.wsUrl);
   console.log(`soak: gateway pid ${gw.pid} on ${gw.port}; ${calls} normal calls for ${minutes} min, ${abuse ? `${parallel} abusive client(s) at a time` : 'no abuse'}; out ${outDir}`);
@@ -104,6 +131,14 @@ async function main(): Promise<number> {
   sampler.start();
   const lag = new LagScraper(`${http}/metrics?token=${TOKEN}`);
   lag.start();
+  // A wall latency is stamped here, on arrival: a late stamp from this process's own loop is not the gateway's.
+  const genLag: { wall: number; p99Ms: number; maxMs: number }[] = [];
+  const genHist = monitorEventLoopDelay({ resolution: 10 });
+  genHist.enable();
+  const genTimer = setInterval(() => {
+    genLag.push({ wall: performance.now(), p99Ms: Math.max(0, genHist.percentile(99) / 1e6 - 10), maxMs: Math.max(0, genHist.max / 1e6 - 10) });
+    genHist.reset();
+  }, 2000);
 
   // An hour of silence in a small FLAC for the upload attack.
   const flac = join(outDir, 'hour.flac');
@@ -132,6 +167,9 @@ async function main(): Promise<number> {
   const windows: Window[] = [];
   const allRecords: CallRecord[] = [];
   const nWindows = Math.max(1, Math.round((minutes * 60) / windowS));
+  // Other work on the host (another run, a compiler) takes the same cores: measured, so a late window can be read.
+  const cpuMark = () => ({ host: hostBusyMs(), gateway: sampler.samples[sampler.samples.length - 1]?.cpuMs ?? 0, self: (process.cpuUsage().user + process.cpuUsage().system) / 1000, wall: performance.now() });
+  let mark = cpuMark();
   for (let w = 0; w < nWindows; w++) {
     const ws0 = performance.now() - t0;
     const outcome = await runStep({
@@ -139,11 +177,17 @@ async function main(): Promise<number> {
       sendPrompts: true, label: `w${w}`,
     });
     const endS = (performance.now() - t0) / 1000;
+    const now = cpuMark();
+    const span = Math.max(1, now.wall - mark.wall);
+    const gatewayCpuPct = Math.round((100 * (now.gateway - mark.gateway)) / span);
+    const foreignCpuPct = Math.max(0, Math.round((100 * (now.host - mark.host - (now.gateway - mark.gateway) - (now.self - mark.self))) / span));
+    mark = now;
     allRecords.push(...outcome.records);
     const m = computeMetrics(outcome.records);
     const s = summaries(m);
     const inWindow = (x: { wall: number }) => x.wall - t0 >= ws0 && x.wall - t0 <= endS * 1000;
     const lags = lag.samples.filter(inWindow);
+    const gLags = genLag.filter(inWindow);
     const rss = sampler.samples.filter(inWindow).map((x) => x.rssMB).sort((a, b) => a - b);
     const byAttack: Window['attacks'] = {};
     for (const a of attackLog.filter((x) => x.at >= ws0 && x.at <= endS * 1000)) {
@@ -151,12 +195,17 @@ async function main(): Promise<number> {
       byAttack[a.kind].runs++;
       if (a.unexpected) byAttack[a.kind].unexpected++;
     }
-    const missed = outcome.records.map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets) })).filter((x): x is { scenarioId: string; why: string } => x.why !== null);
+    const missed = outcome.records
+      .map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets), atS: Math.round((r.startedAt - t0) / 100) / 10 }))
+      .filter((x): x is { scenarioId: string; why: string; atS: number } => x.why !== null);
     const win: Window = {
       index: w, endS: Math.round(endS),
       rssMB: rss.length ? Math.round(rss[rss.length >> 1]) : null,
       lagP99Ms: lags.length ? Math.max(...lags.map((l) => l.p99Ms ?? 0)) : null,
       lagMaxMs: lags.length ? Math.max(...lags.map((l) => l.maxMs ?? 0)) : null,
+      genLagP99Ms: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.p99Ms))) : null,
+      genLagMaxMs: gLags.length ? Math.round(Math.max(...gLags.map((l) => l.maxMs))) : null,
+      gatewayCpuPct, foreignCpuPct,
       calls: outcome.records.length, failed: m.counters.failedCalls,
       latency: Object.fromEntries(PER_CALL.map((k) => [k, { p50: s[k].p50, p95: s[k].p95, max: s[k].max }])),
       missedBudget: missed, attacks: byAttack,
@@ -164,11 +213,11 @@ async function main(): Promise<number> {
     windows.push(win);
     const L = win.latency;
     console.log(
-      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
+      `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms (soak's own loop: max ${win.genLagMaxMs} ms), cpu gateway ${win.gatewayCpuPct} % other ${win.foreignCpuPct} %, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
         `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
         `attacks ${Object.values(byAttack).reduce((a, x) => a + x.runs, 0)} (${Object.values(byAttack).reduce((a, x) => a + x.unexpected, 0)} unexpected)`,
     );
-    for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId}: ${x.why}`);
+    for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId} (started at ${x.atS} s): ${x.why}`);
   }
 
   abuser?.postMessage('stop');
@@ -176,6 +225,7 @@ async function main(): Promise<number> {
   await abuser?.terminate();
   sampler.stop();
   lag.stop();
+  clearInterval(genTimer);
   const health = await fetch(`${http}/healthz`).then((r) => r.status, () => 0);
   await gw.stop();
 
@@ -199,14 +249,17 @@ async function main(): Promise<number> {
   const overall = summaries(computeMetrics(allRecords));
   const summary = {
     rssMB: { start: rssAll.length ? Math.round(rssAll[0]) : null, end: rssAll.length ? Math.round(rssAll[rssAll.length - 1]) : null, max: rssAll.length ? Math.round(Math.max(...rssAll)) : null },
+    generatorLagMs: { p99: pct(genLag.map((l) => l.p99Ms), 0.99), max: genLag.length ? Math.round(Math.max(...genLag.map((l) => l.maxMs))) : null },
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
-    latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, max: overall[k].max }])),
+    latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, p99: overall[k].p99, max: overall[k].max }])),
   };
   const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
-  for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} max ${summary.latencyMs[k].max}`);
+  for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} p99 ${summary.latencyMs[k].p99} max ${summary.latencyMs[k].max}`);
+  const foreign = windows.map((w) => w.foreignCpuPct ?? 0);
+  console.log(`soak: other work on the host per window, % of one core: ${foreign.join(' ')} (calls over budget per window: ${windows.map((w) => w.missedBudget.length).join(' ')})`);
   console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
   const failures = [
     growth > MAX_RSS_GROWTH ? `RSS grew ${(growth * 100).toFixed(1)} %` : null,

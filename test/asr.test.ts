@@ -91,6 +91,40 @@ describe('ASR worker pool, recogniser mode', () => {
     expect(second.startMs!).toBeGreaterThan(2 * 2350);
     s.close();
   });
+
+  it('decodes a priority-0 final before a backlog of other streams, and audio sent right after a finish goes to the next utterance', async () => {
+    // Three streams with a whole 8 s sentence each waiting to be decoded, then a short answer on a priority stream.
+    const busy = [0, 1, 2].map((i) => pool.open(`call-busy-${i}`));
+    const busyDone = busy.map((s) => new Promise<number>((res) => s.onResult((r) => r.final && res(performance.now()))));
+    const real = load16k(REAL, '16k');
+    for (const s of busy) {
+      for (let i = 0; i < real.length; i += 16000) s.accept(real.slice(i, i + 16000));
+      s.finish();
+    }
+    const answer = pool.open('call-answer', { priority: 0 });
+    const finals: { text: string; at: number }[] = [];
+    const two = new Promise<void>((res) =>
+      answer.onResult((r) => {
+        if (!r.final) return;
+        finals.push({ text: tokensToSyllables(r.tokens).toneless.join(' '), at: performance.now() });
+        if (finals.length === 2) res();
+      }),
+    );
+    // Two utterances back to back, the second sent before the first's final could come back.
+    answer.accept(load16k(KE_YI, '16k'));
+    answer.finish();
+    answer.accept(load16k(BU_SHI, '16k'));
+    answer.finish();
+    await two;
+    const busyAt = await Promise.all(busyDone);
+    expect(finals[0].text).toContain('ke yi');
+    expect(finals[0].text).not.toContain('bu shi');
+    expect(finals[1].text).toContain('bu shi');
+    expect(finals[1].text).not.toContain('ke yi');
+    // The answer's first final overtook the sentences queued ahead of it (their finals were posted first).
+    expect(finals[0].at).toBeLessThan(Math.min(...busyAt));
+    for (const s of [...busy, answer]) s.close();
+  });
 });
 
 describe('ASR worker pool, KWS mode', () => {

@@ -98,6 +98,21 @@ describe('EvidenceStore', () => {
     expect(store.verify()).toMatchObject({ ok: true, checked: 5, head: { id: recs[4].id, seq: 5, hash: recs[4].hash } });
   });
 
+  it('appendAsync (the live-call path, audio synced off the event loop) keeps the chain, the id order and the audio when appends overlap', async () => {
+    store.append(input(0));
+    const recs = await Promise.all([1, 2, 3, 4].map((i) => store.appendAsync(input(i))));
+    expect(recs.map((r) => r.seq)).toEqual([2, 3, 4, 5]);
+    for (let i = 1; i < recs.length; i++) expect(recs[i].prevHash).toBe(recs[i - 1].hash);
+    expect([...recs.map((r) => r.id)].sort()).toEqual(recs.map((r) => r.id));
+    for (const r of recs) expect(createHash('sha256').update(readFileSync(store.audioPath(r.id)!)).digest('hex')).toBe(r.audioSha256);
+    // A failed append (invalid input) rejects and does not stop the ones after it.
+    const bad = store.appendAsync({ ...input(5), decision: 'maybe' as never });
+    const after = store.appendAsync(input(6));
+    await expect(bad).rejects.toThrow();
+    expect((await after).seq).toBe(6);
+    expect(store.verify()).toMatchObject({ ok: true, checked: 6 });
+  });
+
   it('stores a record without audio and with absent optionals as null', () => {
     const r = store.append(input(7, { audio: undefined, callee: undefined, promptId: undefined, speechStartT: undefined }));
     expect(r).toMatchObject({ audioFile: null, audioSha256: null, callee: null, promptId: null, speechStartT: null });

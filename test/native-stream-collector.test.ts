@@ -31,6 +31,25 @@ describe('NativeStreamCollector', () => {
     expect(runs).toBe(1);
   });
 
+  it('waits for a moment without pending work, unless maxDrops streams are waiting', () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    let busy = true;
+    const c = new NativeStreamCollector(() => runs++, 4, 2000, () => busy, 8, 10);
+    for (let i = 0; i < 4; i++) c.dropped();
+    expect(runs).toBe(0); // due, but the thread is busy
+    vi.advanceTimersByTime(50);
+    expect(runs).toBe(0);
+    busy = false;
+    vi.advanceTimersByTime(10);
+    expect(runs).toBe(1);
+    busy = true;
+    for (let i = 0; i < 7; i++) c.dropped();
+    expect(runs).toBe(1);
+    c.dropped(); // the eighth: memory first
+    expect(runs).toBe(2);
+  });
+
   it('does nothing without a collector', () => {
     const c = new NativeStreamCollector(null, 1, 1);
     for (let i = 0; i < 10; i++) c.dropped();

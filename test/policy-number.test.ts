@@ -2,6 +2,7 @@
 // number's calling hours are checked in.
 import { describe, expect, it } from 'vitest';
 import { normalizeNumber, numberReadings, numberTimeZones, readNumber } from '../gateway/policy/index.js';
+import { isTimeZone } from '../gateway/policy/timeZone.js';
 
 const CN_NORM = '+8613800138000';
 
@@ -47,6 +48,18 @@ describe('readNumber', () => {
     }
     // UK drama numbers (07700 900xxx) are reserved, never allocated.
     expect(normalizeNumber('+447700900123')).toBeNull();
+  });
+});
+
+describe('isTimeZone', () => {
+  it('answers from memory the second time, the same answer; made-up names stay unknown however many come', () => {
+    for (let k = 0; k < 2; k++) {
+      expect(isTimeZone('Asia/Shanghai')).toBe(true);
+      expect(isTimeZone('America/New_York')).toBe(true);
+      expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
+    }
+    for (let i = 0; i < 3000; i++) expect(isTimeZone(`Nowhere/Zone_${i}`)).toBe(false);
+    expect(isTimeZone('Europe/London')).toBe(true);
   });
 });
 

@@ -106,3 +106,29 @@ describe.each(engines)('call records on $name', (engine) => {
     }
   });
 });
+
+describe('call records on sqlite, durability', () => {
+  it('a batch commits without its own fsync (synchronous NORMAL for that transaction) and leaves the connection FULL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-records-'));
+    const db = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
+    try {
+      const repo = new SqliteCallRecordRepo(db, 'CN');
+      const seen: number[] = [];
+      const pragma = db.pragma.bind(db);
+      const store = new CallRecordStore(repo, { flushIntervalMs: 10_000 });
+      db.pragma = ((src: string, o?: { simple?: boolean }) => {
+        if (/^synchronous = /.test(src)) seen.push(src === 'synchronous = NORMAL' ? 1 : Number(src.split('= ')[1]));
+        return pragma(src, o);
+      }) as typeof db.pragma;
+      store.start({ callId: 'd1', callee: '+8613800138000', callType: 'notification' });
+      await store.flush();
+      db.pragma = pragma;
+      expect(seen).toEqual([1, 2]);
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+      expect((await repo.get('d1'))?.callId).toBe('d1');
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
 import { writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
 import type { Announce } from '../webhooks/WebhookOutbox.js';
-import { writeFileDurable } from './audioFile.js';
+import { warmWavWriter, writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
 import { sealRecord } from './chain.js';
 import { CheckpointLog } from './CheckpointLog.js';
 import { parseEvidenceConfig, type EvidenceConfig } from './config.js';
@@ -73,6 +73,7 @@ export class EvidenceStore {
     const store = new EvidenceStore(db, { dataDir: opts.dataDir, config, now: opts.now, keys: keys.ring, checkpoints });
     log.info({ keyId: keys.ring.current.id, keySource: keys.source, keyCreated: keys.created, checkpointFile: cpFile }, 'evidence store open');
     store.anchorAtOpen();
+    if (!db.readonly) warmWavWriter();
     shared.set(dbFile, store);
     return store;
   }
@@ -107,15 +108,46 @@ export class EvidenceStore {
    * I/O failure; then nothing was recorded (nor announced) and the caller must not report the decision.
    */
   append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): EvidenceRecord {
+    const { base, wav, abs, key } = this.draft(input);
+    if (wav) writeFileDurable(abs!, wav);
+    return this.commit(base, abs, key, announce);
+  }
+
+  /**
+   * The same, with the WAV written and synced in a worker thread (the live-call path): only the row's commit, one
+   * WAL fsync with its outbox rows, runs on the event loop. Durable when the promise resolves, in the same order:
+   * WAV, then row.
+   */
+  appendAsync(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord> {
+    // Drafted now, so ids and storedAt sort like the chain as with append(); the WAV goes to the writer at once
+    // (several may be on their way), and the rows are committed in draft order, each once its WAV is durable.
+    let d: ReturnType<EvidenceStore['draft']>;
+    try {
+      d = this.draft(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const written = d.wav ? writeFileDurableOffThread(d.abs!, d.wav) : Promise.resolve();
+    const next = Promise.all([written, this.appending]).then(() => this.commit(d.base, d.abs, d.key, announce));
+    this.appending = next.catch(() => undefined);
+    return next;
+  }
+
+  private appending: Promise<unknown> = Promise.resolve();
+
+  private draft(input: EvidenceInput) {
     const key = this.opts.keys?.current;
     if (!key) throw new Error('this evidence store has no MAC key: it cannot append');
     const { fields: base, wav } = draftRecord(input, this.now(), this.config.audioDir);
-    let abs: string | null = null;
-    if (wav) {
-      abs = join(this.opts.dataDir, base.audioFile!);
-      writeFileDurable(abs, wav);
-    }
+    return { base, wav, abs: wav ? join(this.opts.dataDir, base.audioFile!) : null, key };
+  }
 
+  private commit(
+    base: ReturnType<typeof draftRecord>['fields'],
+    abs: string | null,
+    key: NonNullable<Keyring['current']>,
+    announce?: Announce<EvidenceRecord>,
+  ): EvidenceRecord {
     // IMMEDIATE takes the write lock before reading the chain head, so two writers (processes) cannot both link to it.
     const insert = this.db.transaction((): EvidenceRecord => {
       const rec = sealRecord(base, (this.stmts.last.get() as { seq: number; hash: string } | undefined) ?? null, key);

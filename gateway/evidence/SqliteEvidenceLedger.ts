@@ -27,7 +27,7 @@ export class SqliteEvidenceLedger implements EvidenceLedger {
   }
 
   async append(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord> {
-    return this.store.append(input, announce);
+    return this.store.appendAsync(input, announce);
   }
 
   async get(id: string): Promise<EvidenceRecord | null> {

@@ -2,6 +2,7 @@
 // committed, so a crash can leave an orphan WAV (harmless) but never a row whose audio is missing or truncated.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { OffThread } from '../infer/OffThread.js';
 
 /** Writes `bytes` to `path` via a temp file in the same directory: write, fsync, rename, fsync the directory. */
 export function writeFileDurable(path: string, bytes: Uint8Array): void {
@@ -33,6 +34,18 @@ export function writeFileDurable(path: string, bytes: Uint8Array): void {
     }
   }
 }
+
+/** The same in a worker thread (wavWriter.worker.ts): the live-call path, whose event loop must not wait on fsync. */
+export function writeFileDurableOffThread(path: string, bytes: Uint8Array): Promise<void> {
+  return writer.call({ path, bytes }).then(() => undefined);
+}
+
+/** Loads the writer's thread now, so that the first decision of a live gateway does not wait for it. */
+export function warmWavWriter(): void {
+  writer.warm();
+}
+
+const writer = new OffThread<{ path: string; bytes: Uint8Array }, null>(new URL('./wavWriter.worker.ts', import.meta.url), (req, message) => new Error(`writing ${req.path}: ${message}`));
 
 /** fsyncs a directory, so a new or renamed entry in it survives a power cut. */
 export function fsyncDir(dir: string): void {

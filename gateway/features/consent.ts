@@ -100,7 +100,8 @@ export class ConsentFeature implements Plugin {
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
-      openStream: () => pool.open(call.id),
+      // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
+      openStream: () => pool.open(call.id, { priority: 0 }),
       judge: (heard) => {
         const v = decideConsent(heard, ctx, rules);
         // What was said is personal data: only at debug level.

@@ -64,6 +64,7 @@ class PoolStream implements AsrStream {
     public slot: Slot | null,
     private readonly pool: AsrWorkerPool,
     readonly secondOpinions: boolean,
+    readonly priority: number,
   ) {}
 
   accept(samples16k: Float32Array): void {
@@ -182,7 +183,7 @@ export class AsrWorkerPool implements AsrPool {
     slot.ready = false;
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
-    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
+    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority } satisfies AsrRequest);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let lastFailure = '';
@@ -254,11 +255,11 @@ export class AsrWorkerPool implements AsrPool {
       if (!slot || c.streams.size < slot.streams.size) slot = c;
     }
     this.rr++;
-    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false);
+    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false, options.priority ?? 1);
     this.streams.set(s.sid, s);
     if (slot) {
       slot.streams.add(s);
-      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions } satisfies AsrRequest);
+      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority } satisfies AsrRequest);
     } else {
       queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
     }

@@ -1,6 +1,8 @@
 // The ASR inference thread: owns one recogniser (or keyword spotter) and all streams assigned to it. Models exported
 // with batch size 1 are decoded strictly one stream at a time (decodeStreams with two such streams aborts the
-// process); models with a dynamic batch dimension are decoded together once per event-loop turn.
+// process); models with a dynamic batch dimension are decoded together once per event-loop turn. Audio is taken
+// (features) as it comes, decoding is scheduled (DecodeScheduler): a finished utterance first, streaming steps in
+// between, one at a time, so a final never waits behind the backlog of other streams.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEngine } from '../listen/asr/backends.js';
 import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
@@ -9,6 +11,7 @@ import type { EngineHyp } from '../listen/asr/engine.js';
 import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
+import { DecodeScheduler } from './DecodeScheduler.js';
 import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
 
@@ -19,6 +22,10 @@ const post = (m: AsrReply) => port.postMessage(m);
 interface Slot {
   es: EngineStream;
   secondOpinions: boolean;
+  /** Finals of streams with a lower number are decoded first (see DecodeScheduler). */
+  priority: number;
+  /** Set while a final of this stream waits: the stream's later requests, applied once it ran (in order). */
+  backlog: AsrRequest[] | null;
   /** Samples accepted since open (all utterances) and at the start of the current utterance. */
   samples: number;
   uttStart: number;
@@ -48,10 +55,13 @@ let engine: AsrEngine;
 const clock = new ThreadCpuClock();
 const rate = data.spec.entry.sampleRate ?? 16000;
 const slots = new Map<number, Slot>();
-/** Native streams are freed only when collected: see NativeStreamCollector. */
-const collector = new NativeStreamCollector(threadGc());
-const dirty = new Set<number>();
-let drainScheduled = false;
+const sched = new DecodeScheduler();
+/**
+ * Native streams are freed only when collected (see NativeStreamCollector); a collection waits while decodes are
+ * pending: it would hold a final up to the length of a full GC.
+ */
+const collector = new NativeStreamCollector(threadGc(), 64, 2000, () => !sched.idle);
+let pumpScheduled = false;
 
 try {
   const b = resolveBatching(data.spec);
@@ -63,8 +73,8 @@ try {
   throw e;
 }
 
-function newSlot(secondOpinions: boolean): Slot {
-  return { es: engine.createStream({ secondOpinions }), secondOpinions, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
+function newSlot(secondOpinions: boolean, priority: number): Slot {
+  return { es: engine.createStream({ secondOpinions }), secondOpinions, priority, backlog: null, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
 }
 
 const ms = (samples: number) => (samples / rate) * 1000;
@@ -96,41 +106,37 @@ function toResult(sl: Slot, final: boolean, flushMs?: number): AsrResult {
   return r;
 }
 
-/** Decodes one stream as far as its features allow and sends a partial if the text changed. */
-function decodeOne(sid: number, sl: Slot): void {
-  const t0 = clock.nowMs();
-  let steps = 0;
-  while (sl.es.isReady()) {
-    sl.es.decode();
-    steps++;
-  }
-  sl.cpuMs += clock.nowMs() - t0;
-  if (steps) maybePartial(sid, sl);
+/** One decode step of one stream, a partial if the text changed; the stream goes back in line if it has more. */
+function stepOne(sid: number, sl: Slot): void {
+  if (!sl.es.isReady()) return;
+  decodeStep(sid, sl);
+  if (sl.es.isReady()) sched.step(sid);
 }
 
-function maybePartial(sid: number, sl: Slot): void {
+function decodeStep(sid: number, sl: Slot, catchUp = false): void {
+  const t0 = clock.nowMs();
+  sl.es.decode();
+  sl.cpuMs += clock.nowMs() - t0;
+  maybePartial(sid, sl, catchUp);
+}
+
+/** `catchUp`: decoding audio accepted earlier, whose arrival no longer paces the partials: every change goes out. */
+function maybePartial(sid: number, sl: Slot, catchUp = false): void {
   const h = sl.es.result();
   if (h.text === sl.lastText) return;
   // KWS hits go out at once (latency is the point); recogniser partials are throttled by audio time.
   const isKws = h.keywords !== undefined;
-  if (!isKws && ms(sl.samples - sl.lastPartialAt) < data.partialEveryMs && sl.lastText !== '') return;
+  if (!isKws && !catchUp && ms(sl.samples - sl.lastPartialAt) < data.partialEveryMs && sl.lastText !== '') return;
   sl.lastText = h.text;
   sl.lastPartialAt = sl.samples;
   post({ op: 'result', sid, result: toResult(sl, false), cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
 }
 
+/** Batched recognisers: every stream with audio waiting, stepped together until none is ready. */
 function drain(): void {
-  drainScheduled = false;
-  const ids = [...dirty];
-  dirty.clear();
-  if (!engine.dynamicBatch || !engine.decodeBatch) {
-    for (const sid of ids) {
-      const sl = slots.get(sid);
-      if (sl) guarded(sid, () => decodeOne(sid, sl));
-    }
-    return;
-  }
-  // Batched: step every ready stream together until none is ready; CPU is shared out per stream step.
+  const ids = sched.takeSteps();
+  if (!engine.decodeBatch) return;
+  // CPU is shared out per stream step.
   let live = ids.filter((sid) => slots.has(sid));
   const stepped = new Set<number>();
   while (live.length) {
@@ -148,13 +154,35 @@ function drain(): void {
   for (const sid of stepped) guarded(sid, () => maybePartial(sid, slots.get(sid)!));
 }
 
-function flushPending(sid: number): void {
-  // Ordering: audio of this stream still waiting for a batched drain must be decoded before finish/reset.
-  if (dirty.has(sid)) drain();
+/** Runs the next unit of work, then yields to the port, so a final that arrives meanwhile is next in line. */
+function pump(): void {
+  pumpScheduled = false;
+  const u = sched.next();
+  if (u?.kind === 'final') u.run();
+  else if (u) {
+    if (engine.dynamicBatch) {
+      sched.step(u.sid);
+      drain();
+    } else {
+      const sl = slots.get(u.sid);
+      if (sl) guarded(u.sid, () => stepOne(u.sid, sl));
+    }
+  }
+  schedulePump();
+}
+
+function schedulePump(): void {
+  if (pumpScheduled || sched.idle) return;
+  pumpScheduled = true;
+  setImmediate(pump);
 }
 
 function finish(sid: number, sl: Slot): void {
-  flushPending(sid);
+  // A batched recogniser steps streams together: this one's waiting audio goes in one more batch first.
+  if (engine.dynamicBatch && sched.hasStep(sid)) drain();
+  sched.drop(sid);
+  // Audio not yet decoded (finals go ahead of streaming steps) is caught up first, with its partials as usual.
+  while (sl.es.isReady()) decodeStep(sid, sl, true);
   const w0 = performance.now();
   const t0 = clock.nowMs();
   // The encoder only emits a chunk once its right context is in; padding pushes the last words through.
@@ -167,6 +195,23 @@ function finish(sid: number, sl: Slot): void {
   sl.cpuMs += clock.nowMs() - t0;
   post({ op: 'result', sid, result, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
   startUtterance(sl);
+}
+
+/** The final of `sid`, in its turn; then the requests that came after its finish. */
+function runFinal(sid: number): void {
+  const sl = slots.get(sid);
+  if (!sl) return;
+  guarded(sid, () => finish(sid, sl));
+  const later = sl.backlog ?? [];
+  sl.backlog = null;
+  for (let i = 0; i < later.length; i++) {
+    apply(sid, sl, later[i]);
+    // Another finish among them: the rest waits for that one in turn.
+    if (sl.backlog) {
+      (sl.backlog as AsrRequest[]).push(...later.slice(i + 1));
+      break;
+    }
+  }
 }
 
 function startUtterance(sl: Slot): void {
@@ -204,11 +249,25 @@ port.on('message', (m: AsrRequest) => {
   }
   const { sid } = m;
   if (m.op === 'open') {
-    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false)));
+    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false, m.priority ?? 1)));
     return;
   }
   const sl = slots.get(sid);
   if (!sl) return; // closed, or lost to an earlier error
+  if (m.op === 'close') {
+    sched.drop(sid, true);
+    post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
+    slots.delete(sid);
+    collector.dropped();
+    return;
+  }
+  // Behind a final still waiting, the stream's requests keep their order: they belong to its next utterance.
+  if (sl.backlog) sl.backlog.push(m);
+  else apply(sid, sl, m);
+  schedulePump();
+});
+
+function apply(sid: number, sl: Slot, m: AsrRequest): void {
   if (m.op === 'audio') {
     guarded(sid, () => {
       const t0 = clock.nowMs();
@@ -216,27 +275,19 @@ port.on('message', (m: AsrRequest) => {
       sl.cpuMs += clock.nowMs() - t0;
       sl.samples += m.samples.length;
     });
-    if (engine.dynamicBatch) {
-      dirty.add(sid);
-      if (!drainScheduled) {
-        drainScheduled = true;
-        setImmediate(drain);
-      }
-    } else guarded(sid, () => decodeOne(sid, sl));
+    // Decoded when nothing more urgent waits (pump).
+    sched.step(sid);
     const now = performance.now();
     if (now - sl.lastUsagePost > 250) {
       sl.lastUsagePost = now;
       post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
     }
   } else if (m.op === 'finish') {
-    guarded(sid, () => finish(sid, sl));
+    sl.backlog = [];
+    sched.final(sid, sl.priority, () => runFinal(sid));
   } else if (m.op === 'reset') {
-    flushPending(sid);
+    // The utterance is dropped undecoded.
+    sched.drop(sid);
     guarded(sid, () => startUtterance(sl));
-  } else if (m.op === 'close') {
-    dirty.delete(sid);
-    post({ op: 'usage', sid, cpuMs: sl.cpuMs, audioMs: ms(sl.samples) });
-    slots.delete(sid);
-    collector.dropped();
   }
-});
+}

@@ -33,14 +33,25 @@ export class SqliteCallRecordRepo implements CallRecordRepo {
 
   async write(batch: readonly { rec: CallRecord; isNew: boolean }[], announce: readonly OutboxRow[] = []): Promise<{ existed: string[] }> {
     const existed: string[] = [];
-    this.db.transaction(() => {
-      for (const { rec, isNew } of batch) {
-        if (isNew) {
-          if (this.s.insert.run(recordToRow(rec)).changes === 0) existed.push(rec.callId);
-        } else this.s.update.run(recordToRow(rec));
-      }
-      writeOutboxRows(this.db, announce);
-    })();
+    // Bookkeeping (CallRecords batches it; consent decisions are durable in the evidence store at once): committed
+    // to the WAL without an fsync of its own, which held the event loop 5–30 ms per flush in the soak. The WAL is
+    // synced by the connection's next FULL commit (evidence) or checkpoint: a crash of the process loses nothing,
+    // a power cut at most the records (and the outbox rows announcing them, together) since. Restored at once:
+    // every other commit on this connection stays FULL.
+    const was = this.db.readonly ? null : (this.db.pragma('synchronous', { simple: true }) as number);
+    if (was !== null && was > 1) this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const { rec, isNew } of batch) {
+          if (isNew) {
+            if (this.s.insert.run(recordToRow(rec)).changes === 0) existed.push(rec.callId);
+          } else this.s.update.run(recordToRow(rec));
+        }
+        writeOutboxRows(this.db, announce);
+      })();
+    } finally {
+      if (was !== null && was > 1) this.db.pragma(`synchronous = ${was}`);
+    }
     return { existed };
   }
 

@@ -17,13 +17,23 @@ export type ZoneTable = Readonly<Record<string, readonly string[]>>;
  */
 export const BUILTIN_NUMBER_ZONES: ZoneTable = { CN: ['Asia/Shanghai'] };
 
+/** Zone ids already checked: building an Intl.DateTimeFormat costs about a millisecond, and every call admission asked. */
+const known = new Map<string, boolean>();
+/** Far more than the few hundred zones there are: names a client made up cannot grow it without bound. */
+const KNOWN_MAX = 2048;
+
 export function isTimeZone(tz: string): boolean {
+  const hit = known.get(tz);
+  if (hit !== undefined) return hit;
+  let ok: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
+    ok = true;
   } catch {
-    return false;
+    ok = false;
   }
+  if (known.size < KNOWN_MAX) known.set(tz, ok);
+  return ok;
 }
 
 /**

@@ -1,9 +1,16 @@
 // Recorded prompts and voice material in, 16-bit mono PCM out. This is the ONE module that touches fluent-ffmpeg:
 // the package is archived upstream, so everything else depends on these two functions and we can swap the
 // implementation (plain child_process, another wrapper) without touching callers.
+//
+// ffmpeg is never started from the event loop that carries the calls: fork() copies the page tables of the whole
+// process, and in the soak one spawn from a gateway at ~600 MB held its event loop for 100–240 ms (every prompt
+// upload, an attacker's too). From the main thread, decodes run in a worker thread (decode.worker.ts), whose own
+// thread pays for the fork; an upload's ffmpeg runs niced, so it takes CPU only from what the calls leave.
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import ffmpeg from 'fluent-ffmpeg';
+import { OffThread } from '../infer/OffThread.js';
 
 export interface ImportedRecording {
   pcm16k: Int16Array;
@@ -62,10 +69,18 @@ export class PromptImportError extends Error {
 /** Any format ffmpeg reads (WAV, MP3, OGG, …) → mono signed 16-bit PCM at `rate`, resampled by ffmpeg. */
 export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   if (!existsSync(path)) return Promise.reject(new PromptImportError(path, `audio file ${path} does not exist`));
+  return isMainThread ? decoder.call({ path, rate, opts }) : decodeInThisThread(path, rate, opts);
+}
+
+/** Niceness of an upload's ffmpeg: below the gateway's own threads, so a flood of uploads cannot starve calls. */
+const UNTRUSTED_NICENESS = 10;
+
+/** decodeToPcm on the calling thread (the decode worker's). */
+export function decodeInThisThread(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   return new Promise((resolveP, rejectP) => {
     const chunks: Buffer[] = [];
     const u = opts.untrusted;
-    let cmd = (u ? ffmpeg(path, { timeout: u.timeoutMs / 1000 }) : ffmpeg(path)).noVideo().audioChannels(1).audioCodec('pcm_s16le').format('s16le');
+    let cmd = (u ? ffmpeg(path, { timeout: u.timeoutMs / 1000, niceness: UNTRUSTED_NICENESS }) : ffmpeg(path)).noVideo().audioChannels(1).audioCodec('pcm_s16le').format('s16le');
     if (u) cmd = cmd.inputOptions(['-protocol_whitelist', 'file', '-f', u.format, '-t', String(u.maxSeconds)]);
     // loudnorm runs at 192 kHz internally, so the final rate is set after it (-ar applies to the output).
     const filters: string[] = [];
@@ -92,6 +107,12 @@ export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}
     });
   });
 }
+
+/** The main thread's decodes, in the decode worker. */
+const decoder = new OffThread<{ path: string; rate: number; opts: DecodeOptions }, Int16Array>(
+  new URL('./decode.worker.ts', import.meta.url),
+  (req, message, timedOut) => new PromptImportError(req.path, message, timedOut === true),
+);
 
 /** A recorded prompt ready for playout at either telephony rate, loudness-normalised to −20 LUFS by default. */
 export async function importRecording(path: string, loudnessLufs = -20): Promise<ImportedRecording> {
