@@ -73,7 +73,8 @@ export class MonitorFeature implements Plugin {
 
   private broadcast(row: CallRow, event: CallEvent | null): void {
     if (!this.watchers.size) return;
-    const text = `event: call\ndata: ${JSON.stringify({ row, event })}\n\n`;
+    // `at`: the gateway's wall clock, so a page can tell how late its updates arrive.
+    const text = `event: call\ndata: ${JSON.stringify({ row, event, at: Date.now() })}\n\n`;
     for (const w of this.watchers) w(text);
   }
 
