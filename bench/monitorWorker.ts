@@ -25,30 +25,26 @@ export interface MonitorSetup {
  * Installed in each page: page k of n watches calls from the bench's call slots k, k+n, k+2n, … (the slot is in
  * the call id, `bench-<gen>-<label>-<slot>-<j>`), so no two pages watch the same call; a call id without a slot
  * (another client's) falls back to the k-th live row. It clicks rows as an operator would; the page does the rest.
+ * Source text, not a function: tsx would compile a function with helpers that do not exist in the page.
  */
-function follow(args: { k: number; n: number; everyMs: number }): void {
-  const slotOf = (id: string) => {
-    const m = /-(\d+)-\d+$/.exec(id);
-    return m ? Number(m[1]) : null;
-  };
-  const mine = (tr: Element) => {
-    const s = slotOf((tr as HTMLElement).dataset.callId ?? '');
-    return s !== null && s % args.n === args.k;
-  };
+const follow = (k: number, n: number) => `(() => {
+  const slotOf = (id) => { const m = /-(\\d+)-\\d+$/.exec(id); return m ? Number(m[1]) : null; };
+  const mine = (tr) => { const s = slotOf(tr.dataset.callId || ''); return s !== null && s % ${n} === ${k}; };
   setInterval(() => {
     const sel = document.querySelector('tr.call.selected');
-    if (sel && !sel.classList.contains('ended') && mine(sel)) return;
+    const selLive = sel && !sel.classList.contains('ended');
+    if (selLive && mine(sel)) return;
     const live = [...document.querySelectorAll('tr.call:not(.ended)')];
-    const pick = live.find(mine) ?? (sel && !sel.classList.contains('ended') ? null : live[args.k % Math.max(1, live.length)]);
-    if (pick && pick !== sel) (pick as HTMLElement).click();
-  }, args.everyMs);
-}
+    const pick = live.find(mine) || (selLive ? null : live[${k} % Math.max(1, live.length)]);
+    if (pick && pick !== sel) pick.click();
+  }, ${FOLLOW_MS});
+})()`;
 
 /** The page's own counters (window.earshotMonitorStats), copied out. */
-function read(): PageStats & { visible: string } {
-  const s = (window as unknown as { earshotMonitorStats: PageStats }).earshotMonitorStats;
+const READ = `(() => {
+  const s = window.earshotMonitorStats;
   return { ...s, delaysMs: [...s.delaysMs], visible: document.visibilityState };
-}
+})()`;
 
 let browser: Browser | null = null;
 let pages: Page[] = [];
@@ -74,12 +70,12 @@ async function start(s: MonitorSetup): Promise<void> {
     await p.goto(url);
     await p.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 15_000 });
   }
-  await Promise.all(pages.map((p, k) => p.evaluate(follow, { k, n: s.pages, everyMs: FOLLOW_MS })));
+  await Promise.all(pages.map((p, k) => p.evaluate(follow(k, s.pages))));
   if (problems.length) throw new Error(`monitor page errors: ${problems.join('; ')}`);
 }
 
 async function readAll(): Promise<(PageStats & { visible: string })[]> {
-  return Promise.all(pages.map((p) => p.evaluate(read)));
+  return Promise.all(pages.map((p) => p.evaluate(READ) as Promise<PageStats & { visible: string }>));
 }
 
 async function stop(): Promise<void> {
