@@ -37,6 +37,10 @@ export interface BenchOptions {
   token: string | null;
   seed: number;
   genWorkers: number | 'auto';
+  /** Monitor pages (gateway /ui in headless Chromium) open on that many running calls during every step; 0 = none. */
+  monitor: number;
+  /** Nice level of that Chromium (0 = the gateway's priority). */
+  monitorNice: number;
   help: boolean;
 }
 
@@ -67,6 +71,8 @@ export const BENCH_COMMAND = {
     token: { type: 'string', value: 'T', help: 'API token (default $EARSHOT_API_TOKEN)' },
     seed: { type: 'string', value: 'N', help: 'scenario order seed (default 1)' },
     'gen-workers': { type: 'string', value: 'N|auto', help: 'generator processes (default auto = one per 150 calls)' },
+    monitor: { type: 'string', value: 'N', help: "open the gateway's live monitor (/ui) in headless Chromium on N running calls during every step (default 0 = none)" },
+    'monitor-nice': { type: 'string', value: 'N', help: 'with --monitor: run that Chromium at nice N, 1–19 (default 0: the same priority as the gateway)' },
   },
 } as const satisfies CommandSpec;
 
@@ -82,6 +88,20 @@ function nonNegativeInt(name: string, v: string): number {
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** The gateway serves 16 monitor streams and 16 call plots at once (gateway/features/monitor.ts). */
+const MAX_MONITOR_PAGES = 16;
+function monitorPages(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_MONITOR_PAGES) throw new Error(`--monitor takes 0–${MAX_MONITOR_PAGES} pages (the gateway serves ${MAX_MONITOR_PAGES} at once), got "${v}"`);
+  return n;
+}
+
+function niceLevel(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`--monitor-nice must be a whole number 0–19, got "${v}"`);
   return n;
 }
 
@@ -102,6 +122,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   if (url !== null && !/^wss?:\/\//.test(url)) throw new Error(`--url must start with ws:// or wss://, got "${url}"`);
   const cp = values['consent-prompt'];
   const prompts = values.prompts ?? 'library';
+  if (values['monitor-nice'] !== undefined && !values.monitor) throw new Error('--monitor-nice needs --monitor N');
   return {
     calls: values.calls ? positiveInt('calls', values.calls) : 20,
     durationS: values.duration ? positiveInt('duration', values.duration) : 30,
@@ -124,6 +145,8 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     seed: values.seed ? positiveInt('seed', values.seed) : 1,
     grpcPort: values['grpc-port'] ? positiveInt('grpc-port', values['grpc-port']) : null,
     audiosocketPort: values['audiosocket-port'] ? positiveInt('audiosocket-port', values['audiosocket-port']) : null,
+    monitor: values.monitor !== undefined ? monitorPages(values.monitor) : 0,
+    monitorNice: values['monitor-nice'] !== undefined ? niceLevel(values['monitor-nice']) : 0,
     genWorkers: !values['gen-workers'] || values['gen-workers'] === 'auto' ? 'auto' : positiveInt('gen-workers', values['gen-workers']),
     help,
   };

@@ -6,6 +6,7 @@ import type { StepOutcome } from './loadGenerator.js';
 import { cpuMsBetween, type ProcSample } from './procSampler.js';
 import type { LagSample } from './promScrape.js';
 import { summarize, type Summary } from './stats.js';
+import type { MonitorStep } from './monitorPages.js';
 
 export interface StepResult {
   calls: number;
@@ -41,6 +42,8 @@ export interface StepResult {
   /** 1-minute load average of the host at the end of the step (all processes, not just ours). */
   hostLoadAvg1m?: number;
   hostLoadAvg1mStart?: number;
+  /** `--monitor N`: what the monitor pages received during the step, and their CPU. */
+  monitor?: MonitorStep;
 }
 
 export function reduceStep(p: {

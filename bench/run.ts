@@ -16,6 +16,7 @@ import { uploadPrompts } from './prompts.js';
 import { getWire, wireTarget } from './wires/index.js';
 import { freePort, startServer, type ServerProcess } from './serverProcess.js';
 import { ProcSampler } from './procSampler.js';
+import { MonitorPages, reduceMonitor } from './monitorPages.js';
 import { LagScraper } from './promScrape.js';
 import { runStep, lagStats, LOOP_RESOLUTION_MS, type StepOutcome } from './loadGenerator.js';
 import { reduceStep, type PeerResult, type StepResult } from './result.js';
@@ -27,6 +28,7 @@ import { renderTable } from './report/table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const servers: ServerProcess[] = [];
+let monitor: MonitorPages | null = null;
 /** 10:00 on a Wednesday in Asia/Shanghai (the policy's default zone): inside every default calling window. */
 const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
 
@@ -124,6 +126,13 @@ async function run(o: BenchOptions): Promise<number> {
     const n = await uploadPrompts(httpBase(url), o.token, o.scenariosDir, scenarios);
     if (n) console.log(`bench: ${n} prompt(s) uploaded to the gateway's library; calls play them by id (--prompts inline sends base64 per play)`);
   }
+  if (o.monitor) {
+    // Before the warm-up, so that the pages are as warm as the gateway when the step starts.
+    console.log(`bench: opening the live monitor on ${o.monitor} call(s) in headless Chromium${o.monitorNice ? ` at nice ${o.monitorNice}` : ''} …`);
+    monitor = await MonitorPages.start({ base: httpBase(url), token: o.token, pages: o.monitor, nice: o.monitorNice });
+  }
+  const monitorSampler = monitor ? new ProcSampler(monitor.pid) : null;
+  monitorSampler?.start();
   const sampler = pid ? new ProcSampler(pid) : null;
   sampler?.start();
   const lag = new LagScraper(`${httpBase(url)}/metrics`);
@@ -155,6 +164,7 @@ async function run(o: BenchOptions): Promise<number> {
     const baseline = sampler?.sample()?.rssMB ?? null;
     loopDelay.reset();
     const loadAvgStart = loadavg()[0];
+    await monitor?.mark();
     const outcome = await runStep({
       calls, durationMs, staggerMs, wire, url: wireTarget(url, ports), token: o.token, audio, byKind: byKind(o.mix), sendPrompts: true, label: `c${calls}`,
       genWorkers: genWorkersFor(o.genWorkers, calls), workerSetup,
@@ -169,6 +179,18 @@ async function run(o: BenchOptions): Promise<number> {
       calls, durationS: o.durationS, outcome, budgets, proc: sampler?.samples ?? null, baselineRssMB: baseline,
       lag: lag.samples, lagAvailable: lag.available, generatorLag: stepGenLag(outcome, loopDelay),
     });
+    if (monitor && monitorSampler) {
+      const win = monitorSampler.samples.filter((s) => s.wall > outcome.startedAt && s.wall <= outcome.endedAt);
+      const c = summarize(win.map((s) => s.cpuPercent));
+      r.monitor = reduceMonitor(await monitor.collect(), o.durationS, o.monitorNice, { mean: c.mean, p95: c.p95, max: c.max });
+      // An idle page would make "with the monitor open" a claim about nothing: it breaks the step.
+      if (r.monitor.idlePages > 0) {
+        r.violations.push({ metric: 'monitorIdlePages', limit: 'max <= 0', actual: r.monitor.idlePages });
+        r.withinBudget = false;
+      }
+      const mp = r.monitor;
+      console.log(`bench: monitor ${mp.pages} page(s): frames plotted min ${mp.minFramesPlotted} (floor ${mp.minFramesExpected}), events shown min ${mp.minEventsShown}, idle ${mp.idlePages}, update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms, Chromium+driver cpu ${mp.cpuPercent?.mean ?? '–'}%`);
+    }
     // Other tenants on a shared machine show up here: read latencies against this.
     r.hostLoadAvg1m = Math.round(loadavg()[0] * 100) / 100;
     r.hostLoadAvg1mStart = Math.round(loadAvgStart * 100) / 100;
@@ -183,6 +205,9 @@ async function run(o: BenchOptions): Promise<number> {
     maxCallsWithinBudget = r.calls;
   }
   sampler?.stop();
+  monitorSampler?.stop();
+  await monitor?.stop();
+  monitor = null;
   lag.stop();
   for (const s of servers.splice(0)) await s.stop();
 
@@ -299,6 +324,8 @@ async function run(o: BenchOptions): Promise<number> {
 }
 
 async function stopAll(): Promise<void> {
+  await monitor?.stop().catch(() => undefined);
+  monitor = null;
   for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
 }
 

@@ -17,6 +17,10 @@ export function renderTable(steps: StepResult[], peer: PeerResult | null, maxCal
     const st = s.stageMsPerCallSecond;
     if (st) lines.push(`  ${s.calls} calls: listen workers ${st.listenWorkers} ms CPU per call-second (echo canceller ${st.echo}, VAD inference ${st.vad}), whole gateway ${s.cpuMsPerCallSecond}`);
   }
+  for (const s of steps) {
+    const mp = s.monitor;
+    if (mp) lines.push(`  ${s.calls} calls, monitor open on ${mp.pages} call(s)${mp.nice ? ` (Chromium at nice ${mp.nice})` : ''}: fewest frames plotted by a page ${mp.minFramesPlotted} (idle below ${mp.minFramesExpected}), fewest events shown ${mp.minEventsShown}, idle pages ${mp.idlePages}; update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms; Chromium + driver CPU ${mp.cpuPercent?.mean ?? '–'} %`);
+  }
   for (const s of steps) if (s.violations.length) lines.push(`  ${s.calls} calls broke: ${s.violations.map((v) => `${v.metric} ${v.limit} (${v.actual})`).join('; ')}`);
   if (peer) {
     lines.push(`peer ${peer.name} @${peer.calls} calls: CPU ${peer.cpuMsPerCallSecond} ms/call-s, onset p50/p95 ${peer.onsetMs.p50}/${peer.onsetMs.p95} ms (n=${peer.onsetMs.n})`);

@@ -1,5 +1,5 @@
 // The live monitor at /ui: one static page (gateway/monitor/index.html, no build step) behind the API token, fed by
-// a JSON snapshot and one server-sent event stream of every call's rows and events. Its actions (stop the prompt,
+// a JSON snapshot and one server-sent event stream of every call's rows and events, in batches every 100 ms. Its actions (stop the prompt,
 // hang up) are the control API's own commands. Rows are kept current from the calls' events always (cheap: events
 // are rare); they are serialised only for someone watching, and a watcher that does not read is dropped.
 import { readFileSync } from 'node:fs';
@@ -19,8 +19,15 @@ import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 const MAX_WATCHERS = 16;
 /** Per-frame plots open at once, all calls together (each is one call's 31 frames a second). */
 const MAX_PLOTS = 16;
-/** Frames sent together: four 32 ms frames, so a plot costs eight writes a second, not 31. */
-const FRAMES_PER_MESSAGE = 4;
+/** Frames sent together: six 32 ms frames (192 ms), so a plot costs five writes a second, not 31. */
+const FRAMES_PER_MESSAGE = 6;
+/**
+ * Call updates go out together, this often: at 100 calls the board changes a few hundred times a second, and one
+ * message per change per page was that many JSON encodings, writes and page wake-ups; a batch is one of each.
+ */
+const FLUSH_MS = 100;
+/** Events held for the next batch, all calls together; past it they are dropped and the batch says how many. */
+const MAX_PENDING_EVENTS = 2000;
 
 export class MonitorFeature implements Plugin {
   readonly name = 'monitor';
@@ -28,6 +35,11 @@ export class MonitorFeature implements Plugin {
   private readonly watchers = new Set<(text: string) => void>();
   private readonly closers = new Set<() => void>();
   private plots = 0;
+  /** The next batch: each changed call's row (the live object, so it goes out as of the flush) and the events. */
+  private readonly pendingRows = new Map<string, CallRow>();
+  private pendingEvents: [callId: string, event: CallEvent, at: number][] = [];
+  private droppedEvents = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
   private page = '';
   private budgets: Record<string, unknown> = {};
 
@@ -73,8 +85,25 @@ export class MonitorFeature implements Plugin {
 
   private broadcast(row: CallRow, event: CallEvent | null): void {
     if (!this.watchers.size) return;
-    const text = `event: call\ndata: ${JSON.stringify({ row, event })}\n\n`;
-    for (const w of this.watchers) w(text);
+    this.pendingRows.set(row.callId, row);
+    // `at`: the gateway's wall clock when the event happened, so a page can tell how late its updates arrive.
+    if (event) {
+      if (this.pendingEvents.length < MAX_PENDING_EVENTS) this.pendingEvents.push([row.callId, event, Date.now()]);
+      else this.droppedEvents++;
+    }
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** One message for every page: the rows that changed (as they are now) and the events since the last batch. */
+  private flush(): void {
+    this.flushTimer = null;
+    if (this.watchers.size && (this.pendingRows.size || this.pendingEvents.length)) {
+      const text = `event: calls\ndata: ${JSON.stringify({ rows: [...this.pendingRows.values()], events: this.pendingEvents, dropped: this.droppedEvents })}\n\n`;
+      for (const w of this.watchers) w(text);
+    }
+    this.pendingRows.clear();
+    this.pendingEvents = [];
+    this.droppedEvents = 0;
   }
 
   private servePage(res: ServerResponse): void {
@@ -151,6 +180,8 @@ export class MonitorFeature implements Plugin {
   }
 
   async stop(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     for (const close of [...this.closers]) close();
   }
 }
