@@ -4,7 +4,7 @@
 // threads, so it runs wherever the call is sharded (a listen worker) and in unit tests alike.
 import type { EchoConfig } from '../config.js';
 import { Resampler } from '../audio/resampler.js';
-import { EchoCanceller, type EchoPath } from './EchoCanceller.js';
+import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
 import { VAD_FRAME, VAD_RATE } from './vad/VadModel.js';
 
 /** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
@@ -18,6 +18,8 @@ export interface PendingFrame {
   verdict: 'hard' | 'soft' | 'clear';
   /** Score this frame from a fresh model state (the echo path locked while it filled). */
   resetBefore: boolean;
+  /** The canceller's figures over this frame (energies at the canceller's rate). */
+  info: EchoFrameInfo;
   /** Gating figures, only when tracing. */
   trace?: { res: number; exp: number; ref: number; locked: boolean; excess: number; noise: number };
 }
@@ -131,6 +133,7 @@ export class InboundAudio {
       samples: this.frameBuf,
       verdict: this.aec.echoVerdict(info, VAD_FRAME / this.scale),
       resetBefore: index === this.resetAt,
+      info,
     };
     if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
     this.frames.push(f);
