@@ -11,7 +11,9 @@ import { loadConfig, type Config } from '../gateway/config.js';
 import { isResolved, PROJECT_ROOT, resolveModel } from '../gateway/models.js';
 import { SileroOrt } from '../gateway/listen/vad/SileroOrt.js';
 import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
-import { basePolicy, extractFrames, replay, type FramePolicy, type ScenarioFrames } from './bargein/offline.js';
+import { basePolicy, extractFrames, nearEndDefaults, nearEndPolicy, replay, type FramePolicy, type ScenarioFrames } from './bargein/offline.js';
+import { NearEndModel } from '../gateway/listen/nearEnd/NearEndModel.js';
+import { DEFAULT_WEIGHTS } from './bargein/train-near-end.js';
 import { criteriaText, textTable } from './bargein/report.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   let folder = '';
   let split = 'tune';
   let rates: (8000 | 16000)[] = [16000];
-  let policy = 'base';
+  const specs: string[] = [];
   let tables = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
     else if (a === '--rate') {
       const r = argv[++i];
       rates = r === 'both' ? [16000, 8000] : [r === '8k' ? 8000 : 16000];
-    } else if (a === '--policy') policy = argv[++i];
+    } else if (a === '--policy') specs.push(...argv[++i].split(';').filter(Boolean));
     else if (a === '--brief') tables = false;
     else if (!a.startsWith('--')) folder = resolve(a);
     else throw new Error(`unknown option ${a}`);
@@ -70,12 +72,41 @@ async function main(): Promise<void> {
   const items = loadScenarioLabels(folder).filter((l) => split === 'all' || !l.split || l.split === split);
   for (const rate of rates) {
     const frames = await framesFor(folder, items, rate, cfg, split);
-    const make = policies(cfg)[policy];
-    if (!make) throw new Error(`unknown policy ${policy}`);
-    const os = evaluate(items, frames, make);
-    process.stdout.write(`\n=== offline ${rate / 1000}k, ${split} (${os.length} scenarios), policy ${policy}\n${criteriaText(criteria(os))}\n`);
-    if (tables) process.stdout.write(`${textTable('per kind', byKind(os))}\n\n${textTable('per condition', byCondition(os))}\n`);
+    for (const spec of specs.length ? specs : ['base']) {
+      const os = evaluate(items, frames, makePolicy(cfg, spec));
+      if (tables) {
+        process.stdout.write(`\n=== offline ${rate / 1000}k, ${split} (${os.length} scenarios), policy ${spec}\n${criteriaText(criteria(os))}\n`);
+        process.stdout.write(`${textTable('per kind', byKind(os))}\n\n${textTable('per condition', byCondition(os))}\n`);
+      } else process.stdout.write(`${rate / 1000}k ${split} ${summaryLine(os)}  ${spec}\n`);
+    }
   }
+}
+
+/**
+ * `base` (today's rule) or `nearend[:key=value,…]`: the near-end classifier's probability through BargeInPolicy in
+ * place of the VAD's (keys: any bargeIn threshold, `weights` = a weights file).
+ */
+export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
+  const [name, rest = ''] = spec.split(':');
+  const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('=')));
+  if (name === 'base') {
+    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, Number(v)])) };
+    return () => basePolicy({ ...cfg, bargeIn: bi });
+  }
+  if (name === 'nearend') {
+    const model = NearEndModel.load(kv.weights ?? DEFAULT_WEIGHTS);
+    const opts = { ...cfg.bargeIn, ...nearEndDefaults(cfg) };
+    for (const [k, v] of Object.entries(kv)) if (k !== 'weights') (opts as Record<string, unknown>)[k] = Number(v);
+    return () => nearEndPolicy(model, opts);
+  }
+  throw new Error(`unknown policy ${spec}`);
+}
+
+/** The issue's criteria in one line: pause ≤ 150, commit ≤ 500, false commits, false pauses, backchannels resumed. */
+export function summaryLine(os: Outcome[]): string {
+  const c = criteria(os).map((x) => x.measured.replace(/ \(target.*$/, ''));
+  const short = (m: string) => m.replace(/^([\d.]+) % \((\d+)\/(\d+)\)$/, '$1% $2/$3');
+  return `P≤150 ${short(c[0])} | C≤500 ${short(c[1])} | falseC ${short(c[2])} | falseP ${short(c[3])} | bc resumed ${short(c[4])}`;
 }
 
 export function policies(cfg: Config): Record<string, () => FramePolicy> {

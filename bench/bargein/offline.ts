@@ -14,6 +14,8 @@ import { promptReference } from '../../gateway/call/PromptReference.js';
 import type { Config } from '../../gateway/config.js';
 import { BargeInPolicy, type BargeInAction } from '../../gateway/listen/BargeInPolicy.js';
 import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
+import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
+import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
 import { VAD_FRAME_MS, type VadModel } from '../../gateway/listen/vad/VadModel.js';
 import type { ScenarioLabel } from './labels.js';
 import type { BargeinRecord, CallEvent } from './runCall.js';
@@ -134,6 +136,30 @@ export function basePolicy(cfg: Config): FramePolicy {
   const p = new BargeInPolicy({ ...cfg.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
   return {
     frame: (s, i, interruptible) => p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: s.cols.prob[i], echo: s.cols.echo[i] === 1 }, interruptible),
+  };
+}
+
+export interface NearEndOptions extends Omit<Config['bargeIn'], 'content'> {
+  endSilenceMs: number;
+  endThreshold: number;
+}
+
+export function nearEndDefaults(cfg: Config): Pick<NearEndOptions, 'endSilenceMs' | 'endThreshold'> {
+  return { endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold };
+}
+
+/** The near-end classifier's probability in place of the VAD's and its echo flag, through BargeInPolicy. */
+export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions): FramePolicy {
+  const p = new BargeInPolicy(opts);
+  let fx: NearEndFeatures | null = null;
+  const x = new Float64Array(N_FEATURES);
+  return {
+    frame: (s, i, interruptible) => {
+      fx ??= new NearEndFeatures(s.rate === 16000 ? 512 : 256);
+      fx.next(frameAt(s, i), x);
+      const q = model.score(x);
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: q, echo: false }, interruptible);
+    },
   };
 }
 
