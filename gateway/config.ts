@@ -52,6 +52,17 @@ const BargeInContent = z.strictObject({
   ),
 });
 
+const BargeInNearEnd = z.strictObject({
+  enabled: z.boolean().default(false).describe(
+    'Decide pause and commit from the near-end frame classifier (gateway/listen/nearEnd/: VAD, echo canceller ' +
+      'figures and level over the call\'s floor) instead of the VAD probability and the echo gate.',
+  ),
+  weights: z.string().default('').describe('Classifier weights (JSON); empty: the built-in gateway/listen/nearEnd/near-end.v1.json.'),
+  pauseThreshold: z.number().min(0).max(1).default(0.5).describe('Classifier probability that pauses the prompt.'),
+  silenceThreshold: z.number().min(0).max(1).default(0.4).describe('Below this a frame counts as silence.'),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(320).describe('Speech ms (classifier) that commit.'),
+});
+
 const BargeIn = z.strictObject({
   pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
@@ -68,6 +79,7 @@ const BargeIn = z.strictObject({
   ),
   gapMs: z.number().int().min(0).max(1000).default(96).describe('Gaps shorter than this inside speech are bridged.'),
   content: BargeInContent.prefault({}).describe('Content-aware barge-in decisions (README "Barge-in").'),
+  nearEnd: BargeInNearEnd.prefault({}).describe('Near-end frame classifier for barge-in decisions (README "Barge-in").'),
 });
 
 const Echo = z.strictObject({

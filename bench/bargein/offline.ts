@@ -139,7 +139,7 @@ export function basePolicy(cfg: Config): FramePolicy {
   };
 }
 
-export interface NearEndOptions extends Omit<Config['bargeIn'], 'content'> {
+export interface NearEndOptions extends Omit<Config['bargeIn'], 'content' | 'nearEnd'> {
   endSilenceMs: number;
   endThreshold: number;
 }

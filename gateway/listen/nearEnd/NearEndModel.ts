@@ -3,7 +3,11 @@
 // weights from a JSON file written by bench/bargein/train-near-end.ts (trained on the barge-in corpus's tuning half
 // only; the file records the data and settings it came from). A few hundred multiply-adds per frame.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { FEATURE_NAMES, N_FEATURES } from './NearEndFeatures.js';
+
+/** The weights shipped with the gateway (bargeIn.nearEnd.weights empty). */
+export const BUILTIN_NEAR_END_WEIGHTS = fileURLToPath(new URL('./near-end.v1.json', import.meta.url));
 
 export interface NearEndWeights {
   features: readonly string[];
