@@ -94,10 +94,13 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
     return () => basePolicy({ ...cfg, bargeIn: bi });
   }
   if (name === 'nearend') {
-    const model = NearEndModel.load(kv.weights ?? DEFAULT_WEIGHTS);
-    const opts = { ...cfg.bargeIn, ...nearEndDefaults(cfg) };
-    for (const [k, v] of Object.entries(kv)) if (k !== 'weights') (opts as Record<string, unknown>)[k] = Number(v);
-    return () => nearEndPolicy(model, opts);
+    const ne = cfg.bargeIn.nearEnd;
+    const model = NearEndModel.load(kv.weights ?? (ne.weights || DEFAULT_WEIGHTS));
+    // What Call does with bargeIn.nearEnd, each key overridable from the spec.
+    const opts = { ...cfg.bargeIn, pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs, ...nearEndDefaults(cfg) };
+    for (const [k, v] of Object.entries(kv)) if (k !== 'weights' && k !== 'mode') (opts as Record<string, unknown>)[k] = Number(v);
+    const mode = (kv.mode ?? ne.mode) === 'replace' ? 'replace' : 'veto';
+    return () => nearEndPolicy(model, opts, mode);
   }
   throw new Error(`unknown policy ${spec}`);
 }

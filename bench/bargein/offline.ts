@@ -149,7 +149,7 @@ export function nearEndDefaults(cfg: Config): Pick<NearEndOptions, 'endSilenceMs
 }
 
 /** The near-end classifier's probability in place of the VAD's and its echo flag, through BargeInPolicy. */
-export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions): FramePolicy {
+export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: 'replace' | 'veto' = 'replace'): FramePolicy {
   const p = new BargeInPolicy(opts);
   let fx: NearEndFeatures | null = null;
   const x = new Float64Array(N_FEATURES);
@@ -158,7 +158,9 @@ export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions): FrameP
       fx ??= new NearEndFeatures(s.rate === 16000 ? 512 : 256);
       fx.next(frameAt(s, i), x);
       const q = model.score(x);
-      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: q, echo: false }, interruptible);
+      // veto: today's VAD and echo gate, but a frame the classifier doubts is not speech.
+      const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v }, interruptible);
     },
   };
 }

@@ -40,6 +40,8 @@ export const FEATURE_NAMES = [
   'echo',
   'probXgate',
   'probXfloor',
+  'estOverMic',
+  'resOverEst',
 ] as const;
 export const N_FEATURES = FEATURE_NAMES.length;
 
@@ -99,6 +101,10 @@ export class NearEndFeatures {
     out[15] = f.echo ? 1 : 0;
     out[16] = f.prob * out[7];
     out[17] = f.prob * out[9];
+    // A lost packet (silence where echo should be) leaves the filter's estimate in the residual, louder than the mic.
+    const lest = db(f.est / L);
+    out[18] = f.locked ? clamp((lest - lmic) / 10, -4, 4) : -4;
+    out[19] = f.locked ? clamp((lres - lest) / 10, -4, 4) : 4;
     this.p2 = this.p1;
     this.p1 = f.prob;
     this.lastRes = lres;
