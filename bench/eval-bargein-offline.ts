@@ -98,9 +98,9 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
     const model = NearEndModel.load(kv.weights ?? (ne.weights || DEFAULT_WEIGHTS));
     // What Call does with bargeIn.nearEnd, each key overridable from the spec.
     const opts = { ...cfg.bargeIn, pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs, ...nearEndDefaults(cfg) };
-    for (const [k, v] of Object.entries(kv)) if (k !== 'weights' && k !== 'mode') (opts as Record<string, unknown>)[k] = Number(v);
+    for (const [k, v] of Object.entries(kv)) if (k !== 'weights' && k !== 'mode' && k !== 'overFloorDb') (opts as Record<string, unknown>)[k] = Number(v);
     const mode = (kv.mode ?? ne.mode) === 'replace' ? 'replace' : 'veto';
-    return () => nearEndPolicy(model, opts, mode);
+    return () => nearEndPolicy(model, opts, mode, kv.overFloorDb !== undefined ? Number(kv.overFloorDb) : -Infinity);
   }
   throw new Error(`unknown policy ${spec}`);
 }

@@ -149,7 +149,7 @@ export function nearEndDefaults(cfg: Config): Pick<NearEndOptions, 'endSilenceMs
 }
 
 /** The near-end classifier's probability in place of the VAD's and its echo flag, through BargeInPolicy. */
-export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: 'replace' | 'veto' = 'replace'): FramePolicy {
+export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: 'replace' | 'veto' = 'replace', overFloorDb = -Infinity): FramePolicy {
   const p = new BargeInPolicy(opts);
   let fx: NearEndFeatures | null = null;
   const x = new Float64Array(N_FEATURES);
@@ -160,6 +160,8 @@ export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: '
       const q = model.score(x);
       // veto: today's VAD and echo gate, but a frame the classifier doubts is not speech.
       const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
+      // Experiment: a frame must also stand this far above the call's running floor.
+      if (x[9] * 10 < overFloorDb) v.prob = 0;
       return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v }, interruptible);
     },
   };
