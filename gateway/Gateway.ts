@@ -16,6 +16,7 @@ import type { Wire, WireContext } from './call/wire.js';
 import type { Config } from './config.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
+import { BUILTIN_NEAR_END_WEIGHTS } from './listen/nearEnd/NearEndModel.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
@@ -229,6 +230,7 @@ export class Gateway implements WireContext {
       graph: c.vad.graph,
       shards: c.vad.shards,
       echo: c.echo,
+      nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
     });
     if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
     for (const p of this.plugins) await p.start?.(this);

@@ -52,6 +52,22 @@ const BargeInContent = z.strictObject({
   ),
 });
 
+const BargeInNearEnd = z.strictObject({
+  enabled: z.boolean().default(false).describe(
+    'Use the near-end frame classifier (gateway/listen/nearEnd/: VAD, echo canceller figures and level over the ' +
+      'call\'s floor, trained on the barge-in corpus\'s tuning half) in barge-in decisions. Off: on the test half it ' +
+      'did not improve every criterion (README "Barge-in").',
+  ),
+  mode: z.enum(['veto', 'replace']).default('veto').describe(
+    '`veto`: the VAD and echo gate decide as before, but a frame counts only as much as the classifier believes it ' +
+      '(min of the two probabilities); `replace`: the classifier\'s probability alone, no echo gate.',
+  ),
+  weights: z.string().default('').describe('Classifier weights (JSON); empty: the built-in gateway/listen/nearEnd/near-end.v1.json.'),
+  pauseThreshold: z.number().min(0).max(1).default(0.5).describe('Probability that pauses the prompt (in place of `bargeIn.pauseThreshold`).'),
+  silenceThreshold: z.number().min(0).max(1).default(0.25).describe('Below this a frame counts as silence (in place of `bargeIn.silenceThreshold`).'),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(288).describe('Speech ms that commit (in place of `bargeIn.commitMinSpeechMs`).'),
+});
+
 const BargeIn = z.strictObject({
   pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
@@ -68,6 +84,7 @@ const BargeIn = z.strictObject({
   ),
   gapMs: z.number().int().min(0).max(1000).default(96).describe('Gaps shorter than this inside speech are bridged.'),
   content: BargeInContent.prefault({}).describe('Content-aware barge-in decisions (README "Barge-in").'),
+  nearEnd: BargeInNearEnd.prefault({}).describe('Near-end frame classifier for barge-in decisions (README "Barge-in").'),
 });
 
 const Echo = z.strictObject({

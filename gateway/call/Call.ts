@@ -81,6 +81,7 @@ export class Call {
   readonly latency = new LatencyLog();
   private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
+  private readonly nearEnd: 'veto' | 'replace' | null;
   private readonly listeners: CallListener[] = [];
   private readonly inboundBudget: InboundRateBudget;
   private readonly bytesPerMs: number;
@@ -123,8 +124,13 @@ export class Call {
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     const bi = { ...cfg.bargeIn, ...init.bargeIn };
+    // With the near-end classifier: its probability caps the VAD's (veto) or stands in for it and the echo gate
+    // (replace), on its own thresholds.
+    const ne = cfg.bargeIn.nearEnd;
+    this.nearEnd = ne.enabled ? ne.mode : null;
     this.policy = new BargeInPolicy({
       ...bi,
+      ...(ne.enabled ? { pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs } : {}),
       endSilenceMs: cfg.consent.endSilenceMs,
       endThreshold: cfg.consent.endThreshold,
       contentRules: bi.content.enabled ? bi.content : undefined,
@@ -238,7 +244,9 @@ export class Call {
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
-    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob: f.prob, echo: f.echo }, interruptible)) this.onAction(a);
+    const ne = this.nearEnd && f.nearEnd >= 0 ? this.nearEnd : null;
+    const v = ne === 'replace' ? { prob: f.nearEnd, echo: false } : { prob: ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob, echo: f.echo };
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, ...v }, interruptible)) this.onAction(a);
   }
 
   private onAction(a: BargeInAction): void {

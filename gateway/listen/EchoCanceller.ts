@@ -103,6 +103,10 @@ export interface EchoFrameInfo {
   noise: number;
   /** Residual energy standing out above the expected echo and noise, bin by bin (locked only). */
   excess: number;
+  /** Energy of the microphone signal before cancellation. */
+  mic: number;
+  /** Energy of the filter's linear echo estimate (locked only). */
+  echoEstimate: number;
   locked: boolean;
   delaySamples: number;
 }
@@ -149,6 +153,8 @@ export class EchoCanceller {
   private frameRef = 0;
   private frameExcess = 0;
   private frameNoise = 0;
+  private frameMic = 0;
+  private frameEst = 0;
 
   /** Each block's residual, in order (a view, valid during the call only). */
   onResidual: (start: number, samples: Float32Array) => void = () => {};
@@ -349,7 +355,9 @@ export class EchoCanceller {
     const d = this.delay;
     if (!referenced) {
       // Nothing played within reach of any delay: the residual is the microphone signal itself.
-      this.frameRes += energy(mic);
+      const e = energy(mic);
+      this.frameRes += e;
+      this.frameMic += e;
       this.prune(start);
       this.lastProcessedEnd = start + N;
       this.onResidual(start, mic);
@@ -366,6 +374,8 @@ export class EchoCanceller {
       this.frameNoise += r.noise;
       this.frameExcess += r.excess;
       this.frameRef += r.ref;
+      this.frameMic += r.mic;
+      this.frameEst += r.echo;
       // How much the filter removes while the prompt plays (~0.5 s): a path that moved out of the window shows
       // here. So does a callee talking over the prompt, for whom the search finds the same path and changes nothing.
       if (r.ref > 1e-6 * N) {
@@ -381,6 +391,7 @@ export class EchoCanceller {
       // Until the path is known, assume echo up to −6 dB; once enough reference played without any correlation,
       // whatever echo there is lies below what the search detects (about −30 dB).
       this.frameRes += resE;
+      this.frameMic += resE;
       this.frameEcho += refE * (this.state === 'absent' ? 0.001 : 0.25);
       this.frameRef += refE;
     }
@@ -461,11 +472,13 @@ export class EchoCanceller {
       expectedEcho: this.frameEcho,
       noise: this.frameNoise,
       excess: this.frameExcess,
+      mic: this.frameMic,
+      echoEstimate: this.frameEst,
 
       locked: this.delay >= 0,
       delaySamples: this.delay,
     };
-    this.frameRes = this.frameEcho = this.frameRef = this.frameNoise = this.frameExcess = 0;
+    this.frameRes = this.frameEcho = this.frameRef = this.frameNoise = this.frameExcess = this.frameMic = this.frameEst = 0;
     return info;
   }
 

@@ -4,7 +4,9 @@
 // threads, so it runs wherever the call is sharded (a listen worker) and in unit tests alike.
 import type { EchoConfig } from '../config.js';
 import { Resampler } from '../audio/resampler.js';
-import { EchoCanceller, type EchoPath } from './EchoCanceller.js';
+import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
+import { N_FEATURES, NearEndFeatures } from './nearEnd/NearEndFeatures.js';
+import type { NearEndModel } from './nearEnd/NearEndModel.js';
 import { VAD_FRAME, VAD_RATE } from './vad/VadModel.js';
 
 /** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
@@ -18,6 +20,8 @@ export interface PendingFrame {
   verdict: 'hard' | 'soft' | 'clear';
   /** Score this frame from a fresh model state (the echo path locked while it filled). */
   resetBefore: boolean;
+  /** The canceller's figures over this frame (energies at the canceller's rate). */
+  info: EchoFrameInfo;
   /** Gating figures, only when tracing. */
   trace?: { res: number; exp: number; ref: number; locked: boolean; excess: number; noise: number };
 }
@@ -53,6 +57,9 @@ export class InboundAudio {
   /** Residual audio since the last `takeResidual`, when someone listens to it. */
   private residual: { start: number; samples: Float32Array }[] = [];
   private events: EchoEvent[] = [];
+  /** The near-end classifier's running features for this call, when the worker has a classifier. */
+  private readonly nearEndFx: NearEndFeatures | null;
+  private readonly nearEndX = new Float64Array(N_FEATURES);
 
   constructor(
     echo: EchoConfig,
@@ -60,8 +67,11 @@ export class InboundAudio {
     public trace = false,
     /** The call's wire rate: 16000, or 8000 (audio then comes through `pushNarrow`). */
     readonly rate: 8000 | 16000 = VAD_RATE,
+    /** The near-end frame classifier (bargeIn.nearEnd), shared by the worker's calls; null: none. */
+    private readonly nearEndModel: NearEndModel | null = null,
   ) {
     this.scale = VAD_RATE / rate;
+    this.nearEndFx = nearEndModel ? new NearEndFeatures(VAD_FRAME / this.scale) : null;
     this.aec = new EchoCanceller(echo, rate);
     if (rate !== VAD_RATE) this.up = new Resampler(rate, VAD_RATE);
     this.aec.onLock = (d) => {
@@ -131,6 +141,7 @@ export class InboundAudio {
       samples: this.frameBuf,
       verdict: this.aec.echoVerdict(info, VAD_FRAME / this.scale),
       resetBefore: index === this.resetAt,
+      info,
     };
     if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
     this.frames.push(f);
@@ -194,6 +205,20 @@ export class InboundAudio {
     const e = this.events;
     this.events = [];
     return e;
+  }
+
+  /**
+   * The near-end classifier's probability that a scored frame is the callee speaking (−1 without a classifier).
+   * Called once per frame, in order: the features keep per-call state.
+   */
+  nearEnd(f: PendingFrame, prob: number, echo: boolean): number {
+    if (!this.nearEndFx || !this.nearEndModel) return -1;
+    const i = f.info;
+    this.nearEndFx.next(
+      { prob, res: i.residualEnergy, exp: i.expectedEcho, noise: i.noise, excess: i.excess, mic: i.mic, est: i.echoEstimate, ref: i.refEnergy, locked: i.locked, verdict: f.verdict, echo },
+      this.nearEndX,
+    );
+    return this.nearEndModel.score(this.nearEndX);
   }
 
   /** Whether a scored frame counts as echo rather than callee speech. */

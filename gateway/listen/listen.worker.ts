@@ -9,10 +9,13 @@ import type { EchoConfig } from '../config.js';
 import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
 import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
+import { NearEndModel } from './nearEnd/NearEndModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
 
-const { backend, modelPath, threads, graph, echo } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig };
+const { backend, modelPath, threads, graph, echo, nearEnd } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig; nearEnd: string | null };
+/** The near-end frame classifier (bargeIn.nearEnd), loaded once for the shard's calls. */
+const nearEndModel = nearEnd ? NearEndModel.load(nearEnd) : null;
 const port = parentPort!;
 
 async function load(): Promise<VadModel> {
@@ -82,7 +85,7 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
     const c = ops[o + 4];
     switch (ops[o]) {
       case Op.open:
-        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0, b === 8000 ? 8000 : 16000));
+        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0, b === 8000 ? 8000 : 16000, nearEndModel));
         model.open(slot);
         break;
       case Op.close:
@@ -174,7 +177,9 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       frames[k] = w.slot;
       frames[k + 1] = f.index;
       frames[k + 2] = prob;
-      frames[k + 3] = w.call.isEcho(f, prob) ? 1 : 0;
+      const echoFlag = w.call.isEcho(f, prob);
+      frames[k + 3] = echoFlag ? 1 : 0;
+      frames[k + 4] = w.call.nearEnd(f, prob, echoFlag);
       k += FRAME_WIDTH;
       if (traces && f.trace) {
         traces.set([w.slot, f.index, f.trace.res, f.trace.exp, f.trace.ref, f.trace.locked ? 1 : 0], tk);

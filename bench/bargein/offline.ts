@@ -1,0 +1,202 @@
+// Barge-in scenarios faster than real time, for tuning: the caller track goes straight through the code a listen
+// worker runs (InboundAudio: echo canceller and framing, then the VAD model in this thread) and the frames through
+// BargeInPolicy, as Call does; no sockets, no pacing. The prompt's reference is placed where a real call places it
+// for a prompt started with the caller track (inbound sample 0), once for the whole prompt — which is what the
+// canceller gets until the first pause, and afterwards too through the shadow path (Playout keeps the prompt's
+// original schedule while paused). What this leaves out: the pause's one-off echo re-search (`recheck`, only for
+// lines judged echo-free), the resumed prompt's second schedule, and scheduling jitter. So frames do not depend on
+// decisions, and are extracted once per scenario and rate; policies are then replayed over them in milliseconds.
+// Numbers to report still come from the real-time eval (eval-bargein.ts); this path is for tuning on the tune half.
+import { join } from 'node:path';
+import { decode, encode } from '../../gateway/audio/codec.js';
+import { readWav } from '../../gateway/audio/wav.js';
+import { promptReference } from '../../gateway/call/PromptReference.js';
+import type { Config } from '../../gateway/config.js';
+import { BargeInPolicy, type BargeInAction } from '../../gateway/listen/BargeInPolicy.js';
+import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
+import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
+import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
+import { VAD_FRAME_MS, type VadModel } from '../../gateway/listen/vad/VadModel.js';
+import type { ScenarioLabel } from './labels.js';
+import type { BargeinRecord, CallEvent } from './runCall.js';
+
+/** One 32 ms frame as the listen worker sees it, with the echo gate's figures (energies over the frame). */
+export interface FrameFeatures {
+  prob: number;
+  /** What the worker sends as `echo` (isEcho: settling, hard verdict, or soft verdict with prob < 0.85). */
+  echo: boolean;
+  verdict: 'hard' | 'soft' | 'clear';
+  res: number;
+  exp: number;
+  ref: number;
+  noise: number;
+  excess: number;
+  locked: boolean;
+  /** Energy of the microphone signal over the frame (before cancellation). */
+  mic: number;
+  /** Energy of the linear echo estimate. */
+  est: number;
+}
+
+/** Column-wise frames of one scenario at one rate. */
+export interface ScenarioFrames {
+  id: string;
+  rate: 8000 | 16000;
+  n: number;
+  cols: Record<keyof FrameFeatures, number[]>;
+}
+
+const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est'];
+const VERDICT = { hard: 0, soft: 1, clear: 2 } as const;
+const VERDICTS = ['hard', 'soft', 'clear'] as const;
+
+export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
+  const c = s.cols;
+  return {
+    prob: c.prob[i],
+    echo: c.echo[i] === 1,
+    verdict: VERDICTS[c.verdict[i]],
+    res: c.res[i],
+    exp: c.exp[i],
+    ref: c.ref[i],
+    noise: c.noise[i],
+    excess: c.excess[i],
+    locked: c.locked[i] === 1,
+    mic: c.mic[i],
+    est: c.est[i],
+  };
+}
+
+/** The caller track and prompt at the run's rate, as the gateway decodes them off the wire (μ-law round trip at 8k). */
+function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { caller: Int16Array; prompt: Int16Array } {
+  const read = (rel: string | undefined) => {
+    if (!rel) throw new Error(`${l.file}: no 8 kHz twin`);
+    const c = readWav(join(root, rel));
+    if (c.sampleRate !== rate) throw new Error(`${rel}: ${c.sampleRate} Hz, expected ${rate}`);
+    return rate === 8000 ? decode('mulaw', encode('mulaw', c.samples)) : c.samples;
+  };
+  return { caller: read(rate === 8000 ? l.twin8k : l.file), prompt: read(rate === 8000 ? l.promptTwin8k : l.promptFile) };
+}
+
+/** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
+export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number): Promise<ScenarioFrames> {
+  const { caller, prompt } = wireSamples(root, l, rate);
+  const inbound = new InboundAudio(echo, false, false, rate);
+  // The reference as Call places it: prompt frames of 20 ms at the wire rate, 16 kHz pcm16 as they are, narrowband
+  // ones through the prompt's one conversion to 16 kHz (promptReference), from inbound sample 0, each handed over
+  // ahead of the audio it echoes into by Playout's 40 ms lookahead (the canceller keeps a table of only 4 s of
+  // reference energies: all of it at once would not be what a call sees).
+  const per = (rate * 20) / 1000;
+  const up = 16000 / rate;
+  let refPos = 0;
+  const feedReference = (until: number) => {
+    for (; refPos < prompt.length && refPos < until; refPos += per) {
+      const end = Math.min(prompt.length, refPos + per);
+      const x = rate === 16000 ? Float32Array.from(prompt.subarray(refPos, end), (v) => v / 32768) : promptReference(prompt, 8000, 16000, refPos, end);
+      inbound.addReference(refPos * up, x, 0);
+    }
+  };
+  vad.open(slot);
+  const cols = Object.fromEntries(KEYS.map((k) => [k, [] as number[]])) as ScenarioFrames['cols'];
+  const slots = Int32Array.of(slot);
+  for (let i = 0; i < caller.length; i += per) {
+    feedReference(i + 3 * per);
+    const chunk = new Float32Array(per);
+    for (let j = 0; j < per && i + j < caller.length; j++) chunk[j] = caller[i + j] / 32768;
+    if (rate === 16000) inbound.push(chunk);
+    else inbound.pushNarrow(chunk);
+    for (const f of inbound.takeFrames()) {
+      if (f.resetBefore) vad.reset(slot);
+      const p = (await vad.score(slots, f.samples))[0];
+      const t = f.info;
+      cols.prob.push(p);
+      cols.echo.push(inbound.isEcho(f, p) ? 1 : 0);
+      cols.verdict.push(VERDICT[f.verdict]);
+      cols.res.push(t.residualEnergy);
+      cols.exp.push(t.expectedEcho);
+      cols.ref.push(t.refEnergy);
+      cols.noise.push(t.noise);
+      cols.excess.push(t.excess);
+      cols.locked.push(t.locked ? 1 : 0);
+      cols.mic.push(t.mic);
+      cols.est.push(t.echoEstimate);
+    }
+  }
+  vad.close(slot);
+  return { id: String(l.id ?? l.file.replace(/\.wav$/, '')), rate, n: cols.prob.length, cols };
+}
+
+/** A barge-in decision maker over frames: BargeInPolicy, or anything built on it. */
+export interface FramePolicy {
+  frame(s: ScenarioFrames, i: number, interruptible: boolean): BargeInAction[];
+}
+
+/** Today's rule: the worker's prob and echo verdict through BargeInPolicy. */
+export function basePolicy(cfg: Config): FramePolicy {
+  const p = new BargeInPolicy({ ...cfg.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
+  return {
+    frame: (s, i, interruptible) => p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: s.cols.prob[i], echo: s.cols.echo[i] === 1 }, interruptible),
+  };
+}
+
+export interface NearEndOptions extends Omit<Config['bargeIn'], 'content' | 'nearEnd'> {
+  endSilenceMs: number;
+  endThreshold: number;
+}
+
+export function nearEndDefaults(cfg: Config): Pick<NearEndOptions, 'endSilenceMs' | 'endThreshold'> {
+  return { endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold };
+}
+
+/** The near-end classifier's probability in place of the VAD's and its echo flag, through BargeInPolicy. */
+export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: 'replace' | 'veto' = 'replace', overFloorDb = -Infinity): FramePolicy {
+  const p = new BargeInPolicy(opts);
+  let fx: NearEndFeatures | null = null;
+  const x = new Float64Array(N_FEATURES);
+  return {
+    frame: (s, i, interruptible) => {
+      fx ??= new NearEndFeatures(s.rate === 16000 ? 512 : 256);
+      fx.next(frameAt(s, i), x);
+      const q = model.score(x);
+      // veto: today's VAD and echo gate, but a frame the classifier doubts is not speech.
+      const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
+      // Experiment: a frame must also stand this far above the call's running floor.
+      if (x[9] * 10 < overFloorDb) v.prob = 0;
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v }, interruptible);
+    },
+  };
+}
+
+/**
+ * Replays a policy over a scenario's frames with the prompt's state as Playout keeps it (playing, paused, cancelled
+ * by a commit, finished), and records the events a client would see, for score().
+ */
+export function replay(s: ScenarioFrames, promptMs: number, policy: FramePolicy): BargeinRecord {
+  const events: CallEvent[] = [];
+  let played = 0;
+  let paused = false;
+  let done = false;
+  for (let i = 0; i < s.n; i++) {
+    const t = Math.round((i + 1) * VAD_FRAME_MS);
+    if (!done && !paused) {
+      played += VAD_FRAME_MS;
+      if (played >= promptMs) done = true;
+    }
+    for (const a of policy.frame(s, i, !done)) {
+      const ev = (type: string): CallEvent => ({ type, t: a.t, wall: a.t }) as CallEvent;
+      if (a.type === 'pause' && !done) {
+        paused = true;
+        events.push(ev('prompt_paused'));
+      } else if (a.type === 'resume' && paused) {
+        paused = false;
+        events.push(ev('prompt_resumed'));
+      } else if (a.type === 'commit' && !done) {
+        paused = false;
+        done = true;
+        events.push(ev('barge_in'));
+      }
+    }
+  }
+  events.push({ type: 'call_summary', t: s.n * VAD_FRAME_MS, wall: s.n * VAD_FRAME_MS } as CallEvent);
+  return { ok: true, trackStartAt: 0, events, promptFrames: [] };
+}

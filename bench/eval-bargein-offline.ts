@@ -1,0 +1,127 @@
+// Barge-in accuracy faster than real time, for tuning (bench/bargein/offline.ts says what it shares with a real call
+// and what it leaves out). Frames are extracted once per corpus, split and rate into .cache/bargein-frames/ and
+// policies replayed over them; the same scoring and tables as `npm run eval:bargein`.
+//
+// Usage: npm run eval:bargein:offline -- [<folder> | --generated] [--split tune|test|all] [--rate 16k|8k|both]
+//          [--policy base|frame] [--dump FILE]
+// Report on the test half from the real-time eval, not from here.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { loadConfig, type Config } from '../gateway/config.js';
+import { isResolved, PROJECT_ROOT, resolveModel } from '../gateway/models.js';
+import { SileroOrt } from '../gateway/listen/vad/SileroOrt.js';
+import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
+import { basePolicy, extractFrames, nearEndDefaults, nearEndPolicy, replay, type FramePolicy, type ScenarioFrames } from './bargein/offline.js';
+import { NearEndModel } from '../gateway/listen/nearEnd/NearEndModel.js';
+import { DEFAULT_WEIGHTS } from './bargein/train-near-end.js';
+import { criteriaText, textTable } from './bargein/report.js';
+import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
+import { ensureCorpus } from './corpus/build.js';
+
+export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
+
+/** Frames of every scenario of `items` at `rate`, from the cache or extracted now (and cached). */
+export async function framesFor(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string): Promise<Map<string, ScenarioFrames>> {
+  mkdirSync(FRAMES_CACHE, { recursive: true });
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.json`);
+  if (existsSync(file)) {
+    const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
+    return new Map(all.map((s) => [s.id, s]));
+  }
+  const m = resolveModel('silero-vad-v5', cfg.modelsDir);
+  if (!isResolved(m)) throw new Error('silero-vad-v5 not found: npm run models');
+  const vad = await SileroOrt.load(m.files.model, 1, cfg.vad.graph);
+  const out: ScenarioFrames[] = [];
+  let k = 0;
+  for (const l of items) {
+    out.push(await extractFrames(folder, l, rate, cfg.echo, vad, 1));
+    process.stderr.write(`\rframes ${rate}: ${++k}/${items.length}`);
+  }
+  process.stderr.write('\n');
+  writeFileSync(file, JSON.stringify(out));
+  return new Map(out.map((s) => [s.id, s]));
+}
+
+export const scenarioId = (l: ScenarioLabel) => String(l.id ?? l.file.replace(/\.wav$/, ''));
+
+export function evaluate(items: ScenarioLabel[], frames: Map<string, ScenarioFrames>, make: () => FramePolicy): Outcome[] {
+  return items.map((l) => score(l, replay(frames.get(scenarioId(l))!, (l.promptDurationMs as number | undefined) ?? Infinity, make())));
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  let folder = '';
+  let split = 'tune';
+  let rates: (8000 | 16000)[] = [16000];
+  const specs: string[] = [];
+  let tables = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--generated') folder = await ensureCorpus(1);
+    else if (a === '--split') split = argv[++i];
+    else if (a === '--rate') {
+      const r = argv[++i];
+      rates = r === 'both' ? [16000, 8000] : [r === '8k' ? 8000 : 16000];
+    } else if (a === '--policy') specs.push(...argv[++i].split(';').filter(Boolean));
+    else if (a === '--brief') tables = false;
+    else if (!a.startsWith('--')) folder = resolve(a);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!folder) folder = await ensureCorpus(1);
+  const cfg = loadConfig(process.env, { port: 0 });
+  const items = loadScenarioLabels(folder).filter((l) => split === 'all' || !l.split || l.split === split);
+  for (const rate of rates) {
+    const frames = await framesFor(folder, items, rate, cfg, split);
+    for (const spec of specs.length ? specs : ['base']) {
+      const os = evaluate(items, frames, makePolicy(cfg, spec));
+      if (tables) {
+        process.stdout.write(`\n=== offline ${rate / 1000}k, ${split} (${os.length} scenarios), policy ${spec}\n${criteriaText(criteria(os))}\n`);
+        process.stdout.write(`${textTable('per kind', byKind(os))}\n\n${textTable('per condition', byCondition(os))}\n`);
+      } else process.stdout.write(`${rate / 1000}k ${split} ${summaryLine(os)}  ${spec}\n`);
+    }
+  }
+}
+
+/**
+ * `base` (today's rule) or `nearend[:key=value,…]`: the near-end classifier's probability through BargeInPolicy in
+ * place of the VAD's (keys: any bargeIn threshold, `weights` = a weights file).
+ */
+export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
+  const [name, rest = ''] = spec.split(':');
+  const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('=')));
+  if (name === 'base') {
+    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, Number(v)])) };
+    return () => basePolicy({ ...cfg, bargeIn: bi });
+  }
+  if (name === 'nearend') {
+    const ne = cfg.bargeIn.nearEnd;
+    const model = NearEndModel.load(kv.weights ?? (ne.weights || DEFAULT_WEIGHTS));
+    // What Call does with bargeIn.nearEnd, each key overridable from the spec.
+    const opts = { ...cfg.bargeIn, pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs, ...nearEndDefaults(cfg) };
+    for (const [k, v] of Object.entries(kv)) if (k !== 'weights' && k !== 'mode' && k !== 'overFloorDb') (opts as Record<string, unknown>)[k] = Number(v);
+    const mode = (kv.mode ?? ne.mode) === 'replace' ? 'replace' : 'veto';
+    return () => nearEndPolicy(model, opts, mode, kv.overFloorDb !== undefined ? Number(kv.overFloorDb) : -Infinity);
+  }
+  throw new Error(`unknown policy ${spec}`);
+}
+
+/** The issue's criteria in one line: pause ≤ 150, commit ≤ 500, false commits, false pauses, backchannels resumed. */
+export function summaryLine(os: Outcome[]): string {
+  const c = criteria(os).map((x) => x.measured.replace(/ \(target.*$/, ''));
+  const short = (m: string) => m.replace(/^([\d.]+) % \((\d+)\/(\d+)\)$/, '$1% $2/$3');
+  return `P≤150 ${short(c[0])} | C≤500 ${short(c[1])} | falseC ${short(c[2])} | falseP ${short(c[3])} | bc resumed ${short(c[4])}`;
+}
+
+export function policies(cfg: Config): Record<string, () => FramePolicy> {
+  return { base: () => basePolicy(cfg) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    () => process.exit(0),
+    (e: Error) => {
+      process.stderr.write(`eval:bargein:offline: ${e.stack}\n`);
+      process.exit(2);
+    },
+  );
+}
