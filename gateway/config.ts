@@ -152,8 +152,10 @@ const Consent = z.strictObject({
   windowMs: z.number().int().min(500).max(60000).default(8000).describe(
     'How long after expect_consent to wait for an answer before deciding `unclear`.',
   ),
-  endSilenceMs: z.number().int().min(0).max(2000).default(240).describe(
-    'Trailing silence (ms of inbound audio) that ends an answer utterance.',
+  endSilenceMs: z.number().int().min(0).max(2000).default(160).describe(
+    'Trailing silence (ms of inbound audio) that ends an answer utterance. 160 (was 240): most of the decision time ' +
+      'after the end of speech is this wait; 160 decided the natural answers as well as 240 did across sources ' +
+      '(README, consent) and 128 lost yeses that a pause split.',
   ),
   endThreshold: z.number().min(0).max(1).default(0.4).describe(
     'Speech probability below which a frame counts towards that trailing silence.',
@@ -169,6 +171,14 @@ const Consent = z.strictObject({
   ),
   maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
     'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
+  ),
+  minGrantSpeechMs: z.number().int().min(0).max(2000).default(0).describe(
+    'A `granted` heard in less speech than this (VAD onset to end, ms) is reported `unclear`: a fragment the VAD cut ' +
+      'off an answer (什 of 什么, 48 ms) heard as 是 is no answer. 0 = off.',
+  ),
+  minGrantLogProb: z.number().min(-100).max(0).default(-100).describe(
+    'A `granted` whose transcript holds a token the model gave a log-probability below this (its own score, without ' +
+      'the hotword boost) is reported `unclear`. -100 = off.',
   ),
   secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
     'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
