@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
@@ -22,7 +23,18 @@ export interface Arrangement {
   rules: DecisionRules & { endSilenceMs: number };
 }
 
-export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = { minGrantConfidence: 0.8, maxUnheardLeadMs: 400, maxUnheardGapMs: Infinity, minUnclearSpeechMs: 250, endSilenceMs: 240 };
+const SHIPPED = ConfigSchema.parse({}).consent;
+
+/** The gateway's own rules (its configuration defaults), so that a replay without overrides is what a call gets. */
+export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
+  minGrantConfidence: SHIPPED.minGrantConfidence,
+  maxUnheardLeadMs: SHIPPED.maxUnheardLeadMs,
+  maxUnheardGapMs: SHIPPED.maxUnheardGapMs,
+  minUnclearSpeechMs: 250,
+  minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
+  minGrantLogProb: SHIPPED.minGrantLogProb,
+  endSilenceMs: SHIPPED.endSilenceMs,
+};
 
 /**
  * "main[+alternative…][/spotter]" (alternatives decoded beside the main one), or "main~alternative" (the answer
