@@ -155,7 +155,8 @@ const Consent = z.strictObject({
   endSilenceMs: z.number().int().min(0).max(2000).default(240).describe(
     'Trailing silence (ms of inbound audio) that ends an answer utterance. Most of the decision time after the end ' +
       'of speech is this wait: in offline replays across sources 160 decided the natural answers as well as 240, about ' +
-      '95 ms sooner, and 128 lost yeses that a pause split (README, consent); 240 stays until a live run confirms 160.',
+      '95 ms sooner, and 128 lost yeses that a pause split; live, 160 lost two 8 kHz yeses that 240 decided, so 240 stays ' +
+      '(README, consent).',
   ),
   endThreshold: z.number().min(0).max(1).default(0.4).describe(
     'Speech probability below which a frame counts towards that trailing silence.',
