@@ -251,7 +251,7 @@ async function evaluate(o: ReturnType<typeof args>): Promise<void> {
     result.espeak = Object.fromEntries(o.rates.map((rate) => [rate, summary(tally(at(es, rate)))]));
   }
   result.outcomes = runs.flatMap((r) =>
-    r.outcomes.map((x) => ({ candidate: r.name, file: x.item.label.file, speaker: x.item.speaker, source: x.item.source, rate: x.rate, expected: x.item.expected, decided: x.decision, latencyMs: x.latencyMs, confidence: x.confidence, transcript: x.transcript, reason: x.reason })),
+    r.outcomes.map((x) => ({ candidate: r.name, file: x.item.label.file, speaker: x.item.speaker, source: x.item.source, set: x.item.set, rate: x.rate, expected: x.item.expected, decided: x.decision, latencyMs: x.latencyMs, t: x.t, speechEndT: x.speechEndT ?? null, confidence: x.confidence, transcript: x.transcript, reason: x.reason })),
   );
   if (o.out) writeFileSync(o.out, JSON.stringify(result, null, 2));
   if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -170,7 +170,10 @@ const Consent = z.strictObject({
     'How long after expect_consent to wait for an answer before deciding `unclear`.',
   ),
   endSilenceMs: z.number().int().min(0).max(2000).default(240).describe(
-    'Trailing silence (ms of inbound audio) that ends an answer utterance.',
+    'Trailing silence (ms of inbound audio) that ends an answer utterance. Most of the decision time after the end ' +
+      'of speech is this wait: in offline replays across sources 160 decided the natural answers as well as 240, about ' +
+      '95 ms sooner, and 128 lost yeses that a pause split; live, 160 lost two 8 kHz yeses that 240 decided, so 240 stays ' +
+      '(README, consent).',
   ),
   endThreshold: z.number().min(0).max(1).default(0.4).describe(
     'Speech probability below which a frame counts towards that trailing silence.',
@@ -186,6 +189,14 @@ const Consent = z.strictObject({
   ),
   maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
     'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
+  ),
+  minGrantSpeechMs: z.number().int().min(0).max(2000).default(0).describe(
+    'A `granted` heard in less speech than this (VAD onset to end, ms) is reported `unclear`: a fragment the VAD cut ' +
+      'off an answer (什 of 什么, 48 ms) heard as 是 is no answer. 0 = off.',
+  ),
+  minGrantLogProb: z.number().min(-100).max(0).default(-100).describe(
+    'A `granted` whose transcript holds a token the model gave a log-probability below this (its own score, without ' +
+      'the hotword boost) is reported `unclear`. -100 = off.',
   ),
   secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
     'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +

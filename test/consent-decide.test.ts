@@ -61,6 +61,23 @@ describe('safety rules on a grant', () => {
     expect(decideConsent({ main: 'recogniser', hypotheses: [slow], speechMs: 900 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
   });
 
+  it('does not grant on a fragment of speech too short to hold the answer (什 of 什么, 48 ms, heard as 是)', () => {
+    const rules = { ...RULES, minGrantSpeechMs: 96 };
+    expect(decideConsent(heard('是', { speechMs: 48 }), ctx, rules)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('是', { speechMs: 200 }), ctx, rules)).toMatchObject({ decision: 'granted' });
+    // A refusal is never held back by it.
+    expect(decideConsent(heard('不', { speechMs: 48 }), ctx, rules)).toMatchObject({ decision: 'refused' });
+  });
+
+  it('does not grant when a token of the yes was hardly supported by the audio (unboosted log-probability)', () => {
+    const rules = { ...RULES, minGrantLogProb: -2 };
+    const weak: Hypothesis = { ...hyp('好'), logProbs: [-2.6, -0.3] };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [weak], speechMs: 500 }, ctx, rules)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent({ main: 'recogniser', hypotheses: [{ ...weak, logProbs: [-0.4, -0.3] }], speechMs: 500 }, ctx, rules)).toMatchObject({ decision: 'granted' });
+    // Without per-token scores the rule has nothing to judge and leaves the grant to the other rules.
+    expect(decideConsent({ main: 'recogniser', hypotheses: [hyp('好')], speechMs: 500 }, ctx, rules)).toMatchObject({ decision: 'granted' });
+  });
+
   it('does not grant a yes-word that covers too little of what was heard', () => {
     expect(decideConsent(heard('是要买什么东西'), ctx, RULES)?.decision).not.toBe('granted');
   });

@@ -37,4 +37,27 @@ describe('leave one source out', () => {
     const same = outcomes({ s1: true, s2: true });
     expect(choose(['cheap', 'dear'], () => same)).toBe('cheap');
   });
+
+  it('with a tolerance prefers the first-listed (stricter) candidate whose recall is within it of the best', () => {
+    const strict = outcomes({ s1: true, s2: true });
+    const loose = [...outcomes({ s1: true, s2: true }), { item: item('s1', 'granted'), rate: '16k' as const, phase: 1, decision: 'granted' as const, latencyMs: 1 }];
+    // loose has one more yes right: 3/3 against 2/3 granted for strict.
+    strict.push({ item: item('s1', 'granted'), rate: '16k', phase: 1, decision: 'unclear', latencyMs: 1 });
+    const of = (c: string) => (c === 'strict' ? strict : loose);
+    expect(choose(['strict', 'loose'], of)).toBe('loose');
+    expect(choose(['strict', 'loose'], of, 0.4)).toBe('strict');
+    expect(choose(['strict', 'loose'], of, 0.3)).toBe('loose');
+  });
+
+  it('counts grants on hard-negative probes as false grants when choosing, never when scoring', () => {
+    const a = outcomes({ s1: true, s2: true });
+    const b = outcomes({ s1: true, s2: true });
+    const probe = (c: string): Outcome[] => (c === 'a' ? [{ item: item('s1', 'refused'), rate: '8k', phase: 0, decision: 'granted', latencyMs: 1 }] : []);
+    expect(choose(['a', 'b'], (c) => (c === 'a' ? a : b))).toBe('a');
+    expect(choose(['a', 'b'], (c) => (c === 'a' ? a : b), 0, probe)).toBe('b');
+    // A probe on the held-out source does not vote in its own fold.
+    const folds = leaveOneSourceOut(['a', 'b'], (c) => (c === 'a' ? a : b), 0, probe);
+    expect(folds.find((f) => f.heldOut === 's1')!.chosen).toBe('a');
+    expect(folds.find((f) => f.heldOut === 's2')!.chosen).toBe('b');
+  });
 });

@@ -14,14 +14,15 @@ import { choose, fmtTally, leaveOneSourceOut, tally, type Outcome } from './fold
 
 function main(): void {
   const { values, positionals } = parseArgs({
-    options: { ...REPLAY_OPTIONS, candidates: { type: 'string', default: 'greedy' }, rate: { type: 'string', default: 'both' }, json: { type: 'string' } },
+    options: { ...REPLAY_OPTIONS, candidates: { type: 'string', default: 'greedy' }, tolerance: { type: 'string', default: '0' }, probes: { type: 'string', default: '' }, rate: { type: 'string', default: 'both' }, json: { type: 'string' } },
     allowPositionals: true,
   });
   const o = { dir: positionals[0] ?? '../shared/audio', replay: values.replay, candidates: values.candidates, rate: values.rate, json: values.json ?? '' };
   const rules = rulesFrom(values);
   const names = o.candidates.split(',');
   const arrangements = names.map((n) => parseArrangement(n, rules));
-  const replays = loadReplays(o.replay, arrangements.flatMap(arrangementVariants));
+  const probeNames = values.probes ? values.probes.split(',') : [];
+  const replays = loadReplays(o.replay, [...arrangements.flatMap(arrangementVariants), ...probeNames]);
   const phases = phasesOf(replays);
   const items = consentItems(resolve(o.dir));
   const rates: Rate[] = o.rate === 'both' ? [...RATES] : [o.rate as Rate];
@@ -33,7 +34,16 @@ function main(): void {
   for (const n of names) for (const rate of rates) console.log(`  ${n.padEnd(22)} ${rate.padEnd(3)} ${fmtTally(tally(decided.get(n)!.filter((d) => d.item.set === 'natural' && d.rate === rate)))}`);
 
   // One setting serves both rates on a gateway: it is chosen on both rates' outcomes together.
-  const folds = leaveOneSourceOut(names, (n) => decided.get(n)! as Outcome[]);
+  const tolerance = Number(values.tolerance);
+  // Hard negatives for the choice: each candidate's rules on the probe decodes' natural refusals and non-answers.
+  const probed = new Map<string, Decided[]>();
+  const negatives = items.filter((i) => i.set === 'natural' && i.expected !== 'granted');
+  for (const [i, a] of arrangements.entries()) {
+    probed.set(names[i]!, probeNames.flatMap((p) => replayDecisions(negatives, replays, { ...a, primary: p, alternatives: [] }, phases)).filter((d) => rates.includes(d.rate)));
+  }
+  const probesOf = probeNames.length ? (n: string) => probed.get(n)! as Outcome[] : undefined;
+  if (probesOf) console.log(`\nHard negatives for the choice: ${probeNames.join(', ')} on ${negatives.length} natural refusals and non-answers`);
+  const folds = leaveOneSourceOut(names, (n) => decided.get(n)! as Outcome[], tolerance, probesOf);
   console.log(`\nLeave-one-source-out (chosen on the other sources' natural items, ${rates.join(' + ')} together; scored on the held-out source):`);
   for (const f of folds) {
     for (const rate of rates) console.log(`  ${f.heldOut.padEnd(28)} ${rate.padEnd(3)} chose ${String(f.chosen).padEnd(20)} ${fmtTally(tally(f.outcomes.filter((x) => x.rate === rate)), false)}`);
@@ -45,7 +55,7 @@ function main(): void {
     report[rate] = { ...held, falseGrantItems: held.falseGrantItems.map((x) => `${x.item.label.file} @${x.phase}`) };
   }
   // What ships: the candidate the same rule picks on every natural source; the stress set is scored with it.
-  const chosen = choose(names, (n) => decided.get(n)!.filter((d) => d.item.set === 'natural'));
+  const chosen = choose(names, (n) => decided.get(n)!.filter((d) => d.item.set === 'natural'), tolerance, probesOf);
   console.log(`\nChosen on all natural sources: ${chosen}. The espeak-ng stress set with it:`);
   for (const rate of rates) console.log(`  espeak-ng ${rate.padEnd(3)} ${fmtTally(tally(decided.get(chosen)!.filter((d) => d.item.set === 'espeak' && d.rate === rate)))}`);
   report.chosen = chosen;

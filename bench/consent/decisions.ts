@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
@@ -22,17 +23,44 @@ export interface Arrangement {
   rules: DecisionRules & { endSilenceMs: number };
 }
 
-export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = { minGrantConfidence: 0.8, maxUnheardLeadMs: 400, maxUnheardGapMs: Infinity, minUnclearSpeechMs: 250, endSilenceMs: 240 };
+const SHIPPED = ConfigSchema.parse({}).consent;
+
+/** The gateway's own rules (its configuration defaults), so that a replay without overrides is what a call gets. */
+export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
+  minGrantConfidence: SHIPPED.minGrantConfidence,
+  maxUnheardLeadMs: SHIPPED.maxUnheardLeadMs,
+  maxUnheardGapMs: SHIPPED.maxUnheardGapMs,
+  minUnclearSpeechMs: 250,
+  minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
+  minGrantLogProb: SHIPPED.minGrantLogProb,
+  endSilenceMs: SHIPPED.endSilenceMs,
+};
 
 /**
  * "main[+alternative…][/spotter]" (alternatives decoded beside the main one), or "main~alternative" (the answer
  * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160".
  */
 export function parseArrangement(name: string, rules: Arrangement['rules']): Arrangement {
-  const [recognisers, spotter] = name.split('/');
+  const [heard, overrides] = name.split('#');
+  const [recognisers, spotter] = heard!.split('/');
+  if (overrides) rules = withRules(rules, overrides);
   const lazy = recognisers!.includes('~');
   const [primary, ...alternatives] = recognisers!.split(lazy ? '~' : '+');
   return { primary: primary!, alternatives, spotter: spotter || undefined, rules, lazy };
+}
+
+/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400`. */
+const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb' };
+
+export function withRules(rules: Arrangement['rules'], overrides: string): Arrangement['rules'] {
+  const out = { ...rules };
+  for (const kv of overrides.split(':').filter(Boolean)) {
+    const [k, v] = kv.split('=');
+    const key = RULE_KEYS[k!];
+    if (!key || v === undefined || Number.isNaN(Number(v))) throw new Error(`rule override "${kv}": use ${Object.keys(RULE_KEYS).join(', ')}=NUMBER`);
+    (out as Record<string, unknown>)[key] = Number(v);
+  }
+  return out;
 }
 
 export function arrangementVariants(a: Arrangement): string[] {

@@ -59,14 +59,24 @@ function better(a: number[], b: number[]): boolean {
   return false;
 }
 
-/** The candidate the selection rule picks on the given outcomes (candidates cheapest first). */
-export function choose<C>(candidates: readonly C[], outcomesOf: (c: C) => readonly Outcome[]): C {
-  let best: { c: C; score: number[] } | null = null;
-  for (const c of candidates) {
+/**
+ * The candidate the selection rule picks on the given outcomes (candidates cheapest, then strictest, first). With a
+ * `tolerance` (recall, 0..1) the first candidate listed that makes no more false grants than the best and whose worse
+ * recall is within the tolerance of the best's is taken instead: a stricter rule that costs the tuning voices next to
+ * nothing is preferred to a looser one fitted to their last yes (a safety margin for voices not seen).
+ */
+export function choose<C>(candidates: readonly C[], outcomesOf: (c: C) => readonly Outcome[], tolerance = 0, probesOf?: (c: C) => readonly Outcome[]): C {
+  const scored = candidates.map((c) => {
     const score = objective(tally(outcomesOf(c)));
-    if (!best || better(score, best.score)) best = { c, score };
-  }
-  return best!.c;
+    // Hard negatives: the candidate's rules on refusals and non-answers decoded with a much stronger bias, where
+    // misheard yeses are common; every grant there counts as a false grant of the candidate.
+    if (probesOf) score[0]! -= tally(probesOf(c).filter((o) => o.item.expected !== 'granted')).falseGrants;
+    return { c, score };
+  });
+  let best = scored[0]!;
+  for (const x of scored) if (better(x.score, best.score)) best = x;
+  if (tolerance <= 0) return best.c;
+  return scored.find((x) => x.score[0]! >= best.score[0]! && x.score[1]! >= best.score[1]! - tolerance - 1e-9)!.c;
 }
 
 export interface FoldResult<C> {
@@ -79,11 +89,12 @@ export interface FoldResult<C> {
  * Leave-one-source-out selection among candidates. `outcomesOf(c)` gives every outcome of candidate `c` (all
  * sources, rates, phases); candidates are listed cheapest first, so that among equals the cheaper one is chosen.
  */
-export function leaveOneSourceOut<C>(candidates: readonly C[], outcomesOf: (c: C) => readonly Outcome[]): FoldResult<C>[] {
+export function leaveOneSourceOut<C>(candidates: readonly C[], outcomesOf: (c: C) => readonly Outcome[], tolerance = 0, probesOf?: (c: C) => readonly Outcome[]): FoldResult<C>[] {
   const all = candidates.map((c) => ({ c, os: outcomesOf(c) }));
   const sources = [...new Set(all[0]!.os.filter((o) => o.item.set === 'natural').map((o) => o.item.source))].sort();
   return sources.map((heldOut) => {
-    const chosen = choose(candidates, (c) => all.find((x) => x.c === c)!.os.filter((o) => o.item.set === 'natural' && o.item.source !== heldOut));
+    const train = (o: Outcome) => o.item.set === 'natural' && o.item.source !== heldOut;
+    const chosen = choose(candidates, (c) => all.find((x) => x.c === c)!.os.filter(train), tolerance, probesOf && ((c) => probesOf(c).filter(train)));
     const os = all.find((x) => x.c === chosen)!.os.filter((o) => o.item.source === heldOut);
     return { heldOut, chosen, outcomes: os };
   });

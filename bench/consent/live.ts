@@ -16,6 +16,8 @@ export interface LiveOutcome extends Outcome {
   evidenceId: string | null;
   /** Inbound ms of the decision event. */
   t: number | null;
+  /** Inbound ms the gateway put the end of the answer at (VAD end of speech less the end silence). */
+  speechEndT?: number | null;
 }
 
 export interface LiveJob {
@@ -107,5 +109,6 @@ async function runOne(job: LiveJob, callId: string, opts: LiveOptions): Promise<
     reason: String(d.reason ?? ''),
     evidenceId: (d.evidenceId as string | null) ?? null,
     t,
+    speechEndT: typeof d.speechEndT === 'number' ? d.speechEndT : null,
   };
 }

@@ -10,7 +10,7 @@
 // bench/consent/decisions.ts replays through the gateway's decision code.
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
-//          [--sets natural,espeak] [--end-silence-ms 240] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
+//          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
 //          [--tail-fill zeros|repeat] [--suffix @tag]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { createEngine } from '../../gateway/listen/asr/backends.js';
 import type { AsrEngineSpec, EngineStream } from '../../gateway/listen/asr/engine.js';
 import { buildKeywords, keywordsFileText, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
+import { ConfigSchema } from '../../gateway/config.js';
 import { ThreadCpuClock } from '../../gateway/infer/threadCpu.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
 import { audio16k, consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'bench/results/consent-replay' },
       phases: { type: 'string', default: '0,8,16,24' },
       sets: { type: 'string', default: 'natural,espeak' },
-      'end-silence-ms': { type: 'string', default: '240' },
+      'end-silence-ms': { type: 'string', default: String(ConfigSchema.parse({}).consent.endSilenceMs) },
       'end-threshold': { type: 'string', default: '0.4' },
       'pre-roll-ms': { type: 'string', default: '400' },
       'tail-ms': { type: 'string', default: '480' },

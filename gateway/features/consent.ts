@@ -95,6 +95,8 @@ export class ConsentFeature implements Plugin {
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
       maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
       minUnclearSpeechMs: 250,
+      minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
+      minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
       grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
     };

@@ -56,6 +56,16 @@ export interface DecisionRules {
   requireAgreement?: boolean;
   /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
   grantFromAlternative?: boolean;
+  /**
+   * A `granted` from less speech than this is `unclear`: a VAD fragment (什 of 什么, 48 ms) heard as 是 is no
+   * answer. Default 0 (off).
+   */
+  minGrantSpeechMs?: number;
+  /**
+   * A `granted` whose hypothesis holds a token the model itself gave a log-probability below this (without any
+   * hotword boost: what the audio, not the bias, says) is `unclear`. Default -Infinity (off).
+   */
+  minGrantLogProb?: number;
 }
 
 export type OpinionSource = 'recogniser' | 'alternative' | 'spotter';
@@ -190,11 +200,20 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
       // negation or a question, so the yes is not explicit.
       return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(lead)} ms of speech before the consent phrase was not recognised` }, granter);
     }
+    const lp = granterHyp.logProbs;
+    const weakest = lp?.length ? Math.min(...lp) : null;
+    if (weakest !== null && weakest < (rules.minGrantLogProb ?? -Infinity)) {
+      // The bias may have carried a token the audio hardly supports (否 heard as 好): not explicit enough to grant.
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; a token of it was heard with log-probability ${weakest.toFixed(2)} < ${rules.minGrantLogProb}` }, granter);
+    }
     const gap = longestGapMs(granterHyp, ctx.tokenType);
     if (gap > rules.maxUnheardGapMs) {
       // The same inside the answer: 我…愿意 with a stretch nothing was recognised in may be 我不愿意.
       return done({ ...c, decision: 'unclear', reason: `${c.reason}; ${Math.round(gap)} ms between two recognised syllables` }, granter);
     }
+  }
+  if (heard.speechMs < (rules.minGrantSpeechMs ?? 0)) {
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; only ${Math.round(heard.speechMs)} ms of speech (< ${rules.minGrantSpeechMs} ms)` }, granter);
   }
   if (c.confidence < rules.minGrantConfidence) {
     // A yes-word that covers only part of what was heard (是 in 你是谁 misheard) is not explicit consent.
