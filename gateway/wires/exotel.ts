@@ -6,9 +6,10 @@
 // `encoding` "raw" or "audio/x-raw", a μ-law default in the beta guide): each is taken. The call id is `call_sid`
 // unless the custom parameters (at most three, 256 characters: e.g. callType, language, callee) or the URL name one.
 //
-// Back to Exotel: `media` in chunks of 100 ms (multiples of 320 bytes, as Exotel asks; a prompt's last chunk padded
-// to one), `mark` after the chunk holding the audio before it, and `clear` on barge-in, which drops what has not
-// started playing. Hanging up is closing the socket.
+// Back to Exotel: `media` in chunks of 100 ms (multiples of 320 bytes, as Exotel asks; a prompt's last chunk, and
+// what is held when a prompt pauses, padded to one), sent a chunk ahead of the playout clock so that each arrives
+// before the one playing ends (./shared/ChunkedOutput.ts), `mark` after the chunk holding the audio before it, and
+// `clear` on barge-in, which drops what has not started playing. Hanging up is closing the socket.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { bytesForMs, type Encoding } from '../audio/codec.js';
@@ -37,6 +38,7 @@ class ExotelStream extends MediaStream {
   private chunks: ChunkedOutput | null = null;
   private pad = 0;
   private readonly query: Record<string, string>;
+  readonly playoutLeadMs = CHUNK_MS;
 
   constructor(ws: WebSocket, req: IncomingMessage, ctx: WireContext, opts: ConstructorParameters<typeof MediaStream>[3]) {
     super(ws, req, ctx, opts);
@@ -106,7 +108,7 @@ class ExotelStream extends MediaStream {
   }
 
   sendEvent(ev: CallEvent): void {
-    if (ev.type === 'prompt_finished' && !ev.interrupted) this.chunks?.flush(CHUNK_MULTIPLE, this.pad);
+    if ((ev.type === 'prompt_finished' && !ev.interrupted) || ev.type === 'prompt_paused') this.chunks?.flush(CHUNK_MULTIPLE, this.pad);
     super.sendEvent(ev);
   }
 
