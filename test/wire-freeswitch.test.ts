@@ -3,7 +3,6 @@
 // barge-in. The 30 dev barge-in scenarios at 8 kHz give the native wire's outcomes; then what a broken far end sends.
 import { describe, expect, it } from 'vitest';
 import { freeswitchStreamWire, freeswitchWire } from '../bench/wires/freeswitch.js';
-import { FORK_FILE_MS } from '../gateway/wires/shared/AudioFork.js';
 import { basic } from '../bench/wires/platform.js';
 import { RawStream, command, drive, params, tone, useGateway } from './helpers/platformCalls.js';
 import { expectCleanHangup, expectStopClearsNow } from './helpers/platformChecks.js';
@@ -20,7 +19,7 @@ describe('FreeSWITCH wire', () => {
     expect(judgeAgainstNative('freeswitch', await runDevScenarios(freeswitchWire, g.gw, g.base, TOKEN))).toEqual([]);
   }, 120_000);
 
-  it('mod_audio_fork: the channel uuid is the call id, fields come from the metadata, prompts go back as 100 ms playAudio files (the first with the play), stop_prompt sends killAudio', async () => {
+  it('mod_audio_fork: the channel uuid is the call id, fields come from the metadata, prompts go back as 100 ms playAudio files, stop_prompt sends killAudio', async () => {
     const p = params('fs-call-1', { language: 'en', callee: '+8613900000008' });
     const d = await drive(freeswitchWire, g.base, TOKEN, p);
     const call = g.gw.calls.get('fs-call-1')!;
@@ -29,13 +28,11 @@ describe('FreeSWITCH wire', () => {
     expect(call.init.extra).toMatchObject({ freeswitch: { uuid: 'fs-call-1', module: 'mod_audio_fork' } });
     const stop = d.silence();
     try {
-      const playAt = performance.now();
       d.call.play('long', tone(p, 3000), true);
       await until(() => d.frames.length >= 3, 3000, 'three files');
-      // One file per 100 ms of audio (800 μ-law bytes once converted back by the far end). The playout runs a file
-      // ahead of its clock, so the first leaves as the prompt starts instead of once its last 20 ms are due (~120 ms).
+      // One file per 100 ms of audio (800 μ-law bytes once converted back by the far end). That the first leaves as
+      // the prompt starts (the playout runs a file ahead of its clock) is measured by the bench's first audio.
       expect(d.frames.slice(0, 3).map((f) => f.bytes.byteLength)).toEqual([800, 800, 800]);
-      expect(d.frames[0].wall - playAt).toBeLessThan(FORK_FILE_MS);
       await expectStopClearsNow(d, { http: g.http, token: TOKEN, callId: 'fs-call-1', settleMs: 300 });
       await expectCleanHangup(d);
     } finally {
