@@ -50,8 +50,13 @@ describe('Exotel wire', () => {
     const call = g.gw.calls.get('crm-4713')!;
     expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 16000 });
     s.send({ event: 'media', sequence_number: 2, streamSid: 'MZ2', media: { chunk: 1, timestamp: 100, payload: Buffer.alloc(3200).toString('base64') } });
-    s.send({ event: 'stop', sequence_number: 3, streamSid: 'MZ2', stop: { call_sid: 'CA2', reason: 'callended' } });
+    // Track=both (the beta guide) interleaves the callee's side, which is not caller audio.
+    s.send({ event: 'media', sequence_number: 3, streamSid: 'MZ2', media: { track: 'outbound', chunk: 1, timestamp: 100, payload: Buffer.alloc(3200).toString('base64') } });
+    s.send({ event: 'media', sequence_number: 4, streamSid: 'MZ2', media: { track: 'inbound', chunk: 2, timestamp: 200, payload: Buffer.alloc(3200).toString('base64') } });
+    s.send({ event: 'stop', sequence_number: 5, streamSid: 'MZ2', stop: { call_sid: 'CA2', reason: 'callended' } });
     await until(() => call.isEnded, 3000, 'call ended by stop');
+    // 200 ms of caller audio: the outbound chunk between the two was not taken for the caller's.
+    expect(call.t).toBe(200);
     await s.closed;
   });
 

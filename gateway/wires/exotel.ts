@@ -3,7 +3,8 @@
 // text frames: `connected`, `start` {stream_sid, start: {call_sid, custom_parameters, media_format}}, `media`
 // {media: {payload}} (base64 16-bit little-endian mono PCM, about 100 ms each), `dtmf`, `mark` (an echo of ours once
 // the audio before it played), `stop`. Exotel's pages disagree on spellings (numbers as strings or not, `streamSid`,
-// `encoding` "raw" or "audio/x-raw", a μ-law default in the beta guide): each is taken. The call id is `call_sid`
+// `encoding` "raw" or "audio/x-raw", a μ-law default in the beta guide): each is taken. With the beta guide's
+// `Track=both`, media carries `track`; only `inbound` is the caller. The call id is `call_sid`
 // unless the custom parameters (at most three, 256 characters: e.g. callType, language, callee) or the URL name one.
 //
 // Back to Exotel: `media` in chunks of 100 ms (multiples of 320 bytes, as Exotel asks; a prompt's last chunk, and
@@ -57,8 +58,12 @@ class ExotelStream extends MediaStream {
     const sid = str(msg.stream_sid ?? msg.streamSid);
     if (sid && sid !== this.streamSid) return this.abort('unknown_stream', `message for stream ${clip(sid)} on stream ${this.streamSid}`, 4404);
     switch (event) {
-      case 'media':
-        return this.inboundBase64((msg.media as { payload?: unknown } | undefined)?.payload);
+      case 'media': {
+        const media = (msg.media ?? {}) as { payload?: unknown; track?: unknown };
+        // The Beta extension guide's Track=both (its default there) interleaves what the callee hears: not the caller.
+        if (media.track !== undefined && media.track !== 'inbound') return;
+        return this.inboundBase64(media.payload);
+      }
       case 'dtmf':
         return this.dtmf((msg.dtmf as { digit?: unknown } | undefined)?.digit);
       case 'mark':
