@@ -67,6 +67,7 @@ export async function runCall(p: RunCallParams): Promise<CallRecord> {
   let onConsent: (() => void) | null = null;
   /** Set while the runner waits for the first prompt frame; called with null (frame) or a reason. */
   let onFirstFrame: ((why: string | null) => void) | null = null;
+  let framesLeft = 0;
   try {
     call = await p.wire.connect(p.url, {
       onEvent(ev, wall) {
@@ -85,6 +86,10 @@ export async function runCall(p: RunCallParams): Promise<CallRecord> {
       onAudio(_frame, wall) {
         rec.promptFrames.push(wall);
         if (rec.promptFrames.length === 1) onFirstFrame?.(null);
+      },
+      onCallerLeft(n, wall) {
+        const left = (rec.frameLeftAt ??= []);
+        for (let i = 0; i < n; i++) left[framesLeft++] = wall;
       },
       onClose() {
         closed = true;

@@ -15,7 +15,7 @@ export const LATE_AFTER_STOP_MS = 40;
 
 export const LATENCY_METRICS = [
   'pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'onsetMs', 'onsetEstMs', 'stopMs', 'consentMs', 'consentWallMs',
-  'firstAudioMs',
+  'firstAudioMs', 'pauseArrivalMs', 'bargeInArrivalMs', 'consentArrivalMs',
 ] as const;
 export type LatencyMetric = (typeof LATENCY_METRICS)[number];
 
@@ -78,6 +78,12 @@ function wallOfAudioMs(rec: CallRecord, ms: number): number | undefined {
   return rec.frameSentAt[Math.floor(ms / FRAME_MS)];
 }
 
+/** When the audio at `ms` reached the gateway: its frame's send, or the chunk's where the far end chunks the caller. */
+function arrivalOfAudioMs(rec: CallRecord, ms: number): number | undefined {
+  const i = Math.floor(ms / FRAME_MS);
+  return rec.frameLeftAt ? rec.frameLeftAt[i] : rec.frameSentAt[i];
+}
+
 export function emptyMetrics(): CallMetrics {
   const samples = Object.fromEntries(LATENCY_METRICS.map((m) => [m, [] as number[]])) as Record<LatencyMetric, number[]>;
   return {
@@ -134,9 +140,11 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     const pause = first(evs, 'prompt_paused', minT);
     const barge = evs.find((e) => e.type === 'barge_in');
     const started = first(evs, 'speech_started', minT);
+    const onsetArrival = arrivalOfAudioMs(rec, onset);
     if (pause) {
       S.pauseMs.push(pause.t! - onset);
       if (onsetWall !== undefined) S.pauseWallMs.push(pause.wall - onsetWall);
+      if (onsetArrival !== undefined) S.pauseArrivalMs.push(pause.wall - onsetArrival);
     } else {
       c.missedPauses++;
       incident(m, rec, 'missed_pause', null);
@@ -151,6 +159,7 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     } else {
       S.bargeInMs.push(barge.t! - onset);
       if (onsetWall !== undefined) S.bargeInWallMs.push(barge.wall - onsetWall);
+      if (onsetArrival !== undefined) S.bargeInArrivalMs.push(barge.wall - onsetArrival);
     }
     // Onset detection is compared with peers only where no echo precedes the caller: a plain VAD fires on echo.
     if (!rec.hasEcho) c.onsetScenarios++;
@@ -196,6 +205,8 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
         S.consentMs.push(ev.t - rec.endMs);
         const endWall = wallOfAudioMs(rec, rec.endMs);
         if (endWall !== undefined) S.consentWallMs.push(ev.wall - endWall);
+        const endArrival = arrivalOfAudioMs(rec, rec.endMs);
+        if (endArrival !== undefined) S.consentArrivalMs.push(ev.wall - endArrival);
       }
     }
   }

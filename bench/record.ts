@@ -24,6 +24,11 @@ export interface CallRecord {
   consentUnavailable?: boolean;
   /** Wall time each caller frame went out (index = frame number; scenario audio, then tail silence). */
   frameSentAt: number[];
+  /**
+   * Where the far end holds caller frames to send them in chunks (Exotel: 100 ms): the wall time each frame left it
+   * for the gateway, i.e. reached the gateway. Absent for wires that send every frame as it comes.
+   */
+  frameLeftAt?: number[];
   promptFrames: number[]; // arrival wall times of outbound audio frames
   events: TimedEvent[];
   audioMsSent: number;

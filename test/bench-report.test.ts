@@ -55,6 +55,25 @@ describe('metrics', () => {
     expect(m.samples.firstAudioMs).toEqual([10]);
   });
 
+  it('measures wall latencies also from when the audio reached the gateway: the same for a wire that sends every frame, from the chunk\'s send where the far end chunks the caller', () => {
+    const events = [
+      { type: 'prompt_paused', t: 1064, wall: 1130 },
+      { type: 'barge_in', t: 1300, wall: 1420 },
+    ];
+    const perFrame = computeMetrics([rec({ events })]);
+    expect(perFrame.samples.pauseArrivalMs).toEqual(perFrame.samples.pauseWallMs);
+    expect(perFrame.samples.bargeInArrivalMs).toEqual([420]);
+    // 100 ms chunks: frames 50–54 (onset 1000 ms is frame 50, sent at 1000) leave with frame 54, at 1080.
+    const frameLeftAt = Array.from({ length: 200 }, (_, i) => (Math.floor(i / 5) * 5 + 4) * 20);
+    const chunked = computeMetrics([rec({ events, frameLeftAt })]);
+    expect(chunked.samples.pauseWallMs).toEqual([130]);
+    expect(chunked.samples.pauseArrivalMs).toEqual([50]);
+    expect(chunked.samples.bargeInArrivalMs).toEqual([340]);
+    const consent = computeMetrics([rec({ kind: 'consent', labelKind: 'consent', expected: 'granted', frameLeftAt, events: [{ type: 'consent', decision: 'granted', t: 2300, wall: 2400 }] })]);
+    expect(consent.samples.consentWallMs).toEqual([400]);
+    expect(consent.samples.consentArrivalMs).toEqual([320]);
+  });
+
   it('counts underruns against a far-end buffer: grouped frames and absorbed jitter are fine, a dry buffer is not', () => {
     const noSpeech = { labelKind: 'echo_only', expected: 'no_barge_in' as const, onsetMs: null };
     // Pairs every 40 ms after a first group of four: never dry.

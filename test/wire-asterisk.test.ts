@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { asteriskWire } from '../bench/wires/asterisk.js';
 import { basic } from '../bench/wires/platform.js';
 import { RawStream, command, drive, params, serverEvents, tone, useGateway } from './helpers/platformCalls.js';
-import { expectCleanHangup, expectStopClearsNow } from './helpers/platformChecks.js';
-import { judgeAgainstNative, runDevScenarios } from './helpers/platformScenarios.js';
+import { expectBrokenStreamsClosed, expectCleanHangup, expectRefusedWithoutToken, expectStarted, expectStopClearsNow, withLineSilence } from './helpers/platformChecks.js';
+import { itGivesNativeOutcomes } from './helpers/platformScenarios.js';
 import { until } from './helpers/until.js';
 
 const TOKEN = 'asterisk-wire-token';
@@ -17,19 +17,13 @@ const plainStart = (channelId: string, format = 'ulaw', frame = 160) =>
   `MEDIA_START connection_id:2b4b7a3e-0d6c-4f0e-9a51-5c1f0e6a7d21 channel:WebSocket/earshot/0x7f3a channel_id:${channelId} format:${format} optimal_frame_size:${frame} ptime:20`;
 
 describe('Asterisk chan_websocket wire', () => {
-  it('gives the native wire\'s outcomes on the 30 dev barge-in scenarios at 8 kHz, FLUSH_MEDIA within 20 ms of each commit', async () => {
-    expect(judgeAgainstNative('asterisk', await runDevScenarios(asteriskWire, g.gw, g.base, TOKEN))).toEqual([]);
-  }, 120_000);
+  itGivesNativeOutcomes(asteriskWire, g, TOKEN, 'FLUSH_MEDIA');
 
   it('f(json): the channel_id is the call id, channel variables name the call\'s fields, ulaw goes back in whole frames, MARK_MEDIA becomes prompt_heard', async () => {
     const p = params('pbx1-1733400000.7', { language: 'en', callee: '+8613900000009' });
     const d = await drive(asteriskWire, g.base, TOKEN, p);
-    const call = g.gw.calls.get(p.callId)!;
-    expect(call.format).toEqual({ encoding: 'mulaw', sampleRate: 8000 });
-    expect(call.init).toMatchObject({ wire: 'asterisk', language: 'en', callType: 'notification', callee: '+8613900000009' });
-    expect(call.init.extra).toMatchObject({ asterisk: { channelId: p.callId, format: 'ulaw', control: 'json' } });
-    const stop = d.silence();
-    try {
+    expectStarted(g.gw, p, 'asterisk', { encoding: 'mulaw', sampleRate: 8000 }, { asterisk: { channelId: p.callId, format: 'ulaw', control: 'json' } });
+    await withLineSilence(d, async () => {
       d.call.play('p1', tone(p, 600), true);
       const heard = await d.waitFor('prompt_heard');
       expect(heard).toMatchObject({ promptId: 'p1', heardMs: 600, complete: true });
@@ -38,9 +32,7 @@ describe('Asterisk chan_websocket wire', () => {
       await until(() => d.frames.length >= 45, 3000, 'some of the second prompt');
       await expectStopClearsNow(d, { http: g.http, token: TOKEN, callId: p.callId, settleMs: 200 });
       await expectCleanHangup(d);
-    } finally {
-      stop();
-    }
+    });
   }, 30_000);
 
   it('plain-text control (Asterisk\'s default): fields from the dialstring\'s v() query, a prompt\'s tail padded to a whole frame, plain FLUSH_MEDIA / MARK_MEDIA', async () => {
@@ -81,26 +73,13 @@ describe('Asterisk chan_websocket wire', () => {
   }, 30_000);
 
   it('refuses a stream without the token, and ends only the broken stream with the reason in the close frame', async () => {
-    const bad = new RawStream(`${g.base}/v1/asterisk`, { protocol: 'media', headers: basic('asterisk', 'wrong') });
-    bad.ws.on('open', () => bad.send(plainStart('pbx1-refused.1')));
-    expect((await bad.closed).code).toBe(4401);
-    expect(g.gw.calls.has('pbx1-refused.1')).toBe(false);
-    const url = `${g.base}/v1/asterisk?token=${TOKEN}&callType=notification`;
-    const cases: { name: string; first: unknown; then?: unknown; code: RegExp }[] = [
+    await expectRefusedWithoutToken(g.gw, `${g.base}/v1/asterisk`, { protocol: 'media', headers: basic('asterisk', 'wrong') }, plainStart('pbx1-refused.1'), 'pbx1-refused.1');
+    await expectBrokenStreamsClosed(g.gw, `${g.base}/v1/asterisk?token=${TOKEN}&callType=notification`, [
       { name: 'opus', first: plainStart('pbx1-b.1', 'opus', 0), code: /^unsupported_audio.*ulaw/ },
       { name: 'no frame size', first: plainStart('pbx1-b.2').replace('optimal_frame_size:160', 'optimal_frame_size:x'), code: /^invalid_start/ },
       { name: 'not an event', first: 'hello asterisk', code: /^invalid_message/ },
       { name: 'media before MEDIA_START', first: Buffer.alloc(160), code: /^not_started/ },
       { name: 'two seconds in one frame', first: plainStart('pbx1-b.3'), then: Buffer.alloc(16000), code: /^frame_too_long/ },
-    ];
-    for (const c of cases) {
-      const s = await new RawStream(url, { protocol: 'media' }).open();
-      s.send(c.first);
-      if (c.then) setTimeout(() => s.send(c.then), 50);
-      const closed = await s.closed;
-      expect(closed.code, c.name).toBe(4400);
-      expect(closed.reason, c.name).toMatch(c.code);
-    }
-    expect(g.gw.serving).toBe(true);
+    ], { protocol: 'media' });
   });
 });

@@ -49,6 +49,7 @@ export function exotelSpec(): PlatformSpec {
       const payload = Buffer.concat(s.held.splice(0)).toString('base64');
       s.chunk++;
       io.send({ event: 'media', sequence_number: next(s), stream_sid: s.streamSid, media: { chunk: String(s.chunk), timestamp: String(s.chunk * 100), payload } });
+      io.callerLeft(FRAMES_PER_MEDIA);
     },
     message(data, isBinary, io, wall) {
       if (isBinary) return io.bad('exotel takes JSON text frames only', wall);

@@ -73,6 +73,8 @@ export interface FarEndIO {
   send(msg: unknown): void;
   /** A binary frame to the gateway. */
   sendBinary(bytes: Uint8Array): void;
+  /** A spec that holds caller frames to send them in chunks says when `frames` of them left (just sent). */
+  callerLeft(frames: number): void;
   /** Prompt audio arrived, in the platform's format. */
   audio(bytes: Uint8Array, wall: number): void;
   /** The platform's clear command arrived. */
@@ -134,6 +136,9 @@ export function platformWire(spec: PlatformSpec): Wire {
           },
           sendBinary(bytes) {
             if (!closed && ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: true });
+          },
+          callerLeft(frames) {
+            handlers.onCallerLeft?.(frames, performance.now());
           },
           audio(bytes, wall) {
             io.playout.queue((bytes.byteLength / bytesPerSample(plat.encoding) / run.rate) * 1000, wall);

@@ -23,6 +23,8 @@ export interface WireHandlers {
   /** One outbound (prompt) audio frame in the call's encoding. */
   onAudio(frame: Uint8Array, wallMs: number): void;
   onClose(reason: string): void;
+  /** The far end sent `frames` caller frames it had been holding (a platform that sends the caller in chunks). */
+  onCallerLeft?(frames: number, wallMs: number): void;
 }
 
 export interface WireCall {

@@ -33,6 +33,12 @@ export interface CallSink {
   clearAudio?(promptId: string): void;
   /** Wires with marks report what was heard; called when a prompt finishes. */
   close(code: number, reason: string): void;
+  /**
+   * A far end that takes prompt audio in pieces longer than a frame (files, 100 ms chunks) needs each piece before
+   * its first sample is due, so the playout sends this far ahead of its clock instead of `playout.lookaheadMs`
+   * (whichever is larger). Read once, when the call starts.
+   */
+  readonly playoutLeadMs?: number;
 }
 
 /** Something that listens to the callee: ASR, consent. */
@@ -146,7 +152,7 @@ export class Call {
       // The wire's rate: 8 kHz audio is upsampled in the listen worker, off the event loop.
       { trace: this.traceFrames, rate: init.format.sampleRate },
     );
-    this.playout = new Playout(init.format, cfg.playout.lookaheadMs, {
+    this.playout = new Playout(init.format, Math.max(cfg.playout.lookaheadMs, sink.playoutLeadMs ?? 0), {
       started: (p) => this.emit({ type: 'prompt_started', promptId: p.promptId }),
       paused: (p, playedMs) => this.emit({ type: 'prompt_paused', promptId: p.promptId, playedMs }),
       resumed: (p) => this.emit({ type: 'prompt_resumed', promptId: p.promptId }),

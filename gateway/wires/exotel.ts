@@ -3,12 +3,14 @@
 // text frames: `connected`, `start` {stream_sid, start: {call_sid, custom_parameters, media_format}}, `media`
 // {media: {payload}} (base64 16-bit little-endian mono PCM, about 100 ms each), `dtmf`, `mark` (an echo of ours once
 // the audio before it played), `stop`. Exotel's pages disagree on spellings (numbers as strings or not, `streamSid`,
-// `encoding` "raw" or "audio/x-raw", a μ-law default in the beta guide): each is taken. The call id is `call_sid`
+// `encoding` "raw" or "audio/x-raw", a μ-law default in the beta guide): each is taken. With the beta guide's
+// `Track=both`, media carries `track`; only `inbound` is the caller. The call id is `call_sid`
 // unless the custom parameters (at most three, 256 characters: e.g. callType, language, callee) or the URL name one.
 //
-// Back to Exotel: `media` in chunks of 100 ms (multiples of 320 bytes, as Exotel asks; a prompt's last chunk padded
-// to one), `mark` after the chunk holding the audio before it, and `clear` on barge-in, which drops what has not
-// started playing. Hanging up is closing the socket.
+// Back to Exotel: `media` in chunks of 100 ms (multiples of 320 bytes, as Exotel asks; a prompt's last chunk, and
+// what is held when a prompt pauses, padded to one), sent a chunk ahead of the playout clock so that each arrives
+// before the one playing ends (./shared/ChunkedOutput.ts), `mark` after the chunk holding the audio before it, and
+// `clear` on barge-in, which drops what has not started playing. Hanging up is closing the socket.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { bytesForMs, type Encoding } from '../audio/codec.js';
@@ -37,6 +39,7 @@ class ExotelStream extends MediaStream {
   private chunks: ChunkedOutput | null = null;
   private pad = 0;
   private readonly query: Record<string, string>;
+  readonly playoutLeadMs = CHUNK_MS;
 
   constructor(ws: WebSocket, req: IncomingMessage, ctx: WireContext, opts: ConstructorParameters<typeof MediaStream>[3]) {
     super(ws, req, ctx, opts);
@@ -55,8 +58,12 @@ class ExotelStream extends MediaStream {
     const sid = str(msg.stream_sid ?? msg.streamSid);
     if (sid && sid !== this.streamSid) return this.abort('unknown_stream', `message for stream ${clip(sid)} on stream ${this.streamSid}`, 4404);
     switch (event) {
-      case 'media':
-        return this.inboundBase64((msg.media as { payload?: unknown } | undefined)?.payload);
+      case 'media': {
+        const media = (msg.media ?? {}) as { payload?: unknown; track?: unknown };
+        // The Beta extension guide's Track=both (its default there) interleaves what the callee hears: not the caller.
+        if (media.track !== undefined && media.track !== 'inbound') return;
+        return this.inboundBase64(media.payload);
+      }
       case 'dtmf':
         return this.dtmf((msg.dtmf as { digit?: unknown } | undefined)?.digit);
       case 'mark':
@@ -106,7 +113,7 @@ class ExotelStream extends MediaStream {
   }
 
   sendEvent(ev: CallEvent): void {
-    if (ev.type === 'prompt_finished' && !ev.interrupted) this.chunks?.flush(CHUNK_MULTIPLE, this.pad);
+    if ((ev.type === 'prompt_finished' && !ev.interrupted) || ev.type === 'prompt_paused') this.chunks?.flush(CHUNK_MULTIPLE, this.pad);
     super.sendEvent(ev);
   }
 

@@ -3,9 +3,28 @@
 // far end sends ends that stream alone.
 import { expect } from 'vitest';
 import type { StartParams, Wire } from '../../bench/wires/types.js';
+import type { AudioFormat } from '../../gateway/audio/codec.js';
 import type { Gateway } from '../../gateway/Gateway.js';
 import { command, drive, params, RawStream, tone, type DrivenCall } from './platformCalls.js';
 import { until } from './until.js';
+
+/** The call `p` started on `wire`: its audio format, the contract's fields from `p`, the platform's own block. */
+export function expectStarted(gw: Gateway, p: StartParams, wire: string, format: AudioFormat, extra: Record<string, unknown>): void {
+  const call = gw.calls.get(p.callId)!;
+  expect(call.format).toEqual(format);
+  expect(call.init).toMatchObject({ wire, language: p.language, callType: p.callType, callee: p.callee });
+  expect(call.init.extra).toMatchObject(extra);
+}
+
+/** Runs `fn` while the far end streams line silence, as a live caller's line does. */
+export async function withLineSilence(d: DrivenCall, fn: () => Promise<void>): Promise<void> {
+  const stop = d.silence();
+  try {
+    await fn();
+  } finally {
+    stop();
+  }
+}
 
 /**
  * `stop_prompt` over the control API brings the platform's clear, and no prompt audio reaches the far end after it
@@ -52,7 +71,7 @@ export async function expectStopClears(p: { gw: Gateway; wire: Wire; base: strin
   }
 }
 
-/** What a broken far end sends: each case on its own socket ends that stream with 4400 and its reason. */
+/** What a broken far end sends: each case on its own socket ends that stream with its close code and reason. */
 export interface BrokenCase {
   name: string;
   first: unknown;
@@ -60,21 +79,38 @@ export interface BrokenCase {
   then?: unknown;
   /** The close reason: `code: message`. */
   code: RegExp;
+  /** The close code, 4400 unless given. */
+  close?: number;
 }
 
+/** A stream with the wrong credentials is closed with 4401 and its start (naming `callId`) makes no call. */
+export async function expectRefusedWithoutToken(gw: Gateway, url: string, opts: { protocol?: string; headers?: Record<string, string> }, first: unknown, callId: string): Promise<void> {
+  const bad = new RawStream(url, opts);
+  bad.ws.on('open', () => bad.send(first));
+  expect((await bad.closed).code).toBe(4401);
+  expect(gw.calls.has(callId)).toBe(false);
+}
+
+/** Each case on its own raw socket at `url`: that stream alone ends, with the case's close code and reason. */
+export async function expectBrokenStreamsClosed(gw: Gateway, url: string, cases: BrokenCase[], opts: { protocol?: string; headers?: Record<string, string> } = {}): Promise<void> {
+  for (const c of cases) {
+    const s = await new RawStream(url, opts).open();
+    s.send(c.first);
+    if (c.then) setTimeout(() => s.send(c.then), 50);
+    const closed = await s.closed;
+    expect(closed.code, c.name).toBe(c.close ?? 4400);
+    expect(closed.reason, c.name).toMatch(c.code);
+  }
+  expect(gw.serving).toBe(true);
+}
+
+/** `expectBrokenStreamsClosed` beside a live call on the same wire, which goes on and hangs up cleanly. */
 export async function expectOnlyBrokenStreamsEnd(p: { gw: Gateway; wire: Wire; base: string; token: string; url: string; protocol?: string; cases: BrokenCase[] }): Promise<void> {
   const id = `${p.wire.name}-bystander`;
   const bystander = await drive(p.wire, p.base, p.token, params(id));
   const stop = bystander.silence();
   try {
-    for (const c of p.cases) {
-      const s = await new RawStream(p.url, { protocol: p.protocol }).open();
-      s.send(c.first);
-      if (c.then) setTimeout(() => s.send(c.then), 50);
-      const closed = await s.closed;
-      expect(closed.code, c.name).toBe(4400);
-      expect(closed.reason, c.name).toMatch(c.code);
-    }
+    await expectBrokenStreamsClosed(p.gw, p.url, p.cases, { protocol: p.protocol });
     expect(p.gw.calls.get(id)?.isEnded).toBe(false);
     bystander.call.hangup();
     await until(() => bystander.closes.length > 0, 5000, 'bystander onClose');

@@ -3,6 +3,7 @@
 // time in the platform's own format from the first prompt audio the far end received, and the outcomes judged by the
 // same rules as the native wire's (test/bargein.e2e.test.ts at 8k), plus the platform's clear command within 20 ms
 // of the commit (the gateway's own barge_in, timed where it is emitted).
+import { expect, it } from 'vitest';
 import { encode } from '../../gateway/audio/codec.js';
 import type { Gateway } from '../../gateway/Gateway.js';
 import type { Wire } from '../../bench/wires/types.js';
@@ -109,4 +110,14 @@ export function judgeAgainstNative(wire: string, out: ScenarioOutcome[], inbound
   const lat = (k: 'pauseT' | 'commitT') => speech.map((o) => (o[k] ?? Infinity) - o.label.speechOnsetMs!);
   console.log(`${wire} 8k: pause p50/p95 ${pct(lat('pauseT'), 50)}/${pct(lat('pauseT'), 95)} ms, commit p50/p95 ${pct(lat('commitT'), 50)}/${pct(lat('commitT'), 95)} ms, clear after commit max ${Math.max(...speech.map((o) => o.clearAfterCommitMs ?? Infinity)).toFixed(1)} ms`);
   return differencesFromNative(out, inboundChunkMs);
+}
+
+/**
+ * The test every platform wire's file has: the 30 dev scenarios through its far end give the native wire's outcomes,
+ * the platform's `clear` command within 20 ms of each commit. `g` is read when the test runs (a useGateway object).
+ */
+export function itGivesNativeOutcomes(wire: Wire, g: { gw: Gateway; base: string }, token: string, clear: string, inboundChunkMs = 20): void {
+  it(`gives the native wire's outcomes on the 30 dev barge-in scenarios at 8 kHz, ${clear} within 20 ms of each commit`, async () => {
+    expect(judgeAgainstNative(wire.name, await runDevScenarios(wire, g.gw, g.base, token), inboundChunkMs)).toEqual([]);
+  }, 120_000);
 }

@@ -9,7 +9,11 @@
 //   streamAudio  mod_audio_stream: `{"type":"streamAudio","data":{"audioDataType":"raw","sampleRate","audioData"}}`,
 //                likewise a file; it has no kill of its own, so `killAudio` reaches the application as a
 //                `mod_audio_stream::json` event, on which it runs `uuid_break`.
-// The file modes send 200 ms files (a file per 20 ms frame would be 50 files a second), each once its audio is due.
+// The file modes send 100 ms files (a file per 20 ms frame would be 50 files a second), each once its last frame has
+// come from the pacer, which runs a file ahead of the playout clock: the first file of a prompt leaves at once and
+// every later one arrives 20–40 ms before the one playing ends, so the application plays them back to back and on
+// schedule. A pause sends what is held (the playout counts it as sent, and it still plays), so at most a file and a
+// half plays on after a pause; `killAudio` stops even that at a barge-in.
 // The call ends with `{"type":"disconnect"}` and the socket's close.
 import { bytesForMs, type AudioFormat } from '../../audio/codec.js';
 import type { CallEvent } from '../../call/Call.js';
@@ -19,13 +23,15 @@ import { MediaStream } from './MediaStream.js';
 
 export type ForkPlayback = 'stream' | 'playAudio' | 'streamAudio';
 export const FORK_PLAYBACKS: readonly ForkPlayback[] = ['stream', 'playAudio', 'streamAudio'];
-export const FORK_FILE_MS = 200;
+export const FORK_FILE_MS = 100;
 
 export type ForkStart = { start: Record<string, unknown> & { audio: AudioFormat }; playback: ForkPlayback } | { code: string; error: string };
 
 export abstract class AudioForkStream extends MediaStream {
   protected playback: ForkPlayback = 'stream';
   private files: ChunkedOutput | null = null;
+  /** The file modes: a file's worth ahead of the clock (see the header). */
+  playoutLeadMs = 0;
 
   /** The platform's first message as the call's start, or why it cannot start. */
   protected abstract startFrom(meta: Record<string, unknown>): ForkStart;
@@ -43,7 +49,10 @@ export abstract class AudioForkStream extends MediaStream {
       const r = this.startFrom(msg);
       if ('error' in r) return this.abort(r.code, r.error, 4400);
       this.playback = r.playback;
-      if (r.playback !== 'stream') this.files = new ChunkedOutput(bytesForMs(r.start.audio, FORK_FILE_MS), (f) => this.sendFile(f));
+      if (r.playback !== 'stream') {
+        this.files = new ChunkedOutput(bytesForMs(r.start.audio, FORK_FILE_MS), (f) => this.sendFile(f));
+        this.playoutLeadMs = FORK_FILE_MS;
+      }
       return this.begin(r.start);
     }
     if (msg.type === 'mark') {
@@ -72,8 +81,8 @@ export abstract class AudioForkStream extends MediaStream {
   }
 
   sendEvent(ev: CallEvent): void {
-    // A prompt that played to its end leaves its last, shorter file.
-    if (ev.type === 'prompt_finished' && !ev.interrupted) this.files?.flush();
+    // A prompt that played to its end leaves its last, shorter file; a pause sends what the playout counts as sent.
+    if ((ev.type === 'prompt_finished' && !ev.interrupted) || ev.type === 'prompt_paused') this.files?.flush();
     super.sendEvent(ev);
   }
 

@@ -1,7 +1,10 @@
 // Prompt audio regrouped into the chunk size a far end asks for (Exotel: 100 ms, multiples of 320 bytes; FreeSWITCH
 // modules that play each message as a file; Asterisk with a ptime other than 20 ms). A chunk leaves once its last
-// frame has come from the pacer, so audio never goes out ahead of the pacer's schedule. Marks wait for the chunk
-// that holds the audio before them, or they would be echoed before that audio played.
+// frame has come from the pacer, so audio never goes out ahead of the pacer's schedule. For the far end to play
+// chunks back to back, each must arrive before its first sample is due: the wire asks the pacer for a lead of a
+// chunk (`CallSink.playoutLeadMs`), else the far end would start a chunk late and stay that late (the first audio of
+// every prompt then waits for a whole chunk). Marks wait for the chunk that holds the audio before them, or they
+// would be echoed before that audio played.
 export class ChunkedOutput {
   private parts: Uint8Array[] = [];
   private bytes = 0;
