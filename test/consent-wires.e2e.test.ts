@@ -70,7 +70,9 @@ async function throughWire(wire: Wire, base: string, it: ConsentItem, n: number)
   const callId = `consent-${wire.name}-${n}`;
   await new Promise((r) => setTimeout(r, n * 40));
   const d = await drive(wire, base, TOKEN, params(callId, { callee: `+86136${String(Date.now() % 1e6).padStart(6, '0')}${String(n).padStart(2, '0')}` }));
-  d.call.expectConsent('may-we-continue');
+  // Over HTTP the window could open after the answer's first audio (84 calls start at once): open it first, as a
+  // platform application does before it lets the callee answer.
+  await d.call.expectConsent('may-we-continue');
   const clip = wireAudio(it.label.twin8k).samples;
   const audio = new Int16Array(clip.length + 8 * SILENCE_MS);
   audio.set(clip);

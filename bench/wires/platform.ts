@@ -186,7 +186,7 @@ export function platformWire(spec: PlatformSpec): Wire {
               void ctl.command('play', body);
             },
             expectConsent(promptId) {
-              void ctl.command('expect_consent', { promptId });
+              return ctl.command('expect_consent', { promptId });
             },
             hangup() {
               ctl.hangup(() => spec.hangup(io));

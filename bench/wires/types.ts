@@ -33,7 +33,11 @@ export interface WireCall {
   sendAudio(frame: Uint8Array): void;
   /** `audioBase64` null: play the recorded prompt the gateway holds under `promptId`. */
   play(promptId: string, audioBase64: string | null, interruptible: boolean): void;
-  expectConsent(promptId: string): void;
+  /**
+   * Opens the consent window. Wires that send it over the control API return the request, which a caller whose answer
+   * starts at once can await so that the window is open before the answer's first audio arrives.
+   */
+  expectConsent(promptId: string): Promise<unknown> | void;
   hangup(): void;
   close(): void;
   /** Bytes queued in the client socket: a growing number means the generator or the server cannot keep up. */
