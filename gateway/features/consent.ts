@@ -133,7 +133,8 @@ export class ConsentFeature implements Plugin {
    * Records the decision, then reports it: the `consent` event leaves only once its evidence is durable (the
    * engine's append resolved), so a decision that was sent is never lost; the webhook announcing it is written in
    * the evidence record's own transaction, so a stored decision is always announced. The append runs off the audio
-   * path (a PostgreSQL round trip is async; SQLite's append is synchronous, as before).
+   * path (a PostgreSQL round trip; with SQLite the WAV is written in a worker thread and only the row's commit runs
+   * on the event loop).
    */
   private async decide(call: Call, decided: ConsentDecisionEvent, modelId: string, mode: string): Promise<void> {
     let d = decided;
