@@ -189,7 +189,8 @@ export class ConsentFeature implements Plugin {
     call.log.info({ decision: d.decision, evidenceId }, 'consent decided');
     call.log.debug({ phrase: d.phrase, transcript: d.transcript, evidenceId }, 'consent transcript');
     metrics.consentDecisions.inc({ decision: d.decision, complaint: String(d.complaint) });
-    if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, call.t - d.speechEndT) / 1000);
+    // The event's own latency (decided at t), so the metric and the event stream agree.
+    if (d.speechEndT !== null) metrics.consentDecisionSeconds.observe(Math.max(0, t - d.speechEndT) / 1000);
     call.emit(event(evidenceId));
   }
 
