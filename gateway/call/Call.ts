@@ -250,9 +250,12 @@ export class Call {
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
+    // Per frame, so two numbers rather than an intermediate object: the classifier's score caps the VAD's (veto) or
+    // stands in for it and the echo gate (replace); −1 means the worker scored no classifier.
     const ne = this.nearEnd && f.nearEnd >= 0 ? this.nearEnd : null;
-    const v = ne === 'replace' ? { prob: f.nearEnd, echo: false } : { prob: ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob, echo: f.echo };
-    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, ...v }, interruptible)) this.onAction(a);
+    const prob = ne === 'replace' ? f.nearEnd : ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob;
+    const echo = ne === 'replace' ? false : f.echo;
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo }, interruptible)) this.onAction(a);
   }
 
   private onAction(a: BargeInAction): void {
