@@ -7,6 +7,7 @@ import { basic } from '../bench/wires/platform.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
 import { startGateway } from './helpers/gateway.js';
+import { expectStarted } from './helpers/platformChecks.js';
 import { command, drive, maxLeadMs, params, RawStream, tone } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
@@ -32,10 +33,7 @@ describe('jambonz wire', () => {
   it('takes the callSid as the call id and call type, language and callee from the metadata; plays L16 at the call rate; marks become prompt_heard', async () => {
     const p = params('jb-call-1', { language: 'en', callType: 'notification', callee: '+8613900000007' });
     const d = await drive(jambonzWire, base, TOKEN, p);
-    const call = gw.calls.get('jb-call-1')!;
-    expect(call.format).toEqual({ encoding: 'pcm16', sampleRate: 8000 });
-    expect(call.init).toMatchObject({ wire: 'jambonz', language: 'en', callType: 'notification', callee: '+8613900000007' });
-    expect(call.init.extra).toMatchObject({ jambonz: { callSid: 'jb-call-1', direction: 'outbound' } });
+    expectStarted(gw, p, 'jambonz', { encoding: 'pcm16', sampleRate: 8000 }, { jambonz: { callSid: 'jb-call-1', direction: 'outbound' } });
     const stop = d.silence();
     try {
       d.call.play('p1', tone(p, 600), true);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { plivoWire } from '../bench/wires/plivo.js';
 import { plivoExtraHeaders } from '../gateway/wires/plivo.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
-import { expectCleanHangup, expectOnlyBrokenStreamsEnd, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
+import { expectCleanHangup, expectOnlyBrokenStreamsEnd, expectStarted, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
 import { command, drive, params, RawStream, tone, useGateway } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
@@ -33,10 +33,7 @@ describe('plivo wire', () => {
   it('takes the call UUID as the call id and call type, language and callee (with its +) from extraHeaders; plays μ-law; checkpoints become prompt_heard', async () => {
     const p = params(CALL_UUID, { language: 'en', callType: 'notification', callee: '+8613900000007' });
     const d = await drive(plivoWire, g.base, TOKEN, p);
-    const call = g.gw.calls.get(CALL_UUID)!;
-    expect(call.format).toEqual({ encoding: 'mulaw', sampleRate: 8000 });
-    expect(call.init).toMatchObject({ wire: 'plivo', language: 'en', callType: 'notification', callee: '+8613900000007' });
-    expect(call.init.extra).toMatchObject({ plivo: { callId: CALL_UUID } });
+    expectStarted(g.gw, p, 'plivo', { encoding: 'mulaw', sampleRate: 8000 }, { plivo: { callId: CALL_UUID } });
     const stop = d.silence();
     try {
       d.call.play('p1', tone(p, 600), true);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { telnyxWire } from '../bench/wires/telnyx.js';
 import { expectCleanEnd } from './helpers/benchWire.js';
-import { expectOnlyBrokenStreamsEnd, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
+import { expectOnlyBrokenStreamsEnd, expectStarted, expectStopClears, type BrokenCase } from './helpers/platformChecks.js';
 import { command, drive, params, RawStream, tone, useGateway } from './helpers/platformCalls.js';
 import { until } from './helpers/until.js';
 
@@ -25,10 +25,7 @@ describe('telnyx wire', () => {
   it('takes the call_control_id as the call id and call type, language and callee from custom_parameters; plays PCMU; marks become prompt_heard', async () => {
     const p = params(CONTROL_ID, { language: 'en', callType: 'notification', callee: '+8613900000007' });
     const d = await drive(telnyxWire, g.base, TOKEN, p);
-    const call = g.gw.calls.get(CONTROL_ID)!;
-    expect(call.format).toEqual({ encoding: 'mulaw', sampleRate: 8000 });
-    expect(call.init).toMatchObject({ wire: 'telnyx', language: 'en', callType: 'notification', callee: '+8613900000007' });
-    expect(call.init.extra).toMatchObject({ telnyx: { callControlId: CONTROL_ID } });
+    expectStarted(g.gw, p, 'telnyx', { encoding: 'mulaw', sampleRate: 8000 }, { telnyx: { callControlId: CONTROL_ID } });
     const stop = d.silence();
     try {
       d.call.play('p1', tone(p, 600), true);
