@@ -195,6 +195,7 @@ async function run(o: BenchOptions): Promise<number> {
     r.hostLoadAvg1m = Math.round(loadavg()[0] * 100) / 100;
     r.hostLoadAvg1mStart = Math.round(loadAvgStart * 100) / 100;
     results.push(r);
+    if (r.wallBudgetsFrom === 'arrival') console.log(`bench: the far end sends the caller in chunks: wall budgets judged from each chunk's arrival (wall from speech p95: pause ${r.metrics.pauseWallMs.p95}, barge-in ${r.metrics.bargeInWallMs.p95}, consent ${r.metrics.consentWallMs.p95} ms)`);
     console.log(`bench: ${calls} calls → ${r.withinBudget ? 'within budget' : `OVER: ${describeViolations(r.violations)}`} (${r.counters.scenarios} scenarios, cpu ${r.cpuPercent?.mean ?? '–'}%, gen lag p99 ${r.generatorLagMs.p99} ms over ${r.genWorkers} generator process(es), host load ${r.hostLoadAvg1mStart}→${r.hostLoadAvg1m})`);
     if (r.generatorLagMs.p99 !== null && r.generatorLagMs.p99 > 20) console.warn(`bench: WARNING generator event-loop lag p99 ${r.generatorLagMs.p99} ms: the generator may be the bottleneck at ${calls} calls`);
     if (o.ramp && !r.withinBudget) break;

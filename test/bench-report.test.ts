@@ -160,6 +160,26 @@ describe('helpers', () => {
     // From the scrape before the start (wall 50) to the first after the end (wall 1100): 200 ms of listen CPU.
     expect(r.stageMsPerCallSecond).toEqual({ listenWorkers: 10, echo: 5, vad: 5 });
   });
+  it('judges wall budgets from the chunk\'s arrival only where the far end chunks the caller, and says so', () => {
+    const events = [{ type: 'prompt_paused', t: 1064, wall: 1130 }];
+    const step = (over: Partial<CallRecord>) => reduceStep({
+      calls: 1, durationS: 1, budgets: { pauseWallMs: { p95: 100 } }, proc: null, baselineRssMB: null, lag: null, lagAvailable: null,
+      outcome: { records: [rec({ events, ...over })], generatorLatenessMs: [], startedAt: 0, endedAt: 1, workerLag: null, generatorCpuMs: 0, genWorkers: 1 },
+      generatorLag: { p50: null, p99: null, max: null },
+    });
+    // Every frame sent as spoken: 130 ms from speech is over a 100 ms budget.
+    const perFrame = step({});
+    expect(perFrame.wallBudgetsFrom).toBe('speech');
+    expect(perFrame.violations).toMatchObject([{ metric: 'pauseWallMs', actual: 130 }]);
+    // Sent in 100 ms chunks: the onset's chunk left at 1080, so the gateway took 50 ms; 130 stays in the figures.
+    const chunked = step({ frameLeftAt: Array.from({ length: 200 }, (_, i) => (Math.floor(i / 5) * 5 + 4) * 20) });
+    expect(chunked.wallBudgetsFrom).toBe('arrival');
+    expect(chunked.violations).toEqual([]);
+    expect(chunked.metrics.pauseWallMs.p95).toBe(130);
+    // A slow gateway still breaks the budget on the arrival clock.
+    const slow = step({ events: [{ type: 'prompt_paused', t: 1064, wall: 1200 }], frameLeftAt: Array.from({ length: 200 }, (_, i) => (Math.floor(i / 5) * 5 + 4) * 20) });
+    expect(slow.violations).toMatchObject([{ metric: 'pauseWallMs', actual: 120 }]);
+  });
   it('rejects bad options with the option name', () => {
     expect(() => parseOptions(['--rate', '44k'])).toThrow(/--rate/);
     expect(() => parseOptions(['--peer', 'pipecat'])).toThrow(/--peer/);
