@@ -186,6 +186,7 @@ describe('dashboard', () => {
       'earshot_calls_rejected_total',
       'earshot_call_errors_total',
       'earshot_webhook_dead_letters_total',
+      'earshot_webhook_outbox_pending',
     ]) {
       expect(all, m).toContain(m);
     }

@@ -109,6 +109,13 @@ describe('webhooks', () => {
     }
     expect(pending.length, JSON.stringify(pending)).toBe(5);
     expect(pending.every((p) => p.attempts >= 1 && /ECONNREFUSED/.test(p.lastError ?? '')), JSON.stringify(pending)).toBe(true);
+    // The backlog an operator alerts on (recounted at most once a second).
+    let waiting = 0;
+    for (let i = 0; i < 120 && waiting !== 5; i++) {
+      waiting = total(parseExposition(await (await fetch(`${first.http}/metrics`)).text()), 'earshot_webhook_outbox_pending', {});
+      if (waiting !== 5) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(waiting).toBe(5);
     await first.gw.stop(0);
     // The bytes each event was stored with, read from the database the next gateway resumes from.
     const db = openDatabase({ file: databasePath(first.dataDir), readonly: true });

@@ -178,4 +178,10 @@ export const metrics = {
     labelNames: ['event'],
     registers: [registry],
   }),
+  // A receiver that is down shows here first (failures climb only as retries fall due, with backoff up to 30 s).
+  webhookPending: new client.Gauge({
+    name: 'earshot_webhook_outbox_pending',
+    help: 'Webhook events waiting in the outbox for delivery or a retry (counted by the dispatcher at most once a second; with PostgreSQL, the fleet\'s shared outbox)',
+    registers: [registry],
+  }),
 };

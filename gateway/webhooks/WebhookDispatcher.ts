@@ -170,6 +170,7 @@ export class WebhookDispatcher {
       if (this.now() - this.countedAt >= RECOUNT_MS) {
         this.countedAt = this.now();
         this.pendingEstimate = await store.pendingCount();
+        metrics.webhookPending.set(this.pendingEstimate);
       }
     } catch (e) {
       log.error({ err: (e as Error).message }, 'webhook outbox: cannot read due events');
