@@ -14,6 +14,7 @@ import { WebhookDispatcher } from '../gateway/webhooks/WebhookDispatcher.js';
 import type { NewWebhookEvent, OutboxRow, WebhookOutboxStore } from '../gateway/webhooks/WebhookOutbox.js';
 import { twoInstances, useCluster } from './helpers/postgres.js';
 import { until } from './helpers/until.js';
+import { WebhookReceiver } from './helpers/webhookReceiver.js';
 
 const cluster = useCluster();
 
@@ -132,6 +133,23 @@ describe.each(engines)('webhook outbox on $name', (engine) => {
     expect(await b.get('b')).toMatchObject({ state: 'delivered', attempts: 1 });
   }));
 
+  it('brings events backing off forward, keeping their attempts, and leaves delivered and dead ones alone', withPair(async ({ a, b }) => {
+    await a.enqueue([ev('a'), ev('b'), ev('c'), ev('d'), ev('e')], 10);
+    await a.claimDue(2000, 10, 9000);
+    await a.settle([
+      { id: 'a', result: 'retry', error: 'ECONNREFUSED', status: null, nextAttemptAt: 30_000 },
+      { id: 'b', result: 'retry', error: 'ECONNREFUSED', status: null, nextAttemptAt: 12_000 },
+      { id: 'c', result: 'delivered', status: 204, at: 2100 },
+      { id: 'd', result: 'dead', error: 'HTTP 400', status: 400, at: 2200 },
+      { id: 'e', result: 'retry', error: 'ECONNREFUSED', status: null, nextAttemptAt: 4000 },
+    ]);
+    expect(await b.expedite(5000)).toBe(2); // e is due already
+    expect(await a.nextDueAt()).toBe(4000);
+    expect((await a.claimDue(5000, 10, 9000)).map((x) => [x.id, x.attempts])).toEqual([['e', 1], ['a', 1], ['b', 1]]);
+    expect(await a.counts()).toEqual({ pending: 3, delivered: 1, dead: 1 });
+    expect(await a.expedite(5000)).toBe(0);
+  }));
+
   it('replays a dead letter as a fresh pending event and keeps its id', withPair(async ({ a, b }) => {
     await a.enqueue([ev('a')], 10);
     await a.settle([{ id: 'a', result: 'dead', error: 'HTTP 400', status: 400, at: 3000 }]);
@@ -159,6 +177,36 @@ describe.each(engines)('webhook outbox on $name', (engine) => {
     expect(await a.prune(5000)).toBe(1);
     expect(await a.counts()).toEqual({ pending: 1, delivered: 0, dead: 1 });
   }));
+});
+
+describe('webhook dispatcher after an outage', () => {
+  it('delivers the events held back by an outage as soon as the receiver acknowledges one again, not a backoff later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-outbox-'));
+    const db = openDatabase({ dataDir: dir, migrations: [WEBHOOK_MIGRATIONS] });
+    const rx = await new WebhookReceiver().up();
+    await rx.down(); // the port now refuses connections
+    // Backoff of a minute and more: without bringing retries forward nothing held back would go within the test.
+    const config = { ...WebhooksConfigSchema.parse({ backoffMs: 60_000, maxBackoffMs: 120_000 }), url: rx.url, secret: 'x'.repeat(16) };
+    const store = new SqliteWebhookOutbox(db);
+    const d = new WebhookDispatcher({ store, config, log: pino({ level: 'silent' }) });
+    d.start();
+    try {
+      d.submit(['c1', 'c2', 'c3'].map((c) => d.row('consent', c, { decision: 'granted' })));
+      await until(async () => (await store.list({ state: 'pending', limit: 10 })).filter((e) => e.attempts >= 1).length === 3, 5000, 'three failed first attempts');
+      await rx.up();
+      d.submit([d.row('call_summary', 'c4', { reason: 'hangup' })]); // a new event goes at once and is acknowledged
+      await until(() => rx.accepted().length === 4, 5000, 'the held-back events delivered, not a minute later');
+      expect(rx.accepted()[0].body.callId).toBe('c4');
+      expect(rx.accepted().slice(1).map((r) => r.body.callId).sort()).toEqual(['c1', 'c2', 'c3']);
+      expect(rx.accepted().slice(1).map((r) => r.headers['earshot-delivery-attempt'])).toEqual(['2', '2', '2']);
+      await until(async () => (await store.counts()).delivered === 4, 2000, 'outcomes recorded');
+    } finally {
+      await d.stop();
+      await rx.down();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('webhook backoff', () => {

@@ -159,6 +159,13 @@ export class PgWebhookOutbox implements WebhookOutboxStore {
     return out;
   }
 
+  async expedite(now: number): Promise<number> {
+    const r = await this.db.query(`UPDATE webhook_outbox SET next_attempt_at = $1 WHERE state = 'pending' AND next_attempt_at > $1`, [now]);
+    // Every instance's dispatcher shares the outbox: wake them all, not just this one.
+    if (r.rowCount) await this.db.query(`SELECT pg_notify('${CHANNEL}', '')`).catch(() => undefined);
+    return r.rowCount ?? 0;
+  }
+
   async replay(id: string, now: number): Promise<boolean> {
     const r = await this.db.query(
       `UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = 0, delivered_at = NULL WHERE id = $2 AND state IN ('dead', 'delivered')`,

@@ -90,6 +90,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
         `UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, delivered_at = NULL WHERE id = ? AND state IN ('dead', 'delivered')`,
       ),
       prune: db.prepare(`DELETE FROM webhook_outbox WHERE state = 'delivered' AND delivered_at < ?`),
+      expedite: db.prepare(`UPDATE webhook_outbox SET next_attempt_at = @now WHERE state = 'pending' AND next_attempt_at > @now`),
     };
   }
 
@@ -166,6 +167,10 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     const out: Record<OutboxState, number> = { pending: 0, delivered: 0, dead: 0 };
     for (const r of this.st.counts.all() as { state: OutboxState; n: number }[]) out[r.state] = r.n;
     return out;
+  }
+
+  async expedite(now: number): Promise<number> {
+    return this.st.expedite.run({ now }).changes;
   }
 
   async replay(id: string, now: number): Promise<boolean> {

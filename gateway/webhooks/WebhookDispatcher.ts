@@ -45,6 +45,9 @@ export class WebhookDispatcher {
   private pumping = false;
   private pumpAgain = false;
   private stopped = false;
+  /** The receiver looked down (no answer, or a 5xx) since its last acknowledgement: the next one means it is back. */
+  private receiverFailing = false;
+  private expeditedAt = -Infinity;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -205,7 +208,10 @@ export class WebhookDispatcher {
     })
       .then(async (res) => {
         const text = await res.text().catch(() => '');
-        if (res.status >= 200 && res.status < 300) return this.settled(e, { id: e.id, result: 'delivered', status: res.status, at: this.now() });
+        if (res.status >= 200 && res.status < 300) {
+          if (this.receiverFailing) this.receiverBack();
+          return this.settled(e, { id: e.id, result: 'delivered', status: res.status, at: this.now() });
+        }
         this.failed(e, attemptNo, `http_${Math.floor(res.status / 100)}xx`, `HTTP ${res.status} ${text.slice(0, ERROR_TEXT_CHARS)}`.trim(), res.status);
       })
       .catch((err: Error) => {
@@ -220,8 +226,30 @@ export class WebhookDispatcher {
       });
   }
 
+  /**
+   * The receiver acknowledged again after failures: every event backing off from its outage is due now, so the
+   * backlog drains at `concurrency` at once instead of each event waiting out its own backoff (up to
+   * `maxBackoffMs`). A receiver that fails again simply sends them back to backing off. At most once per half
+   * `maxBackoffMs`: a receiver that keeps refusing one event while taking others must not turn that event's backoff
+   * into a retry per delivery.
+   */
+  private receiverBack(): void {
+    this.receiverFailing = false;
+    if (this.now() - this.expeditedAt < this.o.config.maxBackoffMs / 2) return;
+    this.expeditedAt = this.now();
+    this.o.store
+      .expedite(this.now())
+      .then((n) => {
+        if (n) this.o.log.info({ events: n }, 'webhook receiver answering again: retries brought forward');
+        this.wake();
+      })
+      .catch((err: Error) => this.o.log.error({ err: err.message }, 'webhook outbox: cannot bring retries forward'));
+  }
+
   private failed(e: OutboxEntry, attemptNo: number, cause: string, error: string, status: number | null): void {
     const { config, log } = this.o;
+    // A 4xx (3xx) is the receiver's answer about this event; no answer or a 5xx is the receiver being away.
+    if (cause === 'network' || cause === 'timeout' || cause === 'http_5xx') this.receiverFailing = true;
     metrics.webhookFailures.inc({ event: e.type, cause });
     if (attemptNo >= config.maxAttempts) {
       metrics.webhookDeadLetters.inc({ event: e.type });

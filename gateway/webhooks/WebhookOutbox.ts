@@ -64,6 +64,11 @@ export interface WebhookOutboxStore {
   get(id: string): Promise<OutboxEntry | null>;
   list(q: { state?: OutboxState; limit: number; before?: string }): Promise<OutboxEntry[]>;
   counts(): Promise<Record<OutboxState, number>>;
+  /**
+   * Pending events waiting out a backoff, due now: the receiver has just acknowledged a delivery again, so the
+   * events held back by its outage need not wait up to a full backoff each. Attempts are kept. Returns how many.
+   */
+  expedite(now: number): Promise<number>;
   /** A dead letter (or a delivered event, to send it again) back to pending, due now, attempts reset. */
   replay(id: string, now: number): Promise<boolean>;
   /** Deletes delivered events delivered before `before`; returns how many. */
