@@ -141,7 +141,7 @@ function backgroundOf(s: ScenarioFrames): (i: number) => number {
     // Frames come in order, once each; the history is per scenario, like the worker's per call.
     if (i !== next) throw new Error(`frame ${i} out of order (expected ${next})`);
     next++;
-    last = bg.next(s.cols.res[i], s.cols.prob[i], s.cols.noise[i]);
+    last = bg.next(s.cols.res[i], s.cols.prob[i]);
     return last;
   };
 }

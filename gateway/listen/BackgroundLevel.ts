@@ -3,9 +3,8 @@
 // tells it from the callee is level: the background goes on at its own level for seconds, and a callee on the
 // handset speaks well above it. So per call we keep the residual's level (after echo cancellation) over the last
 // three seconds and report a frame's level over its median; BargeInPolicy lets only frames at least
-// `bargeIn.backgroundMarginDb` above it start a barge-in. Where the VAD heard (almost) nothing well above the line's
-// steady noise in those seconds — hum, hiss, car noise, a quiet line — there is no speech-like background, and the
-// frame is not compared at all:
+// `bargeIn.backgroundMarginDb` above it start a barge-in. Where the VAD heard (almost) nothing in those seconds —
+// hum, hiss, car noise, a quiet line — there is no speech-like background, and the frame is not compared at all:
 // a callee under steady noise at a few dB SNR is still heard (the VAD is reliable there, level is not).
 // Chosen on the generated corpus's tuning half (bench/corpus/README.md), README "Barge-in".
 
@@ -13,19 +12,13 @@
 export const BACKGROUND_FRAMES = 94;
 /** The background counts as speech-like when the VAD called at least this share of the history speech… */
 export const SPEECHY_SHARE = 0.1;
-/** …at this probability (the default pause threshold), echo frames included: residual echo is background too… */
+/** …at this probability (the default pause threshold), echo frames included: residual echo is background too. */
 export const SPEECHY_PROB = 0.3;
-/** …but only frames this far above the canceller's noise floor: residual echo the VAD calls speech under steady car
- *  noise or hum is the noise's level, and must not make the call's background speech-like (a callee a few dB over
- *  that noise would then have to stand out by the margin). Babble and TV stand well above the floor the canceller
- *  tracks (it follows the steady part only). */
-export const SPEECHY_OVER_NOISE_DB = 10;
 /** Until this many frames are heard the background is unknown, and taken as speech-like (no pause on the first
  *  frames of a call that opens on a TV; a callee is not yet expected to be talking over a prompt then). */
 export const SPEECHY_MIN_FRAMES = 32;
 
 const db = (x: number) => 10 * Math.log10(x + 1e-10);
-const OVER_NOISE = 10 ** (SPEECHY_OVER_NOISE_DB / 10);
 
 export class BackgroundLevel {
   /** Levels of the last BACKGROUND_FRAMES frames, in arrival order (ring) and sorted. */
@@ -42,7 +35,7 @@ export class BackgroundLevel {
    * This frame's level over the call's speech-like background, dB (+Infinity when the background is not
    * speech-like); then the frame joins the history. Called once per frame, in order.
    */
-  next(residualEnergy: number, prob: number, noiseEnergy = 0): number {
+  next(residualEnergy: number, prob: number): number {
     const level = db(residualEnergy / this.frameLen);
     const heard = Math.min(this.n, BACKGROUND_FRAMES);
     let over = Infinity;
@@ -56,8 +49,7 @@ export class BackgroundLevel {
     }
     this.ring[k] = level;
     this.sorted.splice(this.search(level), 0, level);
-    // The noise floor is known only once the echo path is (0 before): until then every speech-like frame counts.
-    this.speechy[k] = prob >= SPEECHY_PROB && (noiseEnergy <= 0 || residualEnergy >= noiseEnergy * OVER_NOISE) ? 1 : 0;
+    this.speechy[k] = prob >= SPEECHY_PROB ? 1 : 0;
     this.speechyCount += this.speechy[k];
     this.n++;
     return over;

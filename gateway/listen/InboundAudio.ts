@@ -229,7 +229,7 @@ export class InboundAudio {
    * per frame, in order: the history is per call.
    */
   overBackground(f: PendingFrame, prob: number): number {
-    return this.background.next(f.info.residualEnergy, prob, f.info.noise);
+    return this.background.next(f.info.residualEnergy, prob);
   }
 
   /** Whether a scored frame counts as echo rather than callee speech. */
