@@ -83,6 +83,10 @@ const BargeIn = z.strictObject({
     'Probability below which a frame counts as silence (hysteresis).',
   ),
   gapMs: z.number().int().min(0).max(1000).default(96).describe('Gaps shorter than this inside speech are bridged.'),
+  backgroundMarginDb: z.number().min(0).max(40).default(9).describe(
+    'Where the last 3 s held speech-like background (TV, babble, residual echo), a frame must be this many dB above ' +
+      'its median level to start a barge-in (0: off; README "Barge-in").',
+  ),
   content: BargeInContent.prefault({}).describe('Content-aware barge-in decisions (README "Barge-in").'),
   nearEnd: BargeInNearEnd.prefault({}).describe('Near-end frame classifier for barge-in decisions (README "Barge-in").'),
 });

@@ -9,20 +9,22 @@ const OPTS: BargeInOptions = {
   resumeAfterSilenceMs: 160,
   silenceThreshold: 0.25,
   gapMs: 96,
+  backgroundMarginDb: 9,
   endSilenceMs: 240,
   endThreshold: 0.4,
 };
 const F = 32;
 
 /** Feeds probabilities as consecutive 32 ms frames starting at t=0; returns every action with its frame index. */
-function feed(probs: (number | { p: number; echo: boolean })[], interruptible: boolean | ((i: number) => boolean) = true, opts: Partial<BargeInOptions> = {}) {
+function feed(probs: (number | { p: number; echo?: boolean; over?: number })[], interruptible: boolean | ((i: number) => boolean) = true, opts: Partial<BargeInOptions> = {}) {
   const pol = new BargeInPolicy({ ...OPTS, ...opts });
   const out: (BargeInAction & { i: number })[] = [];
   probs.forEach((x, i) => {
     const p = typeof x === 'number' ? x : x.p;
-    const echo = typeof x === 'number' ? false : x.echo;
+    const echo = typeof x === 'number' ? false : !!x.echo;
+    const overBackgroundDb = typeof x === 'number' ? undefined : x.over;
     const intr = typeof interruptible === 'function' ? interruptible(i) : interruptible;
-    for (const a of pol.frame({ t: (i + 1) * F, durMs: F, prob: p, echo }, intr)) out.push({ ...a, i });
+    for (const a of pol.frame({ t: (i + 1) * F, durMs: F, prob: p, echo, overBackgroundDb }, intr)) out.push({ ...a, i });
   });
   return { pol, out, types: out.map((a) => a.type) };
 }
@@ -62,6 +64,25 @@ describe('pause', () => {
   it('echo frames inside speech count as silence (they end a backchannel)', () => {
     const { types } = feed([0.9, 0.9, ...rep(5, { p: 0.99, echo: true })]);
     expect(types).toEqual(['speech_started', 'pause', 'resume']);
+  });
+});
+
+describe('speech-like background (overBackgroundDb)', () => {
+  it('a frame less than backgroundMarginDb over the background cannot start a pause; one above it can', () => {
+    const { out } = feed([...rep(5, { p: 0.9, over: 6 }), { p: 0.9, over: 12 }]);
+    expect(out.filter((a) => a.type === 'pause').map((a) => a.i)).toEqual([5]);
+  });
+  it('once paused, frames near the background keep the speech going and count towards the commit', () => {
+    const { types } = feed([{ p: 0.9, over: 12 }, ...rep(12, { p: 0.9, over: 0 })]);
+    expect(types).toContain('commit');
+  });
+  it('+Infinity or no figure (no speech-like background) and backgroundMarginDb 0 never gate', () => {
+    expect(feed([{ p: 0.9, over: Infinity }]).types).toContain('pause');
+    expect(feed([{ p: 0.9 }]).types).toContain('pause');
+    expect(feed([{ p: 0.9, over: -20 }], true, { backgroundMarginDb: 0 }).types).toContain('pause');
+  });
+  it('with no interruptible prompt the gate does not apply: speech_started still comes (consent listens then)', () => {
+    expect(feed([{ p: 0.9, over: 0 }], false).types).toEqual(['speech_started']);
   });
 });
 

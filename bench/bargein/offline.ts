@@ -13,6 +13,7 @@ import { readWav } from '../../gateway/audio/wav.js';
 import { promptReference } from '../../gateway/call/PromptReference.js';
 import type { Config } from '../../gateway/config.js';
 import { BargeInPolicy, type BargeInAction } from '../../gateway/listen/BargeInPolicy.js';
+import { BackgroundLevel } from '../../gateway/listen/BackgroundLevel.js';
 import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
 import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
@@ -131,11 +132,29 @@ export interface FramePolicy {
   frame(s: ScenarioFrames, i: number, interruptible: boolean): BargeInAction[];
 }
 
-/** Today's rule: the worker's prob and echo verdict through BargeInPolicy. */
+/** The worker's level over the speech-like background (InboundAudio.overBackground), from the cached figures. */
+function backgroundOf(s: ScenarioFrames): (i: number) => number {
+  const bg = new BackgroundLevel(s.rate === 16000 ? 512 : 256);
+  let next = 0;
+  let last = Infinity;
+  return (i) => {
+    // Frames come in order, once each; the history is per scenario, like the worker's per call.
+    if (i !== next) throw new Error(`frame ${i} out of order (expected ${next})`);
+    next++;
+    last = bg.next(s.cols.res[i], s.cols.prob[i]);
+    return last;
+  };
+}
+
+/** Today's rule: the worker's prob, echo verdict and level over the background through BargeInPolicy. */
 export function basePolicy(cfg: Config): FramePolicy {
   const p = new BargeInPolicy({ ...cfg.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
+  let over: ((i: number) => number) | null = null;
   return {
-    frame: (s, i, interruptible) => p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: s.cols.prob[i], echo: s.cols.echo[i] === 1 }, interruptible),
+    frame: (s, i, interruptible) => {
+      over ??= backgroundOf(s);
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: s.cols.prob[i], echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) }, interruptible);
+    },
   };
 }
 
@@ -152,6 +171,7 @@ export function nearEndDefaults(cfg: Config): Pick<NearEndOptions, 'endSilenceMs
 export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: 'replace' | 'veto' = 'replace', overFloorDb = -Infinity): FramePolicy {
   const p = new BargeInPolicy(opts);
   let fx: NearEndFeatures | null = null;
+  let over: ((i: number) => number) | null = null;
   const x = new Float64Array(N_FEATURES);
   return {
     frame: (s, i, interruptible) => {
@@ -162,7 +182,8 @@ export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: '
       const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
       // Experiment: a frame must also stand this far above the call's running floor.
       if (x[9] * 10 < overFloorDb) v.prob = 0;
-      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v }, interruptible);
+      over ??= backgroundOf(s);
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v, overBackgroundDb: over(i) }, interruptible);
     },
   };
 }

@@ -255,7 +255,7 @@ export class Call {
     const ne = this.nearEnd && f.nearEnd >= 0 ? this.nearEnd : null;
     const prob = ne === 'replace' ? f.nearEnd : ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob;
     const echo = ne === 'replace' ? false : f.echo;
-    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo }, interruptible)) this.onAction(a);
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo, overBackgroundDb: f.overBackgroundDb }, interruptible)) this.onAction(a);
   }
 
   private onAction(a: BargeInAction): void {

@@ -14,6 +14,11 @@ export interface VadFrame {
   prob: number;
   /** The echo canceller judged this frame to be the bot's own voice. */
   echo: boolean;
+  /**
+   * How far the frame stands above the call's speech-like background (BackgroundLevel), dB; +Infinity or absent
+   * when the background is not speech-like. Below `backgroundMarginDb` the frame cannot start a barge-in.
+   */
+  overBackgroundDb?: number;
 }
 
 export type BargeInAction =
@@ -166,7 +171,11 @@ export class BargeInPolicy {
   frame(f: VadFrame, promptInterruptible: boolean): BargeInAction[] {
     const o = this.opts;
     const out: BargeInAction[] = [];
-    const speech = !f.echo && f.prob >= o.pauseThreshold;
+    // Over an interruptible prompt, speech must also stand out from a speech-like background (TV, babble) to start
+    // a pause; it still keeps one going (the silence threshold alone decides that). Consent and speech events with
+    // no prompt playing are not affected.
+    const loud = !promptInterruptible || !(o.backgroundMarginDb > 0) || (f.overBackgroundDb ?? Infinity) >= o.backgroundMarginDb;
+    const speech = !f.echo && f.prob >= o.pauseThreshold && loud;
     const silent = f.echo || f.prob < o.silenceThreshold;
     // End of an utterance is judged more strictly than the end of a barge-in: a decision waits on it.
     const endish = f.echo || f.prob < o.endThreshold;

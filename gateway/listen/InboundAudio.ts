@@ -4,6 +4,7 @@
 // threads, so it runs wherever the call is sharded (a listen worker) and in unit tests alike.
 import type { EchoConfig } from '../config.js';
 import { Resampler } from '../audio/resampler.js';
+import { BackgroundLevel } from './BackgroundLevel.js';
 import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
 import { N_FEATURES, NearEndFeatures } from './nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from './nearEnd/NearEndModel.js';
@@ -60,6 +61,7 @@ export class InboundAudio {
   /** The near-end classifier's running features for this call, when the worker has a classifier. */
   private readonly nearEndFx: NearEndFeatures | null;
   private readonly nearEndX = new Float64Array(N_FEATURES);
+  private readonly background: BackgroundLevel;
 
   constructor(
     echo: EchoConfig,
@@ -72,6 +74,7 @@ export class InboundAudio {
   ) {
     this.scale = VAD_RATE / rate;
     this.nearEndFx = nearEndModel ? new NearEndFeatures(VAD_FRAME / this.scale) : null;
+    this.background = new BackgroundLevel(VAD_FRAME / this.scale);
     this.aec = new EchoCanceller(echo, rate);
     if (rate !== VAD_RATE) this.up = new Resampler(rate, VAD_RATE);
     this.aec.onLock = (d) => {
@@ -219,6 +222,14 @@ export class InboundAudio {
       this.nearEndX,
     );
     return this.nearEndModel.score(this.nearEndX);
+  }
+
+  /**
+   * A scored frame's level over the call's speech-like background, dB (+Infinity: no such background). Called once
+   * per frame, in order: the history is per call.
+   */
+  overBackground(f: PendingFrame, prob: number): number {
+    return this.background.next(f.info.residualEnergy, prob);
   }
 
   /** Whether a scored frame counts as echo rather than callee speech. */

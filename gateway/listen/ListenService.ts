@@ -33,6 +33,8 @@ export interface ListenFrame {
   echo: boolean;
   /** The near-end classifier's probability that this frame is the callee (−1: no classifier). */
   nearEnd: number;
+  /** Level over the call's speech-like background, dB (+Infinity: none; BackgroundLevel). */
+  overBackgroundDb: number;
   /** Wall ms from the audio completing this frame reaching the main thread to its verdict coming back. */
   latencyMs: number;
   /** Gating figures (energies per frame), only for sessions opened with `trace`. */
@@ -168,13 +170,13 @@ export class ListenSession {
   }
 
   /** @internal */
-  deliver(index: number, prob: number, echo: boolean, nearEnd: number, now: number, trace?: ListenFrame['trace']): void {
+  deliver(index: number, prob: number, echo: boolean, nearEnd: number, overBackgroundDb: number, now: number, trace?: ListenFrame['trace']): void {
     const end = (index + 1) * VAD_FRAME;
     let i = 0;
     while (i + 2 < this.arrivals.length && this.arrivals[i] < end) i += 2;
     const latencyMs = this.arrivals.length > i ? now - this.arrivals[i + 1] : 0;
     if (i) this.arrivals.splice(0, i);
-    this.handlers.frame({ index, prob, echo, nearEnd, latencyMs, trace });
+    this.handlers.frame({ index, prob, echo, nearEnd, overBackgroundDb, latencyMs, trace });
   }
 
   /** @internal */
@@ -402,7 +404,7 @@ class Shard {
     const f = m.frames;
     for (let i = 0; i < f.length; i += FRAME_WIDTH) {
       const s = this.sessions.get(f[i]);
-      if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, f[i + 4], now, traces?.get(`${f[i]}:${f[i + 1]}`));
+      if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, f[i + 4], f[i + 5], now, traces?.get(`${f[i]}:${f[i + 1]}`));
     }
     // Frames that completed while this tick was out go now rather than on the next timer tick.
     if (this.opsLen) this.frameReady();

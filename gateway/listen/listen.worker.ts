@@ -180,6 +180,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       const echoFlag = w.call.isEcho(f, prob);
       frames[k + 3] = echoFlag ? 1 : 0;
       frames[k + 4] = w.call.nearEnd(f, prob, echoFlag);
+      frames[k + 5] = w.call.overBackground(f, prob);
       k += FRAME_WIDTH;
       if (traces && f.trace) {
         traces.set([w.slot, f.index, f.trace.res, f.trace.exp, f.trace.ref, f.trace.locked ? 1 : 0], tk);

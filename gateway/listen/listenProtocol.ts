@@ -16,8 +16,9 @@ export const FLAG_TRACE = 2;
  */
 export type ListenRequest = { op: 'tick'; id: number; ops: Float64Array; samples: Float32Array; recycle: Float64Array | null };
 
-/** Per scored frame: slot, index, prob, echo (0/1), near-end probability (−1 without the classifier). */
-export const FRAME_WIDTH = 5;
+/** Per scored frame: slot, index, prob, echo (0/1), near-end probability (−1 without the classifier), level over the
+ *  speech-like background (dB, +Infinity: none). */
+export const FRAME_WIDTH = 6;
 /** Per traced frame: slot, index, residual, expected echo, reference energy, locked (0/1). */
 export const TRACE_WIDTH = 6;
 /** Per residual piece: slot, start sample, offset in `residual`, length. */
