@@ -44,7 +44,15 @@ describe('ASR worker pool, recogniser mode', () => {
     it(`recognises natural and real clips streamed concurrently on one worker (${rate})`, async () => {
       const files = [KE_YI, BU_SHI, EN, REAL];
       const streams = files.map((f) => pool.open(`call-${rate}-${f}`));
-      const out = await Promise.all(files.map((f, i) => run(streams[i], load16k(f, rate))));
+      const before = pool.stats();
+      const pending = files.map((f, i) => run(streams[i], load16k(f, rate)));
+      // Every 20 ms chunk and finish of the four calls, asked in one task, reach the worker as one message.
+      const asked = pool.stats();
+      expect(asked.requests - before.requests).toBe(files.reduce((n, f) => n + Math.ceil(load16k(f, rate).length / 320) + 1, 0));
+      expect(asked.messages - before.messages).toBe(0);
+      await new Promise<void>((r) => queueMicrotask(r));
+      expect(pool.stats().messages - before.messages).toBe(1);
+      const out = await Promise.all(pending);
       const syl = out.map((o) => tokensToSyllables(o.final.tokens).toneless);
       expect(out.every((o) => !o.final.error)).toBe(true);
       expect(syl[0].join(' ')).toContain('ke yi');

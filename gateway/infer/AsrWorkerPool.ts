@@ -1,5 +1,9 @@
 // Main-thread side of streaming ASR: N worker threads, each with its own recogniser; calls are assigned to the
 // least-loaded worker and their audio is posted (buffers transferred), so decoding never runs on the event loop.
+// Requests are not posted one by one: a listen tick hands every call in a consent window its 20 ms frame at once,
+// and a message per frame (~1,250 a second at 25 answering calls) cost the event loop more than any other send in
+// a profiled soak (each wakes the worker, which on 2 cores preempts the sender). What one task asked of a worker
+// goes out as one message when the task ends, each stream's consecutive audio joined into one chunk.
 // A worker that dies takes only its in-flight utterances with it: those streams get an error result, the worker is
 // restarted with backoff and the streams are re-opened on it.
 import type { Worker } from 'node:worker_threads';
@@ -7,7 +11,7 @@ import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
 import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from '../listen/asr/types.js';
-import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
+import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
 import { spawnWorker } from './spawn.js';
 
 const WORKER_URL = new URL('./asr.worker.ts', import.meta.url);
@@ -50,6 +54,8 @@ interface Slot {
   failures: number;
   batching: string;
   streams: Set<PoolStream>;
+  /** Requests for this worker made during the current task, sent together at its end (flushOutbox). */
+  outbox: AsrStreamRequest[];
 }
 
 class PoolStream implements AsrStream {
@@ -69,11 +75,8 @@ class PoolStream implements AsrStream {
 
   accept(samples16k: Float32Array): void {
     if (this.closed || samples16k.length === 0) return;
-    // Transfer only a buffer this array owns entirely; a view into a larger buffer is copied so the caller's
-    // other data is not detached under it.
-    const own = samples16k.byteOffset === 0 && samples16k.byteLength === samples16k.buffer.byteLength && samples16k.buffer instanceof ArrayBuffer;
-    const s = own ? samples16k : samples16k.slice();
-    this.pool.post(this, { op: 'audio', sid: this.sid, samples: s }, [s.buffer as ArrayBuffer]);
+    // Held until the end of the task, then copied into the chunk that is sent: the caller's buffer is never detached.
+    this.pool.post(this, { op: 'audio', sid: this.sid, samples: samples16k });
   }
   finish(): void {
     if (!this.closed) this.pool.post(this, { op: 'finish', sid: this.sid });
@@ -111,6 +114,8 @@ export class AsrWorkerPool implements AsrPool {
   private nextSid = 1;
   private rr = 0;
   private restarts = 0;
+  private requests = 0;
+  private messages = 0;
   private closing = false;
   private closedAudioMs = 0;
   private closedCpuMs = 0;
@@ -174,6 +179,7 @@ export class AsrWorkerPool implements AsrPool {
       failures: 0,
       batching: '',
       streams: new Set(),
+      outbox: [],
     };
     this.slots[index] = slot;
     // Not `new Worker(url, { execArgv: ['--import', 'tsx'] })`: on Node 20 that fails with "Unknown file extension
@@ -181,6 +187,8 @@ export class AsrWorkerPool implements AsrPool {
     const worker = spawnWorker(WORKER_URL, this.data as unknown as Record<string, unknown>);
     slot.worker = worker;
     slot.ready = false;
+    // Requests made before (for the streams' lost utterances) do not belong to the new worker.
+    slot.outbox = [];
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
     for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority } satisfies AsrRequest);
@@ -267,9 +275,52 @@ export class AsrWorkerPool implements AsrPool {
   }
 
   /** @internal */
-  post(s: PoolStream, m: AsrRequest, transfer?: ArrayBuffer[]): void {
+  post(s: PoolStream, m: AsrStreamRequest): void {
+    const slot = s.slot;
     // While a worker restarts there is nowhere to send audio: it belongs to an utterance already reported lost.
-    s.slot?.worker?.postMessage(m, transfer ?? []);
+    if (!slot?.worker) return;
+    this.requests++;
+    if (slot.outbox.push(m) === 1) queueMicrotask(() => this.flushOutbox(slot));
+  }
+
+  /** Sends what the task asked of `slot`'s worker: one message, each stream's consecutive audio as one chunk. */
+  private flushOutbox(slot: Slot): void {
+    const reqs = slot.outbox;
+    slot.outbox = [];
+    if (!slot.worker || reqs.length === 0) return;
+    const msgs: AsrStreamRequest[] = [];
+    // Per stream, its audio run still open (no other request of that stream since): chunks to join.
+    const runs = new Map<number, Float32Array[]>();
+    const joined = new Map<AsrStreamRequest, Float32Array[]>();
+    for (const m of reqs) {
+      if (m.op === 'audio') {
+        const run = runs.get(m.sid);
+        if (run) {
+          run.push(m.samples);
+          continue;
+        }
+        const chunks = [m.samples];
+        runs.set(m.sid, chunks);
+        joined.set(m, chunks);
+      } else if ('sid' in m) runs.delete(m.sid);
+      msgs.push(m);
+    }
+    const transfer: ArrayBuffer[] = [];
+    for (let i = 0; i < msgs.length; i++) {
+      const chunks = joined.get(msgs[i]);
+      if (!chunks) continue;
+      const n = chunks.reduce((a, c) => a + c.length, 0);
+      const samples = new Float32Array(n);
+      let at = 0;
+      for (const c of chunks) {
+        samples.set(c, at);
+        at += c.length;
+      }
+      msgs[i] = { op: 'audio', sid: (msgs[i] as { sid: number }).sid, samples };
+      transfer.push(samples.buffer);
+    }
+    this.messages++;
+    slot.worker.postMessage(msgs.length === 1 ? msgs[0] : ({ op: 'batch', msgs } satisfies AsrRequest), transfer);
   }
 
   /** @internal */
@@ -304,6 +355,8 @@ export class AsrWorkerPool implements AsrPool {
       cpuMsPerAudioSec: audioMs > 0 ? (cpuMs / audioMs) * 1000 : 0,
       engine: this.engineName,
       perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching })),
+      requests: this.requests,
+      messages: this.messages,
     };
   }
 

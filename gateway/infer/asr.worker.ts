@@ -9,7 +9,7 @@ import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engin
 import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
 import type { EngineHyp } from '../listen/asr/engine.js';
 import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
-import type { AsrReply, AsrRequest, AsrWorkerData } from './asrProtocol.js';
+import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { DecodeScheduler } from './DecodeScheduler.js';
 import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
@@ -25,7 +25,7 @@ interface Slot {
   /** Finals of streams with a lower number are decoded first (see DecodeScheduler). */
   priority: number;
   /** Set while a final of this stream waits: the stream's later requests, applied once it ran (in order). */
-  backlog: AsrRequest[] | null;
+  backlog: AsrStreamRequest[] | null;
   /** Samples accepted since open (all utterances) and at the start of the current utterance. */
   samples: number;
   uttStart: number;
@@ -208,7 +208,7 @@ function runFinal(sid: number): void {
     apply(sid, sl, later[i]);
     // Another finish among them: the rest waits for that one in turn.
     if (sl.backlog) {
-      (sl.backlog as AsrRequest[]).push(...later.slice(i + 1));
+      (sl.backlog as AsrStreamRequest[]).push(...later.slice(i + 1));
       break;
     }
   }
@@ -241,6 +241,12 @@ function guarded(sid: number, fn: () => void): void {
 }
 
 port.on('message', (m: AsrRequest) => {
+  if (m.op === 'batch') for (const x of m.msgs) handle(x);
+  else handle(m);
+  schedulePump();
+});
+
+function handle(m: AsrStreamRequest): void {
   if (m.op === 'crash') {
     setImmediate(() => {
       throw new Error('deliberate ASR worker crash (test hook)');
@@ -264,10 +270,9 @@ port.on('message', (m: AsrRequest) => {
   // Behind a final still waiting, the stream's requests keep their order: they belong to its next utterance.
   if (sl.backlog) sl.backlog.push(m);
   else apply(sid, sl, m);
-  schedulePump();
-});
+}
 
-function apply(sid: number, sl: Slot, m: AsrRequest): void {
+function apply(sid: number, sl: Slot, m: AsrStreamRequest): void {
   if (m.op === 'audio') {
     guarded(sid, () => {
       const t0 = clock.nowMs();

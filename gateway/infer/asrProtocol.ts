@@ -10,13 +10,18 @@ export interface AsrWorkerData {
   tailPaddingMs: number;
 }
 
-export type AsrRequest =
+export type AsrStreamRequest =
   | { op: 'close' | 'finish' | 'reset'; sid: number }
   /** secondOpinions false: this stream decodes with the main engine only (see AsrEngine.createStream). */
   | { op: 'open'; sid: number; secondOpinions?: boolean; priority?: number }
   | { op: 'audio'; sid: number; samples: Float32Array }
   /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
   | { op: 'crash' };
+
+export type AsrRequest =
+  | AsrStreamRequest
+  /** Several of the above, in order: what the pool had for one worker at the end of one event-loop task. */
+  | { op: 'batch'; msgs: AsrStreamRequest[] };
 
 export type AsrReply =
   | { op: 'ready'; name: string; batching: string }

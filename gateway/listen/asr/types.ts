@@ -83,6 +83,9 @@ export interface AsrPoolStats {
   engine: string;
   /** Per worker: streams assigned now, and how its model decodes (batch size check result). */
   perWorker: { streams: number; ready: boolean; batching: string }[];
+  /** Requests (audio, finish, …) made of the pool, and the messages that carried them to the workers. */
+  requests: number;
+  messages: number;
 }
 
 export interface AsrStreamOptions {
