@@ -140,6 +140,10 @@ const Vad = z.strictObject({
   shards: z.number().int().min(1).max(32).optional().describe(
     'Listen workers (echo cancellation + VAD), calls spread over them. Unset: one per core.',
   ),
+  warmUp: z.boolean().default(true).describe(
+    'Before /readyz: a two-second synthetic call (prompt, echo, near-end bursts) through every listen worker at 16 and ' +
+      '8 kHz, so the first calls after start do not pay for cold workers (first ONNX runs, uncompiled hot loops).',
+  ),
 });
 
 const Asr = z.strictObject({

@@ -18,7 +18,10 @@ export async function startGateway(
 ): Promise<{ gw: Gateway; url: string; http: string; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-test-'));
   const policy = { clock: CALLING_HOURS, ...((overrides.policy as Record<string, unknown> | undefined) ?? {}) };
-  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides, policy }, opts.env ?? {});
+  // The listen warm-up (a third of a second per process) is off unless a test asks for it: test/listen-warmup.test.ts
+  // covers it, and the suite starts many gateways.
+  const vad = { warmUp: false, ...((overrides.vad as Record<string, unknown> | undefined) ?? {}) };
+  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides, policy, vad }, opts.env ?? {});
   opts.beforeStart?.(gw);
   const { port } = await gw.start();
   return { gw, url: `ws://127.0.0.1:${port}/v1/stream`, http: `http://127.0.0.1:${port}`, dataDir };
