@@ -55,7 +55,7 @@ export function searchConfig(spec: AsrEngineSpec, d: DecodingSpec | undefined): 
   const tokensPath = spec.files.tokens;
   if (!tokensPath) throw new Error(`model ${spec.entry.id}: no tokens file`);
   const aliases = TokenAliases.fromFile(tokensPath);
-  const hw = aliases.hotwords(d.hotwords);
+  const hw = aliases.hotwords(d.hotwords, d.phraseBoosts);
   if (hw.count === 0) return { config, aliases: null, hotwords: 0, skipped: hw.skipped };
   Object.assign(config, { hotwordsBuf: hw.text, hotwordsBufSize: Buffer.byteLength(hw.text), hotwordsScore: d.boost ?? 1.5 });
   return { config, aliases, hotwords: hw.count, skipped: hw.skipped };
