@@ -9,7 +9,7 @@ import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
-import { consentItems, RATES, type ConsentItem, type ConsentSet } from './corpus.js';
+import { consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
 import { fmtTally, tally, type Outcome } from './folds.js';
 import type { ReplayHyp, ReplayLine } from './replay.js';
 
@@ -111,10 +111,10 @@ export interface Decided extends Outcome {
 
 const classifier = new ConsentClassifier();
 
-export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration): Decided[] {
+export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration, rates: readonly Rate[] = RATES): Decided[] {
   const out: Decided[] = [];
   for (const item of items) {
-    for (const rate of RATES) {
+    for (const rate of rates) {
       const a = rate === '8k' && both.at8k ? both.at8k : both;
       for (const phase of phases) {
         const key = `${item.label.file}|${rate}|${phase}`;
@@ -184,15 +184,16 @@ export function rulesFrom(v: { gap?: string; lead?: string; match?: string; agre
 }
 
 // Usage: tsx bench/consent/decisions.ts [corpus dir] --arrangement hot2@320~hot2@160 [--replay DIR] [--gap MS]
-//          [--alt-grants] [--errors] [--sets natural,espeak (what the replay holds)]
+//          [--alt-grants] [--errors] [--sets natural,espeak] [--rates 16k,8k] (what the replay holds)
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false }, sets: { type: 'string', default: 'natural,espeak' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false }, sets: { type: 'string', default: 'natural,espeak' }, rates: { type: 'string', default: RATES.join(',') } }, allowPositionals: true });
+  const rates = values.rates.split(',') as Rate[];
   const sets = values.sets.split(',') as ConsentSet[];
   const a = parseArrangement(values.arrangement, rulesFrom(values));
   const replays = loadReplays(values.replay, arrangementVariants(a));
-  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays));
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays), undefined, rates);
   for (const set of sets) {
-    for (const rate of RATES) {
+    for (const rate of rates) {
       console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
     }
   }

@@ -7,12 +7,14 @@
 //   mulaw    16 kHz file μ-law quantised at 16 kHz, full band: the companding noise alone
 //   hf<dB>   8 kHz twin (our resampler) plus white noise above 4 kHz at <dB> dBFS RMS: fills the empty upper mel
 //            bands, which the model never saw silent in training
+//   fold<dB> 8 kHz twin (our resampler) plus its own spectrum mirrored into 4–8 kHz at <dB> (x + g·(−1)^n·x, the
+//            oldest bandwidth extension): upper bands that move with the speech instead of staying silent
 //   gain<dB> 8 kHz twin (our resampler) scaled by <dB>: level
 import { decode, encode, floatToInt16, int16ToFloat } from '../../gateway/audio/codec.js';
 import { Resampler } from '../../gateway/audio/resampler.js';
 
 export type Prep = string;
-export const PREPS_HELP = 'ours | hq | band | mulaw | hf<dB> | gain<dB>';
+export const PREPS_HELP = 'ours | hq | band | mulaw | hf<dB> | fold<dB> | gain<dB>';
 
 /** Deterministic noise (a fixed LCG), so that every replay of a preparation hears the same input. */
 function noise(n: number, seed: number): Float32Array {
@@ -53,6 +55,12 @@ export function prepare(prep: Prep, rate: '16k' | '8k', wire: Float32Array): Flo
   if (m) {
     const hf = highBandNoise(up.length, Number(m[1]));
     for (let i = 0; i < up.length; i++) up[i] += hf[i]!;
+    return up;
+  }
+  m = /^fold(-?[\d.]+)$/.exec(prep);
+  if (m) {
+    const g = 10 ** (Number(m[1]) / 20);
+    for (let i = 0; i < up.length; i++) up[i] = up[i]! * (1 + (i % 2 ? -g : g));
     return up;
   }
   m = /^gain(-?[\d.]+)$/.exec(prep);

@@ -11,7 +11,7 @@
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|gain<dB> (./narrowband.ts)]
+//          [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
       'tail-fill': { type: 'string', default: 'zeros' },
       suffix: { type: 'string', default: '' },
       prep: { type: 'string', default: 'ours' },
+      rates: { type: 'string', default: RATES.join(',') },
     },
     allowPositionals: true,
   });
@@ -154,9 +155,10 @@ async function main(): Promise<void> {
 
   // The eval streams the clip, then line silence until the decision: 3 s is more than any decision takes.
   const jobs: Job[] = [];
-  for (const item of items) for (const rate of RATES) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
+  for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
   const vad = await loadVad();
-  const probs = await frameProbs(vad, jobs.map((j) => j.x));
+  // The VAD always hears the call's own path: a preparation changes what the recogniser hears, not where the cut falls.
+  const probs = await frameProbs(vad, jobs.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
   jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
   process.stderr.write(`${jobs.length} cuts; ${jobs.filter((j) => j.utts.length === 0).length} without an utterance, ${jobs.filter((j) => j.utts.length > 1).length} with several\n`);
 
