@@ -87,7 +87,10 @@ export class SherpaOnlineRecognizer implements AsrEngine {
       enableEndpoint: 0,
     });
     this.dynamicBatch = spec.dynamicBatch;
-    const how = spec.decoding?.method === 'beam' ? `beam ${spec.decoding.maxActivePaths ?? 4}${search.hotwords ? `, ${search.hotwords} hotwords +${spec.decoding.boost ?? 1.5}` : ''}` : 'greedy';
+    const d = spec.decoding;
+    const most = d?.phraseBoosts?.length ? Math.max(...d.phraseBoosts) : undefined;
+    const boosts = most !== undefined && most !== (d?.boost ?? 1.5) ? ` (up to +${most})` : '';
+    const how = d?.method === 'beam' ? `beam ${d.maxActivePaths ?? 4}${search.hotwords ? `, ${search.hotwords} hotwords +${d.boost ?? 1.5}${boosts}` : ''}` : 'greedy';
     this.name = `sherpa-online-recognizer:${spec.entry.id} (${how})`;
   }
 

@@ -1,7 +1,9 @@
 // The consent lexicon as recogniser hotwords (contextual biasing): every phrase that decides or qualifies an answer
 // — consent, refusal, negators, questions, complaints, hesitations, contrast and the neutral phrases that contain a
-// lexicon word — in the model's tokens. Biasing all of them alike favours no outcome: a boost that makes 可以 easier
-// to hear makes 不可以 and 可以吗 just as easy. Fillers are left out (a boosted 嗯 or 啊 would appear in every breath).
+// lexicon word — in the model's tokens. A boost that makes 可以 easier to hear makes 不可以 and 可以吗 just as easy; but
+// biasing everything alike still let a short refusal become the yes it sounds nearest to (否 → 好 at 8 kHz), so the
+// gateway's search (lexiconHotwordBoosts) weighs the refusal side above the consents and leaves out the consent phrases
+// that span a negator's place. Fillers are left out (a boosted 嗯 or 啊 would appear in every breath).
 import { buildKeywords, readTokenSet } from './keywords.js';
 import { entryText, type Category, type LexiconFile } from './lexicon.js';
 
