@@ -210,7 +210,7 @@ const Consent = z.strictObject({
       'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
       'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
       'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
-      'refusal it hears wins; it never grants alone). `none` (default, with greedy search: what the cross-speaker ' +
+      'refusal it hears wins; it never grants alone). `none` (default, with the hotword search: what the cross-speaker ' +
       'folds chose; README, consent).',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
