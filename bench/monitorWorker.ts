@@ -119,6 +119,8 @@ process.on('message', async (m: { type: string; setup?: MonitorSetup }) => {
       process.send!({ type: 'marked' });
     } else if (m.type === 'collect') {
       const now = await readAll();
+      // What the first page looked like at the step's end (e.g. to check a change to the page's layout).
+      if (process.env.BENCH_MONITOR_SCREENSHOT) await pages[0]?.screenshot({ path: process.env.BENCH_MONITOR_SCREENSHOT });
       // Counters since the mark; delays: those received since it (each page keeps its last few thousand).
       const pagesOut = now.map((n, i) => {
         const b = marks[i] ?? { framesPlotted: 0, eventsShown: 0, callUpdates: 0, callsWatched: 0, delaysMs: [] };
