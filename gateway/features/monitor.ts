@@ -41,6 +41,7 @@ export class MonitorFeature implements Plugin {
   /** The next batch: each changed call's row (the live object, so it goes out as of the flush). */
   private readonly pendingRows = new Map<string, CallRow>();
   private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
   private page = '';
   private budgets: Record<string, unknown> = {};
 
@@ -91,12 +92,15 @@ export class MonitorFeature implements Plugin {
   private rowChanged(row: CallRow): void {
     if (!this.watchers.size) return;
     this.pendingRows.set(row.callId, row);
-    this.flushTimer ??= setTimeout(() => this.flush(), ROWS_MS);
+    // At most one batch per ROWS_MS, the first after a quiet spell at once (a lone new call is listed without
+    // waiting a second).
+    this.flushTimer ??= setTimeout(() => this.flush(), Math.max(0, this.lastFlush + ROWS_MS - Date.now()));
   }
 
   /** One message for every page: the rows whose shown state changed, as they are now. */
   private flush(): void {
     this.flushTimer = null;
+    this.lastFlush = Date.now();
     if (this.watchers.size && this.pendingRows.size) {
       const text = `event: rows\ndata: ${JSON.stringify({ rows: [...this.pendingRows.values()], at: Date.now() })}\n\n`;
       for (const w of this.watchers) w(text);
