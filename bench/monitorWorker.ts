@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import type { PageStats } from './monitorPages.js';
 
-/** How often a page checks that it still watches a live call. */
-const FOLLOW_MS = 200;
+/** How often a page checks that it still watches a live call (an operator's click, not a poll of the DOM at 5 Hz). */
+const FOLLOW_MS = 500;
 
 export interface MonitorSetup {
   base: string;
