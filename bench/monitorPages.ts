@@ -40,8 +40,9 @@ export interface MonitorStep {
   /** Gateway wall clock → the page's handler, of every call-list update the pages received (ms). */
   updateDelayMs: Summary;
   /**
-   * A page's renderer main thread, mean over the pages, in ms per second of the step (10 = 1 % of a core): all
-   * its tasks, and of them script, layout and style recalculation (DevTools Performance.getMetrics).
+   * A page's renderer main thread, mean over the pages, in ms per second of the step: all its tasks, and of them
+   * script, layout and style recalculation (DevTools Performance.getMetrics). Wall time, so on a saturated host it
+   * includes waiting for a core; the CPU is `cpuPercent`.
    */
   renderMsPerS: { task: number; script: number; layout: number; style: number } | null;
   /** The pages' side: the driver process and the whole Chromium tree (100 = one core). */
