@@ -13,6 +13,8 @@ export interface PageStats {
   callUpdates: number;
   callsWatched: number;
   delaysMs: number[];
+  /** The renderer's main-thread time by kind (Performance.getMetrics: TaskDuration, ScriptDuration, LayoutDuration, RecalcStyleDuration in s; LayoutCount, RecalcStyleCount). */
+  render?: Record<string, number>;
 }
 
 /** VAD frames a second of one call's inbound audio (32 ms frames). */
@@ -37,6 +39,12 @@ export interface MonitorStep {
   idlePages: number;
   /** Gateway wall clock → the page's handler, of every call-list update the pages received (ms). */
   updateDelayMs: Summary;
+  /**
+   * A page's renderer main thread, mean over the pages, in ms per second of the step: all its tasks, and of them
+   * script, layout and style recalculation (DevTools Performance.getMetrics). Wall time, so on a saturated host it
+   * includes waiting for a core; the CPU is `cpuPercent`.
+   */
+  renderMsPerS: { task: number; script: number; layout: number; style: number } | null;
   /** The pages' side: the driver process and the whole Chromium tree (100 = one core). */
   cpuPercent: { mean: number | null; p95: number | null; max: number | null } | null;
 }
@@ -44,7 +52,7 @@ export interface MonitorStep {
 /** Reduces one step's page counters (pure, so it is tested without a browser). */
 export function reduceMonitor(pages: (PageStats & { visible: string })[], durationS: number, nice: number, cpuPercent: MonitorStep['cpuPercent']): MonitorStep {
   const floor = Math.round(durationS * FRAMES_PER_SECOND * MIN_FRAME_SHARE);
-  const perPage = pages.map(({ delaysMs: _d, ...p }) => p);
+  const perPage = pages.map(({ delaysMs: _d, render: _r, ...p }) => p);
   return {
     pages: pages.length,
     nice,
@@ -54,8 +62,16 @@ export function reduceMonitor(pages: (PageStats & { visible: string })[], durati
     minEventsShown: pages.length ? Math.min(...pages.map((p) => p.eventsShown)) : 0,
     idlePages: pages.filter((p) => p.framesPlotted < floor || p.eventsShown === 0 || p.callUpdates === 0).length,
     updateDelayMs: summarize(pages.flatMap((p) => p.delaysMs)),
+    renderMsPerS: renderOf(pages, durationS),
     cpuPercent,
   };
+}
+
+function renderOf(pages: PageStats[], durationS: number): MonitorStep['renderMsPerS'] {
+  const withRender = pages.filter((p) => p.render && p.render.TaskDuration !== undefined);
+  if (!withRender.length) return null;
+  const mean = (k: string) => Math.round((withRender.reduce((x, p) => x + (p.render![k] ?? 0), 0) / withRender.length / durationS) * 1000 * 10) / 10;
+  return { task: mean('TaskDuration'), script: mean('ScriptDuration'), layout: mean('LayoutDuration'), style: mean('RecalcStyleDuration') };
 }
 
 type Reply = { type: string; message?: string; pages?: (PageStats & { visible: string })[] };

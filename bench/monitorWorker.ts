@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import type { PageStats } from './monitorPages.js';
 
-/** How often a page checks that it still watches a live call. */
-const FOLLOW_MS = 200;
+/** How often a page checks that it still watches a live call (an operator's click, not a poll of the DOM at 5 Hz). */
+const FOLLOW_MS = 500;
 
 export interface MonitorSetup {
   base: string;
@@ -48,6 +48,10 @@ const READ = `(() => {
 
 let browser: Browser | null = null;
 let pages: Page[] = [];
+/** Each page's DevTools session, for the renderer's own time split (Performance.getMetrics). */
+let sessions: CDPSession[] = [];
+/** Renderer main-thread time by kind (s, cumulative) from Performance.getMetrics: where a page's CPU goes. */
+const RENDER_METRICS = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration', 'LayoutCount', 'RecalcStyleCount'] as const;
 let wrapperDir: string | null = null;
 let marks: PageStats[] = [];
 
@@ -79,12 +83,23 @@ async function start(s: MonitorSetup): Promise<void> {
     await p.goto(url);
     await p.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 15_000 });
   }
+  sessions = await Promise.all(pages.map(async (p) => {
+    const cdp = await p.context().newCDPSession(p);
+    await cdp.send('Performance.enable');
+    return cdp;
+  }));
   await Promise.all(pages.map((p, k) => p.evaluate(follow(k, s.pages))));
   if (problems.length) throw new Error(`monitor page errors: ${problems.join('; ')}`);
 }
 
 async function readAll(): Promise<(PageStats & { visible: string })[]> {
-  return Promise.all(pages.map((p) => p.evaluate(READ) as Promise<PageStats & { visible: string }>));
+  return Promise.all(pages.map(async (p, i) => {
+    const stats = (await p.evaluate(READ)) as PageStats & { visible: string };
+    const { metrics } = await sessions[i].send('Performance.getMetrics');
+    const render: Record<string, number> = {};
+    for (const m of metrics) if ((RENDER_METRICS as readonly string[]).includes(m.name)) render[m.name] = m.value;
+    return { ...stats, render };
+  }));
 }
 
 async function stop(): Promise<void> {
@@ -104,6 +119,8 @@ process.on('message', async (m: { type: string; setup?: MonitorSetup }) => {
       process.send!({ type: 'marked' });
     } else if (m.type === 'collect') {
       const now = await readAll();
+      // What the first page looked like at the step's end (e.g. to check a change to the page's layout).
+      if (process.env.BENCH_MONITOR_SCREENSHOT) await pages[0]?.screenshot({ path: process.env.BENCH_MONITOR_SCREENSHOT });
       // Counters since the mark; delays: those received since it (each page keeps its last few thousand).
       const pagesOut = now.map((n, i) => {
         const b = marks[i] ?? { framesPlotted: 0, eventsShown: 0, callUpdates: 0, callsWatched: 0, delaysMs: [] };
@@ -115,6 +132,7 @@ process.on('message', async (m: { type: string; setup?: MonitorSetup }) => {
           callsWatched: n.callsWatched - b.callsWatched,
           delaysMs: n.delaysMs.slice(Math.max(0, n.delaysMs.length - newUpdates)),
           visible: n.visible,
+          render: Object.fromEntries(Object.entries(n.render ?? {}).map(([k, v]) => [k, v - (b.render?.[k] ?? 0)])),
         };
       });
       process.send!({ type: 'collected', pages: pagesOut });

@@ -189,7 +189,7 @@ async function run(o: BenchOptions): Promise<number> {
         r.withinBudget = false;
       }
       const mp = r.monitor;
-      console.log(`bench: monitor ${mp.pages} page(s): frames plotted min ${mp.minFramesPlotted} (floor ${mp.minFramesExpected}), events shown min ${mp.minEventsShown}, idle ${mp.idlePages}, update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms, Chromium+driver cpu ${mp.cpuPercent?.mean ?? '–'}%`);
+      console.log(`bench: monitor ${mp.pages} page(s): frames plotted min ${mp.minFramesPlotted} (floor ${mp.minFramesExpected}), events shown min ${mp.minEventsShown}, idle ${mp.idlePages}, update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms, Chromium+driver cpu ${mp.cpuPercent?.mean ?? '–'}%, a page's renderer main thread ${mp.renderMsPerS ? `${mp.renderMsPerS.task} ms/s (script ${mp.renderMsPerS.script}, layout ${mp.renderMsPerS.layout}, style ${mp.renderMsPerS.style})` : '–'}`);
     }
     // Other tenants on a shared machine show up here: read latencies against this.
     r.hostLoadAvg1m = Math.round(loadavg()[0] * 100) / 100;

@@ -1,7 +1,7 @@
 // The monitor's call board: rows folded from a call's events, latencies as the page shows them, masking, bounds.
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '../gateway/call/events.js';
-import { CallBoard, FINISHED_CALLS, maskCallee, TIMELINE_EVENTS } from '../gateway/monitor/CallBoard.js';
+import { CallBoard, changesRow, FINISHED_CALLS, maskCallee, onTimeline, TIMELINE_EVENTS } from '../gateway/monitor/CallBoard.js';
 
 const start = (board: CallBoard, callId: string) => board.started({ callId, wire: 'native', callee: '+8613900139000', callType: 'marketing', startedAt: Date.UTC(2026, 11, 5) });
 const summary = (reason: string, t: number) => ({ type: 'call_summary', reason, t }) as unknown as CallEvent;
@@ -64,5 +64,14 @@ describe('monitor call board', () => {
     expect(tl.length).toBe(TIMELINE_EVENTS);
     expect(tl.some((e) => e.type === 'transcript')).toBe(false);
     expect(tl[0].t).toBe(10);
+  });
+
+  it('sends a row to the pages only for events that change what it shows, and a timeline only final transcripts', () => {
+    expect(changesRow({ type: 'prompt_paused', promptId: 'p', playedMs: 1, t: 1 })).toBe(true);
+    expect(changesRow(summary('hangup', 1))).toBe(true);
+    expect(changesRow({ type: 'speech_started', onsetT: 1, t: 1 })).toBe(false);
+    expect(changesRow({ type: 'transcript', text: 'shi', final: true, t: 1 })).toBe(false);
+    expect(onTimeline({ type: 'transcript', text: 'sh', final: false, t: 1 })).toBe(false);
+    expect(onTimeline({ type: 'transcript', text: 'shi', final: true, t: 1 })).toBe(true);
   });
 });

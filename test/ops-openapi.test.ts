@@ -241,7 +241,7 @@ describe('every documented operation answers as documented', () => {
     expect((await call('GET', '/ui', { token: null })).status).toBe(401);
     expect((await call('GET', '/ui/calls')).body.calls.map((r: { callId: string }) => r.callId)).toContain('api-call');
     expect((await call('GET', '/ui/calls/api-call/timeline')).body.events.length).toBeGreaterThan(0);
-    expect((await call('GET', '/ui/calls/nobody/frames')).status).toBe(404);
+    expect((await call('GET', '/ui/calls/nobody/live')).status).toBe(404);
     await touchStream('/ui/stream', '/ui/stream');
     expect((await call('GET', `/ui/evidence/${evidenceId}`)).body.verified).toBe(true);
 

@@ -1,7 +1,9 @@
 // The live monitor at /ui: one static page (gateway/monitor/index.html, no build step) behind the API token, fed by
-// a JSON snapshot and one server-sent event stream of every call's rows and events, in batches every 100 ms. Its actions (stop the prompt,
-// hang up) are the control API's own commands. Rows are kept current from the calls' events always (cheap: events
-// are rare); they are serialised only for someone watching, and a watcher that does not read is dropped.
+// a JSON snapshot, one server-sent event stream of the calls' rows (only the rows whose shown state changed, once a
+// second) and, for the one call the page has selected, a stream of that call's events and VAD frames. Its actions
+// (stop the prompt, hang up) are the control API's own commands. Rows are kept current from the calls' events
+// always (cheap: events are rare); they are serialised only for someone watching, and a watcher that does not read
+// is dropped.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,36 +12,40 @@ import { sseWriter } from '../control/sse.js';
 import type { Gateway, Plugin } from '../Gateway.js';
 import { PROJECT_ROOT } from '../models.js';
 import { HttpError, sendJson } from '../ops/http.js';
-import { CallBoard, type CallRow } from '../monitor/CallBoard.js';
+import { CallBoard, changesRow, onTimeline, type CallRow } from '../monitor/CallBoard.js';
 import type { CallEvent } from '../call/events.js';
 import { checkOne } from '../evidence/checkOne.js';
 import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 
 /** Monitor pages open at once; each is one stream. */
 const MAX_WATCHERS = 16;
-/** Per-frame plots open at once, all calls together (each is one call's 31 frames a second). */
-const MAX_PLOTS = 16;
-/** Frames sent together: six 32 ms frames (192 ms), so a plot costs five writes a second, not 31. */
-const FRAMES_PER_MESSAGE = 6;
+/** Live views open at once, all calls together (each is one call's events and 31 frames a second). */
+const MAX_VIEWS = 16;
 /**
- * Call updates go out together, this often: at 100 calls the board changes a few hundred times a second, and one
- * message per change per page was that many JSON encodings, writes and page wake-ups; a batch is one of each.
+ * Frames sent together: twelve 32 ms frames (384 ms). Each message wakes the page and repaints its plot (a frame
+ * through the page's rendering pipeline and the browser's compositor): at six per message the plot alone made five
+ * such frames a second on every page; the plot still moves 2.6 times a second.
  */
-const FLUSH_MS = 100;
-/** Events held for the next batch, all calls together; past it they are dropped and the batch says how many. */
-const MAX_PENDING_EVENTS = 2000;
+const FRAMES_PER_MESSAGE = 12;
+/**
+ * Row changes go out together, this often: the page redraws its table at most once a second anyway (each redraw
+ * lays the table out), and at 100 calls a batch per 100 ms was ten wake-ups, parses and draws a second on every
+ * page for rows nobody could read that fast. A call's own events go to its live view at once, not batched.
+ */
+const ROWS_MS = 1000;
 
 export class MonitorFeature implements Plugin {
   readonly name = 'monitor';
   readonly board = new CallBoard();
   private readonly watchers = new Set<(text: string) => void>();
   private readonly closers = new Set<() => void>();
-  private plots = 0;
-  /** The next batch: each changed call's row (the live object, so it goes out as of the flush) and the events. */
+  /** Each call's open live views: what to do with each of its events. */
+  private readonly views = new Map<string, Set<(ev: CallEvent, at: number) => void>>();
+  private viewCount = 0;
+  /** The next batch: each changed call's row (the live object, so it goes out as of the flush). */
   private readonly pendingRows = new Map<string, CallRow>();
-  private pendingEvents: [callId: string, event: CallEvent, at: number][] = [];
-  private droppedEvents = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
   private page = '';
   private budgets: Record<string, unknown> = {};
 
@@ -62,7 +68,7 @@ export class MonitorFeature implements Plugin {
       sendJson(res, 200, { callId: p.callId, events });
     });
     r.add('GET', '/ui/stream', (req, res) => this.stream(gw, req, res));
-    r.add('GET', '/ui/calls/:callId/frames', (req, res, p) => this.frames(gw, req, res, p.callId));
+    r.add('GET', '/ui/calls/:callId/live', (req, res, p) => this.liveView(gw, req, res, p.callId));
     // One record's own check (hash, MAC, audio hash), as `earshot evidence show` does; an operator's click, so
     // hashing one small WAV on the event loop is fine. The whole chain is the CLI's `verify`.
     r.add('GET', '/ui/evidence/:id', async (_q, res, p) => {
@@ -76,34 +82,34 @@ export class MonitorFeature implements Plugin {
 
   callStarted(call: Call): void {
     const row = this.board.started({ callId: call.id, wire: call.init.wire, callee: call.init.callee, callType: call.init.callType, startedAt: call.startedAt });
-    this.broadcast(row, null);
+    this.rowChanged(row);
     call.observe((ev) => {
       const r = this.board.event(call.id, ev);
-      if (r) this.broadcast(r, ev);
+      if (!r) return;
+      if (changesRow(ev)) this.rowChanged(r);
+      const views = this.views.get(call.id);
+      // `at`: the gateway's wall clock when the event happened, so a page can tell how late its events arrive.
+      if (views && onTimeline(ev)) for (const v of [...views]) v(ev, Date.now());
     });
   }
 
-  private broadcast(row: CallRow, event: CallEvent | null): void {
+  private rowChanged(row: CallRow): void {
     if (!this.watchers.size) return;
     this.pendingRows.set(row.callId, row);
-    // `at`: the gateway's wall clock when the event happened, so a page can tell how late its updates arrive.
-    if (event) {
-      if (this.pendingEvents.length < MAX_PENDING_EVENTS) this.pendingEvents.push([row.callId, event, Date.now()]);
-      else this.droppedEvents++;
-    }
-    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    // At most one batch per ROWS_MS, the first after a quiet spell at once (a lone new call is listed without
+    // waiting a second).
+    this.flushTimer ??= setTimeout(() => this.flush(), Math.max(0, this.lastFlush + ROWS_MS - Date.now()));
   }
 
-  /** One message for every page: the rows that changed (as they are now) and the events since the last batch. */
+  /** One message for every page: the rows whose shown state changed, as they are now. */
   private flush(): void {
     this.flushTimer = null;
-    if (this.watchers.size && (this.pendingRows.size || this.pendingEvents.length)) {
-      const text = `event: calls\ndata: ${JSON.stringify({ rows: [...this.pendingRows.values()], events: this.pendingEvents, dropped: this.droppedEvents })}\n\n`;
+    this.lastFlush = Date.now();
+    if (this.watchers.size && this.pendingRows.size) {
+      const text = `event: rows\ndata: ${JSON.stringify({ rows: [...this.pendingRows.values()], at: Date.now() })}\n\n`;
       for (const w of this.watchers) w(text);
     }
     this.pendingRows.clear();
-    this.pendingEvents = [];
-    this.droppedEvents = 0;
   }
 
   private servePage(res: ServerResponse): void {
@@ -145,36 +151,50 @@ export class MonitorFeature implements Plugin {
   }
 
   /**
-   * One live call's VAD frames (speech probability, echo verdict, peak inbound level) while this stream is open:
-   * the call measures and sends them only while someone watches it.
+   * One live call as a page that selected it sees it: its timeline so far, then each of its events as it happens
+   * and its VAD frames (speech probability, echo verdict, peak inbound level) twelve at a time. The call measures its
+   * level and hands out frames only while such a view is open; the stream ends with the call.
    */
-  private frames(gw: Gateway, req: IncomingMessage, res: ServerResponse, callId: string): void {
+  private liveView(gw: Gateway, req: IncomingMessage, res: ServerResponse, callId: string): void {
     const call = gw.calls.get(callId);
-    if (!call || call.isEnded) throw new HttpError(404, 'unknown_call', `no call ${callId.slice(0, 64)} in progress`);
-    if (this.plots >= MAX_PLOTS) throw new HttpError(503, 'too_many_watchers', `${MAX_PLOTS} call plots are open already`);
-    this.plots++;
+    const timeline = this.board.timeline(callId);
+    if (!call || call.isEnded || !timeline) throw new HttpError(404, 'unknown_call', `no call ${callId.slice(0, 64)} in progress`);
+    if (this.viewCount >= MAX_VIEWS) throw new HttpError(503, 'too_many_watchers', `${MAX_VIEWS} live views are open already`);
+    this.viewCount++;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     let batch: (number | boolean)[][] = [];
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      this.plots--;
+      this.viewCount--;
       untap();
-      unobserve();
+      const set = this.views.get(callId);
+      set?.delete(onEvent);
+      if (set && !set.size) this.views.delete(callId);
       this.closers.delete(finish);
       res.end();
     };
     const write = sseWriter(gw, res, callId, finish);
+    const onEvent = (ev: CallEvent, at: number) => {
+      write(`event: call\ndata: ${JSON.stringify({ event: ev, at })}\n\n`);
+      if (ev.type === 'call_summary') {
+        write('event: end\ndata: {}\n\n');
+        finish();
+      }
+    };
+    write(`: live view of call ${callId}; frames are [t ms, speech probability, echo, peak dBFS]\n\n`);
+    write(`event: timeline\ndata: ${JSON.stringify({ events: timeline })}\n\n`);
+    const set = this.views.get(callId) ?? new Set();
+    set.add(onEvent);
+    this.views.set(callId, set);
     const untap = call.tapFrames((f) => {
       batch.push([f.t, Math.round(f.prob * 1000) / 1000, f.echo, Math.round(f.levelDb * 10) / 10]);
       if (batch.length < FRAMES_PER_MESSAGE) return;
       write(`event: frames\ndata: ${JSON.stringify(batch)}\n\n`);
       batch = [];
     });
-    const unobserve = call.observe((ev) => ev.type === 'call_summary' && finish());
     this.closers.add(finish);
-    write(`: frames of call ${callId}; each [t ms, speech probability, echo, peak dBFS]\n\n`);
     req.on('close', finish);
     res.on('close', finish);
   }

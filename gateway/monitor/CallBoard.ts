@@ -48,6 +48,13 @@ export function maskCallee(callee: string | undefined): string | null {
   return `${head}${'•'.repeat(callee.length - head.length - 4)}${callee.slice(-4)}`;
 }
 
+/** Event types that change what a row shows (state, prompt, latencies, decision, end); speech and transcripts do not. */
+const ROW_EVENTS = new Set<CallEvent['type']>(['prompt_started', 'prompt_paused', 'prompt_resumed', 'prompt_finished', 'barge_in', 'consent', 'call_summary']);
+export const changesRow = (ev: CallEvent): boolean => ROW_EVENTS.has(ev.type);
+
+/** What a timeline keeps: every event but partial transcripts (a few a second while someone speaks, each superseded). */
+export const onTimeline = (ev: CallEvent): boolean => ev.type !== 'transcript' || ev.final;
+
 interface Entry {
   row: CallRow;
   events: CallEvent[];
@@ -89,7 +96,7 @@ export class CallBoard {
     if (!e) return null;
     const r = e.row;
     r.t = ev.t;
-    if (ev.type !== 'transcript' || ev.final) {
+    if (onTimeline(ev)) {
       e.events.push(ev);
       if (e.events.length > TIMELINE_EVENTS) e.events.shift();
     }
