@@ -208,11 +208,10 @@ describe('approved script on a live call', () => {
     await finished(c, ask.promptId);
     // No natural recording of 别打了 in the corpus and the espeak renders (consent/zh_020, zh_052) come out as
     // "b ié d ǎ d é" / "b ié": voice the complaint with the syllable voice (one speaker's real syllable recordings).
-    // One clause: since the hotword search and the 160 ms end silence shipped (2026-12-06), this voice's two-clause
-    // "别再打了，我要投诉！" is decided on its first clause, heard "别再哪儿呢" (refused, but not as a complaint), and a
-    // lone "我要投诉" loses its last syllable (unclear) — a known weakness on this voice, README "Consent".
+    // Since the hotword search and the 160 ms end silence (2026-12-06) this is decided on its first clause, heard
+    // "别再哪儿呢" (complaint.ts: 打 heard as 哪 after 别再), not on 投诉.
     const voice = new SyllableVoice({ dataDir });
-    const said = await collectPcm(voice.synthesize('不要再打了！', { language: 'zh', sampleRate: 16000 }));
+    const said = await collectPcm(voice.synthesize('别再打了，我要投诉！', { language: 'zh', sampleRate: 16000 }));
     const pad = new Int16Array(9600);
     const complaint = new Int16Array(pad.length * 2 + said.length);
     complaint.set(said, pad.length);
