@@ -11,6 +11,7 @@ import type { CallRecordRepo } from '../gateway/policy/CallRecordRepo.js';
 import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
 import { twoInstances, useCluster } from './helpers/postgres.js';
+import { sqlitePair } from './helpers/sqlitePair.js';
 
 const cluster = useCluster();
 
@@ -23,18 +24,8 @@ const engines: Engine[] = [
   {
     name: 'sqlite',
     async pair() {
-      const dir = mkdtempSync(join(tmpdir(), 'earshot-records-'));
-      const da = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
-      const db = openDatabase({ dataDir: dir });
-      return {
-        a: new SqliteCallRecordRepo(da, 'CN'),
-        b: new SqliteCallRecordRepo(db, 'CN'),
-        close: async () => {
-          da.close();
-          db.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      const { da, db, close } = sqlitePair('records', [policyMigrations('CN')]);
+      return { a: new SqliteCallRecordRepo(da, 'CN'), b: new SqliteCallRecordRepo(db, 'CN'), close };
     },
   },
   {

@@ -7,9 +7,9 @@ import { PgScriptApprovals } from '../gateway/script/PgScriptApprovals.js';
 import type { ApprovedScriptRecord, ScriptApprovals } from '../gateway/script/ScriptApprovals.js';
 import { ScriptError, ScriptStore } from '../gateway/script/ScriptStore.js';
 import { SqliteScriptApprovals } from '../gateway/script/SqliteScriptApprovals.js';
-import { openDatabase } from '../gateway/store/Database.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
 import { twoInstances, useCluster } from './helpers/postgres.js';
+import { sqlitePair } from './helpers/sqlitePair.js';
 
 const cluster = useCluster();
 
@@ -22,19 +22,8 @@ const engines: Engine[] = [
   {
     name: 'sqlite',
     async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'earshot-scripts-'));
-      const da = openDatabase({ dataDir: dir });
-      const db = openDatabase({ dataDir: dir });
-      return {
-        a: new SqliteScriptApprovals(da),
-        b: new SqliteScriptApprovals(db),
-        raw: async (sql) => da.exec(sql),
-        close: async () => {
-          da.close();
-          db.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      const { da, db, close } = sqlitePair('scripts');
+      return { a: new SqliteScriptApprovals(da), b: new SqliteScriptApprovals(db), raw: async (sql) => da.exec(sql), close };
     },
   },
   {

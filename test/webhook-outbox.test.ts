@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../gateway/store/Database.js';
+import { openDatabase } from '../gateway/store/Database.js';
 import { WebhooksConfigSchema } from '../gateway/webhooks/config.js';
 import { PgWebhookOutbox, writePgOutboxRows } from '../gateway/webhooks/PgWebhookOutbox.js';
 import { SqliteWebhookOutbox, WEBHOOK_MIGRATIONS, writeOutboxRows } from '../gateway/webhooks/SqliteWebhookOutbox.js';
 import { WebhookDispatcher } from '../gateway/webhooks/WebhookDispatcher.js';
 import type { NewWebhookEvent, OutboxRow, WebhookOutboxStore } from '../gateway/webhooks/WebhookOutbox.js';
 import { twoInstances, useCluster } from './helpers/postgres.js';
+import { sqlitePair } from './helpers/sqlitePair.js';
 import { until } from './helpers/until.js';
 import { WebhookReceiver } from './helpers/webhookReceiver.js';
 
@@ -32,19 +33,13 @@ const engines: { name: string; pair(): Promise<Pair> }[] = [
   {
     name: 'sqlite',
     async pair() {
-      const dir = mkdtempSync(join(tmpdir(), 'earshot-outbox-'));
-      const da: Db = openDatabase({ dataDir: dir, migrations: [WEBHOOK_MIGRATIONS] });
-      const db: Db = openDatabase({ dataDir: dir });
+      const { da, db, close } = sqlitePair('outbox', [WEBHOOK_MIGRATIONS]);
       return {
         a: new SqliteWebhookOutbox(da),
         b: new SqliteWebhookOutbox(db),
         writeInTx: async (rows) => da.transaction(() => writeOutboxRows(da, rows))(),
         listening: async () => undefined,
-        close: async () => {
-          da.close();
-          db.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
+        close,
       };
     },
   },
