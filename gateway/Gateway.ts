@@ -14,7 +14,7 @@ import { runCommand, type CommandHandlers } from './call/dispatch.js';
 import type { StartMessage } from './call/start.js';
 import type { Wire, WireContext } from './call/wire.js';
 import type { Config } from './config.js';
-import { warmUpListen } from './listen/warmUp.js';
+import { warmUpOnce } from './listen/warmUp.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { BUILTIN_NEAR_END_WEIGHTS } from './listen/nearEnd/NearEndModel.js';
@@ -234,9 +234,9 @@ export class Gateway implements WireContext {
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
     });
     if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
-    if (c.vad.warmUp && !this.listen.warmed) {
-      this.listen.warmed = true;
-      this.log.info(await warmUpListen(this.listen, this.listen.stats().shards), 'listen workers warmed');
+    if (c.vad.warmUp) {
+      const w = await warmUpOnce(this.listen, this.listen.stats().shards);
+      if (w.ran) this.log.info({ sessions: w.sessions, frames: w.frames, ms: w.ms }, 'listen workers warmed');
     }
     for (const p of this.plugins) await p.start?.(this);
     for (const w of this.wires) {

@@ -13,14 +13,14 @@ describe('listen warm-up', () => {
   it('runs every shard at 16 and 8 kHz through every frame before the gateway is ready, once per process', async () => {
     const { gw, http } = await startGateway({ vad: { warmUp: true } });
     gateways.push(gw);
-    expect(gw.listen.warmed).toBe(true);
+    const { isWarm, warmUpListen } = await import('../gateway/listen/warmUp.js');
+    expect(isWarm(gw.listen)).toBe(true);
     expect((await fetch(`${http}/readyz`)).status).toBe(200);
     // What it ran, from the workers' own counters: two seconds per session, one session per shard and rate.
     const st = gw.listen.stats();
     const sessions = 2 * st.shards;
     expect(st.frames).toBeGreaterThanOrEqual(sessions * Math.floor((2 * 16000) / 512));
     expect(st.sessions).toBe(0); // every warm-up session closed
-    const { warmUpListen } = await import('../gateway/listen/warmUp.js');
     const again = await warmUpListen(gw.listen, st.shards);
     expect(again).toMatchObject({ sessions, frames: sessions * Math.floor((2 * 16000) / 512) });
     // A second gateway in the same process finds the workers warm and skips it.

@@ -492,9 +492,6 @@ export class ListenService {
     return this.shards.every((s) => s.failure === null);
   }
 
-  /** The workers ran the warm-up (gateway/listen/warmUp.ts); they stay warm for the process, like the workers. */
-  warmed = false;
-
   /** Opens a call's listening session on the least loaded shard. */
   open(handlers: ListenHandlers, opts: SessionOptions = {}): ListenSession {
     const rate = opts.rate ?? VAD_RATE;

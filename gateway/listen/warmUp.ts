@@ -36,6 +36,25 @@ function toPcm16(x: Float32Array, rate: number): Int16Array {
   return out;
 }
 
+/** The listen workers are the process's (ListenService.start): one warm-up per set, shared by every gateway. */
+const warming = new WeakMap<ListenService, Promise<WarmUpResult>>();
+
+/**
+ * The warm-up of these workers: run by the first caller, awaited by any other (a second gateway starting meanwhile
+ * is not ready before the workers are warm). `ran` is false for callers that found it started.
+ */
+export async function warmUpOnce(listen: ListenService, shards: number): Promise<WarmUpResult & { ran: boolean }> {
+  const known = warming.get(listen);
+  if (known) return { ...(await known), ran: false };
+  const run = warmUpListen(listen, shards);
+  warming.set(listen, run);
+  return { ...(await run), ran: true };
+}
+
+export function isWarm(listen: ListenService): boolean {
+  return warming.has(listen);
+}
+
 /**
  * Runs the synthetic call on every shard at 16 and 8 kHz and resolves when every frame was scored, or after
  * `timeoutMs` (a warm-up never holds a start for long; a gateway that cannot score two seconds of audio in that time
