@@ -13,7 +13,7 @@ import {
   buildKeywords,
   decideConsent,
   keywordsFileText,
-  lexiconHotwordBoosts,
+  lexiconHotwords,
   loadCalibration,
   loadLexiconFile,
   readTokenSet,
@@ -224,15 +224,14 @@ function spotterSettings(lex: LexiconFile, tokensPath: string): Record<string, u
 
 /** `asr.search` as a decoding spec: the lexicon becomes the hotwords of a pinyin-token transducer. */
 export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined): { decoding: DecodingSpec; note?: string } {
-  const { search, beamPaths, hotwordBoost, refusalHotwordBoost } = cfg.asr;
+  const { search, beamPaths, hotwordBoost } = cfg.asr;
   if (search === 'greedy') return { decoding: { method: 'greedy' } };
   if (search === 'beam') return { decoding: { method: 'beam', maxActivePaths: beamPaths } };
   if (tokenType !== 'pinyin-initial-final') {
     // The lexicon is compiled to pinyin tokens only; other models get the search without the biasing.
     return { decoding: { method: 'beam', maxActivePaths: beamPaths }, note: `asr.search "hotwords" needs a pinyin-token model (${tokenType}): beam search without hotwords` };
   }
-  const { hotwords, boosts } = lexiconHotwordBoosts(lex, tokensPath, hotwordBoost, refusalHotwordBoost);
-  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords, boost: hotwordBoost, phraseBoosts: boosts } };
+  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords: lexiconHotwords(lex, tokensPath), boost: hotwordBoost } };
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */
