@@ -90,8 +90,11 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
   const [name, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('=')));
   if (name === 'base') {
-    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, Number(v)])) };
-    return () => basePolicy({ ...cfg, bargeIn: bi });
+    // `rejectDtmf=0|1` is the worker's (vad.rejectDtmf); every other key a bargeIn threshold.
+    const { rejectDtmf, ...rest } = kv as Record<string, string>;
+    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, Number(v)])) };
+    const vad = rejectDtmf === undefined ? cfg.vad : { ...cfg.vad, rejectDtmf: rejectDtmf === '1' };
+    return () => basePolicy({ ...cfg, vad, bargeIn: bi });
   }
   if (name === 'nearend') {
     const ne = cfg.bargeIn.nearEnd;
