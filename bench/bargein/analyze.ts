@@ -2,14 +2,16 @@
 // that missed "commit ≤ 500 ms", by when (early, late, never) and by what held them back in their first 500 ms
 // (bench/bargein/failures.ts), per condition; the false commits by kind. Tuning half only, like the offline eval.
 //
-// Usage: npx tsx bench/bargein/analyze.ts [--rate 16k|8k|both] [--policy SPEC] [--list] [--trace id,id]
+// Usage: npx tsx bench/bargein/analyze.ts [--rate 16k|8k|both] [--policy SPEC] [--list] [--oracle] [--trace id,id]
 //   SPEC as for `npm run eval:bargein:offline -- --policy`; --list prints one line per failure, --trace the frames
-//   (start ms: prob, E = echo-gated, T = DTMF key, /dB over the speech-like background) around a scenario's speech.
+//   (start ms: prob, E = echo-gated, T = DTMF key, /dB over the speech-like background) around a scenario's speech;
+//   --oracle the criteria with the echo gate's verdict cleared on every frame of the callee's labelled speech (what a
+//   perfect near-end detector inside the echo gate would be worth; the other frames as they are).
 import { loadConfig } from '../../gateway/config.js';
 import { BackgroundLevel } from '../../gateway/listen/BackgroundLevel.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import { ensureCorpus } from '../corpus/build.js';
-import { evaluate, framesFor, makePolicy, scenarioId } from '../eval-bargein-offline.js';
+import { evaluate, framesFor, makePolicy, scenarioId, summaryLine } from '../eval-bargein-offline.js';
 import { causeOf, commitFailure, windowCounts, type FrameView } from './failures.js';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
 import { probOf, type ScenarioFrames } from './offline.js';
@@ -36,11 +38,13 @@ async function main(): Promise<void> {
   let spec = 'base';
   let list = false;
   let trace: string[] = [];
+  let oracle = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--rate') rates = argv[++i] === 'both' ? [16000, 8000] : [argv[i] === '8k' ? 8000 : 16000];
     else if (a === '--policy') spec = argv[++i];
     else if (a === '--list') list = true;
+    else if (a === '--oracle') oracle = true;
     else if (a === '--trace') trace = argv[++i].split(',');
     else throw new Error(`unknown option ${a}`);
   }
@@ -72,6 +76,16 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\n=== ${rate / 1000}k tune, policy ${spec}\n${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
     if (list) process.stdout.write(`\n${lines.sort().join('\n')}\n`);
+    if (oracle) {
+      const cleared = new Map([...frames].map(([id, f]) => [id, { ...f, cols: { ...f.cols, echo: [...f.cols.echo] } }]));
+      for (const l of items) {
+        if (l.expected !== 'barge_in') continue;
+        const f = cleared.get(scenarioId(l))!;
+        const segs = (l.callerSpeechSegmentsMs as { startMs: number; endMs: number }[] | undefined) ?? [{ startMs: l.speechOnsetMs!, endMs: l.speechEndMs! }];
+        for (let i = 0; i < f.n; i++) if (segs.some((g) => i * VAD_FRAME_MS >= g.startMs && i * VAD_FRAME_MS < g.endMs)) f.cols.echo[i] = 0;
+      }
+      process.stdout.write(`\npolicy as is:         ${summaryLine(os)}\necho gate oracle:     ${summaryLine(evaluate(items, cleared, makePolicy(cfg, spec)))}\n`);
+    }
     for (const id of trace) {
       const l = byId.get(id);
       if (!l) throw new Error(`${id}: not in the tuning half`);
