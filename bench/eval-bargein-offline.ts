@@ -26,7 +26,9 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
-    return new Map(all.map((s) => [s.id, s]));
+    // Frames cached before a column existed (the DTMF `tone`) are extracted again rather than read as all zeros.
+    if (all.every((s) => s.cols.tone?.length === s.n)) return new Map(all.map((s) => [s.id, s]));
+    process.stderr.write(`${file}: cached before the tone column, extracting again\n`);
   }
   const m = resolveModel('silero-vad-v5', cfg.modelsDir);
   if (!isResolved(m)) throw new Error('silero-vad-v5 not found: npm run models');
