@@ -26,7 +26,9 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
-    return new Map(all.map((s) => [s.id, s]));
+    // Frames cached before a column existed (the DTMF `tone`) are extracted again rather than read as all zeros.
+    if (all.every((s) => s.cols.tone?.length === s.n)) return new Map(all.map((s) => [s.id, s]));
+    process.stderr.write(`${file}: cached before the tone column, extracting again\n`);
   }
   const m = resolveModel('silero-vad-v5', cfg.modelsDir);
   if (!isResolved(m)) throw new Error('silero-vad-v5 not found: npm run models');
@@ -90,8 +92,11 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
   const [name, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('=')));
   if (name === 'base') {
-    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, Number(v)])) };
-    return () => basePolicy({ ...cfg, bargeIn: bi });
+    // `rejectDtmf=0|1` is the worker's (vad.rejectDtmf); every other key a bargeIn threshold.
+    const { rejectDtmf, ...rest } = kv as Record<string, string>;
+    const bi = { ...cfg.bargeIn, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, Number(v)])) };
+    const vad = rejectDtmf === undefined ? cfg.vad : { ...cfg.vad, rejectDtmf: rejectDtmf === '1' };
+    return () => basePolicy({ ...cfg, vad, bargeIn: bi });
   }
   if (name === 'nearend') {
     const ne = cfg.bargeIn.nearEnd;

@@ -232,6 +232,7 @@ export class Gateway implements WireContext {
       shards: c.vad.shards,
       echo: c.echo,
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
+      rejectDtmf: c.vad.rejectDtmf,
     });
     if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
     if (c.vad.warmUp) {

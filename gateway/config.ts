@@ -127,6 +127,10 @@ const Vad = z.strictObject({
     'Longest a listen shard waits before its calls\' audio and ops go out (a completed VAD frame goes sooner).',
   ),
   threads: z.number().int().min(1).max(8).default(1).describe('onnxruntime threads per listen worker.'),
+  rejectDtmf: z.boolean().default(true).describe(
+    'A frame that is a touch-tone key (two DTMF tones carrying most of its energy) counts as silence, however the VAD ' +
+      'scored it: keys pressed during a prompt neither pause nor interrupt it (README "Barge-in").',
+  ),
   maxPendingSeconds: z.number().min(1).max(600).default(60).describe(
     'Inbound audio (seconds at 16 kHz, all of a shard\'s calls together) that may wait for a listen worker busy ' +
       'with its previous tick. Past it, the call whose audio would go over is ended with `listen_overloaded`: a ' +

@@ -17,7 +17,8 @@ import { BackgroundLevel } from '../../gateway/listen/BackgroundLevel.js';
 import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
 import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
-import { VAD_FRAME_MS, type VadModel } from '../../gateway/listen/vad/VadModel.js';
+import { VAD_FRAME_MS, VAD_RATE, type VadModel } from '../../gateway/listen/vad/VadModel.js';
+import { DTMF_TEST_PROB, isDtmfFrame } from '../../gateway/listen/DtmfTone.js';
 import type { ScenarioLabel } from './labels.js';
 import type { BargeinRecord, CallEvent } from './runCall.js';
 
@@ -37,6 +38,8 @@ export interface FrameFeatures {
   mic: number;
   /** Energy of the linear echo estimate. */
   est: number;
+  /** The frame is a DTMF key (DtmfTone), judged on the residual the VAD scored. */
+  tone: boolean;
 }
 
 /** Column-wise frames of one scenario at one rate. */
@@ -47,7 +50,7 @@ export interface ScenarioFrames {
   cols: Record<keyof FrameFeatures, number[]>;
 }
 
-const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est'];
+const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone'];
 const VERDICT = { hard: 0, soft: 1, clear: 2 } as const;
 const VERDICTS = ['hard', 'soft', 'clear'] as const;
 
@@ -65,6 +68,7 @@ export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
     locked: c.locked[i] === 1,
     mic: c.mic[i],
     est: c.est[i],
+    tone: c.tone?.[i] === 1,
   };
 }
 
@@ -121,6 +125,7 @@ export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 |
       cols.locked.push(t.locked ? 1 : 0);
       cols.mic.push(t.mic);
       cols.est.push(t.echoEstimate);
+      cols.tone.push(isDtmfFrame(f.samples, VAD_RATE) ? 1 : 0);
     }
   }
   vad.close(slot);
@@ -133,7 +138,7 @@ export interface FramePolicy {
 }
 
 /** The worker's level over the speech-like background (InboundAudio.overBackground), from the cached figures. */
-function backgroundOf(s: ScenarioFrames): (i: number) => number {
+function backgroundOf(s: ScenarioFrames, prob: (i: number) => number): (i: number) => number {
   const bg = new BackgroundLevel(s.rate === 16000 ? 512 : 256);
   let next = 0;
   let last = Infinity;
@@ -141,19 +146,26 @@ function backgroundOf(s: ScenarioFrames): (i: number) => number {
     // Frames come in order, once each; the history is per scenario, like the worker's per call.
     if (i !== next) throw new Error(`frame ${i} out of order (expected ${next})`);
     next++;
-    last = bg.next(s.cols.res[i], s.cols.prob[i]);
+    last = bg.next(s.cols.res[i], prob(i));
     return last;
   };
+}
+
+/** The worker's speech probability of frame i: the VAD's, or 0 for a DTMF key it took for speech (`vad.rejectDtmf`). */
+export function probOf(s: ScenarioFrames, i: number, rejectDtmf: boolean): number {
+  const p = s.cols.prob[i];
+  return rejectDtmf && p >= DTMF_TEST_PROB && s.cols.tone?.[i] === 1 ? 0 : p;
 }
 
 /** Today's rule: the worker's prob, echo verdict and level over the background through BargeInPolicy. */
 export function basePolicy(cfg: Config): FramePolicy {
   const p = new BargeInPolicy({ ...cfg.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
   let over: ((i: number) => number) | null = null;
+  const dt = cfg.vad.rejectDtmf;
   return {
     frame: (s, i, interruptible) => {
-      over ??= backgroundOf(s);
-      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: s.cols.prob[i], echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) }, interruptible);
+      over ??= backgroundOf(s, (j) => probOf(s, j, dt));
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, prob: probOf(s, i, dt), echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) }, interruptible);
     },
   };
 }
@@ -182,7 +194,7 @@ export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: '
       const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
       // Experiment: a frame must also stand this far above the call's running floor.
       if (x[9] * 10 < overFloorDb) v.prob = 0;
-      over ??= backgroundOf(s);
+      over ??= backgroundOf(s, (j) => s.cols.prob[j]);
       return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v, overBackgroundDb: over(i) }, interruptible);
     },
   };

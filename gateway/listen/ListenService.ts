@@ -74,6 +74,8 @@ export interface ListenOptions {
   maxPendingSamples?: number;
   /** Weights of the near-end frame classifier (bargeIn.nearEnd); unset: frames carry no near-end probability. */
   nearEnd?: string | null;
+  /** A frame that is a DTMF key counts as silence (vad.rejectDtmf); default true. */
+  rejectDtmf?: boolean;
 }
 
 export interface SessionOptions {
@@ -456,6 +458,7 @@ export class ListenService {
         graph: opts.graph ?? 'batched',
         echo: opts.echo,
         nearEnd: opts.nearEnd ?? null,
+        rejectDtmf: opts.rejectDtmf ?? true,
       }),
     );
     const loaded = await Promise.all(

@@ -11,9 +11,18 @@ import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.
 import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
 import { NearEndModel } from './nearEnd/NearEndModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
-import { VAD_FRAME, type VadModel } from './vad/VadModel.js';
+import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
+import { withoutDtmf } from './DtmfTone.js';
 
-const { backend, modelPath, threads, graph, echo, nearEnd } = workerData as { backend: string; modelPath: string; threads: number; graph: SileroGraph; echo: EchoConfig; nearEnd: string | null };
+const { backend, modelPath, threads, graph, echo, nearEnd, rejectDtmf } = workerData as {
+  backend: string;
+  modelPath: string;
+  threads: number;
+  graph: SileroGraph;
+  echo: EchoConfig;
+  nearEnd: string | null;
+  rejectDtmf: boolean;
+};
 /** The near-end frame classifier (bargeIn.nearEnd), loaded once for the shard's calls. */
 const nearEndModel = nearEnd ? NearEndModel.load(nearEnd) : null;
 const port = parentPort!;
@@ -173,7 +182,8 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   let tk = 0;
   work.forEach((w) => {
     w.frames.forEach((f, j) => {
-      const prob = probs[w.base + j];
+      // A touch-tone key is not the callee speaking, however the VAD scored it (vad.rejectDtmf).
+      const prob = rejectDtmf ? withoutDtmf(probs[w.base + j], f.samples, VAD_RATE) : probs[w.base + j];
       frames[k] = w.slot;
       frames[k + 1] = f.index;
       frames[k + 2] = prob;
