@@ -46,6 +46,13 @@ describe('safety rules on a grant', () => {
     expect(decideConsent({ main: 'recogniser', hypotheses: [{ ...h, leadMs: 300, tokenMs: [300, 340] }], speechMs: 700 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
   });
 
+  it('does not grant when the last syllable was cut off (可以吗 heard 可以 m: the unfinished syllable may be 吗)', () => {
+    const cut = hyp('可以');
+    const h = { ...cut, tokens: [...cut.tokens!, 'm'], text: `${cut.text} m`, tokenMs: [...cut.tokenMs!, 360] };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [h], speechMs: 600 }, ctx, RULES)).toMatchObject({ decision: 'unclear', reason: expect.stringMatching(/cut off/) });
+    expect(decideConsent(heard('可以'), ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
   it('does not grant when a long stretch between two recognised syllables was heard as nothing (我…愿意: a lost 不)', () => {
     const tokens = charsToPinyinTokens('我愿意').split(' ');
     const gappy: Hypothesis = { text: tokens.join(' '), tokens, tokenMs: [40, 80, 720, 760, 880, 920], leadMs: 40 };

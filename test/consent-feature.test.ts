@@ -12,11 +12,19 @@ const tokens = isResolved(model) ? model.files.tokens : undefined;
 const cfg = (asr: Record<string, unknown>, consent: Record<string, unknown>) => loadConfig({}, { asr, consent });
 
 describe('consent settings', () => {
-  it('ships greedy search with no second hearing (what the cross-speaker folds chose)', () => {
+  it.runIf(tokens)('ships hotword search, the refusal side weighed above the consents, with no second hearing (what the cross-speaker folds chose)', () => {
     const c = cfg({}, {});
     const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
-    expect(decoding).toEqual({ method: 'greedy' });
+    expect(decoding).toMatchObject({ method: 'beam', maxActivePaths: 4, boost: 2 });
+    const d = decoding as { hotwords: string[][]; phraseBoosts: number[] };
+    expect(d.phraseBoosts).toHaveLength(d.hotwords.length);
+    expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'f ǒu')]).toBe(3);
+    expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'h ǎo')]).toBe(2);
     expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toBeUndefined();
+  });
+
+  it('keeps greedy search selectable', () => {
+    expect(recogniserSearch(cfg({ search: 'greedy' }, {}), lex, 'pinyin-initial-final', tokens).decoding).toEqual({ method: 'greedy' });
   });
 
   it.runIf(tokens)('biases beam search with the lexicon as hotwords, and puts the keyword spotter beside it when asked', () => {

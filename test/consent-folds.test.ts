@@ -2,6 +2,7 @@
 // never on the held-out source and never on the espeak stress set.
 import { describe, expect, it } from 'vitest';
 import type { ConsentItem, Expected } from '../bench/consent/corpus.js';
+import { arrangementVariants, DEFAULT_RULES, parseArrangement } from '../bench/consent/decisions.js';
 import { choose, leaveOneSourceOut, objective, tally, type Outcome } from '../bench/consent/folds.js';
 
 function item(source: string, expected: Expected, set: 'natural' | 'espeak' = 'natural'): ConsentItem {
@@ -59,5 +60,16 @@ describe('leave one source out', () => {
     const folds = leaveOneSourceOut(['a', 'b'], (c) => (c === 'a' ? a : b), 0, probe);
     expect(folds.find((f) => f.heldOut === 's1')!.chosen).toBe('a');
     expect(folds.find((f) => f.heldOut === 's2')!.chosen).toBe('b');
+  });
+});
+
+describe('replay arrangements', () => {
+  it('names one arrangement per wire rate as "wide|narrow", the rule overrides applying to both', () => {
+    const a = parseArrangement('hot2r3x@es160|hot2.5r3x@es160+greedy@es160#lead=200', DEFAULT_RULES);
+    expect(a.primary).toBe('hot2r3x@es160');
+    expect(a.at8k).toMatchObject({ primary: 'hot2.5r3x@es160', alternatives: ['greedy@es160'] });
+    expect(a.rules.maxUnheardLeadMs).toBe(200);
+    expect(a.at8k!.rules.maxUnheardLeadMs).toBe(200);
+    expect(arrangementVariants(a)).toEqual(['hot2r3x@es160', 'hot2.5r3x@es160', 'greedy@es160']);
   });
 });

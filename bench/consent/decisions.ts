@@ -9,7 +9,7 @@ import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
-import { consentItems, RATES, type ConsentItem } from './corpus.js';
+import { consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
 import { fmtTally, tally, type Outcome } from './folds.js';
 import type { ReplayHyp, ReplayLine } from './replay.js';
 
@@ -19,6 +19,8 @@ export interface Arrangement {
   spotter?: string;
   /** Alternatives are heard only when the main hearing placed nothing (the utterance decoded again after it). */
   lazy?: boolean;
+  /** Another arrangement for 8 kHz calls (`16k-arrangement|8k-arrangement`): a setting per wire rate. */
+  at8k?: Arrangement;
   /** endSilenceMs: what the replay was cut with when the replay line does not say (speech_ended comes that long after the last speech frame). */
   rules: DecisionRules & { endSilenceMs: number };
 }
@@ -38,10 +40,17 @@ export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
 
 /**
  * "main[+alternative…][/spotter]" (alternatives decoded beside the main one), or "main~alternative" (the answer
- * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160".
+ * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160";
+ * "wide|narrow" for one arrangement per wire rate (16 kHz | 8 kHz), e.g. "hot1.5@es160|hot2.5@es160#lead=200".
  */
 export function parseArrangement(name: string, rules: Arrangement['rules']): Arrangement {
-  const [heard, overrides] = name.split('#');
+  const [heardBoth, overrides] = name.split('#');
+  if (heardBoth!.includes('|')) {
+    const [wide, narrow] = heardBoth!.split('|');
+    const rest = overrides === undefined ? '' : `#${overrides}`;
+    return { ...parseArrangement(wide! + rest, rules), at8k: parseArrangement(narrow! + rest, rules) };
+  }
+  const heard = heardBoth;
   const [recognisers, spotter] = heard!.split('/');
   if (overrides) rules = withRules(rules, overrides);
   const lazy = recognisers!.includes('~');
@@ -64,7 +73,7 @@ export function withRules(rules: Arrangement['rules'], overrides: string): Arran
 }
 
 export function arrangementVariants(a: Arrangement): string[] {
-  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : [])];
+  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : []), ...(a.at8k ? arrangementVariants(a.at8k) : [])];
 }
 
 export type Replays = Map<string, Map<string, ReplayLine>>; // variant → `${file}|${rate}|${phase}` → line
@@ -102,10 +111,11 @@ export interface Decided extends Outcome {
 
 const classifier = new ConsentClassifier();
 
-export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arrangement, phases: number[], calibration?: Calibration): Decided[] {
+export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration, rates: readonly Rate[] = RATES): Decided[] {
   const out: Decided[] = [];
   for (const item of items) {
-    for (const rate of RATES) {
+    for (const rate of rates) {
+      const a = rate === '8k' && both.at8k ? both.at8k : both;
       for (const phase of phases) {
         const key = `${item.label.file}|${rate}|${phase}`;
         const get = (v: string) => {
@@ -174,14 +184,16 @@ export function rulesFrom(v: { gap?: string; lead?: string; match?: string; agre
 }
 
 // Usage: tsx bench/consent/decisions.ts [corpus dir] --arrangement hot2@320~hot2@160 [--replay DIR] [--gap MS]
-//          [--alt-grants] [--errors]
+//          [--alt-grants] [--errors] [--sets natural,espeak] [--rates 16k,8k] (what the replay holds)
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false }, sets: { type: 'string', default: 'natural,espeak' }, rates: { type: 'string', default: RATES.join(',') } }, allowPositionals: true });
+  const rates = values.rates.split(',') as Rate[];
+  const sets = values.sets.split(',') as ConsentSet[];
   const a = parseArrangement(values.arrangement, rulesFrom(values));
   const replays = loadReplays(values.replay, arrangementVariants(a));
-  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio')), replays, a, phasesOf(replays));
-  for (const set of ['natural', 'espeak'] as const) {
-    for (const rate of RATES) {
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays), undefined, rates);
+  for (const set of sets) {
+    for (const rate of rates) {
       console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
     }
   }

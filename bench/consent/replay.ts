@@ -11,14 +11,14 @@
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--tail-fill zeros|repeat] [--suffix @tag]
+//          [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../../gateway/listen/asr/backends.js';
 import type { AsrEngineSpec, EngineStream } from '../../gateway/listen/asr/engine.js';
-import { buildKeywords, keywordsFileText, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
+import { buildKeywords, keywordsFileText, lexiconHotwordBoosts, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
 import { ConfigSchema } from '../../gateway/config.js';
 import { ThreadCpuClock } from '../../gateway/infer/threadCpu.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
@@ -55,15 +55,25 @@ export interface ReplayLine {
   utterances: ReplayUtterance[];
 }
 
-/** Named recogniser variants: greedy | beam | hot<boost>[p<paths>] (beam + lexicon hotwords) | kws[<threshold>]. */
+/**
+ * Named recogniser variants: greedy | beam | hot<boost>[r<refusal-side boost>[x]][p<paths>] (beam + lexicon hotwords) |
+ * kws[<threshold>].
+ */
 export function variantSpec(name: string, base: Omit<AsrEngineSpec, 'mode' | 'dynamicBatch'>): AsrEngineSpec {
   const spec: AsrEngineSpec = { ...base, mode: 'recognizer', dynamicBatch: false };
   if (name === 'greedy') return spec;
   if (name === 'beam') return { ...spec, decoding: { method: 'beam', maxActivePaths: 4 } };
-  let m = /^hot([\d.]+)(?:p(\d+))?$/.exec(name);
+  let m = /^hot([\d.]+)(?:r([\d.]+))?(x)?(?:p(\d+))?$/.exec(name);
   if (m) {
+    const paths = m[4] ? Number(m[4]) : 4;
+    if (m[2]) {
+      // hot<boost>r<refusal boost>[x]: the refusal side of the lexicon boosted on its own; x: without the consent
+      // phrases that span a negator's place (我同意 …).
+      const { hotwords, boosts } = lexiconHotwordBoosts(loadLexiconFile('zh'), base.files.tokens, Number(m[1]), Number(m[2]), { keepNegatableSpans: !m[3] });
+      return { ...spec, decoding: { method: 'beam', maxActivePaths: paths, hotwords, boost: Number(m[1]), phraseBoosts: boosts } };
+    }
     const hotwords = lexiconHotwords(loadLexiconFile('zh'), base.files.tokens);
-    return { ...spec, decoding: { method: 'beam', maxActivePaths: m[2] ? Number(m[2]) : 4, hotwords, boost: Number(m[1]) } };
+    return { ...spec, decoding: { method: 'beam', maxActivePaths: paths, hotwords, boost: Number(m[1]) } };
   }
   m = /^kws([\d.]+)?$/.exec(name);
   if (m) {
@@ -125,12 +135,14 @@ async function main(): Promise<void> {
       'tail-ms': { type: 'string', default: '480' },
       'tail-fill': { type: 'string', default: 'zeros' },
       suffix: { type: 'string', default: '' },
+      prep: { type: 'string', default: 'ours' },
+      rates: { type: 'string', default: RATES.join(',') },
     },
     allowPositionals: true,
   });
   if (!positionals[0]) throw new Error('usage: replay.ts <corpus dir> --variants greedy,hot1.5 [--out DIR] [--phases 0,8,16,24] …');
   const opt = {
-    dir: positionals[0], variants: values.variants, out: values.out, phases: values.phases, sets: values.sets, suffix: values.suffix,
+    dir: positionals[0], variants: values.variants, out: values.out, prep: values.prep, phases: values.phases, sets: values.sets, suffix: values.suffix,
     endSilenceMs: Number(values['end-silence-ms']), endThreshold: Number(values['end-threshold']), preRollMs: Number(values['pre-roll-ms']),
     tailMs: Number(values['tail-ms']), fill: values['tail-fill'] as 'zeros' | 'repeat', maxUtterances: 3,
   };
@@ -143,9 +155,10 @@ async function main(): Promise<void> {
 
   // The eval streams the clip, then line silence until the decision: 3 s is more than any decision takes.
   const jobs: Job[] = [];
-  for (const item of items) for (const rate of RATES) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000), utts: [] });
+  for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
   const vad = await loadVad();
-  const probs = await frameProbs(vad, jobs.map((j) => j.x));
+  // The VAD always hears the call's own path: a preparation changes what the recogniser hears, not where the cut falls.
+  const probs = await frameProbs(vad, jobs.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
   jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
   process.stderr.write(`${jobs.length} cuts; ${jobs.filter((j) => j.utts.length === 0).length} without an utterance, ${jobs.filter((j) => j.utts.length > 1).length} with several\n`);
 

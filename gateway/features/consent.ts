@@ -13,7 +13,7 @@ import {
   buildKeywords,
   decideConsent,
   keywordsFileText,
-  lexiconHotwords,
+  lexiconHotwordBoosts,
   loadCalibration,
   loadLexiconFile,
   readTokenSet,
@@ -224,14 +224,15 @@ function spotterSettings(lex: LexiconFile, tokensPath: string): Record<string, u
 
 /** `asr.search` as a decoding spec: the lexicon becomes the hotwords of a pinyin-token transducer. */
 export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined): { decoding: DecodingSpec; note?: string } {
-  const { search, beamPaths, hotwordBoost } = cfg.asr;
+  const { search, beamPaths, hotwordBoost, refusalHotwordBoost } = cfg.asr;
   if (search === 'greedy') return { decoding: { method: 'greedy' } };
   if (search === 'beam') return { decoding: { method: 'beam', maxActivePaths: beamPaths } };
   if (tokenType !== 'pinyin-initial-final') {
     // The lexicon is compiled to pinyin tokens only; other models get the search without the biasing.
     return { decoding: { method: 'beam', maxActivePaths: beamPaths }, note: `asr.search "hotwords" needs a pinyin-token model (${tokenType}): beam search without hotwords` };
   }
-  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords: lexiconHotwords(lex, tokensPath), boost: hotwordBoost } };
+  const { hotwords, boosts } = lexiconHotwordBoosts(lex, tokensPath, hotwordBoost, refusalHotwordBoost);
+  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords, boost: hotwordBoost, phraseBoosts: boosts } };
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */

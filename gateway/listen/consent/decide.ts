@@ -206,6 +206,12 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
       // The bias may have carried a token the audio hardly supports (否 heard as 好): not explicit enough to grant.
       return done({ ...c, decision: 'unclear', reason: `${c.reason}; a token of it was heard with log-probability ${weakest.toFixed(2)} < ${rules.minGrantLogProb}` }, granter);
     }
+    const last = granterHyp.tokens?.[granterHyp.tokens.length - 1];
+    if (ctx.tokenType === 'pinyin-initial-final' && last !== undefined && INITIAL_SET.has(last)) {
+      // The answer ends in an initial whose final never came out (可以吗 heard 可以 m when the recogniser's tail was
+      // short): the unfinished syllable may be 吗 or 不, so the yes is not explicit.
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; its last syllable was cut off ("${last}")` }, granter);
+    }
     const gap = longestGapMs(granterHyp, ctx.tokenType);
     if (gap > rules.maxUnheardGapMs) {
       // The same inside the answer: 我…愿意 with a stretch nothing was recognised in may be 我不愿意.
