@@ -212,14 +212,21 @@ const Consent = z.strictObject({
     'A `granted` whose transcript holds a token the model gave a log-probability below this (its own score, without ' +
       'the hotword boost) is reported `unclear`. -100 = off.',
   ),
-  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter', 'unbiased']).default('none').describe(
     'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
       'phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming ' +
       'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
       'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
       'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
-      'refusal it hears wins; it never grants alone). `none` (default, with the hotword search: what the cross-speaker ' +
-      'folds chose; README, consent).',
+      'refusal it hears wins; it never grants alone). `unbiased`: the same answer decoded beside the hotword search ' +
+      'by greedy search, without any bias (~+35 % recogniser CPU in consent windows); its refusal or doubt stops a grant, ' +
+      'and `corroborate` says what else a grant needs from it. `none`: no second hearing.',
+  ),
+  corroborate: z.enum(['none', 'agree', 'syllable', 'repeats']).default('none').describe(
+    'What a grant of the (biased) recogniser needs from the second hearing (`secondOpinion` shifted or unbiased): ' +
+      '`agree`, it grants too; `syllable`, it heard at least one syllable of the granting transcript (tone-blind: the ' +
+      'bias may repair a tone or a final, not invent a word — 算了 heard 好好好 by the hotword search at 8 kHz); ' +
+      '`repeats`, a grant of one repeated syllable (好好好) needs it to grant; `none`: only its refusals and doubts count.',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
     'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',

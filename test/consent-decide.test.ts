@@ -124,6 +124,28 @@ describe('second opinions can only make granted harder', () => {
     expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('他们')] }), ctx, rules)).toMatchObject({ decision: 'unclear' });
   });
 
+  it('corroborate syllable: the unbiased hearing must have heard a syllable of the grant (算了 heard 好好好 under the bias)', () => {
+    const rules: DecisionRules = { ...RULES, corroborate: 'syllable' };
+    // (算了 itself is a refusal, which stops the grant under every rule; a word outside the lexicon does not.)
+    const invented = decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('算啦')] }), ctx, rules)!;
+    expect(invented).toMatchObject({ decision: 'unclear', reason: expect.stringMatching(/did not corroborate/) });
+    // The bias repaired a tone or a final the unbiased hearing got wrong: the word was there, the grant stands.
+    const repaired = { ...hyp('可以'), tokens: ['k', 'ě', 'y', 'ī'], text: 'k ě y ī' };
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), repaired] }), ctx, rules)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('好好好')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('算啦')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
+  });
+
+  it('corroborate repeats: a grant of one repeated syllable needs the other hearing to grant; agree: every grant does', () => {
+    const repeats: DecisionRules = { ...RULES, corroborate: 'repeats' };
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('他们')] }), ctx, repeats)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('他们')] }), ctx, repeats)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('对对', { hypotheses: [hyp('对对'), hyp('对对')] }), ctx, repeats)).toMatchObject({ decision: 'granted' });
+    const agree: DecisionRules = { ...RULES, corroborate: 'agree' };
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('他们')] }), ctx, agree)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('好的')] }), ctx, agree)).toMatchObject({ decision: 'granted' });
+  });
+
   it('in keyword-spotting mode the spotter carries the decision', () => {
     const v = decideConsent({ main: 'spotter', hypotheses: [], spotted: spotted('可以'), speechMs: 500 }, ctx, RULES)!;
     expect(v).toMatchObject({ decision: 'granted', transcript: '可以' });

@@ -58,14 +58,19 @@ export function parseArrangement(name: string, rules: Arrangement['rules']): Arr
   return { primary: primary!, alternatives, spotter: spotter || undefined, rules, lazy };
 }
 
-/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400`. */
-const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb' };
+/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400:co=syllable`. */
+const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb', co: 'corroborate' };
+const CORROBORATE = ['none', 'agree', 'syllable', 'repeats'];
 
 export function withRules(rules: Arrangement['rules'], overrides: string): Arrangement['rules'] {
   const out = { ...rules };
   for (const kv of overrides.split(':').filter(Boolean)) {
     const [k, v] = kv.split('=');
     const key = RULE_KEYS[k!];
+    if (key === 'corroborate' && CORROBORATE.includes(v!)) {
+      out.corroborate = v as DecisionRules['corroborate'];
+      continue;
+    }
     if (!key || v === undefined || Number.isNaN(Number(v))) throw new Error(`rule override "${kv}": use ${Object.keys(RULE_KEYS).join(', ')}=NUMBER`);
     (out as Record<string, unknown>)[key] = Number(v);
   }
@@ -85,7 +90,7 @@ export function loadReplays(dir: string, variants: string[]): Replays {
     for (const line of readFileSync(join(dir, `${v}.jsonl`), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const l = JSON.parse(line) as ReplayLine;
-      m.set(`${l.file}|${l.rate}|${l.phase}`, l);
+      m.set(`${l.file}|${l.rate}|${l.phase}|${l.cut ?? '0:0'}`, l);
     }
     out.set(v, m);
   }
@@ -97,11 +102,20 @@ export function phasesOf(replays: Replays): number[] {
   return [...new Set([...(first?.values() ?? [])].map((l) => l.phase))].sort((a, b) => a - b);
 }
 
+/** The cut placements the replays hold ("ds:de", the VAD's own "0:0" first). */
+export function cutsOf(replays: Replays): string[] {
+  const first = replays.values().next().value as Map<string, ReplayLine> | undefined;
+  const cuts = [...new Set([...(first?.values() ?? [])].map((l) => l.cut ?? '0:0'))];
+  return cuts.sort((a, b) => (a === '0:0' ? -1 : b === '0:0' ? 1 : a.localeCompare(b)));
+}
+
 export function toHypothesis(h: ReplayHyp): Hypothesis {
   return { text: h.tokens.join(' '), tokens: h.tokens, logProbs: h.logProbs, tokenMs: h.timesMs, leadMs: h.timesMs?.length ? h.timesMs[0]! : null };
 }
 
 export interface Decided extends Outcome {
+  /** The cut placement ("ds:de"), see bench/consent/replay.ts --cuts. */
+  cut: string;
   transcript: string;
   reason: string;
   confidence: number;
@@ -111,13 +125,17 @@ export interface Decided extends Outcome {
 
 const classifier = new ConsentClassifier();
 
-export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration, rates: readonly Rate[] = RATES): Decided[] {
+/**
+ * Every (item, rate, phase, cut) decided. `cuts` defaults to the VAD's own cut only ("0:0"); pass cutsOf(replays)
+ * for every placement the replay holds.
+ */
+export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration, rates: readonly Rate[] = RATES, cuts: readonly string[] = ['0:0']): Decided[] {
   const out: Decided[] = [];
   for (const item of items) {
     for (const rate of rates) {
       const a = rate === '8k' && both.at8k ? both.at8k : both;
-      for (const phase of phases) {
-        const key = `${item.label.file}|${rate}|${phase}`;
+      for (const phase of phases) for (const cut of cuts) {
+        const key = `${item.label.file}|${rate}|${phase}|${cut}`;
         const get = (v: string) => {
           const l = replays.get(v)?.get(key);
           if (!l) throw new Error(`no replay of ${key} for ${v}`);
@@ -128,7 +146,7 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
         const spotter = a.spotter ? get(a.spotter) : null;
         // latencyMs: an estimate of the decision time after the labelled end of speech (speech_ended plus every
         // decoder's finish CPU).
-        let decided: Decided = { item, rate, phase, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
+        let decided: Decided = { item, rate, phase, cut, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
         // As ConsentSession: utterance after utterance until one decides.
         for (let u = 0; u < main.utterances.length; u++) {
           const mu = main.utterances[u]!;

@@ -6,12 +6,18 @@
 // 32 ms VAD frames; so every clip is replayed at several `phases` — a few ms more of its own noise floor first —
 // and a variant is judged over all of them, not over the one phase a real-time run happens to hit.
 //
-// Writes one JSON line per (item, rate, phase) per variant with the hypotheses of each utterance, which
+// Where the VAD cuts an answer is not fixed either: under load a live call's frames arrive late and in bursts, and
+// its cut moved against the replay's (算了 granted live as 好好好 at 8 kHz with a cut the nominal replay never made).
+// `--cuts ds:de,…` replays every utterance once per pair, its start moved ds ms and its end de ms (positive: later)
+// from where the VAD put them, so that a safety claim can be checked at every placement, not at one
+// (bench/consent/decisions.ts counts a false grant when any placement of an answer grants it).
+//
+// Writes one JSON line per (item, rate, phase, cut) per variant with the hypotheses of each utterance, which
 // bench/consent/decisions.ts replays through the gateway's decision code.
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
+//          [--cuts 0:0,-136:-72,104:88 …] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,6 +51,8 @@ export interface ReplayLine {
   file: string;
   rate: Rate;
   phase: number;
+  /** The cut's start and end moved from the VAD's, ms ("ds:de"; absent: "0:0", the VAD's own). */
+  cut?: string;
   /** Inbound ms of the labelled speech onset and end (phase included). */
   labelOnsetT: number;
   labelEndT: number;
@@ -118,6 +126,7 @@ interface Job {
   item: ConsentItem;
   rate: Rate;
   phase: number;
+  cut: string;
   x: Float32Array;
   utts: VadUtterance[];
 }
@@ -135,6 +144,7 @@ async function main(): Promise<void> {
       'tail-ms': { type: 'string', default: '480' },
       'tail-fill': { type: 'string', default: 'zeros' },
       suffix: { type: 'string', default: '' },
+      cuts: { type: 'string', default: '0:0' },
       prep: { type: 'string', default: 'ours' },
       rates: { type: 'string', default: RATES.join(',') },
     },
@@ -155,11 +165,27 @@ async function main(): Promise<void> {
 
   // The eval streams the clip, then line silence until the decision: 3 s is more than any decision takes.
   const jobs: Job[] = [];
-  for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
+  const cuts = values.cuts.split(',').map((c) => {
+    const [ds, de] = c.split(':').map(Number);
+    if (!Number.isFinite(ds) || !Number.isFinite(de)) throw new Error(`--cuts: "${c}" is not ds:de`);
+    return { name: `${ds}:${de}`, ds: ds!, de: de! };
+  });
+  const base0: Job[] = [];
+  for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) base0.push({ item, rate, phase, cut: '0:0', x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
   const vad = await loadVad();
   // The VAD always hears the call's own path: a preparation changes what the recogniser hears, not where the cut falls.
-  const probs = await frameProbs(vad, jobs.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
-  jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
+  const probs = await frameProbs(vad, base0.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
+  base0.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
+  // Every cut moves each utterance's start and end (the onset stays the VAD's: token times and the unheard lead are
+  // measured from it, as ConsentSession measures them); an end moved before the start leaves the utterance out.
+  for (const c of cuts) {
+    for (const j of base0) {
+      const utts = j.utts
+        .map((u) => ({ onsetT: u.onsetT, endedT: u.endedT + c.de, startShiftMs: c.ds }))
+        .filter((u) => u.endedT - opt.endSilenceMs > u.onsetT + c.ds - opt.preRollMs + 32);
+      jobs.push({ ...j, cut: c.name, utts });
+    }
+  }
   process.stderr.write(`${jobs.length} cuts; ${jobs.filter((j) => j.utts.length === 0).length} without an utterance, ${jobs.filter((j) => j.utts.length > 1).length} with several\n`);
 
   mkdirSync(opt.out, { recursive: true });
@@ -171,8 +197,8 @@ async function main(): Promise<void> {
     let audioMs = 0;
     for (const j of jobs) {
       const out: ReplayUtterance[] = [];
-      for (const u of j.utts) {
-        const a = Math.max(0, Math.round((u.onsetT - opt.preRollMs) * 16));
+      for (const u of j.utts as (VadUtterance & { startShiftMs?: number })[]) {
+        const a = Math.max(0, Math.round((u.onsetT - opt.preRollMs + (u.startShiftMs ?? 0)) * 16));
         const b = Math.min(j.x.length, Math.round(u.endedT * 16));
         const seg = j.x.slice(a, b);
         const es = engine.createStream();
@@ -185,10 +211,10 @@ async function main(): Promise<void> {
         if (h.times) hyp.timesMs = h.times.map(rel);
         else if (h.startSec !== undefined && !h.hits) hyp.timesMs = [rel(h.startSec)];
         if (h.hits) hyp.hits = h.hits.map((k) => ({ keyword: k.keyword, startMs: k.startSec === undefined ? undefined : rel(k.startSec), endMs: k.endSec === undefined ? undefined : rel(k.endSec) }));
-        out.push({ ...u, hyp, flushMs: Math.round(flushMs * 10) / 10 });
+        out.push({ onsetT: u.onsetT, endedT: u.endedT, hyp, flushMs: Math.round(flushMs * 10) / 10 });
       }
       const line: ReplayLine = {
-        variant: variant + opt.suffix, file: j.item.label.file, rate: j.rate, phase: j.phase,
+        variant: variant + opt.suffix, file: j.item.label.file, rate: j.rate, phase: j.phase, ...(j.cut === '0:0' ? {} : { cut: j.cut }),
         labelOnsetT: j.item.label.speechOnsetMs! + j.phase, labelEndT: j.item.label.speechEndMs! + j.phase,
         endSilenceMs: opt.endSilenceMs, preRollMs: opt.preRollMs, tailMs: opt.tailMs, utterances: out,
       };

@@ -99,6 +99,7 @@ export class ConsentFeature implements Plugin {
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
       grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
+      corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
@@ -239,6 +240,8 @@ export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: Token
 export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
   const which = cfg.consent.secondOpinion;
   if (which === 'none' || which === 'rehear') return undefined;
+  // Greedy beside the biased search: what the audio says without the bias, over the same cut (skip 0).
+  if (which === 'unbiased') return decoding.method === 'greedy' ? undefined : [{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 0 }];
   if (which === 'shifted') {
     // Beside the first decode the second can only start later in the same audio.
     if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');

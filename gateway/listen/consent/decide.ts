@@ -19,6 +19,7 @@ import { soundsLikeComplaint } from './complaint.js';
 import { spottedToInput, type SpottedKeyword } from './keywords.js';
 import type { Language, TokenType } from './lexicon.js';
 import { INITIALS } from './pinyin.js';
+import { tokensToSyllables } from '../asr/syllables.js';
 
 export interface Hypothesis {
   /** Recogniser output as the classifier reads it (space-separated model tokens for pinyin models). */
@@ -54,6 +55,15 @@ export interface DecisionRules {
   minUnclearSpeechMs: number;
   /** A `granted` needs every other recogniser hypothesis to grant too (not merely not to doubt it). */
   requireAgreement?: boolean;
+  /**
+   * What a grant of the biased search needs from the other recogniser hearings of the same answer (the unbiased
+   * greedy decode beside it, consent.secondOpinion "unbiased"): `agree`, each grants too; `syllable`, each heard at
+   * least one syllable (tone-blind) of the granting transcript — the bias may repair a tone or a final, not invent
+   * a word the audio never suggested (算了 heard 好好好 under the bias, 算了 without it); `repeats`, a grant made of
+   * one syllable repeated (好好好, 对对) needs another hearing to grant. `none` (default): only their refusals and
+   * doubts count.
+   */
+  corroborate?: 'none' | 'agree' | 'syllable' | 'repeats';
   /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
   grantFromAlternative?: boolean;
   /**
@@ -118,6 +128,26 @@ export function longestGapMs(h: Hypothesis, tokenType: TokenType): number {
     if (!insideSyllable) gap = Math.max(gap, t[i]! - t[i - 1]!);
   }
   return gap;
+}
+
+/** Tone-blind syllables of a hypothesis (pinyin models), or its tokens (other models). */
+function syllablesOf(h: Pick<Hypothesis, 'text' | 'tokens'>, tokenType: TokenType): string[] {
+  const tokens = h.tokens ?? h.text.split(/\s+/).filter(Boolean);
+  return tokenType === 'pinyin-initial-final' ? tokensToSyllables(tokens).toneless : tokens;
+}
+
+/** The other recogniser hearing that does not corroborate a grant under `mode`, if any. */
+function uncorroboratedBy(mode: NonNullable<DecisionRules['corroborate']>, granter: Opinion, granterHyp: Hypothesis, opinions: Opinion[], heard: Heard, tokenType: TokenType): Opinion | undefined {
+  if (mode === 'none' || heard.main !== 'recogniser') return undefined;
+  const others = opinions.filter((o) => o !== granter && o.source !== 'spotter');
+  if (mode === 'agree') return others.find((o) => o.result.decision !== 'granted');
+  const mine = syllablesOf(granterHyp, tokenType);
+  if (mode === 'syllable') {
+    const own = new Set(mine);
+    return others.find((o) => !syllablesOf({ text: o.text, tokens: heard.hypotheses.find((h) => h.text.trim() === o.text)?.tokens }, tokenType).some((x) => own.has(x)));
+  }
+  const repeated = mine.length > 1 && mine.every((x) => x === mine[0]);
+  return repeated ? others.find((o) => o.result.decision !== 'granted') : undefined;
 }
 
 /**
@@ -187,6 +217,10 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
 
   const doubt = opinions.find((o) => o !== granter && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
   const dissent = rules.requireAgreement ? opinions.find((o) => o !== granter && o.source !== 'spotter' && o.result.decision !== 'granted') : undefined;
+  const uncorroborated = doubt || dissent ? undefined : uncorroboratedBy(rules.corroborate ?? 'none', granter, granterHyp, opinions, heard, ctx.tokenType);
+  if (uncorroborated) {
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not corroborate it ("${uncorroborated.text}": ${uncorroborated.result.reason})` }, granter);
+  }
   if (dissent && !doubt) {
     return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, granter);
   }
