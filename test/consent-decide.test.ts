@@ -132,6 +132,9 @@ describe('second opinions can only make granted harder', () => {
     // The bias repaired a tone or a final the unbiased hearing got wrong: the word was there, the grant stands.
     const repaired = { ...hyp('可以'), tokens: ['k', 'ě', 'y', 'ī'], text: 'k ě y ī' };
     expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), repaired] }), ctx, rules)).toMatchObject({ decision: 'granted' });
+    // A fragment the biased search made a yes of, where the unbiased one heard nothing at all, corroborates nothing.
+    expect(decideConsent(heard('是', { hypotheses: [hyp('是'), hyp('')] }), ctx, rules)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('是', { hypotheses: [hyp('是'), hyp('')] }), ctx, RULES)).toMatchObject({ decision: 'granted' });
     expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('好好好')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
     expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('算啦')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
   });

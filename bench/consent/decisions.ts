@@ -153,7 +153,8 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
           const heard: Heard = {
             main: 'recogniser',
             hypotheses: [main, ...(a.lazy ? [] : others)].map((l) => toHypothesis(l.utterances[u]!.hyp)),
-            speechMs: mu.endedT - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
+            // A moved cut's end (replay.ts --cuts) moves where the audio stops, not how long the callee spoke.
+            speechMs: mu.endedT - Number(cut.split(':')[1]) - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
           };
           let flush = mu.flushMs + (a.lazy ? 0 : others.reduce((n, l) => n + l.utterances[u]!.flushMs, 0));
           if (spotter) {
@@ -171,7 +172,9 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
           }
           if (!v) continue;
           const at = mu.endedT + flush;
-          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs: Math.round(at - main.labelEndT), features: decisionFeatures(v, heard) };
+          // A moved cut (replay.ts --cuts) tests what is decided, not when: only the VAD's own cut has a decision time.
+          const latencyMs = cut === '0:0' ? Math.round(at - main.labelEndT) : null;
+          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs, features: decisionFeatures(v, heard) };
           break;
         }
         out.push(decided);
@@ -209,14 +212,14 @@ function main(): void {
   const sets = values.sets.split(',') as ConsentSet[];
   const a = parseArrangement(values.arrangement, rulesFrom(values));
   const replays = loadReplays(values.replay, arrangementVariants(a));
-  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays), undefined, rates);
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays), undefined, rates, cutsOf(replays));
   for (const set of sets) {
     for (const rate of rates) {
       console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
     }
   }
   if (values.errors) {
-    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
+    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.cut.padStart(9)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
   }
 }
 

@@ -131,23 +131,31 @@ export function longestGapMs(h: Hypothesis, tokenType: TokenType): number {
 }
 
 /** Tone-blind syllables of a hypothesis (pinyin models), or its tokens (other models). */
-function syllablesOf(h: Pick<Hypothesis, 'text' | 'tokens'>, tokenType: TokenType): string[] {
-  const tokens = h.tokens ?? h.text.split(/\s+/).filter(Boolean);
+function syllablesOf(h: Hypothesis, tokenType: TokenType): string[] {
+  const tokens = h.tokens?.length ? h.tokens : h.text.split(/\s+/).filter(Boolean);
   return tokenType === 'pinyin-initial-final' ? tokensToSyllables(tokens).toneless : tokens;
 }
 
-/** The other recogniser hearing that does not corroborate a grant under `mode`, if any. */
-function uncorroboratedBy(mode: NonNullable<DecisionRules['corroborate']>, granter: Opinion, granterHyp: Hypothesis, opinions: Opinion[], heard: Heard, tokenType: TokenType): Opinion | undefined {
+/**
+ * The other recogniser hearing that does not corroborate a grant under `mode`, with why, if any. A hearing that
+ * heard nothing corroborates nothing: a VAD fragment of 24 ms that the biased search turned into 是 is exactly
+ * where the unbiased one hears silence.
+ */
+function uncorroboratedBy(mode: NonNullable<DecisionRules['corroborate']>, granterHyp: Hypothesis, opinions: Opinion[], heard: Heard, tokenType: TokenType): { text: string; why: string } | undefined {
   if (mode === 'none' || heard.main !== 'recogniser') return undefined;
-  const others = opinions.filter((o) => o !== granter && o.source !== 'spotter');
-  if (mode === 'agree') return others.find((o) => o.result.decision !== 'granted');
+  const others = heard.hypotheses.filter((h) => h !== granterHyp && h.text.trim() !== granterHyp.text.trim());
+  const grants = (h: Hypothesis) => opinions.find((o) => o.source !== 'spotter' && o.text === h.text.trim())?.result.decision === 'granted';
   const mine = syllablesOf(granterHyp, tokenType);
-  if (mode === 'syllable') {
-    const own = new Set(mine);
-    return others.find((o) => !syllablesOf({ text: o.text, tokens: heard.hypotheses.find((h) => h.text.trim() === o.text)?.tokens }, tokenType).some((x) => own.has(x)));
+  for (const h of others) {
+    const text = h.text.trim();
+    if (mode === 'agree' && !grants(h)) return { text, why: 'it does not grant' };
+    if (mode === 'syllable') {
+      const own = new Set(mine);
+      if (!syllablesOf(h, tokenType).some((x) => own.has(x))) return { text, why: 'no syllable of the grant in it' };
+    }
+    if (mode === 'repeats' && mine.length > 1 && mine.every((x) => x === mine[0]) && !grants(h)) return { text, why: 'a repeated syllable it did not grant' };
   }
-  const repeated = mine.length > 1 && mine.every((x) => x === mine[0]);
-  return repeated ? others.find((o) => o.result.decision !== 'granted') : undefined;
+  return undefined;
 }
 
 /**
@@ -217,9 +225,9 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
 
   const doubt = opinions.find((o) => o !== granter && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
   const dissent = rules.requireAgreement ? opinions.find((o) => o !== granter && o.source !== 'spotter' && o.result.decision !== 'granted') : undefined;
-  const uncorroborated = doubt || dissent ? undefined : uncorroboratedBy(rules.corroborate ?? 'none', granter, granterHyp, opinions, heard, ctx.tokenType);
+  const uncorroborated = doubt || dissent ? undefined : uncorroboratedBy(rules.corroborate ?? 'none', granterHyp, opinions, heard, ctx.tokenType);
   if (uncorroborated) {
-    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not corroborate it ("${uncorroborated.text}": ${uncorroborated.result.reason})` }, granter);
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not corroborate it ("${uncorroborated.text}": ${uncorroborated.why})` }, granter);
   }
   if (dissent && !doubt) {
     return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, granter);
