@@ -74,6 +74,11 @@ describe('safety rules on a grant', () => {
     expect(decideConsent(heard('是', { speechMs: 200 }), ctx, rules)).toMatchObject({ decision: 'granted' });
     // A refusal is never held back by it.
     expect(decideConsent(heard('不', { speechMs: 48 }), ctx, rules)).toMatchObject({ decision: 'refused' });
+    // fragmentGrants listen: the fragment is no answer at all, the window keeps listening; a refusal still decides.
+    const listen = { ...rules, fragmentGrants: 'listen' as const };
+    expect(decideConsent(heard('好好', { speechMs: 32 }), ctx, listen)).toBeNull();
+    expect(decideConsent(heard('好', { speechMs: 192 }), ctx, listen)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('算了', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'refused' });
   });
 
   it('does not grant when a token of the yes was hardly supported by the audio (unboosted log-probability)', () => {

@@ -34,6 +34,7 @@ export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
   maxUnheardGapMs: SHIPPED.maxUnheardGapMs,
   minUnclearSpeechMs: 250,
   minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
+  fragmentGrants: SHIPPED.fragmentGrants,
   minGrantLogProb: SHIPPED.minGrantLogProb,
   endSilenceMs: SHIPPED.endSilenceMs,
 };
@@ -58,7 +59,7 @@ export function parseArrangement(name: string, rules: Arrangement['rules']): Arr
   return { primary: primary!, alternatives, spotter: spotter || undefined, rules, lazy };
 }
 
-/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400:co=syllable`. */
+/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400:co=syllable:frag=listen`. */
 const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb', co: 'corroborate' };
 const CORROBORATE = ['none', 'agree', 'syllable', 'repeats'];
 
@@ -67,6 +68,10 @@ export function withRules(rules: Arrangement['rules'], overrides: string): Arran
   for (const kv of overrides.split(':').filter(Boolean)) {
     const [k, v] = kv.split('=');
     const key = RULE_KEYS[k!];
+    if (k === 'frag' && (v === 'unclear' || v === 'listen')) {
+      out.fragmentGrants = v;
+      continue;
+    }
     if (key === 'corroborate' && CORROBORATE.includes(v!)) {
       out.corroborate = v as DecisionRules['corroborate'];
       continue;

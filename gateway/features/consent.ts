@@ -96,6 +96,7 @@ export class ConsentFeature implements Plugin {
       maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
       minUnclearSpeechMs: 250,
       minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
+      fragmentGrants: cfg.consent.fragmentGrants,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
       grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',

@@ -72,6 +72,12 @@ export interface DecisionRules {
    */
   minGrantSpeechMs?: number;
   /**
+   * What such a fragment's grant decides: `unclear` (default), or `listen` — nothing, as speech too short to be an
+   * answer, so the window keeps listening and the next utterance decides (at 8 kHz the VAD often marks a 32 ms
+   * fragment ahead of the answer itself: 算了 preceded by a fragment heard 好好).
+   */
+  fragmentGrants?: 'unclear' | 'listen';
+  /**
    * A `granted` whose hypothesis holds a token the model itself gave a log-probability below this (without any
    * hotword boost: what the audio, not the bias, says) is `unclear`. Default -Infinity (off).
    */
@@ -261,6 +267,9 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     }
   }
   if (heard.speechMs < (rules.minGrantSpeechMs ?? 0)) {
+    // Too little speech to hold an answer: with `fragmentGrants: 'listen'` it is treated like a cough (the window
+    // keeps listening and the answer that follows decides), else it decides `unclear`.
+    if (rules.fragmentGrants === 'listen') return null;
     return done({ ...c, decision: 'unclear', reason: `${c.reason}; only ${Math.round(heard.speechMs)} ms of speech (< ${rules.minGrantSpeechMs} ms)` }, granter);
   }
   if (c.confidence < rules.minGrantConfidence) {
