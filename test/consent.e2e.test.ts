@@ -24,7 +24,7 @@ import { startGateway } from './helpers/gateway.js';
  * 5/11/14).
  */
 const FLOORS: Record<ConsentSet, Record<Rate, Record<Expected, number>>> = {
-  natural: { '16k': { granted: 53, refused: 38, unclear: 24 }, '8k': { granted: 50, refused: 37, unclear: 24 } },
+  natural: { '16k': { granted: 53, refused: 38, unclear: 24 }, '8k': { granted: 48, refused: 37, unclear: 24 } },
   espeak: { '16k': { granted: 11, refused: 16, unclear: 14 }, '8k': { granted: 7, refused: 15, unclear: 14 } },
 };
 
