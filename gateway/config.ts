@@ -227,7 +227,7 @@ const Consent = z.strictObject({
       'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
       'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
       'refusal it hears wins; it never grants alone). `unbiased`: the same answer decoded beside the hotword search ' +
-      'by greedy search, without any bias (~+35 % recogniser CPU in consent windows); its refusal or doubt stops a grant, ' +
+      'by greedy search, without any bias (a second decode: +18–20 ms CPU per audio second in consent windows, replay); its refusal or doubt stops a grant, ' +
       'and `corroborate` says what else a grant needs from it. `none`: no second hearing.',
   ),
   corroborate: z.enum(['none', 'agree', 'syllable', 'repeats']).default('none').describe(
