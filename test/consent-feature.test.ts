@@ -21,6 +21,15 @@ describe('consent settings', () => {
     expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'f ǒu')]).toBe(3);
     expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'h ǎo')]).toBe(2);
     expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toBeUndefined();
+    // A yes heard in a VAD fragment decides nothing (README, consent: no natural false grant at any cut placement).
+    expect(c.consent).toMatchObject({ minGrantSpeechMs: 96, fragmentGrants: 'listen', corroborate: 'none' });
+  });
+
+  it.runIf(tokens)('puts an unbiased greedy hearing of the same cut beside the hotword search when asked, and none beside greedy', () => {
+    const c = cfg({}, { secondOpinion: 'unbiased', corroborate: 'syllable' });
+    const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
+    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toEqual([{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 0 }]);
+    expect(secondOpinion(cfg({ search: 'greedy' }, { secondOpinion: 'unbiased' }), lex, 'pinyin-initial-final', tokens, { method: 'greedy' })).toBeUndefined();
   });
 
   it('keeps greedy search selectable', () => {
