@@ -167,13 +167,19 @@ const Asr = z.strictObject({
       'at 125 calls with one worker, 405 ms with two on this 2-core machine).',
   ),
   threads: z.number().int().min(1).max(8).default(1).describe('Threads per recogniser worker.'),
-  search: z.enum(['greedy', 'beam', 'hotwords']).default('greedy').describe(
-    'Recogniser search. `hotwords`: modified beam search biased toward every phrase of the consent lexicon ' +
-      '(consent, refusal, negation, questions …) by `hotwordBoost` per token; `greedy`: no search, no biasing; ' +
-      '`beam`: beam search without biasing. Greedy by default: chosen by leave-one-source-out on natural voices (README, ' +
-      'consent) — hotwords raised recall but granted a misheard 算了 (heard 好) at 8 kHz.',
+  search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords').describe(
+    'Recogniser search. `hotwords` (default): modified beam search biased toward the phrases of the consent lexicon ' +
+      '(consent, refusal, negation, questions …; `hotwordBoost` per token, the refusal side `refusalHotwordBoost`; ' +
+      'consent phrases spanning a negator\'s place, 我同意, left to their cores); `greedy`: no search, no biasing; ' +
+      '`beam`: beam search without biasing. Chosen by leave-one-source-out on natural voices (README, consent): ' +
+      'higher recall than greedy at both rates and no false grant held out (greedy granted a misheard 否 at 16 kHz).',
   ),
-  hotwordBoost: z.number().min(0).max(10).default(1.5).describe('Score added per hotword token in `hotwords` search.'),
+  hotwordBoost: z.number().min(0).max(10).default(2).describe('Score added per hotword token in `hotwords` search.'),
+  refusalHotwordBoost: z.number().min(0).max(10).default(3).describe(
+    'Score added per token of the refusal side of the lexicon (refusals, negators, complaints) in `hotwords` search, ' +
+      'instead of `hotwordBoost`: weighed above the consents, so that the bias never makes a short refusal (否) easier to ' +
+      'hear as the yes it sounds nearest to (好) than as itself.',
+  ),
   beamPaths: z.number().int().min(1).max(16).default(4).describe('Active paths of the beam searches.'),
 });
 
@@ -181,11 +187,11 @@ const Consent = z.strictObject({
   windowMs: z.number().int().min(500).max(60000).default(8000).describe(
     'How long after expect_consent to wait for an answer before deciding `unclear`.',
   ),
-  endSilenceMs: z.number().int().min(0).max(2000).default(240).describe(
+  endSilenceMs: z.number().int().min(0).max(2000).default(160).describe(
     'Trailing silence (ms of inbound audio) that ends an answer utterance. Most of the decision time after the end ' +
-      'of speech is this wait: in offline replays across sources 160 decided the natural answers as well as 240, about ' +
-      '95 ms sooner, and 128 lost yeses that a pause split; live, 160 lost two 8 kHz yeses that 240 decided, so 240 stays ' +
-      '(README, consent).',
+      'of speech is this wait: with the hotword search, every cross-speaker fold of the offline replays chose 160 over ' +
+      '240, and live 160 decided every natural answer as 240 did, ~100 ms sooner (p95 225 / 240 ms after the end of ' +
+      'speech at 16 / 8 kHz); 128 lost yeses that a pause split (README, consent).',
   ),
   endThreshold: z.number().min(0).max(1).default(0.4).describe(
     'Speech probability below which a frame counts towards that trailing silence.',
@@ -202,22 +208,37 @@ const Consent = z.strictObject({
   maxUnheardGapMs: z.number().int().min(0).max(5000).default(400).describe(
     'The same inside the answer: a `granted` with a longer stretch between two recognised syllables is `unclear`.',
   ),
-  minGrantSpeechMs: z.number().int().min(0).max(2000).default(0).describe(
+  minGrantSpeechMs: z.number().int().min(0).max(2000).default(96).describe(
     'A `granted` heard in less speech than this (VAD onset to end, ms) is reported `unclear`: a fragment the VAD cut ' +
-      'off an answer (什 of 什么, 48 ms) heard as 是 is no answer. 0 = off.',
+      'off an answer is no answer, whatever the hotword search made of it (算了 heard 好好 / 是, 谁 heard 是, from 32–64 ms ' +
+      'fragments). It depends only on the VAD\'s frames, not on where a loaded call cuts the audio: with it the ' +
+      'hotword search made no false grant on natural voices at any of 28 cut placements (README, consent). 0 = off.',
+  ),
+  fragmentGrants: z.enum(['listen', 'unclear']).default('listen').describe(
+    'What a grant from such a fragment (`minGrantSpeechMs`) decides. `listen` (default): nothing — it is speech too ' +
+      'short to be an answer, like a cough, so the window keeps listening and the answer that follows decides (at ' +
+      '8 kHz the VAD often marks a 32 ms fragment ahead of the answer: 算了 after a fragment heard 好好; 好 after a ' +
+      'fragment heard 好). `unclear`: it ends the window unclear (costs 8 kHz granted recall 88.0 → 84.6 %, replay).',
   ),
   minGrantLogProb: z.number().min(-100).max(0).default(-100).describe(
     'A `granted` whose transcript holds a token the model gave a log-probability below this (its own score, without ' +
       'the hotword boost) is reported `unclear`. -100 = off.',
   ),
-  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter']).default('none').describe(
+  secondOpinion: z.enum(['none', 'rehear', 'shifted', 'spotter', 'unbiased']).default('none').describe(
     'A second hearing of each answer, the recogniser\'s n-best. `rehear`: when the first hearing placed no lexicon ' +
       'phrase, the same audio is decoded once more, cut `shiftMs` later (negative: earlier) — a chunked streaming ' +
       'model hears one answer differently at another cut — and a yes only that hearing heard is weighed under every ' +
       'safety rule; costs CPU only for those answers. `shifted`: that second decode always, beside the first (twice ' +
       'the CPU; its question or refusal also stops a grant). `spotter`: the keyword spotter beside the recogniser (a ' +
-      'refusal it hears wins; it never grants alone). `none` (default, with greedy search: what the cross-speaker ' +
-      'folds chose; README, consent).',
+      'refusal it hears wins; it never grants alone). `unbiased`: the same answer decoded beside the hotword search ' +
+      'by greedy search, without any bias (a second decode: +18–20 ms CPU per audio second in consent windows, replay); its refusal or doubt stops a grant, ' +
+      'and `corroborate` says what else a grant needs from it. `none`: no second hearing.',
+  ),
+  corroborate: z.enum(['none', 'agree', 'syllable', 'repeats']).default('none').describe(
+    'What a grant of the (biased) recogniser needs from the second hearing (`secondOpinion` shifted or unbiased): ' +
+      '`agree`, it grants too; `syllable`, it heard at least one syllable of the granting transcript (tone-blind: the ' +
+      'bias may repair a tone or a final, not invent a word — 算了 heard 好好好 by the hotword search at 8 kHz); ' +
+      '`repeats`, a grant of one repeated syllable (好好好) needs it to grant; `none`: only its refusals and doubts count.',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
     'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsrWorkerPool, tokensToSyllables, type DecodingSpec } from '../gateway/listen/asr/index.js';
 import { searchConfig } from '../gateway/listen/asr/SherpaOnlineRecognizer.js';
 import { TokenAliases } from '../gateway/listen/asr/tokenAliases.js';
-import { lexiconHotwords, loadLexiconFile } from '../gateway/listen/consent/index.js';
+import { lexiconHotwordBoosts, lexiconHotwords, loadLexiconFile } from '../gateway/listen/consent/index.js';
+import { negatableSpans } from '../gateway/listen/consent/hotwords.js';
 import { isResolved, resolveModel, type ResolvedModel } from '../gateway/models.js';
 import { load16k, run } from './helpers/asrAudio.js';
 
@@ -28,6 +29,13 @@ describe('TokenAliases', () => {
     expect(hw.text).toBe('t3 t4\nt5 t6 t7 t8\n');
     expect(hw.count).toBe(2);
     expect(hw.skipped).toEqual(['b ù']);
+  });
+
+  it('gives each phrase its own score when asked (sherpa reads " :score" after the phrase), and checks the scores', () => {
+    const hw = a.hotwords([['h', 'ǎo'], ['k', 'ě', 'y', 'ǐ']], [2, 3]);
+    expect(hw.text).toBe('t3 t4 :2\nt5 t6 t7 t8 :3\n');
+    expect(() => a.hotwords([['h', 'ǎo']], [1, 2])).toThrow(/2 hotword boosts for 1 phrases/);
+    expect(() => a.hotwords([['h', 'ǎo']], [Number.NaN])).toThrow(/finite number/);
   });
 
   it('rejects an empty token table', () => {
@@ -56,6 +64,20 @@ describe('search settings', () => {
     expect(s.config).toMatchObject({ decodingMethod: 'modified_beam_search', maxActivePaths: 4, hotwordsScore: 2 });
     expect(s.hotwords).toBe(hotwords.length);
     expect(s.skipped).toEqual([]);
+  });
+
+  it('weighs the refusal side apart and leaves out consent phrases that span a negator\'s place', () => {
+    const lex = loadLexiconFile('zh');
+    expect([...negatableSpans(lex)].sort()).toEqual(['嗯嗯好', '嗯好', '当然可以', '我同意', '我愿意', '还行'].sort());
+    const { hotwords, boosts } = lexiconHotwordBoosts(lex, model.files.tokens, 2, 3);
+    const boostOf = (t: string[]) => boosts[hotwords.findIndex((h) => h.join(' ') === t.join(' '))];
+    expect(boostOf(['f', 'ǒu'])).toBe(3); // 否, a refusal
+    expect(boostOf(['b', 'ù'])).toBe(3); // 不, a negator
+    expect(boostOf(['h', 'ǎo'])).toBe(2); // 好, a consent
+    expect(boostOf(['t', 'óng', 'y', 'ì'])).toBe(2); // 同意 stays …
+    expect(hotwords).not.toContainEqual(['w', 'ǒ', 't', 'óng', 'y', 'ì']); // … 我同意 goes (我不同意)
+    const s = searchConfig(spec(), { method: 'beam', maxActivePaths: 4, hotwords, boost: 2, phraseBoosts: boosts });
+    expect(s.config).toMatchObject({ hotwordsBuf: expect.stringMatching(/ :3\n/) });
   });
 });
 

@@ -46,6 +46,13 @@ describe('safety rules on a grant', () => {
     expect(decideConsent({ main: 'recogniser', hypotheses: [{ ...h, leadMs: 300, tokenMs: [300, 340] }], speechMs: 700 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
   });
 
+  it('does not grant when the last syllable was cut off (可以吗 heard 可以 m: the unfinished syllable may be 吗)', () => {
+    const cut = hyp('可以');
+    const h = { ...cut, tokens: [...cut.tokens!, 'm'], text: `${cut.text} m`, tokenMs: [...cut.tokenMs!, 360] };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [h], speechMs: 600 }, ctx, RULES)).toMatchObject({ decision: 'unclear', reason: expect.stringMatching(/cut off/) });
+    expect(decideConsent(heard('可以'), ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
   it('does not grant when a long stretch between two recognised syllables was heard as nothing (我…愿意: a lost 不)', () => {
     const tokens = charsToPinyinTokens('我愿意').split(' ');
     const gappy: Hypothesis = { text: tokens.join(' '), tokens, tokenMs: [40, 80, 720, 760, 880, 920], leadMs: 40 };
@@ -67,6 +74,11 @@ describe('safety rules on a grant', () => {
     expect(decideConsent(heard('是', { speechMs: 200 }), ctx, rules)).toMatchObject({ decision: 'granted' });
     // A refusal is never held back by it.
     expect(decideConsent(heard('不', { speechMs: 48 }), ctx, rules)).toMatchObject({ decision: 'refused' });
+    // fragmentGrants listen: the fragment is no answer at all, the window keeps listening; a refusal still decides.
+    const listen = { ...rules, fragmentGrants: 'listen' as const };
+    expect(decideConsent(heard('好好', { speechMs: 32 }), ctx, listen)).toBeNull();
+    expect(decideConsent(heard('好', { speechMs: 192 }), ctx, listen)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('算了', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'refused' });
   });
 
   it('does not grant when a token of the yes was hardly supported by the audio (unboosted log-probability)', () => {
@@ -115,6 +127,31 @@ describe('second opinions can only make granted harder', () => {
     const rules = { ...RULES, requireAgreement: true };
     expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('可以')] }), ctx, rules)).toMatchObject({ decision: 'granted' });
     expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), hyp('他们')] }), ctx, rules)).toMatchObject({ decision: 'unclear' });
+  });
+
+  it('corroborate syllable: the unbiased hearing must have heard a syllable of the grant (算了 heard 好好好 under the bias)', () => {
+    const rules: DecisionRules = { ...RULES, corroborate: 'syllable' };
+    // (算了 itself is a refusal, which stops the grant under every rule; a word outside the lexicon does not.)
+    const invented = decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('算啦')] }), ctx, rules)!;
+    expect(invented).toMatchObject({ decision: 'unclear', reason: expect.stringMatching(/did not corroborate/) });
+    // The bias repaired a tone or a final the unbiased hearing got wrong: the word was there, the grant stands.
+    const repaired = { ...hyp('可以'), tokens: ['k', 'ě', 'y', 'ī'], text: 'k ě y ī' };
+    expect(decideConsent(heard('可以', { hypotheses: [hyp('可以'), repaired] }), ctx, rules)).toMatchObject({ decision: 'granted' });
+    // A fragment the biased search made a yes of, where the unbiased one heard nothing at all, corroborates nothing.
+    expect(decideConsent(heard('是', { hypotheses: [hyp('是'), hyp('')] }), ctx, rules)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('是', { hypotheses: [hyp('是'), hyp('')] }), ctx, RULES)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('好好好')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('算啦')] }), ctx, { ...RULES, corroborate: 'none' })).toMatchObject({ decision: 'granted' });
+  });
+
+  it('corroborate repeats: a grant of one repeated syllable needs the other hearing to grant; agree: every grant does', () => {
+    const repeats: DecisionRules = { ...RULES, corroborate: 'repeats' };
+    expect(decideConsent(heard('好好好', { hypotheses: [hyp('好好好'), hyp('他们')] }), ctx, repeats)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('他们')] }), ctx, repeats)).toMatchObject({ decision: 'granted' });
+    expect(decideConsent(heard('对对', { hypotheses: [hyp('对对'), hyp('对对')] }), ctx, repeats)).toMatchObject({ decision: 'granted' });
+    const agree: DecisionRules = { ...RULES, corroborate: 'agree' };
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('他们')] }), ctx, agree)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('好的', { hypotheses: [hyp('好的'), hyp('好的')] }), ctx, agree)).toMatchObject({ decision: 'granted' });
   });
 
   it('in keyword-spotting mode the spotter carries the decision', () => {

@@ -12,11 +12,28 @@ const tokens = isResolved(model) ? model.files.tokens : undefined;
 const cfg = (asr: Record<string, unknown>, consent: Record<string, unknown>) => loadConfig({}, { asr, consent });
 
 describe('consent settings', () => {
-  it('ships greedy search with no second hearing (what the cross-speaker folds chose)', () => {
+  it.runIf(tokens)('ships hotword search, the refusal side weighed above the consents, with no second hearing (what the cross-speaker folds chose)', () => {
     const c = cfg({}, {});
     const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
-    expect(decoding).toEqual({ method: 'greedy' });
+    expect(decoding).toMatchObject({ method: 'beam', maxActivePaths: 4, boost: 2 });
+    const d = decoding as { hotwords: string[][]; phraseBoosts: number[] };
+    expect(d.phraseBoosts).toHaveLength(d.hotwords.length);
+    expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'f ǒu')]).toBe(3);
+    expect(d.phraseBoosts[d.hotwords.findIndex((h) => h.join(' ') === 'h ǎo')]).toBe(2);
     expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toBeUndefined();
+    // A yes heard in a VAD fragment decides nothing (README, consent: no natural false grant at any cut placement).
+    expect(c.consent).toMatchObject({ minGrantSpeechMs: 96, fragmentGrants: 'listen', corroborate: 'none' });
+  });
+
+  it.runIf(tokens)('puts an unbiased greedy hearing of the same cut beside the hotword search when asked, and none beside greedy', () => {
+    const c = cfg({}, { secondOpinion: 'unbiased', corroborate: 'syllable' });
+    const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);
+    expect(secondOpinion(c, lex, 'pinyin-initial-final', tokens, decoding)).toEqual([{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 0 }]);
+    expect(secondOpinion(cfg({ search: 'greedy' }, { secondOpinion: 'unbiased' }), lex, 'pinyin-initial-final', tokens, { method: 'greedy' })).toBeUndefined();
+  });
+
+  it('keeps greedy search selectable', () => {
+    expect(recogniserSearch(cfg({ search: 'greedy' }, {}), lex, 'pinyin-initial-final', tokens).decoding).toEqual({ method: 'greedy' });
   });
 
   it.runIf(tokens)('biases beam search with the lexicon as hotwords, and puts the keyword spotter beside it when asked', () => {

@@ -2,6 +2,8 @@
 // never on the held-out source and never on the espeak stress set.
 import { describe, expect, it } from 'vitest';
 import type { ConsentItem, Expected } from '../bench/consent/corpus.js';
+import { arrangementVariants, cutsOf, DEFAULT_RULES, parseArrangement, replayDecisions, type Replays } from '../bench/consent/decisions.js';
+import type { ReplayLine } from '../bench/consent/replay.js';
 import { choose, leaveOneSourceOut, objective, tally, type Outcome } from '../bench/consent/folds.js';
 
 function item(source: string, expected: Expected, set: 'natural' | 'espeak' = 'natural'): ConsentItem {
@@ -59,5 +61,52 @@ describe('leave one source out', () => {
     const folds = leaveOneSourceOut(['a', 'b'], (c) => (c === 'a' ? a : b), 0, probe);
     expect(folds.find((f) => f.heldOut === 's1')!.chosen).toBe('a');
     expect(folds.find((f) => f.heldOut === 's2')!.chosen).toBe('b');
+  });
+});
+
+describe('replay arrangements', () => {
+  it('names one arrangement per wire rate as "wide|narrow", the rule overrides applying to both', () => {
+    const a = parseArrangement('hot2r3x@es160|hot2.5r3x@es160+greedy@es160#lead=200', DEFAULT_RULES);
+    expect(a.primary).toBe('hot2r3x@es160');
+    expect(a.at8k).toMatchObject({ primary: 'hot2.5r3x@es160', alternatives: ['greedy@es160'] });
+    expect(a.rules.maxUnheardLeadMs).toBe(200);
+    expect(a.at8k!.rules.maxUnheardLeadMs).toBe(200);
+    expect(arrangementVariants(a)).toEqual(['hot2r3x@es160', 'hot2.5r3x@es160', 'greedy@es160']);
+  });
+});
+
+describe('replays at moved cuts', () => {
+  const item = { label: { file: 'natural/x.wav' }, set: 'natural', expected: 'refused', speaker: 'x', source: 's' } as unknown as ConsentItem;
+  // One answer: the VAD's own cut heard 算了; the cut moved 40 ms later heard 好好 (the live false grant).
+  const line = (cut: string | undefined, tokens: string[], endedT: number): ReplayLine => ({
+    variant: 'v', file: 'natural/x.wav', rate: '8k', phase: 0, ...(cut ? { cut } : {}), labelOnsetT: 600, labelEndT: 1000,
+    endSilenceMs: 160, preRollMs: 400, tailMs: 480,
+    utterances: [{ onsetT: 700, endedT, flushMs: 5, hyp: { tokens, timesMs: tokens.map((_, i) => 40 + 40 * i) } }],
+  });
+  const replays: Replays = new Map([['v', new Map([
+    ['natural/x.wav|8k|0|0:0', line(undefined, ['s', 'uàn', 'l', 'e'], 1160)],
+    ['natural/x.wav|8k|0|0:40', line('0:40', ['h', 'ǎo', 'h', 'ǎo'], 1200)],
+    ['natural/x.wav|8k|0|0:-88', line('0:-88', ['h', 'ǎo', 'h', 'ǎo'], 1072)],
+  ])]]);
+
+  it('lists the VAD\'s own cut first and decides every placement, with a decision time only at the VAD\'s own', () => {
+    expect(cutsOf(replays)).toEqual(['0:0', '0:-88', '0:40']);
+    const rules = { ...DEFAULT_RULES, minGrantSpeechMs: 0 };
+    const ds = replayDecisions([item], replays, parseArrangement('v', rules), [0], undefined, ['8k'], cutsOf(replays));
+    expect(ds.map((d) => [d.cut, d.decision])).toEqual([['0:0', 'refused'], ['0:-88', 'granted'], ['0:40', 'granted']]);
+    expect(ds.map((d) => d.latencyMs)).toEqual([1160 + 5 - 1000, null, null]);
+  });
+
+  it('measures speech from the VAD\'s end, not the moved one, so a cut that ends early makes no fragment of an answer', () => {
+    // 300 ms of speech at the VAD's cut: a moved end 88 ms earlier is still 300 ms, above the fragment rule's 96.
+    const rules = { ...DEFAULT_RULES, minGrantSpeechMs: 250, fragmentGrants: 'unclear' as const };
+    const ds = replayDecisions([item], replays, parseArrangement('v', rules), [0], undefined, ['8k'], ['0:-88']);
+    expect(ds[0]).toMatchObject({ decision: 'granted' });
+  });
+
+  it('reads corroboration and fragment rules from a candidate name', () => {
+    const a = parseArrangement('hot2r3x+greedy#co=syllable:speech=96:frag=listen', DEFAULT_RULES);
+    expect(a.rules).toMatchObject({ corroborate: 'syllable', minGrantSpeechMs: 96, fragmentGrants: 'listen' });
+    expect(() => parseArrangement('hot2r3x#co=maybe', DEFAULT_RULES)).toThrow(/rule override/);
   });
 });

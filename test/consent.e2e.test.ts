@@ -19,11 +19,13 @@ import { startGateway } from './helpers/gateway.js';
 
 /**
  * Correct decisions per set, rate and class: the fewest of the measured runs with the shipped settings (README,
- * consent: `earshot eval consent` and this test), less one item on natural voices and two on the stress set.
+ * consent: `earshot eval consent` and this test), less one item on natural voices and two on the stress set, and never
+ * below the floors of the settings shipped before (greedy search: natural 48/36/24 and 48/34/24, espeak 10/14/14 and
+ * 5/11/14).
  */
 const FLOORS: Record<ConsentSet, Record<Rate, Record<Expected, number>>> = {
-  natural: { '16k': { granted: 48, refused: 36, unclear: 24 }, '8k': { granted: 48, refused: 34, unclear: 24 } },
-  espeak: { '16k': { granted: 10, refused: 14, unclear: 14 }, '8k': { granted: 5, refused: 11, unclear: 14 } },
+  natural: { '16k': { granted: 53, refused: 38, unclear: 24 }, '8k': { granted: 48, refused: 37, unclear: 24 } },
+  espeak: { '16k': { granted: 11, refused: 16, unclear: 14 }, '8k': { granted: 7, refused: 15, unclear: 14 } },
 };
 
 const items = consentItems(AUDIO_DIR);

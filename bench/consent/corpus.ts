@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Resampler } from '../../gateway/audio/resampler.js';
 import { readWavFloat } from '../../gateway/audio/wav.js';
 import { readLabels, type Label } from '../scenarios.js';
+import { prepare, type Prep } from './narrowband.js';
 
 export type ConsentSet = 'natural' | 'espeak';
 export type Expected = 'granted' | 'refused' | 'unclear';
@@ -61,9 +62,10 @@ export function wireFile(item: ConsentItem, rate: Rate): string {
  * The item's audio at 16 kHz as the recogniser gets it on a call: the 16 kHz file, or the 8 kHz μ-law twin decoded
  * and upsampled by the gateway's own resampler (as the listen worker does). `leadMs` more of the
  * clip's own opening noise floor goes first (the answer starting at another point of the call's frame grid), and
- * `trailMs` of digital silence after (a line that stays open after the answer).
+ * `trailMs` of digital silence after (a line that stays open after the answer). `prep` other than `ours` changes one
+ * thing of that path, to find where narrowband audio loses answers (./narrowband.ts).
  */
-export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0, trailMs = 0): Float32Array {
+export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0, trailMs = 0, prep: Prep = 'ours'): Float32Array {
   const clip = readWavFloat(join(dir, wireFile(item, rate)));
   const wireRate = rate === '16k' ? 16000 : 8000;
   if (clip.sampleRate !== wireRate) throw new Error(`${wireFile(item, rate)}: ${clip.sampleRate} Hz, expected ${wireRate}`);
@@ -71,6 +73,7 @@ export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0,
   const wire = new Float32Array(lead + clip.samples.length + Math.round((trailMs * wireRate) / 1000));
   for (let i = 0; i < lead; i++) wire[i] = clip.samples[i % Math.max(1, Math.min(clip.samples.length, wireRate / 10))]!;
   wire.set(clip.samples, lead);
+  if (prep !== 'ours') return prepare(prep, rate, wire);
   if (rate === '16k') return wire;
   // The resampler keeps its state across calls, so the whole clip at once is what 20 ms frames would give.
   return new Resampler(8000, 16000).process(wire);

@@ -9,7 +9,7 @@ import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
-import { consentItems, RATES, type ConsentItem } from './corpus.js';
+import { consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
 import { fmtTally, tally, type Outcome } from './folds.js';
 import type { ReplayHyp, ReplayLine } from './replay.js';
 
@@ -19,6 +19,8 @@ export interface Arrangement {
   spotter?: string;
   /** Alternatives are heard only when the main hearing placed nothing (the utterance decoded again after it). */
   lazy?: boolean;
+  /** Another arrangement for 8 kHz calls (`16k-arrangement|8k-arrangement`): a setting per wire rate. */
+  at8k?: Arrangement;
   /** endSilenceMs: what the replay was cut with when the replay line does not say (speech_ended comes that long after the last speech frame). */
   rules: DecisionRules & { endSilenceMs: number };
 }
@@ -32,16 +34,24 @@ export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
   maxUnheardGapMs: SHIPPED.maxUnheardGapMs,
   minUnclearSpeechMs: 250,
   minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
+  fragmentGrants: SHIPPED.fragmentGrants,
   minGrantLogProb: SHIPPED.minGrantLogProb,
   endSilenceMs: SHIPPED.endSilenceMs,
 };
 
 /**
  * "main[+alternative…][/spotter]" (alternatives decoded beside the main one), or "main~alternative" (the answer
- * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160".
+ * heard again only when the main hearing placed nothing), e.g. "hot1.5", "hot1.5+hot1.5@240", "hot2@320~hot2@160";
+ * "wide|narrow" for one arrangement per wire rate (16 kHz | 8 kHz), e.g. "hot1.5@es160|hot2.5@es160#lead=200".
  */
 export function parseArrangement(name: string, rules: Arrangement['rules']): Arrangement {
-  const [heard, overrides] = name.split('#');
+  const [heardBoth, overrides] = name.split('#');
+  if (heardBoth!.includes('|')) {
+    const [wide, narrow] = heardBoth!.split('|');
+    const rest = overrides === undefined ? '' : `#${overrides}`;
+    return { ...parseArrangement(wide! + rest, rules), at8k: parseArrangement(narrow! + rest, rules) };
+  }
+  const heard = heardBoth;
   const [recognisers, spotter] = heard!.split('/');
   if (overrides) rules = withRules(rules, overrides);
   const lazy = recognisers!.includes('~');
@@ -49,14 +59,23 @@ export function parseArrangement(name: string, rules: Arrangement['rules']): Arr
   return { primary: primary!, alternatives, spotter: spotter || undefined, rules, lazy };
 }
 
-/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400`. */
-const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb' };
+/** Rule overrides of a candidate name's `#` part: `lead=240:speech=96:lp=-2.5:match=0.8:gap=400:co=syllable:frag=listen`. */
+const RULE_KEYS: Record<string, keyof DecisionRules> = { lead: 'maxUnheardLeadMs', gap: 'maxUnheardGapMs', match: 'minGrantConfidence', speech: 'minGrantSpeechMs', lp: 'minGrantLogProb', co: 'corroborate' };
+const CORROBORATE = ['none', 'agree', 'syllable', 'repeats'];
 
 export function withRules(rules: Arrangement['rules'], overrides: string): Arrangement['rules'] {
   const out = { ...rules };
   for (const kv of overrides.split(':').filter(Boolean)) {
     const [k, v] = kv.split('=');
     const key = RULE_KEYS[k!];
+    if (k === 'frag' && (v === 'unclear' || v === 'listen')) {
+      out.fragmentGrants = v;
+      continue;
+    }
+    if (key === 'corroborate' && CORROBORATE.includes(v!)) {
+      out.corroborate = v as DecisionRules['corroborate'];
+      continue;
+    }
     if (!key || v === undefined || Number.isNaN(Number(v))) throw new Error(`rule override "${kv}": use ${Object.keys(RULE_KEYS).join(', ')}=NUMBER`);
     (out as Record<string, unknown>)[key] = Number(v);
   }
@@ -64,7 +83,7 @@ export function withRules(rules: Arrangement['rules'], overrides: string): Arran
 }
 
 export function arrangementVariants(a: Arrangement): string[] {
-  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : [])];
+  return [a.primary, ...(a.alternatives ?? []), ...(a.spotter ? [a.spotter] : []), ...(a.at8k ? arrangementVariants(a.at8k) : [])];
 }
 
 export type Replays = Map<string, Map<string, ReplayLine>>; // variant → `${file}|${rate}|${phase}` → line
@@ -76,7 +95,7 @@ export function loadReplays(dir: string, variants: string[]): Replays {
     for (const line of readFileSync(join(dir, `${v}.jsonl`), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const l = JSON.parse(line) as ReplayLine;
-      m.set(`${l.file}|${l.rate}|${l.phase}`, l);
+      m.set(`${l.file}|${l.rate}|${l.phase}|${l.cut ?? '0:0'}`, l);
     }
     out.set(v, m);
   }
@@ -88,11 +107,20 @@ export function phasesOf(replays: Replays): number[] {
   return [...new Set([...(first?.values() ?? [])].map((l) => l.phase))].sort((a, b) => a - b);
 }
 
+/** The cut placements the replays hold ("ds:de", the VAD's own "0:0" first). */
+export function cutsOf(replays: Replays): string[] {
+  const first = replays.values().next().value as Map<string, ReplayLine> | undefined;
+  const cuts = [...new Set([...(first?.values() ?? [])].map((l) => l.cut ?? '0:0'))];
+  return cuts.sort((a, b) => (a === '0:0' ? -1 : b === '0:0' ? 1 : a.localeCompare(b)));
+}
+
 export function toHypothesis(h: ReplayHyp): Hypothesis {
   return { text: h.tokens.join(' '), tokens: h.tokens, logProbs: h.logProbs, tokenMs: h.timesMs, leadMs: h.timesMs?.length ? h.timesMs[0]! : null };
 }
 
 export interface Decided extends Outcome {
+  /** The cut placement ("ds:de"), see bench/consent/replay.ts --cuts. */
+  cut: string;
   transcript: string;
   reason: string;
   confidence: number;
@@ -102,12 +130,17 @@ export interface Decided extends Outcome {
 
 const classifier = new ConsentClassifier();
 
-export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arrangement, phases: number[], calibration?: Calibration): Decided[] {
+/**
+ * Every (item, rate, phase, cut) decided. `cuts` defaults to the VAD's own cut only ("0:0"); pass cutsOf(replays)
+ * for every placement the replay holds.
+ */
+export function replayDecisions(items: ConsentItem[], replays: Replays, both: Arrangement, phases: number[], calibration?: Calibration, rates: readonly Rate[] = RATES, cuts: readonly string[] = ['0:0']): Decided[] {
   const out: Decided[] = [];
   for (const item of items) {
-    for (const rate of RATES) {
-      for (const phase of phases) {
-        const key = `${item.label.file}|${rate}|${phase}`;
+    for (const rate of rates) {
+      const a = rate === '8k' && both.at8k ? both.at8k : both;
+      for (const phase of phases) for (const cut of cuts) {
+        const key = `${item.label.file}|${rate}|${phase}|${cut}`;
         const get = (v: string) => {
           const l = replays.get(v)?.get(key);
           if (!l) throw new Error(`no replay of ${key} for ${v}`);
@@ -118,14 +151,15 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arran
         const spotter = a.spotter ? get(a.spotter) : null;
         // latencyMs: an estimate of the decision time after the labelled end of speech (speech_ended plus every
         // decoder's finish CPU).
-        let decided: Decided = { item, rate, phase, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
+        let decided: Decided = { item, rate, phase, cut, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
         // As ConsentSession: utterance after utterance until one decides.
         for (let u = 0; u < main.utterances.length; u++) {
           const mu = main.utterances[u]!;
           const heard: Heard = {
             main: 'recogniser',
             hypotheses: [main, ...(a.lazy ? [] : others)].map((l) => toHypothesis(l.utterances[u]!.hyp)),
-            speechMs: mu.endedT - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
+            // A moved cut's end (replay.ts --cuts) moves where the audio stops, not how long the callee spoke.
+            speechMs: mu.endedT - Number(cut.split(':')[1]) - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
           };
           let flush = mu.flushMs + (a.lazy ? 0 : others.reduce((n, l) => n + l.utterances[u]!.flushMs, 0));
           if (spotter) {
@@ -143,7 +177,9 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, a: Arran
           }
           if (!v) continue;
           const at = mu.endedT + flush;
-          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs: Math.round(at - main.labelEndT), features: decisionFeatures(v, heard) };
+          // A moved cut (replay.ts --cuts) tests what is decided, not when: only the VAD's own cut has a decision time.
+          const latencyMs = cut === '0:0' ? Math.round(at - main.labelEndT) : null;
+          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs, features: decisionFeatures(v, heard) };
           break;
         }
         out.push(decided);
@@ -174,19 +210,21 @@ export function rulesFrom(v: { gap?: string; lead?: string; match?: string; agre
 }
 
 // Usage: tsx bench/consent/decisions.ts [corpus dir] --arrangement hot2@320~hot2@160 [--replay DIR] [--gap MS]
-//          [--alt-grants] [--errors]
+//          [--alt-grants] [--errors] [--sets natural,espeak] [--rates 16k,8k] (what the replay holds)
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { ...REPLAY_OPTIONS, arrangement: { type: 'string', default: 'greedy' }, errors: { type: 'boolean', default: false }, sets: { type: 'string', default: 'natural,espeak' }, rates: { type: 'string', default: RATES.join(',') } }, allowPositionals: true });
+  const rates = values.rates.split(',') as Rate[];
+  const sets = values.sets.split(',') as ConsentSet[];
   const a = parseArrangement(values.arrangement, rulesFrom(values));
   const replays = loadReplays(values.replay, arrangementVariants(a));
-  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio')), replays, a, phasesOf(replays));
-  for (const set of ['natural', 'espeak'] as const) {
-    for (const rate of RATES) {
+  const ds = replayDecisions(consentItems(resolve(positionals[0] ?? '../shared/audio'), { sets }), replays, a, phasesOf(replays), undefined, rates, cutsOf(replays));
+  for (const set of sets) {
+    for (const rate of rates) {
       console.log(`${set.padEnd(7)} ${rate.padEnd(3)} ${fmtTally(tally(ds.filter((d) => d.item.set === set && d.rate === rate)))}`);
     }
   }
   if (values.errors) {
-    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
+    for (const d of ds) if ((d.decision !== d.item.expected && d.item.set === 'natural') || (d.decision === 'granted' && d.item.expected !== 'granted')) console.log(`  ${d.item.set} ${d.rate} ${String(d.phase).padStart(4)} ${d.cut.padStart(9)} ${d.item.speaker.padEnd(18)} ${String(d.item.label.text).padEnd(8)} ${d.item.expected} → ${d.decision}  "${d.transcript}"  ${d.reason}`);
   }
 }
 

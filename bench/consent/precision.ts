@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consentItems, RATES } from './corpus.js';
-import { loadReplays, parseArrangement, phasesOf, REPLAY_OPTIONS, replayDecisions, rulesFrom, withRules } from './decisions.js';
+import { arrangementVariants, loadReplays, parseArrangement, phasesOf, REPLAY_OPTIONS, replayDecisions, rulesFrom, withRules } from './decisions.js';
 
 function main(): void {
   const { values, positionals } = parseArgs({
@@ -16,13 +16,13 @@ function main(): void {
     allowPositionals: true,
   });
   const base = parseArrangement(values.arrangement, rulesFrom(values));
-  const replays = loadReplays(values.replay, [base.primary, ...(base.alternatives ?? []), ...(base.spotter ? [base.spotter] : [])]);
+  const replays = loadReplays(values.replay, arrangementVariants(base));
   const items = consentItems(resolve(positionals[0] ?? '../shared/audio'));
   const phases = phasesOf(replays);
   console.log(`${values.arrangement}: ${values.rule} swept; natural and espeak answers × ${phases.length} cuts`);
   console.log(`${values.rule.padStart(6)}  set      rate  grants  right  precision  granted recall  false grants`);
   for (const v of values.values.split(',')) {
-    const a = { ...base, rules: withRules(base.rules, `${values.rule}=${v}`) };
+    const a = { ...base, rules: withRules(base.rules, `${values.rule}=${v}`), ...(base.at8k ? { at8k: { ...base.at8k, rules: withRules(base.at8k.rules, `${values.rule}=${v}`) } } : {}) };
     const ds = replayDecisions(items, replays, a, phases);
     for (const set of ['natural', 'espeak'] as const) {
       for (const rate of RATES) {

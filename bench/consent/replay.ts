@@ -6,19 +6,25 @@
 // 32 ms VAD frames; so every clip is replayed at several `phases` — a few ms more of its own noise floor first —
 // and a variant is judged over all of them, not over the one phase a real-time run happens to hit.
 //
-// Writes one JSON line per (item, rate, phase) per variant with the hypotheses of each utterance, which
+// Where the VAD cuts an answer is not fixed either: under load a live call's frames arrive late and in bursts, and
+// its cut moved against the replay's (算了 granted live as 好好好 at 8 kHz with a cut the nominal replay never made).
+// `--cuts ds:de,…` replays every utterance once per pair, its start moved ds ms and its end de ms (positive: later)
+// from where the VAD put them, so that a safety claim can be checked at every placement, not at one
+// (bench/consent/decisions.ts counts a false grant when any placement of an answer grants it).
+//
+// Writes one JSON line per (item, rate, phase, cut) per variant with the hypotheses of each utterance, which
 // bench/consent/decisions.ts replays through the gateway's decision code.
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--tail-fill zeros|repeat] [--suffix @tag]
+//          [--cuts 0:0,-136:-72,104:88 …] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createEngine } from '../../gateway/listen/asr/backends.js';
 import type { AsrEngineSpec, EngineStream } from '../../gateway/listen/asr/engine.js';
-import { buildKeywords, keywordsFileText, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
+import { buildKeywords, keywordsFileText, lexiconHotwordBoosts, lexiconHotwords, loadLexiconFile, readTokenSet, RECOMMENDED_KWS_SETTINGS } from '../../gateway/listen/consent/index.js';
 import { ConfigSchema } from '../../gateway/config.js';
 import { ThreadCpuClock } from '../../gateway/infer/threadCpu.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
@@ -45,6 +51,8 @@ export interface ReplayLine {
   file: string;
   rate: Rate;
   phase: number;
+  /** The cut's start and end moved from the VAD's, ms ("ds:de"; absent: "0:0", the VAD's own). */
+  cut?: string;
   /** Inbound ms of the labelled speech onset and end (phase included). */
   labelOnsetT: number;
   labelEndT: number;
@@ -55,15 +63,25 @@ export interface ReplayLine {
   utterances: ReplayUtterance[];
 }
 
-/** Named recogniser variants: greedy | beam | hot<boost>[p<paths>] (beam + lexicon hotwords) | kws[<threshold>]. */
+/**
+ * Named recogniser variants: greedy | beam | hot<boost>[r<refusal-side boost>[x]][p<paths>] (beam + lexicon hotwords) |
+ * kws[<threshold>].
+ */
 export function variantSpec(name: string, base: Omit<AsrEngineSpec, 'mode' | 'dynamicBatch'>): AsrEngineSpec {
   const spec: AsrEngineSpec = { ...base, mode: 'recognizer', dynamicBatch: false };
   if (name === 'greedy') return spec;
   if (name === 'beam') return { ...spec, decoding: { method: 'beam', maxActivePaths: 4 } };
-  let m = /^hot([\d.]+)(?:p(\d+))?$/.exec(name);
+  let m = /^hot([\d.]+)(?:r([\d.]+))?(x)?(?:p(\d+))?$/.exec(name);
   if (m) {
+    const paths = m[4] ? Number(m[4]) : 4;
+    if (m[2]) {
+      // hot<boost>r<refusal boost>[x]: the refusal side of the lexicon boosted on its own; x: without the consent
+      // phrases that span a negator's place (我同意 …).
+      const { hotwords, boosts } = lexiconHotwordBoosts(loadLexiconFile('zh'), base.files.tokens, Number(m[1]), Number(m[2]), { keepNegatableSpans: !m[3] });
+      return { ...spec, decoding: { method: 'beam', maxActivePaths: paths, hotwords, boost: Number(m[1]), phraseBoosts: boosts } };
+    }
     const hotwords = lexiconHotwords(loadLexiconFile('zh'), base.files.tokens);
-    return { ...spec, decoding: { method: 'beam', maxActivePaths: m[2] ? Number(m[2]) : 4, hotwords, boost: Number(m[1]) } };
+    return { ...spec, decoding: { method: 'beam', maxActivePaths: paths, hotwords, boost: Number(m[1]) } };
   }
   m = /^kws([\d.]+)?$/.exec(name);
   if (m) {
@@ -108,6 +126,7 @@ interface Job {
   item: ConsentItem;
   rate: Rate;
   phase: number;
+  cut: string;
   x: Float32Array;
   utts: VadUtterance[];
 }
@@ -125,12 +144,15 @@ async function main(): Promise<void> {
       'tail-ms': { type: 'string', default: '480' },
       'tail-fill': { type: 'string', default: 'zeros' },
       suffix: { type: 'string', default: '' },
+      cuts: { type: 'string', default: '0:0' },
+      prep: { type: 'string', default: 'ours' },
+      rates: { type: 'string', default: RATES.join(',') },
     },
     allowPositionals: true,
   });
   if (!positionals[0]) throw new Error('usage: replay.ts <corpus dir> --variants greedy,hot1.5 [--out DIR] [--phases 0,8,16,24] …');
   const opt = {
-    dir: positionals[0], variants: values.variants, out: values.out, phases: values.phases, sets: values.sets, suffix: values.suffix,
+    dir: positionals[0], variants: values.variants, out: values.out, prep: values.prep, phases: values.phases, sets: values.sets, suffix: values.suffix,
     endSilenceMs: Number(values['end-silence-ms']), endThreshold: Number(values['end-threshold']), preRollMs: Number(values['pre-roll-ms']),
     tailMs: Number(values['tail-ms']), fill: values['tail-fill'] as 'zeros' | 'repeat', maxUtterances: 3,
   };
@@ -143,10 +165,27 @@ async function main(): Promise<void> {
 
   // The eval streams the clip, then line silence until the decision: 3 s is more than any decision takes.
   const jobs: Job[] = [];
-  for (const item of items) for (const rate of RATES) for (const phase of phases) jobs.push({ item, rate, phase, x: audio16k(dir, item, rate, phase, 3000), utts: [] });
+  const cuts = values.cuts.split(',').map((c) => {
+    const [ds, de] = c.split(':').map(Number);
+    if (!Number.isFinite(ds) || !Number.isFinite(de)) throw new Error(`--cuts: "${c}" is not ds:de`);
+    return { name: `${ds}:${de}`, ds: ds!, de: de! };
+  });
+  const base0: Job[] = [];
+  for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) base0.push({ item, rate, phase, cut: '0:0', x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
   const vad = await loadVad();
-  const probs = await frameProbs(vad, jobs.map((j) => j.x));
-  jobs.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
+  // The VAD always hears the call's own path: a preparation changes what the recogniser hears, not where the cut falls.
+  const probs = await frameProbs(vad, base0.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
+  base0.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
+  // Every cut moves each utterance's start and end (the onset stays the VAD's: token times and the unheard lead are
+  // measured from it, as ConsentSession measures them); an end moved before the start leaves the utterance out.
+  for (const c of cuts) {
+    for (const j of base0) {
+      const utts = j.utts
+        .map((u) => ({ onsetT: u.onsetT, endedT: u.endedT + c.de, startShiftMs: c.ds }))
+        .filter((u) => u.endedT - opt.endSilenceMs > u.onsetT + c.ds - opt.preRollMs + 32);
+      jobs.push({ ...j, cut: c.name, utts });
+    }
+  }
   process.stderr.write(`${jobs.length} cuts; ${jobs.filter((j) => j.utts.length === 0).length} without an utterance, ${jobs.filter((j) => j.utts.length > 1).length} with several\n`);
 
   mkdirSync(opt.out, { recursive: true });
@@ -158,8 +197,8 @@ async function main(): Promise<void> {
     let audioMs = 0;
     for (const j of jobs) {
       const out: ReplayUtterance[] = [];
-      for (const u of j.utts) {
-        const a = Math.max(0, Math.round((u.onsetT - opt.preRollMs) * 16));
+      for (const u of j.utts as (VadUtterance & { startShiftMs?: number })[]) {
+        const a = Math.max(0, Math.round((u.onsetT - opt.preRollMs + (u.startShiftMs ?? 0)) * 16));
         const b = Math.min(j.x.length, Math.round(u.endedT * 16));
         const seg = j.x.slice(a, b);
         const es = engine.createStream();
@@ -172,10 +211,10 @@ async function main(): Promise<void> {
         if (h.times) hyp.timesMs = h.times.map(rel);
         else if (h.startSec !== undefined && !h.hits) hyp.timesMs = [rel(h.startSec)];
         if (h.hits) hyp.hits = h.hits.map((k) => ({ keyword: k.keyword, startMs: k.startSec === undefined ? undefined : rel(k.startSec), endMs: k.endSec === undefined ? undefined : rel(k.endSec) }));
-        out.push({ ...u, hyp, flushMs: Math.round(flushMs * 10) / 10 });
+        out.push({ onsetT: u.onsetT, endedT: u.endedT, hyp, flushMs: Math.round(flushMs * 10) / 10 });
       }
       const line: ReplayLine = {
-        variant: variant + opt.suffix, file: j.item.label.file, rate: j.rate, phase: j.phase,
+        variant: variant + opt.suffix, file: j.item.label.file, rate: j.rate, phase: j.phase, ...(j.cut === '0:0' ? {} : { cut: j.cut }),
         labelOnsetT: j.item.label.speechOnsetMs! + j.phase, labelEndT: j.item.label.speechEndMs! + j.phase,
         endSilenceMs: opt.endSilenceMs, preRollMs: opt.preRollMs, tailMs: opt.tailMs, utterances: out,
       };

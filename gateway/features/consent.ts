@@ -13,7 +13,7 @@ import {
   buildKeywords,
   decideConsent,
   keywordsFileText,
-  lexiconHotwords,
+  lexiconHotwordBoosts,
   loadCalibration,
   loadLexiconFile,
   readTokenSet,
@@ -96,9 +96,11 @@ export class ConsentFeature implements Plugin {
       maxUnheardGapMs: cfg.consent.maxUnheardGapMs,
       minUnclearSpeechMs: 250,
       minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
+      fragmentGrants: cfg.consent.fragmentGrants,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
       grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
+      corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
@@ -224,20 +226,23 @@ function spotterSettings(lex: LexiconFile, tokensPath: string): Record<string, u
 
 /** `asr.search` as a decoding spec: the lexicon becomes the hotwords of a pinyin-token transducer. */
 export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined): { decoding: DecodingSpec; note?: string } {
-  const { search, beamPaths, hotwordBoost } = cfg.asr;
+  const { search, beamPaths, hotwordBoost, refusalHotwordBoost } = cfg.asr;
   if (search === 'greedy') return { decoding: { method: 'greedy' } };
   if (search === 'beam') return { decoding: { method: 'beam', maxActivePaths: beamPaths } };
   if (tokenType !== 'pinyin-initial-final') {
     // The lexicon is compiled to pinyin tokens only; other models get the search without the biasing.
     return { decoding: { method: 'beam', maxActivePaths: beamPaths }, note: `asr.search "hotwords" needs a pinyin-token model (${tokenType}): beam search without hotwords` };
   }
-  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords: lexiconHotwords(lex, tokensPath), boost: hotwordBoost } };
+  const { hotwords, boosts } = lexiconHotwordBoosts(lex, tokensPath, hotwordBoost, refusalHotwordBoost);
+  return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords, boost: hotwordBoost, phraseBoosts: boosts } };
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */
 export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
   const which = cfg.consent.secondOpinion;
   if (which === 'none' || which === 'rehear') return undefined;
+  // Greedy beside the biased search: what the audio says without the bias, over the same cut (skip 0).
+  if (which === 'unbiased') return decoding.method === 'greedy' ? undefined : [{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 0 }];
   if (which === 'shifted') {
     // Beside the first decode the second can only start later in the same audio.
     if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');

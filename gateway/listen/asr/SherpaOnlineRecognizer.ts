@@ -55,7 +55,7 @@ export function searchConfig(spec: AsrEngineSpec, d: DecodingSpec | undefined): 
   const tokensPath = spec.files.tokens;
   if (!tokensPath) throw new Error(`model ${spec.entry.id}: no tokens file`);
   const aliases = TokenAliases.fromFile(tokensPath);
-  const hw = aliases.hotwords(d.hotwords);
+  const hw = aliases.hotwords(d.hotwords, d.phraseBoosts);
   if (hw.count === 0) return { config, aliases: null, hotwords: 0, skipped: hw.skipped };
   Object.assign(config, { hotwordsBuf: hw.text, hotwordsBufSize: Buffer.byteLength(hw.text), hotwordsScore: d.boost ?? 1.5 });
   return { config, aliases, hotwords: hw.count, skipped: hw.skipped };
@@ -87,7 +87,10 @@ export class SherpaOnlineRecognizer implements AsrEngine {
       enableEndpoint: 0,
     });
     this.dynamicBatch = spec.dynamicBatch;
-    const how = spec.decoding?.method === 'beam' ? `beam ${spec.decoding.maxActivePaths ?? 4}${search.hotwords ? `, ${search.hotwords} hotwords +${spec.decoding.boost ?? 1.5}` : ''}` : 'greedy';
+    const d = spec.decoding;
+    const most = d?.phraseBoosts?.length ? Math.max(...d.phraseBoosts) : undefined;
+    const boosts = most !== undefined && most !== (d?.boost ?? 1.5) ? ` (up to +${most})` : '';
+    const how = d?.method === 'beam' ? `beam ${d.maxActivePaths ?? 4}${search.hotwords ? `, ${search.hotwords} hotwords +${d.boost ?? 1.5}${boosts}` : ''}` : 'greedy';
     this.name = `sherpa-online-recognizer:${spec.entry.id} (${how})`;
   }
 

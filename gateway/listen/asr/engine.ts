@@ -56,6 +56,8 @@ export interface DecodingSpec {
   hotwords?: string[][];
   /** Log-probability added per matched hotword token. */
   boost?: number;
+  /** Per hotword (same order as `hotwords`): its own boost instead of `boost`, e.g. refusals weighed above consents. */
+  phraseBoosts?: number[];
 }
 
 /** A hypothesis as the backend sees it; times are seconds from the start of the utterance. */

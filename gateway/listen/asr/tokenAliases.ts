@@ -38,13 +38,15 @@ export class TokenAliases {
 
   /**
    * Hotword phrases (model tokens) as sherpa's hotwords text, one phrase per line. A phrase with a token the model
-   * does not have is left out and listed in `skipped`, never boosted on a part of itself.
+   * does not have is left out and listed in `skipped`, never boosted on a part of itself. With `boosts` (one per
+   * phrase) each line carries its own score (sherpa's ` :score` suffix), which replaces the recogniser-wide one.
    */
-  hotwords(phrases: readonly string[][]): { text: string; count: number; skipped: string[] } {
+  hotwords(phrases: readonly string[][], boosts?: readonly number[]): { text: string; count: number; skipped: string[] } {
+    if (boosts && boosts.length !== phrases.length) throw new Error(`${boosts.length} hotword boosts for ${phrases.length} phrases`);
     const lines: string[] = [];
     const skipped: string[] = [];
     const seen = new Set<string>();
-    for (const p of phrases) {
+    for (const [i, p] of phrases.entries()) {
       const aliases = p.map((t) => this.toAlias.get(t));
       if (p.length === 0 || aliases.some((a) => a === undefined)) {
         skipped.push(p.join(' '));
@@ -53,7 +55,9 @@ export class TokenAliases {
       const line = aliases.join(' ');
       if (seen.has(line)) continue;
       seen.add(line);
-      lines.push(line);
+      const b = boosts?.[i];
+      if (b !== undefined && !(Number.isFinite(b) && b >= 0)) throw new Error(`hotword boost ${b} of "${p.join(' ')}": a finite number ≥ 0`);
+      lines.push(b === undefined ? line : `${line} :${b}`);
     }
     return { text: lines.length ? lines.join('\n') + '\n' : '', count: lines.length, skipped };
   }

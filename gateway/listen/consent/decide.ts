@@ -19,6 +19,7 @@ import { soundsLikeComplaint } from './complaint.js';
 import { spottedToInput, type SpottedKeyword } from './keywords.js';
 import type { Language, TokenType } from './lexicon.js';
 import { INITIALS } from './pinyin.js';
+import { tokensToSyllables } from '../asr/syllables.js';
 
 export interface Hypothesis {
   /** Recogniser output as the classifier reads it (space-separated model tokens for pinyin models). */
@@ -54,6 +55,15 @@ export interface DecisionRules {
   minUnclearSpeechMs: number;
   /** A `granted` needs every other recogniser hypothesis to grant too (not merely not to doubt it). */
   requireAgreement?: boolean;
+  /**
+   * What a grant of the biased search needs from the other recogniser hearings of the same answer (the unbiased
+   * greedy decode beside it, consent.secondOpinion "unbiased"): `agree`, each grants too; `syllable`, each heard at
+   * least one syllable (tone-blind) of the granting transcript — the bias may repair a tone or a final, not invent
+   * a word the audio never suggested (算了 heard 好好好 under the bias, 算了 without it); `repeats`, a grant made of
+   * one syllable repeated (好好好, 对对) needs another hearing to grant. `none` (default): only their refusals and
+   * doubts count.
+   */
+  corroborate?: 'none' | 'agree' | 'syllable' | 'repeats';
   /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
   grantFromAlternative?: boolean;
   /**
@@ -61,6 +71,12 @@ export interface DecisionRules {
    * answer. Default 0 (off).
    */
   minGrantSpeechMs?: number;
+  /**
+   * What such a fragment's grant decides: `unclear` (default), or `listen` — nothing, as speech too short to be an
+   * answer, so the window keeps listening and the next utterance decides (at 8 kHz the VAD often marks a 32 ms
+   * fragment ahead of the answer itself: 算了 preceded by a fragment heard 好好).
+   */
+  fragmentGrants?: 'unclear' | 'listen';
   /**
    * A `granted` whose hypothesis holds a token the model itself gave a log-probability below this (without any
    * hotword boost: what the audio, not the bias, says) is `unclear`. Default -Infinity (off).
@@ -118,6 +134,34 @@ export function longestGapMs(h: Hypothesis, tokenType: TokenType): number {
     if (!insideSyllable) gap = Math.max(gap, t[i]! - t[i - 1]!);
   }
   return gap;
+}
+
+/** Tone-blind syllables of a hypothesis (pinyin models), or its tokens (other models). */
+function syllablesOf(h: Hypothesis, tokenType: TokenType): string[] {
+  const tokens = h.tokens?.length ? h.tokens : h.text.split(/\s+/).filter(Boolean);
+  return tokenType === 'pinyin-initial-final' ? tokensToSyllables(tokens).toneless : tokens;
+}
+
+/**
+ * The other recogniser hearing that does not corroborate a grant under `mode`, with why, if any. A hearing that
+ * heard nothing corroborates nothing: a VAD fragment of 24 ms that the biased search turned into 是 is exactly
+ * where the unbiased one hears silence.
+ */
+function uncorroboratedBy(mode: NonNullable<DecisionRules['corroborate']>, granterHyp: Hypothesis, opinions: Opinion[], heard: Heard, tokenType: TokenType): { text: string; why: string } | undefined {
+  if (mode === 'none' || heard.main !== 'recogniser') return undefined;
+  const others = heard.hypotheses.filter((h) => h !== granterHyp && h.text.trim() !== granterHyp.text.trim());
+  const grants = (h: Hypothesis) => opinions.find((o) => o.source !== 'spotter' && o.text === h.text.trim())?.result.decision === 'granted';
+  const mine = syllablesOf(granterHyp, tokenType);
+  for (const h of others) {
+    const text = h.text.trim();
+    if (mode === 'agree' && !grants(h)) return { text, why: 'it does not grant' };
+    if (mode === 'syllable') {
+      const own = new Set(mine);
+      if (!syllablesOf(h, tokenType).some((x) => own.has(x))) return { text, why: 'no syllable of the grant in it' };
+    }
+    if (mode === 'repeats' && mine.length > 1 && mine.every((x) => x === mine[0]) && !grants(h)) return { text, why: 'a repeated syllable it did not grant' };
+  }
+  return undefined;
 }
 
 /**
@@ -187,6 +231,10 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
 
   const doubt = opinions.find((o) => o !== granter && (o.result.cue === 'question' || o.result.cue === 'hesitation'));
   const dissent = rules.requireAgreement ? opinions.find((o) => o !== granter && o.source !== 'spotter' && o.result.decision !== 'granted') : undefined;
+  const uncorroborated = doubt || dissent ? undefined : uncorroboratedBy(rules.corroborate ?? 'none', granterHyp, opinions, heard, ctx.tokenType);
+  if (uncorroborated) {
+    return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not corroborate it ("${uncorroborated.text}": ${uncorroborated.why})` }, granter);
+  }
   if (dissent && !doubt) {
     return done({ ...c, decision: 'unclear', reason: `${c.reason}; another hearing of the answer did not confirm it ("${dissent.text}": ${dissent.result.reason})` }, granter);
   }
@@ -206,6 +254,12 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
       // The bias may have carried a token the audio hardly supports (否 heard as 好): not explicit enough to grant.
       return done({ ...c, decision: 'unclear', reason: `${c.reason}; a token of it was heard with log-probability ${weakest.toFixed(2)} < ${rules.minGrantLogProb}` }, granter);
     }
+    const last = granterHyp.tokens?.[granterHyp.tokens.length - 1];
+    if (ctx.tokenType === 'pinyin-initial-final' && last !== undefined && INITIAL_SET.has(last)) {
+      // The answer ends in an initial whose final never came out (可以吗 heard 可以 m when the recogniser's tail was
+      // short): the unfinished syllable may be 吗 or 不, so the yes is not explicit.
+      return done({ ...c, decision: 'unclear', reason: `${c.reason}; its last syllable was cut off ("${last}")` }, granter);
+    }
     const gap = longestGapMs(granterHyp, ctx.tokenType);
     if (gap > rules.maxUnheardGapMs) {
       // The same inside the answer: 我…愿意 with a stretch nothing was recognised in may be 我不愿意.
@@ -213,6 +267,9 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     }
   }
   if (heard.speechMs < (rules.minGrantSpeechMs ?? 0)) {
+    // Too little speech to hold an answer: with `fragmentGrants: 'listen'` it is treated like a cough (the window
+    // keeps listening and the answer that follows decides), else it decides `unclear`.
+    if (rules.fragmentGrants === 'listen') return null;
     return done({ ...c, decision: 'unclear', reason: `${c.reason}; only ${Math.round(heard.speechMs)} ms of speech (< ${rules.minGrantSpeechMs} ms)` }, granter);
   }
   if (c.confidence < rules.minGrantConfidence) {

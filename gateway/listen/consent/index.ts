@@ -9,7 +9,7 @@ export { charsToPinyin, charsToPinyinTokens, parsePinyin, splitSyllable, numbere
 export type { Syllable } from './pinyin.js';
 export { RECOMMENDED_KWS_SETTINGS, buildKeywords, keywordsFileText, readTokenSet, spottedToInput } from './keywords.js';
 export type { Keyword, KeywordOptions, SpottedKeyword } from './keywords.js';
-export { HOTWORD_CATEGORIES, lexiconHotwords } from './hotwords.js';
+export { HOTWORD_CATEGORIES, lexiconHotwordBoosts, lexiconHotwords, REFUSAL_SIDE } from './hotwords.js';
 export { decideConsent, longestGapMs } from './decide.js';
 export type { ConsentVerdict, DecideContext, DecisionRules, Heard, Hypothesis, Opinion } from './decide.js';
 export { CalibrationSchema, FEATURES, calibrated, decisionFeatures, loadCalibration, logistic } from './calibration.js';
