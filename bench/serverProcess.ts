@@ -13,6 +13,30 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** Servers this process started and has not stopped: they go with it, however it ends. */
+const running = new Set<ChildProcess>();
+let hooked = false;
+
+/**
+ * A bench or soak stopped from outside (Ctrl-C, `kill`, a timeout) would otherwise leave its gateway running as an
+ * orphan, busy with the calls it still had and taking CPU from whatever is measured next.
+ */
+function stopWithThisProcess(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const c of running) c.kill('SIGTERM');
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -48,6 +72,7 @@ export async function startServer(opts: {
     log.write(d);
     tail = (tail + d.toString()).slice(-2000);
   };
+  stopWithThisProcess(child);
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let exited: string | null = null;
