@@ -5,7 +5,7 @@
 // process type and thread, and the pages' own counters. Cheap enough to try a page change in a minute; the
 // bench's `--monitor` step is still what says whether budgets hold.
 //
-//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0]
+//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0] [--render-metrics on|off]
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -25,6 +25,8 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '40' },
     warmup: { type: 'string', default: '8' },
     nice: { type: 'string', default: '0' },
+    /** off: no DevTools Performance domain on the pages (what the bench's own measuring costs them). */
+    'render-metrics': { type: 'string', default: 'on' },
     /** Serve this file as the page instead of gateway/monitor/index.html (to try a change to the page). */
     page: { type: 'string' },
   },
@@ -137,7 +139,7 @@ function startSlot(slot: number, j: number): void {
 for (let s = 0; s < CALLS; s++) setTimeout(() => startSlot(s, 0), (s * 3000) / CALLS);
 const frameTimer = setInterval(() => { for (const c of calls.values()) c.frame(); gen++; }, 32);
 
-const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, nice: Number(a.nice) });
+const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, nice: Number(a.nice), renderMetrics: a['render-metrics'] !== 'off' });
 await new Promise((r) => setTimeout(r, Number(a.warmup) * 1000));
 
 /** CPU ticks of every thread under the driver, keyed by process type and thread name. */
