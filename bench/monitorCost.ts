@@ -207,6 +207,8 @@ console.log('  threads:');
 for (const [t, v] of [...byThread].sort((x, y) => y[1] - x[1]).slice(0, 16)) if (v) console.log(`    ${t.padEnd(44)} ${pct(v).padStart(6)} %`);
 console.log(`  pages: frames min ${step.minFramesPlotted} (floor ${step.minFramesExpected}), events shown min ${step.minEventsShown}, idle ${step.idlePages}, update delay p50/p95/p99 ${step.updateDelayMs.p50}/${step.updateDelayMs.p95}/${step.updateDelayMs.p99} ms, updates/page ${Math.round(stats.reduce((x, p) => x + p.callUpdates, 0) / PAGES)}`);
 console.log(`  a page's renderer main thread (ms/s): ${JSON.stringify(step.renderMsPerS)}`);
+const perS = (k: string) => (stats.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, stats.length) / SECONDS).toFixed(1);
+console.log(`  a page's layouts / style recalculations a second: ${perS('LayoutCount')} / ${perS('RecalcStyleCount')}`);
 clearInterval(frameTimer);
 await pages.stop();
 await monitor.stop();
