@@ -5,7 +5,7 @@
 // process type and thread, and the pages' own counters. Cheap enough to try a page change in a minute; the
 // bench's `--monitor` step is still what says whether budgets hold.
 //
-//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0]
+//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0] [--render-metrics on|off]
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -25,6 +25,8 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '40' },
     warmup: { type: 'string', default: '8' },
     nice: { type: 'string', default: '0' },
+    /** off: no DevTools Performance domain on the pages (what the bench's own measuring costs them). */
+    'render-metrics': { type: 'string', default: 'on' },
     /** Serve this file as the page instead of gateway/monitor/index.html (to try a change to the page). */
     page: { type: 'string' },
   },
@@ -137,7 +139,7 @@ function startSlot(slot: number, j: number): void {
 for (let s = 0; s < CALLS; s++) setTimeout(() => startSlot(s, 0), (s * 3000) / CALLS);
 const frameTimer = setInterval(() => { for (const c of calls.values()) c.frame(); gen++; }, 32);
 
-const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, nice: Number(a.nice) });
+const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, nice: Number(a.nice), renderMetrics: a['render-metrics'] !== 'off' });
 await new Promise((r) => setTimeout(r, Number(a.warmup) * 1000));
 
 /** CPU ticks of every thread under the driver, keyed by process type and thread name. */
@@ -205,6 +207,8 @@ console.log('  threads:');
 for (const [t, v] of [...byThread].sort((x, y) => y[1] - x[1]).slice(0, 16)) if (v) console.log(`    ${t.padEnd(44)} ${pct(v).padStart(6)} %`);
 console.log(`  pages: frames min ${step.minFramesPlotted} (floor ${step.minFramesExpected}), events shown min ${step.minEventsShown}, idle ${step.idlePages}, update delay p50/p95/p99 ${step.updateDelayMs.p50}/${step.updateDelayMs.p95}/${step.updateDelayMs.p99} ms, updates/page ${Math.round(stats.reduce((x, p) => x + p.callUpdates, 0) / PAGES)}`);
 console.log(`  a page's renderer main thread (ms/s): ${JSON.stringify(step.renderMsPerS)}`);
+const perS = (k: string) => (stats.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, stats.length) / SECONDS).toFixed(1);
+console.log(`  a page's layouts / style recalculations a second: ${perS('LayoutCount')} / ${perS('RecalcStyleCount')}`);
 clearInterval(frameTimer);
 await pages.stop();
 await monitor.stop();

@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import type { PageStats } from './monitorPages.js';
 
-/** How often a page checks that it still watches a live call (an operator's click, not a poll of the DOM at 5 Hz). */
+/**
+ * How often a page without a live call looks for one (at the step's start, or when none of its calls was live as
+ * its call ended). A page whose call ends moves on at once, on the page's own `earshot:live-ended` event.
+ */
 const FOLLOW_MS = 500;
 
 export interface MonitorSetup {
@@ -19,25 +22,42 @@ export interface MonitorSetup {
   pages: number;
   /** Run Chromium at this nice level (0 = as the gateway). */
   nice: number;
+  /**
+   * Read each page's renderer time split over DevTools (Performance.enable + getMetrics); default on. Off, to see
+   * what the measuring itself costs the pages (bench/monitorCost.ts --render-metrics off).
+   */
+  renderMetrics?: boolean;
 }
 
 /**
  * Installed in each page: page k of n watches calls from the bench's call slots k, k+n, k+2n, … (the slot is in
  * the call id, `bench-<gen>-<label>-<slot>-<j>`), so no two pages watch the same call; a call id without a slot
  * (another client's) falls back to the k-th live row. It clicks rows as an operator would; the page does the rest.
- * Source text, not a function: tsx would compile a function with helpers that do not exist in the page.
+ * When the watched call ends the page says so (`earshot:live-ended`) and the next call is clicked in the same task:
+ * polling for it (every 500 ms, and the list marks a call ended only with its next update, up to a second later)
+ * left a page without a call for ~1 s of every ~5 s call. Calls the page saw end are skipped although the list
+ * may still show them live; of the page's live calls it takes the newest (listed last), which has the most of its
+ * call ahead. Source text, not a function: tsx would compile a function with helpers that do not exist in the page.
  */
 const follow = (k: number, n: number) => `(() => {
   const slotOf = (id) => { const m = /-(\\d+)-\\d+$/.exec(id); return m ? Number(m[1]) : null; };
   const mine = (tr) => { const s = slotOf(tr.dataset.callId || ''); return s !== null && s % ${n} === ${k}; };
-  setInterval(() => {
+  const ended = new Set();
+  const live = (tr) => !tr.classList.contains('ended') && !ended.has(tr.dataset.callId);
+  const next = () => {
     const sel = document.querySelector('tr.call.selected');
-    const selLive = sel && !sel.classList.contains('ended');
+    const selLive = sel && live(sel);
     if (selLive && mine(sel)) return;
-    const live = [...document.querySelectorAll('tr.call:not(.ended)')];
-    const pick = live.find(mine) || (selLive ? null : live[${k} % Math.max(1, live.length)]);
+    const rows = [...document.querySelectorAll('tr.call:not(.ended)')].filter(live);
+    const pick = rows.filter(mine).pop() || (selLive ? null : rows[${k} % Math.max(1, rows.length)]);
     if (pick && pick !== sel) pick.click();
-  }, ${FOLLOW_MS});
+  };
+  window.addEventListener('earshot:live-ended', (e) => {
+    ended.add(e.detail.callId);
+    if (ended.size > 1000) ended.delete(ended.values().next().value);
+    next();
+  });
+  setInterval(next, ${FOLLOW_MS});
 })()`;
 
 /** The page's own counters (window.earshotMonitorStats), copied out. */
@@ -83,7 +103,7 @@ async function start(s: MonitorSetup): Promise<void> {
     await p.goto(url);
     await p.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 15_000 });
   }
-  sessions = await Promise.all(pages.map(async (p) => {
+  sessions = s.renderMetrics === false ? [] : await Promise.all(pages.map(async (p) => {
     const cdp = await p.context().newCDPSession(p);
     await cdp.send('Performance.enable');
     return cdp;
@@ -95,6 +115,7 @@ async function start(s: MonitorSetup): Promise<void> {
 async function readAll(): Promise<(PageStats & { visible: string })[]> {
   return Promise.all(pages.map(async (p, i) => {
     const stats = (await p.evaluate(READ)) as PageStats & { visible: string };
+    if (!sessions[i]) return stats;
     const { metrics } = await sessions[i].send('Performance.getMetrics');
     const render: Record<string, number> = {};
     for (const m of metrics) if ((RENDER_METRICS as readonly string[]).includes(m.name)) render[m.name] = m.value;

@@ -102,9 +102,17 @@ describe('live monitor /ui', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}/monitor.png`, fullPage: true });
 
+    // The page says at once that its live view's call ended (what follows calls for an operator, e.g. the bench's
+    // driver, moves on without waiting for the list's next update), and keeps showing that call.
+    await page.evaluate(() => {
+      const w = window as unknown as { liveEnded: Promise<unknown> };
+      w.liveEnded = new Promise((r) => window.addEventListener('earshot:live-ended', (e) => r((e as CustomEvent).detail.callId), { once: true }));
+    });
     await row.locator('button[data-action="hangup"]').click();
     const summary = await c.waitFor('call_summary', 5000);
     expect(summary.reason).toBe('hangup');
+    expect(await page.evaluate(() => (window as unknown as { liveEnded: Promise<unknown> }).liveEnded)).toBe('monitor-call');
+    await page.locator('#timeline li[data-type="call_summary"]').waitFor({ timeout: 1000 });
     await page.waitForFunction(() => document.querySelector('tr.call[data-call-id="monitor-call"]')?.classList.contains('ended'), undefined, { timeout: 2000 });
     expect(await row.textContent()).toContain('ended (hangup)');
     expect((globalThis as { monitorProblems?: string[] }).monitorProblems).toEqual([]);

@@ -177,6 +177,11 @@ export class MonitorFeature implements Plugin {
     };
     const write = sseWriter(gw, res, callId, finish);
     const onEvent = (ev: CallEvent, at: number) => {
+      // The call's last frames (fewer than a message's twelve) go out before its end, so the plot shows how it ended.
+      if (ev.type === 'call_summary' && batch.length) {
+        write(`event: frames\ndata: ${JSON.stringify(batch)}\n\n`);
+        batch = [];
+      }
       write(`event: call\ndata: ${JSON.stringify({ event: ev, at })}\n\n`);
       if (ev.type === 'call_summary') {
         write('event: end\ndata: {}\n\n');
