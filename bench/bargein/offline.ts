@@ -18,7 +18,7 @@ import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
 import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
 import { VAD_FRAME_MS, VAD_RATE, type VadModel } from '../../gateway/listen/vad/VadModel.js';
-import { DTMF_TEST_PROB, isDtmfFrame } from '../../gateway/listen/DtmfTone.js';
+import { isDtmfFrame, withoutDtmf } from '../../gateway/listen/DtmfTone.js';
 import type { ScenarioLabel } from './labels.js';
 import type { BargeinRecord, CallEvent } from './runCall.js';
 
@@ -154,7 +154,7 @@ function backgroundOf(s: ScenarioFrames, prob: (i: number) => number): (i: numbe
 /** The worker's speech probability of frame i: the VAD's, or 0 for a DTMF key it took for speech (`vad.rejectDtmf`). */
 export function probOf(s: ScenarioFrames, i: number, rejectDtmf: boolean): number {
   const p = s.cols.prob[i];
-  return rejectDtmf && p >= DTMF_TEST_PROB && s.cols.tone?.[i] === 1 ? 0 : p;
+  return rejectDtmf ? withoutDtmf(p, s.cols.tone?.[i] === 1, VAD_RATE) : p;
 }
 
 /** Today's rule: the worker's prob, echo verdict and level over the background through BargeInPolicy. */

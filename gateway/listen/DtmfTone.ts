@@ -100,32 +100,46 @@ function goertzel(x: Float32Array, rate: number): void {
 /** On `power` (of audio of energy e): the strongest tone of each group together carry `share` of it, each dominates
  *  its group, and they are within the twist of each other. */
 function keyIn(e: number, share: number): boolean {
-  const [lo, lo2, li] = top2(power, 0);
-  const [hi, hi2, hj] = top2(power, 4);
-  lowest = li;
-  highest = hj;
+  top2(0);
+  const lo = first;
+  const lo2 = second;
+  lowest = at;
+  top2(4);
+  const hi = first;
+  const hi2 = second;
+  highest = at;
   if (lo + hi < share * e) return false;
   if (lo < DTMF_GROUP_DOMINANCE * lo2 || hi < DTMF_GROUP_DOMINANCE * hi2) return false;
   return lo < DTMF_MAX_TWIST * hi && hi < DTMF_MAX_TWIST * lo;
 }
 
-/** Largest and second largest of p[from..from+3], and the largest's index. */
-function top2(p: Float64Array, from: number): [number, number, number] {
-  let a = 0;
-  let b = 0;
-  let at = from;
+// top2's answer, in module state like `power`: it runs in the listen worker for every frame the VAD calls speech,
+// where a tuple per call would be garbage per frame.
+let first = 0;
+let second = 0;
+let at = 0;
+
+/** Largest (`first`, at index `at`) and second largest (`second`) of power[from..from+3]. */
+function top2(from: number): void {
+  first = 0;
+  second = 0;
+  at = from;
   for (let j = from; j < from + 4; j++) {
-    const v = p[j];
-    if (v > a) {
-      b = a;
-      a = v;
+    const v = power[j];
+    if (v > first) {
+      second = first;
+      first = v;
       at = j;
-    } else if (v > b) b = v;
+    } else if (v > second) second = v;
   }
-  return [a, b, at];
 }
 
-/** The speech probability a frame is given: 0 for a DTMF key the VAD took for speech, else the VAD's. */
-export function withoutDtmf(prob: number, x: Float32Array, rate: number): number {
-  return prob >= DTMF_TEST_PROB && isDtmfFrame(x, rate) ? 0 : prob;
+/**
+ * The speech probability a frame is given: 0 for a DTMF key the VAD took for speech, else the VAD's. `key` is the
+ * frame's samples (the listen worker: judged only when the VAD's score calls for it) or an earlier verdict on them
+ * (the offline replay's cached `tone` column), so the worker and the replay apply one rule.
+ */
+export function withoutDtmf(prob: number, key: Float32Array | boolean, rate: number): number {
+  if (prob < DTMF_TEST_PROB) return prob;
+  return (typeof key === 'boolean' ? key : isDtmfFrame(key, rate)) ? 0 : prob;
 }
