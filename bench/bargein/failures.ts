@@ -2,6 +2,7 @@
 // held it back in its first 500 ms), and what the false commits were. Used by bench/bargein/analyze.ts on the
 // offline frames (tuning half); README "Measured" quotes its tables.
 import { committedInTime, COMMIT_BUDGET_MS, type Outcome } from './score.js';
+import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 
 /** When a barge-in failed to commit in time: before the onset (echo or noise), after the budget, or never. */
 export type CommitFailure = 'early' | 'late' | 'never_paused' | 'never_no_pause';
@@ -51,7 +52,7 @@ export function windowCounts(frames: Iterable<FrameView>, onsetMs: number, o: { 
  */
 export type Cause = 'short_word' | 'echo_gate' | 'background_gate' | 'other';
 export const SHORT_WORD_MS = 400;
-const THIRD = Math.ceil(COMMIT_BUDGET_MS / 32 / 3);
+const THIRD = Math.ceil(COMMIT_BUDGET_MS / VAD_FRAME_MS / 3);
 
 export function causeOf(w: WindowCounts, utteranceMs: number): Cause {
   if (utteranceMs <= SHORT_WORD_MS) return 'short_word';
