@@ -345,6 +345,10 @@ const Ops = z.strictObject({
   maxUncaughtPerMinute: z.number().int().min(0).default(5).describe(
     'Uncaught exceptions tolerated in a minute (each logged, the process serving on); one more drains and exits.',
   ),
+  heapGrowingPercent: z.number().int().min(0).max(1000).default(200).describe(
+    'How far V8 lets the old generation grow past what the last full collection kept, in per cent (200: to three ' +
+      'times). 0: V8\'s own heuristics, which on a loaded gateway run a full collection every second (bench/PROFILE.md).',
+  ),
   duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
     'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +
       'one.',
@@ -438,6 +442,7 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_MAX_UPLOAD_BYTES: { path: ['limits', 'maxUploadBytes'], type: 'int' },
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
   EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
+  EARSHOT_HEAP_GROWING_PERCENT: { path: ['ops', 'heapGrowingPercent'], type: 'int' },
   EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
   EARSHOT_AUDIOSOCKET_PORT: { path: ['wires', 'audiosocketPort'], type: 'int' },
   EARSHOT_AUDIOSOCKET_HOST: { path: ['wires', 'audiosocketHost'], type: 'string' },

@@ -3,6 +3,7 @@
 import { createGateway } from './app.js';
 import { ConfigError } from './config.js';
 import type { Gateway } from './Gateway.js';
+import { applyHeapGrowth } from './ops/heapGrowth.js';
 import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
 import { installProcessGuard } from './ops/processGuard.js';
 import { ShutdownSignals } from './ops/shutdownSignals.js';
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
   }
   const ops = gw.config.ops;
   configureLogging(ops);
+  // Before any call: the main thread's full collections are what held the soak's late calls.
+  const heapFlag = applyHeapGrowth(ops.heapGrowingPercent);
+  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, flag: heapFlag }, 'V8 heap growth');
   const drain = (why: string, code: number) => {
     rootLogger.info({ why }, 'shutting down');
     gw.stop().then(

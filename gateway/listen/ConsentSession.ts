@@ -8,9 +8,13 @@ import type { CallListener } from '../call/Call.js';
 import type { AsrHypothesis, AsrResult, AsrStream } from './asr/index.js';
 import type { BargeInAction } from './BargeInPolicy.js';
 import type { ConsentVerdict, Heard, Hypothesis } from './consent/decide.js';
+import { HistoryRings } from './consent/HistoryRings.js';
 
 const RATE = 16000;
 const HISTORY_S = 4; // audio kept for pre-roll and evidence context
+/** Shared by every session of the process: a ring goes back when its call's session closes. */
+const rings = new HistoryRings(RATE * HISTORY_S);
+const NO_AUDIO = new Float32Array(0);
 
 export interface ConsentDecisionEvent {
   decision: 'granted' | 'refused' | 'unclear';
@@ -60,7 +64,7 @@ interface Utterance {
 }
 
 export class ConsentSession implements CallListener {
-  private hist = new Float32Array(RATE * HISTORY_S);
+  private hist = rings.take();
   private histEnd = 0; // absolute sample index one past the newest sample in `hist`
   private stream: AsrStream | null = null;
   private utt: Utterance | null = null;
@@ -85,6 +89,8 @@ export class ConsentSession implements CallListener {
   }
 
   audio(samples: Float32Array, start: number): void {
+    // Its ring may already be another call's.
+    if (this.closed) return;
     this.remember(samples, start);
     if (this.utt) {
       const copy = samples.slice();
@@ -244,9 +250,13 @@ export class ConsentSession implements CallListener {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.window = null;
     this.stream?.close();
     this.stream = null;
+    rings.give(this.hist);
+    this.hist = NO_AUDIO;
+    this.histEnd = 0;
   }
 }
