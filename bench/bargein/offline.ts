@@ -102,7 +102,8 @@ function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { call
 /** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
 export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number): Promise<ScenarioFrames> {
   const { caller, prompt } = wireSamples(root, l, rate);
-  const inbound = new InboundAudio(echo, false, false, rate);
+  // The shape figures are measurement only (bench/bargein/spectral.ts); they change no decision.
+  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate);
   // The reference as Call places it: prompt frames of 20 ms at the wire rate, 16 kHz pcm16 as they are, narrowband
   // ones through the prompt's one conversion to 16 kHz (promptReference), from inbound sample 0, each handed over
   // ahead of the audio it echoes into by Playout's 40 ms lookahead (the canceller keeps a table of only 4 s of

@@ -196,7 +196,7 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate });
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures });
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }

@@ -54,6 +54,8 @@ export interface BlockFilterOptions {
   suppressFloor: number;
   /** A bin counts as evidence of the callee when its residual beats m·(expected echo + noise); this is m. */
   binMargin: number;
+  /** Compute the telephone-band shape and coherence figures (BlockResult.band…, incoherent, cohDe); else 0. */
+  shapeFigures?: boolean;
   rate: number;
 }
 
@@ -353,7 +355,7 @@ export class BlockFilter {
       return;
     }
     this.fft.forward(t, er, ei);
-    this.coherence(mic, any, res);
+    if (this.o.shapeFigures) this.coherence(mic, any, res);
     // Per bin, in one pass: the powers, their means and co-variation for the leakage regression, the noise floor,
     // the expected residual echo, and the evidence standing out above both. The echo estimate's power is taken from
     // Y itself rather than from a transform of the block's estimate: Y spans the whole 2N window (its first half is
@@ -373,7 +375,9 @@ export class BlockFilter {
     let bandEst = 0;
     let bandCross = 0;
     let overBins = 0;
-    const { bandLo, bandHi } = this;
+    // Off (the default), the band is empty and the figures stay 0: nothing added to the loop but a comparison.
+    const bandLo = this.o.shapeFigures ? this.bandLo : K;
+    const bandHi = this.o.shapeFigures ? this.bandHi : K;
     for (let k = 0; k < K; k++) {
       const s = er[k] * er[k] + ei[k] * ei[k];
       const y = 0.5 * (yr[k] * yr[k] + yi[k] * yi[k]);
@@ -411,6 +415,7 @@ export class BlockFilter {
     res.bandCross = bandCross;
     res.overBins = overBins;
     res.bandBins = bandHi - bandLo;
+    if (!this.o.shapeFigures) res.incoherent = res.cohDe = 0;
     this.noiseInit = true;
     const talk = excess > DT_RATIO * (expected + noiseSum) && micE > GEIGEL * echoE;
     // Leakage regression, faster while echo dominates the residual, and held during double talk: the callee's
