@@ -1,5 +1,5 @@
 // Does the residual's spectral shape tell a callee under echo from residual echo? On the offline frames of the
-// tuning half (bench/bargein/offline.ts, `.spec` cache with the canceller's telephone-band sums), for the frames a
+// tuning half (bench/bargein/offline.ts, the `.spec2` cache, extracted with `echo.shapeFigures` on), for the frames a
 // locked canceller's gate called our own voice while the VAD said speech (≥ 0.5): how well each figure separates the
 // callee's labelled speech (barge-in scenarios) from frames with no caller sound at all (AUC), and what a gate
 // override on it does to the issue's criteria (the other frames as they are). Tuning half only.
@@ -31,8 +31,7 @@ export const FEATURES: Record<string, (s: ScenarioFrames, i: number) => number> 
   unexplained: (s, i) => unexplainedShare(s.cols.bcross[i], s.cols.bres[i], s.cols.best[i]),
   // Share of the residual's band power not coherent with the block's echo estimate (over ~50 ms per bin).
   incoherentShare: (s, i) => s.cols.incoh[i] / (s.cols.bres[i] + 1e-30),
-  // That power against the gate's floor (spectral sums ≈ M/2 × time-domain energy: band sums use the residual's own
-  // ratio to keep units).
+  // That power against the gate's floor: the share (spectral units cancel) times the residual's energy.
   incoherentRatio: (s, i) => ((s.cols.incoh[i] / (s.cols.bres[i] + 1e-30)) * s.cols.res[i]) / (s.cols.exp[i] + s.cols.noise[i] + 1e-12),
   // Mean microphone–residual coherence over the band's bins.
   cohDe: (s, i) => s.cols.cohde[i] / Math.max(1, s.cols.bandb[i]),

@@ -75,8 +75,9 @@ export interface BlockResult {
   excess: number;
   /** Reference energy in the filter's window (both paths). */
   ref: number;
-  /** Spectral shape over the telephone band (300–3400 Hz), for the near-end decision (see `spectralShape.ts`):
-   *  Σ residual power, Σ echo-estimate power, Σ √(residual·estimate) power, bins above the margin, bins. */
+  /** Only with `shapeFigures` (measurement: no decision reads them; README "Barge-in"), else 0. Spectral shape over
+   *  the telephone band (300–3400 Hz, see `spectralShape.ts`): Σ residual power, Σ echo-estimate power,
+   *  Σ √(residual·estimate), bins above the margin, bins. */
   bandRes: number;
   bandEst: number;
   bandCross: number;
