@@ -23,12 +23,13 @@ export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
 /** Frames of every scenario of `items` at `rate`, from the cache or extracted now (and cached). */
 export async function framesFor(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string): Promise<Map<string, ScenarioFrames>> {
   mkdirSync(FRAMES_CACHE, { recursive: true });
-  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.json`);
+  // `.spec2`: since the canceller's telephone-band spectral and coherence sums (bres … cohde); older caches lack them.
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.spec2.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
-    // Frames cached before a column existed (the DTMF `tone`) are extracted again rather than read as all zeros.
-    if (all.every((s) => s.cols.tone?.length === s.n)) return new Map(all.map((s) => [s.id, s]));
-    process.stderr.write(`${file}: cached before the tone column, extracting again\n`);
+    // Frames cached before a column existed are extracted again rather than read as all zeros.
+    if (all.every((s) => s.cols.tone?.length === s.n && s.cols.incoh?.length === s.n)) return new Map(all.map((s) => [s.id, s]));
+    process.stderr.write(`${file}: cached before the spectral columns, extracting again\n`);
   }
   const m = resolveModel('silero-vad-v5', cfg.modelsDir);
   if (!isResolved(m)) throw new Error('silero-vad-v5 not found: npm run models');

@@ -116,6 +116,11 @@ const Echo = z.strictObject({
       'time from 57 % to 54 % and commits in time from 63 % to 56 % of barge-ins (16 kHz), and costs a transform.',
   ),
   suppressDb: z.number().min(0).max(60).default(20).describe('Deepest residual echo suppression per bin, dB.'),
+  shapeFigures: z.boolean().default(false).describe(
+    'Compute the residual\'s telephone-band shape and coherence figures per frame (echo/spectralShape.ts; an extra ' +
+      'transform per block). Measurement only (bench/bargein/spectral.ts turns it on): no decision reads them — on the ' +
+      'corpus\'s tuning half they did not separate a callee under echo from residual echo (README "Barge-in").',
+  ),
 });
 
 const Vad = z.strictObject({

@@ -40,6 +40,15 @@ export interface FrameFeatures {
   est: number;
   /** The frame is a DTMF key (DtmfTone), judged on the residual the VAD scored. */
   tone: boolean;
+  /** Telephone-band spectral sums (EchoFrameInfo.bandRes, bandEst, bandCross, overBins, bandBins). */
+  bres: number;
+  best: number;
+  bcross: number;
+  overb: number;
+  bandb: number;
+  /** EchoFrameInfo.incoherent, cohDe. */
+  incoh: number;
+  cohde: number;
 }
 
 /** Column-wise frames of one scenario at one rate. */
@@ -50,7 +59,7 @@ export interface ScenarioFrames {
   cols: Record<keyof FrameFeatures, number[]>;
 }
 
-const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone'];
+const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone', 'bres', 'best', 'bcross', 'overb', 'bandb', 'incoh', 'cohde'];
 const VERDICT = { hard: 0, soft: 1, clear: 2 } as const;
 const VERDICTS = ['hard', 'soft', 'clear'] as const;
 
@@ -69,6 +78,13 @@ export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
     mic: c.mic[i],
     est: c.est[i],
     tone: c.tone?.[i] === 1,
+    bres: c.bres?.[i] ?? 0,
+    best: c.best?.[i] ?? 0,
+    bcross: c.bcross?.[i] ?? 0,
+    overb: c.overb?.[i] ?? 0,
+    bandb: c.bandb?.[i] ?? 0,
+    incoh: c.incoh?.[i] ?? 0,
+    cohde: c.cohde?.[i] ?? 0,
   };
 }
 
@@ -86,7 +102,8 @@ function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { call
 /** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
 export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number): Promise<ScenarioFrames> {
   const { caller, prompt } = wireSamples(root, l, rate);
-  const inbound = new InboundAudio(echo, false, false, rate);
+  // The shape figures are measurement only (bench/bargein/spectral.ts); they change no decision.
+  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate);
   // The reference as Call places it: prompt frames of 20 ms at the wire rate, 16 kHz pcm16 as they are, narrowband
   // ones through the prompt's one conversion to 16 kHz (promptReference), from inbound sample 0, each handed over
   // ahead of the audio it echoes into by Playout's 40 ms lookahead (the canceller keeps a table of only 4 s of
@@ -126,6 +143,13 @@ export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 |
       cols.mic.push(t.mic);
       cols.est.push(t.echoEstimate);
       cols.tone.push(isDtmfFrame(f.samples, VAD_RATE) ? 1 : 0);
+      cols.bres.push(t.bandRes);
+      cols.best.push(t.bandEst);
+      cols.bcross.push(t.bandCross);
+      cols.overb.push(t.overBins);
+      cols.bandb.push(t.bandBins);
+      cols.incoh.push(t.incoherent);
+      cols.cohde.push(t.cohDe);
     }
   }
   vad.close(slot);

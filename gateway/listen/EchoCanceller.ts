@@ -107,6 +107,16 @@ export interface EchoFrameInfo {
   mic: number;
   /** Energy of the filter's linear echo estimate (locked only). */
   echoEstimate: number;
+  /** Telephone-band spectral sums over the frame's blocks (locked only, spectral units): residual power, echo
+   *  estimate power, Σ √(residual·estimate); and bins above the gate's margin, of bins. See echo/spectralShape.ts. */
+  bandRes: number;
+  bandEst: number;
+  bandCross: number;
+  overBins: number;
+  bandBins: number;
+  /** Σ band residual power not coherent with the echo estimate, Σ band mic–residual coherence (BlockFilter). */
+  incoherent: number;
+  cohDe: number;
   locked: boolean;
   delaySamples: number;
 }
@@ -127,7 +137,7 @@ export class EchoCanceller {
   /** Mic samples of the block being filled, and where it starts on the inbound timeline. */
   private readonly pending: Float32Array;
   private pendingFill = 0;
-  private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0 };
+  private readonly res: BlockResult = { mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0, bandRes: 0, bandEst: 0, bandCross: 0, overBins: 0, bandBins: 0, incoherent: 0, cohDe: 0 };
   private readonly xb: Float64Array[];
   /** The residual of the block being processed (handed to `onResidual`, then reused). */
   private readonly blockOut: Float32Array;
@@ -155,6 +165,13 @@ export class EchoCanceller {
   private frameNoise = 0;
   private frameMic = 0;
   private frameEst = 0;
+  private frameBandRes = 0;
+  private frameBandEst = 0;
+  private frameBandCross = 0;
+  private frameOverBins = 0;
+  private frameBandBins = 0;
+  private frameIncoherent = 0;
+  private frameCohDe = 0;
 
   /** Each block's residual, in order (a view, valid during the call only). */
   onResidual: (start: number, samples: Float32Array) => void = () => {};
@@ -179,7 +196,7 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate });
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures });
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
@@ -376,6 +393,13 @@ export class EchoCanceller {
       this.frameRef += r.ref;
       this.frameMic += r.mic;
       this.frameEst += r.echo;
+      this.frameBandRes += r.bandRes;
+      this.frameBandEst += r.bandEst;
+      this.frameBandCross += r.bandCross;
+      this.frameOverBins += r.overBins;
+      this.frameBandBins += r.bandBins;
+      this.frameIncoherent += r.incoherent;
+      this.frameCohDe += r.cohDe;
       // How much the filter removes while the prompt plays (~0.5 s): a path that moved out of the window shows
       // here. So does a callee talking over the prompt, for whom the search finds the same path and changes nothing.
       if (r.ref > 1e-6 * N) {
@@ -474,11 +498,18 @@ export class EchoCanceller {
       excess: this.frameExcess,
       mic: this.frameMic,
       echoEstimate: this.frameEst,
-
+      bandRes: this.frameBandRes,
+      bandEst: this.frameBandEst,
+      bandCross: this.frameBandCross,
+      overBins: this.frameOverBins,
+      bandBins: this.frameBandBins,
+      incoherent: this.frameIncoherent,
+      cohDe: this.frameCohDe,
       locked: this.delay >= 0,
       delaySamples: this.delay,
     };
     this.frameRes = this.frameEcho = this.frameRef = this.frameNoise = this.frameExcess = this.frameMic = this.frameEst = 0;
+    this.frameBandRes = this.frameBandEst = this.frameBandCross = this.frameOverBins = this.frameBandBins = this.frameIncoherent = this.frameCohDe = 0;
     return info;
   }
 

@@ -34,6 +34,8 @@ const DELTA = 0.05;
 const BANDS = 8;
 /** Expected residual echo = min(LEAK_K·η̂, 1)·|Y|²: η̂ is a mean, the residual of a block can be a few times it. */
 const LEAK_K = 4;
+/** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
+const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
 const NONE = 0;
 const PATH0 = 1;
@@ -52,6 +54,8 @@ export interface BlockFilterOptions {
   suppressFloor: number;
   /** A bin counts as evidence of the callee when its residual beats m·(expected echo + noise); this is m. */
   binMargin: number;
+  /** Compute the telephone-band shape and coherence figures (BlockResult.band…, incoherent, cohDe); else 0. */
+  shapeFigures?: boolean;
   rate: number;
 }
 
@@ -71,6 +75,18 @@ export interface BlockResult {
   excess: number;
   /** Reference energy in the filter's window (both paths). */
   ref: number;
+  /** Only with `shapeFigures` (measurement: no decision reads them; README "Barge-in"), else 0. Spectral shape over
+   *  the telephone band (300–3400 Hz, see `spectralShape.ts`): Σ residual power, Σ echo-estimate power,
+   *  Σ √(residual·estimate), bins above the margin, bins. */
+  bandRes: number;
+  bandEst: number;
+  bandCross: number;
+  overBins: number;
+  bandBins: number;
+  /** Telephone band, from per-bin coherence over the last blocks (see `COH_SMOOTH`): Σ residual power not coherent
+   *  with the block's echo estimate, and Σ over bins of the microphone–residual coherence (spectral units / bins). */
+  incoherent: number;
+  cohDe: number;
 }
 
 /** Scratch shared by every filter of a thread with the same block size (blocks run one at a time). */
@@ -89,6 +105,9 @@ class Scratch {
   readonly y1r: Float64Array;
   readonly y1i: Float64Array;
   readonly t1: Float64Array;
+  readonly dr: Float64Array;
+  readonly di: Float64Array;
+  readonly t2: Float64Array;
   constructor(n: number) {
     const K = n + 1;
     this.t = new Float64Array(2 * n);
@@ -105,6 +124,9 @@ class Scratch {
     this.y1r = new Float64Array(K);
     this.y1i = new Float64Array(K);
     this.t1 = new Float64Array(2 * n);
+    this.dr = new Float64Array(K);
+    this.di = new Float64Array(K);
+    this.t2 = new Float64Array(2 * n);
   }
 }
 const scratches = new Map<number, Scratch>();
@@ -159,6 +181,17 @@ export class BlockFilter {
   private readonly beta0: number;
   private readonly betaMax: number;
   private readonly noiseRise: number;
+  /** Bins of the telephone band [bandLo, bandHi), 300–3400 Hz. */
+  private readonly bandLo: number;
+  private readonly bandHi: number;
+  /** Smoothed per-bin spectra for the coherence figures: residual E, echo estimate Y (of this block), mic D. */
+  private readonly cEE: Float64Array;
+  private readonly cYY: Float64Array;
+  private readonly cDD: Float64Array;
+  private readonly cEYr: Float64Array;
+  private readonly cEYi: Float64Array;
+  private readonly cDEr: Float64Array;
+  private readonly cDEi: Float64Array;
 
   constructor(private readonly o: BlockFilterOptions) {
     this.N = o.block;
@@ -194,6 +227,15 @@ export class BlockFilter {
     this.betaMax = 3 / blocksPerSecond;
     // The noise floor follows the smoothed residual down at once and up by ~1.5 dB/s.
     this.noiseRise = 1 + 0.35 / blocksPerSecond;
+    this.cEE = new Float64Array(this.K);
+    this.cYY = new Float64Array(this.K);
+    this.cDD = new Float64Array(this.K);
+    this.cEYr = new Float64Array(this.K);
+    this.cEYi = new Float64Array(this.K);
+    this.cDEr = new Float64Array(this.K);
+    this.cDEi = new Float64Array(this.K);
+    this.bandLo = Math.round((300 / o.rate) * this.M);
+    this.bandHi = Math.min(this.K, Math.round((3400 / o.rate) * this.M) + 1);
     this.forgetLeak();
   }
 
@@ -309,10 +351,12 @@ export class BlockFilter {
       this.clearWeights();
       out.set(mic);
       this.fill(res, micE, micE, 0, micE, 0, 0, refE);
+      res.bandRes = res.bandEst = res.bandCross = res.overBins = res.bandBins = res.incoherent = res.cohDe = 0;
       this.blocks++;
       return;
     }
     this.fft.forward(t, er, ei);
+    if (this.o.shapeFigures) this.coherence(mic, any, res);
     // Per bin, in one pass: the powers, their means and co-variation for the leakage regression, the noise floor,
     // the expected residual echo, and the evidence standing out above both. The echo estimate's power is taken from
     // Y itself rather than from a transform of the block's estimate: Y spans the whole 2N window (its first half is
@@ -328,6 +372,13 @@ export class BlockFilter {
     let expected = 0;
     let noiseSum = 0;
     let excess = 0;
+    let bandRes = 0;
+    let bandEst = 0;
+    let bandCross = 0;
+    let overBins = 0;
+    // Off (the default), the band is empty and the figures stay 0: nothing added to the loop but a comparison.
+    const bandLo = this.o.shapeFigures ? this.bandLo : K;
+    const bandHi = this.o.shapeFigures ? this.bandHi : K;
     for (let k = 0; k < K; k++) {
       const s = er[k] * er[k] + ei[k] * ei[k];
       const y = 0.5 * (yr[k] * yr[k] + yi[k] * yi[k]);
@@ -353,7 +404,19 @@ export class BlockFilter {
       noiseSum += nk;
       const over = s - m * (r + nk);
       if (over > 0 && k > 0) excess += over;
+      if (k >= bandLo && k < bandHi) {
+        bandRes += s;
+        bandEst += y;
+        bandCross += Math.sqrt(s * y);
+        if (over > 0) overBins++;
+      }
     }
+    res.bandRes = bandRes;
+    res.bandEst = bandEst;
+    res.bandCross = bandCross;
+    res.overBins = overBins;
+    res.bandBins = bandHi - bandLo;
+    if (!this.o.shapeFigures) res.incoherent = res.cohDe = 0;
     this.noiseInit = true;
     const talk = excess > DT_RATIO * (expected + noiseSum) && micE > GEIGEL * echoE;
     // Leakage regression, faster while echo dominates the residual, and held during double talk: the callee's
@@ -402,6 +465,60 @@ export class BlockFilter {
     const toTime = 2 / M;
     this.fill(res, micE, outE, echoE, expected * toTime, noiseSum * toTime, excess * toTime, refE);
     this.blocks++;
+  }
+
+  /**
+   * Coherence figures of one block over the telephone band, from cross-spectra smoothed over the last blocks: the
+   * residual E against this block's echo estimate Y = D − E (residual echo is a linear image of the prompt, so it
+   * stays coherent with Y; a callee is not), and the microphone D against E (WebRTC's legacy AEC's near-end cue:
+   * where the callee dominates, the filter removes little and E ≈ D). Expects E's spectrum in er/ei.
+   */
+  private coherence(mic: Float32Array, any: boolean, res: BlockResult): void {
+    const { N, sc, bandLo, bandHi } = this;
+    const { er, ei, dr, di, t2 } = sc;
+    if (!any) {
+      res.incoherent = res.cohDe = 0;
+      return;
+    }
+    for (let i = 0; i < N; i++) {
+      t2[i] = 0;
+      t2[N + i] = mic[i];
+    }
+    this.fft.forward(t2, dr, di);
+    const a = COH_SMOOTH;
+    const b = 1 - a;
+    const { cEE, cYY, cDD, cEYr, cEYi, cDEr, cDEi } = this;
+    let incoherent = 0;
+    let cohDe = 0;
+    for (let k = bandLo; k < bandHi; k++) {
+      const e1 = er[k];
+      const e2 = ei[k];
+      const d1 = dr[k];
+      const d2 = di[k];
+      const y1 = d1 - e1;
+      const y2 = d2 - e2;
+      const ee = b * cEE[k] + a * (e1 * e1 + e2 * e2);
+      const yy = b * cYY[k] + a * (y1 * y1 + y2 * y2);
+      const dd = b * cDD[k] + a * (d1 * d1 + d2 * d2);
+      // E·conj(Y) and D·conj(E)
+      const eyr = b * cEYr[k] + a * (e1 * y1 + e2 * y2);
+      const eyi = b * cEYi[k] + a * (e2 * y1 - e1 * y2);
+      const der = b * cDEr[k] + a * (d1 * e1 + d2 * e2);
+      const dei = b * cDEi[k] + a * (d2 * e1 - d1 * e2);
+      cEE[k] = ee;
+      cYY[k] = yy;
+      cDD[k] = dd;
+      cEYr[k] = eyr;
+      cEYi[k] = eyi;
+      cDEr[k] = der;
+      cDEi[k] = dei;
+      const cey = ee > 0 && yy > 0 ? (eyr * eyr + eyi * eyi) / (ee * yy) : 0;
+      const cde = ee > 0 && dd > 0 ? (der * der + dei * dei) / (ee * dd) : 0;
+      incoherent += (1 - (cey < 1 ? cey : 1)) * (e1 * e1 + e2 * e2);
+      cohDe += cde < 1 ? cde : 1;
+    }
+    res.incoherent = incoherent;
+    res.cohDe = cohDe;
   }
 
   /**
