@@ -350,9 +350,10 @@ const Ops = z.strictObject({
   maxUncaughtPerMinute: z.number().int().min(0).default(5).describe(
     'Uncaught exceptions tolerated in a minute (each logged, the process serving on); one more drains and exits.',
   ),
-  heapGrowingPercent: z.number().int().min(0).max(1000).default(200).describe(
+  heapGrowingPercent: z.number().int().min(0).max(1000).default(0).describe(
     'How far V8 lets the old generation grow past what the last full collection kept, in per cent (200: to three ' +
-      'times). 0: V8\'s own heuristics, which on a loaded gateway run a full collection every second (bench/PROFILE.md).',
+      'times); 0: V8\'s own heuristics, which on a loaded gateway run a full collection every second. 200 made them ' +
+      'one every ~20 s in the soak but grew RSS past its 20 % bar (bench/PROFILE.md, "GC").',
   ),
   duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
     'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   }
   const ops = gw.config.ops;
   configureLogging(ops);
-  // Before any call: the main thread's full collections are what held the soak's late calls.
+  // Before any call (ops.heapGrowingPercent; 0, the default, leaves V8's heuristics).
   const heapFlag = applyHeapGrowth(ops.heapGrowingPercent);
   rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, flag: heapFlag }, 'V8 heap growth');
   const drain = (why: string, code: number) => {

@@ -5,8 +5,9 @@ import { loadConfig } from '../gateway/config.js';
 import { applyHeapGrowth, heapGrowthFlag } from '../gateway/ops/heapGrowth.js';
 
 describe('heap growth', () => {
-  it('defaults to letting the old generation grow to three times what a full collection kept', () => {
-    expect(loadConfig({}, {}).ops.heapGrowingPercent).toBe(200);
+  it('leaves V8 its own heuristics by default, and maps a percentage to the flag', () => {
+    expect(loadConfig({}, {}).ops.heapGrowingPercent).toBe(0);
+    expect(heapGrowthFlag(0)).toBeNull();
     expect(heapGrowthFlag(200)).toBe('--heap-growing-percent=200');
   });
 

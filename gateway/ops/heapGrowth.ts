@@ -4,9 +4,10 @@
 // than four times the young generation's capacity — 64 MB with the default 16 MB semi-spaces — however little is
 // actually being promoted. The gateway keeps ~45 MB alive under load, and V8's own growing factor (~1.5 at this
 // size) gave it ~24 MB of headroom: a full mark-compact every ~0.6–1.4 s (p95 26, max 45 ms on the event loop, each
-// freeing only ~8 MB), and the late calls of the soak's lag bursts. A growing factor of 3 (`--heap-growing-percent`
-// 200) leaves ~90 MB of headroom at that size: one every ~20 s (bench/PROFILE.md, "GC"). The flag is process-wide,
-// so the listen and recogniser workers follow it too; their heaps are a few MB.
+// freeing only ~8 MB). A growing factor of 3 (`--heap-growing-percent` 200) leaves ~90 MB of headroom at that
+// size: one every ~20 s. It is off by default (0): in two 10-minute soaks it took the late calls only from 0.8 to
+// 0.5 % and grew RSS by 22–26 %, past the soak's 20 % bar (bench/PROFILE.md, "GC"). A deployment with memory to
+// spare and a tighter latency tail may set it. The flag is process-wide: the workers follow it too.
 import { setFlagsFromString } from 'node:v8';
 
 /** The V8 flag for `ops.heapGrowingPercent`, or null to leave V8's own heuristics (0). */
