@@ -240,6 +240,17 @@ const Consent = z.strictObject({
       'bias may repair a tone or a final, not invent a word — 算了 heard 好好好 by the hotword search at 8 kHz); ' +
       '`repeats`, a grant of one repeated syllable (好好好) needs it to grant; `none`: only its refusals and doubts count.',
   ),
+  narrowbandRehear: z.enum(['off', 'extended']).default('off').describe(
+    'On 8 kHz calls, a second hearing of an answer whose first hearing placed no lexicon phrase, as `secondOpinion: ' +
+      'rehear` does (cut where the first was, or `shiftMs` with `rehear`), but of the answer with a 4–8 kHz band added ' +
+      '(`extended`: its 2–4 kHz band rectified and high-passed, gateway/audio/bandwidth.ts, at `narrowbandExtensionDb`): ' +
+      'the model, trained on wideband speech, hears a narrowband onset differently there (对 heard duō, 好 heard ó ' +
+      'without it). A yes only that hearing heard is weighed under every safety rule; its refusal wins. CPU only for ' +
+      'those answers. `off`: none.',
+  ),
+  narrowbandExtensionDb: z.number().min(-40).max(20).default(0).describe(
+    'Level of the band `narrowbandRehear: extended` adds, dB relative to the rectified 2–4 kHz band.',
+  ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
     'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',
   ),

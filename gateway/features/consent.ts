@@ -1,5 +1,6 @@
 // Consent on live calls: the recogniser pool, the classifier and the evidence store, wired into every call and
 // exposed as `expect_consent` (all wires) and the evidence HTTP routes.
+import { extendBandwidth } from '../audio/bandwidth.js';
 import type { Call } from '../call/Call.js';
 import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 import { openEvidenceLedger } from '../evidence/open.js';
@@ -90,6 +91,8 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
+    // An 8 kHz call's answer that the first hearing could not place is heard again with a 4–8 kHz band added.
+    const narrowRehear = cfg.consent.narrowbandRehear === 'extended' && call.init.format.sampleRate < 16000 && cfg.asr.mode !== 'kws';
     const rules: DecisionRules = {
       minGrantConfidence: cfg.consent.minGrantConfidence,
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
@@ -99,7 +102,7 @@ export class ConsentFeature implements Plugin {
       fragmentGrants: cfg.consent.fragmentGrants,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
-      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
+      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted' || narrowRehear,
       corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
@@ -116,7 +119,8 @@ export class ConsentFeature implements Plugin {
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : null,
+      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : narrowRehear ? 0 : null,
+      rehearInput: narrowRehear ? (x) => extendBandwidth(x, cfg.consent.narrowbandExtensionDb) : undefined,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
