@@ -181,6 +181,10 @@ const Asr = z.strictObject({
       'hear as the yes it sounds nearest to (好) than as itself.',
   ),
   beamPaths: z.number().int().min(1).max(16).default(4).describe('Active paths of the beam searches.'),
+  narrowbandBeamPaths: z.number().int().min(1).max(16).optional().describe(
+    'Active paths of the beam search on 8 kHz calls, when it should differ from `beamPaths` (a second recogniser of ' +
+      'the same model in each worker: sherpa-onnx fixes the search per recogniser). Unset: `beamPaths`.',
+  ),
 });
 
 const Consent = z.strictObject({

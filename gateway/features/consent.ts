@@ -66,7 +66,7 @@ export class ConsentFeature implements Plugin {
     } else {
       const { decoding, note } = recogniserSearch(cfg, lex, tokenType, r.files.tokens);
       if (note) gw.log.warn(note);
-      Object.assign(extra, { decoding, beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
+      Object.assign(extra, { decoding, narrowband: narrowbandSearch(cfg, decoding), beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
     }
     this.pool = await startAsrPool(cfg, extra);
     this.calibration = loadCalibration(lang, cfg.consent.calibrationFile);
@@ -108,7 +108,7 @@ export class ConsentFeature implements Plugin {
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
       // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
-      openStream: () => pool.open(call.id, { priority: 0 }),
+      openStream: () => pool.open(call.id, { priority: 0, narrowband: call.init.format.sampleRate < 16000 }),
       judge: (heard) => {
         const v = decideConsent(heard, ctx, rules);
         // What was said is personal data: only at debug level.
@@ -239,6 +239,13 @@ export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: Token
   }
   const { hotwords, boosts } = lexiconHotwordBoosts(lex, tokensPath, hotwordBoost, refusalHotwordBoost);
   return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords, boost: hotwordBoost, phraseBoosts: boosts } };
+}
+
+/** The search of 8 kHz calls' streams when `asr.narrowbandBeamPaths` makes it differ from the wideband one. */
+export function narrowbandSearch(cfg: Config, decoding: DecodingSpec): DecodingSpec | undefined {
+  const paths = cfg.asr.narrowbandBeamPaths;
+  if (paths === undefined || decoding.method !== 'beam' || paths === (decoding.maxActivePaths ?? 4)) return undefined;
+  return { ...decoding, maxActivePaths: paths };
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */
