@@ -19,6 +19,9 @@ describe('consent settings', () => {
     expect(narrow).toEqual({ ...decoding, maxActivePaths: 8 });
     expect(narrowbandSearch(cfg({ narrowbandBeamPaths: 4 }, {}), decoding)).toBeUndefined();
     expect(narrowbandSearch(cfg({ narrowbandBeamPaths: 8, search: 'greedy' }, {}), { method: 'greedy' })).toBeUndefined();
+    // Shipped: 8 paths on 8 kHz calls (chosen per rate by the cross-speaker folds).
+    expect(narrowbandSearch(cfg({}, {}), decoding)).toMatchObject({ maxActivePaths: 8 });
+    expect(cfg({}, {}).consent).toMatchObject({ narrowbandRehear: 'extended', narrowbandExtensionDb: 0 });
   });
 
   it.runIf(tokens)('ships hotword search, the refusal side weighed above the consents, with no second hearing (what the cross-speaker folds chose)', () => {
