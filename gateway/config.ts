@@ -252,7 +252,8 @@ const Consent = z.strictObject({
       '(`extended`: its 2–4 kHz band rectified and high-passed, gateway/audio/bandwidth.ts, at `narrowbandExtensionDb`): ' +
       'the model, trained on wideband speech, hears a narrowband onset differently there (对 heard duō, 好 heard ó ' +
       'without it). A yes only that hearing heard is weighed under every safety rule; its refusal wins. CPU only for ' +
-      'those answers. `off`: none. `extended` (default) was chosen by every cross-speaker fold (README, consent).',
+      'those answers; only with `secondOpinion` none or rehear. `off`: none. `extended` (default) was chosen by every ' +
+      'cross-speaker fold (README, consent).',
   ),
   narrowbandExtensionDb: z.number().min(-40).max(20).default(0).describe(
     'Level of the band `narrowbandRehear: extended` adds, dB relative to the rectified 2–4 kHz band.',

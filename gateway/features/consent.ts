@@ -91,8 +91,9 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
-    // An 8 kHz call's answer that the first hearing could not place is heard again with a 4–8 kHz band added.
-    const narrowRehear = cfg.consent.narrowbandRehear === 'extended' && call.init.format.sampleRate < 16000 && cfg.asr.mode !== 'kws';
+    // An 8 kHz call's answer that the first hearing could not place is heard again with a 4–8 kHz band added (with
+    // no second opinion beside the recogniser, whose own rules for an alternative's yes would otherwise change).
+    const narrowRehear = cfg.consent.narrowbandRehear === 'extended' && call.init.format.sampleRate < 16000 && cfg.asr.mode !== 'kws' && (cfg.consent.secondOpinion === 'none' || cfg.consent.secondOpinion === 'rehear');
     const rules: DecisionRules = {
       minGrantConfidence: cfg.consent.minGrantConfidence,
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
