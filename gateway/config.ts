@@ -186,6 +186,12 @@ const Asr = z.strictObject({
       'hear as the yes it sounds nearest to (好) than as itself.',
   ),
   beamPaths: z.number().int().min(1).max(16).default(4).describe('Active paths of the beam searches.'),
+  narrowbandBeamPaths: z.number().int().min(1).max(16).default(8).describe(
+    'Active paths of the beam search on 8 kHz calls. When it differs from `beamPaths`, each worker holds a second ' +
+      'recogniser of the same model (sherpa-onnx fixes the search per recogniser); equal to `beamPaths`: one. 8 ' +
+      '(default): chosen per rate by cross-speaker folds (README, consent) — at 8 kHz more yeses and refusals held out ' +
+      'and no false grant on either set; at 16 kHz 8 paths granted 你是谁 (espeak) as 是, so wideband keeps 4.',
+  ),
 });
 
 const Consent = z.strictObject({
@@ -244,6 +250,18 @@ const Consent = z.strictObject({
       '`agree`, it grants too; `syllable`, it heard at least one syllable of the granting transcript (tone-blind: the ' +
       'bias may repair a tone or a final, not invent a word — 算了 heard 好好好 by the hotword search at 8 kHz); ' +
       '`repeats`, a grant of one repeated syllable (好好好) needs it to grant; `none`: only its refusals and doubts count.',
+  ),
+  narrowbandRehear: z.enum(['off', 'extended']).default('extended').describe(
+    'On 8 kHz calls, a second hearing of an answer whose first hearing placed no lexicon phrase, as `secondOpinion: ' +
+      'rehear` does (cut where the first was, or `shiftMs` with `rehear`), but of the answer with a 4–8 kHz band added ' +
+      '(`extended`: its 2–4 kHz band rectified and high-passed, gateway/audio/bandwidth.ts, at `narrowbandExtensionDb`): ' +
+      'the model, trained on wideband speech, hears a narrowband onset differently there (对 heard duō, 好 heard ó ' +
+      'without it). A yes only that hearing heard is weighed under every safety rule; its refusal wins. CPU only for ' +
+      'those answers; only with `secondOpinion` none or rehear. `off`: none. `extended` (default) was chosen by every ' +
+      'cross-speaker fold (README, consent).',
+  ),
+  narrowbandExtensionDb: z.number().min(-40).max(20).default(0).describe(
+    'Level of the band `narrowbandRehear: extended` adds, dB relative to the rectified 2–4 kHz band.',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(-160).describe(
     'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',

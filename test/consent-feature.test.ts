@@ -2,7 +2,7 @@
 // engines beside it: what runs on a call is decided here, so each setting is checked to build what it says.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.js';
-import { recogniserSearch, secondOpinion } from '../gateway/features/consent.js';
+import { narrowbandSearch, recogniserSearch, secondOpinion } from '../gateway/features/consent.js';
 import { loadLexiconFile } from '../gateway/listen/consent/index.js';
 import { isResolved, resolveModel } from '../gateway/models.js';
 
@@ -12,6 +12,18 @@ const tokens = isResolved(model) ? model.files.tokens : undefined;
 const cfg = (asr: Record<string, unknown>, consent: Record<string, unknown>) => loadConfig({}, { asr, consent });
 
 describe('consent settings', () => {
+  it.runIf(tokens)('gives 8 kHz calls their own beam width only when asr.narrowbandBeamPaths differs from beamPaths', () => {
+    const { decoding } = recogniserSearch(cfg({}, {}), lex, 'pinyin-initial-final', tokens);
+    const narrow = narrowbandSearch(cfg({ narrowbandBeamPaths: 8 }, {}), decoding);
+    // The same hotwords and boosts: only the width differs.
+    expect(narrow).toEqual({ ...decoding, maxActivePaths: 8 });
+    expect(narrowbandSearch(cfg({ narrowbandBeamPaths: 4 }, {}), decoding)).toBeUndefined();
+    expect(narrowbandSearch(cfg({ narrowbandBeamPaths: 8, search: 'greedy' }, {}), { method: 'greedy' })).toBeUndefined();
+    // Shipped: 8 paths on 8 kHz calls (chosen per rate by the cross-speaker folds).
+    expect(narrowbandSearch(cfg({}, {}), decoding)).toMatchObject({ maxActivePaths: 8 });
+    expect(cfg({}, {}).consent).toMatchObject({ narrowbandRehear: 'extended', narrowbandExtensionDb: 0 });
+  });
+
   it.runIf(tokens)('ships hotword search, the refusal side weighed above the consents, with no second hearing (what the cross-speaker folds chose)', () => {
     const c = cfg({}, {});
     const { decoding } = recogniserSearch(c, lex, 'pinyin-initial-final', tokens);

@@ -41,7 +41,7 @@ function verdict(decision: ConsentVerdict['decision'], cue: ConsentVerdict['cue'
 }
 
 /** A call's inbound audio, 20 ms at a time, each sample's value its own index (so cuts can be checked). */
-function setup(opts: { rehearShiftMs?: number | null; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
+function setup(opts: { rehearShiftMs?: number | null; rehearInput?: (x: Float32Array) => Float32Array; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
   const stream = new FakeStream();
   const judged: Heard[] = [];
   const decided: ConsentDecisionEvent[] = [];
@@ -55,6 +55,7 @@ function setup(opts: { rehearShiftMs?: number | null; judge?: (h: Heard) => Cons
     preRollMs: 400,
     endSilenceMs: 240,
     rehearShiftMs: opts.rehearShiftMs ?? null,
+    rehearInput: opts.rehearInput,
     emitTranscript: (t) => transcripts.push(t),
     decide: (d) => decided.push(d),
   });
@@ -151,5 +152,27 @@ describe('hearing an answer again', () => {
     stream.emit({ text: 'b ù' });
     expect(stream.finishes).toBe(1);
     expect(decided[0]).toMatchObject({ decision: 'refused' });
+  });
+
+  it('hears the second time what rehearInput makes of the audio (a narrowband answer, band-extended), cut where the first was', () => {
+    const { s, stream, decided, advance } = setup({ rehearShiftMs: 0, rehearInput: (x) => x.map((v) => -v), judge: placeNothing });
+    advance(1000);
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 2000, startT: 1200 });
+    const first = stream.fed.slice();
+    const firstLen = stream.samples;
+    stream.emit({ text: 'd uō', tokens: ['d', 'uō'], tokenMs: [440, 480] });
+    expect(stream.finishes).toBe(2);
+    const second = stream.fed.slice(first.length);
+    expect(second).toHaveLength(1);
+    expect(second[0]!.length).toBe(firstLen);
+    // The same samples, transformed: the first fed sample (800 ms) negated.
+    expect(Math.round(second[0]![0]! * 1e6)).toBe(-800 * 16);
+    // The first hearing got the audio untouched.
+    expect(Math.round(first[0]![0]! * 1e6)).toBe(800 * 16);
+    stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [firstLen / 16 + 440, firstLen / 16 + 480] });
+    expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
   });
 });

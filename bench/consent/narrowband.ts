@@ -10,11 +10,20 @@
 //   fold<dB> 8 kHz twin (our resampler) plus its own spectrum mirrored into 4–8 kHz at <dB> (x + g·(−1)^n·x, the
 //            oldest bandwidth extension): upper bands that move with the speech instead of staying silent
 //   gain<dB> 8 kHz twin (our resampler) scaled by <dB>: level
+//   taps<n>  8 kHz twin through our resampler with n half-taps per phase (8 ships; fewer: a milder anti-imaging
+//            filter, whose images fill the band just above 4 kHz with the speech's own 3–4 kHz)
+//   pre<a>   8 kHz twin (our resampler) pre-emphasised, y = x − a·x[n−1], level kept: the upper telephone band
+//            (where the fricatives' remaining energy is) weighed up, as the model's 4–8 kHz would have weighed it
+//   bwe<dB>  8 kHz twin (our resampler) plus a bandwidth extension at <dB>: its 2–4 kHz band full-wave rectified
+//            and high-passed above 4 kHz — noise above 4 kHz that comes and goes with the fricatives and bursts
+//            (x, q, d, s), not with the vowels (unlike `fold`, which puts the voiced 0–1 kHz at 7–8 kHz)
 import { decode, encode, floatToInt16, int16ToFloat } from '../../gateway/audio/codec.js';
+import { extendBandwidth } from '../../gateway/audio/bandwidth.js';
 import { Resampler } from '../../gateway/audio/resampler.js';
 
 export type Prep = string;
-export const PREPS_HELP = 'ours | hq | band | mulaw | hf<dB> | fold<dB> | gain<dB>';
+export const PREPS_HELP = 'ours | hq | band | mulaw | hf<dB> | fold<dB> | gain<dB> | taps<n> | pre<a> | bwe<dB>';
+
 
 /** Deterministic noise (a fixed LCG), so that every replay of a preparation hears the same input. */
 function noise(n: number, seed: number): Float32Array {
@@ -63,6 +72,19 @@ export function prepare(prep: Prep, rate: '16k' | '8k', wire: Float32Array): Flo
     for (let i = 0; i < up.length; i++) up[i] = up[i]! * (1 + (i % 2 ? -g : g));
     return up;
   }
+  m = /^taps(\d+)$/.exec(prep);
+  if (m) return new Resampler(8000, 16000, Number(m[1])).process(wire);
+  m = /^pre([\d.]+)$/.exec(prep);
+  if (m) {
+    const a = Number(m[1]);
+    const out = new Float32Array(up.length);
+    for (let i = 0; i < up.length; i++) out[i] = up[i]! - a * (i ? up[i - 1]! : 0);
+    const g = rms(up) / Math.max(1e-12, rms(out));
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]! * g));
+    return out;
+  }
+  m = /^bwe(-?[\d.]+)$/.exec(prep);
+  if (m) return extendBandwidth(up, Number(m[1]));
   m = /^gain(-?[\d.]+)$/.exec(prep);
   if (m) {
     const g = 10 ** (Number(m[1]) / 20);

@@ -17,7 +17,7 @@
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--cuts 0:0,-136:-72,104:88 …] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB> (./narrowband.ts)] [--rates 16k,8k]
+//          [--cuts 0:0,-136:-72,104:88 …] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB>|taps<n>|pre<a>|bwe<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,6 @@
 // Consent on live calls: the recogniser pool, the classifier and the evidence store, wired into every call and
 // exposed as `expect_consent` (all wires) and the evidence HTTP routes.
+import { extendBandwidth } from '../audio/bandwidth.js';
 import type { Call } from '../call/Call.js';
 import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 import { openEvidenceLedger } from '../evidence/open.js';
@@ -65,7 +66,7 @@ export class ConsentFeature implements Plugin {
     } else {
       const { decoding, note } = recogniserSearch(cfg, lex, tokenType, r.files.tokens);
       if (note) gw.log.warn(note);
-      Object.assign(extra, { decoding, beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
+      Object.assign(extra, { decoding, narrowband: narrowbandSearch(cfg, decoding), beside: secondOpinion(cfg, lex, tokenType, r.files.tokens, decoding) });
     }
     this.pool = await startAsrPool(cfg, extra);
     this.calibration = loadCalibration(lang, cfg.consent.calibrationFile);
@@ -90,6 +91,9 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
+    // An 8 kHz call's answer that the first hearing could not place is heard again with a 4–8 kHz band added (with
+    // no second opinion beside the recogniser, whose own rules for an alternative's yes would otherwise change).
+    const narrowRehear = cfg.consent.narrowbandRehear === 'extended' && call.init.format.sampleRate < 16000 && cfg.asr.mode !== 'kws' && (cfg.consent.secondOpinion === 'none' || cfg.consent.secondOpinion === 'rehear');
     const rules: DecisionRules = {
       minGrantConfidence: cfg.consent.minGrantConfidence,
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
@@ -99,13 +103,13 @@ export class ConsentFeature implements Plugin {
       fragmentGrants: cfg.consent.fragmentGrants,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
-      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted',
+      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted' || narrowRehear,
       corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
       // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
-      openStream: () => pool.open(call.id, { priority: 0 }),
+      openStream: () => pool.open(call.id, { priority: 0, narrowband: call.init.format.sampleRate < 16000 }),
       judge: (heard) => {
         const v = decideConsent(heard, ctx, rules);
         // What was said is personal data: only at debug level.
@@ -116,7 +120,8 @@ export class ConsentFeature implements Plugin {
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : null,
+      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : narrowRehear ? 0 : null,
+      rehearInput: narrowRehear ? (x) => extendBandwidth(x, cfg.consent.narrowbandExtensionDb) : undefined,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
@@ -235,6 +240,13 @@ export function recogniserSearch(cfg: Config, lex: LexiconFile, tokenType: Token
   }
   const { hotwords, boosts } = lexiconHotwordBoosts(lex, tokensPath, hotwordBoost, refusalHotwordBoost);
   return { decoding: { method: 'beam', maxActivePaths: beamPaths, hotwords, boost: hotwordBoost, phraseBoosts: boosts } };
+}
+
+/** The search of 8 kHz calls' streams when `asr.narrowbandBeamPaths` makes it differ from the wideband one. */
+export function narrowbandSearch(cfg: Config, decoding: DecodingSpec): DecodingSpec | undefined {
+  const paths = cfg.asr.narrowbandBeamPaths;
+  if (paths === undefined || decoding.method !== 'beam' || paths === (decoding.maxActivePaths ?? 4)) return undefined;
+  return { ...decoding, maxActivePaths: paths };
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */

@@ -33,6 +33,8 @@ export interface AsrPoolOptions {
   numTrailingBlanks?: number;
   /** Recogniser search (greedy by default; beam search with hotwords for contextual biasing). */
   decoding?: DecodingSpec;
+  /** The search of narrowband calls' streams, when it differs from `decoding` (see AsrEngineSpec.narrowband). */
+  narrowband?: DecodingSpec;
   /** Second opinions decoded beside the main engine on the same audio (see AsrEngineSpec.beside). */
   beside?: BesideSpec[];
   /** Minimum audio between partial results of one stream, ms. Default 200. */
@@ -71,6 +73,7 @@ class PoolStream implements AsrStream {
     private readonly pool: AsrWorkerPool,
     readonly secondOpinions: boolean,
     readonly priority: number,
+    readonly narrowband = false,
   ) {}
 
   accept(samples16k: Float32Array): void {
@@ -139,6 +142,7 @@ export class AsrWorkerPool implements AsrPool {
         keywordsScore: opts.keywordsScore,
         numTrailingBlanks: opts.numTrailingBlanks,
         decoding: opts.decoding,
+        narrowband: opts.narrowband,
         beside: opts.beside,
       },
       partialEveryMs: opts.partialEveryMs ?? 200,
@@ -191,7 +195,7 @@ export class AsrWorkerPool implements AsrPool {
     slot.outbox = [];
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
-    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority } satisfies AsrRequest);
+    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let lastFailure = '';
@@ -263,11 +267,11 @@ export class AsrWorkerPool implements AsrPool {
       if (!slot || c.streams.size < slot.streams.size) slot = c;
     }
     this.rr++;
-    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false, options.priority ?? 1);
+    const s = new PoolStream(this.nextSid++, callId, slot, this, options.secondOpinions !== false, options.priority ?? 1, options.narrowband === true);
     this.streams.set(s.sid, s);
     if (slot) {
       slot.streams.add(s);
-      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority } satisfies AsrRequest);
+      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
     } else {
       queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
     }

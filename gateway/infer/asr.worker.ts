@@ -22,6 +22,7 @@ const post = (m: AsrReply) => port.postMessage(m);
 interface Slot {
   es: EngineStream;
   secondOpinions: boolean;
+  narrowband: boolean;
   /** Finals of streams with a lower number are decoded first (see DecodeScheduler). */
   priority: number;
   /** Set while a final of this stream waits: the stream's later requests, applied once it ran (in order). */
@@ -73,8 +74,8 @@ try {
   throw e;
 }
 
-function newSlot(secondOpinions: boolean, priority: number): Slot {
-  return { es: engine.createStream({ secondOpinions }), secondOpinions, priority, backlog: null, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
+function newSlot(secondOpinions: boolean, priority: number, narrowband: boolean): Slot {
+  return { es: engine.createStream({ secondOpinions, narrowband }), secondOpinions, narrowband, priority, backlog: null, samples: 0, uttStart: 0, lastText: '', lastPartialAt: 0, cpuMs: 0, lastUsagePost: 0 };
 }
 
 const ms = (samples: number) => (samples / rate) * 1000;
@@ -216,7 +217,7 @@ function runFinal(sid: number): void {
 
 function startUtterance(sl: Slot): void {
   // A fresh native stream per utterance: after inputFinished a stream cannot take more audio.
-  sl.es = engine.createStream({ secondOpinions: sl.secondOpinions });
+  sl.es = engine.createStream({ secondOpinions: sl.secondOpinions, narrowband: sl.narrowband });
   collector.dropped();
   sl.uttStart = sl.samples;
   sl.lastText = '';
@@ -255,7 +256,7 @@ function handle(m: AsrStreamRequest): void {
   }
   const { sid } = m;
   if (m.op === 'open') {
-    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false, m.priority ?? 1)));
+    guarded(sid, () => slots.set(sid, newSlot(m.secondOpinions !== false, m.priority ?? 1, m.narrowband === true)));
     return;
   }
   const sl = slots.get(sid);

@@ -13,7 +13,7 @@ export interface AsrWorkerData {
 export type AsrStreamRequest =
   | { op: 'close' | 'finish' | 'reset'; sid: number }
   /** secondOpinions false: this stream decodes with the main engine only (see AsrEngine.createStream). */
-  | { op: 'open'; sid: number; secondOpinions?: boolean; priority?: number }
+  | { op: 'open'; sid: number; secondOpinions?: boolean; priority?: number; narrowband?: boolean }
   | { op: 'audio'; sid: number; samples: Float32Array }
   /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
   | { op: 'crash' };

@@ -45,6 +45,11 @@ export interface ConsentSessionDeps {
    * this many ms later (negative: earlier), as the recogniser's second hypothesis. Null: never.
    */
   rehearShiftMs: number | null;
+  /**
+   * What the second hearing hears instead of the audio itself (a narrowband call's answer with a 4–8 kHz band added,
+   * consent.narrowbandRehear); absent: the audio as it is.
+   */
+  rehearInput?: (audio: Float32Array) => Float32Array;
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -185,13 +190,14 @@ export class ConsentSession implements CallListener {
     if (this.inSpeech) this.begin(this.speechOnsetT);
   }
 
-  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later; false when that is not possible. */
+  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later (through `rehearInput`); false when that is not possible. */
   private rehear(utt: Utterance, first: Heard): boolean {
     const shift = this.d.rehearShiftMs;
     if (shift === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
     const from = Math.max(0, utt.startSample + Math.round((shift * RATE) / 1000));
-    const audio = this.slice(from, utt.endSample);
-    if (audio.length < RATE / 10) return false;
+    const held = this.slice(from, utt.endSample);
+    if (held.length < RATE / 10) return false;
+    const audio = this.d.rehearInput ? this.d.rehearInput(held) : held;
     // The stream's clock runs on: the second hearing's times are mapped back onto the utterance's own onset.
     const fromT = (from * 1000) / RATE;
     const onsetStreamMs = this.streamMs + (utt.startT - fromT);

@@ -1,5 +1,5 @@
 // Backend registry: mode + manifest engine → AsrEngine. A new backend is one file and one line here.
-import type { AsrEngine, AsrEngineSpec } from './engine.js';
+import type { AsrEngine, AsrEngineSpec, EngineStream, StreamOptions } from './engine.js';
 import { Ensemble } from './Ensemble.js';
 import { SherpaKeywordSpotter } from './SherpaKeywordSpotter.js';
 import { SherpaOnlineRecognizer } from './SherpaOnlineRecognizer.js';
@@ -14,6 +14,47 @@ function single(spec: AsrEngineSpec): AsrEngine {
 }
 
 export function createEngine(spec: AsrEngineSpec): AsrEngine {
+  const { narrowband, ...wide } = spec;
+  if (narrowband && spec.mode === 'recognizer') return new RateSplit(withBeside(wide), withBeside({ ...wide, decoding: narrowband }));
+  return withBeside(wide);
+}
+
+/**
+ * Two engines of the same model, one for wideband calls' streams and one for narrowband calls' (another search):
+ * each stream is created and batch-decoded by the engine it belongs to.
+ */
+export class RateSplit implements AsrEngine {
+  readonly name: string;
+  readonly dynamicBatch: boolean;
+  private readonly narrowStreams = new WeakSet<EngineStream>();
+
+  constructor(
+    private readonly wide: AsrEngine,
+    private readonly narrow: AsrEngine,
+  ) {
+    this.name = `${wide.name}; 8 kHz calls: ${narrow.name}`;
+    this.dynamicBatch = wide.dynamicBatch && narrow.dynamicBatch;
+    if (this.dynamicBatch) this.decodeBatch = (streams) => this.batch(streams);
+  }
+
+  decodeBatch?: (streams: EngineStream[]) => void;
+
+  createStream(options: StreamOptions = {}): EngineStream {
+    if (!options.narrowband) return this.wide.createStream(options);
+    const s = this.narrow.createStream(options);
+    this.narrowStreams.add(s);
+    return s;
+  }
+
+  private batch(streams: EngineStream[]): void {
+    const narrow = streams.filter((s) => this.narrowStreams.has(s));
+    const wide = streams.filter((s) => !this.narrowStreams.has(s));
+    if (wide.length) this.wide.decodeBatch!(wide);
+    if (narrow.length) this.narrow.decodeBatch!(narrow);
+  }
+}
+
+function withBeside(spec: AsrEngineSpec): AsrEngine {
   if (!spec.beside?.length) return single(spec);
   const rate = spec.entry.sampleRate ?? 16000;
   const { beside, ...base } = spec;

@@ -18,6 +18,11 @@ export interface AsrEngineSpec {
   /** Recogniser mode: how to search (default greedy, no biasing). */
   decoding?: DecodingSpec;
   /**
+   * Recogniser mode: how to search streams opened for narrowband (8 kHz) calls, when that differs from `decoding` —
+   * a second recogniser of the same model files (sherpa-onnx fixes the search per recogniser, not per stream).
+   */
+  narrowband?: DecodingSpec;
+  /**
    * Further engines that decode the same audio in the same stream, as second opinions: a recogniser's result comes
    * back in `alternatives`, a keyword spotter's in `hits`. Each member is this spec with its own fields laid over it.
    */
@@ -91,6 +96,8 @@ export interface EngineStream {
 export interface StreamOptions {
   /** Decode the engines configured beside the main one too (default true). */
   secondOpinions?: boolean;
+  /** A narrowband call's stream: decoded with the spec's `narrowband` search where one is set. */
+  narrowband?: boolean;
 }
 
 export interface AsrEngine {

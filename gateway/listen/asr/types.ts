@@ -94,6 +94,8 @@ export interface AsrStreamOptions {
    * them as `alternatives` / `hits`. Default true; a caller that needs only a transcript saves their CPU with false.
    */
   secondOpinions?: boolean;
+  /** A narrowband (8 kHz) call's stream: decoded with the pool's `narrowband` search where one is configured. */
+  narrowband?: boolean;
   /**
    * Finals (finish()) of streams with a lower number are decoded before those of others, and every final before
    * streaming decode. Default 1; a consent answer, whose decision waits on its final, is 0.
