@@ -6,6 +6,7 @@
 // bench's `--monitor` step is still what says whether budgets hold.
 //
 //   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0] [--render-metrics on|off]
+//                                [--page FILE] [--trace FILE [--trace-seconds 8]]
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -17,6 +18,7 @@ import type { CallEvent } from '../gateway/call/events.js';
 import type { FrameSample } from '../gateway/call/Call.js';
 import { MonitorPages, reduceMonitor } from './monitorPages.js';
 import { ProcSampler } from './procSampler.js';
+import { formatTrace, summarizeTrace } from './traceSummary.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -27,6 +29,9 @@ const { values: a } = parseArgs({
     nice: { type: 'string', default: '0' },
     /** off: no DevTools Performance domain on the pages (what the bench's own measuring costs them). */
     'render-metrics': { type: 'string', default: 'on' },
+    /** Record a Chromium trace of this many seconds into this file after the step, and print where its CPU went. */
+    trace: { type: 'string' },
+    'trace-seconds': { type: 'string', default: '8' },
     /** Serve this file as the page instead of gateway/monitor/index.html (to try a change to the page). */
     page: { type: 'string' },
   },
@@ -209,6 +214,11 @@ console.log(`  pages: frames min ${step.minFramesPlotted} (floor ${step.minFrame
 console.log(`  a page's renderer main thread (ms/s): ${JSON.stringify(step.renderMsPerS)}`);
 const perS = (k: string) => (stats.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, stats.length) / SECONDS).toFixed(1);
 console.log(`  a page's layouts / style recalculations a second: ${perS('LayoutCount')} / ${perS('RecalcStyleCount')}`);
+if (a.trace) {
+  await pages.trace(a.trace, Number(a['trace-seconds']));
+  const raw = JSON.parse(readFileSync(a.trace, 'utf8'));
+  console.log(formatTrace(summarizeTrace(Array.isArray(raw) ? raw : raw.traceEvents)).join('\n'));
+}
 clearInterval(frameTimer);
 await pages.stop();
 await monitor.stop();

@@ -123,6 +123,11 @@ export class MonitorPages {
     await this.ask({ type: 'mark' }, 'marked');
   }
 
+  /** Records a Chromium trace of every process for `seconds` into `path` (JSON, chrome://tracing's format). */
+  async trace(path: string, seconds: number): Promise<void> {
+    await this.ask({ type: 'trace', path, seconds }, 'traced', seconds * 1000 + 60_000);
+  }
+
   /** The step ended: what each page received since the mark. */
   async collect(): Promise<(PageStats & { visible: string })[]> {
     return (await this.ask({ type: 'collect' }, 'collected')).pages ?? [];

@@ -37,20 +37,27 @@ export interface MonitorSetup {
  * polling for it (every 500 ms, and the list marks a call ended only with its next update, up to a second later)
  * left a page without a call for ~1 s of every ~5 s call. Calls the page saw end are skipped although the list
  * may still show them live; of the page's live calls it takes the newest (listed last), which has the most of its
- * call ahead. Source text, not a function: tsx would compile a function with helpers that do not exist in the page.
+ * call ahead. The page keeps only the rows in view in the document, so the driver reads the list from the page
+ * (window.earshotMonitor.calls()) and scrolls the row it picks into view before clicking it, as an operator would.
+ * Source text, not a function: tsx would compile a function with helpers that do not exist in the page.
  */
 const follow = (k: number, n: number) => `(() => {
   const slotOf = (id) => { const m = /-(\\d+)-\\d+$/.exec(id); return m ? Number(m[1]) : null; };
-  const mine = (tr) => { const s = slotOf(tr.dataset.callId || ''); return s !== null && s % ${n} === ${k}; };
+  const mine = (id) => { const s = slotOf(id); return s !== null && s % ${n} === ${k}; };
   const ended = new Set();
-  const live = (tr) => !tr.classList.contains('ended') && !ended.has(tr.dataset.callId);
+  // A page from before 2026-12-06 10:30 (every row in the document; bench/monitorCost.ts --page) is read from its rows.
+  const m = window.earshotMonitor || {
+    calls: () => [...document.querySelectorAll('tr.call')].map((tr) => ({ callId: tr.dataset.callId, live: !tr.classList.contains('ended') })),
+    selected: () => document.querySelector('tr.call.selected')?.dataset.callId ?? null,
+    reveal: (id) => document.querySelector('tr.call[data-call-id="' + CSS.escape(id) + '"]'),
+  };
   const next = () => {
-    const sel = document.querySelector('tr.call.selected');
-    const selLive = sel && live(sel);
+    const sel = m.selected();
+    const live = m.calls().filter((c) => c.live && !ended.has(c.callId)).map((c) => c.callId);
+    const selLive = sel !== null && live.includes(sel);
     if (selLive && mine(sel)) return;
-    const rows = [...document.querySelectorAll('tr.call:not(.ended)')].filter(live);
-    const pick = rows.filter(mine).pop() || (selLive ? null : rows[${k} % Math.max(1, rows.length)]);
-    if (pick && pick !== sel) pick.click();
+    const pick = live.filter(mine).pop() || (selLive ? null : live[${k} % Math.max(1, live.length)]);
+    if (pick && pick !== sel) m.reveal(pick)?.click();
   };
   window.addEventListener('earshot:live-ended', (e) => {
     ended.add(e.detail.callId);
@@ -72,6 +79,8 @@ let pages: Page[] = [];
 let sessions: CDPSession[] = [];
 /** Renderer main-thread time by kind (s, cumulative) from Performance.getMetrics: where a page's CPU goes. */
 const RENDER_METRICS = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration', 'LayoutCount', 'RecalcStyleCount'] as const;
+/** Trace categories: the rendering pipeline (main thread, compositor, raster, viz), script and the scheduler's tasks. */
+const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink', 'cc', 'viz', 'v8', 'gpu', 'renderer.scheduler', 'loading', 'benchmark'];
 let wrapperDir: string | null = null;
 let marks: PageStats[] = [];
 
@@ -129,7 +138,7 @@ async function stop(): Promise<void> {
   if (wrapperDir) rmSync(wrapperDir, { recursive: true, force: true });
 }
 
-process.on('message', async (m: { type: string; setup?: MonitorSetup }) => {
+process.on('message', async (m: { type: string; setup?: MonitorSetup; path?: string; seconds?: number }) => {
   try {
     if (m.type === 'start') {
       await start(m.setup!);
@@ -157,6 +166,12 @@ process.on('message', async (m: { type: string; setup?: MonitorSetup }) => {
         };
       });
       process.send!({ type: 'collected', pages: pagesOut });
+    } else if (m.type === 'trace') {
+      // A Chromium trace of every process for a few seconds (bench/monitorCost.ts --trace): where the pages' CPU goes.
+      await browser!.startTracing(undefined, { categories: TRACE_CATEGORIES });
+      await new Promise((r) => setTimeout(r, m.seconds! * 1000));
+      writeFileSync(m.path!, await browser!.stopTracing());
+      process.send!({ type: 'traced' });
     } else if (m.type === 'stop') {
       await stop();
       process.send!({ type: 'stopped' }, () => process.exit(0));
