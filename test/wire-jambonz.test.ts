@@ -41,8 +41,10 @@ describe('jambonz wire', () => {
       // 30 frames of 20 ms, converted back to the run's μ-law by the far end: the gateway sent L16 at 8 kHz.
       expect(d.frames.length).toBe(30);
       expect(heard).toMatchObject({ promptId: 'p1', heardMs: 600, complete: true });
-      // Paced at real time: never more ahead than the first frame, the 40 ms lookahead and one write group.
-      expect(maxLeadMs(d.frames, 8)).toBeLessThanOrEqual(100);
+      // Paced at real time: never more ahead than the first frame, the 40 ms lookahead and one write group (100 ms),
+      // plus one frame for this process's own event loop: the lead is taken from the first frame's arrival here, and
+      // a first frame read a few ms late made it 101.8 in a loaded run. A wire that sent the prompt at once: ~600.
+      expect(maxLeadMs(d.frames, 8)).toBeLessThanOrEqual(120);
       d.call.hangup();
       await until(() => d.closes.length > 0, 5000, 'onClose');
     } finally {

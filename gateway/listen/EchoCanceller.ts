@@ -10,6 +10,7 @@ import type { EchoConfig } from '../config.js';
 import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
 import { lineBand } from './echo/lineBand.js';
 import { explainedShare } from './echo/explainedShare.js';
+import type { ShapeFigures } from './echo/spectralShape.js';
 
 /** The canceller's time constants in samples at its rate (16 kHz, or 8 kHz for narrowband calls: half the work). */
 interface Timing {
@@ -92,7 +93,8 @@ interface RefSegment {
   off: number;
 }
 
-export interface EchoFrameInfo {
+/** The telephone-band shape figures are summed over the frame's blocks (locked only; echo/spectralShape.ts). */
+export interface EchoFrameInfo extends ShapeFigures {
   /** Energy of the reference around the current echo delay (0 when nothing was playing). */
   refEnergy: number;
   /** Energy of what cancellation left. */
@@ -107,16 +109,6 @@ export interface EchoFrameInfo {
   mic: number;
   /** Energy of the filter's linear echo estimate (locked only). */
   echoEstimate: number;
-  /** Telephone-band spectral sums over the frame's blocks (locked only, spectral units): residual power, echo
-   *  estimate power, Σ √(residual·estimate); and bins above the gate's margin, of bins. See echo/spectralShape.ts. */
-  bandRes: number;
-  bandEst: number;
-  bandCross: number;
-  overBins: number;
-  bandBins: number;
-  /** Σ band residual power not coherent with the echo estimate, Σ band mic–residual coherence (BlockFilter). */
-  incoherent: number;
-  cohDe: number;
   locked: boolean;
   delaySamples: number;
 }

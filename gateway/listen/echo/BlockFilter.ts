@@ -19,6 +19,7 @@
 //   plus a per-bin noise floor tracked from the residual's minimum. Both feed the echo gate and the optional residual
 //   echo suppressor.
 import { RealFft } from './RealFft.js';
+import type { ShapeFigures } from './spectralShape.js';
 
 /** Normalised step size. */
 const MU = 0.6;
@@ -60,7 +61,8 @@ export interface BlockFilterOptions {
 }
 
 /** Per-block results, in time-domain energy units (sums of squares over the block). */
-export interface BlockResult {
+/** With the block's telephone-band shape figures (`shapeFigures`; coherence smoothed over `COH_SMOOTH` blocks). */
+export interface BlockResult extends ShapeFigures {
   /** Energy of the microphone block. */
   mic: number;
   /** Energy of the residual block (after suppression, if on). */
@@ -75,18 +77,6 @@ export interface BlockResult {
   excess: number;
   /** Reference energy in the filter's window (both paths). */
   ref: number;
-  /** Only with `shapeFigures` (measurement: no decision reads them; README "Barge-in"), else 0. Spectral shape over
-   *  the telephone band (300–3400 Hz, see `spectralShape.ts`): Σ residual power, Σ echo-estimate power,
-   *  Σ √(residual·estimate), bins above the margin, bins. */
-  bandRes: number;
-  bandEst: number;
-  bandCross: number;
-  overBins: number;
-  bandBins: number;
-  /** Telephone band, from per-bin coherence over the last blocks (see `COH_SMOOTH`): Σ residual power not coherent
-   *  with the block's echo estimate, and Σ over bins of the microphone–residual coherence (spectral units / bins). */
-  incoherent: number;
-  cohDe: number;
 }
 
 /** Scratch shared by every filter of a thread with the same block size (blocks run one at a time). */

@@ -8,6 +8,22 @@
 //   unexplained = 1 − fit²          (share of the residual's band power left after removing the best a·y)
 // The canceller sums Σ r·y, Σ r², Σ y² over a frame's blocks (BlockFilter), so this costs a square root per bin.
 
+/**
+ * A frame's (or block's) telephone-band figures, only with `echo.shapeFigures` (measurement: no decision reads them;
+ * README "Barge-in"), else 0: Σ residual power, Σ echo-estimate power, Σ √(residual·estimate), bins above the gate's
+ * margin, bins; Σ residual power not coherent with the echo estimate and Σ microphone–residual coherence over bins
+ * (BlockFilter, smoothed over the last blocks).
+ */
+export interface ShapeFigures {
+  bandRes: number;
+  bandEst: number;
+  bandCross: number;
+  overBins: number;
+  bandBins: number;
+  incoherent: number;
+  cohDe: number;
+}
+
 /** Cosine similarity of the residual's and the echo estimate's magnitude spectra (0 when either is silent). */
 export function spectralFit(cross: number, res: number, est: number): number {
   if (!(res > 0) || !(est > 0)) return 0;
