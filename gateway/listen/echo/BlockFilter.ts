@@ -217,13 +217,15 @@ export class BlockFilter {
     this.betaMax = 3 / blocksPerSecond;
     // The noise floor follows the smoothed residual down at once and up by ~1.5 dB/s.
     this.noiseRise = 1 + 0.35 / blocksPerSecond;
-    this.cEE = new Float64Array(this.K);
-    this.cYY = new Float64Array(this.K);
-    this.cDD = new Float64Array(this.K);
-    this.cEYr = new Float64Array(this.K);
-    this.cEYi = new Float64Array(this.K);
-    this.cDEr = new Float64Array(this.K);
-    this.cDEi = new Float64Array(this.K);
+    // Every call has a filter: the coherence state (7 × K doubles, ~14 KB at 16 kHz) only where it is measured.
+    const K = o.shapeFigures ? this.K : 0;
+    this.cEE = new Float64Array(K);
+    this.cYY = new Float64Array(K);
+    this.cDD = new Float64Array(K);
+    this.cEYr = new Float64Array(K);
+    this.cEYi = new Float64Array(K);
+    this.cDEr = new Float64Array(K);
+    this.cDEi = new Float64Array(K);
     this.bandLo = Math.round((300 / o.rate) * this.M);
     this.bandHi = Math.min(this.K, Math.round((3400 / o.rate) * this.M) + 1);
     this.forgetLeak();
