@@ -5,7 +5,7 @@
 // answer ends `unclear`.
 import { floatToInt16 } from '../audio/codec.js';
 import type { CallListener } from '../call/Call.js';
-import type { AsrHypothesis, AsrResult, AsrStream } from './asr/index.js';
+import type { AsrHypothesis, AsrResult, AsrStream, AudioTransform } from './asr/index.js';
 import type { BargeInAction } from './BargeInPolicy.js';
 import type { ConsentVerdict, Heard, Hypothesis } from './consent/decide.js';
 import { HistoryRings } from './consent/HistoryRings.js';
@@ -41,15 +41,11 @@ export interface ConsentSessionDeps {
   preRollMs: number;
   endSilenceMs: number;
   /**
-   * Hear an answer again when the first hearing placed no lexicon phrase in it: the same audio fed once more, cut
-   * this many ms later (negative: earlier), as the recogniser's second hypothesis. Null: never.
+   * The second hearing of an answer whose first hearing placed no lexicon phrase (consent.rehear, per call rate): the
+   * same audio fed once more, cut `shiftMs` later (negative: earlier), with `transform` applied by the ASR worker
+   * (a narrowband answer band-extended); its transcript is weighed as a further hypothesis. Null: never.
    */
-  rehearShiftMs: number | null;
-  /**
-   * What the second hearing hears instead of the audio itself (a narrowband call's answer with a 4–8 kHz band added,
-   * consent.narrowbandRehear); absent: the audio as it is.
-   */
-  rehearInput?: (audio: Float32Array) => Float32Array;
+  rehear: { shiftMs: number; transform?: AudioTransform } | null;
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -178,7 +174,9 @@ export class ConsentSession implements CallListener {
       return;
     }
     let heard = this.heard(utt, r);
-    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses] };
+    // The second hearing's own transcript may grant where the first placed nothing; engines beside it (secondOpinion)
+    // weigh in as they do on the first.
+    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses.map((h, i) => (i === 0 ? { ...h, reheard: true } : h))] };
     const v = this.d.judge(heard);
     if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
     if (v) {
@@ -190,20 +188,20 @@ export class ConsentSession implements CallListener {
     if (this.inSpeech) this.begin(this.speechOnsetT);
   }
 
-  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later (through `rehearInput`); false when that is not possible. */
+  /** Feeds the utterance's audio once more as `rehear` says (cut, transform); false when that is not possible. */
   private rehear(utt: Utterance, first: Heard): boolean {
-    const shift = this.d.rehearShiftMs;
-    if (shift === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
-    const from = Math.max(0, utt.startSample + Math.round((shift * RATE) / 1000));
+    const how = this.d.rehear;
+    if (how === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
+    const from = Math.max(0, utt.startSample + Math.round((how.shiftMs * RATE) / 1000));
     const held = this.slice(from, utt.endSample);
     if (held.length < RATE / 10) return false;
-    const audio = this.d.rehearInput ? this.d.rehearInput(held) : held;
     // The stream's clock runs on: the second hearing's times are mapped back onto the utterance's own onset.
     const fromT = (from * 1000) / RATE;
     const onsetStreamMs = this.streamMs + (utt.startT - fromT);
     this.utt = { ...utt, onsetStreamMs, first };
-    this.streamMs += (audio.length / RATE) * 1000;
-    this.stream.accept(audio);
+    // A transform keeps the length (the worker applies it; the event loop only forwards the samples).
+    this.streamMs += (held.length / RATE) * 1000;
+    this.stream.accept(held, how.transform);
     this.stream.finish();
     return true;
   }
