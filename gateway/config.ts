@@ -194,9 +194,9 @@ const Asr = z.strictObject({
   ),
 });
 
-/** One call rate's second hearing (consent.rehear). */
-const Rehearing = z.strictObject({
-  input: z.enum(['off', 'same', 'extended']).describe(
+/** One call rate's second hearing (consent.rehear); `input` defaults to that rate's shipped setting. */
+const rehearing = (input: 'off' | 'same' | 'extended') => z.strictObject({
+  input: z.enum(['off', 'same', 'extended']).default(input).describe(
     'What the second hearing hears: `same`, the answer\'s audio as it is; `extended`, with a 4–8 kHz band added — its ' +
       '2–4 kHz band rectified and high-passed above 4.2 kHz (gateway/audio/bandwidth.ts), for narrowband answers whose ' +
       'upper band is empty; `off`: no second hearing.',
@@ -267,8 +267,8 @@ const Consent = z.strictObject({
   ),
   rehear: z
     .strictObject({
-      wideband: Rehearing.prefault({ input: 'off' }).describe('The second hearing of 16 kHz calls\' answers. Default: none.'),
-      narrowband: Rehearing.prefault({ input: 'extended' }).describe(
+      wideband: rehearing('off').prefault({}).describe('The second hearing of 16 kHz calls\' answers. Default: none.'),
+      narrowband: rehearing('extended').prefault({}).describe(
         'The second hearing of 8 kHz calls\' answers. Default `extended` from the same cut: the model, trained on ' +
           'wideband speech, hears a narrowband onset differently with the band filled (对 heard duō, 好 heard ó without ' +
           'it); chosen by every cross-speaker fold (README, consent).',

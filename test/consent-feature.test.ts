@@ -80,7 +80,8 @@ describe('the second hearing (consent.rehear), chosen per call rate', () => {
     expect(rehearing(c, true)).toEqual({ shiftMs: 80, transform: { kind: 'extendBandwidth', db: -5 } });
     const off = cfg({}, { rehear: { narrowband: { input: 'off' } } });
     expect(rehearing(off, true)).toBeNull();
-    // The rate not mentioned keeps its default.
+    // A rate given only a cut keeps its input; the rate not mentioned keeps its default.
+    expect(rehearing(cfg({}, { rehear: { narrowband: { shiftMs: -160 } } }), true)).toEqual({ shiftMs: -160, transform: { kind: 'extendBandwidth', db: 0 } });
     expect(rehearing(off, false)).toBeNull();
     expect(rehearing(cfg({}, { rehear: { wideband: { input: 'same' } } }), true)).toEqual({ shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } });
   });
