@@ -194,20 +194,29 @@ const Asr = z.strictObject({
   ),
 });
 
-/** One call rate's second hearing (consent.rehear); `input` defaults to that rate's shipped setting. */
-const rehearing = (input: 'off' | 'same' | 'extended') => z.strictObject({
-  input: z.enum(['off', 'same', 'extended']).default(input).describe(
-    'What the second hearing hears: `same`, the answer\'s audio as it is; `extended`, with a 4–8 kHz band added — its ' +
-      '2–4 kHz band rectified and high-passed above 4.2 kHz (gateway/audio/bandwidth.ts), for narrowband answers whose ' +
-      'upper band is empty; `off`: no second hearing.',
+/** One further hearing of an unplaced answer (consent.rehear). */
+const Rehearing = z.strictObject({
+  input: z.enum(['same', 'extended']).describe(
+    'What the hearing hears: `same`, the answer\'s audio as it is; `extended`, with a 4–8 kHz band added — its 2–4 kHz ' +
+      'band rectified and high-passed above 4.2 kHz (gateway/audio/bandwidth.ts; applied in the ASR worker), for ' +
+      'narrowband answers whose upper band is empty.',
   ),
   shiftMs: z.number().int().min(-1000).max(1000).default(0).describe(
-    'Where the second hearing cuts the answer relative to the first, ms (negative: earlier).',
+    'Where the hearing cuts the answer relative to the first, ms (negative: earlier, more of the ring buffer before the onset).',
   ),
   extensionDb: z.number().min(-40).max(20).default(0).describe(
     'Level of the band `input: extended` adds, dB relative to the rectified 2–4 kHz band.',
   ),
 });
+
+/**
+ * The shipped further hearings of 8 kHz answers (consent.rehear.narrowband): band-extended from the first cut, and
+ * band-extended from 160 ms earlier (README, consent: chosen on all natural sources; 4 of 5 source folds chose it).
+ */
+const NARROWBAND_REHEARINGS: z.output<typeof Rehearing>[] = [
+  { input: 'extended', shiftMs: 0, extensionDb: 0 },
+  { input: 'extended', shiftMs: -160, extensionDb: 0 },
+];
 
 const Consent = z.strictObject({
   windowMs: z.number().int().min(500).max(60000).default(8000).describe(
@@ -267,20 +276,21 @@ const Consent = z.strictObject({
   ),
   rehear: z
     .strictObject({
-      wideband: rehearing('off').prefault({}).describe('The second hearing of 16 kHz calls\' answers. Default: none.'),
-      narrowband: rehearing('extended').prefault({}).describe(
-        'The second hearing of 8 kHz calls\' answers. Default `extended` from the same cut: the model, trained on ' +
-          'wideband speech, hears a narrowband onset differently with the band filled (对 heard duō, 好 heard ó without ' +
-          'it); chosen by every cross-speaker fold (README, consent).',
+      wideband: z.array(Rehearing).max(3).default([]).describe('The further hearings of 16 kHz calls\' answers, in order. Default: none.'),
+      narrowband: z.array(Rehearing).max(3).default(NARROWBAND_REHEARINGS).describe(
+        'The further hearings of 8 kHz calls\' answers, in order. The model, trained on wideband speech, hears a ' +
+          'narrowband onset differently with the band filled (对 heard duō, 好 heard ó without it), and a cut 160 ms ' +
+          'earlier differently again. Default: `extended` from the first cut, then `extended` from 160 ms earlier ' +
+          '(chosen on all natural sources, README consent; one hearing from the first cut before branch consent6).',
       ),
     })
     .prefault({})
     .describe(
-      'A second hearing of an answer whose first hearing placed no lexicon phrase (words the recogniser could not ' +
-        'place; not a refusal, question or hesitation): the same audio decoded once more — cut elsewhere, a chunked ' +
-        'streaming model hears one answer differently at another cut; or transformed — and weighed as a further ' +
-        'hypothesis: a yes only that hearing heard counts under every safety rule, its refusal wins. Chosen per call ' +
-        'rate; CPU only for the answers heard again (the transform runs in the ASR worker). Recogniser mode only.',
+      'Further hearings of an answer whose first hearing placed no lexicon phrase (words the recogniser could not ' +
+        'place; not a refusal, question or hesitation): the same audio decoded again per entry — cut elsewhere, a ' +
+        'chunked streaming model hears one answer differently at another cut; or transformed — every transcript ' +
+        'weighed with the first\'s in one decision: a yes only such a hearing heard counts under every safety rule, a ' +
+        'refusal any heard wins. Chosen per call rate; CPU only for the answers heard again. Recogniser mode only.',
     ),
   shiftMs: z.number().int().min(0).max(1000).default(160).describe(
     'Where `secondOpinion: shifted` cuts the answer, ms after the first decode\'s cut.',

@@ -67,23 +67,25 @@ describe('consent settings', () => {
   });
 });
 
-describe('the second hearing (consent.rehear), chosen per call rate', () => {
-  it('ships none at 16 kHz and, at 8 kHz, the same cut band-extended in the worker at 0 dB (what every fold chose)', () => {
+describe('the further hearings (consent.rehear), chosen per call rate', () => {
+  it('ships none at 16 kHz and, at 8 kHz, two band-extended in the worker at 0 dB: from the first cut and 160 ms earlier', () => {
     const c = cfg({}, {});
-    expect(rehearing(c, false)).toBeNull();
-    expect(rehearing(c, true)).toEqual({ shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } });
+    expect(rehearing(c, false)).toEqual([]);
+    expect(rehearing(c, true)).toEqual([
+      { shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } },
+      { shiftMs: -160, transform: { kind: 'extendBandwidth', db: 0 } },
+    ]);
   });
 
-  it('builds each rate from its own settings: cut, input, level', () => {
-    const c = cfg({}, { rehear: { wideband: { input: 'same', shiftMs: -160 }, narrowband: { input: 'extended', shiftMs: 80, extensionDb: -5 } } });
-    expect(rehearing(c, false)).toEqual({ shiftMs: -160 });
-    expect(rehearing(c, true)).toEqual({ shiftMs: 80, transform: { kind: 'extendBandwidth', db: -5 } });
-    const off = cfg({}, { rehear: { narrowband: { input: 'off' } } });
-    expect(rehearing(off, true)).toBeNull();
-    // A rate given only a cut keeps its input; the rate not mentioned keeps its default.
-    expect(rehearing(cfg({}, { rehear: { narrowband: { shiftMs: -160 } } }), true)).toEqual({ shiftMs: -160, transform: { kind: 'extendBandwidth', db: 0 } });
-    expect(rehearing(off, false)).toBeNull();
-    expect(rehearing(cfg({}, { rehear: { wideband: { input: 'same' } } }), true)).toEqual({ shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } });
+  it('builds each rate from its own list: cut, input, level, in order', () => {
+    const c = cfg({}, { rehear: { wideband: [{ input: 'same', shiftMs: -160 }], narrowband: [{ input: 'extended', shiftMs: 80, extensionDb: -5 }, { input: 'same' }] } });
+    expect(rehearing(c, false)).toEqual([{ shiftMs: -160 }]);
+    expect(rehearing(c, true)).toEqual([{ shiftMs: 80, transform: { kind: 'extendBandwidth', db: -5 } }, { shiftMs: 0 }]);
+    const off = cfg({}, { rehear: { narrowband: [] } });
+    expect(rehearing(off, true)).toEqual([]);
+    // The rate not mentioned keeps its default.
+    expect(rehearing(cfg({}, { rehear: { wideband: [{ input: 'same' }] } }), true)).toHaveLength(2);
+    expect(() => cfg({}, { rehear: { narrowband: [{ shiftMs: 0 }] } })).toThrow(/input/);
   });
 
   it('refuses the settings it replaced, by name', () => {

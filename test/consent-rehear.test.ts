@@ -70,7 +70,7 @@ describe.runIf(isResolved(model))('a narrowband answer heard again, band-extende
       now: () => (pos * 1000) / RATE,
       preRollMs: 400,
       endSilenceMs: 160,
-      rehear: { shiftMs: 0, transform: extend },
+      rehear: [{ shiftMs: 0, transform: extend }],
       emitTranscript: () => {},
       decide: (d) => decided(d),
     });

@@ -44,7 +44,7 @@ function verdict(decision: ConsentVerdict['decision'], cue: ConsentVerdict['cue'
 }
 
 /** A call's inbound audio, 20 ms at a time, each sample's value its own index (so cuts can be checked). */
-function setup(opts: { rehear?: { shiftMs: number; transform?: AudioTransform } | null; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
+function setup(opts: { rehear?: { shiftMs: number; transform?: AudioTransform }[]; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
   const stream = new FakeStream();
   const judged: Heard[] = [];
   const decided: ConsentDecisionEvent[] = [];
@@ -57,7 +57,7 @@ function setup(opts: { rehear?: { shiftMs: number; transform?: AudioTransform } 
     now: () => (pos * 1000) / RATE,
     preRollMs: 400,
     endSilenceMs: 240,
-    rehear: opts.rehear ?? null,
+    rehear: opts.rehear ?? [],
     emitTranscript: (t) => transcripts.push(t),
     decide: (d) => decided.push(d),
   });
@@ -122,7 +122,7 @@ describe('hearing an answer again', () => {
   const placeNothing = (h: Heard) => (h.hypotheses.length === 1 ? verdict('unclear', 'none', h.hypotheses[0]!.text) : verdict('granted', 'consent', h.hypotheses[1]!.text));
 
   it('feeds the same audio again, cut later, when the first hearing placed nothing, and judges both hearings', () => {
-    const { s, stream, judged, decided, transcripts, advance } = setup({ rehear: { shiftMs: 160 }, judge: placeNothing });
+    const { s, stream, judged, decided, transcripts, advance } = setup({ rehear: [{ shiftMs: 160 }], judge: placeNothing });
     advance(1000);
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
@@ -147,7 +147,7 @@ describe('hearing an answer again', () => {
   });
 
   it('does not hear again an answer the first hearing placed (a refusal, a question, a yes)', () => {
-    const { s, stream, decided, advance } = setup({ rehear: { shiftMs: 160 }, judge: () => verdict('refused', 'refusal', 'b ù') });
+    const { s, stream, decided, advance } = setup({ rehear: [{ shiftMs: 160 }], judge: () => verdict('refused', 'refusal', 'b ù') });
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
     advance(900);
@@ -159,7 +159,7 @@ describe('hearing an answer again', () => {
 
   it('asks the worker to transform the second hearing (a narrowband answer, band-extended) and sends it the samples untouched, cut where the first was', () => {
     const extend: AudioTransform = { kind: 'extendBandwidth', db: -5 };
-    const { s, stream, decided, advance } = setup({ rehear: { shiftMs: 0, transform: extend }, judge: placeNothing });
+    const { s, stream, decided, advance } = setup({ rehear: [{ shiftMs: 0, transform: extend }], judge: placeNothing });
     advance(1000);
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
@@ -179,6 +179,38 @@ describe('hearing an answer again', () => {
     // The first hearing asked for no transform.
     expect(stream.transforms.slice(0, first.length).every((t) => t === undefined)).toBe(true);
     stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [firstLen / 16 + 440, firstLen / 16 + 480] });
+    expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
+  });
+
+  it('feeds every further hearing at once, each cut and transformed as it says, and judges them all once the last is in', () => {
+    const extend: AudioTransform = { kind: 'extendBandwidth', db: 0 };
+    const placeNone = (h: Heard) => (h.hypotheses.length < 3 ? verdict('unclear', 'none', h.hypotheses[0]!.text) : verdict('granted', 'consent', h.hypotheses[2]!.text));
+    const { s, stream, judged, decided, advance } = setup({ rehear: [{ shiftMs: 0, transform: extend }, { shiftMs: -160, transform: extend }], judge: placeNone });
+    advance(1000);
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 2000, startT: 1200 });
+    const firstChunks = stream.fed.length;
+    const firstLen = stream.samples;
+    stream.emit({ text: 'd uō', tokens: ['d', 'uō'], tokenMs: [440, 480] });
+    // Both hearings went out together: the same cut, then one 160 ms earlier (from 640 ms), both for the worker to extend.
+    expect(stream.finishes).toBe(3);
+    const [a, b] = stream.fed.slice(firstChunks);
+    expect(a!.length).toBe(firstLen);
+    expect(Math.round(a![0]! * 1e6)).toBe(800 * 16);
+    expect(b!.length).toBe(firstLen + 160 * 16);
+    expect(Math.round(b![0]! * 1e6)).toBe(640 * 16);
+    expect(stream.transforms.slice(firstChunks)).toEqual([extend, extend]);
+    // The first further hearing's result alone decides nothing.
+    stream.emit({ text: 'd uō', tokens: ['d', 'uō'], tokenMs: [firstLen / 16 + 440, firstLen / 16 + 480] });
+    expect(judged).toHaveLength(1);
+    expect(decided).toHaveLength(0);
+    // The second's onset lies 560 ms into its feed (400 ms pre-roll + 160 ms), after both earlier feeds.
+    const base = (2 * firstLen) / 16 + 560;
+    stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [base + 40, base + 80] });
+    expect(judged).toHaveLength(2);
+    expect(judged[1]!.hypotheses.map((h) => [h.text, h.leadMs, h.reheard === true])).toEqual([['d uō', 40, false], ['d uō', 40, true], ['d uì', 40, true]]);
     expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
   });
 });

@@ -118,7 +118,7 @@ export class ConsentFeature implements Plugin {
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      rehear: cfg.asr.mode === 'kws' ? null : rehearing(cfg, narrowband),
+      rehear: cfg.asr.mode === 'kws' ? [] : rehearing(cfg, narrowband),
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
@@ -246,11 +246,11 @@ export function narrowbandSearch(cfg: Config, decoding: DecodingSpec): DecodingS
   return { ...decoding, maxActivePaths: paths };
 }
 
-/** `consent.rehear` for a call of this rate: how its unplaced answers are heard again (null: they are not). */
+/** `consent.rehear` for a call of this rate: how its unplaced answers are heard again (empty: they are not). */
 export function rehearing(cfg: Config, narrowband: boolean): ConsentSessionDeps['rehear'] {
-  const r = cfg.consent.rehear[narrowband ? 'narrowband' : 'wideband'];
-  if (r.input === 'off') return null;
-  return r.input === 'extended' ? { shiftMs: r.shiftMs, transform: { kind: 'extendBandwidth', db: r.extensionDb } } : { shiftMs: r.shiftMs };
+  return cfg.consent.rehear[narrowband ? 'narrowband' : 'wideband'].map((r) =>
+    r.input === 'extended' ? { shiftMs: r.shiftMs, transform: { kind: 'extendBandwidth', db: r.extensionDb } } : { shiftMs: r.shiftMs },
+  );
 }
 
 /** `consent.secondOpinion` as engines beside the recogniser. */
