@@ -1,6 +1,6 @@
-// The second hearing of a narrowband answer end to end through the real ASR worker and model: ConsentSession asks
-// for it (consent.rehear.narrowband, `extended`), the event loop forwards the answer's samples untouched, and the
-// recogniser hears them band-extended — exactly what the same model decodes in-process from extendBandwidth() of
+// The further hearings of a narrowband answer end to end through the real ASR worker and model: ConsentSession asks
+// for them (consent.rehear.narrowband as shipped, `extended` twice), the event loop forwards the answer's samples
+// untouched, and the recogniser hears them band-extended — exactly what the same model decodes in-process from extendBandwidth() of
 // those samples, and not what it decodes from the samples themselves. No fakes: the only thing added to the real
 // stream is a record of what ConsentSession handed it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { AsrWorkerPool, type AsrResult, type AsrStream, type AudioTransform } fr
 import { ConsentSession, type ConsentDecisionEvent } from '../gateway/listen/ConsentSession.js';
 import type { ConsentVerdict, Heard } from '../gateway/listen/consent/index.js';
 import { isResolved, resolveModel } from '../gateway/models.js';
+import { loadConfig } from '../gateway/config.js';
+import { rehearing } from '../gateway/features/consent.js';
 import { load16k } from './helpers/asrAudio.js';
 
 const MODEL = 'zipformer-wenetspeech-kws-3.3m';
@@ -43,6 +45,9 @@ describe.runIf(isResolved(model))('a narrowband answer heard again, band-extende
 
   it('gives the recogniser extendBandwidth() of the samples the session forwarded, which the session sends untouched', async () => {
     const extend: AudioTransform = { kind: 'extendBandwidth', db: 0 };
+    // The shipped further hearings of an 8 kHz answer: band-extended from the first cut and from 160 ms earlier.
+    const shipped = rehearing(loadConfig({}, {}), true);
+    expect(shipped.map((h) => [h.shiftMs, h.transform])).toEqual([[0, extend], [-160, extend]]);
     const fed: { samples: Float32Array; transform?: AudioTransform }[] = [];
     const judged: Heard[] = [];
     let decided!: (d: ConsentDecisionEvent) => void;
@@ -70,38 +75,44 @@ describe.runIf(isResolved(model))('a narrowband answer heard again, band-extende
       now: () => (pos * 1000) / RATE,
       preRollMs: 400,
       endSilenceMs: 160,
-      rehear: [{ shiftMs: 0, transform: extend }],
+      rehear: shipped,
       emitTranscript: () => {},
       decide: (d) => decided(d),
     });
-    // 500 ms of line silence, the answer, then the end of speech.
-    const call = new Float32Array(RATE / 2 + audio.length);
-    call.set(audio, RATE / 2);
+    // A second of line silence, the answer, then the end of speech.
+    const call = new Float32Array(RATE + audio.length);
+    call.set(audio, RATE);
     s.expect('p', 8000);
     for (; pos < call.length; pos += 320) s.audio(call.slice(pos, pos + 320), pos);
-    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
-    s.speech({ type: 'speech_ended', t: (pos * 1000) / RATE, startT: 500 });
+    s.speech({ type: 'speech_started', t: 1032, onsetT: 1000 });
+    s.speech({ type: 'speech_ended', t: (pos * 1000) / RATE, startT: 1000 });
     await done;
     s.close();
 
+    // One decision over all three hearings.
     expect(judged).toHaveLength(2);
-    const second = judged[1]!.hypotheses.find((h) => h.reheard)!;
-    expect(second).toBeDefined();
-    // The session forwarded the utterance once more as one chunk, untouched, with the transform for the worker.
+    const reheard = judged[1]!.hypotheses.filter((h) => h.reheard);
+    expect(reheard).toHaveLength(2);
+    // The session forwarded the utterance twice more, each as one chunk, untouched, with the transform for the worker:
+    // the first cut, then 160 ms more of the ring before it.
     const again = fed.filter((f) => f.transform);
-    expect(again).toHaveLength(1);
-    expect(again[0]!.transform).toEqual(extend);
+    expect(again.map((f) => f.transform)).toEqual([extend, extend]);
     const firstHeard = fed.filter((f) => !f.transform);
     const firstAudio = new Float32Array(firstHeard.reduce((n, f) => n + f.samples.length, 0));
     firstHeard.reduce((at, f) => (firstAudio.set(f.samples, at), at + f.samples.length), 0);
-    expect(again[0]!.samples).toEqual(firstAudio.subarray(firstAudio.length - again[0]!.samples.length));
+    expect(again[0]!.samples).toEqual(firstAudio);
+    expect(again[1]!.samples.length).toBe(firstAudio.length + 160 * 16);
+    expect(again[1]!.samples.subarray(160 * 16)).toEqual(firstAudio);
 
-    // What the worker's recogniser heard: the band-extended samples, token for token and score for score …
-    const heardExtended = decodeHere(extendBandwidth(again[0]!.samples, 0));
-    expect(second.tokens).toEqual(heardExtended.tokens);
-    expect(close(second.logProbs, heardExtended.logProbs)).toBe(true);
+    // What the worker's recogniser heard each time: the band-extended samples, token for token and score for score …
+    for (const [i, h] of reheard.entries()) {
+      const heardExtended = decodeHere(extendBandwidth(again[i]!.samples, 0));
+      expect(h.tokens).toEqual(heardExtended.tokens);
+      expect(close(h.logProbs, heardExtended.logProbs)).toBe(true);
+    }
     // … which is not what the samples themselves decode to (the first hearing's, the same model).
     const heardPlain = decodeHere(again[0]!.samples);
+    const heardExtended = decodeHere(extendBandwidth(again[0]!.samples, 0));
     expect(close(judged[0]!.hypotheses[0]!.logProbs, heardPlain.logProbs)).toBe(true);
     expect(heardPlain.tokens.join(' ') !== heardExtended.tokens.join(' ') || !close(heardPlain.logProbs, heardExtended.logProbs)).toBe(true);
   }, 60_000);
