@@ -6,8 +6,7 @@ import { openEvidenceLedger } from '../evidence/open.js';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Config } from '../config.js';
 import { startAsrPool, type AsrWorkerPool, type BesideSpec, type DecodingSpec } from '../listen/asr/index.js';
-import type { ConsentSessionDeps } from '../listen/ConsentSession.js';
-import { ConsentSession, type ConsentDecisionEvent } from '../listen/ConsentSession.js';
+import { ConsentSession, type ConsentDecisionEvent, type ConsentSessionDeps } from '../listen/ConsentSession.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
