@@ -1,5 +1,5 @@
 // The further hearings of a narrowband answer end to end through the real ASR worker and model: ConsentSession asks
-// for them (consent.rehear.narrowband as shipped, `extended` twice), the event loop forwards the answer's samples
+// for them (two `extended` hearings of consent.rehear.narrowband), the event loop forwards the answer's samples
 // untouched, and the recogniser hears them band-extended — exactly what the same model decodes in-process from extendBandwidth() of
 // those samples, and not what it decodes from the samples themselves. No fakes: the only thing added to the real
 // stream is a record of what ConsentSession handed it.
@@ -45,8 +45,9 @@ describe.runIf(isResolved(model))('a narrowband answer heard again, band-extende
 
   it('gives the recogniser extendBandwidth() of the samples the session forwarded, which the session sends untouched', async () => {
     const extend: AudioTransform = { kind: 'extendBandwidth', db: 0 };
-    // The shipped further hearings of an 8 kHz answer: band-extended from the first cut and from 160 ms earlier.
-    const shipped = rehearing(loadConfig({}, {}), true);
+    // Two further hearings of an 8 kHz answer, band-extended from the first cut and from 160 ms earlier (the
+    // shipped one and the configurable second), so both the cut and the transform are checked.
+    const shipped = rehearing(loadConfig({}, { consent: { rehear: { narrowband: [{ input: 'extended' }, { input: 'extended', shiftMs: -160 }] } } }), true);
     expect(shipped.map((h) => [h.shiftMs, h.transform])).toEqual([[0, extend], [-160, extend]]);
     const fed: { samples: Float32Array; transform?: AudioTransform }[] = [];
     const judged: Heard[] = [];
