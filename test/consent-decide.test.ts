@@ -177,3 +177,30 @@ describe('confidence', () => {
     expect(decideConsent(heard('不行'), { ...ctx, calibration: cal }, RULES)!.confidence).toBeCloseTo(1 / (1 + Math.exp(1)), 3);
   });
 });
+
+describe('a second hearing of an answer the first could not place (consent.rehear)', () => {
+  const unplaced = { text: 'd uō', tokens: ['d', 'uō'], tokenMs: [40, 80], leadMs: 40 };
+
+  it('grants the yes only the second hearing heard, where the first placed nothing, without grantFromAlternative', () => {
+    const v = decideConsent({ main: 'recogniser', hypotheses: [unplaced, { ...hyp('对'), reheard: true }], speechMs: 600 }, ctx, RULES)!;
+    expect(v).toMatchObject({ decision: 'granted', transcript: 'd uō' });
+    expect(v.opinions.find((o) => o.source === 'alternative')).toMatchObject({ reheard: true });
+  });
+
+  it('does not let an engine beside the recogniser grant alone (only with grantFromAlternative: secondOpinion shifted)', () => {
+    const beside = { main: 'recogniser' as const, hypotheses: [unplaced, hyp('对')], speechMs: 600 };
+    expect(decideConsent(beside, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(beside, ctx, { ...RULES, grantFromAlternative: true })).toMatchObject({ decision: 'granted' });
+    // The second hearing heard what the engine beside had heard: that opinion is the second hearing's too.
+    expect(decideConsent({ ...beside, hypotheses: [...beside.hypotheses, { ...hyp('对'), reheard: true }] }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
+  it('keeps every safety rule on its yes: a placed first hearing, a refusal or doubt anywhere, a lost start', () => {
+    // The first hearing placed a question: no second hearing's yes counts.
+    expect(decideConsent({ main: 'recogniser', hypotheses: [hyp('是吗'), { ...hyp('是'), reheard: true }], speechMs: 600 }, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+    // A refusal of an engine beside the recogniser wins over the second hearing's yes.
+    expect(decideConsent({ main: 'recogniser', hypotheses: [unplaced, hyp('不要'), { ...hyp('好'), reheard: true }], speechMs: 600 }, ctx, RULES)).toMatchObject({ decision: 'refused' });
+    // The second hearing's yes with 520 ms of speech before it is not explicit.
+    expect(decideConsent({ main: 'recogniser', hypotheses: [unplaced, { ...hyp('好', 520), reheard: true }], speechMs: 900 }, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+  });
+});

@@ -2,7 +2,7 @@
 // engines beside it: what runs on a call is decided here, so each setting is checked to build what it says.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.js';
-import { narrowbandSearch, recogniserSearch, secondOpinion } from '../gateway/features/consent.js';
+import { narrowbandSearch, recogniserSearch, rehearing, secondOpinion } from '../gateway/features/consent.js';
 import { loadLexiconFile } from '../gateway/listen/consent/index.js';
 import { isResolved, resolveModel } from '../gateway/models.js';
 
@@ -21,7 +21,6 @@ describe('consent settings', () => {
     expect(narrowbandSearch(cfg({ narrowbandBeamPaths: 8, search: 'greedy' }, {}), { method: 'greedy' })).toBeUndefined();
     // Shipped: 8 paths on 8 kHz calls (chosen per rate by the cross-speaker folds).
     expect(narrowbandSearch(cfg({}, {}), decoding)).toMatchObject({ maxActivePaths: 8 });
-    expect(cfg({}, {}).consent).toMatchObject({ narrowbandRehear: 'extended', narrowbandExtensionDb: 0 });
   });
 
   it.runIf(tokens)('ships hotword search, the refusal side weighed above the consents, with no second hearing (what the cross-speaker folds chose)', () => {
@@ -62,8 +61,32 @@ describe('consent settings', () => {
     expect(r.note).toMatch(/pinyin-token model/);
   });
 
-  it('refuses a shifted second hearing that would start before the first', () => {
-    const c = cfg({}, { secondOpinion: 'shifted', shiftMs: -160 });
-    expect(() => secondOpinion(c, lex, 'pinyin-initial-final', tokens, { method: 'greedy' })).toThrow(/shiftMs must be ≥ 0/);
+  it('refuses a shifted second opinion that would start before the first decode', () => {
+    expect(() => cfg({}, { secondOpinion: 'shifted', shiftMs: -160 })).toThrow(/shiftMs/);
+    expect(secondOpinion(cfg({}, { secondOpinion: 'shifted', shiftMs: 160 }), lex, 'pinyin-initial-final', tokens, { method: 'greedy' })).toEqual([{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 160 }]);
+  });
+});
+
+describe('the further hearings (consent.rehear), chosen per call rate', () => {
+  it('ships none at 16 kHz and, at 8 kHz, one band-extended in the worker at 0 dB from the first cut', () => {
+    const c = cfg({}, {});
+    expect(rehearing(c, false)).toEqual([]);
+    expect(rehearing(c, true)).toEqual([{ shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } }]);
+  });
+
+  it('builds each rate from its own list: cut, input, level, in order', () => {
+    const c = cfg({}, { rehear: { wideband: [{ input: 'same', shiftMs: -160 }], narrowband: [{ input: 'extended', shiftMs: 80, extensionDb: -5 }, { input: 'same' }] } });
+    expect(rehearing(c, false)).toEqual([{ shiftMs: -160 }]);
+    expect(rehearing(c, true)).toEqual([{ shiftMs: 80, transform: { kind: 'extendBandwidth', db: -5 } }, { shiftMs: 0 }]);
+    const off = cfg({}, { rehear: { narrowband: [] } });
+    expect(rehearing(off, true)).toEqual([]);
+    // The rate not mentioned keeps its default.
+    expect(rehearing(cfg({}, { rehear: { wideband: [{ input: 'same' }] } }), true)).toEqual([{ shiftMs: 0, transform: { kind: 'extendBandwidth', db: 0 } }]);
+    expect(() => cfg({}, { rehear: { narrowband: [{ shiftMs: 0 }] } })).toThrow(/input/);
+  });
+
+  it('refuses the settings it replaced, by name', () => {
+    expect(() => cfg({}, { narrowbandRehear: 'extended' })).toThrow(/narrowbandRehear/);
+    expect(() => cfg({}, { secondOpinion: 'rehear' })).toThrow(/secondOpinion/);
   });
 });

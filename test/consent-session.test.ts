@@ -2,7 +2,7 @@
 // second hearing cut elsewhere), what the judge is given (times on the utterance's own clock), and when a window
 // decides. The recogniser and judge are fakes; the real ones are tested in asr-*.test.ts and consent-decide.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { AsrResult, AsrStream } from '../gateway/listen/asr/index.js';
+import type { AsrResult, AsrStream, AudioTransform } from '../gateway/listen/asr/index.js';
 import { ConsentSession, type ConsentDecisionEvent } from '../gateway/listen/ConsentSession.js';
 import type { ConsentVerdict, Heard } from '../gateway/listen/consent/index.js';
 
@@ -11,14 +11,17 @@ const RATE = 16000;
 class FakeStream implements AsrStream {
   readonly callId = 'c';
   fed: Float32Array[] = [];
+  /** Per fed chunk, the transform the worker was asked to apply to it. */
+  transforms: (AudioTransform | undefined)[] = [];
   finishes = 0;
   private cb: ((r: AsrResult) => void) | null = null;
   /** Samples accepted so far (the stream's clock). */
   get samples(): number {
     return this.fed.reduce((n, a) => n + a.length, 0);
   }
-  accept(x: Float32Array): void {
+  accept(x: Float32Array, transform?: AudioTransform): void {
     this.fed.push(x);
+    this.transforms.push(transform);
   }
   finish(): void {
     this.finishes++;
@@ -41,7 +44,7 @@ function verdict(decision: ConsentVerdict['decision'], cue: ConsentVerdict['cue'
 }
 
 /** A call's inbound audio, 20 ms at a time, each sample's value its own index (so cuts can be checked). */
-function setup(opts: { rehearShiftMs?: number | null; rehearInput?: (x: Float32Array) => Float32Array; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
+function setup(opts: { rehear?: { shiftMs: number; transform?: AudioTransform }[]; judge?: (h: Heard) => ConsentVerdict | null } = {}) {
   const stream = new FakeStream();
   const judged: Heard[] = [];
   const decided: ConsentDecisionEvent[] = [];
@@ -54,8 +57,7 @@ function setup(opts: { rehearShiftMs?: number | null; rehearInput?: (x: Float32A
     now: () => (pos * 1000) / RATE,
     preRollMs: 400,
     endSilenceMs: 240,
-    rehearShiftMs: opts.rehearShiftMs ?? null,
-    rehearInput: opts.rehearInput,
+    rehear: opts.rehear ?? [],
     emitTranscript: (t) => transcripts.push(t),
     decide: (d) => decided.push(d),
   });
@@ -120,7 +122,7 @@ describe('hearing an answer again', () => {
   const placeNothing = (h: Heard) => (h.hypotheses.length === 1 ? verdict('unclear', 'none', h.hypotheses[0]!.text) : verdict('granted', 'consent', h.hypotheses[1]!.text));
 
   it('feeds the same audio again, cut later, when the first hearing placed nothing, and judges both hearings', () => {
-    const { s, stream, judged, decided, transcripts, advance } = setup({ rehearShiftMs: 160, judge: placeNothing });
+    const { s, stream, judged, decided, transcripts, advance } = setup({ rehear: [{ shiftMs: 160 }], judge: placeNothing });
     advance(1000);
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
@@ -137,14 +139,15 @@ describe('hearing an answer again', () => {
     // Its times map back onto the utterance's onset: the onset lies 240 ms into the second feed.
     const base = (firstLen / 16) + 240;
     stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [base + 40, base + 80] });
-    expect(judged.at(-1)!.hypotheses.map((h) => [h.text, h.leadMs])).toEqual([['d ù', 40], ['d uì', 40]]);
+    expect(judged.at(-1)!.hypotheses.map((h) => [h.text, h.leadMs, h.reheard === true])).toEqual([['d ù', 40, false], ['d uì', 40, true]]);
+    expect(stream.transforms.every((t) => t === undefined)).toBe(true);
     expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
     // The client saw the first hearing's transcript only.
     expect(transcripts).toEqual(['d ù']);
   });
 
   it('does not hear again an answer the first hearing placed (a refusal, a question, a yes)', () => {
-    const { s, stream, decided, advance } = setup({ rehearShiftMs: 160, judge: () => verdict('refused', 'refusal', 'b ù') });
+    const { s, stream, decided, advance } = setup({ rehear: [{ shiftMs: 160 }], judge: () => verdict('refused', 'refusal', 'b ù') });
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
     advance(900);
@@ -154,8 +157,9 @@ describe('hearing an answer again', () => {
     expect(decided[0]).toMatchObject({ decision: 'refused' });
   });
 
-  it('hears the second time what rehearInput makes of the audio (a narrowband answer, band-extended), cut where the first was', () => {
-    const { s, stream, decided, advance } = setup({ rehearShiftMs: 0, rehearInput: (x) => x.map((v) => -v), judge: placeNothing });
+  it('asks the worker to transform the second hearing (a narrowband answer, band-extended) and sends it the samples untouched, cut where the first was', () => {
+    const extend: AudioTransform = { kind: 'extendBandwidth', db: -5 };
+    const { s, stream, decided, advance } = setup({ rehear: [{ shiftMs: 0, transform: extend }], judge: placeNothing });
     advance(1000);
     s.expect('p', 8000);
     s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
@@ -168,11 +172,45 @@ describe('hearing an answer again', () => {
     const second = stream.fed.slice(first.length);
     expect(second).toHaveLength(1);
     expect(second[0]!.length).toBe(firstLen);
-    // The same samples, transformed: the first fed sample (800 ms) negated.
-    expect(Math.round(second[0]![0]! * 1e6)).toBe(-800 * 16);
-    // The first hearing got the audio untouched.
-    expect(Math.round(first[0]![0]! * 1e6)).toBe(800 * 16);
+    // The same samples as the first hearing (from 800 ms): the event loop does not filter them, the worker does.
+    expect(Math.round(second[0]![0]! * 1e6)).toBe(800 * 16);
+    expect(Math.round(second[0]!.at(-1)! * 1e6)).toBe(Math.round(first.at(-1)!.at(-1)! * 1e6));
+    expect(stream.transforms.slice(first.length)).toEqual([extend]);
+    // The first hearing asked for no transform.
+    expect(stream.transforms.slice(0, first.length).every((t) => t === undefined)).toBe(true);
     stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [firstLen / 16 + 440, firstLen / 16 + 480] });
+    expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
+  });
+
+  it('feeds every further hearing at once, each cut and transformed as it says, and judges them all once the last is in', () => {
+    const extend: AudioTransform = { kind: 'extendBandwidth', db: 0 };
+    const placeNone = (h: Heard) => (h.hypotheses.length < 3 ? verdict('unclear', 'none', h.hypotheses[0]!.text) : verdict('granted', 'consent', h.hypotheses[2]!.text));
+    const { s, stream, judged, decided, advance } = setup({ rehear: [{ shiftMs: 0, transform: extend }, { shiftMs: -160, transform: extend }], judge: placeNone });
+    advance(1000);
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 1232, onsetT: 1200 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 2000, startT: 1200 });
+    const firstChunks = stream.fed.length;
+    const firstLen = stream.samples;
+    stream.emit({ text: 'd uō', tokens: ['d', 'uō'], tokenMs: [440, 480] });
+    // Both hearings went out together: the same cut, then one 160 ms earlier (from 640 ms), both for the worker to extend.
+    expect(stream.finishes).toBe(3);
+    const [a, b] = stream.fed.slice(firstChunks);
+    expect(a!.length).toBe(firstLen);
+    expect(Math.round(a![0]! * 1e6)).toBe(800 * 16);
+    expect(b!.length).toBe(firstLen + 160 * 16);
+    expect(Math.round(b![0]! * 1e6)).toBe(640 * 16);
+    expect(stream.transforms.slice(firstChunks)).toEqual([extend, extend]);
+    // The first further hearing's result alone decides nothing.
+    stream.emit({ text: 'd uō', tokens: ['d', 'uō'], tokenMs: [firstLen / 16 + 440, firstLen / 16 + 480] });
+    expect(judged).toHaveLength(1);
+    expect(decided).toHaveLength(0);
+    // The second's onset lies 560 ms into its feed (400 ms pre-roll + 160 ms), after both earlier feeds.
+    const base = (2 * firstLen) / 16 + 560;
+    stream.emit({ text: 'd uì', tokens: ['d', 'uì'], tokenMs: [base + 40, base + 80] });
+    expect(judged).toHaveLength(2);
+    expect(judged[1]!.hypotheses.map((h) => [h.text, h.leadMs, h.reheard === true])).toEqual([['d uō', 40, false], ['d uō', 40, true], ['d uì', 40, true]]);
     expect(decided).toEqual([expect.objectContaining({ decision: 'granted', transcript: 'd uì' })]);
   });
 });

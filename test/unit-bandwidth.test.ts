@@ -2,6 +2,8 @@
 // fricative) and not the vowels, without touching what the telephone band carried.
 import { describe, expect, it } from 'vitest';
 import { extendBandwidth, filterAligned, firBand } from '../gateway/audio/bandwidth.js';
+import { transformAudio } from '../gateway/listen/asr/transform.js';
+import type { AudioTransform } from '../gateway/listen/asr/types.js';
 
 const RATE = 16000;
 const sine = (n: number, f: number, amp = 0.5) => Float32Array.from({ length: n }, (_, i) => amp * Math.sin((2 * Math.PI * f * i) / RATE));
@@ -70,5 +72,15 @@ describe('extendBandwidth', () => {
 
   it('keeps silence silent', () => {
     expect(energy(extendBandwidth(new Float32Array(4000)))).toBe(0);
+  });
+});
+
+describe('transformAudio (what an ASR stream asks of its worker)', () => {
+  it('applies extendBandwidth at the level asked, leaving its input as it was, and refuses a transform it does not know', () => {
+    const x = new Float32Array(1600).map((_, i) => Math.sin(i * 0.9) * (i % 97 < 10 ? 1 : 0.05));
+    const before = x.slice();
+    expect(transformAudio(x, { kind: 'extendBandwidth', db: -5 })).toEqual(extendBandwidth(x, -5));
+    expect(x).toEqual(before);
+    expect(() => transformAudio(x, { kind: 'reverse' } as unknown as AudioTransform)).toThrow(/unknown audio transform/);
   });
 });

@@ -171,7 +171,7 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
           if (a.lazy && others.length && (!v || v.cue === 'none' || v.cue === 'empty')) {
             // Heard again: the whole utterance decoded once more after the first final (about 25 ms of CPU per
             // second of audio on this machine, the measured cost of one hearing).
-            heard.hypotheses.push(...others.map((l) => toHypothesis(l.utterances[u]!.hyp)));
+            heard.hypotheses.push(...others.map((l) => ({ ...toHypothesis(l.utterances[u]!.hyp), reheard: true })));
             flush += others.reduce((n, l) => n + ((l.utterances[u]!.endedT - l.utterances[u]!.onsetT + (l.preRollMs ?? 400) + (l.tailMs ?? 480)) * 25) / 1000, 0);
             v = decideConsent(heard, { classifier, tokenType: 'pinyin-initial-final', language: 'zh', calibration }, a.rules);
           }

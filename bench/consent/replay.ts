@@ -17,7 +17,7 @@
 //
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
-//          [--cuts 0:0,-136:-72,104:88 …] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB>|taps<n>|pre<a>|bwe<dB> (./narrowband.ts)] [--rates 16k,8k]
+//          [--cuts 0:0,-136:-72,104:88 …] [--rehear-shift-ms MS (a second hearing cut MS later; with --suffix)] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB>|taps<n>|pre<a>|bwe<dB> (./narrowband.ts)] [--rates 16k,8k]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       cuts: { type: 'string', default: '0:0' },
       prep: { type: 'string', default: 'ours' },
       rates: { type: 'string', default: RATES.join(',') },
+      'rehear-shift-ms': { type: 'string', default: '0' },
     },
     allowPositionals: true,
   });
@@ -165,6 +166,9 @@ async function main(): Promise<void> {
 
   // The eval streams the clip, then line silence until the decision: 3 s is more than any decision takes.
   const jobs: Job[] = [];
+  // A second hearing cut elsewhere (consent.rehear.*.shiftMs): every utterance kept as the first hearing's cut keeps
+  // it, its start moved this much more, so the lines stand beside the first hearing's under the same cut names.
+  const rehearShiftMs = Number(values['rehear-shift-ms']);
   const cuts = values.cuts.split(',').map((c) => {
     const [ds, de] = c.split(':').map(Number);
     if (!Number.isFinite(ds) || !Number.isFinite(de)) throw new Error(`--cuts: "${c}" is not ds:de`);
@@ -181,8 +185,8 @@ async function main(): Promise<void> {
   for (const c of cuts) {
     for (const j of base0) {
       const utts = j.utts
-        .map((u) => ({ onsetT: u.onsetT, endedT: u.endedT + c.de, startShiftMs: c.ds }))
-        .filter((u) => u.endedT - opt.endSilenceMs > u.onsetT + c.ds - opt.preRollMs + 32);
+        .filter((u) => u.endedT + c.de - opt.endSilenceMs > u.onsetT + c.ds - opt.preRollMs + 32)
+        .map((u) => ({ onsetT: u.onsetT, endedT: u.endedT + c.de, startShiftMs: c.ds + rehearShiftMs }));
       jobs.push({ ...j, cut: c.name, utts });
     }
   }

@@ -3,7 +3,8 @@
 // bursts of the telephone band — its 2–4 kHz band full-wave rectified (a rectified band-pass signal carries its
 // envelope and spreads energy over the whole spectrum) and high-passed above 4.2 kHz — instead of white noise at a
 // fixed level (which masks onsets) or the whole spectrum mirrored (which puts the vowels' 0–1 kHz at 7–8 kHz).
-// Used for a second hearing of 8 kHz answers (consent.narrowbandRehear): the model hears such an answer differently,
+// Used for a second hearing of 8 kHz answers (consent.rehear.narrowband `extended`, applied in the ASR worker,
+// gateway/listen/asr/transform.ts): the model hears such an answer differently,
 // not better on average (alone it loses as many yeses as it finds; README "Measured", consent).
 
 const RATE = 16000;

@@ -1,13 +1,12 @@
 // Consent on live calls: the recogniser pool, the classifier and the evidence store, wired into every call and
 // exposed as `expect_consent` (all wires) and the evidence HTTP routes.
-import { extendBandwidth } from '../audio/bandwidth.js';
 import type { Call } from '../call/Call.js';
 import type { EvidenceLedger } from '../evidence/EvidenceLedger.js';
 import { openEvidenceLedger } from '../evidence/open.js';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Config } from '../config.js';
 import { startAsrPool, type AsrWorkerPool, type BesideSpec, type DecodingSpec } from '../listen/asr/index.js';
-import { ConsentSession, type ConsentDecisionEvent } from '../listen/ConsentSession.js';
+import { ConsentSession, type ConsentDecisionEvent, type ConsentSessionDeps } from '../listen/ConsentSession.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
@@ -91,9 +90,7 @@ export class ConsentFeature implements Plugin {
     const cfg = gw.config;
     const tokenType = (model.entry.tokenType ?? 'char') as TokenType;
     const language = call.init.language;
-    // An 8 kHz call's answer that the first hearing could not place is heard again with a 4–8 kHz band added (with
-    // no second opinion beside the recogniser, whose own rules for an alternative's yes would otherwise change).
-    const narrowRehear = cfg.consent.narrowbandRehear === 'extended' && call.init.format.sampleRate < 16000 && cfg.asr.mode !== 'kws' && (cfg.consent.secondOpinion === 'none' || cfg.consent.secondOpinion === 'rehear');
+    const narrowband = call.init.format.sampleRate < 16000;
     const rules: DecisionRules = {
       minGrantConfidence: cfg.consent.minGrantConfidence,
       maxUnheardLeadMs: cfg.consent.maxUnheardLeadMs,
@@ -102,14 +99,14 @@ export class ConsentFeature implements Plugin {
       minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
       fragmentGrants: cfg.consent.fragmentGrants,
       minGrantLogProb: cfg.consent.minGrantLogProb,
-      // A second hearing's yes counts only where the first placed nothing (see consent.secondOpinion).
-      grantFromAlternative: cfg.consent.secondOpinion === 'rehear' || cfg.consent.secondOpinion === 'shifted' || narrowRehear,
+      // The shifted decode's yes counts only where the first placed nothing (a second hearing's, consent.rehear, always may).
+      grantFromAlternative: cfg.consent.secondOpinion === 'shifted',
       corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     const session = new ConsentSession({
       // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
-      openStream: () => pool.open(call.id, { priority: 0, narrowband: call.init.format.sampleRate < 16000 }),
+      openStream: () => pool.open(call.id, { priority: 0, narrowband }),
       judge: (heard) => {
         const v = decideConsent(heard, ctx, rules);
         // What was said is personal data: only at debug level.
@@ -120,8 +117,7 @@ export class ConsentFeature implements Plugin {
       now: () => call.t,
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
-      rehearShiftMs: cfg.consent.secondOpinion === 'rehear' ? cfg.consent.shiftMs : narrowRehear ? 0 : null,
-      rehearInput: narrowRehear ? (x) => extendBandwidth(x, cfg.consent.narrowbandExtensionDb) : undefined,
+      rehear: cfg.asr.mode === 'kws' ? [] : rehearing(cfg, narrowband),
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
@@ -249,15 +245,21 @@ export function narrowbandSearch(cfg: Config, decoding: DecodingSpec): DecodingS
   return { ...decoding, maxActivePaths: paths };
 }
 
+/** `consent.rehear` for a call of this rate: how its unplaced answers are heard again (empty: they are not). */
+export function rehearing(cfg: Config, narrowband: boolean): ConsentSessionDeps['rehear'] {
+  return cfg.consent.rehear[narrowband ? 'narrowband' : 'wideband'].map((r) =>
+    r.input === 'extended' ? { shiftMs: r.shiftMs, transform: { kind: 'extendBandwidth', db: r.extensionDb } } : { shiftMs: r.shiftMs },
+  );
+}
+
 /** `consent.secondOpinion` as engines beside the recogniser. */
 export function secondOpinion(cfg: Config, lex: LexiconFile, tokenType: TokenType, tokensPath: string | undefined, decoding: DecodingSpec): BesideSpec[] | undefined {
   const which = cfg.consent.secondOpinion;
-  if (which === 'none' || which === 'rehear') return undefined;
+  if (which === 'none') return undefined;
   // Greedy beside the biased search: what the audio says without the bias, over the same cut (skip 0).
   if (which === 'unbiased') return decoding.method === 'greedy' ? undefined : [{ mode: 'recognizer', decoding: { method: 'greedy' }, skipMs: 0 }];
   if (which === 'shifted') {
-    // Beside the first decode the second can only start later in the same audio.
-    if (cfg.consent.shiftMs < 0) throw new Error('consent.shiftMs must be ≥ 0 with consent.secondOpinion "shifted"');
+    // Beside the first decode the second can only start later in the same audio (consent.shiftMs ≥ 0).
     return [{ mode: 'recognizer', decoding, skipMs: cfg.consent.shiftMs }];
   }
   if (tokenType !== 'pinyin-initial-final' || !tokensPath) return undefined;

@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
-import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from '../listen/asr/types.js';
+import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats, AudioTransform } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
 import { spawnWorker } from './spawn.js';
 
@@ -76,10 +76,10 @@ class PoolStream implements AsrStream {
     readonly narrowband = false,
   ) {}
 
-  accept(samples16k: Float32Array): void {
+  accept(samples16k: Float32Array, transform?: AudioTransform): void {
     if (this.closed || samples16k.length === 0) return;
     // Held until the end of the task, then copied into the chunk that is sent: the caller's buffer is never detached.
-    this.pool.post(this, { op: 'audio', sid: this.sid, samples: samples16k });
+    this.pool.post(this, transform ? { op: 'audio', sid: this.sid, samples: samples16k, transform } : { op: 'audio', sid: this.sid, samples: samples16k });
   }
   finish(): void {
     if (!this.closed) this.pool.post(this, { op: 'finish', sid: this.sid });
@@ -297,7 +297,11 @@ export class AsrWorkerPool implements AsrPool {
     const runs = new Map<number, Float32Array[]>();
     const joined = new Map<AsrStreamRequest, Float32Array[]>();
     for (const m of reqs) {
-      if (m.op === 'audio') {
+      if (m.op === 'audio' && m.transform) {
+        // Transformed as one segment by the worker: joined with nothing, before or after.
+        runs.delete(m.sid);
+        joined.set(m, [m.samples]);
+      } else if (m.op === 'audio') {
         const run = runs.get(m.sid);
         if (run) {
           run.push(m.samples);
@@ -320,7 +324,8 @@ export class AsrWorkerPool implements AsrPool {
         samples.set(c, at);
         at += c.length;
       }
-      msgs[i] = { op: 'audio', sid: (msgs[i] as { sid: number }).sid, samples };
+      const { sid, transform } = msgs[i] as Extract<AsrStreamRequest, { op: 'audio' }>;
+      msgs[i] = transform ? { op: 'audio', sid, samples, transform } : { op: 'audio', sid, samples };
       transfer.push(samples.buffer);
     }
     this.messages++;

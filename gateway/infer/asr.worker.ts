@@ -9,6 +9,7 @@ import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engin
 import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
 import type { EngineHyp } from '../listen/asr/engine.js';
 import type { AsrHypothesis, AsrResult } from '../listen/asr/types.js';
+import { transformAudio } from '../listen/asr/transform.js';
 import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
 import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { DecodeScheduler } from './DecodeScheduler.js';
@@ -277,9 +278,11 @@ function apply(sid: number, sl: Slot, m: AsrStreamRequest): void {
   if (m.op === 'audio') {
     guarded(sid, () => {
       const t0 = clock.nowMs();
-      sl.es.accept(m.samples); // feature extraction happens here: charge it to the stream
+      // The transform (a band-extended second hearing) runs here, off the event loop; its CPU is the stream's.
+      const x = m.transform ? transformAudio(m.samples, m.transform) : m.samples;
+      sl.es.accept(x); // feature extraction happens here: charge it to the stream
       sl.cpuMs += clock.nowMs() - t0;
-      sl.samples += m.samples.length;
+      sl.samples += x.length;
     });
     // Decoded when nothing more urgent waits (pump).
     sched.step(sid);

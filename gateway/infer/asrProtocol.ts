@@ -1,5 +1,5 @@
 // Messages between the ASR pool (main thread) and its workers. Audio travels as transferred Float32Array buffers.
-import type { AsrResult } from '../listen/asr/types.js';
+import type { AsrResult, AudioTransform } from '../listen/asr/types.js';
 import type { AsrEngineSpec } from '../listen/asr/engine.js';
 
 export interface AsrWorkerData {
@@ -14,7 +14,8 @@ export type AsrStreamRequest =
   | { op: 'close' | 'finish' | 'reset'; sid: number }
   /** secondOpinions false: this stream decodes with the main engine only (see AsrEngine.createStream). */
   | { op: 'open'; sid: number; secondOpinions?: boolean; priority?: number; narrowband?: boolean }
-  | { op: 'audio'; sid: number; samples: Float32Array }
+  /** transform: applied by the worker to these samples before the recogniser hears them (AsrStream.accept). */
+  | { op: 'audio'; sid: number; samples: Float32Array; transform?: AudioTransform }
   /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
   | { op: 'crash' };
 

@@ -5,7 +5,7 @@
 // answer ends `unclear`.
 import { floatToInt16 } from '../audio/codec.js';
 import type { CallListener } from '../call/Call.js';
-import type { AsrHypothesis, AsrResult, AsrStream } from './asr/index.js';
+import type { AsrHypothesis, AsrResult, AsrStream, AudioTransform } from './asr/index.js';
 import type { BargeInAction } from './BargeInPolicy.js';
 import type { ConsentVerdict, Heard, Hypothesis } from './consent/decide.js';
 import { HistoryRings } from './consent/HistoryRings.js';
@@ -30,6 +30,12 @@ export interface ConsentDecisionEvent {
   audio?: Int16Array;
 }
 
+/** One further hearing of an unplaced answer (ConsentSessionDeps.rehear). */
+export interface Rehearing {
+  shiftMs: number;
+  transform?: AudioTransform;
+}
+
 export interface ConsentSessionDeps {
   openStream(): AsrStream;
   /** Weighs what was heard of one utterance; null when it is too short to be an answer (keep listening). */
@@ -41,15 +47,12 @@ export interface ConsentSessionDeps {
   preRollMs: number;
   endSilenceMs: number;
   /**
-   * Hear an answer again when the first hearing placed no lexicon phrase in it: the same audio fed once more, cut
-   * this many ms later (negative: earlier), as the recogniser's second hypothesis. Null: never.
+   * The further hearings of an answer whose first hearing placed no lexicon phrase (consent.rehear, per call rate):
+   * the same audio fed again once per entry, cut `shiftMs` later (negative: earlier), with `transform` applied by the
+   * ASR worker (a narrowband answer band-extended); their transcripts are weighed, with the first's, in one decision
+   * once the last is in. Empty: never.
    */
-  rehearShiftMs: number | null;
-  /**
-   * What the second hearing hears instead of the audio itself (a narrowband call's answer with a 4–8 kHz band added,
-   * consent.narrowbandRehear); absent: the audio as it is.
-   */
-  rehearInput?: (audio: Float32Array) => Float32Array;
+  rehear: Rehearing[];
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -64,8 +67,10 @@ interface Utterance {
   startT: number;
   endT: number | null;
   lastPartial: string;
-  /** Set while the utterance is being heard a second time: the first hearing's result, on the utterance's clock. */
+  /** Set while the utterance is being heard again: what the hearings so far heard, on the utterance's clock. */
   first?: Heard;
+  /** The stream ms at which the utterance's onset lies in each further hearing still to come, in order. */
+  later?: number[];
 }
 
 export class ConsentSession implements CallListener {
@@ -178,7 +183,14 @@ export class ConsentSession implements CallListener {
       return;
     }
     let heard = this.heard(utt, r);
-    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses] };
+    // A further hearing's own transcript may grant where the first placed nothing; engines beside it (secondOpinion)
+    // weigh in as they do on the first.
+    if (utt.first) heard = { ...utt.first, hypotheses: [...utt.first.hypotheses, ...heard.hypotheses.map((h, i) => (i === 0 ? { ...h, reheard: true } : h))] };
+    if (utt.later?.length) {
+      // One decision over every hearing: the next one's result is on its way (fed and finished already).
+      this.utt = { ...utt, onsetStreamMs: utt.later[0]!, later: utt.later.slice(1), first: heard };
+      return;
+    }
     const v = this.d.judge(heard);
     if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
     if (v) {
@@ -190,21 +202,23 @@ export class ConsentSession implements CallListener {
     if (this.inSpeech) this.begin(this.speechOnsetT);
   }
 
-  /** Feeds the utterance's audio once more, cut `rehearShiftMs` later (through `rehearInput`); false when that is not possible. */
+  /** Feeds the utterance's audio again, once per `rehear` entry (cut, transform); false when none is possible. */
   private rehear(utt: Utterance, first: Heard): boolean {
-    const shift = this.d.rehearShiftMs;
-    if (shift === null || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
-    const from = Math.max(0, utt.startSample + Math.round((shift * RATE) / 1000));
-    const held = this.slice(from, utt.endSample);
-    if (held.length < RATE / 10) return false;
-    const audio = this.d.rehearInput ? this.d.rehearInput(held) : held;
-    // The stream's clock runs on: the second hearing's times are mapped back onto the utterance's own onset.
-    const fromT = (from * 1000) / RATE;
-    const onsetStreamMs = this.streamMs + (utt.startT - fromT);
-    this.utt = { ...utt, onsetStreamMs, first };
-    this.streamMs += (audio.length / RATE) * 1000;
-    this.stream.accept(audio);
-    this.stream.finish();
+    if (!this.d.rehear.length || this.d.main !== 'recogniser' || utt.endSample === null || !this.stream) return false;
+    const onsets: number[] = [];
+    for (const how of this.d.rehear) {
+      const from = Math.max(0, utt.startSample + Math.round((how.shiftMs * RATE) / 1000));
+      const held = this.slice(from, utt.endSample);
+      if (held.length < RATE / 10) continue;
+      // The stream's clock runs on: each hearing's times are mapped back onto the utterance's own onset.
+      onsets.push(this.streamMs + (utt.startT - (from * 1000) / RATE));
+      // A transform keeps the length (the worker applies it; the event loop only forwards the samples).
+      this.streamMs += (held.length / RATE) * 1000;
+      this.stream.accept(held, how.transform);
+      this.stream.finish();
+    }
+    if (!onsets.length) return false;
+    this.utt = { ...utt, onsetStreamMs: onsets[0]!, later: onsets.slice(1), first };
     return true;
   }
 

@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
 import { AsrWorkerPool, type AsrPoolOptions } from '../../infer/AsrWorkerPool.js';
 
-export type { AsrHypothesis, AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from './types.js';
+export type { AsrHypothesis, AudioTransform, AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats } from './types.js';
 export type { AsrEngine, AsrEngineSpec, BesideSpec, DecodingSpec, EngineHyp, EngineStream, StreamOptions } from './engine.js';
+export { transformAudio } from './transform.js';
 export { tokensToSyllables, syllableErrorRate, splitTone, type Syllables } from './syllables.js';
 export { AsrWorkerPool, type AsrPoolOptions };
 

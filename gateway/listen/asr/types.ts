@@ -54,10 +54,21 @@ export interface AsrStreamStats {
   cpuMsPerAudioSec: number;
 }
 
+/**
+ * What the ASR worker does to one accepted chunk before its recogniser hears it (plain data: it travels with the
+ * audio). `extendBandwidth`: a narrowband chunk with a 4–8 kHz band added, `db` relative to its rectified 2–4 kHz
+ * band (gateway/audio/bandwidth.ts) — two 63-tap filters, worker CPU rather than the event loop's.
+ */
+export type AudioTransform = { kind: 'extendBandwidth'; db: number };
+
 export interface AsrStream {
   readonly callId: string;
-  /** 16 kHz mono float samples in [-1, 1]. The buffer is transferred to the worker: do not reuse it. */
-  accept(samples16k: Float32Array): void;
+  /**
+   * 16 kHz mono float samples in [-1, 1]. The buffer is transferred to the worker: do not reuse it. `transform`: the
+   * worker applies it to these samples as one segment (zeros beyond its ends) before the recogniser hears them; a
+   * transformed chunk is never joined with the stream's other audio.
+   */
+  accept(samples16k: Float32Array, transform?: AudioTransform): void;
   /** End of utterance: flush and emit a final result, then start a new utterance on the same stream. */
   finish(): void;
   /** Drop the current utterance without a final, start a new one. */

@@ -31,6 +31,11 @@ export interface Hypothesis {
   tokenMs?: number[];
   /** Speech before the first recognised token, ms from the VAD onset; null when the recogniser gave no times. */
   leadMs: number | null;
+  /**
+   * From the second hearing of the answer (ConsentSession: the same answer fed again, because the first hearing
+   * placed no lexicon phrase): its yes may grant where the first hearing placed nothing, under every rule below.
+   */
+  reheard?: boolean;
 }
 
 export interface Heard {
@@ -64,7 +69,11 @@ export interface DecisionRules {
    * doubts count.
    */
   corroborate?: 'none' | 'agree' | 'syllable' | 'repeats';
-  /** A grant heard only by another hearing counts when the best hypothesis heard no lexicon phrase at all. */
+  /**
+   * A grant heard only by another hypothesis decoded beside the recogniser (consent.secondOpinion "shifted") counts
+   * when the best hypothesis heard no lexicon phrase at all. A second hearing's (`reheard`) always may: that hearing
+   * only happens when the first placed nothing.
+   */
   grantFromAlternative?: boolean;
   /**
    * A `granted` from less speech than this is `unclear`: a VAD fragment (什 of 什么, 48 ms) heard as 是 is no
@@ -90,6 +99,8 @@ export interface Opinion {
   source: OpinionSource;
   text: string;
   result: ConsentResult;
+  /** Heard (also) by the second hearing of the answer (Hypothesis.reheard). */
+  reheard?: boolean;
 }
 
 export interface ConsentVerdict extends ConsentResult {
@@ -174,9 +185,15 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
   const seen = new Set<string>();
   heard.hypotheses.forEach((h, i) => {
     const t = h.text.trim();
-    if (!t || seen.has(t)) return;
+    if (!t) return;
+    if (seen.has(t)) {
+      // The second hearing heard what another hypothesis had: that opinion is the second hearing's too.
+      const o = h.reheard ? opinions.find((x) => x.text === t && x.source === 'alternative') : undefined;
+      if (o) o.reheard = true;
+      return;
+    }
     seen.add(t);
-    opinions.push({ source: i === 0 ? 'recogniser' : 'alternative', text: t, result: classifyText(ctx, t) });
+    opinions.push({ source: i === 0 ? 'recogniser' : 'alternative', text: t, result: classifyText(ctx, t), ...(h.reheard && i > 0 ? { reheard: true } : {}) });
   });
   let spottedText = '';
   if (heard.spotted?.length) {
@@ -220,12 +237,12 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     // The recogniser's other hearings are its n-best: when its best hypothesis heard no lexicon phrase at all (not a
     // refusal, question, hesitation or filler — words it could not place), a yes another hearing of the same answer
     // heard is weighed, under every check below, instead of being lost.
-    const alt = rules.grantFromAlternative && (own.result.cue === 'none' || own.result.cue === 'empty') && heard.main === 'recogniser'
-      ? opinions.find((o) => o.source === 'alternative' && o.result.decision === 'granted')
+    const alt = (own.result.cue === 'none' || own.result.cue === 'empty') && heard.main === 'recogniser'
+      ? opinions.find((o) => o.source === 'alternative' && (rules.grantFromAlternative || o.reheard) && o.result.decision === 'granted')
       : undefined;
     if (!alt) return done(own.result, own);
     granter = alt;
-    granterHyp = heard.hypotheses.find((h) => h.text.trim() === alt.text) ?? primary;
+    granterHyp = heard.hypotheses.find((h, i) => i > 0 && h.text.trim() === alt.text && (rules.grantFromAlternative || h.reheard)) ?? primary;
   }
   const c = granter === own ? own.result : { ...granter.result, reason: `${granter.result.reason}, heard by another hearing (the first heard "${own.text}")` };
 
