@@ -7,7 +7,7 @@
 // 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
-import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
+import { BlockFilter, filterScreening, type BlockResult } from './echo/BlockFilter.js';
 import { lineBand } from './echo/lineBand.js';
 import { explainedShare } from './echo/explainedShare.js';
 import type { ShapeFigures } from './echo/spectralShape.js';
@@ -433,7 +433,7 @@ export class EchoCanceller {
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    for (let pass = 0; pass < PASSES; pass++) {
+    for (let pass = 0; pass < filterScreening.passes; pass++) {
       this.filter.clearHistory();
       for (let b = 0; b < span; b += N) {
         const at = end - span + b - this.winOff;

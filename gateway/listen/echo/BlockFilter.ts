@@ -35,6 +35,12 @@ const DELTA = 0.05;
 const BANDS = 8;
 /** Expected residual echo = min(LEAK_K·η̂, 1)·|Y|²: η̂ is a mean, the residual of a block can be a few times it. */
 const LEAK_K = 4;
+/**
+ * Overrides of the constants above for screening on the generated corpus (`npm run eval:bargein:offline --
+ * --filter mu=…`, bench only; read when a filter is built). `vss` 1: a step per bin scaled by the share of the bin's
+ * residual that is expected echo (Valin 2007, as SpeexDSP's MDF does), so noise and the callee teach the filter less.
+ */
+export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: 0, passes: 2 };
 /** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
 const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
@@ -168,6 +174,13 @@ export class BlockFilter {
   private guardRes = 0;
   private guardMic = 0;
   private readonly specAvg: number;
+  private readonly mu = filterScreening.mu;
+  private readonly dtScale = filterScreening.dtScale;
+  private readonly leakK = filterScreening.leakK;
+  private readonly vss = filterScreening.vss > 0;
+  /** Share of the step handed out in proportion to each partition's weight energy (0: uniform, as MDF). */
+  private readonly prop = filterScreening.prop;
+  private readonly gp: Float64Array;
   private readonly beta0: number;
   private readonly betaMax: number;
   private readonly noiseRise: number;
@@ -200,6 +213,7 @@ export class BlockFilter {
     this.xr = [new Float64Array(PK), new Float64Array(PK)];
     this.xi = [new Float64Array(PK), new Float64Array(PK)];
     this.xwin = [new Float64Array(this.M), new Float64Array(this.M)];
+    this.gp = new Float64Array(this.P);
     this.eh = new Float64Array(this.K);
     this.yh = new Float64Array(this.K);
     this.noise = new Float64Array(this.K);
@@ -360,6 +374,7 @@ export class BlockFilter {
     const accYy = this.accYy.fill(0);
     const { bandOf, eh, yh, specAvg: avg, noise, smooth: sm, noiseRise: rise, leakB } = this;
     const m = this.o.binMargin;
+    const leakK = this.leakK;
     const init = this.noiseInit;
     let expected = 0;
     let noiseSum = 0;
@@ -390,7 +405,7 @@ export class BlockFilter {
       sm[k] = smk;
       const nk = !init || smk < noise[k] ? smk : noise[k] * rise;
       noise[k] = nk;
-      const l = LEAK_K * leakB[b];
+      const l = leakK * leakB[b];
       const r = (l < 1 ? l : 1) * y;
       expected += r;
       noiseSum += nk;
@@ -423,23 +438,27 @@ export class BlockFilter {
     }
     // Adapt (skipped with no reference: nothing to learn, and it saves the work).
     if (refLive) {
-      let rate = MU;
+      let rate = this.mu;
+      let vss = false;
       if (!this.adapted) {
         // Until it has learnt something, learn at the full step while the reference is loud enough to teach.
         let Sxx = 0;
         for (let k = 0; k < K; k++) Sxx += sxx[k];
-        rate = Sxx > 1e-6 * M * N ? MU : 0;
+        rate = Sxx > 1e-6 * M * N ? this.mu : 0;
         this.sumAdapt += rate;
         if (this.sumAdapt > P) this.adapted = true;
-      } else if (talk) rate = MU * DT_SCALE;
-      if (rate > 0 && any) this.adapt(rate, with0, with1, slot);
+      } else {
+        if (talk) rate = this.mu * this.dtScale;
+        vss = this.vss;
+      }
+      if (rate > 0 && any) this.adapt(rate, with0, with1, slot, vss ? expected / (See + 1e-30) : -1);
     }
     // Residual echo suppression: a spectral gain on what the filter left, floored so the callee is never removed.
     let outE = resE;
     const floor = this.o.suppressFloor;
     if (floor > 0 && expected > 0 && refLive) {
       for (let k = 0; k < K; k++) {
-        const l = LEAK_K * leakB[bandOf[k]];
+        const l = this.leakK * leakB[bandOf[k]];
         const r = (l < 1 ? l : 1) * yp[k];
         const g = Math.max(floor, 1 - r / (sm[k] + 1e-12));
         er[k] *= g;
@@ -615,35 +634,70 @@ export class BlockFilter {
   }
 
   /** W_p += μ/(|X|² + δ) · conj(X_p)·E on each live path, then one partition's gradient constraint. */
-  private adapt(rate: number, live0: boolean, live1: boolean, slot: number): void {
+  private adapt(rate: number, live0: boolean, live1: boolean, slot: number, rer: number): void {
     const { K, P, sc } = this;
-    const { sxx, step, er, ei } = sc;
+    const { sxx, step, er, ei, s: S, yp } = sc;
     let Sxx = 0;
     for (let k = 0; k < K; k++) Sxx += sxx[k];
     // Regularised against the reference's long-term level, not this block's: a quiet stretch of prompt (a pause
     // between words) would otherwise turn line noise into large steps.
     this.sxxLong = this.sxxLong === 0 ? Sxx / K : 0.98 * this.sxxLong + 0.02 * (Sxx / K);
     const delta = DELTA * this.sxxLong + 1e-9 * this.M;
-    for (let k = 0; k < K; k++) step[k] = rate / (sxx[k] + delta);
+    if (rer < 0) for (let k = 0; k < K; k++) step[k] = rate / (sxx[k] + delta);
+    else {
+      // The share of each bin's residual that is echo the filter failed to remove (the rest, noise or the callee,
+      // would only add misadjustment), blended with the block's share so that no bin stalls (SpeexDSP: 0.7 / 0.3).
+      const { leakB, bandOf, leakK } = this;
+      const g = 0.3 * (rer < 1 ? rer : 1);
+      for (let k = 0; k < K; k++) {
+        const l = leakK * leakB[bandOf[k]];
+        const share = ((l < 1 ? l : 1) * yp[k]) / (S[k] + 1e-30);
+        step[k] = (rate * (0.7 * (share < 1 ? share : 1) + g)) / (sxx[k] + delta);
+      }
+    }
     for (let q = 0; q < 2; q++) {
       if (q === 0 ? !live0 : !live1) continue;
       const wr = this.wr[q];
       const wi = this.wi[q];
       const xr = this.xr[q];
       const xi = this.xi[q];
+      const gp = this.partitionGains(q);
       for (let p = 0; p < P; p++) {
         const xo = ((slot - p + P) % P) * K;
         const wo = p * K;
+        const gq = gp[p];
         for (let k = 0; k < K; k++) {
           const a = xr[xo + k];
           const b = xi[xo + k];
-          const g = step[k];
+          const g = step[k] * gq;
           wr[wo + k] += g * (a * er[k] + b * ei[k]);
           wi[wo + k] += g * (a * ei[k] - b * er[k]);
         }
       }
       this.constrain(q, this.blocks % P);
     }
+  }
+
+  /**
+   * Step multiplier per partition (mean 1): uniform, or with `prop` > 0 partly in proportion to the partition's
+   * weight energy (proportionate NLMS over partitions, as in IPNLMS / proportionate MDF): a line's path fills one or
+   * two of the window's partitions, and the step the empty ones take is misadjustment, not learning.
+   */
+  private partitionGains(q: number): Float64Array {
+    const { P, K, gp } = this;
+    const a = this.prop;
+    if (a <= 0) return gp.fill(1);
+    const wr = this.wr[q];
+    const wi = this.wi[q];
+    let tot = 0;
+    for (let p = 0; p < P; p++) {
+      let e = 0;
+      for (let k = 0; k < K; k++) e += wr[p * K + k] * wr[p * K + k] + wi[p * K + k] * wi[p * K + k];
+      gp[p] = Math.sqrt(e);
+      tot += gp[p];
+    }
+    for (let p = 0; p < P; p++) gp[p] = (1 - a) + (tot > 0 ? (a * P * gp[p]) / tot : a);
+    return gp;
   }
 
   private fill(res: BlockResult, mic: number, residual: number, echo: number, expected: number, noise: number, excess: number, ref: number): void {
