@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     const secs: { mic: number; res: number }[] = [];
     let lockMs = -1;
     let delay = -1;
-    const segs = (l.callerSpeechSegmentsMs as { startMs: number; endMs: number }[] | undefined) ?? [];
+    // The caller's sound: speech, or a cough, laugh, click or key (their bursts).
+    const ev = (l.event as { bursts?: { startMs: number; endMs: number }[] } | null)?.bursts ?? [];
+    const segs = [...((l.callerSpeechSegmentsMs as { startMs: number; endMs: number }[] | undefined) ?? []), ...ev];
     let fi = 0;
     for (let i = 0; i < caller.length; i += per) {
       for (; refPos < prompt.length && refPos < i + 3 * per; refPos += per) {
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
         tot.res += info.residualEnergy;
       }
     }
-    const e = l.echo as { delayMs: number; erlDb: number; dispersionMs: number; change: unknown };
+    const e = l.echo as unknown as { delayMs: number; erlDb: number; dispersionMs: number; change: unknown };
     const db = (a: number, b: number) => (10 * Math.log10(a / b)).toFixed(1);
     process.stdout.write(
       `${l.id} ${l.kind} mic ${(10 * Math.log10(secs.reduce((a, x) => a + (x?.mic ?? 0), 0) + 1e-20)).toFixed(1)} ERLE ${db(secs.reduce((a, x) => a + (x?.mic ?? 0), 0), secs.reduce((a, x) => a + (x?.res ?? 0), 0))} erl ${e.erlDb.toFixed(1)} delay ${e.delayMs} disp ${e.dispersionMs} ${e.change ? 'CHANGE' : ''} noise ${JSON.stringify((l.noise as { type: string; snrDb: number } | null)?.type ?? null)} line ${(l.line as { codec: string } | null) ? 'g711' : '-'} | lock ${lockMs} ms delay ${((delay / rate) * 1000).toFixed(1)} ms | ERLE/s ${secs.map((x) => (x ? db(x.mic, x.res) : '·')).join(' ')}\n`,

@@ -19,8 +19,11 @@ import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
 import type { ScenarioFrames } from './offline.js';
 
 type Seg = { startMs: number; endMs: number };
-const segsOf = (l: ScenarioLabel): Seg[] =>
-  (l.callerSpeechSegmentsMs as Seg[] | undefined) ?? (l.speechOnsetMs != null ? [{ startMs: l.speechOnsetMs, endMs: l.speechEndMs ?? l.speechOnsetMs }] : []);
+/** The caller's sound: labelled speech, or a cough's, laugh's, click's or key's bursts. */
+const segsOf = (l: ScenarioLabel): Seg[] => [
+  ...((l.callerSpeechSegmentsMs as Seg[] | undefined) ?? (l.speechOnsetMs != null ? [{ startMs: l.speechOnsetMs, endMs: l.speechEndMs ?? l.speechOnsetMs }] : [])),
+  ...((l.event as { bursts?: Seg[] } | null)?.bursts ?? []),
+];
 
 interface Acc {
   mic: number;

@@ -40,7 +40,7 @@ const LEAK_K = 4;
  * --filter mu=…`, bench only; read when a filter is built). `vss` 1: a step per bin scaled by the share of the bin's
  * residual that is expected echo (Valin 2007, as SpeexDSP's MDF does), so noise and the callee teach the filter less.
  */
-export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: 0, passes: 2 };
+export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: 0, passes: 2, geigel: GEIGEL, dtRatio: DT_RATIO, leakHold: 0 };
 /** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
 const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
@@ -180,6 +180,9 @@ export class BlockFilter {
   private readonly vss = filterScreening.vss > 0;
   /** Share of the step handed out in proportion to each partition's weight energy (0: uniform, as MDF). */
   private readonly prop = filterScreening.prop;
+  private readonly geigel = filterScreening.geigel;
+  private readonly dtRatio = filterScreening.dtRatio;
+  private readonly leakHold = filterScreening.leakHold > 0;
   private readonly gp: Float64Array;
   private readonly beta0: number;
   private readonly betaMax: number;
@@ -425,10 +428,12 @@ export class BlockFilter {
     res.bandBins = bandHi - bandLo;
     if (!this.o.shapeFigures) res.incoherent = res.cohDe = 0;
     this.noiseInit = true;
-    const talk = excess > DT_RATIO * (expected + noiseSum) && micE > GEIGEL * echoE;
+    const standsOut = excess > this.dtRatio * (expected + noiseSum);
+    const talk = standsOut && micE > this.geigel * echoE;
+    const hold = this.leakHold ? standsOut : talk;
     // Leakage regression, faster while echo dominates the residual, and held during double talk: the callee's
     // power rising and falling with the prompt's by chance would read as echo the filter failed to remove.
-    if (Syy > 1e-12 * M && !talk) {
+    if (Syy > 1e-12 * M && !hold) {
       const alpha = Math.min(this.betaMax, (this.beta0 * Syy) / (See + 1e-12));
       for (let b = 0; b < BANDS; b++) {
         this.peyB[b] = (1 - alpha) * this.peyB[b] + alpha * accEy[b];
