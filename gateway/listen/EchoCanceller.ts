@@ -28,7 +28,7 @@ interface Timing {
   absentEvery: number;
   /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
   pre: number;
-  /** History the filter is trained on when the path is found (¾ s, two passes), so it cancels from the start. */
+  /** History the filter is trained on when the path is found (¾ s, BlockFilter.PASSES passes), so it cancels from the start. */
   pretrain: number;
   /** Samples for the sample-level refinement (0.5 s) and for judging what the echo explains (1 s). */
   refine: number;
@@ -43,7 +43,6 @@ function timing(rate: number): Timing {
 }
 
 const BLOCKS = 1024; // block-energy table: 4 s of reference
-const PASSES = 2;
 /** Reference louder than this (mean square, −45 dBFS) counts as prompt speech: a recording's room tone before its
  *  first word (−55 dBFS in ../shared/audio/real) must not count towards deciding that the line does not echo. */
 const REF_SPEECH = 3e-5;

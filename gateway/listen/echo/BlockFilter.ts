@@ -25,14 +25,28 @@ import type { ShapeFigures } from './spectralShape.js';
 const MU = 0.6;
 /** Share of the step kept during double talk. */
 const DT_SCALE = 0.05;
-/** Double talk: residual evidence above the margin exceeds this share of the expected echo and noise… */
-const DT_RATIO = 0.5;
-/** …and the microphone block carries more than this multiple of the echo estimate's energy. */
-const GEIGEL = 2;
+/**
+ * Double talk: residual evidence above the margin exceeds this share of the expected echo and noise. On its own:
+ * Geigel's test as well (the microphone block above GEIGEL × the echo estimate's energy) missed a callee no louder
+ * than the echo, and the filter they dragged left 8–17 dB more echo under them on G.168 lines (bench/bargein/
+ * double-talk.ts: ERLE under a −28 dBFS callee 8–9 dB with it, 17–18 dB without; 0.5 without it slowed learning).
+ */
+const DT_RATIO = 1.5;
+/** Geigel's factor, 0: not required (above). */
+const GEIGEL = 0;
 /** Regularisation of the normalised step, as a share of the reference's long-term power per bin. */
 const DELTA = 0.05;
+/**
+ * Share of the step handed out in proportion to each partition's weights (proportionate NLMS over partitions): a
+ * line's path fills one or two of the window's four partitions; the rest only add misadjustment.
+ */
+const PROP = 0.9;
+/** Passes of the pretraining over the history at the lock. */
+const PASSES = 4;
 /** Bands of the leakage estimate (the filter converges unevenly across frequency). */
 const BANDS = 8;
+/** Smallest leakage η̂ believed (LEAK_K times it: the deepest expected cancellation, 0.02 = 17 dB). */
+const LEAK_MIN = 0.005;
 /** Expected residual echo = min(LEAK_K·η̂, 1)·|Y|²: η̂ is a mean, the residual of a block can be a few times it. */
 const LEAK_K = 4;
 /**
@@ -40,7 +54,7 @@ const LEAK_K = 4;
  * --filter mu=…`, bench only; read when a filter is built). `vss` 1: a step per bin scaled by the share of the bin's
  * residual that is expected echo (Valin 2007, as SpeexDSP's MDF does), so noise and the callee teach the filter less.
  */
-export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: 0, passes: 2, geigel: GEIGEL, dtRatio: DT_RATIO, leakHold: 0 };
+export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: PROP, passes: PASSES, geigel: GEIGEL, dtRatio: DT_RATIO, leakHold: 0, leakMin: LEAK_MIN };
 /** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
 const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
@@ -183,6 +197,7 @@ export class BlockFilter {
   private readonly geigel = filterScreening.geigel;
   private readonly dtRatio = filterScreening.dtRatio;
   private readonly leakHold = filterScreening.leakHold > 0;
+  private readonly leakMin = filterScreening.leakMin;
   private readonly gp: Float64Array;
   private readonly beta0: number;
   private readonly betaMax: number;
@@ -438,7 +453,7 @@ export class BlockFilter {
       for (let b = 0; b < BANDS; b++) {
         this.peyB[b] = (1 - alpha) * this.peyB[b] + alpha * accEy[b];
         this.pyyB[b] = Math.max(1e-12, (1 - alpha) * this.pyyB[b] + alpha * accYy[b]);
-        leakB[b] = Math.max(0.005, Math.min(1, this.peyB[b] / this.pyyB[b]));
+        leakB[b] = Math.max(this.leakMin, Math.min(1, this.peyB[b] / this.pyyB[b]));
       }
     }
     // Adapt (skipped with no reference: nothing to learn, and it saves the work).
