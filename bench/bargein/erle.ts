@@ -6,8 +6,11 @@
 //   echo left  Σ max(residual − noise floor, 0) against Σ expected residual echo (the gate's leakage × echo
 //          estimate): > 1 the floor is too low, < 1 too high; and per frame the quantiles of that ratio;
 //   floor  the share of frames whose residual is above the gate's floor (expected echo + noise).
-// The same for the callee's labelled speech of barge-ins (how loud the callee stands over that floor).
-// Tuning half only.
+// The same for the callee's labelled speech of barge-ins (how loud the callee stands over that floor). Then, around
+// each barge-in's and backchannel's onset (the second before, 0–250, 250–500, 500–1000 ms after): the expected
+// residual echo's share of the echo estimate (does double talk inflate the leakage?); and in the second before a
+// barge-in's onset, per line (clean, G.711, noise type) and ERL, the expected residual echo and the echo really left
+// (residual − noise floor), both in dB of the echo estimate. Tuning half only.
 //
 // Usage: npx tsx bench/bargein/erle.ts [--rate 16k|8k|both] [--filter KEY=V,…]  (the filter's screening overrides,
 //   as for `npm run eval:bargein:offline -- --filter`, with their own frames cache)
@@ -118,7 +121,60 @@ async function main(): Promise<void> {
     for (const [c, a] of [...byCond].sort()) process.stdout.write(`${line(c, a)}\n`);
     process.stdout.write(`--- callee's labelled speech of barge-ins (echo left = callee + residual echo)\n${line('all', callee)}\n`);
     for (const [c, a] of [...calleeCond].sort()) process.stdout.write(`${line(c, a)}\n`);
+    aroundOnset(items, frames);
+    beforeOnset(items, frames);
   }
+}
+
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)] ?? NaN;
+
+function aroundOnset(items: ScenarioLabel[], frames: Map<string, ScenarioFrames>): void {
+  const W = [[-1000, 0], [0, 250], [250, 500], [500, 1000]];
+  for (const kind of ['barge_in', 'backchannel']) {
+    const acc = W.map(() => ({ exp: 0, est: 0, per: [] as number[] }));
+    for (const l of items) {
+      if (l.kind !== kind || !l.echo || l.speechOnsetMs == null) continue;
+      const s = frames.get(scenarioId(l))!;
+      W.forEach(([a, b], j) => {
+        let e = 0;
+        let y = 0;
+        for (let i = 0; i < s.n; i++) {
+          const t = i * VAD_FRAME_MS - l.speechOnsetMs!;
+          if (t < a || t >= b || !s.cols.locked[i]) continue;
+          e += s.cols.exp[i];
+          y += s.cols.est[i];
+        }
+        acc[j].exp += e;
+        acc[j].est += y;
+        if (y > 0) acc[j].per.push(e / y);
+      });
+    }
+    process.stdout.write(`--- ${kind}: expected residual echo ÷ echo estimate around the onset (sum; median of scenarios)\n  ${W.map(([a, b], j) => `[${a}, ${b}) ms ${(acc[j].exp / acc[j].est).toFixed(3)}; ${median(acc[j].per).toFixed(3)}`).join(' | ')}\n`);
+  }
+}
+
+function beforeOnset(items: ScenarioLabel[], frames: Map<string, ScenarioFrames>): void {
+  const groups = new Map<string, { exp: number; est: number; left: number; noise: number; n: number }>();
+  for (const l of items) {
+    if (l.kind !== 'barge_in' || !l.echo || l.speechOnsetMs == null) continue;
+    const erl = (l.echo as unknown as { erlDb: number }).erlDb;
+    const g = `${l.noise ? `noise_${(l.noise as { type: string }).type}` : l.line ? 'g711' : 'clean line'}, ERL ${erl < 12 ? '< 12' : '≥ 12'} dB`;
+    const s = frames.get(scenarioId(l))!;
+    const a = groups.get(g) ?? { exp: 0, est: 0, left: 0, noise: 0, n: 0 };
+    for (let i = 0; i < s.n; i++) {
+      const t = i * VAD_FRAME_MS - l.speechOnsetMs!;
+      if (t < -1000 || t >= -100 || !s.cols.locked[i] || s.cols.est[i] <= 0) continue;
+      a.exp += s.cols.exp[i];
+      a.est += s.cols.est[i];
+      a.noise += s.cols.noise[i];
+      a.left += Math.max(0, s.cols.res[i] - s.cols.noise[i]);
+      a.n++;
+    }
+    groups.set(g, a);
+  }
+  const db = (x: number) => (10 * Math.log10(x)).toFixed(1).padStart(5);
+  process.stdout.write('--- the second before a barge-in\'s onset, dB of the echo estimate: expected residual echo, echo left, noise floor\n');
+  for (const [g, a] of [...groups].sort()) process.stdout.write(`  ${g.padEnd(24)} frames ${String(a.n).padStart(4)}  expected ${db(a.exp / a.est)}  left ${db(a.left / a.est)}  noise ${db(a.noise / a.est)}\n`);
 }
 
 main().then(
