@@ -7,7 +7,7 @@
 // 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
-import { BlockFilter, filterScreening, type BlockResult } from './echo/BlockFilter.js';
+import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
 import { lineBand } from './echo/lineBand.js';
 import { explainedShare } from './echo/explainedShare.js';
 import type { ShapeFigures } from './echo/spectralShape.js';
@@ -28,7 +28,7 @@ interface Timing {
   absentEvery: number;
   /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
   pre: number;
-  /** History the filter is trained on when the path is found (¾ s, BlockFilter.PASSES passes), so it cancels from the start. */
+  /** History the filter is trained on when the path is found (¾ s, two passes; four with echo.robustFilter), so it cancels from the start. */
   pretrain: number;
   /** Samples for the sample-level refinement (0.5 s) and for judging what the echo explains (1 s). */
   refine: number;
@@ -187,7 +187,7 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures });
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures, robust: cfg.robustFilter });
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
@@ -432,7 +432,7 @@ export class EchoCanceller {
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    for (let pass = 0; pass < filterScreening.passes; pass++) {
+    for (let pass = 0; pass < this.filter.passes; pass++) {
       this.filter.clearHistory();
       for (let b = 0; b < span; b += N) {
         const at = end - span + b - this.winOff;

@@ -25,24 +25,21 @@ import type { ShapeFigures } from './spectralShape.js';
 const MU = 0.6;
 /** Share of the step kept during double talk. */
 const DT_SCALE = 0.05;
+/** Double talk: residual evidence above the margin exceeds this share of the expected echo and noise… */
+const DT_RATIO = 0.5;
+/** …and the microphone block carries more than this multiple of the echo estimate's energy (Geigel's test). */
+const GEIGEL = 2;
 /**
- * Double talk: residual evidence above the margin exceeds this share of the expected echo and noise. On its own:
- * Geigel's test as well (the microphone block above GEIGEL × the echo estimate's energy) missed a callee no louder
- * than the echo, and the filter they dragged left 8–17 dB more echo under them on G.168 lines (bench/bargein/
- * double-talk.ts: ERLE under a −28 dBFS callee 8–9 dB with it, 17–18 dB without; 0.5 without it slowed learning).
+ * `robust` (echo.robustFilter, off): double talk on the residual's excess alone, above 1.5 × the expected echo and
+ * noise — Geigel's test misses a callee no louder than the echo, and the filter they dragged left 8–17 dB more echo
+ * under them on G.168 lines (bench/bargein/double-talk.ts: ERLE under a −28 dBFS callee 8–9 dB with it, 17–18 dB
+ * without; at 0.5 without it echo alone reads as double talk and learning slows) — with the proportionate step and
+ * four pretraining passes, which alone let the callee drag the filter harder (README "Measured").
  */
-const DT_RATIO = 1.5;
-/** Geigel's factor, 0: not required (above). */
-const GEIGEL = 0;
+const ROBUST = { dtRatio: 1.5, geigel: 0, prop: 0.9, passes: 4 };
+const CLASSIC = { dtRatio: DT_RATIO, geigel: GEIGEL, prop: 0, passes: 2 };
 /** Regularisation of the normalised step, as a share of the reference's long-term power per bin. */
 const DELTA = 0.05;
-/**
- * Share of the step handed out in proportion to each partition's weights (proportionate NLMS over partitions): a
- * line's path fills one or two of the window's four partitions; the rest only add misadjustment.
- */
-const PROP = 0.9;
-/** Passes of the pretraining over the history at the lock. */
-const PASSES = 4;
 /** Bands of the leakage estimate (the filter converges unevenly across frequency). */
 const BANDS = 8;
 /** Smallest leakage η̂ believed (LEAK_K times it: the deepest expected cancellation, 0.02 = 17 dB). */
@@ -51,10 +48,14 @@ const LEAK_MIN = 0.005;
 const LEAK_K = 4;
 /**
  * Overrides of the constants above for screening on the generated corpus (`npm run eval:bargein:offline --
- * --filter mu=…`, bench only; read when a filter is built). `vss` 1: a step per bin scaled by the share of the bin's
- * residual that is expected echo (Valin 2007, as SpeexDSP's MDF does), so noise and the callee teach the filter less.
+ * --filter mu=…`, bench only; read when a filter is built; NaN: as `robust` says). `vss` 1: a step per bin scaled by
+ * the share of the bin's residual that is expected echo (Valin 2007, as SpeexDSP's MDF does); `prop`: share of the
+ * step handed out in proportion to each partition's weights (proportionate NLMS over partitions: a line's path fills
+ * one or two of the window's partitions, the rest only add misadjustment); `passes`: of the pretraining at the lock;
+ * `leakHold` 1: the leakage regression held on the residual's excess alone; `leakMin`: the smallest η̂ believed.
  */
-export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: PROP, passes: PASSES, geigel: GEIGEL, dtRatio: DT_RATIO, leakHold: 0, leakMin: LEAK_MIN };
+export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: NaN, passes: NaN, geigel: NaN, dtRatio: NaN, leakHold: 0, leakMin: LEAK_MIN };
+const pick = (override: number, mode: number) => (Number.isNaN(override) ? mode : override);
 /** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
 const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
@@ -77,6 +78,8 @@ export interface BlockFilterOptions {
   binMargin: number;
   /** Compute the telephone-band shape and coherence figures (BlockResult.band…, incoherent, cohDe); else 0. */
   shapeFigures?: boolean;
+  /** Double talk on the residual's excess alone, proportionate step, four pretraining passes (`ROBUST`). */
+  robust?: boolean;
   rate: number;
 }
 
@@ -193,9 +196,11 @@ export class BlockFilter {
   private readonly leakK = filterScreening.leakK;
   private readonly vss = filterScreening.vss > 0;
   /** Share of the step handed out in proportion to each partition's weight energy (0: uniform, as MDF). */
-  private readonly prop = filterScreening.prop;
-  private readonly geigel = filterScreening.geigel;
-  private readonly dtRatio = filterScreening.dtRatio;
+  private readonly prop: number;
+  private readonly geigel: number;
+  private readonly dtRatio: number;
+  /** Passes of the pretraining over the history at the lock (EchoCanceller.place). */
+  readonly passes: number;
   private readonly leakHold = filterScreening.leakHold > 0;
   private readonly leakMin = filterScreening.leakMin;
   private readonly gp: Float64Array;
@@ -215,6 +220,12 @@ export class BlockFilter {
   private readonly cDEi: Float64Array;
 
   constructor(private readonly o: BlockFilterOptions) {
+    const mode = o.robust ? ROBUST : CLASSIC;
+    const f = filterScreening;
+    this.prop = pick(f.prop, mode.prop);
+    this.geigel = pick(f.geigel, mode.geigel);
+    this.dtRatio = pick(f.dtRatio, mode.dtRatio);
+    this.passes = pick(f.passes, mode.passes);
     this.N = o.block;
     this.P = o.partitions;
     this.M = 2 * this.N;
