@@ -3,7 +3,7 @@
 // policies replayed over them; the same scoring and tables as `npm run eval:bargein`.
 //
 // Usage: npm run eval:bargein:offline -- [<folder> | --generated] [--split tune|test|all] [--rate 16k|8k|both]
-//          [--policy base|frame] [--dump FILE]
+//          [--policy base|frame] [--filter KEY=V,…] [--dump FILE]
 // Report on the test half from the real-time eval, not from here.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import { DEFAULT_WEIGHTS } from './bargein/train-near-end.js';
 import { criteriaText, textTable } from './bargein/report.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
+import { filterScreening } from '../gateway/listen/echo/BlockFilter.js';
 
 export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
 
@@ -45,6 +46,19 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   return new Map(out.map((s) => [s.id, s]));
 }
 
+/**
+ * `--filter mu=0.3,leakK=2,dtScale=0.05,vss=1`: the echo filter's constants overridden for screening (frames are
+ * extracted again, into their own cache file); returns that file's tag ('' for the filter as it ships).
+ */
+export function applyFilterTuning(spec: string): string {
+  const kv = spec.split(',').filter(Boolean).map((x) => x.split('='));
+  for (const [k, v] of kv) {
+    if (!(k in filterScreening)) throw new Error(`--filter: unknown key ${k} (${Object.keys(filterScreening).join(', ')})`);
+    (filterScreening as Record<string, number>)[k] = Number(v);
+  }
+  return kv.length ? `.f-${kv.map(([k, v]) => `${k}${v}`).join('-')}` : '';
+}
+
 export const scenarioId = (l: ScenarioLabel) => String(l.id ?? l.file.replace(/\.wav$/, ''));
 
 export function evaluate(items: ScenarioLabel[], frames: Map<string, ScenarioFrames>, make: () => FramePolicy): Outcome[] {
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
   let rates: (8000 | 16000)[] = [16000];
   const specs: string[] = [];
   let tables = true;
+  let tag = '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--generated') folder = await ensureCorpus(1);
@@ -67,6 +82,7 @@ async function main(): Promise<void> {
       rates = r === 'both' ? [16000, 8000] : [r === '8k' ? 8000 : 16000];
     } else if (a === '--policy') specs.push(...argv[++i].split(';').filter(Boolean));
     else if (a === '--brief') tables = false;
+    else if (a === '--filter') tag = applyFilterTuning(argv[++i]);
     else if (!a.startsWith('--')) folder = resolve(a);
     else throw new Error(`unknown option ${a}`);
   }
@@ -74,7 +90,7 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env, { port: 0 });
   const items = loadScenarioLabels(folder).filter((l) => split === 'all' || !l.split || l.split === split);
   for (const rate of rates) {
-    const frames = await framesFor(folder, items, rate, cfg, split);
+    const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`);
     for (const spec of specs.length ? specs : ['base']) {
       const os = evaluate(items, frames, makePolicy(cfg, spec));
       if (tables) {

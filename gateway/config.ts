@@ -116,6 +116,13 @@ const Echo = z.strictObject({
       'time from 57 % to 54 % and commits in time from 63 % to 56 % of barge-ins (16 kHz), and costs a transform.',
   ),
   suppressDb: z.number().min(0).max(60).default(20).describe('Deepest residual echo suppression per bin, dB.'),
+  robustFilter: z.boolean().default(false).describe(
+    'The adaptive filter\'s double talk judged on the residual\'s excess alone (above 1.5 × the expected echo and ' +
+      'noise, no Geigel test), a step shared among its partitions in proportion to their weights, four pretraining ' +
+      'passes: on G.168 lines the echo left under a loud callee 8–9 → 17–18 dB down and 20–28 dB of cancellation in ' +
+      'the first second after the lock (12–26). Off: on the generated test half (real time) commits in time +2 / +5 ' +
+      'of 160 but false commits +1 / +1, and one dev-set barge-in at 8 kHz paused after 176 ms (README "Measured").',
+  ),
   shapeFigures: z.boolean().default(false).describe(
     'Compute the residual\'s telephone-band shape and coherence figures per frame (echo/spectralShape.ts; an extra ' +
       'transform per block). Measurement only (bench/bargein/spectral.ts turns it on): no decision reads them — on the ' +

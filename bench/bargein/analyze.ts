@@ -3,6 +3,7 @@
 // (bench/bargein/failures.ts), per condition; the false commits by kind. Tuning half only, like the offline eval.
 //
 // Usage: npx tsx bench/bargein/analyze.ts [--rate 16k|8k|both] [--policy SPEC] [--list] [--oracle] [--trace id,id]
+//          [--filter KEY=V,…] (the echo filter's screening overrides, as for the offline eval: their frames cache)
 //   SPEC as for `npm run eval:bargein:offline -- --policy`; --list prints one line per failure, --trace the frames
 //   (start ms: prob, E = echo-gated, T = DTMF key, /dB over the speech-like background) around a scenario's speech;
 //   --oracle the criteria with the echo gate's verdict cleared on every frame of the callee's labelled speech (what a
@@ -11,7 +12,7 @@ import { loadConfig } from '../../gateway/config.js';
 import { BackgroundLevel } from '../../gateway/listen/BackgroundLevel.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import { ensureCorpus } from '../corpus/build.js';
-import { evaluate, framesFor, makePolicy, scenarioId, summaryLine } from '../eval-bargein-offline.js';
+import { applyFilterTuning, evaluate, framesFor, makePolicy, scenarioId, summaryLine } from '../eval-bargein-offline.js';
 import { causeOf, commitFailure, windowCounts, type FrameView } from './failures.js';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
 import { probOf, type ScenarioFrames } from './offline.js';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   let list = false;
   let trace: string[] = [];
   let oracle = false;
+  let tag = '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--rate') rates = argv[++i] === 'both' ? [16000, 8000] : [argv[i] === '8k' ? 8000 : 16000];
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     else if (a === '--list') list = true;
     else if (a === '--oracle') oracle = true;
     else if (a === '--trace') trace = argv[++i].split(',');
+    else if (a === '--filter') tag = applyFilterTuning(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
   const folder = await ensureCorpus(1);
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   const byId = new Map(items.map((l) => [scenarioId(l), l]));
   const b = cfg.bargeIn;
   for (const rate of rates) {
-    const frames = await framesFor(folder, items, rate, cfg, 'tune');
+    const frames = await framesFor(folder, items, rate, cfg, `tune${tag}`);
     const os = evaluate(items, frames, makePolicy(cfg, spec));
     const tally = new Map<string, number>();
     const add = (k: string) => tally.set(k, (tally.get(k) ?? 0) + 1);

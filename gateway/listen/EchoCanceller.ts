@@ -28,7 +28,7 @@ interface Timing {
   absentEvery: number;
   /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
   pre: number;
-  /** History the filter is trained on when the path is found (¾ s, two passes), so it cancels from the start. */
+  /** History the filter is trained on when the path is found (¾ s, two passes; four with echo.robustFilter), so it cancels from the start. */
   pretrain: number;
   /** Samples for the sample-level refinement (0.5 s) and for judging what the echo explains (1 s). */
   refine: number;
@@ -43,7 +43,6 @@ function timing(rate: number): Timing {
 }
 
 const BLOCKS = 1024; // block-energy table: 4 s of reference
-const PASSES = 2;
 /** Reference louder than this (mean square, −45 dBFS) counts as prompt speech: a recording's room tone before its
  *  first word (−55 dBFS in ../shared/audio/real) must not count towards deciding that the line does not echo. */
 const REF_SPEECH = 3e-5;
@@ -188,7 +187,7 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures });
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures, robust: cfg.robustFilter });
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }
@@ -433,7 +432,7 @@ export class EchoCanceller {
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    for (let pass = 0; pass < PASSES; pass++) {
+    for (let pass = 0; pass < this.filter.passes; pass++) {
       this.filter.clearHistory();
       for (let b = 0; b < span; b += N) {
         const at = end - span + b - this.winOff;

@@ -27,14 +27,35 @@ const MU = 0.6;
 const DT_SCALE = 0.05;
 /** Double talk: residual evidence above the margin exceeds this share of the expected echo and noise… */
 const DT_RATIO = 0.5;
-/** …and the microphone block carries more than this multiple of the echo estimate's energy. */
+/** …and the microphone block carries more than this multiple of the echo estimate's energy (Geigel's test). */
 const GEIGEL = 2;
+/**
+ * `robust` (echo.robustFilter, off): double talk on the residual's excess alone, above 1.5 × the expected echo and
+ * noise — Geigel's test misses a callee no louder than the echo, and the filter they dragged left 8–17 dB more echo
+ * under them on G.168 lines (bench/bargein/double-talk.ts: ERLE under a −28 dBFS callee 8–9 dB with it, 17–18 dB
+ * without; at 0.5 without it echo alone reads as double talk and learning slows) — with the proportionate step and
+ * four pretraining passes, which alone let the callee drag the filter harder (README "Measured").
+ */
+const ROBUST = { dtRatio: 1.5, geigel: 0, prop: 0.9, passes: 4 };
+const CLASSIC = { dtRatio: DT_RATIO, geigel: GEIGEL, prop: 0, passes: 2 };
 /** Regularisation of the normalised step, as a share of the reference's long-term power per bin. */
 const DELTA = 0.05;
 /** Bands of the leakage estimate (the filter converges unevenly across frequency). */
 const BANDS = 8;
+/** Smallest leakage η̂ believed (LEAK_K times it: the deepest expected cancellation, 0.02 = 17 dB). */
+const LEAK_MIN = 0.005;
 /** Expected residual echo = min(LEAK_K·η̂, 1)·|Y|²: η̂ is a mean, the residual of a block can be a few times it. */
 const LEAK_K = 4;
+/**
+ * Overrides of the constants above for screening on the generated corpus (`npm run eval:bargein:offline --
+ * --filter mu=…`, bench only; read when a filter is built; NaN: as `robust` says). `vss` 1: a step per bin scaled by
+ * the share of the bin's residual that is expected echo (Valin 2007, as SpeexDSP's MDF does); `prop`: share of the
+ * step handed out in proportion to each partition's weights (proportionate NLMS over partitions: a line's path fills
+ * one or two of the window's partitions, the rest only add misadjustment); `passes`: of the pretraining at the lock;
+ * `leakHold` 1: the leakage regression held on the residual's excess alone; `leakMin`: the smallest η̂ believed.
+ */
+export const filterScreening = { mu: MU, dtScale: DT_SCALE, leakK: LEAK_K, vss: 0, prop: NaN, passes: NaN, geigel: NaN, dtRatio: NaN, leakHold: 0, leakMin: LEAK_MIN };
+const pick = (override: number, mode: number) => (Number.isNaN(override) ? mode : override);
 /** Smoothing per block of the cross-spectra behind the coherence figures (~3 blocks, 50 ms). */
 const COH_SMOOTH = 0.35;
 /** Which references the far end plays (see `choose`): bit masks. */
@@ -57,6 +78,8 @@ export interface BlockFilterOptions {
   binMargin: number;
   /** Compute the telephone-band shape and coherence figures (BlockResult.band…, incoherent, cohDe); else 0. */
   shapeFigures?: boolean;
+  /** Double talk on the residual's excess alone, proportionate step, four pretraining passes (`ROBUST`). */
+  robust?: boolean;
   rate: number;
 }
 
@@ -168,6 +191,19 @@ export class BlockFilter {
   private guardRes = 0;
   private guardMic = 0;
   private readonly specAvg: number;
+  private readonly mu = filterScreening.mu;
+  private readonly dtScale = filterScreening.dtScale;
+  private readonly leakK = filterScreening.leakK;
+  private readonly vss = filterScreening.vss > 0;
+  /** Share of the step handed out in proportion to each partition's weight energy (0: uniform, as MDF). */
+  private readonly prop: number;
+  private readonly geigel: number;
+  private readonly dtRatio: number;
+  /** Passes of the pretraining over the history at the lock (EchoCanceller.place). */
+  readonly passes: number;
+  private readonly leakHold = filterScreening.leakHold > 0;
+  private readonly leakMin = filterScreening.leakMin;
+  private readonly gp: Float64Array;
   private readonly beta0: number;
   private readonly betaMax: number;
   private readonly noiseRise: number;
@@ -184,6 +220,12 @@ export class BlockFilter {
   private readonly cDEi: Float64Array;
 
   constructor(private readonly o: BlockFilterOptions) {
+    const mode = o.robust ? ROBUST : CLASSIC;
+    const f = filterScreening;
+    this.prop = pick(f.prop, mode.prop);
+    this.geigel = pick(f.geigel, mode.geigel);
+    this.dtRatio = pick(f.dtRatio, mode.dtRatio);
+    this.passes = pick(f.passes, mode.passes);
     this.N = o.block;
     this.P = o.partitions;
     this.M = 2 * this.N;
@@ -200,6 +242,7 @@ export class BlockFilter {
     this.xr = [new Float64Array(PK), new Float64Array(PK)];
     this.xi = [new Float64Array(PK), new Float64Array(PK)];
     this.xwin = [new Float64Array(this.M), new Float64Array(this.M)];
+    this.gp = new Float64Array(this.P);
     this.eh = new Float64Array(this.K);
     this.yh = new Float64Array(this.K);
     this.noise = new Float64Array(this.K);
@@ -360,6 +403,7 @@ export class BlockFilter {
     const accYy = this.accYy.fill(0);
     const { bandOf, eh, yh, specAvg: avg, noise, smooth: sm, noiseRise: rise, leakB } = this;
     const m = this.o.binMargin;
+    const leakK = this.leakK;
     const init = this.noiseInit;
     let expected = 0;
     let noiseSum = 0;
@@ -390,7 +434,7 @@ export class BlockFilter {
       sm[k] = smk;
       const nk = !init || smk < noise[k] ? smk : noise[k] * rise;
       noise[k] = nk;
-      const l = LEAK_K * leakB[b];
+      const l = leakK * leakB[b];
       const r = (l < 1 ? l : 1) * y;
       expected += r;
       noiseSum += nk;
@@ -410,36 +454,42 @@ export class BlockFilter {
     res.bandBins = bandHi - bandLo;
     if (!this.o.shapeFigures) res.incoherent = res.cohDe = 0;
     this.noiseInit = true;
-    const talk = excess > DT_RATIO * (expected + noiseSum) && micE > GEIGEL * echoE;
+    const standsOut = excess > this.dtRatio * (expected + noiseSum);
+    const talk = standsOut && micE > this.geigel * echoE;
+    const hold = this.leakHold ? standsOut : talk;
     // Leakage regression, faster while echo dominates the residual, and held during double talk: the callee's
     // power rising and falling with the prompt's by chance would read as echo the filter failed to remove.
-    if (Syy > 1e-12 * M && !talk) {
+    if (Syy > 1e-12 * M && !hold) {
       const alpha = Math.min(this.betaMax, (this.beta0 * Syy) / (See + 1e-12));
       for (let b = 0; b < BANDS; b++) {
         this.peyB[b] = (1 - alpha) * this.peyB[b] + alpha * accEy[b];
         this.pyyB[b] = Math.max(1e-12, (1 - alpha) * this.pyyB[b] + alpha * accYy[b]);
-        leakB[b] = Math.max(0.005, Math.min(1, this.peyB[b] / this.pyyB[b]));
+        leakB[b] = Math.max(this.leakMin, Math.min(1, this.peyB[b] / this.pyyB[b]));
       }
     }
     // Adapt (skipped with no reference: nothing to learn, and it saves the work).
     if (refLive) {
-      let rate = MU;
+      let rate = this.mu;
+      let vss = false;
       if (!this.adapted) {
         // Until it has learnt something, learn at the full step while the reference is loud enough to teach.
         let Sxx = 0;
         for (let k = 0; k < K; k++) Sxx += sxx[k];
-        rate = Sxx > 1e-6 * M * N ? MU : 0;
+        rate = Sxx > 1e-6 * M * N ? this.mu : 0;
         this.sumAdapt += rate;
         if (this.sumAdapt > P) this.adapted = true;
-      } else if (talk) rate = MU * DT_SCALE;
-      if (rate > 0 && any) this.adapt(rate, with0, with1, slot);
+      } else {
+        if (talk) rate = this.mu * this.dtScale;
+        vss = this.vss;
+      }
+      if (rate > 0 && any) this.adapt(rate, with0, with1, slot, vss ? expected / (See + 1e-30) : -1);
     }
     // Residual echo suppression: a spectral gain on what the filter left, floored so the callee is never removed.
     let outE = resE;
     const floor = this.o.suppressFloor;
     if (floor > 0 && expected > 0 && refLive) {
       for (let k = 0; k < K; k++) {
-        const l = LEAK_K * leakB[bandOf[k]];
+        const l = this.leakK * leakB[bandOf[k]];
         const r = (l < 1 ? l : 1) * yp[k];
         const g = Math.max(floor, 1 - r / (sm[k] + 1e-12));
         er[k] *= g;
@@ -615,35 +665,70 @@ export class BlockFilter {
   }
 
   /** W_p += μ/(|X|² + δ) · conj(X_p)·E on each live path, then one partition's gradient constraint. */
-  private adapt(rate: number, live0: boolean, live1: boolean, slot: number): void {
+  private adapt(rate: number, live0: boolean, live1: boolean, slot: number, rer: number): void {
     const { K, P, sc } = this;
-    const { sxx, step, er, ei } = sc;
+    const { sxx, step, er, ei, s: S, yp } = sc;
     let Sxx = 0;
     for (let k = 0; k < K; k++) Sxx += sxx[k];
     // Regularised against the reference's long-term level, not this block's: a quiet stretch of prompt (a pause
     // between words) would otherwise turn line noise into large steps.
     this.sxxLong = this.sxxLong === 0 ? Sxx / K : 0.98 * this.sxxLong + 0.02 * (Sxx / K);
     const delta = DELTA * this.sxxLong + 1e-9 * this.M;
-    for (let k = 0; k < K; k++) step[k] = rate / (sxx[k] + delta);
+    if (rer < 0) for (let k = 0; k < K; k++) step[k] = rate / (sxx[k] + delta);
+    else {
+      // The share of each bin's residual that is echo the filter failed to remove (the rest, noise or the callee,
+      // would only add misadjustment), blended with the block's share so that no bin stalls (SpeexDSP: 0.7 / 0.3).
+      const { leakB, bandOf, leakK } = this;
+      const g = 0.3 * (rer < 1 ? rer : 1);
+      for (let k = 0; k < K; k++) {
+        const l = leakK * leakB[bandOf[k]];
+        const share = ((l < 1 ? l : 1) * yp[k]) / (S[k] + 1e-30);
+        step[k] = (rate * (0.7 * (share < 1 ? share : 1) + g)) / (sxx[k] + delta);
+      }
+    }
     for (let q = 0; q < 2; q++) {
       if (q === 0 ? !live0 : !live1) continue;
       const wr = this.wr[q];
       const wi = this.wi[q];
       const xr = this.xr[q];
       const xi = this.xi[q];
+      const gp = this.partitionGains(q);
       for (let p = 0; p < P; p++) {
         const xo = ((slot - p + P) % P) * K;
         const wo = p * K;
+        const gq = gp[p];
         for (let k = 0; k < K; k++) {
           const a = xr[xo + k];
           const b = xi[xo + k];
-          const g = step[k];
+          const g = step[k] * gq;
           wr[wo + k] += g * (a * er[k] + b * ei[k]);
           wi[wo + k] += g * (a * ei[k] - b * er[k]);
         }
       }
       this.constrain(q, this.blocks % P);
     }
+  }
+
+  /**
+   * Step multiplier per partition (mean 1): uniform, or with `prop` > 0 partly in proportion to the partition's
+   * weight energy (proportionate NLMS over partitions, as in IPNLMS / proportionate MDF): a line's path fills one or
+   * two of the window's partitions, and the step the empty ones take is misadjustment, not learning.
+   */
+  private partitionGains(q: number): Float64Array {
+    const { P, K, gp } = this;
+    const a = this.prop;
+    if (a <= 0) return gp.fill(1);
+    const wr = this.wr[q];
+    const wi = this.wi[q];
+    let tot = 0;
+    for (let p = 0; p < P; p++) {
+      let e = 0;
+      for (let k = 0; k < K; k++) e += wr[p * K + k] * wr[p * K + k] + wi[p * K + k] * wi[p * K + k];
+      gp[p] = Math.sqrt(e);
+      tot += gp[p];
+    }
+    for (let p = 0; p < P; p++) gp[p] = (1 - a) + (tot > 0 ? (a * P * gp[p]) / tot : a);
+    return gp;
   }
 
   private fill(res: BlockResult, mic: number, residual: number, echo: number, expected: number, noise: number, excess: number, ref: number): void {
