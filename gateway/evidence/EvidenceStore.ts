@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
-import { SqliteWriter } from '../store/SqliteWriter.js';
+import { SqliteWriter, WriterDied } from '../store/SqliteWriter.js';
 import { outboxInsertSteps, outboxWritten, writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
 import type { Announce } from '../webhooks/WebhookOutbox.js';
 import { warmWavWriter, writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
@@ -179,10 +179,21 @@ export class EvidenceStore {
       for (let tries = 1; ; tries++) {
         const rec = sealRecord(base, head, key);
         const rows = announce ? announce(rec) : [];
-        const r = await writer.run({
-          guard: { sql: HEAD_SQL, expect: head && { seq: head.seq, hash: head.hash } },
-          steps: [{ sql: this.insertSql, params: { ...rec, complaint: rec.complaint ? 1 : 0 } }, ...outboxInsertSteps(this.db, rows)],
-        });
+        let r;
+        try {
+          r = await writer.run({
+            guard: { sql: HEAD_SQL, expect: head && { seq: head.seq, hash: head.hash } },
+            steps: [{ sql: this.insertSql, params: { ...rec, complaint: rec.complaint ? 1 : 0 } }, ...outboxInsertSteps(this.db, rows)],
+          });
+        } catch (e) {
+          // The thread died with the record in hand: if its commit got through (a row visible here was synced
+          // first: WAL makes frames visible only after their fsync), the record stands and is reported as stored.
+          if (e instanceof WriterDied && this.stmts.get.get(rec.id)) {
+            if (rows.length) outboxWritten(this.db);
+            return this.committed(rec);
+          }
+          throw e;
+        }
         if (r.ok) {
           if (rows.length) outboxWritten(this.db);
           return this.committed(rec);

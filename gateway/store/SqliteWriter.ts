@@ -5,7 +5,8 @@
 // guard — a query whose first row must equal what the caller expects (the evidence chain's head it sealed against),
 // else nothing is written and the caller hears the row it found ("stale") and may retry. Jobs run in arrival order.
 // Bounded: at most MAX_PENDING writes wait; more are refused at once. If the worker dies, its pending writes fail
-// with a clear error (each was all-or-nothing, so none is half-written) and the next write starts a new one.
+// with WriterDied (each was all-or-nothing, so none is half-written; but one may have committed just before the
+// death, so its caller must look before it treats the write as lost) and the next write starts a new one.
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../infer/spawn.js';
 import type { Db } from './Database.js';
@@ -37,6 +38,9 @@ export type WriterReply = { id: number; result: WriteResult } | { id: number; er
 export const MAX_PENDING = 1024;
 
 const writers = new WeakMap<Db, SqliteWriter>();
+
+/** The writer thread ended with the write pending: it committed entirely or not at all, and the caller cannot tell which. */
+export class WriterDied extends Error {}
 
 export class SqliteWriter {
   private worker: Worker | null = null;
@@ -103,15 +107,16 @@ export class SqliteWriter {
       if ('error' in m) p.reject(new Error(m.error));
       else p.resolve(m.result);
     });
-    const died = (why: string) => {
+    // Only at 'exit' is the thread gone, so nothing it had pending can still commit after the callers looked.
+    let error: string | null = null;
+    w.on('error', (e) => (error = e.message));
+    w.on('exit', (code) => {
       if (this.worker !== w) return;
       this.worker = null;
-      const e = new Error(`database writer thread failed (${why}): the write was not committed`);
+      const e = new WriterDied(`database writer thread failed (${error ?? `exited with code ${code}`}): the write may not have been committed`);
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-    };
-    w.on('error', (e) => died(e.message));
-    w.on('exit', (code) => died(`exited with code ${code}`));
+    });
     this.idle(w);
     return (this.worker = w);
   }
