@@ -1,5 +1,5 @@
-// Append-only, hash-chained store of consent decisions plus the audio they were made on. append() is synchronous
-// and durable on return because the caller tells the client "consent granted" only afterwards: a decision that left
+// Append-only, hash-chained store of consent decisions plus the audio they were made on. append() (and the live
+// path's appendAsync, off the event loop) is durable when it returns (resolves) because the caller tells the client "consent granted" only afterwards: a decision that left
 // the gateway must already be evidence, even if the process dies on the next instruction. Each record carries a MAC
 // made with a key kept outside the database, and the head is checkpointed to a file outside it (README.md): the
 // chain logic is engine-neutral (chain.ts, verify.ts, checkpoint.ts); this file is only its SQLite storage.
