@@ -20,6 +20,7 @@ import {
 import { databasePath, openDatabase, type Db } from '../gateway/store/Database.js';
 import { runCli } from '../gateway/cli.js';
 import { SqliteWriter } from '../gateway/store/SqliteWriter.js';
+import { MAX_APPENDING } from '../gateway/evidence/EvidenceStore.js';
 
 let dir: string;
 let db: Db;
@@ -162,6 +163,17 @@ describe('EvidenceStore', () => {
     const next = await store.appendAsync(input(3));
     expect(next).toMatchObject({ seq: 2, prevHash: first.hash });
     expect(store.verify()).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it(`appendAsync refuses a decision beyond ${MAX_APPENDING} waiting for the disk, at once, and records the rest`, async () => {
+    const other = raw();
+    other.exec('BEGIN IMMEDIATE'); // a stalled disk, as seen from the writer: nothing commits
+    const waiting = Array.from({ length: MAX_APPENDING }, (_, i) => store.appendAsync(input(i, { audio: undefined, confidence: 0.9 })));
+    await expect(store.appendAsync(input(999, { audio: undefined, confidence: 0.9 }))).rejects.toThrow(/already waiting/);
+    other.exec('COMMIT');
+    other.close();
+    expect((await Promise.all(waiting)).map((r) => r.seq)).toEqual(Array.from({ length: MAX_APPENDING }, (_, i) => i + 1));
+    expect(store.verify()).toMatchObject({ ok: true, checked: MAX_APPENDING });
   });
 
   it('stores a record without audio and with absent optionals as null', () => {
