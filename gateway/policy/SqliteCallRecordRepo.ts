@@ -2,7 +2,7 @@
 // the database's writer thread (SqliteWriter) when there is one: each commit held the event loop 5–30 ms, 1.4 s of
 // the soak's 227 s profile. Reads stay on this thread's connection.
 import { migrate, type Db } from '../store/Database.js';
-import { SqliteWriter } from '../store/SqliteWriter.js';
+import { SqliteWriter, WriterDied } from '../store/SqliteWriter.js';
 import { outboxInsertSteps, outboxWritten, writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
 import type { OutboxRow } from '../webhooks/WebhookOutbox.js';
 import { recordFromRow, recordToRow, type CallRecordRepo, type CallRecordRow } from './CallRecordRepo.js';
@@ -64,13 +64,32 @@ export class SqliteCallRecordRepo implements CallRecordRepo {
 
   /** The same transaction, as data for the writer thread (same synchronous=NORMAL commit, same all-or-nothing). */
   private async writeOffThread(writer: SqliteWriter, batch: readonly { rec: CallRecord; isNew: boolean }[], announce: readonly OutboxRow[]): Promise<{ existed: string[] }> {
-    const r = await writer.run({
-      synchronous: 'NORMAL',
-      steps: [...batch.map(({ rec, isNew }) => ({ sql: isNew ? INSERT : UPDATE, params: recordToRow(rec) as unknown as Record<string, unknown> })), ...outboxInsertSteps(this.db, announce)],
-    });
+    let r;
+    try {
+      r = await writer.run({
+        synchronous: 'NORMAL',
+        steps: [...batch.map(({ rec, isNew }) => ({ sql: isNew ? INSERT : UPDATE, params: recordToRow(rec) as unknown as Record<string, unknown> })), ...outboxInsertSteps(this.db, announce)],
+      });
+    } catch (e) {
+      // A writer that died may have committed the batch first. Retried as if it had not, its inserts would find
+      // this call's own records ("another record owns this id": the call disowned) and its outbox rows' ids taken
+      // (the batch failing on every flush). So look: the first outbox row, else the first new record as written.
+      if (e instanceof WriterDied && this.committedBefore(batch, announce)) {
+        if (announce.length) outboxWritten(this.db);
+        return { existed: [] };
+      }
+      throw e;
+    }
     if (!r.ok) throw new Error('call record write: unexpected guard refusal'); // no guard was given
     if (announce.length) outboxWritten(this.db);
     return { existed: batch.filter(({ isNew }, i) => isNew && r.changes[i] === 0).map(({ rec }) => rec.callId) };
+  }
+
+  private committedBefore(batch: readonly { rec: CallRecord; isNew: boolean }[], announce: readonly OutboxRow[]): boolean {
+    if (announce.length) return this.db.prepare('SELECT 1 FROM webhook_outbox WHERE id = ?').get(announce[0].id) !== undefined;
+    const first = batch.find((b) => b.isNew)?.rec;
+    // Updates alone are safe to repeat.
+    return first !== undefined && (this.s.get.get(first.callId) as CallRecordRow | undefined)?.startedAt === first.startedAt;
   }
 
   async get(callId: string): Promise<CallRecord | null> {
