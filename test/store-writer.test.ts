@@ -1,6 +1,6 @@
 // SqliteWriter: transactions given as data, committed by a worker thread on its own connection to the database
 // file — all-or-nothing, guarded, in order, bounded, and surviving the death of its thread.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -84,6 +84,12 @@ describe('SqliteWriter', () => {
     expect(keys.includes('b')).toBe(keys.includes('c'));
     expect(await writer.run({ steps: [insert('e', 5)] })).toEqual({ ok: true, changes: [1] });
     expect(writer.pendingCount).toBe(0);
+  });
+
+  it('fails every write, clearly, when the database file is gone, rather than writing into a new empty one', async () => {
+    rmSync(join(dir, 'earshot.db'));
+    await expect(writer.run({ steps: [insert('a', 1)] })).rejects.toThrow(/does not exist/);
+    expect(existsSync(join(dir, 'earshot.db'))).toBe(false);
   });
 
   it(`refuses a write beyond ${MAX_PENDING} waiting ones instead of queueing without bound`, async () => {

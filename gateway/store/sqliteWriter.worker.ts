@@ -1,6 +1,7 @@
 // Worker side of SqliteWriter: its own connection to the gateway database (WAL: the main thread's reads go on
 // beside it). Each job is one IMMEDIATE transaction — the write lock is taken before the guard reads, so what the
 // guard saw is still true when the steps write — held only for the job's own statements and its commit.
+import { existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Statement } from 'better-sqlite3';
@@ -8,7 +9,11 @@ import { openDatabase } from './Database.js';
 import type { WriteJob, WriteResult, WriterReply, WriterRequest } from './SqliteWriter.js';
 
 const port = parentPort!;
-const db = openDatabase({ file: (workerData as { dbFile: string }).dbFile });
+const file = (workerData as { dbFile: string }).dbFile;
+// The main thread made the file before it asked for a writer; if it is gone (the data directory removed), writing
+// into a fresh empty database here would only hide that: fail every write instead.
+if (!existsSync(file)) throw new Error(`${file} does not exist`);
+const db = openDatabase({ file });
 
 // The SQL texts are the stores' fixed statements; the cap only guards against a caller building SQL per write.
 const prepared = new Map<string, Statement>();
