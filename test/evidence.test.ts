@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +19,8 @@ import {
 } from '../gateway/evidence/index.js';
 import { databasePath, openDatabase, type Db } from '../gateway/store/Database.js';
 import { runCli } from '../gateway/cli.js';
+import { SqliteWriter } from '../gateway/store/SqliteWriter.js';
+import { MAX_APPENDING } from '../gateway/evidence/EvidenceStore.js';
 
 let dir: string;
 let db: Db;
@@ -111,6 +113,67 @@ describe('EvidenceStore', () => {
     await expect(bad).rejects.toThrow();
     expect((await after).seq).toBe(6);
     expect(store.verify()).toMatchObject({ ok: true, checked: 6 });
+  });
+
+  it('appendAsync commits in the database writer thread: the event loop runs on while another connection holds the write lock', async () => {
+    const first = await store.appendAsync(input(1));
+    const other = raw();
+    other.exec('BEGIN IMMEDIATE');
+    let settled = false;
+    const pending = store.appendAsync(input(2)).finally(() => (settled = true));
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => ++ticks >= 10 && (clearInterval(t), resolve()), 20);
+    });
+    expect(settled).toBe(false); // still waiting for the lock, off this thread
+    other.exec('COMMIT');
+    other.close();
+    const rec = await pending;
+    expect(rec).toMatchObject({ seq: 2, prevHash: first.hash });
+    expect(store.get(rec.id)).toEqual(rec);
+  });
+
+  it('appendAsync seals again on the head another writer appended meanwhile, so the chain has no fork', async () => {
+    const db2 = openDatabase({ dataDir: dir });
+    const other = new EvidenceStore(db2, { dataDir: dir, keys: store.keys });
+    try {
+      const recs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => (i % 2 ? store : other).appendAsync(input(i))));
+      expect(recs.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(store.verify()).toMatchObject({ ok: true, checked: 6 });
+    } finally {
+      db2.close();
+    }
+  });
+
+  it('if the writer thread dies mid-append, the append fails clearly (no row, no WAV) and the next one continues the chain', async () => {
+    const first = await store.appendAsync(input(1));
+    const writer = SqliteWriter.for(db)!;
+    // The writer waits on a lock held elsewhere with the record in hand (its WAV written), and is killed there.
+    const other = raw();
+    other.exec('BEGIN IMMEDIATE');
+    const lost = store.appendAsync(input(2, { callId: 'lost' }));
+    while (!writer.pendingCount) await new Promise((r) => setTimeout(r, 5));
+    const crashed = writer.crashForTest();
+    other.exec('COMMIT');
+    other.close();
+    await crashed;
+    await expect(lost).rejects.toThrow(/database writer thread failed/);
+    expect(store.listByCall('lost')).toEqual([]);
+    expect(readdirSync(join(dir, 'evidence'), { recursive: true }).map(String).filter((f) => f.endsWith('.wav'))).toHaveLength(1);
+    const next = await store.appendAsync(input(3));
+    expect(next).toMatchObject({ seq: 2, prevHash: first.hash });
+    expect(store.verify()).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it(`appendAsync refuses a decision beyond ${MAX_APPENDING} waiting for the disk, at once, and records the rest`, async () => {
+    const other = raw();
+    other.exec('BEGIN IMMEDIATE'); // a stalled disk, as seen from the writer: nothing commits
+    const waiting = Array.from({ length: MAX_APPENDING }, (_, i) => store.appendAsync(input(i, { audio: undefined, confidence: 0.9 })));
+    await expect(store.appendAsync(input(999, { audio: undefined, confidence: 0.9 }))).rejects.toThrow(/already waiting/);
+    other.exec('COMMIT');
+    other.close();
+    expect((await Promise.all(waiting)).map((r) => r.seq)).toEqual(Array.from({ length: MAX_APPENDING }, (_, i) => i + 1));
+    expect(store.verify()).toMatchObject({ ok: true, checked: MAX_APPENDING });
   });
 
   it('stores a record without audio and with absent optionals as null', () => {

@@ -265,8 +265,9 @@ describe('CallRecordStore', () => {
     const other = new BetterSqlite3(databasePath(dir), { readonly: true });
     const row = () => other.prepare("SELECT prompts FROM call_records WHERE callId='call-1'").get() as { prompts: string } | undefined;
     expect(row()).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 80));
-    expect(JSON.parse(row()!.prompts)).toHaveLength(2); // inserted with its updates by the timer
+    // Inserted with its updates by the timer (committed by the database's writer thread, which starts on first use).
+    for (let waited = 0; !row() && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(JSON.parse(row()!.prompts)).toHaveLength(2);
 
     await rec.finish('call-1', 'completed', new Date('2025-06-02T02:03:00Z'));
     await rec.close();

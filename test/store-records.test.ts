@@ -9,6 +9,7 @@ import { PgCallRecordRepo } from '../gateway/policy/PgCallRecordRepo.js';
 import { SqliteCallRecordRepo } from '../gateway/policy/SqliteCallRecordRepo.js';
 import type { CallRecordRepo } from '../gateway/policy/CallRecordRepo.js';
 import { openDatabase } from '../gateway/store/Database.js';
+import { SqliteWriter, type WriteJob } from '../gateway/store/SqliteWriter.js';
 import { Postgres } from '../gateway/store/postgres/Postgres.js';
 import { twoInstances, useCluster } from './helpers/postgres.js';
 import { sqlitePair } from './helpers/sqlitePair.js';
@@ -103,7 +104,7 @@ describe('call records on sqlite, durability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'earshot-records-'));
     const db = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
     try {
-      const repo = new SqliteCallRecordRepo(db, 'CN');
+      const repo = new SqliteCallRecordRepo(db, 'CN', null); // committed on this thread's connection
       const seen: number[] = [];
       const pragma = db.pragma.bind(db);
       const store = new CallRecordStore(repo, { flushIntervalMs: 10_000 });
@@ -118,6 +119,36 @@ describe('call records on sqlite, durability', () => {
       expect(db.pragma('synchronous', { simple: true })).toBe(2);
       expect((await repo.get('d1'))?.callId).toBe('d1');
     } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('in the database writer thread (the default), a batch goes as one synchronous=NORMAL job and this connection is never touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-records-'));
+    const db = openDatabase({ dataDir: dir, migrations: [policyMigrations('CN')] });
+    const writer = SqliteWriter.for(db)!;
+    try {
+      const repo = new SqliteCallRecordRepo(db, 'CN');
+      const jobs: WriteJob[] = [];
+      const run = writer.run.bind(writer);
+      writer.run = (job) => (jobs.push(job), run(job));
+      const pragmas: string[] = [];
+      const pragma = db.pragma.bind(db);
+      db.pragma = ((src: string, o?: { simple?: boolean }) => (pragmas.push(src), pragma(src, o))) as typeof db.pragma;
+      const store = new CallRecordStore(repo, { flushIntervalMs: 10_000 });
+      store.start({ callId: 'd1', callee: '+8613800138000', callType: 'notification' });
+      store.start({ callId: 'd2', callee: '+8613800138001', callType: 'notification' });
+      await store.flush();
+      db.pragma = pragma;
+      writer.run = run;
+      expect(jobs.map((j) => [j.synchronous, j.steps.length])).toEqual([['NORMAL', 2]]);
+      expect(pragmas).toEqual([]);
+      expect((await repo.get('d2'))?.callee).toBe('+8613800138001');
+      // A start for an id that already has a record is reported as existing, as on this thread.
+      expect(await repo.write([{ rec: (await repo.get('d1'))!, isNew: true }])).toEqual({ existed: ['d1'] });
+    } finally {
+      await writer.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
-// Append-only, hash-chained store of consent decisions plus the audio they were made on. append() is synchronous
-// and durable on return because the caller tells the client "consent granted" only afterwards: a decision that left
+// Append-only, hash-chained store of consent decisions plus the audio they were made on. append() (and the live
+// path's appendAsync, off the event loop) is durable when it returns (resolves) because the caller tells the client "consent granted" only afterwards: a decision that left
 // the gateway must already be evidence, even if the process dies on the next instruction. Each record carries a MAC
 // made with a key kept outside the database, and the head is checkpointed to a file outside it (README.md): the
 // chain logic is engine-neutral (chain.ts, verify.ts, checkpoint.ts); this file is only its SQLite storage.
@@ -7,7 +7,8 @@ import { unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../ops/log.js';
 import { databasePath, migrate, sharedDatabase, type Db } from '../store/Database.js';
-import { writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
+import { SqliteWriter, WriterDied } from '../store/SqliteWriter.js';
+import { outboxInsertSteps, outboxWritten, writeOutboxRows } from '../webhooks/SqliteWebhookOutbox.js';
 import type { Announce } from '../webhooks/WebhookOutbox.js';
 import { warmWavWriter, writeFileDurable, writeFileDurableOffThread } from './audioFile.js';
 import { sealRecord } from './chain.js';
@@ -30,7 +31,23 @@ export interface EvidenceStoreOptions {
   keys?: Keyring | null;
   /** Where checkpoints of the head go; none: no checkpoints (read-only stores, tests). */
   checkpoints?: CheckpointLog | null;
+  /**
+   * Where appendAsync commits: default the database's writer thread (SqliteWriter.for), null: on this thread's
+   * connection (in-memory databases, and what tests compare with).
+   */
+  writer?: SqliteWriter | null;
 }
+
+const HEAD_SQL = 'SELECT seq, hash FROM evidence ORDER BY seq DESC LIMIT 1';
+
+/** Appends drafted but not yet committed, at most: beyond it the disk is stalled and a decision fails at once. */
+export const MAX_APPENDING = 256;
+
+/**
+ * How often a sealed record may find the head moved by another writer (a second gateway process on the file, the
+ * CLI) before the append fails: each retry means someone else appended, so this only runs out under a storm.
+ */
+const MAX_RESEALS = 32;
 
 type Row = Omit<EvidenceRecord, 'complaint' | 'decision'> & { complaint: number; decision: string };
 
@@ -53,6 +70,8 @@ export class EvidenceStore {
   private readonly now: () => Date;
   private readonly stmts;
   private sinceCheckpoint = 0;
+  private readonly writer: SqliteWriter | null;
+  private appendingCount = 0;
 
   /**
    * The process-wide store on `<dataDir>/earshot.db` (or evidence.dbFile): opens the database, loads the MAC key
@@ -73,7 +92,10 @@ export class EvidenceStore {
     const store = new EvidenceStore(db, { dataDir: opts.dataDir, config, now: opts.now, keys: keys.ring, checkpoints });
     log.info({ keyId: keys.ring.current.id, keySource: keys.source, keyCreated: keys.created, checkpointFile: cpFile }, 'evidence store open');
     store.anchorAtOpen();
-    if (!db.readonly) warmWavWriter();
+    if (!db.readonly) {
+      warmWavWriter();
+      store.writer?.warm();
+    }
     shared.set(dbFile, store);
     return store;
   }
@@ -84,12 +106,11 @@ export class EvidenceStore {
   ) {
     this.config = opts.config ?? parseEvidenceConfig({});
     this.now = opts.now ?? (() => new Date());
+    this.writer = opts.writer === undefined ? SqliteWriter.for(db) : opts.writer;
     if (!db.readonly) migrate(db, EVIDENCE_MIGRATIONS);
     this.stmts = {
       last: db.prepare('SELECT seq, hash, keyId, mac FROM evidence ORDER BY seq DESC LIMIT 1'),
-      insert: db.prepare(
-        `INSERT INTO evidence (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
-      ),
+      insert: db.prepare(`INSERT INTO evidence (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`),
       get: db.prepare('SELECT * FROM evidence WHERE id = ?'),
       bySeq: db.prepare('SELECT seq, hash FROM evidence WHERE seq = ?'),
       byCall: db.prepare('SELECT * FROM evidence WHERE callId = ? ORDER BY seq'),
@@ -114,24 +135,79 @@ export class EvidenceStore {
   }
 
   /**
-   * The same, with the WAV written and synced in a worker thread (the live-call path): only the row's commit, one
-   * WAL fsync with its outbox rows, runs on the event loop. Durable when the promise resolves, in the same order:
-   * WAV, then row.
+   * The same off the event loop (the live-call path): the WAV is written and synced in one worker thread, the row
+   * with its outbox rows committed (one WAL fsync) in the database's writer thread (SqliteWriter). This thread only
+   * seals the record against the head it reads and builds the rows. Durable when the promise resolves, in the same
+   * order: WAV, then row.
    */
   appendAsync(input: EvidenceInput, announce?: Announce<EvidenceRecord>): Promise<EvidenceRecord> {
     // Drafted now, so ids and storedAt sort like the chain as with append(); the WAV goes to the writer at once
     // (several may be on their way), and the rows are committed in draft order, each once its WAV is durable.
+    if (this.appendingCount >= MAX_APPENDING) {
+      return Promise.reject(new Error(`evidence store: ${MAX_APPENDING} appends already waiting for the disk; not recorded`));
+    }
     let d: ReturnType<EvidenceStore['draft']>;
     try {
       d = this.draft(input);
     } catch (e) {
       return Promise.reject(e);
     }
+    this.appendingCount++;
     const written = d.wav ? writeFileDurableOffThread(d.abs!, d.wav) : Promise.resolve();
-    const next = Promise.all([written, this.appending]).then(() => this.commit(d.base, d.abs, d.key, announce));
+    const next = Promise.all([written, this.appending])
+      .then(() => (this.writer ? this.commitOffThread(this.writer, d.base, d.abs, d.key, announce) : this.commit(d.base, d.abs, d.key, announce)))
+      .finally(() => this.appendingCount--);
     this.appending = next.catch(() => undefined);
     return next;
   }
+
+  /**
+   * Seals against the head as this thread's connection sees it and has the writer commit the record only if that
+   * is still the head inside its write lock (another process may have appended meanwhile: then it is sealed again
+   * on the head the writer found). Appends of this store are chained one after the other (`appending`), so no two
+   * of its own are ever sealed on the same head.
+   */
+  private async commitOffThread(
+    writer: SqliteWriter,
+    base: ReturnType<typeof draftRecord>['fields'],
+    abs: string | null,
+    key: NonNullable<Keyring['current']>,
+    announce?: Announce<EvidenceRecord>,
+  ): Promise<EvidenceRecord> {
+    try {
+      let head = this.head();
+      for (let tries = 1; ; tries++) {
+        const rec = sealRecord(base, head, key);
+        const rows = announce ? announce(rec) : [];
+        let r;
+        try {
+          r = await writer.run({
+            guard: { sql: HEAD_SQL, expect: head && { seq: head.seq, hash: head.hash } },
+            steps: [{ sql: this.insertSql, params: { ...rec, complaint: rec.complaint ? 1 : 0 } }, ...outboxInsertSteps(this.db, rows)],
+          });
+        } catch (e) {
+          // The thread died with the record in hand: if its commit got through (a row visible here was synced
+          // first: WAL makes frames visible only after their fsync), the record stands and is reported as stored.
+          if (e instanceof WriterDied && this.stmts.get.get(rec.id)) {
+            if (rows.length) outboxWritten(this.db);
+            return this.committed(rec);
+          }
+          throw e;
+        }
+        if (r.ok) {
+          if (rows.length) outboxWritten(this.db);
+          return this.committed(rec);
+        }
+        if (tries >= MAX_RESEALS) throw new Error(`evidence chain head kept moving (other writers): not recorded after ${tries} tries`);
+        head = r.stale ? { seq: r.stale.seq as number, hash: r.stale.hash as string } : null;
+      }
+    } catch (e) {
+      this.dropWav(abs);
+      throw e;
+    }
+  }
+
+  private readonly insertSql = `INSERT INTO evidence (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`;
 
   private appending: Promise<unknown> = Promise.resolve();
 
@@ -156,23 +232,30 @@ export class EvidenceStore {
       return rec;
     });
     try {
-      const rec = insert.immediate();
-      // The hash in the log line is one more copy of the head outside the database (log shippers keep it).
-      this.log.info({ callId: rec.callId, evidenceId: rec.id, decision: rec.decision, seq: rec.seq, hash: rec.hash }, 'evidence appended');
-      if (++this.sinceCheckpoint >= this.config.checkpointEvery) {
-        this.sinceCheckpoint = 0;
-        this.opts.checkpoints?.write({ seq: rec.seq, hash: rec.hash });
-      }
-      return rec;
+      return this.committed(insert.immediate());
     } catch (e) {
-      if (abs) {
-        try {
-          unlinkSync(abs); // an orphan WAV without a row would only confuse an auditor
-        } catch {
-          /* already gone */
-        }
-      }
+      this.dropWav(abs);
       throw e;
+    }
+  }
+
+  /** After the commit: the log line and, every checkpointEvery records, a checkpoint of the head. */
+  private committed(rec: EvidenceRecord): EvidenceRecord {
+    // The hash in the log line is one more copy of the head outside the database (log shippers keep it).
+    this.log.info({ callId: rec.callId, evidenceId: rec.id, decision: rec.decision, seq: rec.seq, hash: rec.hash }, 'evidence appended');
+    if (++this.sinceCheckpoint >= this.config.checkpointEvery) {
+      this.sinceCheckpoint = 0;
+      this.opts.checkpoints?.write({ seq: rec.seq, hash: rec.hash });
+    }
+    return rec;
+  }
+
+  private dropWav(abs: string | null): void {
+    if (!abs) return;
+    try {
+      unlinkSync(abs); // an orphan WAV without a row would only confuse an auditor
+    } catch {
+      /* already gone */
     }
   }
 

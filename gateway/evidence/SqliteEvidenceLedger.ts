@@ -1,4 +1,5 @@
-// EvidenceLedger on the embedded SQLite store (EvidenceStore): its synchronous, durable append and its WAV files.
+// EvidenceLedger on the embedded SQLite store (EvidenceStore): its durable append (the row committed in the database's
+// writer thread, the WAV in another worker) and its WAV files.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Announce } from '../webhooks/WebhookOutbox.js';

@@ -1,6 +1,9 @@
 // The one embedded SQLite database (`<dataDir>/earshot.db`) shared by the evidence, policy and call-record stores.
-// One connection per process: better-sqlite3 is synchronous, so a single handle serialises our own writes and WAL
-// lets readers (the `earshot evidence verify` CLI, an auditor's sqlite3 shell) run alongside the gateway.
+// One main-thread connection per process: better-sqlite3 is synchronous, so a single handle serialises this thread's
+// writes, and WAL lets readers (the `earshot evidence verify` CLI, an auditor's sqlite3 shell) run alongside the
+// gateway. Writes that wait on an fsync on the live path have worker threads with their own connections to the same
+// file (SqliteWriter: evidence records, call records; AttemptWriter: frequency caps); a writer's lock makes this
+// thread's own writes wait (busy_timeout), so those workers hold it only for one short transaction each.
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';

@@ -4,6 +4,7 @@
 // (attempt outcomes, standalone events) are batched, one transaction each.
 import type { Statement } from 'better-sqlite3';
 import { migrate, sharedDatabase, type Db, type MigrationSet } from '../store/Database.js';
+import type { WriteStep } from '../store/SqliteWriter.js';
 import { entryFromRow, type AttemptOutcome, type NewWebhookEvent, type OutboxEntry, type OutboxRow, type OutboxState, type OutboxTableRow, type WebhookOutboxStore } from './WebhookOutbox.js';
 
 export const WEBHOOK_MIGRATIONS: MigrationSet = {
@@ -49,6 +50,27 @@ export function writeOutboxRows(db: Db, rows: readonly OutboxRow[]): void {
   }
   for (const r of rows) insert.run(bind(r));
   // better-sqlite3 transactions are synchronous: this runs after the commit (or the rollback, when it finds nothing).
+  const fns = written.get(db);
+  if (fns?.size) setImmediate(() => fns.forEach((fn) => fn()));
+}
+
+/**
+ * The same rows as statements for a transaction that runs on another connection (the database's writer thread,
+ * SqliteWriter): the table is made here first, since a migration cannot be a step. Call `outboxWritten(db)` once
+ * that transaction committed.
+ */
+export function outboxInsertSteps(db: Db, rows: readonly OutboxRow[]): WriteStep[] {
+  if (!rows.length) return [];
+  if (!migrated.has(db)) {
+    migrate(db, WEBHOOK_MIGRATIONS);
+    migrated.add(db);
+  }
+  return rows.map((r) => ({ sql: INSERT_ROW, params: bind(r) }));
+}
+const migrated = new WeakSet<Db>();
+
+/** Wakes `db`'s dispatchers after rows were committed through another connection (outboxInsertSteps). */
+export function outboxWritten(db: Db): void {
   const fns = written.get(db);
   if (fns?.size) setImmediate(() => fns.forEach((fn) => fn()));
 }
