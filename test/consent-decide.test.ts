@@ -81,6 +81,20 @@ describe('safety rules on a grant', () => {
     expect(decideConsent(heard('算了', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'refused' });
   });
 
+  it('lets the answer after a fragment decide when nothing placeable was heard in the fragment (8 kHz: x of 行 heard 你)', () => {
+    const rules = { ...RULES, minGrantSpeechMs: 96, fragmentGrants: 'listen' as const };
+    // Default (unset) and `unclear`: words nobody could place end the window, whatever the speech length.
+    expect(decideConsent(heard('你', { speechMs: 32 }), ctx, rules)).toMatchObject({ decision: 'unclear', cue: 'none' });
+    const listen = { ...rules, fragmentUnplaced: 'listen' as const };
+    expect(decideConsent(heard('你', { speechMs: 32 }), ctx, listen)).toBeNull();
+    expect(decideConsent(heard('谢谢', { speechMs: 64 }), ctx, listen)).toBeNull();
+    // Not a fragment: still an answer nobody could place.
+    expect(decideConsent(heard('你', { speechMs: 96 }), ctx, listen)).toMatchObject({ decision: 'unclear' });
+    // A refusal, a question or a hesitation in a fragment still decides.
+    expect(decideConsent(heard('不', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'refused' });
+    expect(decideConsent(heard('谁', { speechMs: 32 }), ctx, listen)?.decision).toBe('unclear');
+  });
+
   it('does not grant when a token of the yes was hardly supported by the audio (unboosted log-probability)', () => {
     const rules = { ...RULES, minGrantLogProb: -2 };
     const weak: Hypothesis = { ...hyp('好'), logProbs: [-2.6, -0.3] };

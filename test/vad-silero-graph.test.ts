@@ -94,6 +94,36 @@ describe('Silero VAD v5, batched graph', () => {
     }
   });
 
+  it("runs the model's own 8 kHz branch: 256-sample frames, batched as the original, not the 16 kHz branch", async () => {
+    const batched = await SileroOrt.load(sileroPath, 1, 'batched', 8000);
+    expect(batched.graph).toBe('batched');
+    expect(batched.warning).toBeUndefined();
+    expect(batched.frame).toBe(256);
+    const original = await SileroOrt.load(sileroPath, 1, 'original', 8000);
+    const wide = await SileroOrt.load(sileroPath, 1, 'original');
+    // An 8 kHz μ-law twin of a natural yes, fed at its wire rate.
+    const twin = labels().find((l) => l.file.startsWith('natural/') && l.speechOnsetMs != null && l.twin8k)!;
+    const audio = int16ToFloat(wireAudio(twin.twin8k as string).samples);
+    const slots = Int32Array.of(1);
+    [batched, original, wide].forEach((v) => v.open(1));
+    let gap = 0;
+    let branchGap = 0;
+    let speech = 0;
+    for (let f = 0; f < Math.floor(audio.length / 256); f++) {
+      const frame = audio.slice(f * 256, (f + 1) * 256);
+      const [pb] = await batched.score(slots, frame);
+      const [po] = await original.score(slots, frame);
+      // The same frames through the 16 kHz branch (wrong rate): if the rate were ignored, the two would agree.
+      const [pw] = await wide.score(slots, Float32Array.from({ length: 512 }, (_, i) => frame[i >> 1]!));
+      gap = Math.max(gap, Math.abs(pb - po));
+      branchGap = Math.max(branchGap, Math.abs(po - pw));
+      if (po >= 0.5) speech++;
+    }
+    expect(gap).toBeLessThan(1e-4);
+    expect(speech).toBeGreaterThan(3);
+    expect(branchGap).toBeGreaterThan(0.05);
+  });
+
   it('refuses a model that is not Silero v5, and the backend then runs that file unchanged with a warning', async () => {
     expect(() => batchedSileroGraph(readFileSync(ten.files.model))).toThrow(/If on the input 'sr'/);
     const fallback = await SileroOrt.load(ten.files.model);

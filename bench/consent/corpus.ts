@@ -66,6 +66,15 @@ export function wireFile(item: ConsentItem, rate: Rate): string {
  * thing of that path, to find where narrowband audio loses answers (./narrowband.ts).
  */
 export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0, trailMs = 0, prep: Prep = 'ours'): Float32Array {
+  const wire = wireAudio(dir, item, rate, leadMs, trailMs);
+  if (prep !== 'ours') return prepare(prep, rate, wire);
+  if (rate === '16k') return wire;
+  // The resampler keeps its state across calls, so the whole clip at once is what 20 ms frames would give.
+  return new Resampler(8000, 16000).process(wire);
+}
+
+/** The item's audio at its wire rate (μ-law decoded for 8k), with `leadMs` of its noise floor first and `trailMs` of silence after. */
+export function wireAudio(dir: string, item: ConsentItem, rate: Rate, leadMs = 0, trailMs = 0): Float32Array {
   const clip = readWavFloat(join(dir, wireFile(item, rate)));
   const wireRate = rate === '16k' ? 16000 : 8000;
   if (clip.sampleRate !== wireRate) throw new Error(`${wireFile(item, rate)}: ${clip.sampleRate} Hz, expected ${wireRate}`);
@@ -73,8 +82,5 @@ export function audio16k(dir: string, item: ConsentItem, rate: Rate, leadMs = 0,
   const wire = new Float32Array(lead + clip.samples.length + Math.round((trailMs * wireRate) / 1000));
   for (let i = 0; i < lead; i++) wire[i] = clip.samples[i % Math.max(1, Math.min(clip.samples.length, wireRate / 10))]!;
   wire.set(clip.samples, lead);
-  if (prep !== 'ours') return prepare(prep, rate, wire);
-  if (rate === '16k') return wire;
-  // The resampler keeps its state across calls, so the whole clip at once is what 20 ms frames would give.
-  return new Resampler(8000, 16000).process(wire);
+  return wire;
 }

@@ -35,6 +35,7 @@ export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
   minUnclearSpeechMs: 250,
   minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
   fragmentGrants: SHIPPED.fragmentGrants,
+  fragmentUnplaced: SHIPPED.fragmentUnplaced,
   minGrantLogProb: SHIPPED.minGrantLogProb,
   endSilenceMs: SHIPPED.endSilenceMs,
 };
@@ -70,6 +71,10 @@ export function withRules(rules: Arrangement['rules'], overrides: string): Arran
     const key = RULE_KEYS[k!];
     if (k === 'frag' && (v === 'unclear' || v === 'listen')) {
       out.fragmentGrants = v;
+      continue;
+    }
+    if (k === 'fragnone' && (v === 'unclear' || v === 'listen')) {
+      out.fragmentUnplaced = v;
       continue;
     }
     if (key === 'corroborate' && CORROBORATE.includes(v!)) {

@@ -18,6 +18,7 @@
 // Usage: tsx bench/consent/replay.ts <corpus dir> --variants greedy,hot1.5,kws [--out DIR] [--phases 0,8,16,24]
 //          [--sets natural,espeak] [--end-silence-ms 160 (the gateway's)] [--end-threshold 0.4] [--pre-roll-ms 400] [--tail-ms 480]
 //          [--cuts 0:0,-136:-72,104:88 …] [--rehear-shift-ms MS (a second hearing cut MS later; with --suffix)] [--tail-fill zeros|repeat] [--suffix @tag] [--prep ours|hq|band|mulaw|hf<dB>|fold<dB>|gain<dB>|taps<n>|pre<a>|bwe<dB> (./narrowband.ts)] [--rates 16k,8k]
+//          [--vad-8k upsampled|native (an 8 kHz call's VAD: the upsampled audio at 16 kHz, the call's path; or the wire audio in Silero's 8 kHz mode)]
 // (--suffix names the variant in the output, e.g. hot2@pre240, so that cuts made differently can be compared.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,7 @@ import { buildKeywords, keywordsFileText, lexiconHotwordBoosts, lexiconHotwords,
 import { ConfigSchema } from '../../gateway/config.js';
 import { ThreadCpuClock } from '../../gateway/infer/threadCpu.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
-import { audio16k, consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
+import { audio16k, consentItems, wireAudio, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
 import { frameProbs, loadVad, utterances, type VadUtterance } from './utterances.js';
 
 export interface ReplayHyp {
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
       prep: { type: 'string', default: 'ours' },
       rates: { type: 'string', default: RATES.join(',') },
       'rehear-shift-ms': { type: 'string', default: '0' },
+      'vad-8k': { type: 'string', default: 'upsampled' },
     },
     allowPositionals: true,
   });
@@ -178,7 +180,15 @@ async function main(): Promise<void> {
   for (const item of items) for (const rate of values.rates.split(',') as Rate[]) for (const phase of phases) base0.push({ item, rate, phase, cut: '0:0', x: audio16k(dir, item, rate, phase, 3000, opt.prep), utts: [] });
   const vad = await loadVad();
   // The VAD always hears the call's own path: a preparation changes what the recogniser hears, not where the cut falls.
-  const probs = await frameProbs(vad, base0.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
+  // `--vad-8k native`: an 8 kHz call's VAD scores the wire audio in Silero's own 8 kHz mode instead of the upsampled.
+  const native8k = values['vad-8k'] === 'native';
+  if (!native8k && values['vad-8k'] !== 'upsampled') throw new Error('--vad-8k: upsampled | native');
+  const wide = base0.filter((j) => !(native8k && j.rate === '8k'));
+  const narrow = base0.filter((j) => native8k && j.rate === '8k');
+  const wideProbs = await frameProbs(vad, wide.map((j) => (opt.prep === 'ours' ? j.x : audio16k(dir, j.item, j.rate, j.phase, 3000))));
+  const narrowProbs = narrow.length ? await frameProbs(await loadVad(8000), narrow.map((j) => wireAudio(dir, j.item, j.rate, j.phase, 3000))) : [];
+  const probsOf = new Map<Job, Float32Array>([...wide.map((j, i) => [j, wideProbs[i]!] as const), ...narrow.map((j, i) => [j, narrowProbs[i]!] as const)]);
+  const probs = base0.map((j) => probsOf.get(j)!);
   base0.forEach((j, i) => (j.utts = utterances(probs[i]!, { endSilenceMs: opt.endSilenceMs, endThreshold: opt.endThreshold }).slice(0, opt.maxUtterances)));
   // Every cut moves each utterance's start and end (the onset stays the VAD's: token times and the unheard lead are
   // measured from it, as ConsentSession measures them); an end moved before the start leaves the utterance out.

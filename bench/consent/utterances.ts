@@ -2,8 +2,8 @@
 // 32 ms frame grid as a listen worker, then BargeInPolicy with the call's settings (no prompt playing). Offline
 // replays cut the recogniser's input exactly where a call would.
 import { BargeInPolicy } from '../../gateway/listen/BargeInPolicy.js';
-import { SileroOrt } from '../../gateway/listen/vad/SileroOrt.js';
-import { VAD_FRAME, VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
+import { SileroOrt, type SileroRate } from '../../gateway/listen/vad/SileroOrt.js';
+import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import { ConfigSchema } from '../../gateway/config.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
 
@@ -19,14 +19,16 @@ export interface EndOfSpeech {
   endThreshold: number;
 }
 
-export async function loadVad(): Promise<SileroOrt> {
+/** rate 8000: Silero's own 8 kHz mode, fed the wire audio (signals at 8 kHz); 16000: 16 kHz audio. */
+export async function loadVad(rate: SileroRate = 16000): Promise<SileroOrt> {
   const r = resolveModel('silero-vad-v5');
   if (!isResolved(r)) throw new Error('silero-vad-v5 missing');
-  return SileroOrt.load(r.files.model!, 1, 'batched');
+  return SileroOrt.load(r.files.model!, 1, 'batched', rate);
 }
 
 /** Speech probability of every 32 ms frame of each signal (batched over the signals, like a listen shard). */
 export async function frameProbs(vad: SileroOrt, signals: Float32Array[]): Promise<Float32Array[]> {
+  const VAD_FRAME = vad.frame;
   const out = signals.map((s) => new Float32Array(Math.floor(s.length / VAD_FRAME)));
   const maxFrames = Math.max(...out.map((o) => o.length));
   signals.forEach((_, i) => vad.open(i));

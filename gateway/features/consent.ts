@@ -98,6 +98,7 @@ export class ConsentFeature implements Plugin {
       minUnclearSpeechMs: 250,
       minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
       fragmentGrants: cfg.consent.fragmentGrants,
+      fragmentUnplaced: cfg.consent.fragmentUnplaced,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // The shifted decode's yes counts only where the first placed nothing (a second hearing's, consent.rehear, always may).
       grantFromAlternative: cfg.consent.secondOpinion === 'shifted',

@@ -87,6 +87,13 @@ export interface DecisionRules {
    */
   fragmentGrants?: 'unclear' | 'listen';
   /**
+   * What a fragment (less speech than `minGrantSpeechMs`) decides when no hearing placed a lexicon phrase in it (words
+   * it could not place: the pre-roll's noise or an onset heard as 你 / 谢谢): `unclear` (default: it ends the window),
+   * or `listen` — nothing, as an empty fragment, so the utterance after it decides (at 8 kHz the VAD splits a
+   * fricative onset off a yes: 行 as x + íng, 是 as sh + ì). Refusals, questions and hesitations from a fragment still decide.
+   */
+  fragmentUnplaced?: 'unclear' | 'listen';
+  /**
    * A `granted` whose hypothesis holds a token the model itself gave a log-probability below this (without any
    * hotword boost: what the audio, not the bias, says) is `unclear`. Default -Infinity (off).
    */
@@ -240,7 +247,10 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     const alt = (own.result.cue === 'none' || own.result.cue === 'empty') && heard.main === 'recogniser'
       ? opinions.find((o) => o.source === 'alternative' && (rules.grantFromAlternative || o.reheard) && o.result.decision === 'granted')
       : undefined;
-    if (!alt) return done(own.result, own);
+    if (!alt) {
+      if (rules.fragmentUnplaced === 'listen' && own.result.cue === 'none' && heard.speechMs < (rules.minGrantSpeechMs ?? 0)) return null;
+      return done(own.result, own);
+    }
     granter = alt;
     granterHyp = heard.hypotheses.find((h, i) => i > 0 && h.text.trim() === alt.text && (rules.grantFromAlternative || h.reheard)) ?? primary;
   }
