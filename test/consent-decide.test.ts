@@ -85,13 +85,17 @@ describe('safety rules on a grant', () => {
     const rules = { ...RULES, minGrantSpeechMs: 96, fragmentGrants: 'listen' as const };
     // Default (unset) and `unclear`: words nobody could place end the window, whatever the speech length.
     expect(decideConsent(heard('你', { speechMs: 32 }), ctx, rules)).toMatchObject({ decision: 'unclear', cue: 'none' });
+    expect(decideConsent(heard('你', { speechMs: 32 }), ctx, rules)?.provisional).toBeUndefined();
+    // `listen`: unclear only provisionally (it stands only if nothing follows: ConsentSession holds it).
     const listen = { ...rules, fragmentUnplaced: 'listen' as const };
-    expect(decideConsent(heard('你', { speechMs: 32 }), ctx, listen)).toBeNull();
-    expect(decideConsent(heard('谢谢', { speechMs: 64 }), ctx, listen)).toBeNull();
-    // Not a fragment: still an answer nobody could place.
+    expect(decideConsent(heard('你', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'unclear', provisional: true });
+    expect(decideConsent(heard('谢谢', { speechMs: 64 }), ctx, listen)).toMatchObject({ decision: 'unclear', provisional: true });
+    // Not a fragment: still an answer nobody could place, and final.
     expect(decideConsent(heard('你', { speechMs: 96 }), ctx, listen)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent(heard('你', { speechMs: 96 }), ctx, listen)?.provisional).toBeUndefined();
     // A refusal, a question or a hesitation in a fragment still decides.
     expect(decideConsent(heard('不', { speechMs: 32 }), ctx, listen)).toMatchObject({ decision: 'refused' });
+    expect(decideConsent(heard('不', { speechMs: 32 }), ctx, listen)?.provisional).toBeUndefined();
     expect(decideConsent(heard('谁', { speechMs: 32 }), ctx, listen)?.decision).toBe('unclear');
   });
 

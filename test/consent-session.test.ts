@@ -3,7 +3,7 @@
 // decides. The recogniser and judge are fakes; the real ones are tested in asr-*.test.ts and consent-decide.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { AsrResult, AsrStream, AudioTransform } from '../gateway/listen/asr/index.js';
-import { ConsentSession, type ConsentDecisionEvent } from '../gateway/listen/ConsentSession.js';
+import { FRAGMENT_HOLD_MS, ConsentSession, type ConsentDecisionEvent } from '../gateway/listen/ConsentSession.js';
 import type { ConsentVerdict, Heard } from '../gateway/listen/consent/index.js';
 
 const RATE = 16000;
@@ -105,6 +105,45 @@ describe('one answer', () => {
     expect(decided).toHaveLength(0);
     advance(2400);
     expect(decided).toEqual([expect.objectContaining({ decision: 'unclear', reason: 'no answer before the window closed' })]);
+  });
+
+  it('holds a provisional unclear (a fragment nobody placed) until the callee has said nothing more for FRAGMENT_HOLD_MS', () => {
+    const { s, stream, decided, advance, now } = setup({ judge: () => ({ ...verdict('unclear', 'none', 'n ǐ'), provisional: true }) });
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
+    advance(800);
+    s.speech({ type: 'speech_ended', t: 800, startT: 500 });
+    stream.emit({ text: 'n ǐ' });
+    const heldAt = now();
+    advance(FRAGMENT_HOLD_MS - 40);
+    expect(decided).toHaveLength(0);
+    advance(80);
+    // The fragment's own decision, well before the window's 8 s.
+    expect(decided).toEqual([expect.objectContaining({ decision: 'unclear', reason: 'unclear (none)', promptId: 'p' })]);
+    expect(now() - heldAt).toBeLessThan(FRAGMENT_HOLD_MS + 60);
+  });
+
+  it('lets the utterance after a provisional fragment decide (the rest of the word the VAD split off)', () => {
+    const judged: string[] = [];
+    const { s, stream, decided, advance } = setup({
+      judge: (h) => (judged.push(h.hypotheses[0]!.text), h.hypotheses[0]!.text === 'sh' ? { ...verdict('unclear', 'none', 'sh'), provisional: true } : verdict('granted', 'consent', 'sh ì')),
+    });
+    s.expect('p', 8000);
+    s.speech({ type: 'speech_started', t: 532, onsetT: 500 });
+    advance(600);
+    s.speech({ type: 'speech_ended', t: 600, startT: 500 });
+    stream.emit({ text: 'sh' });
+    // The vowel begins before the hold runs out; it is still being spoken when the hold would have ended.
+    advance(100);
+    s.speech({ type: 'speech_started', t: 732, onsetT: 700 });
+    advance(FRAGMENT_HOLD_MS + 200);
+    expect(decided).toHaveLength(0);
+    s.speech({ type: 'speech_ended', t: 1500, startT: 700 });
+    stream.emit({ text: 'sh ì' });
+    expect(judged).toEqual(['sh', 'sh ì']);
+    expect(decided).toEqual([expect.objectContaining({ decision: 'granted' })]);
+    advance(2000);
+    expect(decided).toHaveLength(1);
   });
 
   it('a failed recogniser makes the answer unclear, never lost', () => {

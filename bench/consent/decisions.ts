@@ -9,6 +9,7 @@ import { ConfigSchema } from '../../gateway/config.js';
 import { ConsentClassifier } from '../../gateway/listen/consent/ConsentClassifier.js';
 import { decisionFeatures, type Calibration } from '../../gateway/listen/consent/calibration.js';
 import { decideConsent, type DecisionRules, type Heard, type Hypothesis } from '../../gateway/listen/consent/decide.js';
+import { FRAGMENT_HOLD_MS } from '../../gateway/listen/ConsentSession.js';
 import { consentItems, RATES, type ConsentItem, type ConsentSet, type Rate } from './corpus.js';
 import { fmtTally, tally, type Outcome } from './folds.js';
 import type { ReplayHyp, ReplayLine } from './replay.js';
@@ -157,9 +158,17 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
         // latencyMs: an estimate of the decision time after the labelled end of speech (speech_ended plus every
         // decoder's finish CPU).
         let decided: Decided = { item, rate, phase, cut, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
-        // As ConsentSession: utterance after utterance until one decides.
+        // As ConsentSession: utterance after utterance until one decides; a provisional decision (a fragment nobody
+        // could place) stands only if the next utterance has not begun within FRAGMENT_HOLD_MS of it.
+        let held: { v: NonNullable<ReturnType<typeof decideConsent>>; heard: Heard; at: number } | null = null;
+        const decide = (v: NonNullable<ReturnType<typeof decideConsent>>, heard: Heard, at: number) => {
+          // A moved cut (replay.ts --cuts) tests what is decided, not when: only the VAD's own cut has a decision time.
+          const latencyMs = cut === '0:0' ? Math.round(at - main.labelEndT) : null;
+          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs, features: decisionFeatures(v, heard) };
+        };
         for (let u = 0; u < main.utterances.length; u++) {
           const mu = main.utterances[u]!;
+          if (held && mu.onsetT >= held.at + FRAGMENT_HOLD_MS) break;
           const heard: Heard = {
             main: 'recogniser',
             hypotheses: [main, ...(a.lazy ? [] : others)].map((l) => toHypothesis(l.utterances[u]!.hyp)),
@@ -182,11 +191,15 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
           }
           if (!v) continue;
           const at = mu.endedT + flush;
-          // A moved cut (replay.ts --cuts) tests what is decided, not when: only the VAD's own cut has a decision time.
-          const latencyMs = cut === '0:0' ? Math.round(at - main.labelEndT) : null;
-          decided = { ...decided, decision: v.decision, transcript: v.transcript, reason: v.reason, confidence: v.confidence, latencyMs, features: decisionFeatures(v, heard) };
+          if (v.provisional) {
+            held = { v, heard, at };
+            continue;
+          }
+          held = null;
+          decide(v, heard, at);
           break;
         }
+        if (held) decide(held.v, held.heard, held.at + FRAGMENT_HOLD_MS);
         out.push(decided);
       }
     }

@@ -12,6 +12,12 @@ import { HistoryRings } from './consent/HistoryRings.js';
 
 const RATE = 16000;
 const HISTORY_S = 4; // audio kept for pre-roll and evidence context
+/**
+ * How long a provisional decision (consent.fragmentUnplaced: listen) waits for more speech. The rest of a word the
+ * VAD split off has begun by the time the fragment is decided (its end silence and the recogniser's final come
+ * first); a person who heard only a murmur would ask again after about this long, not after the whole window.
+ */
+export const FRAGMENT_HOLD_MS = 600;
 /** Shared by every session of the process: a ring goes back when its call's session closes. */
 const rings = new HistoryRings(RATE * HISTORY_S);
 const NO_AUDIO = new Float32Array(0);
@@ -82,6 +88,8 @@ export class ConsentSession implements CallListener {
   private inSpeech = false;
   private speechOnsetT = 0;
   private closed = false;
+  /** A provisional decision (a fragment nobody could place) and when it stands if no more speech has come. */
+  private held: { d: ConsentDecisionEvent; atT: number } | null = null;
   /** Audio accepted by the recogniser stream so far, ms. */
   private streamMs = 0;
 
@@ -94,6 +102,7 @@ export class ConsentSession implements CallListener {
   /** Opens a decision window: the next utterance(s) are the answer to `promptId`. */
   expect(promptId: string | undefined, windowMs: number): void {
     this.window = { promptId, deadlineT: this.d.now() + windowMs };
+    this.held = null;
     // The callee may already be answering (talking over the question): start from that onset.
     if (this.inSpeech && !this.utt) this.begin(this.speechOnsetT);
   }
@@ -107,8 +116,10 @@ export class ConsentSession implements CallListener {
       this.streamMs += (copy.length / RATE) * 1000;
       this.stream!.accept(copy);
     }
-    if (this.window && !this.utt && this.d.now() >= this.window.deadlineT) {
-      this.finishWindow({ decision: 'unclear', phrase: null, transcript: '', confidence: 0, complaint: false, reason: 'no answer before the window closed', speechStartT: null, speechEndT: null });
+    if (this.window && !this.utt) {
+      const now = this.d.now();
+      if (this.held && !this.inSpeech && now >= this.held.atT) this.finishWindow(this.held.d);
+      else if (now >= this.window.deadlineT) this.finishWindow(this.held?.d ?? { decision: 'unclear', phrase: null, transcript: '', confidence: 0, complaint: false, reason: 'no answer before the window closed', speechStartT: null, speechEndT: null });
     }
   }
 
@@ -193,7 +204,11 @@ export class ConsentSession implements CallListener {
     }
     const v = this.d.judge(heard);
     if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
-    if (v) {
+    if (v?.provisional) {
+      // Speech may follow at once (the rest of a word the VAD split): that decides. Only if the callee says nothing
+      // more within FRAGMENT_HOLD_MS does the fragment's own `unclear` stand, rather than the whole window's wait.
+      this.held = { d: this.decision(utt, v, v.transcript), atT: this.d.now() + FRAGMENT_HOLD_MS };
+    } else if (v) {
       this.finishWindow(this.decision(utt, v, v.transcript));
       return;
     }
@@ -264,6 +279,7 @@ export class ConsentSession implements CallListener {
 
   private finishWindow(d: ConsentDecisionEvent): void {
     const w = this.window;
+    this.held = null;
     if (!w) return;
     this.window = null;
     this.d.decide({ ...d, promptId: w.promptId });

@@ -89,8 +89,9 @@ export interface DecisionRules {
   /**
    * What a fragment (less speech than `minGrantSpeechMs`) decides when no hearing placed a lexicon phrase in it (words
    * it could not place: the pre-roll's noise or an onset heard as 你 / 谢谢): `unclear` (default: it ends the window),
-   * or `listen` — nothing, as an empty fragment, so the utterance after it decides (at 8 kHz the VAD splits a
-   * fricative onset off a yes: 行 as x + íng, 是 as sh + ì). Refusals, questions and hesitations from a fragment still decide.
+   * or `listen` — a provisional `unclear` (ConsentVerdict.provisional), so the utterance after it decides when there
+   * is one (at 8 kHz the VAD splits a fricative onset off a yes: 行 as x + íng, 是 as sh + ì) and the fragment only
+   * when the callee says nothing more. Refusals, questions and hesitations from a fragment still decide.
    */
   fragmentUnplaced?: 'unclear' | 'listen';
   /**
@@ -117,6 +118,11 @@ export interface ConsentVerdict extends ConsentResult {
   opinions: Opinion[];
   /** The classifier's match score of the deciding phrase (what `minGrantConfidence` is compared with). */
   match: number;
+  /**
+   * Decides only if nothing follows (`fragmentUnplaced: listen`): a fragment nobody could place may be the onset the
+   * VAD split off the answer, so the session waits briefly for more speech, which then decides instead.
+   */
+  provisional?: boolean;
 }
 
 export interface DecideContext {
@@ -248,8 +254,9 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
       ? opinions.find((o) => o.source === 'alternative' && (rules.grantFromAlternative || o.reheard) && o.result.decision === 'granted')
       : undefined;
     if (!alt) {
-      if (rules.fragmentUnplaced === 'listen' && own.result.cue === 'none' && heard.speechMs < (rules.minGrantSpeechMs ?? 0)) return null;
-      return done(own.result, own);
+      const v = done(own.result, own);
+      if (rules.fragmentUnplaced === 'listen' && own.result.cue === 'none' && heard.speechMs < (rules.minGrantSpeechMs ?? 0)) v.provisional = true;
+      return v;
     }
     granter = alt;
     granterHyp = heard.hypotheses.find((h, i) => i > 0 && h.text.trim() === alt.text && (rules.grantFromAlternative || h.reheard)) ?? primary;
