@@ -262,7 +262,7 @@ const Consent = z.strictObject({
   ),
   fragmentUnplaced: z.enum(['listen', 'unclear']).default('listen').describe(
     'What such a fragment (`minGrantSpeechMs`) decides when no hearing placed a lexicon phrase in it (the pre-roll and an ' +
-      'onset heard as 你 / 谢谢). `listen` (default): nothing, as an empty fragment — the answer that follows decides (at ' +
+      'onset heard as 你 / 谢谢). `listen` (default): an `unclear` held 600 ms — the answer that follows decides when it begins by then (at ' +
       '8 kHz the VAD splits a fricative onset off a yes: 行 as x + íng, 是 as sh + ì). `unclear`: it ends the window. ' +
       'Refusals, questions and hesitations from a fragment still decide. 8 kHz granted 91.8 → 92.5 % held out by source, ' +
       '16 kHz unchanged, no false grant (README, consent).',
