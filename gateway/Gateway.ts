@@ -233,6 +233,8 @@ export class Gateway implements WireContext {
       echo: c.echo,
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
       rejectDtmf: c.vad.rejectDtmf,
+      // 8 kHz calls' consent windows are cut by Silero's own 8 kHz mode (consent.narrowbandVad).
+      narrowVad: c.consent.narrowbandVad === 'native',
     });
     if (this.listen.warning) this.log.warn({ vad: this.listen.backend }, `VAD runs the original graph: ${this.listen.warning}`);
     if (c.vad.warmUp) {

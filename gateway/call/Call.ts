@@ -9,7 +9,7 @@ import type { BargeInConfig, Config } from '../config.js';
 import { BargeInPolicy, type BargeInAction, type ContentVerdict } from '../listen/BargeInPolicy.js';
 import type { EchoPath } from '../listen/EchoCanceller.js';
 import type { EchoEvent } from '../listen/InboundAudio.js';
-import { VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession } from '../listen/ListenService.js';
+import { VAD_FRAME, VAD_FRAME_MS, type ListenFrame, type ListenService, type ListenSession, type NarrowFrame } from '../listen/ListenService.js';
 import { metrics } from '../ops/metrics.js';
 import { Playout, type Pacer, type PromptAudio } from '../speak/Playout.js';
 import type { CallEvent, EventOf, UntimedEvent } from './events.js';
@@ -46,6 +46,11 @@ export interface CallListener {
   /** Echo-cancelled 16 kHz audio; `start` is its first sample's index on the inbound timeline. */
   audio?(samples: Float32Array, start: number): void;
   speech?(a: BargeInAction): void;
+  /**
+   * Speech start / end as an 8 kHz call's own 8 kHz VAD hears them, while `Call.narrowCuts(true)` (a consent window;
+   * consent.narrowbandVad): the consent session's cuts. Barge-in and the client's `speech_*` events never use them.
+   */
+  narrowSpeech?(a: BargeInAction): void;
   promptFinished?(p: PromptAudio, interrupted: boolean): void;
   close?(): void | Promise<void>;
 }
@@ -87,6 +92,12 @@ export class Call {
   readonly latency = new LatencyLog();
   private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
+  /** The segmentation of `narrowSpeech` (the barge-in policy's, on the 8 kHz VAD, no prompt), while asked for. */
+  private narrowPolicy: BargeInPolicy | null = null;
+  /** Frames before this index were scored before the 8 kHz VAD was last turned on (still in flight): ignored. */
+  private narrowFrom = 0;
+  /** The barge-in settings with the call's updates, for a fresh `narrowPolicy`. */
+  private bargeInOpts: BargeInConfig;
   private readonly nearEnd: 'veto' | 'replace' | null;
   private readonly listeners: CallListener[] = [];
   private readonly inboundBudget: InboundRateBudget;
@@ -130,6 +141,7 @@ export class Call {
     const rs = () => (init.format.sampleRate === MODEL_RATE ? null : new Resampler(init.format.sampleRate, MODEL_RATE));
     this.refMap = [0, 1].map(() => ({ nextPlayAt: -1, resampler: rs(), skipped: false }));
     const bi = { ...cfg.bargeIn, ...init.bargeIn };
+    this.bargeInOpts = bi;
     // With the near-end classifier: its probability caps the VAD's (veto) or stands in for it and the echo gate
     // (replace), on its own thresholds.
     const ne = cfg.bargeIn.nearEnd;
@@ -148,6 +160,7 @@ export class Call {
           for (const l of this.listeners) l.audio?.(x, start);
         },
         echo: (ev) => this.onEcho(ev),
+        narrowFrame: (f) => this.onNarrowFrame(f),
       },
       // The wire's rate: 8 kHz audio is upsampled in the listen worker, off the event loop.
       { trace: this.traceFrames, rate: init.format.sampleRate },
@@ -189,6 +202,23 @@ export class Call {
 
   setBargeIn(opts: Partial<BargeInConfig>): void {
     this.policy.update(opts);
+    this.bargeInOpts = { ...this.bargeInOpts, ...opts };
+  }
+
+  /**
+   * Turns the 8 kHz VAD of this call on or off (consent.narrowbandVad: only while a consent window is open, so it
+   * costs nothing on other calls). Its frames are cut into utterances by the same rules as the call's own speech
+   * events — a BargeInPolicy with the call's settings and no prompt, as the offline replays cut them
+   * (bench/consent/utterances.ts) — and go to `narrowSpeech` listeners. False: there is no such VAD (a 16 kHz call,
+   * or the listen workers run without one); the caller keeps the shared VAD's events.
+   */
+  narrowCuts(on: boolean): boolean {
+    if (!this.svc.listen.narrowVad || this.format.sampleRate !== 8000) return false;
+    if (on === (this.narrowPolicy !== null)) return true;
+    this.narrowPolicy = on ? new BargeInPolicy({ ...this.bargeInOpts, endSilenceMs: this.svc.config.consent.endSilenceMs, endThreshold: this.svc.config.consent.endThreshold }) : null;
+    this.narrowFrom = Math.ceil(this.samples16k / VAD_FRAME);
+    this.listen.setNarrowVad(on);
+    return true;
   }
 
   /** A content probe listens to this call's pauses: a commit may wait for its verdict (README "Barge-in"). */
@@ -256,6 +286,14 @@ export class Call {
     const prob = ne === 'replace' ? f.nearEnd : ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob;
     const echo = ne === 'replace' ? false : f.echo;
     for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo, overBackgroundDb: f.overBackgroundDb }, interruptible)) this.onAction(a);
+  }
+
+  private onNarrowFrame(f: NarrowFrame): void {
+    if (this.ended || !this.narrowPolicy || f.index < this.narrowFrom) return;
+    const t = Math.round((f.index + 1) * VAD_FRAME_MS);
+    for (const a of this.narrowPolicy.frame({ t, durMs: VAD_FRAME_MS, prob: f.prob, echo: f.echo }, false)) {
+      if (a.type === 'speech_started' || a.type === 'speech_ended') for (const l of this.listeners) l.narrowSpeech?.(a);
+    }
   }
 
   private onAction(a: BargeInAction): void {

@@ -7,6 +7,7 @@ import type { Gateway, Plugin } from '../Gateway.js';
 import type { Config } from '../config.js';
 import { startAsrPool, type AsrWorkerPool, type BesideSpec, type DecodingSpec } from '../listen/asr/index.js';
 import { ConsentSession, type ConsentDecisionEvent, type ConsentSessionDeps } from '../listen/ConsentSession.js';
+import type { BargeInAction } from '../listen/BargeInPolicy.js';
 import {
   ConsentClassifier,
   RECOMMENDED_KWS_SETTINGS,
@@ -105,6 +106,9 @@ export class ConsentFeature implements Plugin {
       corroborate: cfg.consent.corroborate,
     };
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
+    // An 8 kHz call's utterances are cut by Silero's own 8 kHz mode while a window is open (consent.narrowbandVad):
+    // upsampled, a short fricative yes (是, 行) is a 32 ms fragment. Barge-in keeps the shared VAD.
+    const ownVad = narrowband && cfg.consent.narrowbandVad === 'native' && call.narrowCuts(false);
     const session = new ConsentSession({
       // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
       openStream: () => pool.open(call.id, { priority: 0, narrowband }),
@@ -119,13 +123,14 @@ export class ConsentFeature implements Plugin {
       preRollMs: cfg.asr.preRollMs,
       endSilenceMs: cfg.consent.endSilenceMs,
       rehear: cfg.asr.mode === 'kws' ? [] : rehearing(cfg, narrowband),
+      ownVad: ownVad ? (on) => void call.narrowCuts(on) : undefined,
       emitTranscript: (text, final) => call.emit({ type: 'transcript', text, final }),
       decide: (d) => void this.decide(call, d, model.entry.id, cfg.asr.mode),
     });
     this.sessions.set(call, session);
     call.addListener({
       audio: (s, start) => session.audio(s, start),
-      speech: (a) => session.speech(a),
+      ...(ownVad ? { narrowSpeech: (a: BargeInAction) => session.speech(a) } : { speech: (a: BargeInAction) => session.speech(a) }),
       close: () => {
         session.close();
         this.sessions.delete(call);

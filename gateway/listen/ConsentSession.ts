@@ -59,6 +59,11 @@ export interface ConsentSessionDeps {
    * once the last is in. Empty: never.
    */
   rehear: Rehearing[];
+  /**
+   * Set when this session's speech events come from a VAD of its own that runs only while a window is open (an 8 kHz
+   * call's 8 kHz VAD, consent.narrowbandVad): turned on with each window, off when it ends.
+   */
+  ownVad?(on: boolean): void;
   emitTranscript(text: string, final: boolean): void;
   /** Persist and announce; must not throw. */
   decide(d: ConsentDecisionEvent): void;
@@ -103,6 +108,7 @@ export class ConsentSession implements CallListener {
   expect(promptId: string | undefined, windowMs: number): void {
     this.window = { promptId, deadlineT: this.d.now() + windowMs };
     this.held = null;
+    this.d.ownVad?.(true);
     // The callee may already be answering (talking over the question): start from that onset.
     if (this.inSpeech && !this.utt) this.begin(this.speechOnsetT);
   }
@@ -282,13 +288,22 @@ export class ConsentSession implements CallListener {
     this.held = null;
     if (!w) return;
     this.window = null;
+    this.stopOwnVad();
     this.d.decide({ ...d, promptId: w.promptId });
+  }
+
+  /** A VAD that stops hears no end to the speech it was in: the next window starts from its own first onset. */
+  private stopOwnVad(): void {
+    if (!this.d.ownVad) return;
+    this.d.ownVad(false);
+    this.inSpeech = false;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.window = null;
+    this.stopOwnVad();
     this.stream?.close();
     this.stream = null;
     rings.give(this.hist);

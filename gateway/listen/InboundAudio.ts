@@ -19,6 +19,8 @@ export interface PendingFrame {
   index: number;
   samples: Float32Array;
   verdict: 'hard' | 'soft' | 'clear';
+  /** A narrowband call's frame at its own 8 kHz (the residual before upsampling), while `narrowVad` is on. */
+  narrow?: Float32Array;
   /** Score this frame from a fresh model state (the echo path locked while it filled). */
   resetBefore: boolean;
   /** The canceller's figures over this frame (energies at the canceller's rate). */
@@ -55,6 +57,10 @@ export class InboundAudio {
    *  per 32 ms frame per call cost ~2.5 µs each in the listen worker, so two or three per call are reused. */
   private lent: Float32Array[] = [];
   private spare: Float32Array[] = [];
+  /** The same for the 8 kHz frames (`narrowVad`): the one being filled, and whether it has every block of its frame. */
+  private narrowBuf: Float32Array | null = null;
+  private lentNarrow: Float32Array[] = [];
+  private spareNarrow: Float32Array[] = [];
   /** Residual audio since the last `takeResidual`, when someone listens to it. */
   private residual: { start: number; samples: Float32Array }[] = [];
   private events: EchoEvent[] = [];
@@ -84,12 +90,19 @@ export class InboundAudio {
       this.settleUntil = Math.floor(this.samples / VAD_FRAME) + SETTLE_FRAMES;
       this.events.push({ type: 'lock', delaySamples: d * this.scale, at: this.samples });
     };
-    this.aec.onResidual = (start, r) => this.block(start * this.scale, this.up ? this.up.processView(r) : r);
+    this.aec.onResidual = (start, r) => this.block(start * this.scale, this.up ? this.up.processView(r) : r, r);
     this.aec.onState = (state, at) => this.events.push({ type: 'state', state, at: at * this.scale });
     this.aec.onDebug = (info) => {
       if (this.trace) this.events.push({ type: 'debug', info });
     };
   }
+
+  /**
+   * Also hand out each frame at the wire's 8 kHz (`PendingFrame.narrow`), for a VAD in Silero's own 8 kHz mode (a
+   * consent window's utterance cuts, consent.narrowbandVad). Narrowband calls only; takes effect from the next
+   * frame, so an 8 kHz frame always holds the whole of its 32 ms.
+   */
+  narrowVad = false;
 
   get locked(): boolean {
     return this.aec.locked;
@@ -129,10 +142,15 @@ export class InboundAudio {
   }
 
   /** One residual block from the canceller (blocks tile VAD frames): a frame is complete with its last block. */
-  private block(start: number, r: Float32Array): void {
+  private block(start: number, r: Float32Array, wire: Float32Array): void {
     // Someone listens (a recogniser): the block's samples are the canceller's scratch, so they are copied.
     if (this.wantsResidual) this.residual.push({ start, samples: r.slice() });
-    if (this.fill === 0) this.frameBuf = this.spare.pop() ?? new Float32Array(VAD_FRAME);
+    if (this.fill === 0) {
+      this.frameBuf = this.spare.pop() ?? new Float32Array(VAD_FRAME);
+      this.narrowBuf = this.narrowVad && this.up ? (this.spareNarrow.pop() ?? new Float32Array(VAD_FRAME / this.scale)) : null;
+    }
+    // The canceller's blocks tile frames at both rates: block k of a frame starts at fill / scale in its 8 kHz twin.
+    this.narrowBuf?.set(wire, this.fill / this.scale);
     this.frameBuf.set(r, this.fill);
     this.fill += r.length;
     if (this.fill < VAD_FRAME) return;
@@ -146,6 +164,10 @@ export class InboundAudio {
       resetBefore: index === this.resetAt,
       info,
     };
+    if (this.narrowBuf) {
+      f.narrow = this.narrowBuf;
+      this.narrowBuf = null;
+    }
     if (this.trace) f.trace = { res: info.residualEnergy, exp: info.expectedEcho, ref: info.refEnergy, locked: info.locked, excess: info.excess, noise: info.noise };
     this.frames.push(f);
   }
@@ -189,10 +211,17 @@ export class InboundAudio {
       for (const b of this.lent) this.spare.push(b);
       this.lent.length = 0;
     }
+    if (this.lentNarrow.length) {
+      for (const b of this.lentNarrow) this.spareNarrow.push(b);
+      this.lentNarrow.length = 0;
+    }
     if (this.frames.length === 0) return NONE;
     const f = this.frames;
     this.frames = [];
-    for (const x of f) this.lent.push(x.samples);
+    for (const x of f) {
+      this.lent.push(x.samples);
+      if (x.narrow) this.lentNarrow.push(x.narrow);
+    }
     return f;
   }
 

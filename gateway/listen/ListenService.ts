@@ -10,9 +10,12 @@ import { metrics } from '../ops/metrics.js';
 import type { EchoPath } from './EchoCanceller.js';
 import type { EchoEvent } from './InboundAudio.js';
 import {
+  FLAG_NARROW_VAD,
   FLAG_RESIDUAL,
   FLAG_TRACE,
   FRAME_WIDTH,
+  NARROW_RATE,
+  NARROW_WIDTH,
   OP_WIDTH,
   Op,
   RESIDUAL_WIDTH,
@@ -46,6 +49,14 @@ export interface ListenHandlers {
   /** Echo-cancelled 16 kHz audio, for sessions with `residual` on. */
   residual?(samples: Float32Array, start: number): void;
   echo?(ev: EchoEvent): void;
+  /** A frame as the 8 kHz VAD scored it (8 kHz sessions while `setNarrowVad(true)`; same index grid as `frame`). */
+  narrowFrame?(f: NarrowFrame): void;
+}
+
+export interface NarrowFrame {
+  index: number;
+  prob: number;
+  echo: boolean;
 }
 
 export interface ListenStats {
@@ -76,6 +87,11 @@ export interface ListenOptions {
   nearEnd?: string | null;
   /** A frame that is a DTMF key counts as silence (vad.rejectDtmf); default true. */
   rejectDtmf?: boolean;
+  /**
+   * Load the VAD a second time in Silero's 8 kHz mode, so 8 kHz sessions may ask for their wire-rate residual to be
+   * scored by it too (`setNarrowVad`; consent.narrowbandVad). silero-ort only; default false.
+   */
+  narrowVad?: boolean;
 }
 
 export interface SessionOptions {
@@ -161,7 +177,20 @@ export class ListenSession {
   }
 
   setResidual(on: boolean): void {
-    const f = on ? this.flags | FLAG_RESIDUAL : this.flags & ~FLAG_RESIDUAL;
+    this.setFlag(FLAG_RESIDUAL, on);
+  }
+
+  /**
+   * An 8 kHz session: also score its wire-rate residual with the 8 kHz VAD (`handlers.narrowFrame`), from a fresh
+   * model state each time it is turned on, from the next whole frame. Ignored at 16 kHz and by workers started
+   * without `narrowVad`.
+   */
+  setNarrowVad(on: boolean): void {
+    if (this.rate === NARROW_RATE) this.setFlag(FLAG_NARROW_VAD, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    const f = on ? this.flags | flag : this.flags & ~flag;
     if (f !== this.flags && !this.closed) this.shard.op(Op.flags, this.slot, (this.flags = f));
   }
 
@@ -408,6 +437,10 @@ class Shard {
       const s = this.sessions.get(f[i]);
       if (s) s.deliver(f[i + 1], f[i + 2], f[i + 3] === 1, f[i + 4], f[i + 5], now, traces?.get(`${f[i]}:${f[i + 1]}`));
     }
+    if (m.narrow) {
+      const n = m.narrow;
+      for (let i = 0; i < n.length; i += NARROW_WIDTH) this.sessions.get(n[i])?.handlers.narrowFrame?.({ index: n[i + 1], prob: n[i + 2], echo: n[i + 3] === 1 });
+    }
     // Frames that completed while this tick was out go now rather than on the next timer tick.
     if (this.opsLen) this.frameReady();
   }
@@ -415,8 +448,7 @@ class Shard {
 
 const shared = new Map<string, Promise<ListenService>>();
 
-/** The one wire rate below 16 kHz the listen workers take (and upsample themselves). */
-export const NARROW_RATE = 8000;
+export { NARROW_RATE };
 
 export class ListenService {
   private users = 0;
@@ -429,6 +461,8 @@ export class ListenService {
     readonly detail: string,
     /** Set when the model runs other than configured (the batched graph fell back to the original, and why). */
     readonly warning: string | undefined,
+    /** The workers also hold the 8 kHz VAD (`ListenOptions.narrowVad`, silero-ort): `setNarrowVad` does something. */
+    readonly narrowVad = false,
   ) {}
 
   static async start(opts: ListenOptions): Promise<ListenService> {
@@ -459,6 +493,7 @@ export class ListenService {
         echo: opts.echo,
         nearEnd: opts.nearEnd ?? null,
         rejectDtmf: opts.rejectDtmf ?? true,
+        narrowVad: opts.narrowVad ?? false,
       }),
     );
     const loaded = await Promise.all(
@@ -483,6 +518,7 @@ export class ListenService {
       loaded[0].name,
       loaded[0].detail,
       loaded[0].warning,
+      (opts.narrowVad ?? false) && opts.backend === 'silero-ort',
     );
     svc.timer = setInterval(() => {
       for (const s of svc.shards) s.flush();

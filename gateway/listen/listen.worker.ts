@@ -8,13 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { EchoConfig } from '../config.js';
 import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
-import { FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
+import { FLAG_NARROW_VAD, FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, NARROW_RATE, NARROW_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
 import { NearEndModel } from './nearEnd/NearEndModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
 import { withoutDtmf } from './DtmfTone.js';
+import { BatchScorer, type ScoreWork } from './vad/BatchScorer.js';
 
-const { backend, modelPath, threads, graph, echo, nearEnd, rejectDtmf } = workerData as {
+const { backend, modelPath, threads, graph, echo, nearEnd, rejectDtmf, narrowVad } = workerData as {
   backend: string;
   modelPath: string;
   threads: number;
@@ -22,10 +23,21 @@ const { backend, modelPath, threads, graph, echo, nearEnd, rejectDtmf } = worker
   echo: EchoConfig;
   nearEnd: string | null;
   rejectDtmf: boolean;
+  /** Load the model a second time in its 8 kHz mode, for calls that ask for it (FLAG_NARROW_VAD). */
+  narrowVad: boolean;
 };
 /** The near-end frame classifier (bargeIn.nearEnd), loaded once for the shard's calls. */
 const nearEndModel = nearEnd ? NearEndModel.load(nearEnd) : null;
 const port = parentPort!;
+
+/** Silero in its own 8 kHz mode, scoring the wire-rate residual of calls with FLAG_NARROW_VAD (consent windows). */
+let narrowModel: VadModel | null = null;
+
+async function loadNarrow(): Promise<void> {
+  // Only Silero has an 8 kHz mode; with another backend the flag is ignored and consent keeps the shared VAD's cuts.
+  if (!narrowVad || backend !== 'silero-ort') return;
+  narrowModel = await (await import('./vad/SileroOrt.js')).SileroOrt.load(modelPath, threads, graph, NARROW_RATE);
+}
 
 async function load(): Promise<VadModel> {
   // Each native runtime is loaded only by the thread that uses it.
@@ -37,21 +49,13 @@ async function load(): Promise<VadModel> {
 }
 
 const calls = new Map<number, InboundAudio>();
+const NO_FRAMES: readonly PendingFrame[] = [];
 
-/** Per-tick working buffers, grown as needed and reused (a fresh typed array costs an off-heap allocation). */
-let probsBuf = new Float32Array(256);
-let slotsBuf = new Int32Array(256);
-let batchBuf = new Float32Array(256 * VAD_FRAME);
+const wide = new BatchScorer(VAD_FRAME);
+const narrow = new BatchScorer(VAD_FRAME / (VAD_RATE / NARROW_RATE));
 /** The main thread's last `frames`, handed back for this tick's answer. */
 let spareFrames: Float64Array | null = null;
 
-function ensure(n: number): void {
-  if (probsBuf.length >= n) return;
-  const size = Math.max(n, probsBuf.length * 2);
-  probsBuf = new Float32Array(size);
-  slotsBuf = new Int32Array(size);
-  batchBuf = new Float32Array(size * VAD_FRAME);
-}
 const CLK_TCK_MS = 10; // USER_HZ is 100 on every Linux Node supports
 
 let cpuReadAt = -Infinity;
@@ -72,8 +76,8 @@ function threadCpuMs(): number {
   return cpuMs;
 }
 
-load().then(
-  (model) => {
+Promise.all([load(), loadNarrow()]).then(
+  ([model]) => {
     port.postMessage({ op: 'ready', name: model.name, detail: model.detail ?? '', warning: model.warning } satisfies ListenReply);
     // Strictly in order: a call's frames must be scored in sequence, and a tick's ops in the order they were made.
     let chain = Promise.resolve();
@@ -100,6 +104,7 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
       case Op.close:
         calls.delete(slot);
         model.close(slot);
+        narrowModel?.close(slot);
         break;
       case Op.audio:
         calls.get(slot)?.push(samples.subarray(a, a + b));
@@ -123,6 +128,11 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
         if (call) {
           call.wantsResidual = (a & FLAG_RESIDUAL) !== 0;
           call.trace = (a & FLAG_TRACE) !== 0;
+          const on = narrowModel !== null && call.rate === NARROW_RATE && (a & FLAG_NARROW_VAD) !== 0;
+          // Each time it is asked for (a consent window), from a fresh state: the 8 kHz model runs only then.
+          if (on && !call.narrowVad) narrowModel!.open(slot);
+          else if (!on && call.narrowVad) narrowModel!.close(slot);
+          call.narrowVad = on;
         }
         break;
       }
@@ -135,44 +145,35 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   if (req.recycle) spareFrames = req.recycle;
   apply(model, req.ops, req.samples);
   // `base`: where this call's frames' probabilities start in `probs` (one array per tick, not one per call).
-  const work: { slot: number; call: InboundAudio; frames: readonly PendingFrame[]; base: number }[] = [];
+  const work: (ScoreWork<PendingFrame> & { call: InboundAudio })[] = [];
+  const narrowWork: (ScoreWork<PendingFrame> & { call: InboundAudio })[] = [];
   const events: { slot: number; ev: EchoEvent }[] = [];
   const residualPieces: { slot: number; start: number; samples: Float32Array }[] = [];
   let total = 0;
+  let narrowTotal = 0;
   let traced = 0;
-  let depth = 0;
   for (const [slot, call] of calls) {
     const frames = call.takeFrames();
     if (frames.length) {
       work.push({ slot, call, frames, base: total });
       total += frames.length;
       if (call.trace) traced += frames.length;
-      if (frames.length > depth) depth = frames.length;
+      // Only while the flag is still on (a model state exists for the call); frames filled while it was off carry no
+      // 8 kHz twin (the flag acts from a frame's start).
+      const twins = call.narrowVad ? frames.filter((f) => f.narrow) : NO_FRAMES;
+      if (twins.length) {
+        narrowWork.push({ slot, call, frames: twins, base: narrowTotal });
+        narrowTotal += twins.length;
+      }
     }
     for (const ev of call.takeEvents()) events.push({ slot, ev });
     if (call.wantsResidual) for (const r of call.takeResidual()) residualPieces.push({ slot, ...r });
   }
   const t1 = performance.now();
-  ensure(total);
-  const probs = probsBuf;
-  let runs = 0;
-  const rows: number[] = [];
-  for (let step = 0; step < depth; step++) {
-    rows.length = 0;
-    for (let i = 0; i < work.length; i++) if (work[i].frames.length > step) rows.push(i);
-    const slots = slotsBuf.subarray(0, rows.length);
-    const batch = batchBuf.subarray(0, rows.length * VAD_FRAME);
-    for (let r = 0; r < rows.length; r++) {
-      const w = work[rows[r]];
-      const f = w.frames[step];
-      if (f.resetBefore) model.reset(w.slot);
-      slots[r] = w.slot;
-      batch.set(f.samples, r * VAD_FRAME);
-    }
-    const p = await model.score(slots, batch);
-    for (let r = 0; r < rows.length; r++) probs[work[rows[r]].base + step] = p[r];
-    runs++;
-  }
+  const probs = await wide.score(model, work, total, (f) => f.samples);
+  let runs = wide.runs;
+  const narrowProbs = narrowTotal ? await narrow.score(narrowModel!, narrowWork, narrowTotal, (f) => f.narrow!) : null;
+  runs += narrowTotal ? narrow.runs : 0;
   const t2 = performance.now();
   const need = total * FRAME_WIDTH;
   const frames = spareFrames && spareFrames.buffer.byteLength >= need * 8 ? new Float64Array(spareFrames.buffer, 0, need) : new Float64Array(need);
@@ -198,6 +199,18 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       }
     });
   });
+  let narrowFrames: Float64Array | null = null;
+  if (narrowProbs) {
+    narrowFrames = new Float64Array(narrowTotal * NARROW_WIDTH);
+    let n = 0;
+    for (const w of narrowWork) {
+      w.frames.forEach((f, j) => {
+        const prob = rejectDtmf ? withoutDtmf(narrowProbs[w.base + j], f.narrow!, NARROW_RATE) : narrowProbs[w.base + j];
+        narrowFrames!.set([w.slot, f.index, prob, w.call.isEcho(f, prob) ? 1 : 0], n);
+        n += NARROW_WIDTH;
+      });
+    }
+  }
   let residual: Float32Array | null = null;
   let residualIndex: Float64Array | null = null;
   if (residualPieces.length) {
@@ -212,6 +225,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   }
   const transfer: ArrayBuffer[] = [frames.buffer as ArrayBuffer, req.ops.buffer as ArrayBuffer, req.samples.buffer as ArrayBuffer];
   if (traces) transfer.push(traces.buffer as ArrayBuffer);
+  if (narrowFrames) transfer.push(narrowFrames.buffer as ArrayBuffer);
   if (residual) transfer.push(residual.buffer as ArrayBuffer, residualIndex!.buffer as ArrayBuffer);
   port.postMessage(
     {
@@ -219,6 +233,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
       id: req.id,
       returned: { ops: req.ops, samples: req.samples },
       frames,
+      narrow: narrowFrames,
       traces,
       residual,
       residualIndex,
