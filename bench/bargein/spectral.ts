@@ -7,6 +7,7 @@
 // Usage: npx tsx bench/bargein/spectral.ts [--rate 16k|8k|both] [--override FEATURE>=X[&…];…] [--frames-only] [--policy SPEC]
 //   FEATURE: one of the names in FEATURES; --frames-only: compare the frames (AUC), no replay; SPEC as for
 //   `npm run eval:bargein:offline -- --policy` (default `base`), for the replays and the oracles alike.
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../../gateway/config.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import { unexplainedShare } from '../../gateway/listen/echo/spectralShape.js';
@@ -68,19 +69,20 @@ const quant = (x: number[], q: number) => {
 };
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2).filter((a) => a !== '--');
-  let rates: (8000 | 16000)[] = [16000, 8000];
-  let overrides: string[] = [];
-  let framesOnly = false;
-  let spec = 'base';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--rate') rates = argv[++i] === 'both' ? [16000, 8000] : [argv[i] === '8k' ? 8000 : 16000];
-    else if (a === '--override') overrides = argv[++i].split(';').filter(Boolean);
-    else if (a === '--frames-only') framesOnly = true;
-    else if (a === '--policy') spec = argv[++i];
-    else throw new Error(`unknown option ${a}`);
-  }
+  // node's own strict parser, as every earshot command reads its arguments (an unknown option is an error).
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      rate: { type: 'string', default: 'both' },
+      override: { type: 'string', default: '' },
+      'frames-only': { type: 'boolean', default: false },
+      policy: { type: 'string', default: 'base' },
+    },
+  });
+  const rates: (8000 | 16000)[] = values.rate === 'both' ? [16000, 8000] : [values.rate === '8k' ? 8000 : 16000];
+  const overrides = values.override.split(';').filter(Boolean);
+  const framesOnly = values['frames-only'];
+  const spec = values.policy;
   const folder = await ensureCorpus(1);
   const cfg = loadConfig(process.env, { port: 0 });
   const items = loadScenarioLabels(folder).filter((l) => l.split === 'tune');
