@@ -202,13 +202,19 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   let narrowFrames: Float64Array | null = null;
   if (narrowProbs) {
     narrowFrames = new Float64Array(narrowTotal * NARROW_WIDTH);
+    const out = narrowFrames;
     let n = 0;
     for (const w of narrowWork) {
-      w.frames.forEach((f, j) => {
+      for (let j = 0; j < w.frames.length; j++, n += NARROW_WIDTH) {
+        const f = w.frames[j]!;
         const prob = rejectDtmf ? withoutDtmf(narrowProbs[w.base + j], f.narrow!, NARROW_RATE) : narrowProbs[w.base + j];
-        narrowFrames!.set([w.slot, f.index, prob, w.call.isEcho(f, prob) ? 1 : 0], n);
-        n += NARROW_WIDTH;
-      });
+        // Written in place: a frame's four figures as an array literal per frame (and a closure per call) were
+        // garbage the listen worker made on every tick of a consent window.
+        out[n] = w.slot;
+        out[n + 1] = f.index;
+        out[n + 2] = prob;
+        out[n + 3] = w.call.isEcho(f, prob) ? 1 : 0;
+      }
     }
   }
   let residual: Float32Array | null = null;
