@@ -102,6 +102,7 @@ async function ttfa(c: TestCall, promptId: string, text: string, extra: Record<s
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+// The first test times first audio and runs alone; the others are separate calls and run side by side.
 describe('say', () => {
   it('free text on a notification call streams audio; first audio cached vs uncached', async () => {
     const out: string[] = [];
@@ -131,7 +132,7 @@ describe('say', () => {
     process.stdout.write(`[say-ttfa] ${out.join('\n[say-ttfa] ')}\n`);
   }, 120_000);
 
-  it('a long free-text prompt starts playing before it is fully synthesised', async () => {
+  it.concurrent('a long free-text prompt starts playing before it is fully synthesised', async () => {
     const c = await open({ callType: 'notification' });
     const text = '尊敬的客户您好，这里是星河快递。您的包裹已经到达小区东门的驿站，取件码是八八六四。';
     const t0 = performance.now();
@@ -158,7 +159,7 @@ describe('say', () => {
     await c.hangup();
   }, 90_000);
 
-  it('marketing: free text is unapproved_text; the script line is allowed; the consent-gated line is refused without consent', async () => {
+  it.concurrent('marketing: free text is unapproved_text; the script line is allowed; the consent-gated line is refused without consent', async () => {
     const plain = await open({ callType: 'marketing', callee: '+8613900000001' });
     plain.send({ type: 'say', promptId: 'x', text: '恭喜您获得大奖' });
     const e = await plain.waitFor('error');
@@ -185,7 +186,7 @@ describe('say', () => {
     await c.hangup();
   }, 60_000);
 
-  it('an unknown voice is an error naming the registered engines', async () => {
+  it.concurrent('an unknown voice is an error naming the registered engines', async () => {
     const c = await open({ callType: 'notification' });
     c.send({ type: 'say', promptId: 'v', text: '你好', voice: 'nope' });
     const e = await c.waitFor('error');

@@ -150,7 +150,8 @@ const nodeEv = (c: TestCall, node: string) => c.waitFor((e) => e.type === 'scrip
 const finished = (c: TestCall, promptId: unknown) => c.waitFor((e) => e.type === 'prompt_finished' && e.promptId === promptId, 40_000);
 const clip = (rel: string) => wireAudio(rel).samples;
 
-// The four calls that wait on the callee's (real-time) answers run side by side: each has its own callee and call
+// The four calls that wait on the callee's (real-time) answers (or its silence) run side by side, listed first so
+// vitest starts them as one group: each has its own callee and call
 // id, as concurrent calls on a trunk do, and the gateway holds a hundred.
 describe('approved script on a live call', () => {
   it.concurrent('hears 可以 after the question and only then plays the pitch; the record shows it all', async () => {
@@ -229,22 +230,6 @@ describe('approved script on a live call', () => {
     expect(again.ready).toMatchObject({ type: 'rejected', reason: 'do_not_call' });
   }, 90_000);
 
-  it('the callee barging into the greeting takes the script to its barge_in branch', async () => {
-    const { c } = await startScripted(callee());
-    const line = new Line(c);
-    await nodeEv(c, 'greet');
-    await c.firstFrame();
-    void line.say(clip('bargein/s01_caller.wav'));
-    const b = await c.waitFor('barge_in', 15_000);
-    expect(String(b.promptId)).toMatch(/^greet/);
-    const pardon = await nodeEv(c, 'pardon');
-    expect(pardon.why).toBe('barge_in');
-    await nodeEv(c, 'ask_consent');
-    c.send({ type: 'hangup' });
-    await c.waitFor('call_summary');
-    await line.stop();
-  }, 60_000);
-
   it.concurrent('silence leads to a re-prompt and then goodbye', async () => {
     const number = callee();
     const { c } = await startScripted(number);
@@ -262,6 +247,22 @@ describe('approved script on a live call', () => {
     const recs = (await (await fetch(`${http}/v1/records?callee=${encodeURIComponent(number)}`)).json()) as { records: { outcome: string }[] };
     expect(recs.records.map((r) => r.outcome).sort()).toEqual(['completed', 'rejected_by_policy']);
   }, 90_000);
+
+  it('the callee barging into the greeting takes the script to its barge_in branch', async () => {
+    const { c } = await startScripted(callee());
+    const line = new Line(c);
+    await nodeEv(c, 'greet');
+    await c.firstFrame();
+    void line.say(clip('bargein/s01_caller.wav'));
+    const b = await c.waitFor('barge_in', 15_000);
+    expect(String(b.promptId)).toMatch(/^greet/);
+    const pardon = await nodeEv(c, 'pardon');
+    expect(pardon.why).toBe('barge_in');
+    await nodeEv(c, 'ask_consent');
+    c.send({ type: 'hangup' });
+    await c.waitFor('call_summary');
+    await line.stop();
+  }, 60_000);
 
   it('refuses a script whose file changed after approval, and one never approved', async () => {
     const file = join(dataDir, 'changing.yaml');

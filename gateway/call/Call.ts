@@ -205,6 +205,11 @@ export class Call {
     this.bargeInOpts = { ...this.bargeInOpts, ...opts };
   }
 
+  /** Whether this call can have its own 8 kHz VAD (`narrowCuts`): an 8 kHz call on listen workers that load one. */
+  get hasNarrowVad(): boolean {
+    return this.svc.listen.narrowVad && this.format.sampleRate === 8000;
+  }
+
   /**
    * Turns the 8 kHz VAD of this call on or off (consent.narrowbandVad: only while a consent window is open, so it
    * costs nothing on other calls). Its frames are cut into utterances by the same rules as the call's own speech
@@ -213,7 +218,7 @@ export class Call {
    * or the listen workers run without one); the caller keeps the shared VAD's events.
    */
   narrowCuts(on: boolean): boolean {
-    if (!this.svc.listen.narrowVad || this.format.sampleRate !== 8000) return false;
+    if (!this.hasNarrowVad) return false;
     if (on === (this.narrowPolicy !== null)) return true;
     this.narrowPolicy = on ? new BargeInPolicy({ ...this.bargeInOpts, endSilenceMs: this.svc.config.consent.endSilenceMs, endThreshold: this.svc.config.consent.endThreshold }) : null;
     this.narrowFrom = Math.ceil(this.samples16k / VAD_FRAME);

@@ -108,7 +108,7 @@ export class ConsentFeature implements Plugin {
     const ctx = { classifier: this.classifier, tokenType, language, calibration: this.calibration ?? undefined };
     // An 8 kHz call's utterances are cut by Silero's own 8 kHz mode while a window is open (consent.narrowbandVad):
     // upsampled, a short fricative yes (是, 行) is a 32 ms fragment. Barge-in keeps the shared VAD.
-    const ownVad = narrowband && cfg.consent.narrowbandVad === 'native' && call.narrowCuts(false);
+    const ownVad = narrowband && cfg.consent.narrowbandVad === 'native' && call.hasNarrowVad;
     const session = new ConsentSession({
       // The decision waits on this stream's finals: they go before barge-in looks and streaming decode.
       openStream: () => pool.open(call.id, { priority: 0, narrowband }),
