@@ -68,6 +68,22 @@ const BargeInNearEnd = z.strictObject({
   commitMinSpeechMs: z.number().int().min(32).max(3000).default(288).describe('Speech ms that commit (in place of `bargeIn.commitMinSpeechMs`).'),
 });
 
+const BargeInInterruption = z.strictObject({
+  enabled: z.boolean().default(false).describe(
+    'Decide pauses and commits over an interruptible prompt from the interruption classifier (gateway/listen/nearEnd/' +
+      'InterruptionModel.ts: per frame, the residual\'s and the echo estimate\'s band energies, the VAD and the ' +
+      'canceller\'s figures over the last ~220 ms; trained on the barge-in corpus\'s tuning half to tell a barge-in ' +
+      'from echo, noise, backchannels and events) in place of the VAD, the echo gate and the background gate. ' +
+      'Off: see README "Barge-in".',
+  ),
+  weights: z.string().default('').describe('Classifier weights (JSON); empty: the built-in gateway/listen/nearEnd/interruption.v1.json.'),
+  pauseThreshold: z.number().min(0).max(1).default(0.5).describe('Classifier probability that pauses the prompt.'),
+  silenceThreshold: z.number().min(0).max(1).default(0.3).describe('Below this a frame counts as silence while the prompt plays or is paused.'),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(192).describe(
+    'Frames at or above `silenceThreshold` since the pause (ms) that commit (in place of `bargeIn.commitMinSpeechMs`).',
+  ),
+});
+
 const BargeIn = z.strictObject({
   pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
@@ -89,6 +105,7 @@ const BargeIn = z.strictObject({
   ),
   content: BargeInContent.prefault({}).describe('Content-aware barge-in decisions (README "Barge-in").'),
   nearEnd: BargeInNearEnd.prefault({}).describe('Near-end frame classifier for barge-in decisions (README "Barge-in").'),
+  interruption: BargeInInterruption.prefault({}).describe('Interruption classifier for barge-in decisions (README "Barge-in").'),
 });
 
 const Echo = z.strictObject({
