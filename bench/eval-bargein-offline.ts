@@ -134,7 +134,8 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
     const it = cfg.bargeIn.interruption;
     const model = InterruptionModel.load(kv.weights ?? (it.weights || DEFAULT_INTERRUPTION_WEIGHTS));
     const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
-    const th = { pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold'), commitMinSpeechMs: num('commitMinSpeechMs') };
+    const mode = (kv.mode ?? it.mode) as 'replace' | 'veto' | 'paused' | 'pausedVeto';
+    const th = { mode, pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold'), commitMinSpeechMs: num('commitMinSpeechMs') };
     const probs = (s: ScenarioFrames) => {
       const X = scenarioInputs(s);
       return Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)));

@@ -76,10 +76,15 @@ const BargeInInterruption = z.strictObject({
       'from echo, noise, backchannels and events) in place of the VAD, the echo gate and the background gate. ' +
       'Off: see README "Barge-in".',
   ),
+  mode: z.enum(['replace', 'veto', 'paused', 'pausedVeto']).default('pausedVeto').describe(
+    '`replace`: over an interruptible prompt the classifier alone decides (no VAD, echo or background gate); `veto`: ' +
+      'today\'s rule, a frame counting only as much as the classifier believes it too; `paused`: today\'s rule pauses, ' +
+      'and once paused the classifier alone decides resume and commit; `pausedVeto`: once paused, it vetoes today\'s rule.',
+  ),
   weights: z.string().default('').describe('Classifier weights (JSON); empty: the built-in gateway/listen/nearEnd/interruption.v1.json.'),
-  pauseThreshold: z.number().min(0).max(1).default(0.5).describe('Classifier probability that pauses the prompt.'),
-  silenceThreshold: z.number().min(0).max(1).default(0.3).describe('Below this a frame counts as silence while the prompt plays or is paused.'),
-  commitMinSpeechMs: z.number().int().min(32).max(3000).default(192).describe(
+  pauseThreshold: z.number().min(0).max(1).default(0.7).describe('Classifier probability that pauses the prompt (`replace`, `veto`).'),
+  silenceThreshold: z.number().min(0).max(1).default(0.7).describe('Below this a frame counts as silence while the classifier decides.'),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(256).describe(
     'Frames at or above `silenceThreshold` since the pause (ms) that commit (in place of `bargeIn.commitMinSpeechMs`).',
   ),
 });

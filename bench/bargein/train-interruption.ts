@@ -14,7 +14,7 @@
 // model trains on the whole tuning half for the median early-stopped epoch count.
 //
 // Usage: npx tsx bench/bargein/train-interruption.ts [--hidden 16] [--epochs 30] [--l2 1e-4] [--out FILE] [--no-final]
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../../gateway/config.js';
@@ -213,6 +213,12 @@ export function trainNet(X: Float32Array, y: Uint8Array, trainRows: Int32Array, 
 
 /** The policy's thresholds (BargeInPolicy's, on the classifier's probability). */
 export interface InterruptThresholds {
+  /**
+   * `replace`: over an interruptible prompt the classifier alone (no VAD, echo or background gate); `veto`: today's
+   * rule, but a frame counts only as much as the classifier believes it too; `paused`: today's rule pauses, and once
+   * paused the classifier alone decides resume and commit; `pausedVeto`: the same, the classifier vetoing today's.
+   */
+  mode: 'replace' | 'veto' | 'paused' | 'pausedVeto';
   pauseThreshold: number;
   silenceThreshold: number;
   commitMinSpeechMs: number;
@@ -235,7 +241,11 @@ export function interruptPolicy(cfg: Config, th: InterruptThresholds, probs: (s:
       const t = Math.round((i + 1) * VAD_FRAME_MS);
       const bg = over(i);
       // As Call does: the classifier over an interruptible prompt (on the VAD's scale), the VAD elsewhere.
-      const f = interruptible ? { prob: onVadScale(q[i], th, bi), echo: false, overBackgroundDb: Infinity } : { prob: probOf(s, i, cfg.vad.rejectDtmf), echo: s.cols.echo[i] === 1, overBackgroundDb: bg };
+      const vad = { prob: probOf(s, i, cfg.vad.rejectDtmf), echo: s.cols.echo[i] === 1, overBackgroundDb: bg };
+      const mine = onVadScale(q[i], th, bi);
+      const m = th.mode;
+      const use = interruptible && (m === 'replace' || m === 'veto' || p.isPaused);
+      const f = !use ? vad : m === 'replace' || m === 'paused' ? { prob: mine, echo: false, overBackgroundDb: Infinity } : { ...vad, prob: Math.min(vad.prob, mine) };
       return p.frame({ t, durMs: VAD_FRAME_MS, ...f }, interruptible);
     },
   };
@@ -262,10 +272,12 @@ const ZERO: Counts = { p150: 0, c500: 0, bi: 0, fc: 0, fp: 0, notBc: 0 };
 const objective = (c: Counts) => c.c500 - 1.5 * c.fc + 0.5 * (c.p150 - c.fp);
 
 export const GRID: InterruptThresholds[] = [];
-for (const pauseThreshold of [0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-  for (const silenceThreshold of [0.1, 0.2, 0.3, 0.4, 0.5])
-    for (const commitMinSpeechMs of [96, 128, 160, 192, 224, 256, 320, 384]) if (silenceThreshold <= pauseThreshold) GRID.push({ pauseThreshold, silenceThreshold, commitMinSpeechMs });
-const thText = (t: InterruptThresholds) => `pause ${t.pauseThreshold} silence ${t.silenceThreshold} commit ${t.commitMinSpeechMs} ms`;
+for (const mode of ['replace', 'veto', 'paused', 'pausedVeto'] as const)
+  for (const pauseThreshold of mode.startsWith('paused') ? [0.5] : [0.1, 0.3, 0.5, 0.7, 0.8, 0.9])
+    for (const silenceThreshold of [0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
+      for (const commitMinSpeechMs of [128, 192, 256, 320, 384, 448])
+        if (silenceThreshold <= pauseThreshold || mode.startsWith('paused')) GRID.push({ mode, pauseThreshold: Math.max(pauseThreshold, silenceThreshold), silenceThreshold, commitMinSpeechMs });
+const thText = (t: InterruptThresholds) => `${t.mode} pause ${t.pauseThreshold} silence ${t.silenceThreshold} commit ${t.commitMinSpeechMs} ms`;
 
 /** Speaker groups of the tuning half (4 folds of 2 speakers; speakerless scenarios dealt round-robin). */
 export function foldOf(items: ScenarioLabel[]): Map<string, number> {
@@ -296,6 +308,9 @@ async function main(): Promise<void> {
       patience: { type: 'string', default: '4' },
       out: { type: 'string', default: DEFAULT_INTERRUPTION_WEIGHTS },
       'no-final': { type: 'boolean', default: false },
+      /** Out-of-fold probabilities: written after the folds' training, or read instead of training them. */
+      'oof-out': { type: 'string', default: '' },
+      'oof-in': { type: 'string', default: '' },
     },
   });
   const o: TrainOptions = { hidden: Number(values.hidden), epochs: Number(values.epochs), lr: Number(values.lr), seed: 14, l2: Number(values.l2), patience: Number(values.patience) };
@@ -344,10 +359,15 @@ async function main(): Promise<void> {
   process.stdout.write(`${total} frames, ${rowsOf(() => true).length} labelled, ${y.reduce((s, v) => s + v, 0)} positive; ${D} inputs, hidden ${o.hidden}\n`);
 
   // Out-of-fold probabilities of every frame.
-  const oof = new Float32Array(total);
-  const epochs: number[] = [];
+  let oof = new Float32Array(total);
+  let epochs: number[] = [];
   const t0 = Date.now();
-  for (let f = 0; f < 4; f++) {
+  if (values['oof-in']) {
+    const saved = JSON.parse(readFileSync(values['oof-in'], 'utf8')) as { oof: number[]; epochs: number[] };
+    oof = Float32Array.from(saved.oof);
+    epochs = saved.epochs;
+  }
+  for (let f = 0; f < 4 && !values['oof-in']; f++) {
     const val = (f + 1) % 4;
     const tr = trainNet(X, y, rowsOf((k) => k !== f && k !== val), rowsOf((k) => k === val), o);
     epochs.push(tr.bestEpoch);
@@ -362,6 +382,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`fold ${f}: early-stopped at epoch ${tr.bestEpoch} (val loss ${tr.valLoss.toFixed(4)}, fold ${val}), ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   }
+  if (values['oof-out']) writeFileSync(values['oof-out'], JSON.stringify({ oof: Array.from(oof, (v) => Math.round(v * 1e4) / 1e4), epochs }));
   // Frame AUC of the out-of-fold probabilities, interrupting against not.
   {
     const lab = rowsOf(() => true);
@@ -431,7 +452,7 @@ async function main(): Promise<void> {
     training: { ...o, epochs: finalEpochs, earlyStoppedEpochsPerFold: epochs },
     thresholds: chosen.th,
     thresholdsChosenBy: '4 speaker-grouped folds of the tune half, out-of-fold replays at 16 and 8 kHz, objective c500 − 1.5·falseCommits + 0.5·(p150 − falsePauses)',
-    command: 'npx tsx bench/bargein/train-interruption.ts',
+    command: `npx tsx bench/bargein/train-interruption.ts ${process.argv.slice(2).filter((a) => a !== '--' && !a.startsWith('/tmp')).join(' ')}`.trim(),
   };
   writeFileSync(values.out, JSON.stringify(fin.w) + '\n');
   process.stdout.write(`final model: ${finalEpochs} epochs on the whole tuning half → ${values.out}\n`);

@@ -101,7 +101,7 @@ export class Call {
   private bargeInOpts: BargeInConfig;
   private readonly nearEnd: 'veto' | 'replace' | null;
   /** The interruption classifier's thresholds (bargeIn.interruption), when it decides over interruptible prompts. */
-  private readonly interruption: { pauseThreshold: number; silenceThreshold: number } | null;
+  private readonly interruption: { mode: 'replace' | 'veto' | 'paused' | 'pausedVeto'; pauseThreshold: number; silenceThreshold: number } | null;
   private readonly listeners: CallListener[] = [];
   private readonly inboundBudget: InboundRateBudget;
   private readonly bytesPerMs: number;
@@ -153,7 +153,7 @@ export class Call {
     // gate and the background gate, on its own thresholds (moved onto the VAD's scale, onVadScale); commits take its
     // `commitMinSpeechMs` (a commit only ever follows a pause over a prompt). Elsewhere the VAD decides as before.
     const it = cfg.bargeIn.interruption;
-    this.interruption = it.enabled ? { pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold } : null;
+    this.interruption = it.enabled ? { mode: it.mode, pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold } : null;
     this.policy = new BargeInPolicy({
       ...bi,
       ...(ne.enabled ? { pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs } : {}),
@@ -291,9 +291,13 @@ export class Call {
     const interruptible = !!cur && cur.interruptible;
     // Per frame, so two numbers rather than an intermediate object: the classifier's score caps the VAD's (veto) or
     // stands in for it and the echo gate (replace); −1 means the worker scored no classifier.
-    if (this.interruption && f.nearEnd >= 0 && interruptible) {
-      const prob = onVadScale(f.nearEnd, this.interruption, this.bargeInOpts);
-      for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo: false, overBackgroundDb: Infinity }, interruptible)) this.onAction(a);
+    const it = this.interruption;
+    if (it && f.nearEnd >= 0 && interruptible && (it.mode === 'replace' || it.mode === 'veto' || this.policy.isPaused)) {
+      // bargeIn.interruption (bench/bargein/train-interruption.ts's interruptPolicy replays exactly this).
+      const mine = onVadScale(f.nearEnd, it, this.bargeInOpts);
+      const alone = it.mode === 'replace' || it.mode === 'paused';
+      const frame = alone ? { prob: mine, echo: false, overBackgroundDb: Infinity } : { prob: Math.min(f.prob, mine), echo: f.echo, overBackgroundDb: f.overBackgroundDb };
+      for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, ...frame }, interruptible)) this.onAction(a);
       return;
     }
     const ne = this.nearEnd && f.nearEnd >= 0 && !this.interruption ? this.nearEnd : null;
