@@ -70,11 +70,10 @@ const BargeInNearEnd = z.strictObject({
 
 const BargeInInterruption = z.strictObject({
   enabled: z.boolean().default(false).describe(
-    'Decide pauses and commits over an interruptible prompt from the interruption classifier (gateway/listen/nearEnd/' +
-      'InterruptionModel.ts: per frame, the residual\'s and the echo estimate\'s band energies, the VAD and the ' +
-      'canceller\'s figures over the last ~220 ms; trained on the barge-in corpus\'s tuning half to tell a barge-in ' +
-      'from echo, noise, backchannels and events) in place of the VAD, the echo gate and the background gate. ' +
-      'Off: see README "Barge-in".',
+    'Use the interruption classifier (gateway/listen/nearEnd/InterruptionModel.ts: per frame, the residual\'s and the ' +
+      'echo estimate\'s band energies, the VAD and the canceller\'s figures over the last ~220 ms; trained on the ' +
+      'barge-in corpus\'s tuning half to tell a barge-in from echo, noise, backchannels and events) in barge-in ' +
+      'decisions over an interruptible prompt, as `mode` says. Off: see README "Barge-in".',
   ),
   mode: z.enum(['replace', 'veto', 'paused', 'pausedVeto']).default('pausedVeto').describe(
     '`replace`: over an interruptible prompt the classifier alone decides (no VAD, echo or background gate); `veto`: ' +
