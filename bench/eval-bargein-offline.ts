@@ -14,6 +14,9 @@ import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
 import { basePolicy, extractFrames, nearEndDefaults, nearEndPolicy, replay, type FramePolicy, type ScenarioFrames } from './bargein/offline.js';
 import { NearEndModel } from '../gateway/listen/nearEnd/NearEndModel.js';
 import { DEFAULT_WEIGHTS } from './bargein/train-near-end.js';
+import { InterruptionModel } from '../gateway/listen/nearEnd/InterruptionModel.js';
+import { N_INTERRUPTION_FEATURES } from '../gateway/listen/nearEnd/InterruptionFeatures.js';
+import { DEFAULT_INTERRUPTION_WEIGHTS, interruptPolicy, scenarioInputs } from './bargein/train-interruption.js';
 import { criteriaText, textTable } from './bargein/report.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
@@ -22,14 +25,15 @@ import { filterScreening } from '../gateway/listen/echo/BlockFilter.js';
 export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
 
 /** Frames of every scenario of `items` at `rate`, from the cache or extracted now (and cached). */
-export async function framesFor(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string): Promise<Map<string, ScenarioFrames>> {
+export async function framesFor(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string, withBands = false): Promise<Map<string, ScenarioFrames>> {
   mkdirSync(FRAMES_CACHE, { recursive: true });
   // `.spec2`: since the canceller's telephone-band spectral and coherence sums (bres … cohde); older caches lack them.
-  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.spec2.json`);
+  // `.bands`: with each frame's band energies (the interruption classifier's input), in a file of their own.
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
     // Frames cached before a column existed are extracted again rather than read as all zeros.
-    if (all.every((s) => s.cols.tone?.length === s.n && s.cols.incoh?.length === s.n)) return new Map(all.map((s) => [s.id, s]));
+    if (all.every((s) => s.cols.tone?.length === s.n && s.cols.incoh?.length === s.n && (!withBands || s.bands?.length))) return new Map(all.map((s) => [s.id, s]));
     process.stderr.write(`${file}: cached before the spectral columns, extracting again\n`);
   }
   const m = resolveModel('silero-vad-v5', cfg.modelsDir);
@@ -38,7 +42,7 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   const out: ScenarioFrames[] = [];
   let k = 0;
   for (const l of items) {
-    out.push(await extractFrames(folder, l, rate, cfg.echo, vad, 1));
+    out.push(await extractFrames(folder, l, rate, cfg.echo, vad, 1, withBands));
     process.stderr.write(`\rframes ${rate}: ${++k}/${items.length}`);
   }
   process.stderr.write('\n');
@@ -90,7 +94,8 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env, { port: 0 });
   const items = loadScenarioLabels(folder).filter((l) => split === 'all' || !l.split || l.split === split);
   for (const rate of rates) {
-    const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`);
+    // The interruption classifier reads band energies: frames extracted with them (a cache of their own).
+    const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`, specs.some((s) => s.startsWith('interrupt')));
     for (const spec of specs.length ? specs : ['base']) {
       const os = evaluate(items, frames, makePolicy(cfg, spec));
       if (tables) {
@@ -123,6 +128,19 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
     for (const [k, v] of Object.entries(kv)) if (k !== 'weights' && k !== 'mode' && k !== 'overFloorDb') (opts as Record<string, unknown>)[k] = Number(v);
     const mode = (kv.mode ?? ne.mode) === 'replace' ? 'replace' : 'veto';
     return () => nearEndPolicy(model, opts, mode, kv.overFloorDb !== undefined ? Number(kv.overFloorDb) : -Infinity);
+  }
+  if (name === 'interrupt') {
+    // `interrupt[:pauseThreshold=…,silenceThreshold=…,commitMinSpeechMs=…,weights=FILE]`: bargeIn.interruption.
+    const it = cfg.bargeIn.interruption;
+    const model = InterruptionModel.load(kv.weights ?? (it.weights || DEFAULT_INTERRUPTION_WEIGHTS));
+    const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
+    const mode = (kv.mode ?? it.mode) as 'replace' | 'veto' | 'paused' | 'pausedVeto';
+    const th = { mode, pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold'), commitMinSpeechMs: num('commitMinSpeechMs') };
+    const probs = (s: ScenarioFrames) => {
+      const X = scenarioInputs(s);
+      return Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)));
+    };
+    return () => interruptPolicy(cfg, th, probs);
   }
   throw new Error(`unknown policy ${spec}`);
 }

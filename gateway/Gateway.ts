@@ -18,6 +18,7 @@ import { warmUpOnce } from './listen/warmUp.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { BUILTIN_NEAR_END_WEIGHTS } from './listen/nearEnd/NearEndModel.js';
+import { BUILTIN_INTERRUPTION_WEIGHTS } from './listen/nearEnd/InterruptionModel.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
@@ -232,6 +233,7 @@ export class Gateway implements WireContext {
       shards: c.vad.shards,
       echo: c.echo,
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
+      interruption: c.bargeIn.interruption.enabled ? c.bargeIn.interruption.weights || BUILTIN_INTERRUPTION_WEIGHTS : null,
       rejectDtmf: c.vad.rejectDtmf,
       // 8 kHz calls' consent windows are cut by Silero's own 8 kHz mode (consent.narrowbandVad).
       narrowVad: c.consent.narrowbandVad === 'native',

@@ -68,6 +68,26 @@ const BargeInNearEnd = z.strictObject({
   commitMinSpeechMs: z.number().int().min(32).max(3000).default(288).describe('Speech ms that commit (in place of `bargeIn.commitMinSpeechMs`).'),
 });
 
+const BargeInInterruption = z.strictObject({
+  enabled: z.boolean().default(false).describe(
+    'Use the interruption classifier (gateway/listen/nearEnd/InterruptionModel.ts: per frame, the residual\'s and the ' +
+      'echo estimate\'s band energies, the VAD and the canceller\'s figures over the last ~220 ms; trained on the ' +
+      'barge-in corpus\'s tuning half to tell a barge-in from echo, noise, backchannels and events) in barge-in ' +
+      'decisions over an interruptible prompt, as `mode` says. Off: see README "Barge-in".',
+  ),
+  mode: z.enum(['replace', 'veto', 'paused', 'pausedVeto']).default('pausedVeto').describe(
+    '`replace`: over an interruptible prompt the classifier alone decides (no VAD, echo or background gate); `veto`: ' +
+      'today\'s rule, a frame counting only as much as the classifier believes it too; `paused`: today\'s rule pauses, ' +
+      'and once paused the classifier alone decides resume and commit; `pausedVeto`: once paused, it vetoes today\'s rule.',
+  ),
+  weights: z.string().default('').describe('Classifier weights (JSON); empty: the built-in gateway/listen/nearEnd/interruption.v1.json.'),
+  pauseThreshold: z.number().min(0).max(1).default(0.7).describe('Classifier probability that pauses the prompt (`replace`, `veto`).'),
+  silenceThreshold: z.number().min(0).max(1).default(0.7).describe('Below this a frame counts as silence while the classifier decides.'),
+  commitMinSpeechMs: z.number().int().min(32).max(3000).default(256).describe(
+    'Frames at or above `silenceThreshold` since the pause (ms) that commit (in place of `bargeIn.commitMinSpeechMs`).',
+  ),
+});
+
 const BargeIn = z.strictObject({
   pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
@@ -89,6 +109,7 @@ const BargeIn = z.strictObject({
   ),
   content: BargeInContent.prefault({}).describe('Content-aware barge-in decisions (README "Barge-in").'),
   nearEnd: BargeInNearEnd.prefault({}).describe('Near-end frame classifier for barge-in decisions (README "Barge-in").'),
+  interruption: BargeInInterruption.prefault({}).describe('Interruption classifier for barge-in decisions (README "Barge-in").'),
 });
 
 const Echo = z.strictObject({

@@ -57,6 +57,11 @@ export interface ScenarioFrames {
   rate: 8000 | 16000;
   n: number;
   cols: Record<keyof FrameFeatures, number[]>;
+  /**
+   * Band energies per frame (PendingFrame.bands, dB to 0.01, n × 2·N_BANDS: the residual's bands, then the echo
+   * estimate's), only when extracted with them.
+   */
+  bands?: number[];
 }
 
 const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone', 'bres', 'best', 'bcross', 'overb', 'bandb', 'incoh', 'cohde'];
@@ -100,10 +105,11 @@ function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { call
 }
 
 /** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
-export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number): Promise<ScenarioFrames> {
+export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number, withBands = false): Promise<ScenarioFrames> {
   const { caller, prompt } = wireSamples(root, l, rate);
   // The shape figures are measurement only (bench/bargein/spectral.ts); they change no decision.
-  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate);
+  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate, null, withBands);
+  const bands: number[] = [];
   // The reference as Call places it: prompt frames of 20 ms at the wire rate, 16 kHz pcm16 as they are, narrowband
   // ones through the prompt's one conversion to 16 kHz (promptReference), from inbound sample 0, each handed over
   // ahead of the audio it echoes into by Playout's 40 ms lookahead (the canceller keeps a table of only 4 s of
@@ -150,10 +156,12 @@ export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 |
       cols.bandb.push(t.bandBins);
       cols.incoh.push(t.incoherent);
       cols.cohde.push(t.cohDe);
+      if (f.bands) for (const e of f.bands) bands.push(Math.round(100 * 10 * Math.log10(e + 1e-10)) / 100);
     }
   }
   vad.close(slot);
-  return { id: String(l.id ?? l.file.replace(/\.wav$/, '')), rate, n: cols.prob.length, cols };
+  const id = String(l.id ?? l.file.replace(/\.wav$/, ''));
+  return withBands ? { id, rate, n: cols.prob.length, cols, bands } : { id, rate, n: cols.prob.length, cols };
 }
 
 /** A barge-in decision maker over frames: BargeInPolicy, or anything built on it. */
@@ -162,7 +170,7 @@ export interface FramePolicy {
 }
 
 /** The worker's level over the speech-like background (InboundAudio.overBackground), from the cached figures. */
-function backgroundOf(s: ScenarioFrames, prob: (i: number) => number): (i: number) => number {
+export function backgroundOf(s: ScenarioFrames, prob: (i: number) => number): (i: number) => number {
   const bg = new BackgroundLevel(s.rate === 16000 ? 512 : 256);
   let next = 0;
   let last = Infinity;
@@ -194,7 +202,7 @@ export function basePolicy(cfg: Config): FramePolicy {
   };
 }
 
-export interface NearEndOptions extends Omit<Config['bargeIn'], 'content' | 'nearEnd'> {
+export interface NearEndOptions extends Omit<Config['bargeIn'], 'content' | 'nearEnd' | 'interruption'> {
   endSilenceMs: number;
   endThreshold: number;
 }

@@ -64,7 +64,7 @@ export interface ContentRules {
   unsureMaxMs: number;
 }
 
-export interface BargeInOptions extends Omit<BargeInConfig, 'content' | 'nearEnd'> {
+export interface BargeInOptions extends Omit<BargeInConfig, 'content' | 'nearEnd' | 'interruption'> {
   /** Trailing silence that closes a speech segment (speech_ended). */
   endSilenceMs: number;
   /** Below this probability a frame counts towards that trailing silence. */

@@ -195,6 +195,10 @@ export class EchoCanceller {
   get locked(): boolean {
     return this.delay >= 0;
   }
+  /** The microphone block whose residual `onResidual` is being handed (valid during that call only). */
+  get blockMic(): Float32Array {
+    return this.pending;
+  }
   get delaySamples(): number {
     return this.delay;
   }

@@ -6,8 +6,11 @@ import type { EchoConfig } from '../config.js';
 import { Resampler } from '../audio/resampler.js';
 import { BackgroundLevel } from './BackgroundLevel.js';
 import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
+import { BandEnergies, N_BANDS } from './nearEnd/BandEnergies.js';
 import { N_FEATURES, NearEndFeatures } from './nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from './nearEnd/NearEndModel.js';
+import { InterruptionFeatures, N_INTERRUPTION_FEATURES } from './nearEnd/InterruptionFeatures.js';
+import type { InterruptionModel } from './nearEnd/InterruptionModel.js';
 import { VAD_FRAME, VAD_RATE } from './vad/VadModel.js';
 
 /** A frame the echo gate finds doubtful still counts as speech when the VAD is this sure. */
@@ -25,6 +28,11 @@ export interface PendingFrame {
   resetBefore: boolean;
   /** The canceller's figures over this frame (energies at the canceller's rate). */
   info: EchoFrameInfo;
+  /**
+   * Log-mel band energies over the frame at the wire rate (BandEnergies): the residual's N_BANDS, then the echo
+   * estimate's (microphone − residual); only when the call computes them (InboundAudio's `bands`).
+   */
+  bands?: Float32Array;
   /** Gating figures, only when tracing. */
   trace?: { res: number; exp: number; ref: number; locked: boolean; excess: number; noise: number };
 }
@@ -68,6 +76,14 @@ export class InboundAudio {
   private readonly nearEndFx: NearEndFeatures | null;
   private readonly nearEndX = new Float64Array(N_FEATURES);
   private readonly background: BackgroundLevel;
+  /** Band energies per frame (`bands`): the calculator and the frame's residual and microphone at the wire rate. */
+  private readonly bandFx: BandEnergies | null;
+  private readonly wireRes: Float32Array | null;
+  private readonly wireMic: Float32Array | null;
+  /** The interruption classifier's running inputs for this call, when the worker has one. */
+  private readonly interruptionFx: InterruptionFeatures | null;
+  private readonly interruptionX = new Float64Array(N_INTERRUPTION_FEATURES);
+  private readonly bandsDb = new Float64Array(2 * N_BANDS);
 
   constructor(
     echo: EchoConfig,
@@ -77,11 +93,21 @@ export class InboundAudio {
     readonly rate: 8000 | 16000 = VAD_RATE,
     /** The near-end frame classifier (bargeIn.nearEnd), shared by the worker's calls; null: none. */
     private readonly nearEndModel: NearEndModel | null = null,
+    /** Compute each frame's band energies (PendingFrame.bands) for the interruption classifier; off: none. */
+    bands = false,
+    /** The interruption classifier (bargeIn.interruption), shared by the worker's calls; null: none. */
+    private readonly interruptionModel: InterruptionModel | null = null,
   ) {
+    if (interruptionModel) bands = true;
     this.scale = VAD_RATE / rate;
     this.nearEndFx = nearEndModel ? new NearEndFeatures(VAD_FRAME / this.scale) : null;
     this.background = new BackgroundLevel(VAD_FRAME / this.scale);
     this.aec = new EchoCanceller(echo, rate);
+    const wireFrame = VAD_FRAME / this.scale;
+    this.bandFx = bands ? new BandEnergies(wireFrame, rate) : null;
+    this.interruptionFx = interruptionModel ? new InterruptionFeatures(wireFrame) : null;
+    this.wireRes = bands ? new Float32Array(wireFrame) : null;
+    this.wireMic = bands ? new Float32Array(wireFrame) : null;
     if (rate !== VAD_RATE) this.up = new Resampler(rate, VAD_RATE);
     this.aec.onLock = (d) => {
       // Pre-lock echo left speech in the VAD's memory: start it clean now that echo is being removed, and treat the
@@ -151,6 +177,10 @@ export class InboundAudio {
     }
     // The canceller's blocks tile frames at both rates: block k of a frame starts at fill / scale in its 8 kHz twin.
     this.narrowBuf?.set(wire, this.fill / this.scale);
+    if (this.wireRes && this.wireMic) {
+      this.wireRes.set(wire, this.fill / this.scale);
+      this.wireMic.set(this.aec.blockMic, this.fill / this.scale);
+    }
     this.frameBuf.set(r, this.fill);
     this.fill += r.length;
     if (this.fill < VAD_FRAME) return;
@@ -164,6 +194,11 @@ export class InboundAudio {
       resetBefore: index === this.resetAt,
       info,
     };
+    if (this.bandFx && this.wireRes && this.wireMic) {
+      const b = (f.bands = new Float32Array(2 * N_BANDS));
+      this.bandFx.bands(this.wireRes, null, b, 0);
+      this.bandFx.bands(this.wireMic, this.wireRes, b, N_BANDS);
+    }
     if (this.narrowBuf) {
       f.narrow = this.narrowBuf;
       this.narrowBuf = null;
@@ -244,8 +279,18 @@ export class InboundAudio {
    * Called once per frame, in order: the features keep per-call state.
    */
   nearEnd(f: PendingFrame, prob: number, echo: boolean): number {
-    if (!this.nearEndFx || !this.nearEndModel) return -1;
     const i = f.info;
+    if (this.interruptionFx && this.interruptionModel && f.bands) {
+      // The interruption classifier, when the worker has one, in the same slot (bargeIn.interruption).
+      for (let b = 0; b < 2 * N_BANDS; b++) this.bandsDb[b] = 10 * Math.log10(f.bands[b] + 1e-10);
+      this.interruptionFx.next(
+        { prob, res: i.residualEnergy, exp: i.expectedEcho, noise: i.noise, excess: i.excess, mic: i.mic, est: i.echoEstimate, ref: i.refEnergy, locked: i.locked, verdict: f.verdict, echo },
+        this.bandsDb,
+        this.interruptionX,
+      );
+      return this.interruptionModel.score(this.interruptionX);
+    }
+    if (!this.nearEndFx || !this.nearEndModel) return -1;
     this.nearEndFx.next(
       { prob, res: i.residualEnergy, exp: i.expectedEcho, noise: i.noise, excess: i.excess, mic: i.mic, est: i.echoEstimate, ref: i.refEnergy, locked: i.locked, verdict: f.verdict, echo },
       this.nearEndX,

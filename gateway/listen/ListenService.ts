@@ -85,6 +85,8 @@ export interface ListenOptions {
   maxPendingSamples?: number;
   /** Weights of the near-end frame classifier (bargeIn.nearEnd); unset: frames carry no near-end probability. */
   nearEnd?: string | null;
+  /** Weights of the interruption classifier (bargeIn.interruption); frames then carry its probability instead. */
+  interruption?: string | null;
   /** A frame that is a DTMF key counts as silence (vad.rejectDtmf); default true. */
   rejectDtmf?: boolean;
   /**
@@ -492,6 +494,7 @@ export class ListenService {
         graph: opts.graph ?? 'batched',
         echo: opts.echo,
         nearEnd: opts.nearEnd ?? null,
+        interruption: opts.interruption ?? null,
         rejectDtmf: opts.rejectDtmf ?? true,
         narrowVad: opts.narrowVad ?? false,
       }),

@@ -10,24 +10,29 @@ import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
 import { FLAG_NARROW_VAD, FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, NARROW_RATE, NARROW_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
 import { NearEndModel } from './nearEnd/NearEndModel.js';
+import { InterruptionModel } from './nearEnd/InterruptionModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
 import { withoutDtmf } from './DtmfTone.js';
 import { BatchScorer, type ScoreWork } from './vad/BatchScorer.js';
 
-const { backend, modelPath, threads, graph, echo, nearEnd, rejectDtmf, narrowVad } = workerData as {
+const { backend, modelPath, threads, graph, echo, nearEnd, interruption, rejectDtmf, narrowVad } = workerData as {
   backend: string;
   modelPath: string;
   threads: number;
   graph: SileroGraph;
   echo: EchoConfig;
   nearEnd: string | null;
+  /** Weights of the interruption classifier (bargeIn.interruption); scored in the near-end slot in its place. */
+  interruption: string | null;
   rejectDtmf: boolean;
   /** Load the model a second time in its 8 kHz mode, for calls that ask for it (FLAG_NARROW_VAD). */
   narrowVad: boolean;
 };
 /** The near-end frame classifier (bargeIn.nearEnd), loaded once for the shard's calls. */
 const nearEndModel = nearEnd ? NearEndModel.load(nearEnd) : null;
+/** The interruption classifier (bargeIn.interruption), loaded once for the shard's calls. */
+const interruptionModel = interruption ? InterruptionModel.load(interruption) : null;
 const port = parentPort!;
 
 /** Silero in its own 8 kHz mode, scoring the wire-rate residual of calls with FLAG_NARROW_VAD (consent windows). */
@@ -98,7 +103,7 @@ function apply(model: VadModel, ops: Float64Array, samples: Float32Array): void 
     const c = ops[o + 4];
     switch (ops[o]) {
       case Op.open:
-        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0, b === 8000 ? 8000 : 16000, nearEndModel));
+        calls.set(slot, new InboundAudio(echo, (a & FLAG_RESIDUAL) !== 0, (a & FLAG_TRACE) !== 0, b === 8000 ? 8000 : 16000, nearEndModel, false, interruptionModel));
         model.open(slot);
         break;
       case Op.close:
