@@ -33,7 +33,8 @@ export interface LateCall {
 
 export interface CallAttribution extends LateCall {
   /** ms of the span during which the thread was stalled; the longest stall touching it; ms of collections in it. */
-  main: { stalledMs: number; maxMs: number; gcMs: number; majorGcMs: number };
+  /** runMs / waitMs: of the stalls touching the span, the time the thread was on a core / waiting for one. */
+  main: { stalledMs: number; maxMs: number; gcMs: number; majorGcMs: number; runMs: number; waitMs: number };
   /** The worker thread stalled longest inside the span. */
   worker: { thread: string | null; stalledMs: number; maxMs: number; gcMs: number };
   soak: { stalledMs: number; maxMs: number };
@@ -60,7 +61,7 @@ export interface Attribution {
   byCause: Record<string, number>;
   attacks: AttackShare[];
   /** Main-thread stalls: count, ms, and the collections' part (ms, of which major). */
-  mainStalls: { n: number; ms: number; gcMs: number; majorGcMs: number; over50: number };
+  mainStalls: { n: number; ms: number; gcMs: number; majorGcMs: number; over50: number; runMs: number; waitMs: number };
 }
 
 const overlap = (a0: number, a1: number, b0: number, b1: number) => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
@@ -73,6 +74,8 @@ function threadFigures(lines: StallLine[], from: number, to: number) {
   let maxMs = 0;
   let gcMs = 0;
   let majorGcMs = 0;
+  let runMs = 0;
+  let waitMs = 0;
   for (const s of lines) {
     const [a, b] = spanOf(s);
     const o = overlap(a, b, from, to);
@@ -80,12 +83,14 @@ function threadFigures(lines: StallLine[], from: number, to: number) {
     if (s.ev === 'stall') {
       stalledMs += o;
       maxMs = Math.max(maxMs, s.ms);
+      runMs += s.run ?? 0;
+      waitMs += s.wait ?? 0;
     } else {
       gcMs += o;
       if (s.kind === 'major' || s.kind === 'incremental') majorGcMs += o;
     }
   }
-  return { stalledMs: Math.round(stalledMs), maxMs: Math.round(maxMs), gcMs: Math.round(gcMs), majorGcMs: Math.round(majorGcMs) };
+  return { stalledMs: Math.round(stalledMs), maxMs: Math.round(maxMs), gcMs: Math.round(gcMs), majorGcMs: Math.round(majorGcMs), runMs: Math.round(runMs), waitMs: Math.round(waitMs) };
 }
 
 function otherCpu(host: HostSample[], from: number, to: number): number | null {
@@ -119,7 +124,7 @@ export function attribute(stalls: StallLine[], attacks: AttackSpan[], host: Host
     const top = [...ranked].sort((x, y) => y[1] - x[1])[0];
     return {
       ...c,
-      main: { stalledMs: m.stalledMs, maxMs: m.maxMs, gcMs: m.gcMs, majorGcMs: m.majorGcMs },
+      main: m,
       worker,
       soak: { stalledMs: s.stalledMs, maxMs: s.maxMs },
       attacks: [...new Set(attacks.filter((a) => overlap(a.from, a.to, c.from, c.to) > 0).map((a) => a.kind))].sort(),
@@ -173,7 +178,10 @@ export function attribute(stalls: StallLine[], attacks: AttackSpan[], host: Host
     calls,
     byCause,
     attacks: shares,
-    mainStalls: { n: mainStalls.length, ms: Math.round(stalledTotal), gcMs: Math.round(gcIn), majorGcMs: Math.round(majorIn), over50: mainStalls.filter((s) => s.ms >= 50).length },
+    mainStalls: {
+      n: mainStalls.length, ms: Math.round(stalledTotal), gcMs: Math.round(gcIn), majorGcMs: Math.round(majorIn), over50: mainStalls.filter((s) => s.ms >= 50).length,
+      runMs: Math.round(mainStalls.reduce((a, s) => a + (s.run ?? 0), 0)), waitMs: Math.round(mainStalls.reduce((a, s) => a + (s.wait ?? 0), 0)),
+    },
   };
 }
 
@@ -181,11 +189,11 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export function printAttribution(a: Attribution, out: (line: string) => void): void {
   const ms = a.mainStalls;
-  out(`stalls: gateway main thread ${ms.n} stalls ≥ 10 ms (${ms.over50} ≥ 50 ms), ${ms.ms} ms in all, ${ms.gcMs} ms of it in collections (${ms.majorGcMs} ms major/incremental)`);
+  out(`stalls: gateway main thread ${ms.n} stalls ≥ 10 ms (${ms.over50} ≥ 50 ms), ${ms.ms} ms in all, ${ms.gcMs} ms of it in collections (${ms.majorGcMs} ms major/incremental); on a core ${ms.runMs} ms, waiting for one ${ms.waitMs} ms`);
   out(`stalls: late calls by the thread stalled longest in their span: ${Object.entries(a.byCause).map(([k, v]) => `${k} ${v}`).join(', ') || 'none late'}`);
   for (const c of a.calls) {
     out(
-      `stalls:   ${c.scenarioId} (w${c.window + 1}) ${c.why.split(' (')[0]}: main ${c.main.stalledMs} ms (max ${c.main.maxMs}, gc ${c.main.gcMs}, major ${c.main.majorGcMs}), ` +
+      `stalls:   ${c.scenarioId} (w${c.window + 1}) ${c.why.split(' (')[0]}: main ${c.main.stalledMs} ms (max ${c.main.maxMs}, run ${c.main.runMs}, wait ${c.main.waitMs}, gc ${c.main.gcMs}, major ${c.main.majorGcMs}), ` +
         `worker ${c.worker.thread ?? '-'} ${c.worker.stalledMs} ms (max ${c.worker.maxMs}, gc ${c.worker.gcMs}), soak ${c.soak.stalledMs} ms; other cpu ${c.otherCpuPct ?? '?'} %; attacks ${c.attacks.join(' ') || '-'}`,
     );
   }

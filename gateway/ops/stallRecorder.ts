@@ -6,8 +6,10 @@
 // A fine interval timer: a tick that comes more than `thresholdMs` after it was due is a stall that began when the
 // previous tick ran. Each of V8's collections of at least `gcMinMs` is written too (a PerformanceObserver on 'gc':
 // start, duration, kind), so a stall can be told to be a collection or the thread's own work (or waiting for a core).
-// Lines go out in batches through an asynchronous append, never a synchronous write on the thread being measured.
-import { appendFile } from 'node:fs';
+// Each stall also says how much of it the thread ran (`run`) and how much it was ready but waiting for a core
+// (`wait`, the host's other work or the process's other threads), from the kernel's per-thread schedstat; the rest
+// it was blocked (a synchronous wait). Lines go out in batches through an asynchronous append, never a synchronous write on the thread being measured.
+import { appendFile, openSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 export interface StallLine {
@@ -20,6 +22,29 @@ export interface StallLine {
   /** Duration, ms. */
   ms: number;
   kind?: string;
+  /** Stalls: ms of it the thread was on a core, and ms it was runnable but waiting for one (schedstat). */
+  run?: number;
+  wait?: number;
+}
+
+/** This thread's cumulative (on-core ns, runqueue-wait ns) from /proc/thread-self/schedstat; null off Linux. */
+export function threadSchedReader(): (() => [number, number] | null) {
+  let fd: number;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return () => null;
+  }
+  const buf = Buffer.alloc(96);
+  return () => {
+    try {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      const [run, wait] = buf.toString('latin1', 0, n).split(' ');
+      return [Number(run), Number(wait)];
+    } catch {
+      return null;
+    }
+  };
 }
 
 export interface StallRecorderOptions {
@@ -31,6 +56,7 @@ export interface StallRecorderOptions {
   /** For tests: the clock (ms, monotonic) and where a batch goes. */
   now?: () => number;
   write?: (text: string) => void;
+  sched?: () => [number, number] | null;
 }
 
 const GC_KINDS: Record<number, string> = {
@@ -52,6 +78,8 @@ export class StallRecorder {
   private flusher: NodeJS.Timeout | null = null;
   private observer: PerformanceObserver | null = null;
   private last = 0;
+  private lastSched: [number, number] | null = null;
+  private readonly sched: () => [number, number] | null;
   private readonly interval: number;
   private readonly threshold: number;
   private readonly now: () => number;
@@ -61,10 +89,12 @@ export class StallRecorder {
     this.threshold = o.thresholdMs ?? 15;
     this.now = o.now ?? (() => performance.now());
     this.write = o.write ?? ((text) => appendFile(o.file, text, () => undefined));
+    this.sched = o.sched ?? threadSchedReader();
   }
 
   start(): this {
     this.last = this.now();
+    this.lastSched = this.sched();
     this.timer = setInterval(() => this.tick(), this.interval);
     this.timer.unref();
     this.flusher = setInterval(() => this.flush(), 1000);
@@ -83,8 +113,17 @@ export class StallRecorder {
   tick(): void {
     const now = this.now();
     const s = stallOf(this.last, now, this.interval, this.threshold);
-    if (s) this.push({ th: this.o.thread, ev: 'stall', t: performance.timeOrigin + s.start, ms: round(s.ms) });
+    const sched = this.sched();
+    if (s) {
+      const line: StallLine = { th: this.o.thread, ev: 'stall', t: performance.timeOrigin + s.start, ms: round(s.ms) };
+      if (sched && this.lastSched) {
+        line.run = round((sched[0] - this.lastSched[0]) / 1e6);
+        line.wait = round((sched[1] - this.lastSched[1]) / 1e6);
+      }
+      this.push(line);
+    }
     this.last = now;
+    this.lastSched = sched;
   }
 
   push(line: StallLine): void {
