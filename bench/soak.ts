@@ -9,7 +9,8 @@
 // and of the soak's own loop is written with its time to DIR/stalls.jsonl, each attack's span, the host's CPU per
 // second and every late call's span to DIR/timeline.json; bench/stallJoin.ts joins them (printed at the end).
 //
-//   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--no-stalls] [--out DIR]
+//   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--no-stalls] [--config-json JSON] [--out DIR]
+//   --config-json merges gateway configuration into the soak's (an A/B of a limit: '{"limits":{"maxStartMessageBytes":3145728}}').
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -125,7 +126,7 @@ async function main(): Promise<number> {
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
       minutes: { type: 'string' }, calls: { type: 'string' }, rate: { type: 'string' }, window: { type: 'string' },
-      parallel: { type: 'string' }, 'no-abuse': { type: 'boolean' }, 'no-stalls': { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' },
+      parallel: { type: 'string' }, 'no-abuse': { type: 'boolean' }, 'no-stalls': { type: 'boolean' }, 'config-json': { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
     },
   });
   const minutes = Number(values.minutes ?? 10);
@@ -146,7 +147,8 @@ async function main(): Promise<number> {
 
   // The gateway as production runs it (node --import tsx gateway/main.ts), with a token and default limits.
   const cfgFile = join(outDir, 'gateway-config.yaml');
-  writeFileSync(cfgFile, YAML.stringify({ dataDir: join(outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK } }));
+  const extra = values['config-json'] ? (JSON.parse(values['config-json']) as Record<string, unknown>) : {};
+  writeFileSync(cfgFile, YAML.stringify({ ...extra, dataDir: join(outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK } }));
   const grpcPort = await freePort();
   const audiosocketPort = await freePort();
   delete process.env.EARSHOT_DATA_DIR;
@@ -306,7 +308,7 @@ async function main(): Promise<number> {
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
     latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, p99: overall[k].p99, max: overall[k].max }])),
   };
-  const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
+  const report = { minutes, calls, rate, windowS, abuse, configJson: values['config-json'] ?? null, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
