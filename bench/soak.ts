@@ -33,6 +33,7 @@ import { httpBase } from './wires/control.js';
 import { getWire } from './wires/index.js';
 import { StallRecorder } from '../gateway/ops/stallRecorder.js';
 import { attribute, printAttribution, type HostSample, type LateCall } from './stallJoin.js';
+import { labeller, parseSamples, printWhoRan } from './threadJoin.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
@@ -175,6 +176,12 @@ async function main(): Promise<number> {
   const epoch = (x: number) => performance.timeOrigin + x;
   // The host's CPU each second (busy, the gateway's, this soak's), so that a late call can be set beside other work.
   const host: HostSample[] = [];
+  // Every thread's on-core time every 20 ms (the gateway's and this soak's), to say who held the cores in a stall.
+  const threads = values['no-stalls']
+    ? null
+    : new Worker(new URL('../gateway/infer/worker-entry.mjs', import.meta.url), {
+        workerData: { __entry: new URL('./threadSampler.worker.ts', import.meta.url).href, pids: [gw.pid, process.pid], file: join(outDir, 'threads.jsonl'), intervalMs: 20 },
+      });
   const hostTimer = setInterval(() => {
     const cu = process.cpuUsage();
     host.push({ t: Date.now(), hostBusyMs: hostBusyMs(), gatewayCpuMs: sampler.samples[sampler.samples.length - 1]?.cpuMs ?? 0, selfCpuMs: (cu.user + cu.system) / 1000 });
@@ -281,6 +288,11 @@ async function main(): Promise<number> {
   clearInterval(genTimer);
   clearInterval(hostTimer);
   selfStalls?.stop();
+  if (threads) {
+    threads.postMessage('stop');
+    await Promise.race([new Promise((r) => threads.once('message', r)), new Promise((r) => setTimeout(r, 2000))]);
+    await threads.terminate();
+  }
   const health = await fetch(`${http}/healthz`).then((r) => r.status, () => 0);
   await gw.stop();
 
@@ -325,7 +337,15 @@ async function main(): Promise<number> {
   if (!values['no-stalls']) {
     writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls }));
     // The gateway's recorders flush once a second: its last lines are out once it has stopped (above).
-    printAttribution(attribute(readStalls(join(outDir, 'stalls.jsonl')), attackSpans, host, lateCalls), (l) => console.log(`soak: ${l}`));
+    const stalls = readStalls(join(outDir, 'stalls.jsonl'));
+    printAttribution(attribute(stalls, attackSpans, host, lateCalls), (l) => console.log(`soak: ${l}`), 40);
+    const samples = parseSamples(readFileSync(join(outDir, 'threads.jsonl'), 'utf8'));
+    const label = labeller(stalls, gw.pid, process.pid);
+    printWhoRan(stalls, samples, lateCalls, label, (l) => console.log(`soak: ${l}`));
+    // The same in the windows with little other work on the host (≤ 10 % of a core).
+    const quiet = windows.filter((w) => (w.foreignCpuPct ?? 100) <= 10).map((w) => [t0 + (w.index ? windows[w.index - 1].endS * 1000 : 0), t0 + w.endS * 1000]);
+    const inQuiet = (t: number) => quiet.some(([a, b]) => t - performance.timeOrigin >= a && t - performance.timeOrigin < b);
+    printWhoRan(stalls, samples, lateCalls, label, (l) => console.log(`soak: quiet windows (${quiet.length}): ${l}`), inQuiet);
   }
   console.log(failures.length ? `soak: FAIL: ${failures.join('; ')}` : 'soak: PASS');
   return failures.length ? 1 : 0;

@@ -187,11 +187,12 @@ export function attribute(stalls: StallLine[], attacks: AttackSpan[], host: Host
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export function printAttribution(a: Attribution, out: (line: string) => void): void {
+export function printAttribution(a: Attribution, out: (line: string) => void, maxCalls = Infinity): void {
   const ms = a.mainStalls;
   out(`stalls: gateway main thread ${ms.n} stalls ≥ 10 ms (${ms.over50} ≥ 50 ms), ${ms.ms} ms in all, ${ms.gcMs} ms of it in collections (${ms.majorGcMs} ms major/incremental); on a core ${ms.runMs} ms, waiting for one ${ms.waitMs} ms`);
   out(`stalls: late calls by the thread stalled longest in their span: ${Object.entries(a.byCause).map(([k, v]) => `${k} ${v}`).join(', ') || 'none late'}`);
-  for (const c of a.calls) {
+  // The first 40: the rest are in timeline.json (bench/stallJoin.ts DIR prints them all).
+  for (const c of a.calls.slice(0, maxCalls)) {
     out(
       `stalls:   ${c.scenarioId} (w${c.window + 1}) ${c.why.split(' (')[0]}: main ${c.main.stalledMs} ms (max ${c.main.maxMs}, run ${c.main.runMs}, wait ${c.main.waitMs}, gc ${c.main.gcMs}, major ${c.main.majorGcMs}), ` +
         `worker ${c.worker.thread ?? '-'} ${c.worker.stalledMs} ms (max ${c.worker.maxMs}, gc ${c.worker.gcMs}), soak ${c.soak.stalledMs} ms; other cpu ${c.otherCpuPct ?? '?'} %; attacks ${c.attacks.join(' ') || '-'}`,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { StallRecorder, stallOf, type StallLine } from '../gateway/ops/stallRecorder.js';
 import { attribute, type HostSample } from '../bench/stallJoin.js';
+import { labeller, whoRan, type ThreadSample } from '../bench/threadJoin.js';
 
 describe('stallRecorder', () => {
   it('a tick later than its interval plus the threshold is a stall that began at the previous tick', () => {
@@ -71,5 +72,34 @@ describe('stallJoin', () => {
     // The 120 ms stall falls in its span (100 ms of the 400 ms span cover 2000–2120 fully: 120 ms).
     expect(big.stallShare).toBeCloseTo(120 / 132, 3);
     expect(a.attacks[0].kind).toBe('bigMessages');
+  });
+});
+
+describe('threadJoin', () => {
+  const stalls: StallLine[] = [
+    { th: 'main', ev: 'tid', t: 0, ms: 0, kind: '10/10' },
+    { th: 'listen-2', ev: 'tid', t: 0, ms: 0, kind: '10/12' },
+    { th: 'asr-4', ev: 'tid', t: 0, ms: 0, kind: '10/14' },
+  ];
+  const label = labeller(stalls, 10, 20);
+  const s = (t: number, host: number, cpu: Record<string, number>): ThreadSample => ({ t, host, cpu });
+  const samples = [
+    s(0, 0, { '10/10': 0, '10/12': 0, '10/14': 0, '10/15': 0, '20/20': 0, '20/21': 0 }),
+    s(20, 30, { '10/10': 5, '10/12': 10, '10/14': 5, '10/15': 0, '20/20': 0, '20/21': 5 }),
+    s(40, 70, { '10/10': 10, '10/12': 10, '10/14': 20, '10/15': 3, '20/20': 2, '20/21': 10 }),
+  ];
+
+  it('names each thread from the recorders’ tid lines and the two processes', () => {
+    expect(['10/10', '10/12', '10/14', '10/15', '20/20', '20/21', '30/30'].map(label)).toEqual([
+      'gateway main', 'gateway listen', 'gateway asr', 'gateway other threads', 'soak main', 'soak other threads', 'other processes',
+    ]);
+  });
+
+  it('sums what each ran in a stall, and counts the host’s busy time no thread accounts for as other processes', () => {
+    const r = whoRan([{ t: 25, ms: 10 }], samples, label);
+    // Bracketed by the samples at 20 and 40: host 40 ms busy, threads 5+0+15+3+2+5 = 30, other processes 10.
+    expect(r).toEqual({ ms: 20, spans: 1, cpu: { 'gateway main': 5, 'gateway listen': 0, 'gateway asr': 15, 'gateway other threads': 3, 'soak main': 2, 'soak other threads': 5, 'other processes': 10 } });
+    // Two stalls inside the same samples count once.
+    expect(whoRan([{ t: 25, ms: 5 }, { t: 31, ms: 5 }], samples, label).ms).toBe(20);
   });
 });

@@ -9,14 +9,17 @@
 // Each stall also says how much of it the thread ran (`run`) and how much it was ready but waiting for a core
 // (`wait`, the host's other work or the process's other threads), from the kernel's per-thread schedstat; the rest
 // it was blocked (a synchronous wait). Lines go out in batches through an asynchronous append, never a synchronous write on the thread being measured.
-import { appendFile, openSync, readSync } from 'node:fs';
+import { appendFile, openSync, readlinkSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 export interface StallLine {
   /** Thread: 'main', 'listen-0', 'asr-1', 'soak', … */
   th: string;
-  /** 'stall' (the loop late) or 'gc' (a collection: kind minor / major / incremental / weakcb). */
-  ev: 'stall' | 'gc';
+  /**
+   * 'stall' (the loop late), 'gc' (a collection: kind minor / major / incremental / weakcb), or 'tid' (once, at
+   * start: kind is "PID/TID", so that bench/threadSampler.worker.ts's per-thread CPU can be named).
+   */
+  ev: 'stall' | 'gc' | 'tid';
   /** Start, ms since the epoch (sub-millisecond: performance.timeOrigin + performance.now()). */
   t: number;
   /** Duration, ms. */
@@ -95,6 +98,8 @@ export class StallRecorder {
   start(): this {
     this.last = this.now();
     this.lastSched = this.sched();
+    const tid = threadKey();
+    if (tid) this.push({ th: this.o.thread, ev: 'tid', t: performance.timeOrigin + performance.now(), ms: 0, kind: tid });
     this.timer = setInterval(() => this.tick(), this.interval);
     this.timer.unref();
     this.flusher = setInterval(() => this.flush(), 1000);
@@ -145,6 +150,16 @@ export class StallRecorder {
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+
+/** "PID/TID" of the calling thread (Linux), else null. */
+export function threadKey(): string | null {
+  try {
+    const [pid, , tid] = readlinkSync('/proc/thread-self').split('/');
+    return `${pid}/${tid}`;
+  } catch {
+    return null;
+  }
+}
 
 /** Starts a recorder on this thread when `EARSHOT_STALL_LOG` names a file (bench only); else does nothing. */
 export function recordStallsFromEnv(thread: string, env: NodeJS.ProcessEnv = process.env, intervalMs = 5): StallRecorder | null {
