@@ -8,7 +8,8 @@
 // start, duration, kind), so a stall can be told to be a collection or the thread's own work (or waiting for a core).
 // Each stall also says how much of it the thread ran (`run`) and how much it was ready but waiting for a core
 // (`wait`, the host's other work or the process's other threads), from the kernel's per-thread schedstat; the rest
-// it was blocked (a synchronous wait). Lines go out in batches through an asynchronous append, never a synchronous write on the thread being measured.
+// it was blocked (a synchronous wait). Lines go out in batches through an asynchronous append, never a synchronous
+// write on the thread being measured.
 import { appendFile, openSync, readlinkSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
