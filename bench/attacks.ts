@@ -153,9 +153,11 @@ export const attacks: Record<string, Attack> = {
     const msg = JSON.stringify({ type: 'y'.repeat(2.5 * 1024 * 1024) });
     echo.ws.send(msg);
     echo.ws.send(msg);
-    for (let i = 0; i < 250 && echo.codes().length < 2; i++) await sleep(20);
+    for (let i = 0; i < 250 && echo.codes().length < 2 && echo.ws.readyState === WebSocket.OPEN; i++) await sleep(20);
+    // Refused from its header before any `start` (limits.maxStartMessageBytes), or answered with truncated echoes.
+    const echoClose = echo.ws.readyState === WebSocket.OPEN ? 0 : (await echo.closedWithin(1000)).code;
     echo.ws.close();
-    return { bigClose, errors: echo.events.filter((e) => e.type === 'error').map((e) => ({ code: e.code, length: String(e.message).length })) };
+    return { bigClose, echoClose, errors: echo.events.filter((e) => e.type === 'error').map((e) => ({ code: e.code, length: String(e.message).length })) };
   },
 
   /** 2.5 MiB messages back to back until the connection is closed (item 4). */
@@ -365,8 +367,9 @@ export function judge(kind: string, r: R): string | null {
     unauthorized: () => all(r.statuses, (s) => s === 401),
     dncNull: () => all(r.statuses, (s) => s === 400),
     audioFlood: () => r.started && (r.codes as string[]).includes('audio_too_fast'),
-    bigMessages: () => r.bigClose === 1009 && all(r.errors, (e) => e.length < 200),
-    largeBackToBack: () => r.close === 1008,
+    bigMessages: () => r.bigClose === 1009 && (r.echoClose === 1009 || all(r.errors, (e) => e.length < 200)),
+    // Rate-limited after its burst (1008), or, before a `start`, refused from the first message's header (1009).
+    largeBackToBack: () => r.close === 1008 || r.close === 1009,
     manySmall: () => r.close === 1008,
     noReadFlood: () => r.close === 1006 || r.close === 1008,
     // With the default message budget (the soak) the attacker's own call is ended as rate_limited before its

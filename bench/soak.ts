@@ -5,7 +5,12 @@
 // budget, and what each attack got. Fails (exit 1) when RSS grows more than 20 % from the first window to the
 // last, when a normal call misses its budget, or when an attack is not answered with a clear error or a close.
 //
-//   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--out DIR]
+// Each stall of the gateway's threads (main, listen and ASR workers: EARSHOT_STALL_LOG, gateway/ops/stallRecorder.ts)
+// and of the soak's own loop is written with its time to DIR/stalls.jsonl, each attack's span, the host's CPU per
+// second and every late call's span to DIR/timeline.json; bench/stallJoin.ts joins them (printed at the end).
+//
+//   npm run soak -- --minutes 10 [--calls 50] [--rate 16k|8k] [--window 60] [--parallel 2] [--no-abuse] [--no-stalls] [--config-json JSON] [--out DIR]
+//   --config-json merges gateway configuration into the soak's (an A/B of a limit: '{"limits":{"maxStartMessageBytes":3145728}}').
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +31,9 @@ import { loadScenarios, shuffled, wireAudioFor, type ScenarioKind } from './scen
 import { freePort, startServer } from './serverProcess.js';
 import { httpBase } from './wires/control.js';
 import { getWire } from './wires/index.js';
+import { StallRecorder } from '../gateway/ops/stallRecorder.js';
+import { attribute, printAttribution, type HostSample, type LateCall } from './stallJoin.js';
+import { labeller, parseSamples, printWhoRan } from './threadJoin.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
@@ -87,12 +95,39 @@ function detail(rec: CallRecord, m: ReturnType<typeof computeMetrics>): string {
   return ` (VAD end ${end === undefined ? '?' : r(end - rec.endMs)} ms after the label, decided ${end === undefined ? '?' : r(ev.t - end)} ms after it; wall ${r(m.samples.consentWallMs[0])})`;
 }
 
+/** Where a late call's latency was spent, soak clock: from the audio it answers leaving to the answer's arrival. */
+function lateSpan(rec: CallRecord, why: string): { from: number; to: number } {
+  const sent = (ms: number | null) => (ms === null ? undefined : rec.frameSentAt[Math.floor(ms / 20)]);
+  const arrived = (type: string) => rec.events.find((e) => e.type === type)?.wall;
+  const end = Math.max(rec.startedAt, ...rec.events.map((e) => e.wall));
+  if (why.startsWith('firstAudioMs') && rec.playSentAt !== null && rec.promptFrames.length) return { from: rec.playSentAt, to: rec.promptFrames[0] };
+  if (rec.kind === 'bargein') {
+    const from = sent(rec.onsetMs);
+    const to = Math.max(arrived('prompt_paused') ?? 0, arrived('barge_in') ?? 0);
+    if (from !== undefined && to > from) return { from, to };
+    if (rec.playSentAt !== null && rec.promptFrames.length) return { from: rec.playSentAt, to: rec.promptFrames[0] };
+  } else {
+    const from = sent(rec.endMs);
+    const to = arrived('consent');
+    if (from !== undefined && to !== undefined) return { from, to };
+  }
+  return { from: rec.startedAt, to: end };
+}
+
+function readStalls(file: string) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
       minutes: { type: 'string' }, calls: { type: 'string' }, rate: { type: 'string' }, window: { type: 'string' },
-      parallel: { type: 'string' }, 'no-abuse': { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' },
+      parallel: { type: 'string' }, 'no-abuse': { type: 'boolean' }, 'no-stalls': { type: 'boolean' }, 'config-json': { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
     },
   });
   const minutes = Number(values.minutes ?? 10);
@@ -113,13 +148,14 @@ async function main(): Promise<number> {
 
   // The gateway as production runs it (node --import tsx gateway/main.ts), with a token and default limits.
   const cfgFile = join(outDir, 'gateway-config.yaml');
-  writeFileSync(cfgFile, YAML.stringify({ dataDir: join(outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK } }));
+  const extra = values['config-json'] ? (JSON.parse(values['config-json']) as Record<string, unknown>) : {};
+  writeFileSync(cfgFile, YAML.stringify({ ...extra, dataDir: join(outDir, 'gateway-data'), policy: { clock: BENCH_POLICY_CLOCK } }));
   const grpcPort = await freePort();
   const audiosocketPort = await freePort();
   delete process.env.EARSHOT_DATA_DIR;
   const gw = await startServer({
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
-    env: { EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
+    env: { ...(values['no-stalls'] ? {} : { EARSHOT_STALL_LOG: join(outDir, 'stalls.jsonl') }), EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
     // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
     nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   });
@@ -135,6 +171,21 @@ async function main(): Promise<number> {
   const genLag: { wall: number; p99Ms: number; maxMs: number }[] = [];
   const genHist = monitorEventLoopDelay({ resolution: 10 });
   genHist.enable();
+  // The same, timestamped, beside the gateway's threads in stalls.jsonl.
+  const selfStalls = values['no-stalls'] ? null : new StallRecorder({ file: join(outDir, 'stalls.jsonl'), thread: 'soak' }).start();
+  const epoch = (x: number) => performance.timeOrigin + x;
+  // The host's CPU each second (busy, the gateway's, this soak's), so that a late call can be set beside other work.
+  const host: HostSample[] = [];
+  // Every thread's on-core time every 20 ms (the gateway's and this soak's), to say who held the cores in a stall.
+  const threads = values['no-stalls']
+    ? null
+    : new Worker(new URL('../gateway/infer/worker-entry.mjs', import.meta.url), {
+        workerData: { __entry: new URL('./threadSampler.worker.ts', import.meta.url).href, pids: [gw.pid, process.pid], file: join(outDir, 'threads.jsonl'), intervalMs: 20 },
+      });
+  const hostTimer = setInterval(() => {
+    const cu = process.cpuUsage();
+    host.push({ t: Date.now(), hostBusyMs: hostBusyMs(), gatewayCpuMs: sampler.samples[sampler.samples.length - 1]?.cpuMs ?? 0, selfCpuMs: (cu.user + cu.system) / 1000 });
+  }, 1000);
   const genTimer = setInterval(() => {
     genLag.push({ wall: performance.now(), p99Ms: Math.max(0, genHist.percentile(99) / 1e6 - 10), maxMs: Math.max(0, genHist.max / 1e6 - 10) });
     genHist.reset();
@@ -145,6 +196,9 @@ async function main(): Promise<number> {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '3600', '-c:a', 'flac', flac]);
 
   const attackLog: { at: number; kind: string; unexpected: string | null; ms: number }[] = [];
+  /** Each attack's span, ms since the epoch (its start is its end minus its duration, as the abuser timed it). */
+  const attackSpans: { kind: string; from: number; to: number }[] = [];
+  const lateCalls: LateCall[] = [];
   let abuser: Worker | null = null;
   const t0 = performance.now();
   if (abuse) {
@@ -159,6 +213,7 @@ async function main(): Promise<number> {
       if (!m.kind) return;
       const unexpected = m.ok ? judge(m.kind, m.result!) : `attack failed: ${m.error}`;
       attackLog.push({ at: performance.now() - t0, kind: m.kind, unexpected, ms: m.ms ?? 0 });
+      attackSpans.push({ kind: m.kind, from: Date.now() - (m.ms ?? 0), to: Date.now() });
       if (unexpected) console.warn(`soak: ${m.kind} got an unexpected answer: ${unexpected}`);
     });
     abuser.on('error', (e) => console.error(`soak: abuser failed: ${e.message}`));
@@ -198,6 +253,11 @@ async function main(): Promise<number> {
     const missed = outcome.records
       .map((r) => ({ scenarioId: r.scenarioId, why: callMiss(r, budgets), atS: Math.round((r.startedAt - t0) / 100) / 10 }))
       .filter((x): x is { scenarioId: string; why: string; atS: number } => x.why !== null);
+    for (const x of missed) {
+      const rec = outcome.records.find((r) => r.scenarioId === x.scenarioId && Math.round((r.startedAt - t0) / 100) / 10 === x.atS)!;
+      const sp = lateSpan(rec, x.why);
+      lateCalls.push({ scenarioId: x.scenarioId, why: x.why, window: w, from: epoch(sp.from), to: epoch(sp.to) });
+    }
     const win: Window = {
       index: w, endS: Math.round(endS),
       rssMB: rss.length ? Math.round(rss[rss.length >> 1]) : null,
@@ -226,6 +286,13 @@ async function main(): Promise<number> {
   sampler.stop();
   lag.stop();
   clearInterval(genTimer);
+  clearInterval(hostTimer);
+  selfStalls?.stop();
+  if (threads) {
+    threads.postMessage('stop');
+    await Promise.race([new Promise((r) => threads.once('message', r)), new Promise((r) => setTimeout(r, 2000))]);
+    await threads.terminate();
+  }
   const health = await fetch(`${http}/healthz`).then((r) => r.status, () => 0);
   await gw.stop();
 
@@ -253,7 +320,7 @@ async function main(): Promise<number> {
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
     latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, p99: overall[k].p99, max: overall[k].max }])),
   };
-  const report = { minutes, calls, rate, windowS, abuse, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
+  const report = { minutes, calls, rate, windowS, abuse, configJson: values['config-json'] ?? null, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
@@ -267,6 +334,19 @@ async function main(): Promise<number> {
     unexpected.length ? `${unexpected.length} attack(s) not answered with a clear error or a close` : null,
     health !== 200 ? `/healthz answered ${health}` : null,
   ].filter(Boolean);
+  if (!values['no-stalls']) {
+    writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls }));
+    // The gateway's recorders flush once a second: its last lines are out once it has stopped (above).
+    const stalls = readStalls(join(outDir, 'stalls.jsonl'));
+    printAttribution(attribute(stalls, attackSpans, host, lateCalls), (l) => console.log(`soak: ${l}`), 40);
+    const samples = parseSamples(readFileSync(join(outDir, 'threads.jsonl'), 'utf8'));
+    const label = labeller(stalls, gw.pid, process.pid);
+    printWhoRan(stalls, samples, lateCalls, label, (l) => console.log(`soak: ${l}`));
+    // The same in the windows with little other work on the host (≤ 10 % of a core).
+    const quiet = windows.filter((w) => (w.foreignCpuPct ?? 100) <= 10).map((w) => [t0 + (w.index ? windows[w.index - 1].endS * 1000 : 0), t0 + w.endS * 1000]);
+    const inQuiet = (t: number) => quiet.some(([a, b]) => t - performance.timeOrigin >= a && t - performance.timeOrigin < b);
+    printWhoRan(stalls, samples, lateCalls, label, (l) => console.log(`soak: quiet windows (${quiet.length}): ${l}`), inQuiet);
+  }
   console.log(failures.length ? `soak: FAIL: ${failures.join('; ')}` : 'soak: PASS');
   return failures.length ? 1 : 0;
 }

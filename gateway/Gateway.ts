@@ -3,7 +3,8 @@
 // contract they meet is in gateway/call/: admission, commands, events and the registry of live calls.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
+import { webSocketServer } from './wires/shared/messageCap.js';
 import { refuseStart, startCall, type AdmissionVerdict, type StartRefusal } from './call/admission.js';
 import type { Call, CallSink } from './call/Call.js';
 import { CallRegistry } from './call/CallRegistry.js';
@@ -345,7 +346,7 @@ export class Gateway implements WireContext {
   private wssFor(wire: Wire): WebSocketServer {
     const max = wire.maxPayload ?? this.config.limits.maxMessageBytes;
     let wss = this.wssByMax.get(max);
-    if (!wss) this.wssByMax.set(max, (wss = new WebSocketServer({ noServer: true, maxPayload: max })));
+    if (!wss) this.wssByMax.set(max, (wss = webSocketServer(max, this.config.limits.deferMessageEvents)));
     return wss;
   }
 

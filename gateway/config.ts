@@ -363,6 +363,18 @@ const Limits = z.strictObject({
       '16 kHz pcm16 is 2.56 MB of base64; nothing legitimate is larger. Twilio and Vonage streams have their own, ' +
       'far smaller cap (their messages are 20 ms of audio), applied before authentication.',
   ),
+  maxStartMessageBytes: z.number().int().min(1024).default(64 * 1024).describe(
+    'Largest text message a native WebSocket connection may send before its `start` is accepted (the only message ' +
+      'it may send then; a `start` is a few hundred bytes), enforced while the frame is read (close 1009): a client ' +
+      'that opens connections and sends multi-megabyte JSON never has it decoded and parsed on the event loop (a ' +
+      '2.5 MiB message held it 16–43 ms; the soak\'s late calls followed those stalls, bench/PROFILE.md). Raised to ' +
+      '`maxMessageBytes` once `start` is accepted. Set it to `maxMessageBytes` for the old behaviour.',
+  ),
+  deferMessageEvents: z.boolean().default(true).describe(
+    'Handle each WebSocket message in its own turn of the event loop (ws `allowSynchronousEvents: false`), so that ' +
+      'a connection whose socket delivers hundreds of small messages at once (a flood, up to `maxMessagesPerSecond` ' +
+      '× 5 before it is cut off) cannot hold the loop for all of them while other calls\' audio and timers wait.',
+  ),
   maxTelephonyMessageBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(64 * 1024).describe(
     'Largest message on the telephony platform streams (Twilio, Vonage, jambonz, FreeSWITCH, Asterisk, Exotel, Telnyx, Plivo): theirs are 20–200 ms of audio (a second of base64 μ-law is ~11 ' +
       'KB, of 16 kHz L16 32 KB) and small JSON. Enforced while a frame is read, so before Twilio\'s `start` ' +

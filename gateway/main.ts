@@ -7,6 +7,7 @@ import { applyHeapGrowth } from './ops/heapGrowth.js';
 import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
 import { installProcessGuard } from './ops/processGuard.js';
 import { ShutdownSignals } from './ops/shutdownSignals.js';
+import { recordStallsFromEnv } from './ops/stallRecorder.js';
 
 /** Exits once queued log lines are out, or after a short wait if stdout's reader is stalled. */
 async function exit(code: number): Promise<never> {
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
       void exit(1);
     },
   });
+  // Bench only (EARSHOT_STALL_LOG, the soak): the event loop's stalls and collections, timestamped.
+  recordStallsFromEnv('main');
   const s = signals;
   process.on('SIGTERM', () => s.receive('SIGTERM'));
   process.on('SIGINT', () => s.receive('SIGINT'));

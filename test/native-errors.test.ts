@@ -118,6 +118,10 @@ describe('bad input ends or is refused on that call only', () => {
     // message needs ~300 k of them; the loop stops as soon as the call is gone.
     const junk = JSON.stringify({ type: 'x'.repeat(60) });
     for (let i = 0; i < 1_000_000 && gw.calls.has('slow') && c.ws.readyState === WebSocket.OPEN; i++) {
+      // The gateway reads one message per event-loop turn (limits.deferMessageEvents) and pauses its socket when
+      // behind; this client, in the same process, must not pile up in its own send buffer what was not read yet,
+      // or the RSS below measures the client (it grew 450 MB) instead of what the gateway queues.
+      while (c.ws.bufferedAmount > 4 << 20 && gw.calls.has('slow')) await new Promise((r) => setTimeout(r, 2));
       c.ws.send(junk);
       if (i % 500 === 499) await new Promise((r) => setImmediate(r));
     }

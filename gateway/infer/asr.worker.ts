@@ -3,7 +3,8 @@
 // process); models with a dynamic batch dimension are decoded together once per event-loop turn. Audio is taken
 // (features) as it comes, decoding is scheduled (DecodeScheduler): a finished utterance first, streaming steps in
 // between, one at a time, so a final never waits behind the backlog of other streams.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { recordStallsFromEnv } from '../ops/stallRecorder.js';
 import { createEngine } from '../listen/asr/backends.js';
 import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
 import { checkFilesExist, encoderFile, onnxFiles } from '../listen/asr/modelConfig.js';
@@ -17,6 +18,8 @@ import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
 
 const data = workerData as AsrWorkerData;
+// Bench only (EARSHOT_STALL_LOG): this worker's long decodes and collections, timestamped for the soak.
+recordStallsFromEnv(`asr-${threadId}`, process.env, 10);
 const port = parentPort!;
 const post = (m: AsrReply) => port.postMessage(m);
 

@@ -4,7 +4,8 @@
 // allows (one run per frame depth) and answers with one message. Keeping this off the main thread leaves the
 // event loop to sockets and prompt pacing.
 import { readFileSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { recordStallsFromEnv } from '../ops/stallRecorder.js';
 import type { EchoConfig } from '../config.js';
 import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
@@ -34,6 +35,8 @@ const nearEndModel = nearEnd ? NearEndModel.load(nearEnd) : null;
 /** The interruption classifier (bargeIn.interruption), loaded once for the shard's calls. */
 const interruptionModel = interruption ? InterruptionModel.load(interruption) : null;
 const port = parentPort!;
+// Bench only (EARSHOT_STALL_LOG): this worker's long batches and collections, timestamped for the soak.
+recordStallsFromEnv(`listen-${threadId}`, process.env, 10);
 
 /** Silero in its own 8 kHz mode, scoring the wire-rate residual of calls with FLAG_NARROW_VAD (consent windows). */
 let narrowModel: VadModel | null = null;

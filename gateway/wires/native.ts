@@ -12,6 +12,7 @@ import { clip, closeReason, MAX_ERROR_MESSAGE } from '../ops/clientText.js';
 import type { Logger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import { messageBudget, RATE_LIMITED } from './shared/messageBudget.js';
+import { setMessageCap } from './shared/messageCap.js';
 import { failSlowConsumer } from './shared/slowConsumer.js';
 import { WriteGroup } from './shared/WriteGroup.js';
 
@@ -43,6 +44,9 @@ class NativeConnection implements CallSink {
     this.writes = new WriteGroup(req.socket);
     this.log = gw.log.child({ wire: 'native' });
     const budget = messageBudget(gw.config);
+    // Until its `start` is accepted a connection may send only that: a larger message is refused from its header.
+    const limits = gw.config.limits;
+    setMessageCap(ws, Math.min(limits.maxStartMessageBytes, limits.maxMessageBytes));
     ws.on('message', (data, isBinary) => {
       if (this.closed || this.overflowed) return;
       if (!budget.spend((data as Buffer).length, performance.now())) {
@@ -171,6 +175,8 @@ class NativeConnection implements CallSink {
       return;
     }
     clearTimeout(this.startTimer);
+    // A call's messages may be as large as a `play` with its audio inline.
+    setMessageCap(this.ws, this.gw.config.limits.maxMessageBytes);
     void this.gw.startCall(s, 'native', this, () => this.closed).then((call) => {
       if (call) this.call = call;
     });
