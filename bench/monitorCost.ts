@@ -214,7 +214,9 @@ console.log('  threads:');
 for (const [t, v] of [...byThread].sort((x, y) => y[1] - x[1]).slice(0, 16)) if (v) console.log(`    ${t.padEnd(44)} ${pct(v).padStart(6)} %`);
 console.log(`  ${Number(a.watch) ? 'watched views' : 'pages'}: frames min ${step.minFramesPlotted} (floor ${step.minFramesExpected}), events shown min ${step.minEventsShown}, idle ${step.idlePages}, update delay p50/p95/p99 ${step.updateDelayMs.p50}/${step.updateDelayMs.p95}/${step.updateDelayMs.p99} ms, updates/${Number(a.watch) ? 'view' : 'page'} ${Math.round(stats.reduce((x, p) => x + p.callUpdates, 0) / stats.length)}`);
 console.log(`  a page's renderer main thread (ms/s): ${JSON.stringify(step.renderMsPerS)}`);
-const perS = (k: string) => (stats.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, stats.length) / SECONDS).toFixed(1);
+// Per page: in watch mode only each page's first view carries the page's renderer figures.
+const withRender = stats.filter((p) => p.render && p.render.TaskDuration !== undefined);
+const perS = (k: string) => (withRender.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, withRender.length) / SECONDS).toFixed(1);
 console.log(`  a page's layouts / style recalculations a second: ${perS('LayoutCount')} / ${perS('RecalcStyleCount')}`);
 if (a.trace) {
   await pages.trace(a.trace, Number(a['trace-seconds']));

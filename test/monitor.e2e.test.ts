@@ -142,7 +142,7 @@ describe('live monitor /ui', () => {
       await wall.locator(`.card[data-call-id="${callId}"]`).waitFor({ timeout: 2000 });
     }
     expect(await wall.evaluate(() => (window as unknown as { earshotMonitor: { watched: () => { callId: string; ended: boolean }[] } }).earshotMonitor.watched().map((w) => w.callId))).toEqual(ids);
-    expect(await wall.locator('tr.call[data-call-id="watch-a"] button[data-action="watch"]').textContent()).toBe('Unwatch');
+    await wall.locator('tr.call[data-call-id="watch-a"] button[data-action="watch"]', { hasText: 'Unwatch' }).waitFor({ timeout: 1000 }); // the row says so (next frame)
 
     // All three barge in at once; each card shows its own call's barge-in within 1 s of that caller getting it.
     await Promise.all(calls.map(async ({ callId, c, caller, prompt }) => {
