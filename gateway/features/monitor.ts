@@ -1,6 +1,7 @@
 // The live monitor at /ui: one static page (gateway/monitor/index.html, no build step) behind the API token, fed by
 // a JSON snapshot, one server-sent event stream of the calls' rows (only the rows whose shown state changed, once a
-// second) and, for the one call the page has selected, a stream of that call's events and VAD frames. Its actions
+// second), for the one call the page has selected, a stream of that call's events and VAD frames, and for a page's
+// watch wall (several calls side by side) one stream carrying all its watched calls' events and frames. Its actions
 // (stop the prompt, hang up) are the control API's own commands. Rows are kept current from the calls' events
 // always (cheap: events are rare); they are serialised only for someone watching, and a watcher that does not read
 // is dropped.
