@@ -5,7 +5,7 @@
 // process type and thread, and the pages' own counters. Cheap enough to try a page change in a minute; the
 // bench's `--monitor` step is still what says whether budgets hold.
 //
-//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--seconds 40] [--warmup 8] [--nice 0] [--render-metrics on|off]
+//   npx tsx bench/monitorCost.ts [--calls 100] [--pages 10] [--watch N] [--seconds 40] [--warmup 8] [--nice 0] [--render-metrics on|off]
 //                                [--page FILE] [--trace FILE [--trace-seconds 8]]
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -24,6 +24,8 @@ const { values: a } = parseArgs({
   options: {
     calls: { type: 'string', default: '100' },
     pages: { type: 'string', default: '10' },
+    /** Each page's watch wall follows this many calls at once (0: each page its one selected call). */
+    watch: { type: 'string', default: '0' },
     seconds: { type: 'string', default: '40' },
     warmup: { type: 'string', default: '8' },
     nice: { type: 'string', default: '0' },
@@ -144,7 +146,7 @@ function startSlot(slot: number, j: number): void {
 for (let s = 0; s < CALLS; s++) setTimeout(() => startSlot(s, 0), (s * 3000) / CALLS);
 const frameTimer = setInterval(() => { for (const c of calls.values()) c.frame(); gen++; }, 32);
 
-const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, nice: Number(a.nice), renderMetrics: a['render-metrics'] !== 'off' });
+const pages = await MonitorPages.start({ base: `http://127.0.0.1:${port}`, token: null, pages: PAGES, watch: Number(a.watch), nice: Number(a.nice), renderMetrics: a['render-metrics'] !== 'off' });
 await new Promise((r) => setTimeout(r, Number(a.warmup) * 1000));
 
 /** CPU ticks of every thread under the driver, keyed by process type and thread name. */
@@ -192,7 +194,7 @@ const dt = (performance.now() - t0) / 1000;
 const after = threads(pages.pid);
 sampler.stop();
 const cpu = sampler.samples.filter((s) => s.cpuPercent > 0).map((s) => s.cpuPercent);
-const step = reduceMonitor(stats, SECONDS, Number(a.nice), { mean: cpu.reduce((x, y) => x + y, 0) / Math.max(1, cpu.length), p95: null, max: null });
+const step = reduceMonitor(stats, SECONDS, Number(a.nice), { mean: cpu.reduce((x, y) => x + y, 0) / Math.max(1, cpu.length), p95: null, max: null }, pages.watch);
 
 const byType = new Map<string, number>();
 const byThread = new Map<string, number>();
@@ -205,14 +207,16 @@ for (const [k, v] of after) {
   total += d;
 }
 const pct = (ticks: number) => ((ticks / dt)).toFixed(1); // 100 ticks a second = one core = 100 %
-console.log(`monitorCost: ${CALLS} calls, ${PAGES} pages, ${dt.toFixed(1)} s, nice ${a.nice}, load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+console.log(`monitorCost: ${CALLS} calls, ${PAGES} pages${Number(a.watch) ? ` each watching ${a.watch} calls` : ''}, ${dt.toFixed(1)} s, nice ${a.nice}, load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 console.log(`  driver + Chromium: ${pct(total)} % of a core (${(Number(pct(total)) / PAGES).toFixed(1)} % a page)`);
 for (const [t, v] of [...byType].sort((x, y) => y[1] - x[1])) console.log(`    ${t.padEnd(28)} ${pct(v).padStart(6)} %`);
 console.log('  threads:');
 for (const [t, v] of [...byThread].sort((x, y) => y[1] - x[1]).slice(0, 16)) if (v) console.log(`    ${t.padEnd(44)} ${pct(v).padStart(6)} %`);
-console.log(`  pages: frames min ${step.minFramesPlotted} (floor ${step.minFramesExpected}), events shown min ${step.minEventsShown}, idle ${step.idlePages}, update delay p50/p95/p99 ${step.updateDelayMs.p50}/${step.updateDelayMs.p95}/${step.updateDelayMs.p99} ms, updates/page ${Math.round(stats.reduce((x, p) => x + p.callUpdates, 0) / PAGES)}`);
+console.log(`  ${Number(a.watch) ? 'watched views' : 'pages'}: frames min ${step.minFramesPlotted} (floor ${step.minFramesExpected}), events shown min ${step.minEventsShown}, idle ${step.idlePages}, update delay p50/p95/p99 ${step.updateDelayMs.p50}/${step.updateDelayMs.p95}/${step.updateDelayMs.p99} ms, updates/${Number(a.watch) ? 'view' : 'page'} ${Math.round(stats.reduce((x, p) => x + p.callUpdates, 0) / stats.length)}`);
 console.log(`  a page's renderer main thread (ms/s): ${JSON.stringify(step.renderMsPerS)}`);
-const perS = (k: string) => (stats.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, stats.length) / SECONDS).toFixed(1);
+// Per page: in watch mode only each page's first view carries the page's renderer figures.
+const withRender = stats.filter((p) => p.render && p.render.TaskDuration !== undefined);
+const perS = (k: string) => (withRender.reduce((x, p) => x + (p.render?.[k] ?? 0), 0) / Math.max(1, withRender.length) / SECONDS).toFixed(1);
 console.log(`  a page's layouts / style recalculations a second: ${perS('LayoutCount')} / ${perS('RecalcStyleCount')}`);
 if (a.trace) {
   await pages.trace(a.trace, Number(a['trace-seconds']));

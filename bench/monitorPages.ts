@@ -27,7 +27,11 @@ const FRAMES_PER_SECOND = 1000 / 32;
 export const MIN_FRAME_SHARE = 0.5;
 
 export interface MonitorStep {
+  /** What was checked: pages (a page per call), or watched call views (slots of the pages' watch walls). */
   pages: number;
+  /** Pages open, and the calls each page's watch wall followed at once (0: each page its one selected call). */
+  pagesOpen: number;
+  watchPerPage: number;
   nice: number;
   /** Per page, over the step: frames plotted, timeline events shown, call-list updates received, calls watched. */
   perPage: { framesPlotted: number; eventsShown: number; callUpdates: number; callsWatched: number; visible: string }[];
@@ -35,7 +39,7 @@ export interface MonitorStep {
   minFramesPlotted: number;
   minFramesExpected: number;
   minEventsShown: number;
-  /** Pages that plotted fewer frames than the floor, or showed no event, or received no call update. */
+  /** Pages (or watched views) that plotted fewer frames than the floor, or showed no event, or received no call update. */
   idlePages: number;
   /** Gateway wall clock → the page's handler, of every call-list update the pages received (ms). */
   updateDelayMs: Summary;
@@ -50,11 +54,13 @@ export interface MonitorStep {
 }
 
 /** Reduces one step's page counters (pure, so it is tested without a browser). */
-export function reduceMonitor(pages: (PageStats & { visible: string })[], durationS: number, nice: number, cpuPercent: MonitorStep['cpuPercent']): MonitorStep {
+export function reduceMonitor(pages: (PageStats & { visible: string })[], durationS: number, nice: number, cpuPercent: MonitorStep['cpuPercent'], watch: { pagesOpen: number; watchPerPage: number } = { pagesOpen: pages.length, watchPerPage: 0 }): MonitorStep {
   const floor = Math.round(durationS * FRAMES_PER_SECOND * MIN_FRAME_SHARE);
   const perPage = pages.map(({ delaysMs: _d, render: _r, ...p }) => p);
   return {
     pages: pages.length,
+    pagesOpen: watch.pagesOpen,
+    watchPerPage: watch.watchPerPage,
     nice,
     perPage,
     minFramesPlotted: pages.length ? Math.min(...pages.map((p) => p.framesPlotted)) : 0,
@@ -74,7 +80,7 @@ function renderOf(pages: PageStats[], durationS: number): MonitorStep['renderMsP
   return { task: mean('TaskDuration'), script: mean('ScriptDuration'), layout: mean('LayoutDuration'), style: mean('RecalcStyleDuration') };
 }
 
-type Reply = { type: string; message?: string; pages?: (PageStats & { visible: string })[] };
+type Reply = { type: string; message?: string; pages?: (PageStats & { visible: string })[]; watchPerPage?: number; pagesOpen?: number };
 
 /** The forked driver process; `pid` is the root of the tree (driver + Chromium) whose CPU the bench samples. */
 export class MonitorPages {
@@ -128,9 +134,14 @@ export class MonitorPages {
     await this.ask({ type: 'trace', path, seconds }, 'traced', seconds * 1000 + 60_000);
   }
 
-  /** The step ended: what each page received since the mark. */
+  /** The step ended: what each page (or each watched view of a watch wall) received since the mark. */
   async collect(): Promise<(PageStats & { visible: string })[]> {
     return (await this.ask({ type: 'collect' }, 'collected')).pages ?? [];
+  }
+
+  /** How the pages watch: for reduceMonitor. */
+  get watch(): { pagesOpen: number; watchPerPage: number } {
+    return { pagesOpen: this.setup.pages, watchPerPage: this.setup.watch ?? 0 };
   }
 
   async stop(): Promise<void> {

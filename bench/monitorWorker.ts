@@ -20,6 +20,12 @@ export interface MonitorSetup {
   base: string;
   token: string | null;
   pages: number;
+  /**
+   * Calls each page watches at once on its watch wall (the page's own `earshotMonitor.follow(n)`: n slots kept on
+   * the newest live calls, a slot whose call ended taking the next one at once); 0 = each page follows one call
+   * in its selected view, clicked by the driver as below.
+   */
+  watch?: number;
   /** Run Chromium at this nice level (0 = as the gateway). */
   nice: number;
   /**
@@ -67,11 +73,28 @@ const follow = (k: number, n: number) => `(() => {
   setInterval(next, ${FOLLOW_MS});
 })()`;
 
-/** The page's own counters (window.earshotMonitorStats), copied out. */
+/** The page's own counters (window.earshotMonitorStats, and per watch-wall slot), copied out. */
 const READ = `(() => {
   const s = window.earshotMonitorStats;
-  return { ...s, delaysMs: [...s.delaysMs], visible: document.visibilityState };
+  const views = (s.views || []).map((v) => ({ ...v, delaysMs: [...v.delaysMs] }));
+  return { ...s, views, delaysMs: [...s.delaysMs], visible: document.visibilityState };
 })()`;
+type Read = PageStats & { visible: string; views?: PageStats[] };
+const ZERO: PageStats = { framesPlotted: 0, eventsShown: 0, callUpdates: 0, callsWatched: 0, delaysMs: [] };
+
+/** Counters since the mark; delays: those received since it (the page keeps its last few thousand). */
+function since(n: PageStats, b: PageStats, visible: string, render?: Record<string, number>, renderMark?: Record<string, number>) {
+  const newUpdates = n.callUpdates - b.callUpdates;
+  return {
+    framesPlotted: n.framesPlotted - b.framesPlotted,
+    eventsShown: n.eventsShown - b.eventsShown,
+    callUpdates: newUpdates,
+    callsWatched: n.callsWatched - b.callsWatched,
+    delaysMs: n.delaysMs.slice(Math.max(0, n.delaysMs.length - newUpdates)),
+    visible,
+    ...(render ? { render: Object.fromEntries(Object.entries(render).map(([k, v]) => [k, v - (renderMark?.[k] ?? 0)])) } : {}),
+  };
+}
 
 let browser: Browser | null = null;
 let pages: Page[] = [];
@@ -83,6 +106,7 @@ const RENDER_METRICS = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'Rec
 const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink', 'cc', 'viz', 'v8', 'gpu', 'renderer.scheduler', 'loading', 'benchmark'];
 let wrapperDir: string | null = null;
 let marks: PageStats[] = [];
+let watchPerPage = 0;
 
 async function start(s: MonitorSetup): Promise<void> {
   let executablePath = execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
@@ -117,13 +141,17 @@ async function start(s: MonitorSetup): Promise<void> {
     await cdp.send('Performance.enable');
     return cdp;
   }));
-  await Promise.all(pages.map((p, k) => p.evaluate(follow(k, s.pages))));
+  watchPerPage = s.watch ?? 0;
+  if (watchPerPage) {
+    const set = await Promise.all(pages.map((p) => p.evaluate(`window.earshotMonitor.follow(${watchPerPage})`)));
+    if (set.some((n) => n !== watchPerPage)) throw new Error(`a page follows ${set} calls, not ${watchPerPage}`);
+  } else await Promise.all(pages.map((p, k) => p.evaluate(follow(k, s.pages))));
   if (problems.length) throw new Error(`monitor page errors: ${problems.join('; ')}`);
 }
 
-async function readAll(): Promise<(PageStats & { visible: string })[]> {
+async function readAll(): Promise<Read[]> {
   return Promise.all(pages.map(async (p, i) => {
-    const stats = (await p.evaluate(READ)) as PageStats & { visible: string };
+    const stats = (await p.evaluate(READ)) as Read;
     if (!sessions[i]) return stats;
     const { metrics } = await sessions[i].send('Performance.getMetrics');
     const render: Record<string, number> = {};
@@ -151,21 +179,14 @@ process.on('message', async (m: { type: string; setup?: MonitorSetup; path?: str
       const now = await readAll();
       // What the first page looked like at the step's end (e.g. to check a change to the page's layout).
       if (process.env.BENCH_MONITOR_SCREENSHOT) await pages[0]?.screenshot({ path: process.env.BENCH_MONITOR_SCREENSHOT });
-      // Counters since the mark; delays: those received since it (each page keeps its last few thousand).
-      const pagesOut = now.map((n, i) => {
-        const b = marks[i] ?? { framesPlotted: 0, eventsShown: 0, callUpdates: 0, callsWatched: 0, delaysMs: [] };
-        const newUpdates = n.callUpdates - b.callUpdates;
-        return {
-          framesPlotted: n.framesPlotted - b.framesPlotted,
-          eventsShown: n.eventsShown - b.eventsShown,
-          callUpdates: newUpdates,
-          callsWatched: n.callsWatched - b.callsWatched,
-          delaysMs: n.delaysMs.slice(Math.max(0, n.delaysMs.length - newUpdates)),
-          visible: n.visible,
-          render: Object.fromEntries(Object.entries(n.render ?? {}).map(([k, v]) => [k, v - (b.render?.[k] ?? 0)])),
-        };
+      // A page per call: each page's counters. Watch walls: each slot's, as if it were a page (the same idle check
+      // per watched call); a page's renderer time goes with its first slot (renderMsPerS is then per page).
+      const pagesOut = now.flatMap((n, i) => {
+        const b = (marks[i] ?? ZERO) as Read;
+        if (!watchPerPage) return [since(n, b, n.visible, n.render, b.render)];
+        return Array.from({ length: watchPerPage }, (_, k) => since(n.views?.[k] ?? ZERO, b.views?.[k] ?? ZERO, n.visible, k === 0 ? n.render : undefined, b.render));
       });
-      process.send!({ type: 'collected', pages: pagesOut });
+      process.send!({ type: 'collected', pages: pagesOut, watchPerPage, pagesOpen: pages.length });
     } else if (m.type === 'trace') {
       // A Chromium trace of every process for a few seconds (bench/monitorCost.ts --trace): where the pages' CPU goes.
       await browser!.startTracing(undefined, { categories: TRACE_CATEGORIES });

@@ -41,6 +41,11 @@ export interface BenchOptions {
   monitor: number;
   /** Nice level of that Chromium (0 = the gateway's priority). */
   monitorNice: number;
+  /**
+   * Pages those calls are watched on: `monitor` (default) = a page per call, each following one call in its
+   * selected view; fewer = each page's watch wall follows monitor / pages calls at once.
+   */
+  monitorPages: number;
   help: boolean;
 }
 
@@ -73,6 +78,7 @@ export const BENCH_COMMAND = {
     'gen-workers': { type: 'string', value: 'N|auto', help: 'generator processes (default auto = one per 150 calls)' },
     monitor: { type: 'string', value: 'N', help: "open the gateway's live monitor (/ui) in headless Chromium on N running calls during every step (default 0 = none)" },
     'monitor-nice': { type: 'string', value: 'N', help: 'with --monitor: run that Chromium at nice N, 1–19 (default 0: the same priority as the gateway)' },
+    'monitor-pages': { type: 'string', value: 'P', help: "with --monitor N: watch the N calls on P pages, each page's watch wall following N/P calls at once (default N: a page per call, in its selected view)" },
   },
 } as const satisfies CommandSpec;
 
@@ -123,6 +129,12 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
   const cp = values['consent-prompt'];
   const prompts = values.prompts ?? 'library';
   if (values['monitor-nice'] !== undefined && !values.monitor) throw new Error('--monitor-nice needs --monitor N');
+  if (values['monitor-pages'] !== undefined && !values.monitor) throw new Error('--monitor-pages needs --monitor N');
+  const monitor = values.monitor !== undefined ? monitorPages(values.monitor) : 0;
+  const pagesArg = values['monitor-pages'] !== undefined ? Number(values['monitor-pages']) : monitor;
+  if (monitor && (!Number.isInteger(pagesArg) || pagesArg < 1 || pagesArg > monitor || monitor % pagesArg !== 0)) {
+    throw new Error(`--monitor-pages must divide --monitor ${monitor} (1–${monitor}), got "${values['monitor-pages']}"`);
+  }
   return {
     calls: values.calls ? positiveInt('calls', values.calls) : 20,
     durationS: values.duration ? positiveInt('duration', values.duration) : 30,
@@ -145,7 +157,8 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     seed: values.seed ? positiveInt('seed', values.seed) : 1,
     grpcPort: values['grpc-port'] ? positiveInt('grpc-port', values['grpc-port']) : null,
     audiosocketPort: values['audiosocket-port'] ? positiveInt('audiosocket-port', values['audiosocket-port']) : null,
-    monitor: values.monitor !== undefined ? monitorPages(values.monitor) : 0,
+    monitor,
+    monitorPages: monitor ? pagesArg : 0,
     monitorNice: values['monitor-nice'] !== undefined ? niceLevel(values['monitor-nice']) : 0,
     genWorkers: !values['gen-workers'] || values['gen-workers'] === 'auto' ? 'auto' : positiveInt('gen-workers', values['gen-workers']),
     help,

@@ -128,8 +128,9 @@ async function run(o: BenchOptions): Promise<number> {
   }
   if (o.monitor) {
     // Before the warm-up, so that the pages are as warm as the gateway when the step starts.
-    console.log(`bench: opening the live monitor on ${o.monitor} call(s) in headless Chromium${o.monitorNice ? ` at nice ${o.monitorNice}` : ''} …`);
-    monitor = await MonitorPages.start({ base: httpBase(url), token: o.token, pages: o.monitor, nice: o.monitorNice });
+    const watch = o.monitorPages < o.monitor ? o.monitor / o.monitorPages : 0;
+    console.log(`bench: opening the live monitor on ${o.monitor} call(s) in headless Chromium${watch ? `, ${o.monitorPages} page(s) each watching ${watch} calls at once` : ''}${o.monitorNice ? ` at nice ${o.monitorNice}` : ''} …`);
+    monitor = await MonitorPages.start({ base: httpBase(url), token: o.token, pages: o.monitorPages, watch, nice: o.monitorNice });
   }
   const monitorSampler = monitor ? new ProcSampler(monitor.pid) : null;
   monitorSampler?.start();
@@ -182,14 +183,14 @@ async function run(o: BenchOptions): Promise<number> {
     if (monitor && monitorSampler) {
       const win = monitorSampler.samples.filter((s) => s.wall > outcome.startedAt && s.wall <= outcome.endedAt);
       const c = summarize(win.map((s) => s.cpuPercent));
-      r.monitor = reduceMonitor(await monitor.collect(), o.durationS, o.monitorNice, { mean: c.mean, p95: c.p95, max: c.max });
+      r.monitor = reduceMonitor(await monitor.collect(), o.durationS, o.monitorNice, { mean: c.mean, p95: c.p95, max: c.max }, monitor.watch);
       // An idle page would make "with the monitor open" a claim about nothing: it breaks the step.
       if (r.monitor.idlePages > 0) {
         r.violations.push({ metric: 'monitorIdlePages', limit: 'max <= 0', actual: r.monitor.idlePages });
         r.withinBudget = false;
       }
       const mp = r.monitor;
-      console.log(`bench: monitor ${mp.pages} page(s): frames plotted min ${mp.minFramesPlotted} (floor ${mp.minFramesExpected}), events shown min ${mp.minEventsShown}, idle ${mp.idlePages}, update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms, Chromium+driver cpu ${mp.cpuPercent?.mean ?? '–'}%, a page's renderer main thread ${mp.renderMsPerS ? `${mp.renderMsPerS.task} ms/s (script ${mp.renderMsPerS.script}, layout ${mp.renderMsPerS.layout}, style ${mp.renderMsPerS.style})` : '–'}`);
+      console.log(`bench: monitor ${mp.pages} ${mp.watchPerPage ? `watched call view(s) on ${mp.pagesOpen} page(s)` : 'page(s)'}: frames plotted min ${mp.minFramesPlotted} (floor ${mp.minFramesExpected}), events shown min ${mp.minEventsShown}, idle ${mp.idlePages}, update delay p50/p95/p99 ${mp.updateDelayMs.p50}/${mp.updateDelayMs.p95}/${mp.updateDelayMs.p99} ms, Chromium+driver cpu ${mp.cpuPercent?.mean ?? '–'}%, a page's renderer main thread ${mp.renderMsPerS ? `${mp.renderMsPerS.task} ms/s (script ${mp.renderMsPerS.script}, layout ${mp.renderMsPerS.layout}, style ${mp.renderMsPerS.style})` : '–'}`);
     }
     // Other tenants on a shared machine show up here: read latencies against this.
     r.hostLoadAvg1m = Math.round(loadavg()[0] * 100) / 100;

@@ -17,6 +17,18 @@ describe('bench --monitor', () => {
     expect(() => parseOptions(['--monitor', '2', '--monitor-nice', '20'])).toThrow(/0–19/);
   });
 
+  it('watches the N calls on fewer pages only in equal shares (each page’s watch wall follows N/P calls)', () => {
+    expect(parseOptions(['--monitor', '10']).monitorPages).toBe(10);
+    expect(parseOptions(['--monitor', '10', '--monitor-pages', '1']).monitorPages).toBe(1);
+    expect(parseOptions(['--monitor', '10', '--monitor-pages', '2']).monitorPages).toBe(2);
+    expect(() => parseOptions(['--monitor', '10', '--monitor-pages', '3'])).toThrow(/must divide/);
+    expect(() => parseOptions(['--monitor', '10', '--monitor-pages', '11'])).toThrow(/must divide/);
+    expect(() => parseOptions(['--monitor-pages', '1'])).toThrow(/needs --monitor/);
+    const busy = page({ framesPlotted: 600, eventsShown: 40, callUpdates: 900, callsWatched: 4 });
+    // Views of one page's watch wall are checked one by one, as pages are.
+    expect(reduceMonitor([busy, page({ ...busy, framesPlotted: 10 })], 30, 0, null, { pagesOpen: 1, watchPerPage: 2 })).toMatchObject({ pages: 2, pagesOpen: 1, watchPerPage: 2, idlePages: 1 });
+  });
+
   it('counts a page as idle when it plotted under half of one streaming call’s frames, or showed no event', () => {
     const floor = Math.round(30 * (1000 / 32) * MIN_FRAME_SHARE); // 30 s step
     const busy = page({ framesPlotted: floor + 100, eventsShown: 40, callUpdates: 900, callsWatched: 4, delaysMs: [2, 3, 50] });

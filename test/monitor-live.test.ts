@@ -82,4 +82,45 @@ describe('monitor live view', () => {
     expect(JSON.parse(got[4][1]).event.type).toBe('call_summary');
     expect(call.taps.size).toBe(0); // the call stops handing out frames once nobody watches
   });
+
+  it('watches several calls over one stream: frames of all of them in one message, a call’s end closes only its view', async () => {
+    const a = new StandInCall('w1');
+    const b = new StandInCall('w2');
+    for (const c of [a, b]) {
+      calls.set(c.id, c);
+      monitor.callStarted(c as never);
+      c.emit({ type: 'prompt_started', promptId: 'greet', t: 10 });
+    }
+    const ac = new AbortController();
+    const res = await fetch(`${base}/ui/watch`, { signal: ac.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await until(/event: hello\n/);
+    const { watchId } = JSON.parse(/event: hello\ndata: (.*)\n/.exec(text)![1]);
+    for (const c of [a, b]) expect((await fetch(`${base}/ui/watch/${watchId}/calls/${c.id}`, { method: 'PUT' })).status).toBe(200);
+    expect(a.taps.size + b.taps.size).toBe(2);
+    for (let i = 1; i <= 5; i++) for (const c of [a, b]) for (const tap of c.taps) tap({ t: i * 32, prob: 0.5, echo: false, levelDb: -30 });
+    a.emit({ type: 'barge_in', promptId: 'greet', playedMs: 100, onsetT: 50, t: 170 } as unknown as CallEvent);
+    // One frames message (within 384 ms) with both calls' five frames.
+    await until(/event: frames\ndata: .*\n\n/);
+    const frames = JSON.parse(/event: frames\ndata: (.*)\n/.exec(text)![1]);
+    expect(Object.keys(frames).sort()).toEqual(['w1', 'w2']);
+    expect(frames.w1).toHaveLength(5);
+    expect(text).toMatch(/event: call\ndata: \{"callId":"w1","event":\{"type":"barge_in"/);
+    expect((text.match(/event: timeline\n/g) ?? []).length).toBe(2);
+    // w1 ends: its last frames, its summary and its end; w2's view goes on on the same stream.
+    for (const tap of a.taps) tap({ t: 192, prob: 0.1, echo: false, levelDb: -40 });
+    a.emit({ type: 'call_summary', reason: 'hangup', t: 200 } as unknown as CallEvent);
+    await until(/event: end\ndata: \{"callId":"w1"\}/);
+    expect(text).toMatch(/event: frames\ndata: \{"w1":\[\[192,/);
+    expect(a.taps.size).toBe(0);
+    expect(b.taps.size).toBe(1);
+    expect(await (await fetch(`${base}/ui/watch/${watchId}/calls/w2`, { method: 'DELETE' })).json()).toMatchObject({ watching: 0 });
+    expect(b.taps.size).toBe(0);
+    ac.abort();
+  });
 });

@@ -117,4 +117,74 @@ describe('live monitor /ui', () => {
     expect(await row.textContent()).toContain('ended (hangup)');
     expect((globalThis as { monitorProblems?: string[] }).monitorProblems).toEqual([]);
   }, 90_000);
+
+  it('watches three live calls at once on one page: each one’s barge-in on its card within 1 s, each one’s frames plotted, and a slot follows the next call', async () => {
+    // A second page, as a supervisor's watch wall: one list stream and one watch stream for all its calls.
+    const wall = await browser.newPage();
+    const problems: string[] = [];
+    wall.on('pageerror', (e) => problems.push(e.message));
+    wall.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    await wall.goto(`${http}/ui?token=${TOKEN}`);
+    await wall.waitForFunction(() => document.getElementById('status')?.textContent === 'live', undefined, { timeout: 10_000 });
+    const ids = ['watch-a', 'watch-b', 'watch-c'];
+    const files = ['bargein/s02_caller.wav', 'bargein/s03_caller.wav', 'bargein/s04_caller.wav'];
+    const calls = await Promise.all(ids.map(async (callId, i) => {
+      const label = scenario(files[i]);
+      const caller = wireAudio(label.file);
+      const prompt = wireAudio(label.promptFile!);
+      const c = new TestCall(wsUrl);
+      expect((await c.start({ callId, encoding: 'pcm16', sampleRate: caller.sampleRate })).type).toBe('ready');
+      return { callId, c, caller, prompt };
+    }));
+    // The operator clicks each row's Watch button; each call gets a card.
+    for (const { callId } of calls) {
+      await wall.locator(`tr.call[data-call-id="${callId}"] button[data-action="watch"]`).click({ timeout: 3000 });
+      await wall.locator(`.card[data-call-id="${callId}"]`).waitFor({ timeout: 2000 });
+    }
+    expect(await wall.evaluate(() => (window as unknown as { earshotMonitor: { watched: () => { callId: string; ended: boolean }[] } }).earshotMonitor.watched().map((w) => w.callId))).toEqual(ids);
+    await wall.locator('tr.call[data-call-id="watch-a"] button[data-action="watch"]', { hasText: 'Unwatch' }).waitFor({ timeout: 1000 }); // the row says so (next frame)
+
+    // All three barge in at once; each card shows its own call's barge-in within 1 s of that caller getting it.
+    await Promise.all(calls.map(async ({ callId, c, caller, prompt }) => {
+      c.send({ type: 'play', promptId: 'greeting', audio: b64('pcm16', prompt.samples), interruptible: true });
+      await c.firstFrame();
+      const bargeIn = c.waitFor('barge_in', 30_000).then(() => Date.now());
+      const streamed = c.stream(caller.samples, 'pcm16', caller.sampleRate, 1);
+      const callerSawAt = await bargeIn;
+      const item = wall.locator(`.card[data-call-id="${callId}"] li[data-type="barge_in"]`);
+      await item.waitFor({ timeout: 1000 });
+      const shownAt = Number(await item.getAttribute('data-at'));
+      expect(shownAt - callerSawAt, `${callId}: barge-in on its card after the caller got it, ms`).toBeLessThanOrEqual(1000);
+      await streamed;
+      // Each card's plot got its own call's frames (31 a second of streamed audio; the last batch within 384 ms).
+      const want = ((caller.samples.length / caller.sampleRate) * 1000 / 32) * 0.8;
+      await wall.waitForFunction(([id, n]) => Number(document.querySelector(`.card[data-call-id="${id}"] canvas`)?.getAttribute('data-frames')) > n, [callId, want] as const, { timeout: 2000 });
+    }));
+    const views = await wall.evaluate(() => (window as unknown as { earshotMonitorStats: { views: { framesPlotted: number; eventsShown: number; callUpdates: number }[] } }).earshotMonitorStats.views);
+    expect(views).toHaveLength(3);
+    for (const v of views) expect(v.framesPlotted > 0 && v.eventsShown > 0 && v.callUpdates > 0, JSON.stringify(v)).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await wall.screenshot({ path: `${ARTIFACTS}/monitor-watch.png`, fullPage: true });
+
+    // Following: three slots kept filled. A call that ends shows its end and says so; its slot takes the next live call.
+    await wall.evaluate(() => {
+      const w = window as unknown as { watchEnded: Promise<unknown>; earshotMonitor: { follow: (n: number) => number } };
+      w.watchEnded = new Promise((r) => window.addEventListener('earshot:watch-ended', (e) => r((e as CustomEvent).detail.callId), { once: true }));
+      w.earshotMonitor.follow(3);
+    });
+    const next = new TestCall(wsUrl);
+    expect((await next.start({ callId: 'watch-d', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
+    await wall.locator('tr.call[data-call-id="watch-d"]').waitFor({ timeout: 2000 }); // listed (rows come once a second)
+    const a = calls[0];
+    await a.c.hangup();
+    expect(await wall.evaluate(() => (window as unknown as { watchEnded: Promise<unknown> }).watchEnded)).toBe('watch-a');
+    await wall.locator('.card[data-call-id="watch-d"]').waitFor({ timeout: 2000 });
+    expect(await wall.locator('.card').count()).toBe(3);
+    for (const { c } of calls.slice(1)) await c.hangup();
+    await next.hangup();
+    await wall.waitForFunction(() => document.querySelectorAll('.card.ended').length === 3, undefined, { timeout: 3000 });
+    expect(await wall.locator('.card[data-call-id="watch-b"] li[data-type="call_summary"]').count()).toBe(1);
+    expect(problems).toEqual([]);
+    await wall.close();
+  }, 90_000);
 });

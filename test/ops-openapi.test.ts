@@ -101,6 +101,21 @@ async function touchStream(path: string, template: string): Promise<void> {
   exercised.add(`get ${template}`);
 }
 
+/** Opens the monitor's watch stream and reads its `hello` (the id its calls are added under). */
+async function openWatch(): Promise<{ watchId: string; close: () => void }> {
+  const ac = new AbortController();
+  const res = await fetch(`${http}/ui/watch`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  expect(doc.paths['/ui/watch'].get.responses['200'].content!['text/event-stream']).toBeDefined();
+  exercised.add('get /ui/watch');
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!/event: hello\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  const { watchId } = JSON.parse(/event: hello\ndata: (.*)\n/.exec(text)![1]);
+  return { watchId, close: () => ac.abort() };
+}
+
 const firstStreamEvent = async (path: string) => (await openEventStream(path, '/v1/calls/{callId}/events', 'CallEvent')).first;
 
 beforeAll(async () => {
@@ -180,6 +195,14 @@ describe('every documented operation answers as documented', () => {
     const c = new TestCall(url, { authorization: `Bearer ${TOKEN}` });
     expect((await c.start({ callId: 'api-call', encoding: 'pcm16', sampleRate: 16000 })).type).toBe('ready');
     expect((await call('GET', '/v1/calls')).body.calls.map((x: { callId: string }) => x.callId)).toContain('api-call');
+    // The monitor's watch wall on the live call: added (twice: idempotent), taken off; an unknown call or stream is 404.
+    const wall = await openWatch();
+    expect((await call('PUT', `/ui/watch/${wall.watchId}/calls/api-call`)).body).toEqual({ watchId: wall.watchId, callId: 'api-call', watching: 1 });
+    expect((await call('PUT', `/ui/watch/${wall.watchId}/calls/api-call`)).body.watching).toBe(1);
+    expect((await call('PUT', `/ui/watch/${wall.watchId}/calls/nobody`)).status).toBe(404);
+    expect((await call('DELETE', `/ui/watch/${wall.watchId}/calls/api-call`)).body.watching).toBe(0);
+    expect((await call('DELETE', '/ui/watch/nope/calls/api-call')).status).toBe(404);
+    wall.close();
     expect((await firstStreamEvent('/v1/calls/api-call/events')).type).toBe('ready');
     expect(await everyCall.first).toMatchObject({ callId: 'api-call', event: { type: 'ready', callId: 'api-call' } });
     expect((await call('GET', '/v1/calls/nobody/events?wait=soon')).status).toBe(400);
