@@ -2,15 +2,15 @@
 // the package is archived upstream, so everything else depends on these two functions and we can swap the
 // implementation (plain child_process, another wrapper) without touching callers.
 //
-// ffmpeg is never started from the event loop that carries the calls: fork() copies the page tables of the whole
-// process, and in the soak one spawn from a gateway at ~600 MB held its event loop for 100–240 ms (every prompt
-// upload, an attacker's too). From the main thread, decodes run in a worker thread (decode.worker.ts), whose own
-// thread pays for the fork; an upload's ffmpeg runs niced, so it takes CPU only from what the calls leave.
+// ffmpeg is never started from the gateway's own process: fork() copies the page tables of the whole process, and
+// in the soak one spawn from a gateway at ~600 MB held its event loop for 100–240 ms (every prompt upload, an
+// attacker's too); from a worker thread it still stalled every thread (branch soak7). Decodes run in a small helper
+// process (decode.process.ts, OffProcess) that forks ffmpeg itself; an upload's ffmpeg runs niced, so it takes CPU
+// only from what the calls leave.
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { isMainThread } from 'node:worker_threads';
 import ffmpeg from 'fluent-ffmpeg';
-import { OffThread } from '../infer/OffThread.js';
+import { OffProcess } from '../infer/OffProcess.js';
 
 export interface ImportedRecording {
   pcm16k: Int16Array;
@@ -69,13 +69,13 @@ export class PromptImportError extends Error {
 /** Any format ffmpeg reads (WAV, MP3, OGG, …) → mono signed 16-bit PCM at `rate`, resampled by ffmpeg. */
 export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   if (!existsSync(path)) return Promise.reject(new PromptImportError(path, `audio file ${path} does not exist`));
-  return isMainThread ? decoder.call({ path, rate, opts }) : decodeInThisThread(path, rate, opts);
+  return decoder.call({ path, rate, opts });
 }
 
 /** Niceness of an upload's ffmpeg: below the gateway's own threads, so a flood of uploads cannot starve calls. */
 const UNTRUSTED_NICENESS = 10;
 
-/** decodeToPcm on the calling thread (the decode worker's). */
+/** decodeToPcm here: in the decode helper process, which forks ffmpeg. */
 export function decodeInThisThread(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   return new Promise((resolveP, rejectP) => {
     const chunks: Buffer[] = [];
@@ -108,9 +108,9 @@ export function decodeInThisThread(path: string, rate: number, opts: DecodeOptio
   });
 }
 
-/** The main thread's decodes, in the decode worker. */
-const decoder = new OffThread<{ path: string; rate: number; opts: DecodeOptions }, Int16Array>(
-  new URL('./decode.worker.ts', import.meta.url),
+/** The gateway's decodes, in the decode helper process. */
+const decoder = new OffProcess<{ path: string; rate: number; opts: DecodeOptions }, Int16Array>(
+  new URL('./decode.process.ts', import.meta.url),
   (req, message, timedOut) => new PromptImportError(req.path, message, timedOut === true),
 );
 
