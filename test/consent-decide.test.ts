@@ -99,6 +99,36 @@ describe('safety rules on a grant', () => {
     expect(decideConsent(heard('谁', { speechMs: 32 }), ctx, listen)?.decision).toBe('unclear');
   });
 
+  it('holds an utterance the VAD ended inside a syllable (unplacedHold: unfinished), whatever its length', () => {
+    const listen = { ...RULES, minGrantSpeechMs: 96, fragmentGrants: 'listen' as const, fragmentUnplaced: 'listen' as const };
+    // 没问题 with a pause inside it at 8 kHz: the VAD ends speech after 没问 and the first hearing is "m éi w èn t".
+    const cut: Hypothesis = { text: 'm éi w èn t', tokens: ['m', 'éi', 'w', 'èn', 't'], tokenMs: [-80, -40, 320, 400, 480], leadMs: -80 };
+    const first: Heard = { main: 'recogniser', hypotheses: [cut], speechMs: 160 };
+    // `fragment` (the old behaviour): 160 ms is no fragment, so the window ends unclear on it.
+    expect(decideConsent(first, ctx, { ...listen, unplacedHold: 'fragment' })?.provisional).toBeUndefined();
+    expect(decideConsent(first, ctx, { ...listen, unplacedHold: 'unfinished' })).toMatchObject({ decision: 'unclear', provisional: true });
+    // Its syllables all finished: `unfinished` does not hold it, `any` does.
+    const whole: Heard = { main: 'recogniser', hypotheses: [hyp('没问')], speechMs: 160 };
+    expect(decideConsent(whole, ctx, { ...listen, unplacedHold: 'unfinished' })?.provisional).toBeUndefined();
+    expect(decideConsent(whole, ctx, { ...listen, unplacedHold: 'any' })).toMatchObject({ decision: 'unclear', provisional: true });
+    // Only unplaced words are held: a refusal, question or a cut-off yes still decide at once.
+    expect(decideConsent(heard('不', { speechMs: 160 }), ctx, { ...listen, unplacedHold: 'any' })).toMatchObject({ decision: 'refused' });
+    const cutYes: Hypothesis = { text: 'k ě y ǐ m', tokens: ['k', 'ě', 'y', 'ǐ', 'm'], tokenMs: [40, 120, 200, 280, 360], leadMs: 40 };
+    expect(decideConsent({ main: 'recogniser', hypotheses: [cutYes], speechMs: 400 }, ctx, { ...listen, unplacedHold: 'unfinished' })).toMatchObject({ decision: 'unclear', cue: 'consent' });
+    // Not without fragmentUnplaced: listen.
+    expect(decideConsent(first, ctx, { ...RULES, unplacedHold: 'any' })?.provisional).toBeUndefined();
+  });
+
+  it('counts the held speech into the unheard lead of the utterance after it', () => {
+    // The hearing after the held part heard 没问题 from 400 ms before its own onset (its pre-roll).
+    const next: Hypothesis = hyp('没问题', -400, 80);
+    expect(decideConsent({ main: 'recogniser', hypotheses: [next], speechMs: 384, heldOnsetMs: 544 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+    // Held speech the hearing after it did not reach back to (lead 1000 − 400 = 600 ms > 400): what was said first is
+    // unknown, so the yes after it is not explicit.
+    expect(decideConsent({ main: 'recogniser', hypotheses: [hyp('好', 40)], speechMs: 300, heldOnsetMs: 1000 }, ctx, RULES)).toMatchObject({ decision: 'unclear' });
+    expect(decideConsent({ main: 'recogniser', hypotheses: [hyp('好', 40)], speechMs: 300 }, ctx, RULES)).toMatchObject({ decision: 'granted' });
+  });
+
   it('does not grant when a token of the yes was hardly supported by the audio (unboosted log-probability)', () => {
     const rules = { ...RULES, minGrantLogProb: -2 };
     const weak: Hypothesis = { ...hyp('好'), logProbs: [-2.6, -0.3] };

@@ -104,6 +104,25 @@ describe('replays at moved cuts', () => {
     expect(ds[0]).toMatchObject({ decision: 'granted' });
   });
 
+  it('holds an utterance cut inside a syllable and lets the next decide, its lead counted from the held onset (#hold=)', () => {
+    const yes = { ...item, expected: 'granted' } as unknown as ConsentItem;
+    // 没问题 with a pause inside: 没问 t (160 ms of speech), then the rest, heard whole from its pre-roll.
+    const split = (secondTimes: number[]): Replays => new Map([['v', new Map([['natural/x.wav|8k|0|0:0', {
+      variant: 'v', file: 'natural/x.wav', rate: '8k', phase: 0, labelOnsetT: 630, labelEndT: 1555, endSilenceMs: 160, preRollMs: 400, tailMs: 480,
+      utterances: [
+        { onsetT: 672, endedT: 992, flushMs: 5, hyp: { tokens: ['m', 'éi', 'w', 'èn', 't'], timesMs: [-80, -40, 320, 400, 480] } },
+        { onsetT: 1216, endedT: 1760, flushMs: 5, hyp: { tokens: ['m', 'éi', 'w', 'èn', 't', 'í'], timesMs: secondTimes } },
+      ],
+    } satisfies ReplayLine]])]]);
+    const heardFromStart = split([-400, -360, -240, -200, 0, 120]);
+    const decide = (r: Replays, hold: string) => replayDecisions([yes], r, parseArrangement(`v#hold=${hold}`, DEFAULT_RULES), [0], undefined, ['8k'])[0]!;
+    expect(decide(heardFromStart, 'fragment')).toMatchObject({ decision: 'unclear', transcript: 'm éi w èn t' });
+    expect(decide(heardFromStart, 'unfinished')).toMatchObject({ decision: 'granted', transcript: 'm éi w èn t í' });
+    // A second hearing whose first token lies 544 − 40 = 504 ms after the held onset did not hear the held words.
+    expect(decide(split([-40, 0, 40, 80, 120, 160]), 'unfinished')).toMatchObject({ decision: 'unclear' });
+    expect(() => parseArrangement('v#hold=sometimes', DEFAULT_RULES)).toThrow(/rule override/);
+  });
+
   it('reads corroboration and fragment rules from a candidate name', () => {
     const a = parseArrangement('hot2r3x+greedy#co=syllable:speech=96:frag=listen', DEFAULT_RULES);
     expect(a.rules).toMatchObject({ corroborate: 'syllable', minGrantSpeechMs: 96, fragmentGrants: 'listen' });

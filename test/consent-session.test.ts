@@ -125,7 +125,7 @@ describe('one answer', () => {
 
   it('lets the utterance after a provisional fragment decide (the rest of the word the VAD split off)', () => {
     const judged: string[] = [];
-    const { s, stream, decided, advance } = setup({
+    const { s, stream, decided, advance, judged: heard } = setup({
       judge: (h) => (judged.push(h.hypotheses[0]!.text), h.hypotheses[0]!.text === 'sh' ? { ...verdict('unclear', 'none', 'sh'), provisional: true } : verdict('granted', 'consent', 'sh ì')),
     });
     s.expect('p', 8000);
@@ -141,6 +141,8 @@ describe('one answer', () => {
     s.speech({ type: 'speech_ended', t: 1500, startT: 700 });
     stream.emit({ text: 'sh ì' });
     expect(judged).toEqual(['sh', 'sh ì']);
+    // The answer began at the held fragment's onset: the judge measures the unheard lead from there (decide.ts).
+    expect(heard.map((h) => h.heldOnsetMs)).toEqual([undefined, 200]);
     expect(decided).toEqual([expect.objectContaining({ decision: 'granted' })]);
     advance(2000);
     expect(decided).toHaveLength(1);

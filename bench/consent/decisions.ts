@@ -37,6 +37,7 @@ export const DEFAULT_RULES: DecisionRules & { endSilenceMs: number } = {
   minGrantSpeechMs: SHIPPED.minGrantSpeechMs,
   fragmentGrants: SHIPPED.fragmentGrants,
   fragmentUnplaced: SHIPPED.fragmentUnplaced,
+  unplacedHold: SHIPPED.unplacedHold,
   minGrantLogProb: SHIPPED.minGrantLogProb,
   endSilenceMs: SHIPPED.endSilenceMs,
 };
@@ -72,6 +73,10 @@ export function withRules(rules: Arrangement['rules'], overrides: string): Arran
     const key = RULE_KEYS[k!];
     if (k === 'frag' && (v === 'unclear' || v === 'listen')) {
       out.fragmentGrants = v;
+      continue;
+    }
+    if (k === 'hold' && (v === 'fragment' || v === 'unfinished' || v === 'any')) {
+      out.unplacedHold = v;
       continue;
     }
     if (k === 'fragnone' && (v === 'unclear' || v === 'listen')) {
@@ -160,7 +165,7 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
         let decided: Decided = { item, rate, phase, cut, decision: 'none', transcript: '', reason: 'no decision before the eval stopped', confidence: 0, latencyMs: null, features: null };
         // As ConsentSession: utterance after utterance until one decides; a provisional decision (a fragment nobody
         // could place) stands only if the next utterance has not begun within FRAGMENT_HOLD_MS of it.
-        let held: { v: NonNullable<ReturnType<typeof decideConsent>>; heard: Heard; at: number } | null = null;
+        let held: { v: NonNullable<ReturnType<typeof decideConsent>>; heard: Heard; at: number; onsetT: number } | null = null;
         const decide = (v: NonNullable<ReturnType<typeof decideConsent>>, heard: Heard, at: number) => {
           // A moved cut (replay.ts --cuts) tests what is decided, not when: only the VAD's own cut has a decision time.
           const latencyMs = cut === '0:0' ? Math.round(at - main.labelEndT) : null;
@@ -174,6 +179,7 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
             hypotheses: [main, ...(a.lazy ? [] : others)].map((l) => toHypothesis(l.utterances[u]!.hyp)),
             // A moved cut's end (replay.ts --cuts) moves where the audio stops, not how long the callee spoke.
             speechMs: mu.endedT - Number(cut.split(':')[1]) - (main.endSilenceMs ?? a.rules.endSilenceMs) - mu.onsetT,
+            ...(held ? { heldOnsetMs: mu.onsetT - held.onsetT } : {}),
           };
           let flush = mu.flushMs + (a.lazy ? 0 : others.reduce((n, l) => n + l.utterances[u]!.flushMs, 0));
           if (spotter) {
@@ -192,7 +198,8 @@ export function replayDecisions(items: ConsentItem[], replays: Replays, both: Ar
           if (!v) continue;
           const at = mu.endedT + flush;
           if (v.provisional) {
-            held = { v, heard, at };
+            const onsetT: number = heard.heldOnsetMs === undefined ? mu.onsetT : mu.onsetT - heard.heldOnsetMs;
+            held = { v, heard, at, onsetT };
             continue;
           }
           held = null;

@@ -100,6 +100,7 @@ export class ConsentFeature implements Plugin {
       minGrantSpeechMs: cfg.consent.minGrantSpeechMs,
       fragmentGrants: cfg.consent.fragmentGrants,
       fragmentUnplaced: cfg.consent.fragmentUnplaced,
+      unplacedHold: cfg.consent.unplacedHold,
       minGrantLogProb: cfg.consent.minGrantLogProb,
       // The shifted decode's yes counts only where the first placed nothing (a second hearing's, consent.rehear, always may).
       grantFromAlternative: cfg.consent.secondOpinion === 'shifted',

@@ -94,7 +94,7 @@ export class ConsentSession implements CallListener {
   private speechOnsetT = 0;
   private closed = false;
   /** A provisional decision (a fragment nobody could place) and when it stands if no more speech has come. */
-  private held: { d: ConsentDecisionEvent; atT: number } | null = null;
+  private held: { d: ConsentDecisionEvent; atT: number; onsetT: number } | null = null;
   /** Audio accepted by the recogniser stream so far, ms. */
   private streamMs = 0;
 
@@ -208,12 +208,14 @@ export class ConsentSession implements CallListener {
       this.utt = { ...utt, onsetStreamMs: utt.later[0]!, later: utt.later.slice(1), first: heard };
       return;
     }
+    // After held speech the answer began at the held onset: a grant must have heard from there (decide.ts).
+    if (this.held) heard = { ...heard, heldOnsetMs: utt.startT - this.held.onsetT };
     const v = this.d.judge(heard);
     if (!utt.first && (!v || v.cue === 'none' || v.cue === 'empty') && this.rehear(utt, heard)) return;
     if (v?.provisional) {
       // Speech may follow at once (the rest of a word the VAD split): that decides. Only if the callee says nothing
       // more within FRAGMENT_HOLD_MS does the fragment's own `unclear` stand, rather than the whole window's wait.
-      this.held = { d: this.decision(utt, v, v.transcript), atT: this.d.now() + FRAGMENT_HOLD_MS };
+      this.held = { d: this.decision(utt, v, v.transcript), atT: this.d.now() + FRAGMENT_HOLD_MS, onsetT: this.held?.onsetT ?? utt.startT };
     } else if (v) {
       this.finishWindow(this.decision(utt, v, v.transcript));
       return;

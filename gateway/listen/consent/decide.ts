@@ -47,6 +47,12 @@ export interface Heard {
   spotted?: SpottedKeyword[];
   /** VAD onset to end of speech, ms. */
   speechMs: number;
+  /**
+   * Set when this utterance follows held speech (a provisional decision it supersedes): ms from the held utterance's
+   * VAD onset to this one's. The answer began there, so a grant's unheard lead is measured from there — the words
+   * of the held part must be in this hearing (its pre-roll), not merely before it.
+   */
+  heldOnsetMs?: number;
 }
 
 export interface DecisionRules {
@@ -94,6 +100,13 @@ export interface DecisionRules {
    * when the callee says nothing more. Refusals, questions and hesitations from a fragment still decide.
    */
   fragmentUnplaced?: 'unclear' | 'listen';
+  /**
+   * Which unplaced utterances `fragmentUnplaced: listen` holds (no hearing placed a lexicon phrase): `fragment`
+   * (default), those shorter than `minGrantSpeechMs`; `unfinished`, also any whose transcript ends in an initial
+   * without its final (the VAD ended the utterance inside a syllable: 没问 t | 题); `any`, every one (a pause inside an
+   * answer: 没 | 问题). What follows within the hold decides, its lead measured from the held onset (Heard.heldOnsetMs).
+   */
+  unplacedHold?: 'fragment' | 'unfinished' | 'any';
   /**
    * A `granted` whose hypothesis holds a token the model itself gave a log-probability below this (without any
    * hotword boost: what the audio, not the bias, says) is `unclear`. Default -Infinity (off).
@@ -188,6 +201,15 @@ function uncorroboratedBy(mode: NonNullable<DecisionRules['corroborate']>, grant
   return undefined;
 }
 
+/** Whether an utterance nobody placed is held for what follows (DecisionRules.unplacedHold). */
+function holdsUnplaced(heard: Heard, primary: Hypothesis, tokenType: TokenType, rules: DecisionRules): boolean {
+  if (heard.speechMs < (rules.minGrantSpeechMs ?? 0)) return true;
+  const hold = rules.unplacedHold ?? 'fragment';
+  if (hold === 'any') return true;
+  const last = primary.tokens?.[primary.tokens.length - 1];
+  return hold === 'unfinished' && tokenType === 'pinyin-initial-final' && last !== undefined && INITIAL_SET.has(last);
+}
+
 /**
  * The decision for one finished utterance, or null when nothing was heard in speech too short to be an answer (the
  * window keeps listening).
@@ -255,7 +277,7 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
       : undefined;
     if (!alt) {
       const v = done(own.result, own);
-      if (rules.fragmentUnplaced === 'listen' && own.result.cue === 'none' && heard.speechMs < (rules.minGrantSpeechMs ?? 0)) v.provisional = true;
+      if (rules.fragmentUnplaced === 'listen' && own.result.cue === 'none' && holdsUnplaced(heard, primary, ctx.tokenType, rules)) v.provisional = true;
       return v;
     }
     granter = alt;
@@ -276,7 +298,7 @@ export function decideConsent(heard: Heard, ctx: DecideContext, rules: DecisionR
     return done({ ...c, decision: 'unclear', cue: doubt.result.cue, reason: `${c.reason}; the ${doubt.source} heard "${doubt.text}" (${doubt.result.reason})` }, granter);
   }
   if (heard.main === 'recogniser') {
-    const lead = granterHyp.leadMs;
+    const lead = granterHyp.leadMs === null ? null : granterHyp.leadMs + (heard.heldOnsetMs ?? 0);
     if (lead !== null && lead > rules.maxUnheardLeadMs) {
       // Speech before the first recognised token was not understood (你 of 你是谁 lost, leaving 是): it may hold a
       // negation or a question, so the yes is not explicit.
