@@ -21,6 +21,7 @@ import { loadConfig, type Config } from '../../gateway/config.js';
 import { PROJECT_ROOT } from '../../gateway/models.js';
 import { BargeInPolicy } from '../../gateway/listen/BargeInPolicy.js';
 import { InterruptionFeatures, interruptionFeatureNames, N_INTERRUPTION_FEATURES } from '../../gateway/listen/nearEnd/InterruptionFeatures.js';
+import { trainNet, type TrainOptions } from './mlp.js';
 import { InterruptionModel, onVadScale, type InterruptionWeights } from '../../gateway/listen/nearEnd/InterruptionModel.js';
 import { N_BANDS } from '../../gateway/listen/nearEnd/BandEnergies.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
@@ -61,154 +62,17 @@ export function interruptionLabel(l: ScenarioLabel, tEnd: number): number {
   return 0;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface TrainOptions {
-  hidden: number;
-  epochs: number;
-  lr: number;
-  seed: number;
-  l2: number;
-  /** Stop after this many epochs without a better validation loss. */
-  patience: number;
-}
-
-/** A trained network and the epoch early stopping kept. */
+/** A trained interruption network and the epoch early stopping kept. */
 export interface Trained {
   w: InterruptionWeights;
   bestEpoch: number;
   valLoss: number;
 }
 
-/**
- * Adam on class-balanced cross-entropy; `val` (rows of X) picks the epoch kept (all of `epochs` when empty).
- */
-export function trainNet(X: Float32Array, y: Uint8Array, trainRows: Int32Array, valRows: Int32Array, o: TrainOptions): Trained {
-  const H = o.hidden;
-  const n = trainRows.length;
-  const mean = new Float64Array(D);
-  const scale = new Float64Array(D);
-  for (const i of trainRows) for (let f = 0; f < D; f++) mean[f] += X[i * D + f] / n;
-  for (const i of trainRows) for (let f = 0; f < D; f++) scale[f] += (X[i * D + f] - mean[f]) ** 2 / n;
-  for (let f = 0; f < D; f++) scale[f] = Math.sqrt(scale[f]) > 1e-6 ? Math.sqrt(scale[f]) : 1;
-  const z = new Float64Array(D);
-  const norm = (i: number) => {
-    for (let f = 0; f < D; f++) z[f] = (X[i * D + f] - mean[f]) / scale[f];
-    return z;
-  };
-  let pos = 0;
-  for (const i of trainRows) pos += y[i];
-  const wPos = n / (2 * Math.max(1, pos));
-  const wNeg = n / (2 * Math.max(1, n - pos));
-  const r = rng(o.seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const P = H * D + H + H + 1;
-  const th = new Float64Array(P);
-  for (let k = 0; k < H * D; k++) th[k] = gauss() / Math.sqrt(D);
-  for (let k = 0; k < H; k++) th[H * D + H + k] = gauss() / Math.sqrt(H);
-  const m = new Float64Array(P);
-  const v = new Float64Array(P);
-  const g = new Float64Array(P);
-  const h = new Float64Array(H);
-  const order = Int32Array.from(trainRows);
-  const B = 512;
-  let step = 0;
-  const forward = (x: Float64Array) => {
-    let out = th[P - 1];
-    for (let j = 0; j < H; j++) {
-      let a = th[H * D + j];
-      const row = j * D;
-      for (let f = 0; f < D; f++) a += th[row + f] * x[f];
-      h[j] = Math.tanh(a);
-      out += th[H * D + H + j] * h[j];
-    }
-    return 1 / (1 + Math.exp(-out));
-  };
-  const valLoss = () => {
-    let l = 0;
-    let ws = 0;
-    for (const i of valRows) {
-      const p = Math.min(1 - 1e-7, Math.max(1e-7, forward(norm(i))));
-      const w = y[i] ? wPos : wNeg;
-      l += -w * (y[i] ? Math.log(p) : Math.log(1 - p));
-      ws += w;
-    }
-    return l / (ws || 1);
-  };
-  let best = { loss: Infinity, epoch: 0, th: th.slice() };
-  for (let ep = 1; ep <= o.epochs; ep++) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    for (let s = 0; s < n; s += B) {
-      g.fill(0);
-      const end = Math.min(n, s + B);
-      let wsum = 0;
-      for (let q = s; q < end; q++) {
-        const i = order[q];
-        const x = norm(i);
-        const p = forward(x);
-        const w = y[i] ? wPos : wNeg;
-        wsum += w;
-        const dz = w * (p - y[i]);
-        g[P - 1] += dz;
-        for (let j = 0; j < H; j++) {
-          g[H * D + H + j] += dz * h[j];
-          const da = dz * th[H * D + H + j] * (1 - h[j] * h[j]);
-          if (da === 0) continue;
-          g[H * D + j] += da;
-          const row = j * D;
-          for (let f = 0; f < D; f++) g[row + f] += da * x[f];
-        }
-      }
-      step++;
-      const c1 = 1 - 0.9 ** step;
-      const c2 = 1 - 0.999 ** step;
-      for (let k = 0; k < P; k++) {
-        const gk = g[k] / wsum + (k < H * D ? o.l2 * th[k] : 0);
-        m[k] = 0.9 * m[k] + 0.1 * gk;
-        v[k] = 0.999 * v[k] + 0.001 * gk * gk;
-        th[k] -= (o.lr * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + 1e-8);
-      }
-    }
-    if (!valRows.length) {
-      best = { loss: NaN, epoch: ep, th: th.slice() };
-      continue;
-    }
-    const l = valLoss();
-    process.stderr.write(`  epoch ${ep}: val loss ${l.toFixed(4)}\n`);
-    if (l < best.loss) best = { loss: l, epoch: ep, th: th.slice() };
-    else if (ep - best.epoch >= o.patience) break;
-  }
-  const t = best.th;
-  const round = (x: number) => Math.round(x * 1e5) / 1e5;
-  return {
-    bestEpoch: best.epoch,
-    valLoss: best.loss,
-    w: {
-      kind: 'interruption',
-      features: interruptionFeatureNames(),
-      mean: Array.from(mean, round),
-      scale: Array.from(scale, round),
-      w1: Array.from(t.subarray(0, H * D), round),
-      b1: Array.from(t.subarray(H * D, H * D + H), round),
-      w2: Array.from(t.subarray(H * D + H, H * D + 2 * H), round),
-      b2: round(t[P - 1]),
-    },
-  };
+/** The shared trainer (mlp.ts) over the interruption inputs, its weights in the model's file format. */
+export function trainInterruption(X: Float32Array, y: Uint8Array, trainRows: Int32Array, valRows: Int32Array, o: TrainOptions): Trained {
+  const t = trainNet(X, D, y, trainRows, valRows, o, (ep, l) => process.stderr.write(`  epoch ${ep}: val loss ${l.toFixed(4)}\n`));
+  return { bestEpoch: t.bestEpoch, valLoss: t.valLoss, w: { kind: 'interruption', features: interruptionFeatureNames(), ...t.net } };
 }
 
 /** The policy's thresholds (BargeInPolicy's, on the classifier's probability). */
@@ -313,7 +177,7 @@ async function main(): Promise<void> {
       'oof-in': { type: 'string', default: '' },
     },
   });
-  const o: TrainOptions = { hidden: Number(values.hidden), epochs: Number(values.epochs), lr: Number(values.lr), seed: 14, l2: Number(values.l2), patience: Number(values.patience) };
+  const o: TrainOptions = { hidden: Number(values.hidden), epochs: Number(values.epochs), lr: Number(values.lr), seed: 14, l2: Number(values.l2), patience: Number(values.patience), batch: 512 };
   const folder = await ensureCorpus(1);
   const cfg = loadConfig(process.env, { port: 0 });
   const items = loadScenarioLabels(folder).filter((l) => l.split === 'tune');
@@ -369,7 +233,7 @@ async function main(): Promise<void> {
   }
   for (let f = 0; f < 4 && !values['oof-in']; f++) {
     const val = (f + 1) % 4;
-    const tr = trainNet(X, y, rowsOf((k) => k !== f && k !== val), rowsOf((k) => k === val), o);
+    const tr = trainInterruption(X, y, rowsOf((k) => k !== f && k !== val), rowsOf((k) => k === val), o);
     epochs.push(tr.bestEpoch);
     const model = new InterruptionModel(tr.w);
     for (const l of items) {
@@ -442,7 +306,7 @@ async function main(): Promise<void> {
   }
   if (values['no-final']) return;
   const finalEpochs = [...epochs].sort((a, b) => a - b)[Math.floor(epochs.length / 2)];
-  const fin = trainNet(X, y, rowsOf(() => true), new Int32Array(0), { ...o, epochs: finalEpochs });
+  const fin = trainInterruption(X, y, rowsOf(() => true), new Int32Array(0), { ...o, epochs: finalEpochs });
   fin.w.trainedOn = {
     corpus: 'bench/corpus generator v2, seed 1, 640 scenarios: the tune half only (320, split by speaker, bench/corpus/README.md)',
     rates: '16 kHz pcm16 and 8 kHz μ-law twins, frames from bench/bargein/offline.ts with band energies',

@@ -15,6 +15,7 @@ import { loadConfig } from '../../gateway/config.js';
 import { PROJECT_ROOT } from '../../gateway/models.js';
 import { NearEndFeatures, FEATURE_NAMES, N_FEATURES, type FrameFigures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
 import type { NearEndWeights } from '../../gateway/listen/nearEnd/NearEndModel.js';
+import { trainNet } from './mlp.js';
 import { ensureCorpus } from '../corpus/build.js';
 import { framesFor, scenarioId } from '../eval-bargein-offline.js';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
@@ -50,98 +51,11 @@ export function frameLabel(l: ScenarioLabel, tEnd: number): number {
   return tEnd < onset - EDGE_MS ? 0 : -1;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** The shared trainer (mlp.ts) on every row, for a fixed number of epochs, in the near-end model's file format. */
 export function train(X: Float32Array, y: Uint8Array, o: { hidden: number; epochs: number; lr: number; seed: number; l2: number }): NearEndWeights {
-  const n = y.length;
-  const F = N_FEATURES;
-  const H = o.hidden;
-  const mean = new Array<number>(F).fill(0);
-  const scale = new Array<number>(F).fill(0);
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) mean[f] += X[i * F + f] / n;
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) scale[f] += (X[i * F + f] - mean[f]) ** 2 / n;
-  for (let f = 0; f < F; f++) scale[f] = Math.sqrt(scale[f]) || 1;
-  const Z = new Float32Array(n * F);
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) Z[i * F + f] = (X[i * F + f] - mean[f]) / scale[f];
-  const pos = y.reduce((s, v) => s + v, 0);
-  const wPos = n / (2 * pos);
-  const wNeg = n / (2 * (n - pos));
-  const r = rng(o.seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  // Parameters in one array: w1 (H×F), b1 (H), w2 (H), b2 (1).
-  const P = H * F + H + H + 1;
-  const th = new Float64Array(P);
-  for (let k = 0; k < H * F; k++) th[k] = gauss() / Math.sqrt(F);
-  for (let k = 0; k < H; k++) th[H * F + H + k] = gauss() / Math.sqrt(H);
-  const m = new Float64Array(P);
-  const v = new Float64Array(P);
-  const g = new Float64Array(P);
-  const h = new Float64Array(H);
-  const order = Array.from({ length: n }, (_, i) => i);
-  const B = 1024;
-  let step = 0;
-  for (let ep = 0; ep < o.epochs; ep++) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    for (let s = 0; s < n; s += B) {
-      g.fill(0);
-      const end = Math.min(n, s + B);
-      let wsum = 0;
-      for (let q = s; q < end; q++) {
-        const i = order[q];
-        const x = i * F;
-        let z = th[P - 1];
-        for (let j = 0; j < H; j++) {
-          let a = th[H * F + j];
-          for (let f = 0; f < F; f++) a += th[j * F + f] * Z[x + f];
-          h[j] = Math.tanh(a);
-          z += th[H * F + H + j] * h[j];
-        }
-        const p = 1 / (1 + Math.exp(-z));
-        const w = y[i] ? wPos : wNeg;
-        wsum += w;
-        const dz = w * (p - y[i]);
-        g[P - 1] += dz;
-        for (let j = 0; j < H; j++) {
-          g[H * F + H + j] += dz * h[j];
-          const da = dz * th[H * F + H + j] * (1 - h[j] * h[j]);
-          g[H * F + j] += da;
-          for (let f = 0; f < F; f++) g[j * F + f] += da * Z[x + f];
-        }
-      }
-      step++;
-      for (let k = 0; k < P; k++) {
-        const gk = g[k] / wsum + (k < H * F ? o.l2 * th[k] : 0);
-        m[k] = 0.9 * m[k] + 0.1 * gk;
-        v[k] = 0.999 * v[k] + 0.001 * gk * gk;
-        const mh = m[k] / (1 - 0.9 ** step);
-        const vh = v[k] / (1 - 0.999 ** step);
-        th[k] -= (o.lr * mh) / (Math.sqrt(vh) + 1e-8);
-      }
-    }
-  }
-  const round = (x: number) => Math.round(x * 1e5) / 1e5;
-  return {
-    features: [...FEATURE_NAMES],
-    mean: mean.map(round),
-    scale: scale.map(round),
-    w1: Array.from(th.subarray(0, H * F), round),
-    b1: Array.from(th.subarray(H * F, H * F + H), round),
-    w2: Array.from(th.subarray(H * F + H, H * F + 2 * H), round),
-    b2: round(th[P - 1]),
-  };
+  const all = Int32Array.from({ length: y.length }, (_, i) => i);
+  const t = trainNet(X, N_FEATURES, y, all, new Int32Array(0), { ...o, patience: 0, batch: 1024 });
+  return { features: [...FEATURE_NAMES], ...t.net };
 }
 
 async function main(): Promise<void> {

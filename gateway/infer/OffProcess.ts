@@ -7,21 +7,21 @@
 // use, holds the gateway open only while a call is pending, dies with the gateway (its IPC channel closes), and if it
 // dies, its pending calls fail and the next call starts a new one.
 import { fork, type ChildProcess } from 'node:child_process';
-
-type Reply<T> = { id: number; ok: true; value: T } | { id: number; ok: false; error: string; detail?: unknown };
+import { PendingCalls, type Reply } from './PendingCalls.js';
 
 const ENTRY = new URL('./process-entry.mjs', import.meta.url);
 
 export class OffProcess<Req, Res> {
   private child: ChildProcess | null = null;
-  private readonly pending = new Map<number, { req: Req; resolve: (v: Res) => void; reject: (e: Error) => void }>();
-  private nextId = 1;
+  private readonly pending: PendingCalls<Req, Res>;
 
   /** `failure` turns the helper's error (message and detail) into the caller's error type. */
   constructor(
     private readonly entry: URL,
-    private readonly failure: (req: Req, message: string, detail?: unknown) => Error,
-  ) {}
+    failure: (req: Req, message: string, detail?: unknown) => Error,
+  ) {
+    this.pending = new PendingCalls(failure);
+  }
 
   /** Starts the helper ahead of the first call (node and tsx take a few hundred ms), idle and unref'd. */
   warm(): void {
@@ -30,12 +30,10 @@ export class OffProcess<Req, Res> {
 
   call(req: Req): Promise<Res> {
     const c = this.started();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { req, resolve, reject });
-      this.hold(c, true);
-      c.send({ id, req });
-    });
+    const { id, reply } = this.pending.add(req);
+    this.hold(c, true);
+    c.send({ id, req });
+    return reply;
   }
 
   /** Ends the helper (its pending calls fail). */
@@ -61,20 +59,12 @@ export class OffProcess<Req, Res> {
     // inspector's): the entry installs the loader itself. stdout is ignored, stderr shared, so a crash is visible.
     const c = fork(ENTRY, [this.entry.href], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     c.on('message', (m: Reply<Res>) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (!this.pending.size) this.hold(c, false);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(this.failure(p.req, m.error, m.detail));
+      if (this.pending.settle(m) && !this.pending.size) this.hold(c, false);
     });
     const died = (why: string) => {
       if (this.child !== c) return;
       this.child = null;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(this.failure(p.req, `helper process failed: ${why}`));
-      }
+      this.pending.failAll(`helper process failed: ${why}`);
     };
     c.on('error', (e) => died(e.message));
     c.on('exit', (code, signal) => died(`exited with ${signal ?? `code ${code}`}`));

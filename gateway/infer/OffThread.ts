@@ -2,20 +2,20 @@
 // fsync): one request, one reply. The worker starts on first use and holds the process open only while a call is
 // pending; if it dies, its pending calls fail and the next call starts a new one.
 import { parentPort, type TransferListItem, type Worker } from 'node:worker_threads';
+import { PendingCalls, type Reply } from './PendingCalls.js';
 import { spawnWorker } from './spawn.js';
-
-type Reply<T> = { id: number; ok: true; value: T } | { id: number; ok: false; error: string; detail?: unknown };
 
 export class OffThread<Req, Res> {
   private worker: Worker | null = null;
-  private readonly pending = new Map<number, { req: Req; resolve: (v: Res) => void; reject: (e: Error) => void }>();
-  private nextId = 1;
+  private readonly pending: PendingCalls<Req, Res>;
 
   /** `failure` turns the worker's error (message and detail) into the caller's error type. */
   constructor(
     private readonly entry: URL,
-    private readonly failure: (req: Req, message: string, detail?: unknown) => Error,
-  ) {}
+    failure: (req: Req, message: string, detail?: unknown) => Error,
+  ) {
+    this.pending = new PendingCalls(failure);
+  }
 
   /** Starts the worker ahead of the first call (loading it takes a few hundred ms), idle and unref'd. */
   warm(): void {
@@ -24,32 +24,22 @@ export class OffThread<Req, Res> {
 
   call(req: Req, transfer: TransferListItem[] = []): Promise<Res> {
     const w = this.started();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { req, resolve, reject });
-      w.ref();
-      w.postMessage({ id, req }, transfer);
-    });
+    const { id, reply } = this.pending.add(req);
+    w.ref();
+    w.postMessage({ id, req }, transfer);
+    return reply;
   }
 
   private started(): Worker {
     if (this.worker) return this.worker;
     const w = spawnWorker(this.entry, {});
     w.on('message', (m: Reply<Res>) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (!this.pending.size) w.unref();
-      if (m.ok) p.resolve(m.value);
-      else p.reject(this.failure(p.req, m.error, m.detail));
+      if (this.pending.settle(m) && !this.pending.size) w.unref();
     });
     const died = (why: string) => {
       if (this.worker !== w) return;
       this.worker = null;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(this.failure(p.req, `worker thread failed: ${why}`));
-      }
+      this.pending.failAll(`worker thread failed: ${why}`);
     };
     w.on('error', (e) => died(e.message));
     w.on('exit', (code) => died(`exited with code ${code}`));

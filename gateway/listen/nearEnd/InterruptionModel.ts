@@ -6,52 +6,26 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { interruptionFeatureNames, N_INTERRUPTION_FEATURES } from './InterruptionFeatures.js';
+import { OneLayerNet, type OneLayerWeights } from './OneLayerNet.js';
 
-/** The weights shipped with the gateway (`bargeIn.nearEnd.mode: interrupt` with `weights` empty). */
+/** The weights shipped with the gateway (`bargeIn.interruption` with `weights` empty). */
 export const BUILTIN_INTERRUPTION_WEIGHTS = fileURLToPath(new URL('./interruption.v1.json', import.meta.url));
 
-export interface InterruptionWeights {
+export interface InterruptionWeights extends OneLayerWeights {
   kind: 'interruption';
   features: readonly string[];
-  mean: number[];
-  scale: number[];
-  /** hidden × features, row-major. */
-  w1: number[];
-  b1: number[];
-  w2: number[];
-  b2: number;
   trainedOn?: unknown;
 }
 
 export class InterruptionModel {
-  private readonly hidden: number;
-  private readonly w1: Float64Array;
-  private readonly b1: Float64Array;
-  private readonly w2: Float64Array;
-  private readonly z: Float64Array;
+  private readonly net: OneLayerNet;
 
   constructor(readonly w: InterruptionWeights) {
     const names = interruptionFeatureNames();
     if (w.kind !== 'interruption' || w.features.length !== N_INTERRUPTION_FEATURES || w.features.some((f, i) => f !== names[i])) {
       throw new Error('interruption weights: not for these features (InterruptionFeatures changed since they were trained)');
     }
-    this.hidden = w.b1.length;
-    const F = N_INTERRUPTION_FEATURES;
-    if (w.w1.length !== this.hidden * F || w.w2.length !== this.hidden) throw new Error('interruption weights: inconsistent layer sizes');
-    // Standardisation folded into the first layer: w'·x + b' = w·((x − mean) / scale) + b.
-    this.w1 = new Float64Array(this.hidden * F);
-    this.b1 = new Float64Array(this.hidden);
-    for (let j = 0; j < this.hidden; j++) {
-      let b = w.b1[j];
-      for (let i = 0; i < F; i++) {
-        const a = w.w1[j * F + i] / w.scale[i];
-        this.w1[j * F + i] = a;
-        b -= a * w.mean[i];
-      }
-      this.b1[j] = b;
-    }
-    this.w2 = Float64Array.from(w.w2);
-    this.z = new Float64Array(F);
+    this.net = new OneLayerNet(w, N_INTERRUPTION_FEATURES, 'interruption');
   }
 
   static load(path: string): InterruptionModel {
@@ -60,16 +34,7 @@ export class InterruptionModel {
 
   /** P(the callee is interrupting) for one frame's inputs. */
   score(x: ArrayLike<number>): number {
-    const F = N_INTERRUPTION_FEATURES;
-    const { w1, b1, w2 } = this;
-    let out = this.w.b2;
-    for (let j = 0; j < this.hidden; j++) {
-      let a = b1[j];
-      const row = j * F;
-      for (let i = 0; i < F; i++) a += w1[row + i] * x[i];
-      out += w2[j] * Math.tanh(a);
-    }
-    return 1 / (1 + Math.exp(-out));
+    return this.net.score(x);
   }
 }
 

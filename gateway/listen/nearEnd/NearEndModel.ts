@@ -5,35 +5,25 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FEATURE_NAMES, N_FEATURES } from './NearEndFeatures.js';
+import { OneLayerNet, type OneLayerWeights } from './OneLayerNet.js';
 
 /** The weights shipped with the gateway (bargeIn.nearEnd.weights empty). */
 export const BUILTIN_NEAR_END_WEIGHTS = fileURLToPath(new URL('./near-end.v1.json', import.meta.url));
 
-export interface NearEndWeights {
+export interface NearEndWeights extends OneLayerWeights {
   features: readonly string[];
-  /** Per feature: subtracted, then divided by. */
-  mean: number[];
-  scale: number[];
-  /** hidden × features, row-major. */
-  w1: number[];
-  b1: number[];
-  w2: number[];
-  b2: number;
   /** Where the weights came from (data split, settings, scores): documentation only. */
   trainedOn?: unknown;
 }
 
 export class NearEndModel {
-  private readonly hidden: number;
-  private readonly h: Float64Array;
+  private readonly net: OneLayerNet;
 
   constructor(readonly w: NearEndWeights) {
     if (w.features.length !== N_FEATURES || w.features.some((f, i) => f !== FEATURE_NAMES[i])) {
       throw new Error(`near-end weights are for features [${w.features.join(', ')}], not [${FEATURE_NAMES.join(', ')}]`);
     }
-    this.hidden = w.b1.length;
-    if (w.w1.length !== this.hidden * N_FEATURES || w.w2.length !== this.hidden) throw new Error('near-end weights: inconsistent layer sizes');
-    this.h = new Float64Array(this.hidden);
+    this.net = new OneLayerNet(w, N_FEATURES, 'near-end');
   }
 
   static load(path: string): NearEndModel {
@@ -42,16 +32,6 @@ export class NearEndModel {
 
   /** P(callee speech) for one frame's features. */
   score(x: ArrayLike<number>): number {
-    const { mean, scale, w1, b1, w2, b2 } = this.w;
-    let z = b2;
-    for (let j = 0; j < this.hidden; j++) {
-      let a = b1[j];
-      const row = j * N_FEATURES;
-      for (let i = 0; i < N_FEATURES; i++) a += w1[row + i] * ((x[i] - mean[i]) / scale[i]);
-      const t = Math.tanh(a);
-      this.h[j] = t;
-      z += w2[j] * t;
-    }
-    return 1 / (1 + Math.exp(-z));
+    return this.net.score(x);
   }
 }
