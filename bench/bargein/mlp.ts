@@ -2,6 +2,7 @@
 // InterruptionModel), trained here: tanh hidden units, a logistic output, Adam on class-balanced cross-entropy with L2
 // on the first layer, inputs standardised on the training rows. Deterministic for a seed. Pure TS, so a trainer runs
 // where the gateway runs, with no framework to install.
+import type { OneLayerWeights } from '../../gateway/listen/nearEnd/OneLayerNet.js';
 
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -27,16 +28,8 @@ export interface TrainOptions {
   batch: number;
 }
 
-/** The weights as the models read them (standardisation, then the two layers), rounded to 5 decimals. */
-export interface NetWeights {
-  mean: number[];
-  scale: number[];
-  /** hidden × inputs, row-major. */
-  w1: number[];
-  b1: number[];
-  w2: number[];
-  b2: number;
-}
+/** The weights as the models read them (OneLayerNet: standardisation, then the two layers), rounded to 5 decimals. */
+export type NetWeights = OneLayerWeights;
 
 /** A trained network and the epoch early stopping kept (the last when there were no validation rows). */
 export interface Trained {
