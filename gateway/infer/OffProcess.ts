@@ -12,64 +12,42 @@ import { PendingCalls, type Reply } from './PendingCalls.js';
 const ENTRY = new URL('./process-entry.mjs', import.meta.url);
 
 export class OffProcess<Req, Res> {
-  private child: ChildProcess | null = null;
-  private readonly pending: PendingCalls<Req, Res>;
+  private readonly calls: PendingCalls<Req, Res, ChildProcess>;
 
   /** `failure` turns the helper's error (message and detail) into the caller's error type. */
-  constructor(
-    private readonly entry: URL,
-    failure: (req: Req, message: string, detail?: unknown) => Error,
-  ) {
-    this.pending = new PendingCalls(failure);
+  constructor(entry: URL, failure: (req: Req, message: string, detail?: unknown) => Error) {
+    this.calls = new PendingCalls(failure, {
+      start: (replied, died) => {
+        // Advanced serialisation carries typed arrays (decoded PCM) as they are; no inherited flags (vitest's, the
+        // inspector's): the entry installs the loader itself. stdout is ignored, stderr shared, so a crash is visible.
+        const c = fork(ENTRY, [entry.href], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        c.on('message', replied);
+        c.on('error', (e) => died(`helper process failed: ${e.message}`));
+        c.on('exit', (code, signal) => died(`helper process failed: exited with ${signal ?? `code ${code}`}`));
+        return c;
+      },
+      post: (c, m) => c.send(m),
+      hold: (c, on) => {
+        // The process and its IPC channel each keep the event loop alive.
+        const ch = c.channel as { ref(): void; unref(): void } | undefined;
+        if (on) {
+          c.ref();
+          ch?.ref();
+        } else {
+          c.unref();
+          ch?.unref();
+        }
+      },
+    });
   }
 
   /** Starts the helper ahead of the first call (node and tsx take a few hundred ms), idle and unref'd. */
   warm(): void {
-    this.started();
+    this.calls.warm();
   }
 
   call(req: Req): Promise<Res> {
-    const c = this.started();
-    const { id, reply } = this.pending.add(req);
-    this.hold(c, true);
-    c.send({ id, req });
-    return reply;
-  }
-
-  /** Ends the helper (its pending calls fail). */
-  stop(): void {
-    this.child?.kill();
-  }
-
-  /** While a call is pending the helper keeps the gateway's event loop alive; idle, it does not. */
-  private hold(c: ChildProcess, on: boolean): void {
-    const ch = c.channel as { ref(): void; unref(): void } | undefined;
-    if (on) {
-      c.ref();
-      ch?.ref();
-    } else {
-      c.unref();
-      ch?.unref();
-    }
-  }
-
-  private started(): ChildProcess {
-    if (this.child) return this.child;
-    // Advanced serialisation carries typed arrays (decoded PCM) as they are; no inherited flags (vitest's, the
-    // inspector's): the entry installs the loader itself. stdout is ignored, stderr shared, so a crash is visible.
-    const c = fork(ENTRY, [this.entry.href], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    c.on('message', (m: Reply<Res>) => {
-      if (this.pending.settle(m) && !this.pending.size) this.hold(c, false);
-    });
-    const died = (why: string) => {
-      if (this.child !== c) return;
-      this.child = null;
-      this.pending.failAll(`helper process failed: ${why}`);
-    };
-    c.on('error', (e) => died(e.message));
-    c.on('exit', (code, signal) => died(`exited with ${signal ?? `code ${code}`}`));
-    this.hold(c, false);
-    return (this.child = c);
+    return this.calls.call(req);
   }
 }
 

@@ -6,45 +6,30 @@ import { PendingCalls, type Reply } from './PendingCalls.js';
 import { spawnWorker } from './spawn.js';
 
 export class OffThread<Req, Res> {
-  private worker: Worker | null = null;
-  private readonly pending: PendingCalls<Req, Res>;
+  private readonly calls: PendingCalls<Req, Res, Worker>;
 
   /** `failure` turns the worker's error (message and detail) into the caller's error type. */
-  constructor(
-    private readonly entry: URL,
-    failure: (req: Req, message: string, detail?: unknown) => Error,
-  ) {
-    this.pending = new PendingCalls(failure);
+  constructor(entry: URL, failure: (req: Req, message: string, detail?: unknown) => Error) {
+    this.calls = new PendingCalls(failure, {
+      start: (replied, died) => {
+        const w = spawnWorker(entry, {});
+        w.on('message', replied);
+        w.on('error', (e) => died(`worker thread failed: ${e.message}`));
+        w.on('exit', (code) => died(`worker thread failed: exited with code ${code}`));
+        return w;
+      },
+      post: (w, m, transfer) => w.postMessage(m, (transfer ?? []) as TransferListItem[]),
+      hold: (w, on) => (on ? w.ref() : w.unref()),
+    });
   }
 
   /** Starts the worker ahead of the first call (loading it takes a few hundred ms), idle and unref'd. */
   warm(): void {
-    this.started();
+    this.calls.warm();
   }
 
   call(req: Req, transfer: TransferListItem[] = []): Promise<Res> {
-    const w = this.started();
-    const { id, reply } = this.pending.add(req);
-    w.ref();
-    w.postMessage({ id, req }, transfer);
-    return reply;
-  }
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const w = spawnWorker(this.entry, {});
-    w.on('message', (m: Reply<Res>) => {
-      if (this.pending.settle(m) && !this.pending.size) w.unref();
-    });
-    const died = (why: string) => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      this.pending.failAll(`worker thread failed: ${why}`);
-    };
-    w.on('error', (e) => died(e.message));
-    w.on('exit', (code) => died(`exited with code ${code}`));
-    w.unref();
-    return (this.worker = w);
+    return this.calls.call(req, transfer);
   }
 }
 
