@@ -7,7 +7,7 @@ import { Resampler } from '../audio/resampler.js';
 import { BackgroundLevel } from './BackgroundLevel.js';
 import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
 import { BandEnergies, N_BANDS } from './nearEnd/BandEnergies.js';
-import { N_FEATURES, NearEndFeatures } from './nearEnd/NearEndFeatures.js';
+import { N_FEATURES, NearEndFeatures, type FrameFigures } from './nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from './nearEnd/NearEndModel.js';
 import { InterruptionFeatures, N_INTERRUPTION_FEATURES } from './nearEnd/InterruptionFeatures.js';
 import type { InterruptionModel } from './nearEnd/InterruptionModel.js';
@@ -84,6 +84,8 @@ export class InboundAudio {
   private readonly interruptionFx: InterruptionFeatures | null;
   private readonly interruptionX = new Float64Array(N_INTERRUPTION_FEATURES);
   private readonly bandsDb = new Float64Array(2 * N_BANDS);
+  /** One frame's figures for the classifiers, reused frame after frame. */
+  private readonly figures: FrameFigures = { prob: 0, res: 0, exp: 0, noise: 0, excess: 0, mic: 0, est: 0, ref: 0, locked: false, verdict: 'clear', echo: false };
 
   constructor(
     echo: EchoConfig,
@@ -279,23 +281,30 @@ export class InboundAudio {
    * Called once per frame, in order: the features keep per-call state.
    */
   nearEnd(f: PendingFrame, prob: number, echo: boolean): number {
+    const useInterruption = this.interruptionFx && this.interruptionModel && f.bands;
+    if (!useInterruption && (!this.nearEndFx || !this.nearEndModel)) return -1;
+    // The frame's figures, written into this call's one object: the features read them at once and keep nothing.
+    const g = this.figures;
     const i = f.info;
-    if (this.interruptionFx && this.interruptionModel && f.bands) {
+    g.prob = prob;
+    g.res = i.residualEnergy;
+    g.exp = i.expectedEcho;
+    g.noise = i.noise;
+    g.excess = i.excess;
+    g.mic = i.mic;
+    g.est = i.echoEstimate;
+    g.ref = i.refEnergy;
+    g.locked = i.locked;
+    g.verdict = f.verdict;
+    g.echo = echo;
+    if (useInterruption) {
       // The interruption classifier, when the worker has one, in the same slot (bargeIn.interruption).
-      for (let b = 0; b < 2 * N_BANDS; b++) this.bandsDb[b] = 10 * Math.log10(f.bands[b] + 1e-10);
-      this.interruptionFx.next(
-        { prob, res: i.residualEnergy, exp: i.expectedEcho, noise: i.noise, excess: i.excess, mic: i.mic, est: i.echoEstimate, ref: i.refEnergy, locked: i.locked, verdict: f.verdict, echo },
-        this.bandsDb,
-        this.interruptionX,
-      );
-      return this.interruptionModel.score(this.interruptionX);
+      for (let b = 0; b < 2 * N_BANDS; b++) this.bandsDb[b] = 10 * Math.log10(f.bands![b] + 1e-10);
+      this.interruptionFx!.next(g, this.bandsDb, this.interruptionX);
+      return this.interruptionModel!.score(this.interruptionX);
     }
-    if (!this.nearEndFx || !this.nearEndModel) return -1;
-    this.nearEndFx.next(
-      { prob, res: i.residualEnergy, exp: i.expectedEcho, noise: i.noise, excess: i.excess, mic: i.mic, est: i.echoEstimate, ref: i.refEnergy, locked: i.locked, verdict: f.verdict, echo },
-      this.nearEndX,
-    );
-    return this.nearEndModel.score(this.nearEndX);
+    this.nearEndFx!.next(g, this.nearEndX);
+    return this.nearEndModel!.score(this.nearEndX);
   }
 
   /**
