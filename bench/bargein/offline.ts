@@ -17,6 +17,7 @@ import { BackgroundLevel } from '../../gateway/listen/BackgroundLevel.js';
 import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
 import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEndFeatures.js';
 import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
+import { applyClassifier } from '../../gateway/listen/nearEnd/classifierFrame.js';
 import { VAD_FRAME_MS, VAD_RATE, type VadModel } from '../../gateway/listen/vad/VadModel.js';
 import { isDtmfFrame, withoutDtmf } from '../../gateway/listen/DtmfTone.js';
 import type { ScenarioLabel } from './labels.js';
@@ -217,17 +218,20 @@ export function nearEndPolicy(model: NearEndModel, opts: NearEndOptions, mode: '
   let fx: NearEndFeatures | null = null;
   let over: ((i: number) => number) | null = null;
   const x = new Float64Array(N_FEATURES);
+  const use = { kind: 'nearEnd', mode } as const;
   return {
     frame: (s, i, interruptible) => {
       fx ??= new NearEndFeatures(s.rate === 16000 ? 512 : 256);
       fx.next(frameAt(s, i), x);
       const q = model.score(x);
-      // veto: today's VAD and echo gate, but a frame the classifier doubts is not speech.
-      const v = mode === 'replace' ? { prob: q, echo: false } : { prob: Math.min(s.cols.prob[i], q), echo: s.cols.echo[i] === 1 };
-      // Experiment: a frame must also stand this far above the call's running floor.
-      if (x[9] * 10 < overFloorDb) v.prob = 0;
       over ??= backgroundOf(s, (j) => s.cols.prob[j]);
-      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...v, overBackgroundDb: over(i) }, interruptible);
+      // As Call does (classifierFrame.ts): veto, today's VAD and echo gate, but a frame the classifier doubts is not
+      // speech; replace, the classifier alone.
+      const e = { prob: s.cols.prob[i], echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) };
+      applyClassifier(e, q, use, interruptible, p.isPaused, opts);
+      // Experiment: a frame must also stand this far above the call's running floor.
+      if (x[9] * 10 < overFloorDb) e.prob = 0;
+      return p.frame({ t: Math.round((i + 1) * VAD_FRAME_MS), durMs: VAD_FRAME_MS, ...e }, interruptible);
     },
   };
 }

@@ -22,7 +22,8 @@ import { PROJECT_ROOT } from '../../gateway/models.js';
 import { BargeInPolicy } from '../../gateway/listen/BargeInPolicy.js';
 import { InterruptionFeatures, interruptionFeatureNames, N_INTERRUPTION_FEATURES } from '../../gateway/listen/nearEnd/InterruptionFeatures.js';
 import { trainNet, type TrainOptions } from './mlp.js';
-import { InterruptionModel, onVadScale, type InterruptionWeights } from '../../gateway/listen/nearEnd/InterruptionModel.js';
+import { applyClassifier } from '../../gateway/listen/nearEnd/classifierFrame.js';
+import { InterruptionModel, type InterruptionWeights } from '../../gateway/listen/nearEnd/InterruptionModel.js';
 import { N_BANDS } from '../../gateway/listen/nearEnd/BandEnergies.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import { ensureCorpus } from '../corpus/build.js';
@@ -98,19 +99,17 @@ export function interruptPolicy(cfg: Config, th: InterruptThresholds, probs: (s:
   const p = new BargeInPolicy({ ...bi, commitMinSpeechMs: th.commitMinSpeechMs, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold });
   let q: ArrayLike<number> | null = null;
   let over: ((i: number) => number) | null = null;
+  const use = { kind: 'interruption', mode: th.mode, pauseThreshold: th.pauseThreshold, silenceThreshold: th.silenceThreshold } as const;
   return {
     frame: (s, i, interruptible) => {
       q ??= probs(s);
       over ??= backgroundOf(s, (j) => probOf(s, j, cfg.vad.rejectDtmf));
       const t = Math.round((i + 1) * VAD_FRAME_MS);
       const bg = over(i);
-      // As Call does: the classifier over an interruptible prompt (on the VAD's scale), the VAD elsewhere.
-      const vad = { prob: probOf(s, i, cfg.vad.rejectDtmf), echo: s.cols.echo[i] === 1, overBackgroundDb: bg };
-      const mine = onVadScale(q[i], th, bi);
-      const m = th.mode;
-      const use = interruptible && (m === 'replace' || m === 'veto' || p.isPaused);
-      const f = !use ? vad : m === 'replace' || m === 'paused' ? { prob: mine, echo: false, overBackgroundDb: Infinity } : { ...vad, prob: Math.min(vad.prob, mine) };
-      return p.frame({ t, durMs: VAD_FRAME_MS, ...f }, interruptible);
+      // As Call does (classifierFrame.ts): the classifier over an interruptible prompt (on the VAD's scale), the VAD elsewhere.
+      const e = { prob: probOf(s, i, cfg.vad.rejectDtmf), echo: s.cols.echo[i] === 1, overBackgroundDb: bg };
+      applyClassifier(e, q[i], use, interruptible, p.isPaused, bi);
+      return p.frame({ t, durMs: VAD_FRAME_MS, ...e }, interruptible);
     },
   };
 }

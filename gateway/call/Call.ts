@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { bytesPerSample, decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
 import type { BargeInConfig, Config } from '../config.js';
-import { onVadScale } from '../listen/nearEnd/InterruptionModel.js';
+import { applyClassifier, type ClassifierUse, type FrameEvidence } from '../listen/nearEnd/classifierFrame.js';
 import { BargeInPolicy, type BargeInAction, type ContentVerdict } from '../listen/BargeInPolicy.js';
 import type { EchoPath } from '../listen/EchoCanceller.js';
 import type { EchoEvent } from '../listen/InboundAudio.js';
@@ -99,9 +99,9 @@ export class Call {
   private narrowFrom = 0;
   /** The barge-in settings with the call's updates, for a fresh `narrowPolicy`. */
   private bargeInOpts: BargeInConfig;
-  private readonly nearEnd: 'veto' | 'replace' | null;
-  /** The interruption classifier's thresholds (bargeIn.interruption), when it decides over interruptible prompts. */
-  private readonly interruption: { mode: 'replace' | 'veto' | 'paused' | 'pausedVeto'; pauseThreshold: number; silenceThreshold: number } | null;
+  /** The frame classifier the listen worker scores for this call's barge-in decision (bargeIn.nearEnd or .interruption). */
+  private readonly classifier: ClassifierUse | null;
+  private readonly evidence: FrameEvidence = { prob: 0, echo: false, overBackgroundDb: Infinity };
   private readonly listeners: CallListener[] = [];
   private readonly inboundBudget: InboundRateBudget;
   private readonly bytesPerMs: number;
@@ -148,12 +148,14 @@ export class Call {
     // With the near-end classifier: its probability caps the VAD's (veto) or stands in for it and the echo gate
     // (replace), on its own thresholds.
     const ne = cfg.bargeIn.nearEnd;
-    this.nearEnd = ne.enabled ? ne.mode : null;
-    // With the interruption classifier: over an interruptible prompt its probability stands in for the VAD, the echo
-    // gate and the background gate, on its own thresholds (moved onto the VAD's scale, onVadScale); commits take its
-    // `commitMinSpeechMs` (a commit only ever follows a pause over a prompt). Elsewhere the VAD decides as before.
+    // The interruption classifier, when on, is what the worker scores (in the near-end classifier's place); its
+    // `commitMinSpeechMs` is the commit's (a commit only ever follows a pause over a prompt).
     const it = cfg.bargeIn.interruption;
-    this.interruption = it.enabled ? { mode: it.mode, pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold } : null;
+    this.classifier = it.enabled
+      ? { kind: 'interruption', mode: it.mode, pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold }
+      : ne.enabled
+        ? { kind: 'nearEnd', mode: ne.mode }
+        : null;
     this.policy = new BargeInPolicy({
       ...bi,
       ...(ne.enabled ? { pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs } : {}),
@@ -294,21 +296,14 @@ export class Call {
     }
     const cur = this.playout.current;
     const interruptible = !!cur && cur.interruptible;
-    // Per frame, so two numbers rather than an intermediate object: the classifier's score caps the VAD's (veto) or
-    // stands in for it and the echo gate (replace); −1 means the worker scored no classifier.
-    const it = this.interruption;
-    if (it && f.nearEnd >= 0 && interruptible && (it.mode === 'replace' || it.mode === 'veto' || this.policy.isPaused)) {
-      // bargeIn.interruption (bench/bargein/train-interruption.ts's interruptPolicy replays exactly this).
-      const mine = onVadScale(f.nearEnd, it, this.bargeInOpts);
-      const alone = it.mode === 'replace' || it.mode === 'paused';
-      const frame = alone ? { prob: mine, echo: false, overBackgroundDb: Infinity } : { prob: Math.min(f.prob, mine), echo: f.echo, overBackgroundDb: f.overBackgroundDb };
-      for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, ...frame }, interruptible)) this.onAction(a);
-      return;
-    }
-    const ne = this.nearEnd && f.nearEnd >= 0 && !this.interruption ? this.nearEnd : null;
-    const prob = ne === 'replace' ? f.nearEnd : ne === 'veto' ? Math.min(f.prob, f.nearEnd) : f.prob;
-    const echo = ne === 'replace' ? false : f.echo;
-    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob, echo, overBackgroundDb: f.overBackgroundDb }, interruptible)) this.onAction(a);
+    // A classifier's score, when one runs, caps the VAD's evidence or stands in for it (classifierFrame.ts: the same
+    // rule the offline replays apply); the evidence is one object per call, written in place each frame.
+    const e = this.evidence;
+    e.prob = f.prob;
+    e.echo = f.echo;
+    e.overBackgroundDb = f.overBackgroundDb;
+    applyClassifier(e, f.nearEnd, this.classifier, interruptible, this.policy.isPaused, this.bargeInOpts);
+    for (const a of this.policy.frame({ t, durMs: VAD_FRAME_MS, prob: e.prob, echo: e.echo, overBackgroundDb: e.overBackgroundDb }, interruptible)) this.onAction(a);
   }
 
   private onNarrowFrame(f: NarrowFrame): void {
