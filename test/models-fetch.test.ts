@@ -1,5 +1,6 @@
 // `npm run models` (models/fetch.ts), run as a child process exactly as users run it. Downloads come from a local
-// HTTP server started here, serving fixtures made at test time; nothing leaves the machine.
+// HTTP server started here, serving fixtures made at test time; nothing leaves the machine. Each test has its own
+// directories and manifest, so they run concurrently: each is a child process that mostly waits on its own startup.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +61,7 @@ function rowOf(out: string, id: string): string {
   return line;
 }
 
-describe('npm run models --check', () => {
+describe.concurrent('npm run models --check', () => {
   it('verifies the shared models and reports their checksums ok', async () => {
     const r = await run(['--check', 'silero-vad-v5', 'zipformer-wenetspeech-kws-3.3m', 'ten-vad', '--dir', mk('empty-check')]);
     expect(r.code, r.out).toBe(0);
@@ -114,7 +115,7 @@ describe('npm run models --check', () => {
   });
 });
 
-describe('npm run models: usage errors', () => {
+describe.concurrent('npm run models: usage errors', () => {
   it('an unknown id is a clear error listing the known ids, exit 2', async () => {
     const r = await run(['--check', 'silero-vad-v5', 'no-such-model', '--dir', mk('empty-unknown')]);
     expect(r.code).toBe(2);
@@ -132,14 +133,14 @@ describe('npm run models: usage errors', () => {
   });
 });
 
-describe('npm run models: downloads from a local server', () => {
+describe.concurrent('npm run models: downloads from a local server', () => {
   let server: Server;
   let base: string;
   const good = randomBytes(300_000);
   const bad = randomBytes(50_000);
   let tgz: Buffer;
   let tbz: Buffer;
-  let requests: string[] = [];
+  const requests: string[] = [];
 
   beforeAll(async () => {
     // Archives made with the system tar, like the upstream release assets.
@@ -196,19 +197,19 @@ describe('npm run models: downloads from a local server', () => {
       { id: 'fx-good', kind: 'vad', licence: 'test', dir: 'fx-good', files: { model: 'good.bin' }, sha256: { 'good.bin': sha(good) }, url: `${base}/release/good.bin` },
     ]);
     const dir = mk('dl-good');
-    requests = [];
+    // The other downloads run concurrently against the same server: only this file's requests count.
+    const mine = () => requests.filter((u) => u.endsWith('/good.bin'));
     const r = await run(['fx-good', '--manifest', m, '--dir', dir]);
     expect(r.code, r.out).toBe(0);
-    expect(requests).toEqual(['/release/good.bin', '/storage/good.bin']);
+    expect(mine()).toEqual(['/release/good.bin', '/storage/good.bin']);
     expect(readFileSync(join(dir, 'fx-good', 'good.bin')).equals(good)).toBe(true);
     expect(r.stderr).toMatch(/fx-good \[[^\]]*\] 100% \| 0\.3\/0\.3 MB/);
     expect(rowOf(r.stdout, 'fx-good')).toMatch(/yes\s+\S*dl-good\/fx-good\s+ok$/);
     expect(leftovers(dir)).toEqual([]);
 
-    requests = [];
     const again = await run(['fx-good', '--manifest', m, '--dir', dir]);
     expect(again.code, again.out).toBe(0);
-    expect(requests).toEqual([]);
+    expect(mine()).toEqual(['/release/good.bin', '/storage/good.bin']);
     expect(again.stderr).toContain('fx-good: present in');
   });
 
