@@ -29,7 +29,8 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   mkdirSync(FRAMES_CACHE, { recursive: true });
   // `.spec2`: since the canceller's telephone-band spectral and coherence sums (bres … cohde); older caches lack them.
   // `.bands`: with each frame's band energies (the interruption classifier's input), in a file of their own.
-  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
+  // `.robust`: frames of the canceller with `echo.robustFilter` (EARSHOT_CONFIG), which are not the default's.
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}${cfg.echo.robustFilter ? '.robust' : ''}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
     // Frames cached before a column existed are extracted again rather than read as all zeros.

@@ -13,7 +13,14 @@
 // chosen on three folds' replays and reported on the fourth (nested), then once more on all four to ship. The final
 // model trains on the whole tuning half for the median early-stopped epoch count.
 //
+// The canceller behind the frames is the configuration's (`echo.robustFilter` from EARSHOT_CONFIG) unless
+// `--train-echo` / `--eval-echo` say otherwise: the folds' models train on one canceller's frames and are replayed on
+// the held-out speakers' frames of the other (a model trained on the default filter, scored under the robust one).
+// `--onset-skip-ms N` leaves a barge-in's first N ms of speech out of the target (neither 1 nor 0), so that its first
+// syllable and a backchannel's are not forced apart. `--fixed mode/silence/commitMs,…` also reports those settings.
+//
 // Usage: npx tsx bench/bargein/train-interruption.ts [--hidden 16] [--epochs 30] [--l2 1e-4] [--out FILE] [--no-final]
+//          [--train-echo default|robust] [--eval-echo default|robust] [--onset-skip-ms 0] [--fixed pausedVeto/0.7/256]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,13 +57,19 @@ type Seg = { startMs: number; endMs: number };
 const segsOf = (l: ScenarioLabel): Seg[] =>
   (l.callerSpeechSegmentsMs as Seg[] | undefined) ?? (l.speechOnsetMs != null ? [{ startMs: l.speechOnsetMs, endMs: l.speechEndMs ?? l.speechOnsetMs }] : []);
 
-/** 1 the callee interrupting, 0 not, −1 left out, for the frame ending at `tEnd` ms. */
-export function interruptionLabel(l: ScenarioLabel, tEnd: number): number {
+/**
+ * 1 the callee interrupting, 0 not, −1 left out, for the frame ending at `tEnd` ms. `onsetSkipMs`: the first so many
+ * ms after the barge-in's onset (its first segment) are left out too — what an interruption's first syllable shares
+ * with a backchannel's is not held against either.
+ */
+export function interruptionLabel(l: ScenarioLabel, tEnd: number, onsetSkipMs = 0): number {
   const promptMs = (l.promptDurationMs as number | undefined) ?? Infinity;
   if (tEnd > promptMs + 200) return -1;
   if (l.expected !== 'barge_in') return 0;
   const t0 = tEnd - VAD_FRAME_MS;
-  for (const s of segsOf(l)) {
+  const segs = segsOf(l);
+  if (onsetSkipMs > 0 && segs.length && t0 < segs[0].startMs + onsetSkipMs && tEnd > segs[0].startMs - EDGE_MS) return -1;
+  for (const s of segs) {
     if (t0 >= s.startMs + 16 && tEnd <= s.endMs + 16) return 1;
     if (tEnd > s.startMs - EDGE_MS && t0 < s.endMs + EDGE_MS) return -1;
   }
@@ -142,6 +155,13 @@ for (const mode of ['replace', 'veto', 'paused', 'pausedVeto'] as const)
         if (silenceThreshold <= pauseThreshold || mode.startsWith('paused')) GRID.push({ mode, pauseThreshold: Math.max(pauseThreshold, silenceThreshold), silenceThreshold, commitMinSpeechMs });
 const thText = (t: InterruptThresholds) => `${t.mode} pause ${t.pauseThreshold} silence ${t.silenceThreshold} commit ${t.commitMinSpeechMs} ms`;
 
+/** False commits per kind of scenario without a barge-in ("backchannel 21, laugh 4, …"). */
+function committedByKind(os: Outcome[]): string {
+  const n = new Map<string, number>();
+  for (const o of os) if (o.expected === 'no_barge_in' && o.commitT !== null) n.set(o.kind, (n.get(o.kind) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
 /** Speaker groups of the tuning half (4 folds of 2 speakers; speakerless scenarios dealt round-robin). */
 export function foldOf(items: ScenarioLabel[]): Map<string, number> {
   const speakers = [...new Set(items.map((l) => l.speaker as string | undefined).filter((s): s is string => !!s))].sort();
@@ -174,55 +194,81 @@ async function main(): Promise<void> {
       /** Out-of-fold probabilities: written after the folds' training, or read instead of training them. */
       'oof-out': { type: 'string', default: '' },
       'oof-in': { type: 'string', default: '' },
+      /** The canceller of the frames trained on, and of those the held-out folds are replayed on. */
+      'train-echo': { type: 'string', default: '' },
+      'eval-echo': { type: 'string', default: '' },
+      'onset-skip-ms': { type: 'string', default: '0' },
+      /** Settings reported besides the chosen ones: mode/silenceThreshold/commitMinSpeechMs, comma-separated. */
+      fixed: { type: 'string', default: 'pausedVeto/0.7/256,pausedVeto/0.7/192,pausedVeto/0.7/128' },
     },
   });
+  const onsetSkipMs = Number(values['onset-skip-ms']);
   const o: TrainOptions = { hidden: Number(values.hidden), epochs: Number(values.epochs), lr: Number(values.lr), seed: 14, l2: Number(values.l2), patience: Number(values.patience), batch: 512 };
   const folder = await ensureCorpus(1);
   const cfg = loadConfig(process.env, { port: 0 });
+  const withEcho = (v: string): Config => (v === '' ? cfg : { ...cfg, echo: { ...cfg.echo, robustFilter: v === 'robust' } });
+  const trainCfg = withEcho(values['train-echo']!);
+  const evalCfg = values['eval-echo'] ? withEcho(values['eval-echo']) : trainCfg;
+  const echoName = (c: Config) => (c.echo.robustFilter ? 'robust' : 'default');
+  process.stdout.write(`frames: trained on the ${echoName(trainCfg)} canceller's, held-out folds replayed on the ${echoName(evalCfg)}'s; target from ${onsetSkipMs} ms after the onset\n`);
   const items = loadScenarioLabels(folder).filter((l) => l.split === 'tune');
   const fold = foldOf(items);
   for (let f = 0; f < 4; f++) process.stdout.write(`fold ${f}: ${[...new Set(items.filter((l) => fold.get(scenarioId(l)) === f && l.speaker).map((l) => l.speaker))].join(', ')}; ${items.filter((l) => fold.get(scenarioId(l)) === f).length} scenarios\n`);
   // Every frame of both rates in one table; rows remember scenario, rate and frame.
   const rates = [16000, 8000] as const;
-  const frames = new Map<number, Map<string, ScenarioFrames>>();
-  for (const rate of rates) frames.set(rate, await framesFor(folder, items, rate, cfg, 'tune', true));
-  const inputs = new Map<string, Float32Array>();
-  let total = 0;
-  for (const rate of rates)
-    for (const l of items) {
-      const s = frames.get(rate)!.get(scenarioId(l))!;
-      inputs.set(`${rate}/${s.id}`, scenarioInputs(s));
-      total += s.n;
-    }
-  const X = new Float32Array(total * D);
-  const y = new Uint8Array(total);
-  const rowFold = new Int8Array(total).fill(-1);
-  const start = new Map<string, number>();
-  let r = 0;
-  for (const rate of rates)
-    for (const l of items) {
-      const key = `${rate}/${scenarioId(l)}`;
-      const x = inputs.get(key)!;
-      const n = x.length / D;
-      start.set(key, r);
-      X.set(x, r * D);
-      for (let i = 0; i < n; i++) {
-        const lab = interruptionLabel(l, (i + 1) * VAD_FRAME_MS);
-        y[r + i] = lab === 1 ? 1 : 0;
-        if (lab >= 0) rowFold[r + i] = fold.get(scenarioId(l))!;
-      }
-      r += n;
-    }
-  inputs.clear();
-  const rowsOf = (pred: (f: number) => boolean) => {
-    const out: number[] = [];
-    for (let i = 0; i < total; i++) if (rowFold[i] >= 0 && pred(rowFold[i])) out.push(i);
-    return Int32Array.from(out);
+  const framesOf = async (c: Config) => {
+    const m = new Map<number, Map<string, ScenarioFrames>>();
+    for (const rate of rates) m.set(rate, await framesFor(folder, items, rate, c, 'tune', true));
+    return m;
   };
+  /** Every frame's inputs and target of one canceller's frames, in one table. */
+  const tableOf = (fr: Map<number, Map<string, ScenarioFrames>>, skip: number) => {
+    const inputs = new Map<string, Float32Array>();
+    let total = 0;
+    for (const rate of rates)
+      for (const l of items) {
+        const s = fr.get(rate)!.get(scenarioId(l))!;
+        inputs.set(`${rate}/${s.id}`, scenarioInputs(s));
+        total += s.n;
+      }
+    const X = new Float32Array(total * D);
+    const y = new Uint8Array(total);
+    const rowFold = new Int8Array(total).fill(-1);
+    const start = new Map<string, number>();
+    let r = 0;
+    for (const rate of rates)
+      for (const l of items) {
+        const key = `${rate}/${scenarioId(l)}`;
+        const x = inputs.get(key)!;
+        const n = x.length / D;
+        start.set(key, r);
+        X.set(x, r * D);
+        for (let i = 0; i < n; i++) {
+          const lab = interruptionLabel(l, (i + 1) * VAD_FRAME_MS, skip);
+          y[r + i] = lab === 1 ? 1 : 0;
+          if (lab >= 0) rowFold[r + i] = fold.get(scenarioId(l))!;
+        }
+        r += n;
+      }
+    const rowsOf = (pred: (f: number) => boolean) => {
+      const out: number[] = [];
+      for (let i = 0; i < total; i++) if (rowFold[i] >= 0 && pred(rowFold[i])) out.push(i);
+      return Int32Array.from(out);
+    };
+    return { X, y, total, start, rowsOf };
+  };
+  const trainFrames = await framesOf(trainCfg);
+  const sameEcho = echoName(trainCfg) === echoName(evalCfg);
+  const frames = sameEcho ? trainFrames : await framesOf(evalCfg);
+  const tr = tableOf(trainFrames, onsetSkipMs);
+  const { X, y, total, rowsOf } = tr;
+  // The held-out folds are scored against the full target (onset included), on the frames they are replayed on.
+  const ev = sameEcho && onsetSkipMs === 0 ? tr : tableOf(frames, 0);
+  const start = ev.start;
   process.stdout.write(`${total} frames, ${rowsOf(() => true).length} labelled, ${y.reduce((s, v) => s + v, 0)} positive; ${D} inputs, hidden ${o.hidden}\n`);
 
   // Out-of-fold probabilities of every frame.
-  let oof = new Float32Array(total);
+  let oof = new Float32Array(ev.total);
   let epochs: number[] = [];
   const t0 = Date.now();
   if (values['oof-in']) {
@@ -240,7 +286,7 @@ async function main(): Promise<void> {
       for (const rate of rates) {
         const st = start.get(`${rate}/${scenarioId(l)}`)!;
         const n = frames.get(rate)!.get(scenarioId(l))!.n;
-        for (let i = 0; i < n; i++) oof[st + i] = model.score(X.subarray((st + i) * D, (st + i + 1) * D));
+        for (let i = 0; i < n; i++) oof[st + i] = model.score(ev.X.subarray((st + i) * D, (st + i + 1) * D));
       }
     }
     process.stdout.write(`fold ${f}: early-stopped at epoch ${tr.bestEpoch} (val loss ${tr.valLoss.toFixed(4)}, fold ${val}), ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -248,8 +294,8 @@ async function main(): Promise<void> {
   if (values['oof-out']) writeFileSync(values['oof-out'], JSON.stringify({ oof: Array.from(oof, (v) => Math.round(v * 1e4) / 1e4), epochs }));
   // Frame AUC of the out-of-fold probabilities, interrupting against not.
   {
-    const lab = rowsOf(() => true);
-    const pairs = Array.from(lab, (i) => [oof[i], y[i]] as const).sort((a, b) => a[0] - b[0]);
+    const lab = ev.rowsOf(() => true);
+    const pairs = Array.from(lab, (i) => [oof[i], ev.y[i]] as const).sort((a, b) => a[0] - b[0]);
     let rank = 0;
     let np = 0;
     pairs.forEach(([, t], k) => {
@@ -303,15 +349,29 @@ async function main(): Promise<void> {
     const os = evaluate(items, frames.get(rate)!, () => interruptPolicy(cfg, chosen.th, probsOf(rate)));
     process.stdout.write(`  ${rate / 1000}k OOF with the chosen setting: ${summaryLine(os)}\n`);
   }
+  // Settings fixed beforehand (the shipped model's, say): out-of-fold models, so held out by speaker for the model.
+  for (const spec of values.fixed!.split(',').filter(Boolean)) {
+    const [mode, silence, commit] = spec.split('/');
+    const th: InterruptThresholds = { mode: mode as InterruptThresholds['mode'], pauseThreshold: Math.max(0.5, Number(silence)), silenceThreshold: Number(silence), commitMinSpeechMs: Number(commit) };
+    for (const rate of rates) {
+      const os = evaluate(items, frames.get(rate)!, () => interruptPolicy(cfg, th, probsOf(rate)));
+      process.stdout.write(`  ${rate / 1000}k OOF, fixed ${thText(th)}: ${summaryLine(os)}; committed ${committedByKind(os)}\n`);
+    }
+  }
+  for (const rate of rates) {
+    const os = evaluate(items, frames.get(rate)!, () => basePolicy(cfg));
+    process.stdout.write(`  ${rate / 1000}k base (${echoName(evalCfg)} canceller): ${summaryLine(os)}; committed ${committedByKind(os)}\n`);
+  }
   if (values['no-final']) return;
   const finalEpochs = [...epochs].sort((a, b) => a - b)[Math.floor(epochs.length / 2)];
   const fin = trainInterruption(X, y, rowsOf(() => true), new Int32Array(0), { ...o, epochs: finalEpochs });
   fin.w.trainedOn = {
     corpus: 'bench/corpus generator v2, seed 1, 640 scenarios: the tune half only (320, split by speaker, bench/corpus/README.md)',
     rates: '16 kHz pcm16 and 8 kHz μ-law twins, frames from bench/bargein/offline.ts with band energies',
+    echo: trainCfg.echo.robustFilter ? 'echo.robustFilter: true (the robust block filter)' : 'the default block filter (echo.robustFilter: false)',
     frames: rowsOf(() => true).length,
     positives: y.reduce((s, v) => s + v, 0),
-    labels: '1 = callee speech of barge_in scenarios (±64 ms edges ignored); 0 = everything else while the prompt plays (echo, noise, backchannels, coughs, laughs, clicks, DTMF, TV/babble, before the onset); after prompt end + 200 ms left out',
+    labels: `1 = callee speech of barge_in scenarios (±64 ms edges ignored${onsetSkipMs > 0 ? `; the first ${onsetSkipMs} ms after the onset left out` : ''}); 0 = everything else while the prompt plays (echo, noise, backchannels, coughs, laughs, clicks, DTMF, TV/babble, before the onset); after prompt end + 200 ms left out`,
     training: { ...o, epochs: finalEpochs, earlyStoppedEpochsPerFold: epochs },
     thresholds: chosen.th,
     thresholdsChosenBy: '4 speaker-grouped folds of the tune half, out-of-fold replays at 16 and 8 kHz, objective c500 − 1.5·falseCommits + 0.5·(p150 − falsePauses)',
