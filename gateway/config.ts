@@ -200,12 +200,6 @@ const Asr = z.strictObject({
       'at 125 calls with one worker, 405 ms with two on this 2-core machine).',
   ),
   threads: z.number().int().min(1).max(8).default(1).describe('Threads per recogniser worker.'),
-  niceness: z.number().int().min(0).max(19).default(5).describe(
-    'Nice value of each recogniser worker thread (0: as the rest of the gateway). Recognition has slack (consent ' +
-      'wall p95 ~270 of its 500 ms budget in the soak); a barge-in pause has little (150 ms, and a caller\'s onset ' +
-      'can take 128 of them on the audio clock). Niced, the ASR workers yield a core to the event loop and the listen ' +
-      'workers when both want one, and still use every idle cycle.',
-  ),
   search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords').describe(
     'Recogniser search. `hotwords` (default): modified beam search biased toward the phrases of the consent lexicon ' +
       '(consent, refusal, negation, questions …; `hotwordBoost` per token, the refusal side `refusalHotwordBoost`; ' +

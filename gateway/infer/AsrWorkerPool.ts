@@ -24,8 +24,6 @@ export interface AsrPoolOptions {
   workers?: number;
   /** Intra-op threads per recogniser. */
   threads?: number;
-  /** Nice value of each worker thread (config asr.niceness); 0 or unset: not niced. */
-  niceness?: number;
   modelsDir?: string;
   /** KWS mode: keyword lines (`k ě y ǐ @可以`) or a keywords file. */
   keywords?: string;
@@ -149,7 +147,6 @@ export class AsrWorkerPool implements AsrPool {
       },
       partialEveryMs: opts.partialEveryMs ?? 200,
       tailPaddingMs: opts.tailPaddingMs ?? 480,
-      niceness: opts.niceness ?? 0,
     };
   }
 

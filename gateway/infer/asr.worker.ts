@@ -16,11 +16,8 @@ import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { DecodeScheduler } from './DecodeScheduler.js';
 import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
-import { niceThisThread } from './threadNice.js';
 
 const data = workerData as AsrWorkerData;
-// Below the event loop and the listen workers, before the model loads (config asr.niceness says why).
-if (data.niceness > 0) niceThisThread(data.niceness);
 // Bench only (EARSHOT_STALL_LOG): this worker's long decodes and collections, timestamped for the soak.
 recordStallsFromEnv(`asr-${threadId}`, process.env, 10);
 const port = parentPort!;

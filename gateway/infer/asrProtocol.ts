@@ -8,8 +8,6 @@ export interface AsrWorkerData {
   partialEveryMs: number;
   /** Silence appended before inputFinished so the last chunk's right context is decoded, ms. */
   tailPaddingMs: number;
-  /** This worker thread's nice value, set before the model loads (threadNice.ts). */
-  niceness: number;
 }
 
 export type AsrStreamRequest =

@@ -16,7 +16,6 @@ export function startAsrPool(config: Pick<Config, 'asr' | 'modelsDir'>, extra: P
     mode: config.asr.mode,
     workers: config.asr.workers ?? availableParallelism(),
     threads: config.asr.threads,
-    niceness: config.asr.niceness,
     modelsDir: config.modelsDir,
     ...extra,
   });
