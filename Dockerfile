@@ -63,7 +63,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # node itself, not `npm start`: npm and a loader wrapper each get the SIGTERM sent to the group and forward it
 # again, and the gateway must see one signal and drain (test/production-start.test.ts runs exactly this CMD).
-# --v8-pool-size=0: V8's helper threads (concurrent marking, parallel scavenges, for every isolate of the process) are
-# one fewer than the cores, not Node's fixed 4 — with 4 on 2 cores a major collection's marking took both cores from
-# the event loop and the listen workers, and barge-in pauses came late (README, soak runs 20/20a/20b).
-CMD ["node", "--v8-pool-size=0", "--import", "tsx", "gateway/main.ts"]
+CMD ["node", "--import", "tsx", "gateway/main.ts"]

@@ -157,8 +157,7 @@ async function main(): Promise<number> {
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
     env: { ...(values['no-stalls'] ? {} : { EARSHOT_STALL_LOG: join(outDir, 'stalls.jsonl') }), EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
     // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
-    // The Dockerfile CMD's flag first (V8's helper threads one fewer than the cores), then the bench's own.
-    nodeArgs: ['--v8-pool-size=0', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   });
   const http = httpBase(gw.wsUrl);
   console.log(`soak: gateway pid ${gw.pid} on ${gw.port}; ${calls} normal calls for ${minutes} min, ${abuse ? `${parallel} abusive client(s) at a time` : 'no abuse'}; out ${outDir}`);

@@ -1,6 +1,5 @@
 // Process entry: configuration → servers → signals. Production runs this with node directly
-// (`node --v8-pool-size=0 --import tsx gateway/main.ts`, as the Dockerfile does), not through npm or a wrapper that
-// forwards signals.
+// (`node --import tsx gateway/main.ts`, as the Dockerfile does), not through npm or a wrapper that forwards signals.
 import { createGateway } from './app.js';
 import { ConfigError } from './config.js';
 import type { Gateway } from './Gateway.js';
