@@ -32,6 +32,23 @@ const auth = (a: AttackArgs): Record<string, string> => (a.token ? { authorizati
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** The gRPC StreamCall definition, parsed once per proto directory (20–100 ms of the client's CPU per parse). */
+const streamCalls = new Map<string, protoLoader.MethodDefinition<object, object>>();
+function streamCallMethod(protoDir: string): protoLoader.MethodDefinition<object, object> {
+  let m = streamCalls.get(protoDir);
+  if (!m) {
+    const def = protoLoader.loadSync('earshot/v1/earshot.proto', { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [protoDir] });
+    m = (def['earshot.v1.Earshot'] as Record<string, protoLoader.MethodDefinition<object, object>>).StreamCall;
+    streamCalls.set(protoDir, m);
+  }
+  return m;
+}
+
+/** Does the attacks' one-off client-side work (parsing the gRPC proto) now, before the clock starts. */
+export function preloadAttacks(a: AttackArgs): void {
+  if (a.protoDir) streamCallMethod(a.protoDir);
+}
+
 /** A minimal native-protocol client: what it was sent, how it closed. */
 class Client {
   readonly ws: WebSocket;
@@ -232,8 +249,7 @@ export const attacks: Record<string, Attack> = {
 
   /** A gRPC StreamCall from a raw HTTP/2 client that stops reading (no window updates) while errors pile up (item 4). */
   async grpcNoRead(a, stopped) {
-    const def = protoLoader.loadSync('earshot/v1/earshot.proto', { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [a.protoDir!] });
-    const method = (def['earshot.v1.Earshot'] as Record<string, protoLoader.MethodDefinition<object, object>>).StreamCall;
+    const method = streamCallMethod(a.protoDir!);
     const frame = (m: object) => {
       const body = method.requestSerialize(m);
       const b = Buffer.alloc(5 + body.length);

@@ -8,6 +8,7 @@ import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
 import { installProcessGuard } from './ops/processGuard.js';
 import { ShutdownSignals } from './ops/shutdownSignals.js';
 import { recordStallsFromEnv } from './ops/stallRecorder.js';
+import { warmPrograms } from './speak/programs.js';
 
 /** Exits once queued log lines are out, or after a short wait if stdout's reader is stalled. */
 async function exit(code: number): Promise<never> {
@@ -24,6 +25,9 @@ const guard = {
 };
 // First thing: an error while starting is judged by the same policy as one while serving.
 installProcessGuard(process, guard);
+// The helper that starts ffmpeg and espeak-ng, forked now while this process is small (no models, no workers): a fork
+// of the loaded gateway is the stall the helper exists to avoid (speak/programs.ts).
+warmPrograms();
 
 async function main(): Promise<void> {
   let gw: Gateway;

@@ -1,6 +1,6 @@
 // decodeToPcm never starts ffmpeg in the gateway's process: fork() copies the whole gateway's page tables and held
 // its event loop for 100–240 ms in the soak, and from a worker thread it still stalled every thread. fluent-ffmpeg is
-// replaced in this process by one that throws (a worker thread of it would load the mock too); the decode helper
+// replaced in this process by one that throws (a worker thread of it would load the mock too); the programs helper
 // process loads the real one.
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';

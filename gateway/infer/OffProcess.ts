@@ -2,10 +2,11 @@
 // fork() of a process holding ~700 MB and a dozen threads takes the whole address space's lock while it copies the
 // page tables and then makes every thread's next write to each page fault (copy-on-write), so a spawn from any thread
 // of the gateway — a worker's too — stalls the calls' event loop and the listen workers (the soak's upload attack:
-// ~50 % of the main thread's stalled time while it ran, branch soak7). The helper is a fresh node process of a few
-// tens of MB, forked once, that spawns the program itself. One request, one reply, like OffThread: it starts on first
-// use, holds the gateway open only while a call is pending, dies with the gateway (its IPC channel closes), and if it
-// dies, its pending calls fail and the next call starts a new one.
+// ~50 % of the main thread's stalled time while it ran, branch soak7). The helper is a fresh node process (~90 MB
+// RSS with tsx loaded), forked once, that spawns the program itself — best forked by `warm` at start-up, while the
+// gateway is still small (its own fork is the same stall otherwise). One request, one reply, like OffThread: it
+// starts on first use if not warmed, holds the gateway open only while a call is pending, dies with the gateway (its
+// IPC channel closes), and if it dies, its pending calls fail and the next call starts a new one.
 import { fork, type ChildProcess } from 'node:child_process';
 import { PendingCalls, type Reply } from './PendingCalls.js';
 

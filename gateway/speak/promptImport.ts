@@ -4,13 +4,13 @@
 //
 // ffmpeg is never started from the gateway's own process: fork() copies the page tables of the whole process, and
 // in the soak one spawn from a gateway at ~600 MB held its event loop for 100–240 ms (every prompt upload, an
-// attacker's too); from a worker thread it still stalled every thread (branch soak7). Decodes run in a small helper
-// process (decode.process.ts, OffProcess) that forks ffmpeg itself; an upload's ffmpeg runs niced, so it takes CPU
-// only from what the calls leave.
+// attacker's too); from a worker thread it still stalled every thread (branch soak7). Decodes run in the programs
+// helper process (programs.ts) that forks ffmpeg itself; an upload's ffmpeg runs niced, so it takes CPU only from
+// what the calls leave.
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { OffProcess } from '../infer/OffProcess.js';
+import { ProgramError, runProgram } from './programs.js';
 
 export interface ImportedRecording {
   pcm16k: Int16Array;
@@ -69,13 +69,15 @@ export class PromptImportError extends Error {
 /** Any format ffmpeg reads (WAV, MP3, OGG, …) → mono signed 16-bit PCM at `rate`, resampled by ffmpeg. */
 export function decodeToPcm(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   if (!existsSync(path)) return Promise.reject(new PromptImportError(path, `audio file ${path} does not exist`));
-  return decoder.call({ path, rate, opts });
+  return runProgram({ kind: 'decode', path, rate, opts }).catch((e: Error) => {
+    throw new PromptImportError(path, e.message, e instanceof ProgramError && e.detail === true);
+  });
 }
 
 /** Niceness of an upload's ffmpeg: below the gateway's own threads, so a flood of uploads cannot starve calls. */
 const UNTRUSTED_NICENESS = 10;
 
-/** decodeToPcm here: in the decode helper process, which forks ffmpeg. */
+/** decodeToPcm here: in the programs helper process, which forks ffmpeg. */
 export function decodeInThisThread(path: string, rate: number, opts: DecodeOptions = {}): Promise<Int16Array> {
   return new Promise((resolveP, rejectP) => {
     const chunks: Buffer[] = [];
@@ -107,12 +109,6 @@ export function decodeInThisThread(path: string, rate: number, opts: DecodeOptio
     });
   });
 }
-
-/** The gateway's decodes, in the decode helper process. */
-const decoder = new OffProcess<{ path: string; rate: number; opts: DecodeOptions }, Int16Array>(
-  new URL('./decode.process.ts', import.meta.url),
-  (req, message, timedOut) => new PromptImportError(req.path, message, timedOut === true),
-);
 
 /** A recorded prompt ready for playout at either telephony rate, loudness-normalised to −20 LUFS by default. */
 export async function importRecording(path: string, loudnessLufs = -20): Promise<ImportedRecording> {

@@ -1,10 +1,11 @@
 // espeak-ng as a dependency-free fallback: Mandarin through the `cmn-latn-pinyin` voice fed our own
 // tone-numbered pinyin (its character dictionary misreads polyphones, so we never give it characters), English
-// through `en-us`. One espeak-ng process per phrase/sentence, yielded as each finishes.
-import { spawn } from 'node:child_process';
+// through `en-us`. One espeak-ng process per phrase/sentence, yielded as each finishes; each is started by the
+// programs helper process (programs.ts), never by the gateway: a fork of the gateway stalls every call's threads.
 import { int16ToFloat, floatToInt16 } from '../../audio/codec.js';
 import { resampleAll } from '../../audio/resampler.js';
 import { parseWav } from '../../audio/wav.js';
+import { runProgram } from '../programs.js';
 import { normalizeZh } from '../text/normalize.js';
 import { parsePinyinPhrases, syllableString, toPinyinPhrases, type PinyinPhrase } from '../text/pinyin.js';
 import { TtsLanguageError } from './errors.js';
@@ -56,20 +57,9 @@ export class EspeakEngine implements TtsEngine {
     }
   }
 
-  private run(text: string, voice: string): Promise<Buffer> {
-    return new Promise((resolveP, rejectP) => {
-      // Text goes through stdin, never the command line: no quoting issues and no argument injection.
-      const p = spawn(this.bin, ['-v', voice, '-s', String(this.speed), '--stdout'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      let err = '';
-      p.stdout.on('data', (b: Buffer) => out.push(b));
-      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      p.on('error', (e) => rejectP(new EspeakError(`cannot run ${this.bin}: ${e.message} (install the espeak-ng package)`)));
-      p.on('close', (code) => {
-        if (code === 0) resolveP(Buffer.concat(out));
-        else rejectP(new EspeakError(`${this.bin} exited with ${code}: ${err.trim()}`));
-      });
-      p.stdin.end(text);
+  private run(text: string, voice: string): Promise<Uint8Array> {
+    return runProgram({ kind: 'espeak', bin: this.bin, voice, speed: this.speed, text }).catch((e: Error) => {
+      throw new EspeakError(e.message);
     });
   }
 }
