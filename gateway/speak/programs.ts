@@ -4,7 +4,7 @@
 // more process, one fork, and `warmPrograms` forks it at start-up while the gateway is still small — forked lazily on
 // first use it would itself be a fork of the big process, the very stall it exists to avoid.
 import { OffProcess } from '../infer/OffProcess.js';
-import type { DecodeOptions } from './promptImport.js';
+import type { DecodeOptions } from './decodeOptions.js';
 
 /** One job for the helper: a decode by ffmpeg (→ PCM) or one espeak-ng synthesis (→ the WAV it wrote). */
 export type ProgramRequest =

@@ -10,30 +10,17 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import { UPLOAD_FORMATS, type DecodeOptions, type UploadFormat } from './decodeOptions.js';
 import { ProgramError, runProgram } from './programs.js';
+
+export { UPLOAD_FORMATS, type DecodeOptions, type UploadFormat };
 
 export interface ImportedRecording {
   pcm16k: Int16Array;
   pcm8k: Int16Array;
 }
 
-export interface DecodeOptions {
-  /** EBU R128 loudness target in LUFS (ffmpeg `loudnorm`); omitted = no loudness change. */
-  loudnessLufs?: number;
-  /** High-pass corner in Hz, to remove DC offset and mains hum (the syllable recordings carry a strong one). */
-  highpassHz?: number;
-  /**
-   * A file from outside (an upload): ffmpeg is told the demuxer (from `sniffAudioFormat`, never its own guess),
-   * may open nothing but that file (`-protocol_whitelist file`: no playlists pulling URLs or other files), reads
-   * at most `maxSeconds` of it (`-t`: an hour of silence in a 641 KB FLAC no longer decodes to 400 MB), and is
-   * killed after `timeoutMs`.
-   */
-  untrusted?: { format: UploadFormat; maxSeconds: number; timeoutMs: number };
-}
 
-/** The containers an upload may be in, as ffmpeg's demuxer names. */
-export const UPLOAD_FORMATS = ['wav', 'flac', 'ogg', 'mp3', 'mov', 'aiff'] as const;
-export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
 
 /**
  * The container of an upload from its first bytes, or null when it is none of the allowed ones (WAV, FLAC, Ogg,
