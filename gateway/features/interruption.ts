@@ -47,10 +47,9 @@ export class InterruptionFeature implements Plugin {
       firstAtMs: c.firstAtMs,
       everyMs: c.everyMs,
       maxMs: c.maxMs,
-      // A look is a decision the call waits on, like a consent answer: its final is decoded as soon (priority 0, in
-      // arrival order with consent's), never behind streaming decode. The judge reads the transcript alone, so the
-      // ensemble's second opinions (shifted hearing, keyword spotting) would be recogniser time spent for nothing.
-      openStream: () => pool.open(call.id, { priority: 0, secondOpinions: false }),
+      // The judge reads the transcript alone: the ensemble's second opinions (shifted hearing, keyword spotting) would
+      // be recogniser time spent for nothing.
+      openStream: () => pool.open(call.id, { secondOpinions: false }),
       judge: (text) => lex.judge(text),
       verdict: (v) => call.contentVerdict(v),
       done: (s) => {
