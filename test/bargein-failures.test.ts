@@ -1,6 +1,6 @@
 // bench/bargein/failures.ts: when a barge-in missed "commit ≤ 500 ms" and what held it back, on hand-made records.
 import { describe, expect, it } from 'vitest';
-import { causeOf, commitFailure, windowCounts, type FrameView } from '../bench/bargein/failures.js';
+import { causeOf, commitFailure, falseCommitsByKind, windowCounts, type FrameView } from '../bench/bargein/failures.js';
 import type { ScenarioLabel } from '../bench/bargein/labels.js';
 import type { BargeinRecord, CallEvent } from '../bench/bargein/runCall.js';
 import { score } from '../bench/bargein/score.js';
@@ -40,5 +40,21 @@ describe('windowCounts and causeOf', () => {
     expect(causeOf({ speech: 10, echo: 6, low: 0, gated: 6 }, 900)).toBe('echo_gate');
     expect(causeOf({ speech: 11, echo: 5, low: 0, gated: 6 }, 900)).toBe('background_gate');
     expect(causeOf({ speech: 11, echo: 5, low: 0, gated: 5 }, 900)).toBe('other');
+  });
+});
+
+describe('falseCommitsByKind', () => {
+  it('counts commits of scenarios without a barge-in per kind, most first, never a barge-in\'s own commit', () => {
+    const no = (kind: string, events: [string, number][]) =>
+      score({ ...label, kind, expected: 'no_barge_in', speechOnsetMs: null, speechEndMs: null }, rec(events));
+    const os = [
+      no('laugh', [['barge_in', 3000]]),
+      no('backchannel', [['barge_in', 3000]]),
+      no('backchannel', [['prompt_paused', 2000], ['barge_in', 2400]]),
+      no('cough', [['prompt_paused', 2000], ['prompt_resumed', 2300]]),
+      score(label, rec([['prompt_paused', 2050], ['barge_in', 2400]])),
+    ];
+    expect(falseCommitsByKind(os)).toBe('backchannel 2, laugh 1');
+    expect(falseCommitsByKind([])).toBe('');
   });
 });

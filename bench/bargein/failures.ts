@@ -60,3 +60,10 @@ export function causeOf(w: WindowCounts, utteranceMs: number): Cause {
   if (w.gated >= THIRD) return 'background_gate';
   return 'other';
 }
+
+/** The false commits, counted per kind of scenario without a barge-in, most first: "backchannel 21, laugh 4, …". */
+export function falseCommitsByKind(os: Iterable<Outcome>): string {
+  const n = new Map<string, number>();
+  for (const o of os) if (o.expected === 'no_barge_in' && o.commitT !== null) n.set(o.kind, (n.get(o.kind) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ');
+}

@@ -14,6 +14,7 @@ import { unexplainedShare } from '../../gateway/listen/echo/spectralShape.js';
 import { ensureCorpus } from '../corpus/build.js';
 import { evaluate, framesFor, makePolicy, scenarioId, summaryLine } from '../eval-bargein-offline.js';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
+import { falseCommitsByKind } from './failures.js';
 import type { ScenarioFrames } from './offline.js';
 
 type Seg = { startMs: number; endMs: number };
@@ -113,9 +114,7 @@ async function main(): Promise<void> {
     }
     if (framesOnly) continue;
     const baseOs = evaluate(items, frames, makePolicy(cfg, spec));
-    const baseKinds = new Map<string, number>();
-    for (const o of baseOs) if (o.expected === 'no_barge_in' && o.commitT !== null) baseKinds.set(o.kind, (baseKinds.get(o.kind) ?? 0) + 1);
-    process.stdout.write(`base:               ${summaryLine(baseOs)} | false commits by kind ${[...baseKinds].sort().map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+    process.stdout.write(`base:               ${summaryLine(baseOs)} | false commits by kind ${falseCommitsByKind(baseOs)}\n`);
     // A perfect near-end detector inside the gate: every frame of the caller's labelled sound cleared — of the
     // barge-ins only (analyze.ts --oracle), or of every scenario (backchannels, coughs, laughs … are the callee too,
     // and a detector of the callee's voice cannot tell them apart frame by frame).
@@ -128,9 +127,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < f.n; i++) if (segs.some((g) => i * VAD_FRAME_MS >= g.startMs && i * VAD_FRAME_MS < g.endMs)) f.cols.echo[i] = 0;
       }
       const os = evaluate(items, cleared, makePolicy(cfg, spec));
-      const byKind = new Map<string, number>();
-      for (const o of os) if (o.expected === 'no_barge_in' && o.commitT !== null) byKind.set(o.kind, (byKind.get(o.kind) ?? 0) + 1);
-      process.stdout.write(`oracle, ${which.padEnd(16)}: ${summaryLine(os)} | false commits by kind ${[...byKind].sort().map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      process.stdout.write(`oracle, ${which.padEnd(16)}: ${summaryLine(os)} | false commits by kind ${falseCommitsByKind(os)}\n`);
     }
     for (const o of overrides) {
       // FEATURE>=X[&FEATURE>=Y]: a hard-gated frame of a locked canceller passes when every clause holds.

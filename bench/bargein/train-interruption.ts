@@ -37,6 +37,7 @@ import { ensureCorpus } from '../corpus/build.js';
 import { evaluate, framesFor, scenarioId, summaryLine } from '../eval-bargein-offline.js';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
 import { backgroundOf, basePolicy, frameAt, probOf, type FramePolicy, type ScenarioFrames } from './offline.js';
+import { falseCommitsByKind } from './failures.js';
 import { committedInTime, pausedInTime, type Outcome } from './score.js';
 
 export const DEFAULT_INTERRUPTION_WEIGHTS = join(PROJECT_ROOT, 'gateway', 'listen', 'nearEnd', 'interruption.v1.json');
@@ -154,13 +155,6 @@ for (const mode of ['replace', 'veto', 'paused', 'pausedVeto'] as const)
       for (const commitMinSpeechMs of [128, 192, 256, 320, 384, 448])
         if (silenceThreshold <= pauseThreshold || mode.startsWith('paused')) GRID.push({ mode, pauseThreshold: Math.max(pauseThreshold, silenceThreshold), silenceThreshold, commitMinSpeechMs });
 const thText = (t: InterruptThresholds) => `${t.mode} pause ${t.pauseThreshold} silence ${t.silenceThreshold} commit ${t.commitMinSpeechMs} ms`;
-
-/** False commits per kind of scenario without a barge-in ("backchannel 21, laugh 4, …"). */
-function committedByKind(os: Outcome[]): string {
-  const n = new Map<string, number>();
-  for (const o of os) if (o.expected === 'no_barge_in' && o.commitT !== null) n.set(o.kind, (n.get(o.kind) ?? 0) + 1);
-  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ');
-}
 
 /** Speaker groups of the tuning half (4 folds of 2 speakers; speakerless scenarios dealt round-robin). */
 export function foldOf(items: ScenarioLabel[]): Map<string, number> {
@@ -355,12 +349,12 @@ async function main(): Promise<void> {
     const th: InterruptThresholds = { mode: mode as InterruptThresholds['mode'], pauseThreshold: Math.max(0.5, Number(silence)), silenceThreshold: Number(silence), commitMinSpeechMs: Number(commit) };
     for (const rate of rates) {
       const os = evaluate(items, frames.get(rate)!, () => interruptPolicy(cfg, th, probsOf(rate)));
-      process.stdout.write(`  ${rate / 1000}k OOF, fixed ${thText(th)}: ${summaryLine(os)}; committed ${committedByKind(os)}\n`);
+      process.stdout.write(`  ${rate / 1000}k OOF, fixed ${thText(th)}: ${summaryLine(os)}; committed ${falseCommitsByKind(os)}\n`);
     }
   }
   for (const rate of rates) {
     const os = evaluate(items, frames.get(rate)!, () => basePolicy(cfg));
-    process.stdout.write(`  ${rate / 1000}k base (${echoName(evalCfg)} canceller): ${summaryLine(os)}; committed ${committedByKind(os)}\n`);
+    process.stdout.write(`  ${rate / 1000}k base (${echoName(evalCfg)} canceller): ${summaryLine(os)}; committed ${falseCommitsByKind(os)}\n`);
   }
   if (values['no-final']) return;
   const finalEpochs = [...epochs].sort((a, b) => a - b)[Math.floor(epochs.length / 2)];
