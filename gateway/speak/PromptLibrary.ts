@@ -15,7 +15,8 @@ import type { Config } from '../config.js';
 import { fleetDatabase } from '../store/engine.js';
 import { FilePromptStore } from './FilePromptStore.js';
 import { PgPromptStore } from './PgPromptStore.js';
-import { decodeToPcm, PromptImportError, sniffAudioFormat, UPLOAD_FORMATS } from './promptImport.js';
+import { UPLOAD_FORMATS } from './decodeOptions.js';
+import { decodeToPcm, PromptImportError, sniffAudioFormat } from './promptImport.js';
 import type { PromptStore, RecordedPromptInfo, StoredPrompt } from './PromptStore.js';
 
 export type { RecordedPromptInfo } from './PromptStore.js';

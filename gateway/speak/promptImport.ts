@@ -10,10 +10,8 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { UPLOAD_FORMATS, type DecodeOptions, type UploadFormat } from './decodeOptions.js';
+import type { DecodeOptions, UploadFormat } from './decodeOptions.js';
 import { ProgramError, runProgram } from './programs.js';
-
-export { UPLOAD_FORMATS, type DecodeOptions, type UploadFormat };
 
 export interface ImportedRecording {
   pcm16k: Int16Array;
