@@ -106,6 +106,26 @@ describe('text frames and message rate', () => {
   }, 30_000);
 });
 
+describe('a connection cut off is read no further', () => {
+  // What a client goes on sending after its answer must stay with it (TCP flow control), not be read and dropped by
+  // the gateway until the socket goes: the flood below once had ~95,000 messages read after its cut-off, ~0.5 s of
+  // the event loop per connection. ws resumes a socket paused under it whenever its parser drains; the wires pause
+  // through ws.
+  async function discarded(wire: string): Promise<number> {
+    const m = await registry.getSingleMetric('earshot_messages_discarded_total')!.get();
+    return m.values.find((v) => v.labels.wire === wire)?.value ?? 0;
+  }
+
+  it('native: after rate_limited, few of the flood’s messages are read', async () => {
+    const before = await discarded('native');
+    const summary = summaryWhenStarted(gw, 'cut-off-native');
+    const r = await attack<{ sent: number }>('noReadFlood', { url, callId: 'cut-off-native' }).done;
+    expect((await summary).reason).toBe('rate_limited');
+    expect(r.sent).toBeGreaterThan(50_000); // the flood went on after its answer…
+    expect((await discarded('native')) - before).toBeLessThan(10_000); // …and stayed with the client
+  }, 60_000);
+});
+
 describe('a client that sends and never reads', () => {
   // These floods run with the message budget off (it would end them first), so they cost the gateway's event loop
   // what they cost: what is checked is that memory stays bounded and the gateway answers, not the latency of a

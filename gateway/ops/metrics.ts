@@ -56,6 +56,12 @@ export const metrics = {
   }),
   callsTotal: new client.Counter({ name: 'earshot_calls_total', help: 'Calls by outcome', labelNames: ['wire', 'outcome'], registers: [registry] }),
   errors: new client.Counter({ name: 'earshot_call_errors_total', help: 'Errors sent to clients, by code', labelNames: ['code'], registers: [registry] }),
+  discardedMessages: new client.Counter({
+    name: 'earshot_messages_discarded_total',
+    help: 'WebSocket messages read from a connection after it was cut off or closed, and dropped unparsed (a flood that goes on after its answer)',
+    labelNames: ['wire'],
+    registers: [registry],
+  }),
   inboundFrameSeconds: new client.Histogram({
     name: 'earshot_inbound_frame_processing_seconds',
     help: 'Main-thread time to decode, resample and hand one inbound frame to its listen worker',

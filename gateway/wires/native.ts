@@ -48,11 +48,13 @@ class NativeConnection implements CallSink {
     const limits = gw.config.limits;
     setMessageCap(ws, Math.min(limits.maxStartMessageBytes, limits.maxMessageBytes));
     ws.on('message', (data, isBinary) => {
-      if (this.closed || this.overflowed) return;
+      if (this.closed || this.overflowed) return void metrics.discardedMessages.inc({ wire: 'native' });
       if (!budget.spend((data as Buffer).length, performance.now())) {
-        // Read nothing more from it; the error and the close frame still go out before the socket does.
+        // Read nothing more from it; the error and the close frame still go out before the socket does. Paused
+        // through ws, not on the socket: ws resumes a socket it did not pause itself whenever its parser drains, and
+        // a flood then went on being parsed and dropped until the socket went (bench/attacks.ts `noReadFlood`).
         this.cutOff = true;
-        req.socket.pause();
+        ws.pause();
         return this.fatal(RATE_LIMITED.code, RATE_LIMITED.message, 1008);
       }
       try {

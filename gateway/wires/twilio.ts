@@ -100,7 +100,7 @@ class TwilioConnection extends BufferingFarEnd {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'twilio' });
     this.signatureOk = this.checkSignature(req);
-    this.attach(() => !this.call && !this.starting, 'start message');
+    this.attach('twilio', () => !this.call && !this.starting, 'start message');
   }
 
   private checkSignature(req: IncomingMessage): boolean {

@@ -54,7 +54,7 @@ class VonageConnection extends BufferingFarEnd {
   constructor(ws: WebSocket, req: IncomingMessage, gw: WireContext, cfg: WiresConfig) {
     super(ws, req.socket, gw, cfg.twilioMarkEveryFrames);
     this.log = gw.log.child({ wire: 'vonage' });
-    this.attach(() => !this.meta, 'websocket:connected');
+    this.attach('vonage', () => !this.meta, 'websocket:connected');
   }
 
   // --- far end ------------------------------------------------------------------------------------------------

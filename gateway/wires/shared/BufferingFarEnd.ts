@@ -24,7 +24,7 @@ export abstract class BufferingFarEnd implements CallSink {
   /** `socket`: the connection under `ws` (the upgrade request's), whose writes a pacer tick groups. */
   constructor(
     protected readonly ws: WebSocket,
-    private readonly socket: Corkable & { pause(): unknown },
+    private readonly socket: Corkable,
     protected readonly gw: WireContext,
     markEveryFrames: number,
   ) {
@@ -70,13 +70,14 @@ export abstract class BufferingFarEnd implements CallSink {
    * Socket plumbing: a message that throws ends only this call; a vanished client ends its call; no start within
    * the limit (while `waiting()`) ends the stream. Called by the wire once its logger is set.
    */
-  protected attach(waiting: () => boolean, startWhat: string): void {
+  protected attach(wire: string, waiting: () => boolean, startWhat: string): void {
     const budget = messageBudget(this.gw.config);
     this.ws.on('message', (data, isBinary) => {
-      if (this.closed) return;
+      if (this.closed) return void metrics.discardedMessages.inc({ wire });
       if (!budget.spend((data as Buffer).length, performance.now())) {
-        // Read nothing more from it; the close frame still goes out, and the socket shortly after.
-        this.socket.pause();
+        // Read nothing more from it; the close frame still goes out, and the socket shortly after. Paused through
+        // ws: ws resumes a socket paused under it whenever its parser drains (wires/native.ts says the same).
+        this.ws.pause();
         setTimeout(() => this.ws.terminate(), 500).unref();
         return this.abort(RATE_LIMITED.code, RATE_LIMITED.message, 1008);
       }

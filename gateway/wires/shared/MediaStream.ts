@@ -70,7 +70,7 @@ export abstract class MediaStream extends BufferingFarEnd {
       ws.close(4401, 'unauthorized');
       return;
     }
-    this.attach(() => !this.begun, opts.startWhat);
+    this.attach(opts.wire, () => !this.begun, opts.startWhat);
   }
 
   /** The platform's start was accepted (the call exists or is being admitted). */
