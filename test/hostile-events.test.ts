@@ -3,12 +3,15 @@
 // refused while they are read, one connection's message rate is bounded, and an event-stream (SSE) subscriber
 // that never reads is dropped — while a normal call beside barges in within budget.
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { connect as h2connect, constants as H2 } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
 import { sseWriter } from '../gateway/control/sse.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { rootLogger } from '../gateway/ops/log.js';
 import { registry } from '../gateway/ops/metrics.js';
+import { PROTO_DIR } from '../gateway/wires/grpc.js';
 import { wirePorts } from '../gateway/wires/index.js';
 import { attack } from './helpers/attack.js';
 import { besideNormalCall } from './helpers/bystander.js';
@@ -107,10 +110,10 @@ describe('text frames and message rate', () => {
 });
 
 describe('a connection cut off is read no further', () => {
-  // What a client goes on sending after its answer must stay with it (TCP flow control), not be read and dropped by
-  // the gateway until the socket goes: the flood below once had ~95,000 messages read after its cut-off, ~0.5 s of
-  // the event loop per connection. ws resumes a socket paused under it whenever its parser drains; the wires pause
-  // through ws.
+  // What a client goes on sending after its answer must stay with it (flow control), not be read and dropped by the
+  // gateway until the connection goes: the native flood below once had ~95,000 messages read after its cut-off,
+  // ~0.5 s of the event loop per connection (ws resumes a socket paused under it whenever its parser drains; the wires
+  // pause through ws), and a gRPC client that reads nothing had every message decoded until its status got out.
   async function discarded(wire: string): Promise<number> {
     const m = await registry.getSingleMetric('earshot_messages_discarded_total')!.get();
     return m.values.find((v) => v.labels.wire === wire)?.value ?? 0;
@@ -124,6 +127,37 @@ describe('a connection cut off is read no further', () => {
     expect(r.sent).toBeGreaterThan(50_000); // the flood went on after its answer…
     expect((await discarded('native')) - before).toBeLessThan(10_000); // …and stayed with the client
   }, 60_000);
+
+  it('gRPC: a client that does not read, once answered, is read no further', async () => {
+    // As bench/attacks.ts grpcNoRead: a 16 KiB window and nothing read, so its status cannot reach it.
+    const def = protoLoader.loadSync('earshot/v1/earshot.proto', { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] });
+    const method = (def['earshot.v1.Earshot'] as Record<string, protoLoader.MethodDefinition<object, object>>).StreamCall;
+    const frame = (m: object) => {
+      const body = method.requestSerialize(m);
+      const b = Buffer.alloc(5 + body.length);
+      b.writeUInt32BE(body.length, 1);
+      body.copy(b, 5);
+      return b;
+    };
+    const summary = summaryWhenStarted(gw, 'cut-off-grpc');
+    const session = h2connect(`http://127.0.0.1:${wirePorts(gw).grpc}`, { settings: { initialWindowSize: 16 * 1024 } });
+    session.on('error', () => undefined);
+    const req = session.request({ [H2.HTTP2_HEADER_METHOD]: 'POST', [H2.HTTP2_HEADER_PATH]: '/earshot.v1.Earshot/StreamCall', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => undefined);
+    req.write(frame({ config: { callId: 'cut-off-grpc', audio: { encoding: 'pcm16', sampleRate: 16000 }, callType: 'notification' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    req.pause();
+    const bad = frame({ play: { promptId: '' } }); // each answered with an error event it never reads
+    for (let i = 0; i < 1500; i++) req.write(bad);
+    expect(['slow_consumer', 'resource_exhausted']).toContain((await summary).reason); // answered: its events backed up, or its budget ran out
+    let taken = 0;
+    const big = frame({ audio: Buffer.alloc(4096) });
+    for (let i = 0; i < 512; i++) req.write(big, (e) => void (e || taken++)); // 2 MiB after its answer
+    await new Promise((r) => setTimeout(r, 300));
+    // Read on, the gateway took all 512 in a few ms; paused, what its stream window holds (64 KiB) at most.
+    expect(taken).toBeLessThan(64);
+    session.destroy();
+  }, 30_000);
 });
 
 describe('a client that sends and never reads', () => {
