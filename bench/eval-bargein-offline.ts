@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../gateway/config.js';
+import { onAtRate } from '../gateway/perRate.js';
 import { isResolved, PROJECT_ROOT, resolveModel } from '../gateway/models.js';
 import { SileroOrt } from '../gateway/listen/vad/SileroOrt.js';
 import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
@@ -30,7 +31,7 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   // `.spec2`: since the canceller's telephone-band spectral and coherence sums (bres … cohde); older caches lack them.
   // `.bands`: with each frame's band energies (the interruption classifier's input), in a file of their own.
   // `.robust`: frames of the canceller with `echo.robustFilter` (EARSHOT_CONFIG), which are not the default's.
-  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}${cfg.echo.robustFilter ? '.robust' : ''}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
     // Frames cached before a column existed are extracted again rather than read as all zeros.

@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   const withEcho = (v: string): Config => (v === '' ? cfg : { ...cfg, echo: { ...cfg.echo, robustFilter: v === 'robust' } });
   const trainCfg = withEcho(values['train-echo']!);
   const evalCfg = values['eval-echo'] ? withEcho(values['eval-echo']) : trainCfg;
-  const echoName = (c: Config) => (c.echo.robustFilter ? 'robust' : 'default');
+  const echoName = (c: Config) => (c.echo.robustFilter === true ? 'robust' : c.echo.robustFilter === 'wideband' ? 'robust (16 kHz) or default (8 kHz)' : 'default');
   process.stdout.write(`frames: trained on the ${echoName(trainCfg)} canceller's, held-out folds replayed on the ${echoName(evalCfg)}'s; target from ${onsetSkipMs} ms after the onset\n`);
   const items = loadScenarioLabels(folder).filter((l) => l.split === 'tune');
   const fold = foldOf(items);
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
   fin.w.trainedOn = {
     corpus: 'bench/corpus generator v2, seed 1, 640 scenarios: the tune half only (320, split by speaker, bench/corpus/README.md)',
     rates: '16 kHz pcm16 and 8 kHz μ-law twins, frames from bench/bargein/offline.ts with band energies',
-    echo: trainCfg.echo.robustFilter ? 'echo.robustFilter: true (the robust block filter)' : 'the default block filter (echo.robustFilter: false)',
+    echo: `echo.robustFilter: ${String(trainCfg.echo.robustFilter)}`,
     frames: rowsOf(() => true).length,
     positives: y.reduce((s, v) => s + v, 0),
     labels: `1 = callee speech of barge_in scenarios (±64 ms edges ignored${onsetSkipMs > 0 ? `; the first ${onsetSkipMs} ms after the onset left out` : ''}); 0 = everything else while the prompt plays (echo, noise, backchannels, coughs, laughs, clicks, DTMF, TV/babble, before the onset); after prompt end + 200 ms left out`,

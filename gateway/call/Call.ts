@@ -2,6 +2,7 @@
 // VAD, batched with the shard's other calls] → barge-in policy → listeners (ASR/consent). Outbound: prompts →
 // Playout (paced) → encode → wire, and the same audio to the listen worker as the echo reference.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
+import { onAtRate } from '../perRate.js';
 import type { Logger } from 'pino';
 import { bytesPerSample, decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
@@ -162,7 +163,7 @@ export class Call {
       ...(it.enabled ? { commitMinSpeechMs: it.commitMinSpeechMs } : {}),
       endSilenceMs: cfg.consent.endSilenceMs,
       endThreshold: cfg.consent.endThreshold,
-      contentRules: bi.content.enabled ? bi.content : undefined,
+      contentRules: onAtRate(bi.content.enabled, init.format.sampleRate) ? bi.content : undefined,
     });
     this.listen = svc.listen.open(
       {

@@ -1,5 +1,6 @@
 // Content-aware barge-in: a ContentProbe on every call whose language the recogniser serves, sharing the consent
 // feature's recogniser pool (it runs only while a pause is pending), and the interruption lexicon for that language.
+import { onAtRate } from '../perRate.js';
 import client from 'prom-client';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Call } from '../call/Call.js';
@@ -26,7 +27,7 @@ export class InterruptionFeature implements Plugin {
 
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
-    if (!cfg.bargeIn.content.enabled) return;
+    if (cfg.bargeIn.content.enabled === false) return;
     const r = cfg.asr.model ? resolveModel(cfg.asr.model, cfg.modelsDir) : null;
     if (!this.consent.pool || !r || !isResolved(r) || cfg.asr.mode !== 'recognizer') {
       gw.log.info('no recogniser in recognizer mode: barge-in decides by duration alone');
@@ -40,7 +41,7 @@ export class InterruptionFeature implements Plugin {
   callStarted(call: Call, gw: Gateway): void {
     const pool = this.consent.pool;
     const lex = this.lexicon;
-    if (!pool || !lex || call.init.language !== lex.language) return;
+    if (!pool || !lex || call.init.language !== lex.language || !onAtRate(gw.config.bargeIn.content.enabled, call.init.format.sampleRate)) return;
     const c = gw.config.bargeIn.content;
     const probe = new ContentProbe({
       preRollMs: c.preRollMs,

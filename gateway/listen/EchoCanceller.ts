@@ -5,6 +5,7 @@
 // 64 ms by default). What cancellation leaves is then gated: a frame counts as callee speech only if its residual
 // beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. Float samples at 16 kHz, or at
 // 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
+import { onAtRate } from '../perRate.js';
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
 import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
@@ -187,7 +188,7 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures, robust: cfg.robustFilter });
+    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures, robust: onAtRate(cfg.robustFilter, this.t.rate) });
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
   }

@@ -1,0 +1,21 @@
+// Options measured per wire rate (gateway/perRate.ts): `wideband` is on for 16 kHz calls and cancellers only.
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../gateway/config.js';
+import { onAtRate } from '../gateway/perRate.js';
+
+describe('onAtRate', () => {
+  it('true and false hold at both rates; wideband only at 16 kHz', () => {
+    expect([onAtRate(true, 8000), onAtRate(true, 16000)]).toEqual([true, true]);
+    expect([onAtRate(false, 8000), onAtRate(false, 16000)]).toEqual([false, false]);
+    expect([onAtRate('wideband', 8000), onAtRate('wideband', 16000)]).toEqual([false, true]);
+  });
+
+  it('the robust canceller and content decisions default to wideband; a boolean still configures both rates', () => {
+    const d = ConfigSchema.parse({});
+    expect(d.echo.robustFilter).toBe('wideband');
+    expect(d.bargeIn.content.enabled).toBe('wideband');
+    const off = ConfigSchema.parse({ echo: { robustFilter: false }, bargeIn: { content: { enabled: false } } });
+    expect([off.echo.robustFilter, off.bargeIn.content.enabled]).toEqual([false, false]);
+    expect(() => ConfigSchema.parse({ echo: { robustFilter: 'narrowband' } })).toThrow();
+  });
+});
