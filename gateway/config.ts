@@ -20,13 +20,13 @@ import { WiresConfigSchema } from './wires/config.js';
 const PerRate = z.union([z.boolean(), z.literal('wideband')]);
 
 const BargeInContent = z.strictObject({
-  enabled: PerRate.default('wideband').describe(
+  enabled: PerRate.default(false).describe(
     'Content-aware decisions (`true`, `false`, or `wideband`: 16 kHz calls only): while a pause is pending the ' +
       'recogniser hears the paused stretch, so backchannels resume however long they last and clear interruptions ' +
       'commit early. Needs `asr.model` for the call\'s language; without it (or off) the duration rule alone decides. ' +
-      'With `echo.robustFilter`, on at 16 kHz only: on the generated corpus\'s tuning half (real time) commits within ' +
-      '500 ms 60.6 → 71.9 % with false commits 43 → 45 of 160 at 16 kHz, but 60.0 → 70.6 % with 38 → 47 at 8 kHz; ' +
-      'the test half agreed (16 kHz: 54.4 → 61.3 %, 56 → 54), README "Barge-in".',
+      'Off by default. With `echo.robustFilter` at 16 kHz (`wideband` for both) commits within 500 ms rose 54.4 → ' +
+      '62.5 % on the generated test half with false commits 56 → 56 of 160, but a dev-set barge-in paused 128 ms ' +
+      'later and the 100-call step took 28 % more CPU (README "Barge-in", "Per rate").',
   ),
   lexiconFile: z.string().optional().describe(
     'Backchannel and interruption words per language (YAML, like the consent lexicon) replacing the bundled ' +
@@ -141,13 +141,13 @@ const Echo = z.strictObject({
       'time from 57 % to 54 % and commits in time from 63 % to 56 % of barge-ins (16 kHz), and costs a transform.',
   ),
   suppressDb: z.number().min(0).max(60).default(20).describe('Deepest residual echo suppression per bin, dB.'),
-  robustFilter: PerRate.default('wideband').describe(
+  robustFilter: PerRate.default(false).describe(
     'The adaptive filter\'s double talk judged on the residual\'s excess alone (above 1.5 × the expected echo and ' +
       'noise, no Geigel test), a step shared among its partitions in proportion to their weights, four pretraining ' +
       'passes: on G.168 lines the echo left under a loud callee 8–9 → 17–18 dB down and 20–28 dB of cancellation in ' +
-      'the first second after the lock (12–26). `true`, `false`, or `wideband` (16 kHz calls only, the default, ' +
-      'with `bargeIn.content.enabled`): alone it bought commits with false commits at both rates, and one dev-set ' +
-      'barge-in at 8 kHz paused after 176 ms; with content decisions it pays at 16 kHz, not at 8 kHz (README "Barge-in").',
+      'the first second after the lock (12–26). `true`, `false` (the default) or `wideband` (16 kHz calls only): ' +
+      'alone it bought commits with false commits at both rates; with `bargeIn.content.enabled` it pays at 16 kHz ' +
+      'on the generated test half but costs a dev-set barge-in 128 ms of pause latency (README "Per rate").',
   ),
   shapeFigures: z.boolean().default(false).describe(
     'Compute the residual\'s telephone-band shape and coherence figures per frame (echo/spectralShape.ts; an extra ' +

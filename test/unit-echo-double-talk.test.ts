@@ -1,16 +1,15 @@
 // The echo filter's footing under double talk, on G.168 lines where the callee and the echo are known apart: the
 // echo actually left under a callee who talks over ERL 6 dB echo (residual − callee), and the gate's expected
 // residual echo against it. A filter the callee drags leaves 8–17 dB more echo exactly where the callee must be
-// heard (the barge-in corpus's largest loss, README "Where the barge-ins are lost"). With `echo.robustFilter` (on for
-// 16 kHz calls by default) its step is cut whenever the residual stands out above the expected echo and noise, and it
-// learns a line's sparse path in proportion to each partition's weights (bench/bargein/double-talk.ts prints these).
+// heard (the barge-in corpus's largest loss, README "Where the barge-ins are lost"). With `echo.robustFilter` (off by
+// default) its step is cut whenever the residual stands out above the expected echo and noise, and it learns a
+// line's sparse path in proportion to each partition's weights (bench/bargein/double-talk.ts prints these figures).
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
 import { G168, erle, line, load, run, type Line, type Run } from './unit-echo-lines.js';
 
 const cfg = ConfigSchema.parse({}).echo;
 const robust = { ...cfg, robustFilter: true };
-const plain = { ...cfg, robustFilter: false };
 const prompt = load('bargein/prompts/p02.wav');
 const callee = load('natural/180_vtuber-hiiro_bu2_yao4_a0.wav');
 const F = 512;
@@ -36,7 +35,7 @@ function expectedOverLeft(l: Line, r: Run, a: number, b: number): number {
 }
 
 describe('echo filter under double talk (G.168 paths, ERL 6 dB, callee from 2 s)', () => {
-  it('is on for wideband calls only by default', () => expect(cfg.robustFilter).toBe('wideband'));
+  it('is off by default', () => expect(cfg.robustFilter).toBe(false));
 
   it.each([
     ['D3', -26],
@@ -57,9 +56,9 @@ describe('echo filter under double talk (G.168 paths, ERL 6 dB, callee from 2 s)
     expect(e).toBeLessThan(8);
   });
 
-  it('without it (the step cut only when Geigel also agrees; the default at 8 kHz), a loud callee drags the filter', () => {
+  it('without it (the default: the step cut only when Geigel also agrees), a loud callee drags the filter', () => {
     const l = line(prompt, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 6 }], { noiseDbfs: -65, talker: callee, talkerDbfs: -26, talkerAt: AT });
-    const r = run(l, plain);
+    const r = run(l, cfg);
     expect(erle(l, r, AT, talkEnd(l))).toBeLessThan(12);
   });
 
@@ -68,7 +67,7 @@ describe('echo filter under double talk (G.168 paths, ERL 6 dB, callee from 2 s)
     const r = run(l, robust);
     expect(r.lockAt).not.toBeNull();
     const fast = erle(l, r, r.lockAt! + 4000, r.lockAt! + 20000);
-    const r0 = run(l, plain);
+    const r0 = run(l, cfg);
     const slow = erle(l, r0, r0.lockAt! + 4000, r0.lockAt! + 20000);
     expect(fast).toBeGreaterThan(20);
     expect(fast - slow).toBeGreaterThan(3);

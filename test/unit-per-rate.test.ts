@@ -10,12 +10,11 @@ describe('onAtRate', () => {
     expect([onAtRate('wideband', 8000), onAtRate('wideband', 16000)]).toEqual([false, true]);
   });
 
-  it('the robust canceller and content decisions default to wideband; a boolean still configures both rates', () => {
+  it('the robust canceller and content decisions are off by default and take wideband', () => {
     const d = ConfigSchema.parse({});
-    expect(d.echo.robustFilter).toBe('wideband');
-    expect(d.bargeIn.content.enabled).toBe('wideband');
-    const off = ConfigSchema.parse({ echo: { robustFilter: false }, bargeIn: { content: { enabled: false } } });
-    expect([off.echo.robustFilter, off.bargeIn.content.enabled]).toEqual([false, false]);
+    expect([d.echo.robustFilter, d.bargeIn.content.enabled]).toEqual([false, false]);
+    const wide = ConfigSchema.parse({ echo: { robustFilter: 'wideband' }, bargeIn: { content: { enabled: 'wideband' } } });
+    expect([wide.echo.robustFilter, wide.bargeIn.content.enabled]).toEqual(['wideband', 'wideband']);
     expect(() => ConfigSchema.parse({ echo: { robustFilter: 'narrowband' } })).toThrow();
   });
 });
