@@ -2,7 +2,6 @@
 // VAD, batched with the shard's other calls] → barge-in policy → listeners (ASR/consent). Outbound: prompts →
 // Playout (paced) → encode → wire, and the same audio to the listen worker as the echo reference.
 // Wires turn their messages into these few methods and turn CallEvents back into their own messages.
-import { onAtRate } from '../perRate.js';
 import type { Logger } from 'pino';
 import { bytesPerSample, decode, type AudioFormat } from '../audio/codec.js';
 import { Resampler } from '../audio/resampler.js';
@@ -18,6 +17,7 @@ import type { CallEvent, EventOf, UntimedEvent } from './events.js';
 import { InboundRateBudget } from './InboundRateBudget.js';
 import { LatencyLog } from './LatencyLog.js';
 import { promptReference } from './PromptReference.js';
+import { onAtRate } from '../perRate.js';
 
 export type { CallEvent } from './events.js';
 

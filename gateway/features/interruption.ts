@@ -1,6 +1,5 @@
 // Content-aware barge-in: a ContentProbe on every call whose language the recogniser serves, sharing the consent
 // feature's recogniser pool (it runs only while a pause is pending), and the interruption lexicon for that language.
-import { onAtRate } from '../perRate.js';
 import client from 'prom-client';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Call } from '../call/Call.js';
@@ -10,6 +9,7 @@ import type { TokenType } from '../listen/consent/index.js';
 import { isResolved, resolveModel } from '../models.js';
 import { registry } from '../ops/metrics.js';
 import type { ConsentFeature } from './consent.js';
+import { onAtRate } from '../perRate.js';
 
 const looks = new client.Counter({ name: 'earshot_bargein_content_looks_total', help: 'Recogniser looks at paused stretches', registers: [registry] });
 const asrCpu = new client.Counter({

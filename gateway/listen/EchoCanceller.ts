@@ -5,13 +5,13 @@
 // 64 ms by default). What cancellation leaves is then gated: a frame counts as callee speech only if its residual
 // beats, bin by bin, the echo the filter expects to remain plus the line's noise floor. Float samples at 16 kHz, or at
 // 8 kHz for a narrowband call (whose audio carries nothing above 4 kHz): half the work.
-import { onAtRate } from '../perRate.js';
 import { fft, ifftReal } from '../audio/fft.js';
 import type { EchoConfig } from '../config.js';
 import { BlockFilter, type BlockResult } from './echo/BlockFilter.js';
 import { lineBand } from './echo/lineBand.js';
 import { explainedShare } from './echo/explainedShare.js';
 import type { ShapeFigures } from './echo/spectralShape.js';
+import { onAtRate } from '../perRate.js';
 
 /** The canceller's time constants in samples at its rate (16 kHz, or 8 kHz for narrowband calls: half the work). */
 interface Timing {

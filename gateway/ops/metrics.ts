@@ -58,7 +58,7 @@ export const metrics = {
   errors: new client.Counter({ name: 'earshot_call_errors_total', help: 'Errors sent to clients, by code', labelNames: ['code'], registers: [registry] }),
   discardedMessages: new client.Counter({
     name: 'earshot_messages_discarded_total',
-    help: 'WebSocket messages read from a connection after it was cut off or closed, and dropped unparsed (a flood that goes on after its answer)',
+    help: 'WebSocket messages read from a connection after it was cut off or closed, and dropped (a flood that goes on after its answer)',
     labelNames: ['wire'],
     registers: [registry],
   }),
