@@ -44,6 +44,21 @@ function streamCallMethod(protoDir: string): protoLoader.MethodDefinition<object
   return m;
 }
 
+/**
+ * A raw HTTP/2 client's StreamCall request messages, each in gRPC's length-prefixed framing (a 0 compression flag,
+ * the length, the body): what a client writes when it ignores grpc-js and its flow control.
+ */
+export function streamCallFramer(protoDir: string): (m: object) => Buffer {
+  const method = streamCallMethod(protoDir);
+  return (m) => {
+    const body = method.requestSerialize(m);
+    const b = Buffer.alloc(5 + body.length);
+    b.writeUInt32BE(body.length, 1);
+    body.copy(b, 5);
+    return b;
+  };
+}
+
 /** Does the attacks' one-off client-side work (parsing the gRPC proto) now, before the clock starts. */
 export function preloadAttacks(a: AttackArgs): void {
   if (a.protoDir) streamCallMethod(a.protoDir);
@@ -249,14 +264,7 @@ export const attacks: Record<string, Attack> = {
 
   /** A gRPC StreamCall from a raw HTTP/2 client that stops reading (no window updates) while errors pile up (item 4). */
   async grpcNoRead(a, stopped) {
-    const method = streamCallMethod(a.protoDir!);
-    const frame = (m: object) => {
-      const body = method.requestSerialize(m);
-      const b = Buffer.alloc(5 + body.length);
-      b.writeUInt32BE(body.length, 1);
-      body.copy(b, 5);
-      return b;
-    };
+    const frame = streamCallFramer(a.protoDir!);
     const session = h2connect(`http://127.0.0.1:${a.grpcPort}`, { settings: { initialWindowSize: 16 * 1024 } });
     session.on('error', () => undefined);
     const req = session.request({ [H2.HTTP2_HEADER_METHOD]: 'POST', [H2.HTTP2_HEADER_PATH]: '/earshot.v1.Earshot/StreamCall', 'content-type': 'application/grpc', te: 'trailers', ...auth(a) });

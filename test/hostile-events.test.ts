@@ -3,7 +3,6 @@
 // refused while they are read, one connection's message rate is bounded, and an event-stream (SSE) subscriber
 // that never reads is dropped — while a normal call beside barges in within budget.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { connect as h2connect, constants as H2 } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../gateway/config.js';
@@ -13,6 +12,7 @@ import { rootLogger } from '../gateway/ops/log.js';
 import { registry } from '../gateway/ops/metrics.js';
 import { PROTO_DIR } from '../gateway/wires/grpc.js';
 import { wirePorts } from '../gateway/wires/index.js';
+import { streamCallFramer } from '../bench/attacks.js';
 import { attack } from './helpers/attack.js';
 import { besideNormalCall } from './helpers/bystander.js';
 import { startGateway } from './helpers/gateway.js';
@@ -130,15 +130,7 @@ describe('a connection cut off is read no further', () => {
 
   it('gRPC: a client that does not read, once answered, is read no further', async () => {
     // As bench/attacks.ts grpcNoRead: a 16 KiB window and nothing read, so its status cannot reach it.
-    const def = protoLoader.loadSync('earshot/v1/earshot.proto', { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] });
-    const method = (def['earshot.v1.Earshot'] as Record<string, protoLoader.MethodDefinition<object, object>>).StreamCall;
-    const frame = (m: object) => {
-      const body = method.requestSerialize(m);
-      const b = Buffer.alloc(5 + body.length);
-      b.writeUInt32BE(body.length, 1);
-      body.copy(b, 5);
-      return b;
-    };
+    const frame = streamCallFramer(PROTO_DIR);
     const summary = summaryWhenStarted(gw, 'cut-off-grpc');
     const session = h2connect(`http://127.0.0.1:${wirePorts(gw).grpc}`, { settings: { initialWindowSize: 16 * 1024 } });
     session.on('error', () => undefined);
