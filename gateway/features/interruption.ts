@@ -9,7 +9,6 @@ import type { TokenType } from '../listen/consent/index.js';
 import { isResolved, resolveModel } from '../models.js';
 import { registry } from '../ops/metrics.js';
 import type { ConsentFeature } from './consent.js';
-import { onAtRate } from '../perRate.js';
 
 const looks = new client.Counter({ name: 'earshot_bargein_content_looks_total', help: 'Recogniser looks at paused stretches', registers: [registry] });
 const asrCpu = new client.Counter({
@@ -41,7 +40,7 @@ export class InterruptionFeature implements Plugin {
   callStarted(call: Call, gw: Gateway): void {
     const pool = this.consent.pool;
     const lex = this.lexicon;
-    if (!pool || !lex || call.init.language !== lex.language || !onAtRate(gw.config.bargeIn.content.enabled, call.init.format.sampleRate)) return;
+    if (!pool || !lex || call.init.language !== lex.language || !call.takesContentVerdicts) return;
     const c = gw.config.bargeIn.content;
     const probe = new ContentProbe({
       preRollMs: c.preRollMs,

@@ -18,8 +18,6 @@ export interface ImportedRecording {
   pcm8k: Int16Array;
 }
 
-
-
 /**
  * The container of an upload from its first bytes, or null when it is none of the allowed ones (WAV, FLAC, Ogg,
  * MP3, MP4/M4A, AIFF). Decided here rather than by ffmpeg's probing, which accepts dozens of formats, some of
