@@ -12,12 +12,15 @@ import { WebhooksFeature } from './features/webhooks.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
 import { registerOpenApi } from './ops/openapi.js';
+import { applyWorkerOldSpace } from './ops/workerHeap.js';
 import { tracingSettings } from './ops/tracingSettings.js';
 import { WebhookAnnouncer } from './webhooks/Announcer.js';
 import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const config: Config = loadConfig(env, overrides);
+  // Before any worker starts: V8 reads it when it creates a worker's heap (ops/workerHeap.ts).
+  applyWorkerOldSpace(config.ops.workerOldSpaceMb);
   const gw = new Gateway(config);
   // Tracing first, so that the other features' lines about a call carry its trace id. Off: the SDK is never loaded.
   const tracing = tracingSettings(config, env);

@@ -469,6 +469,12 @@ const Ops = z.strictObject({
       'times); 0: V8\'s own heuristics, which on a loaded gateway run a full collection every second. 200 made them ' +
       'one every ~20 s in the soak but grew RSS past its 20 % bar (bench/PROFILE.md, "GC").',
   ),
+  workerOldSpaceMb: z.number().int().min(0).max(4096).default(64).describe(
+    'Where V8 first collects the old generation of each worker thread\'s heap (listen shards, recognisers), MB; ' +
+      'set before the workers start, the main thread keeps V8\'s own. V8 starts a full collection whenever the ' +
+      'headroom under that limit is below four young generations, so a listen shard\'s ~10 MB heap was fully ' +
+      'collected every ~4 s; at 64 every ~25 s, the heap no larger (bench/PROFILE.md, "GC"). 0: V8\'s own.',
+  ),
   duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
     'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +
       'one.',
@@ -563,6 +569,7 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], type: 'int' },
   EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
   EARSHOT_HEAP_GROWING_PERCENT: { path: ['ops', 'heapGrowingPercent'], type: 'int' },
+  EARSHOT_WORKER_OLD_SPACE_MB: { path: ['ops', 'workerOldSpaceMb'], type: 'int' },
   EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
   EARSHOT_AUDIOSOCKET_PORT: { path: ['wires', 'audiosocketPort'], type: 'int' },
   EARSHOT_AUDIOSOCKET_HOST: { path: ['wires', 'audiosocketHost'], type: 'string' },

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   configureLogging(ops);
   // Before any call (ops.heapGrowingPercent; 0, the default, leaves V8's heuristics).
   const heapFlag = applyHeapGrowth(ops.heapGrowingPercent);
-  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, flag: heapFlag }, 'V8 heap growth');
+  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, flag: heapFlag, workerOldSpaceMb: ops.workerOldSpaceMb }, 'V8 heap growth');
   const drain = (why: string, code: number) => {
     rootLogger.info({ why }, 'shutting down');
     gw.stop().then(

@@ -1,0 +1,26 @@
+// Where V8 first collects the old generation of each worker thread's heap (listen shards, recognisers).
+//
+// V8 starts incremental marking, and so a full mark-compact, whenever an old generation's headroom (its limit minus
+// what it holds) is below four times the young generation's capacity, however little is being promoted. A listen
+// shard keeps ~10 MB alive and V8 set its limit a few MB above that: with ~8 MB semi-spaces the headroom was always
+// under the bar, and each shard ran a full collection every ~4 s (p95 12–14 ms, up to 25 ms on a busy host), each one
+// holding every frame of the shard's calls, a pause decision among them. With the first limit at 64 MB the shards
+// collect every ~25 s and their heaps stay as small (50-call bench with --trace-gc, bench/PROFILE.md "GC").
+//
+// `--initial-old-space-size` is read when an isolate is created, so setting it once the main thread runs reaches only
+// the workers started afterwards: the main thread, whose heap is larger, keeps V8's own limits
+// (ops.heapGrowingPercent is its setting).
+import { setFlagsFromString } from 'node:v8';
+
+/** The V8 flag for `ops.workerOldSpaceMb`, or null to leave V8's own limit (0). */
+export function workerOldSpaceFlag(mb: number): string | null {
+  if (!Number.isInteger(mb) || mb < 0) throw new RangeError(`worker old space must be a non-negative integer of MB, got ${mb}`);
+  return mb === 0 ? null : `--initial-old-space-size=${mb}`;
+}
+
+/** Sets it for the workers started from now on; call before the first worker starts. */
+export function applyWorkerOldSpace(mb: number, set: (flag: string) => void = setFlagsFromString): string | null {
+  const flag = workerOldSpaceFlag(mb);
+  if (flag) set(flag);
+  return flag;
+}

@@ -1,0 +1,27 @@
+// ops.workerOldSpaceMb → the V8 flag createGateway sets before the workers start (gateway/ops/workerHeap.ts). What it
+// does to the workers' collections is measured with the bench under --trace-gc (bench/PROFILE.md), not here.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../gateway/config.js';
+import { applyWorkerOldSpace, workerOldSpaceFlag } from '../gateway/ops/workerHeap.js';
+
+describe('worker old space', () => {
+  it('gives the workers a first old-generation limit of 64 MB by default; 0 leaves V8 its own', () => {
+    expect(loadConfig({}, {}).ops.workerOldSpaceMb).toBe(64);
+    expect(workerOldSpaceFlag(64)).toBe('--initial-old-space-size=64');
+    expect(workerOldSpaceFlag(0)).toBeNull();
+  });
+
+  it('is set from EARSHOT_WORKER_OLD_SPACE_MB and refuses what V8 would not take', () => {
+    expect(loadConfig({ EARSHOT_WORKER_OLD_SPACE_MB: '32' }, {}).ops.workerOldSpaceMb).toBe(32);
+    expect(() => loadConfig({ EARSHOT_WORKER_OLD_SPACE_MB: '-1' }, {})).toThrow();
+    expect(() => workerOldSpaceFlag(1.5)).toThrow(RangeError);
+  });
+
+  it('sets the flag once, and leaves V8 alone at 0', () => {
+    const set: string[] = [];
+    expect(applyWorkerOldSpace(0, (f) => set.push(f))).toBeNull();
+    expect(set).toEqual([]);
+    expect(applyWorkerOldSpace(48, (f) => set.push(f))).toBe('--initial-old-space-size=48');
+    expect(set).toEqual(['--initial-old-space-size=48']);
+  });
+});
