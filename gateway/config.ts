@@ -469,11 +469,11 @@ const Ops = z.strictObject({
       'times); 0: V8\'s own heuristics, which on a loaded gateway run a full collection every second. 200 made them ' +
       'one every ~20 s in the soak but grew RSS past its 20 % bar (bench/PROFILE.md, "GC").',
   ),
-  workerOldSpaceMb: z.number().int().min(0).max(4096).default(64).describe(
+  workerOldSpaceMb: z.number().int().min(0).max(4096).default(48).describe(
     'Where V8 first collects the old generation of each worker thread\'s heap (listen shards, recognisers), MB; ' +
       'set before the workers start, the main thread keeps V8\'s own. V8 starts a full collection whenever the ' +
-      'headroom under that limit is below four young generations, so a listen shard\'s ~10 MB heap was fully ' +
-      'collected every ~4 s; at 64 every ~25 s, the heap no larger (bench/PROFILE.md, "GC"). 0: V8\'s own.',
+      'headroom under that limit is below four young generations, so a listen shard (~10 MB alive) was fully ' +
+      'collected every ~3 s; at 48, about a quarter as often (bench/PROFILE.md, "GC in the listen workers"). 0: V8\'s own.',
   ),
   duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
     'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +

@@ -5,8 +5,8 @@ import { loadConfig } from '../gateway/config.js';
 import { applyWorkerOldSpace, workerOldSpaceFlag } from '../gateway/ops/workerHeap.js';
 
 describe('worker old space', () => {
-  it('gives the workers a first old-generation limit of 64 MB by default; 0 leaves V8 its own', () => {
-    expect(loadConfig({}, {}).ops.workerOldSpaceMb).toBe(64);
+  it('gives the workers a first old-generation limit of 48 MB by default; 0 leaves V8 its own', () => {
+    expect(loadConfig({}, {}).ops.workerOldSpaceMb).toBe(48);
     expect(workerOldSpaceFlag(64)).toBe('--initial-old-space-size=64');
     expect(workerOldSpaceFlag(0)).toBeNull();
   });

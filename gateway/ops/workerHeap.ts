@@ -3,9 +3,11 @@
 // V8 starts incremental marking, and so a full mark-compact, whenever an old generation's headroom (its limit minus
 // what it holds) is below four times the young generation's capacity, however little is being promoted. A listen
 // shard keeps ~10 MB alive and V8 set its limit a few MB above that: with ~8 MB semi-spaces the headroom was always
-// under the bar, and each shard ran a full collection every ~4 s (p95 12–14 ms, up to 25 ms on a busy host), each one
-// holding every frame of the shard's calls, a pause decision among them. With the first limit at 64 MB the shards
-// collect every ~25 s and their heaps stay as small (50-call bench with --trace-gc, bench/PROFILE.md "GC").
+// under the bar, and each shard ran a full collection every ~3 s, each one holding every frame of the shard's calls,
+// a pause decision among them. A higher first limit gives the shards headroom; it costs only the garbage they keep
+// until their next collection. In 10-minute soaks the listen shards' full collections (major and incremental, 2 ms or
+// more) went 720 → 202 at 48 MB and 91 at 64, all their collections 5.0 → 2.6 and 2.2 s, RSS growth +14 → +13 and
+// +17 % (runs 24–26, bench/PROFILE.md "GC in the listen workers").
 //
 // `--initial-old-space-size` is read when an isolate is created, so setting it once the main thread runs reaches only
 // the workers started afterwards: the main thread, whose heap is larger, keeps V8's own limits
