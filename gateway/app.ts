@@ -12,8 +12,8 @@ import { WebhooksFeature } from './features/webhooks.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
 import { registerOpenApi } from './ops/openapi.js';
-import { applyWorkerOldSpace } from './ops/workerHeap.js';
 import { tracingSettings } from './ops/tracingSettings.js';
+import { applyWorkerOldSpace } from './ops/workerHeap.js';
 import { WebhookAnnouncer } from './webhooks/Announcer.js';
 import { createWires } from './wires/index.js';
 

@@ -6,8 +6,8 @@
 // under the bar, and each shard ran a full collection every ~3 s, each one holding every frame of the shard's calls,
 // a pause decision among them. A higher first limit gives the shards headroom; it costs only the garbage they keep
 // until their next collection. In 10-minute soaks the listen shards' full collections (major and incremental, 2 ms or
-// more) went 720 → 202 at 48 MB and 91 at 64, all their collections 5.0 → 2.6 and 2.2 s, RSS growth +14 → +13 and
-// +17 % (runs 24–26, bench/PROFILE.md "GC in the listen workers").
+// more) went 720 → 201–202 at 48 MB and 91 at 64, all their collections 5.0 → 2.6–2.7 and 2.2 s, RSS growth +14 →
+// +13–15 and +17 % (runs 24–27, bench/PROFILE.md "GC in the listen workers").
 //
 // `--initial-old-space-size` is read when an isolate is created, so setting it once the main thread runs reaches only
 // the workers started afterwards: the main thread, whose heap is larger, keeps V8's own limits
