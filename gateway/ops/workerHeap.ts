@@ -14,15 +14,18 @@
 // (ops.heapGrowingPercent is its setting).
 import { setFlagsFromString } from 'node:v8';
 
-/** The V8 flag for `ops.workerOldSpaceMb`, or null to leave V8's own limit (0). */
-export function workerOldSpaceFlag(mb: number): string | null {
+/** The V8 flag for `ops.workerOldSpaceMb`; 0 is V8's own default (its heuristics choose the limit). */
+export function workerOldSpaceFlag(mb: number): string {
   if (!Number.isInteger(mb) || mb < 0) throw new RangeError(`worker old space must be a non-negative integer of MB, got ${mb}`);
-  return mb === 0 ? null : `--initial-old-space-size=${mb}`;
+  return `--initial-old-space-size=${mb}`;
 }
 
-/** Sets it for the workers started from now on; call before the first worker starts. */
-export function applyWorkerOldSpace(mb: number, set: (flag: string) => void = setFlagsFromString): string | null {
+/**
+ * Sets it for the workers started from now on; call before the first worker starts. Always set, 0 included: the flag
+ * is the process's, and a gateway built after another one in the same process (tests) must not inherit its value.
+ */
+export function applyWorkerOldSpace(mb: number, set: (flag: string) => void = setFlagsFromString): string {
   const flag = workerOldSpaceFlag(mb);
-  if (flag) set(flag);
+  set(flag);
   return flag;
 }
