@@ -11,6 +11,7 @@ import { PromptsFeature } from './features/prompts.js';
 import { WebhooksFeature } from './features/webhooks.js';
 import { FleetFeature } from './fleet/FleetFeature.js';
 import { Gateway } from './Gateway.js';
+import { applyHeapGrowth } from './ops/heapGrowth.js';
 import { registerOpenApi } from './ops/openapi.js';
 import { tracingSettings } from './ops/tracingSettings.js';
 import { applyWorkerOldSpace } from './ops/workerHeap.js';
@@ -19,7 +20,9 @@ import { createWires } from './wires/index.js';
 
 export async function createGateway(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const config: Config = loadConfig(env, overrides);
-  // Before any worker starts: V8 reads it when it creates a worker's heap (ops/workerHeap.ts).
+  // V8's heap settings, in one place and before any worker starts: V8 reads a worker's first old-generation limit
+  // when it creates that worker's heap (ops/workerHeap.ts), the growing factor at every collection (ops/heapGrowth.ts).
+  applyHeapGrowth(config.ops.heapGrowingPercent);
   applyWorkerOldSpace(config.ops.workerOldSpaceMb);
   const gw = new Gateway(config);
   // Tracing first, so that the other features' lines about a call carry its trace id. Off: the SDK is never loaded.

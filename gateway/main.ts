@@ -3,7 +3,6 @@
 import { createGateway } from './app.js';
 import { ConfigError } from './config.js';
 import type { Gateway } from './Gateway.js';
-import { applyHeapGrowth } from './ops/heapGrowth.js';
 import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
 import { installProcessGuard } from './ops/processGuard.js';
 import { ShutdownSignals } from './ops/shutdownSignals.js';
@@ -42,9 +41,8 @@ async function main(): Promise<void> {
   }
   const ops = gw.config.ops;
   configureLogging(ops);
-  // Before any call (ops.heapGrowingPercent; 0, the default, leaves V8's heuristics).
-  const heapFlag = applyHeapGrowth(ops.heapGrowingPercent);
-  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, flag: heapFlag, workerOldSpaceMb: ops.workerOldSpaceMb }, 'V8 heap growth');
+  // Set by createGateway before the workers started (ops/heapGrowth.ts, ops/workerHeap.ts).
+  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, workerOldSpaceMb: ops.workerOldSpaceMb }, 'V8 heap settings');
   const drain = (why: string, code: number) => {
     rootLogger.info({ why }, 'shutting down');
     gw.stop().then(

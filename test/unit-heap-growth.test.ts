@@ -1,4 +1,4 @@
-// ops.heapGrowingPercent → the V8 flag the production entry sets (gateway/ops/heapGrowth.ts). What it does to the
+// ops.heapGrowingPercent → the V8 flag createGateway sets (gateway/ops/heapGrowth.ts). What it does to the
 // gateway's collections is measured by the soak (bench/PROFILE.md), not here.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.js';

@@ -94,8 +94,11 @@ export class Call {
   readonly latency = new LatencyLog();
   private readonly listen: ListenSession;
   private readonly policy: BargeInPolicy;
-  /** `bargeIn.content.enabled` holds at this call's rate (takesContentVerdicts). */
-  private readonly contentRulesOn: boolean;
+  /**
+   * Whether this call's pauses take content verdicts: `bargeIn.content.enabled` at this call's rate (perRate.ts),
+   * decided once when the call was made. A content feature attaches its probe only where this holds.
+   */
+  readonly takesContentVerdicts: boolean;
   /** The segmentation of `narrowSpeech` (the barge-in policy's, on the 8 kHz VAD, no prompt), while asked for. */
   private narrowPolicy: BargeInPolicy | null = null;
   /** Frames before this index were scored before the 8 kHz VAD was last turned on (still in flight): ignored. */
@@ -159,14 +162,14 @@ export class Call {
       : ne.enabled
         ? { kind: 'nearEnd', mode: ne.mode }
         : null;
-    this.contentRulesOn = onAtRate(bi.content.enabled, init.format.sampleRate);
+    this.takesContentVerdicts = onAtRate(bi.content.enabled, init.format.sampleRate);
     this.policy = new BargeInPolicy({
       ...bi,
       ...(ne.enabled ? { pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs } : {}),
       ...(it.enabled ? { commitMinSpeechMs: it.commitMinSpeechMs } : {}),
       endSilenceMs: cfg.consent.endSilenceMs,
       endThreshold: cfg.consent.endThreshold,
-      contentRules: this.contentRulesOn ? bi.content : undefined,
+      contentRules: this.takesContentVerdicts ? bi.content : undefined,
     });
     this.listen = svc.listen.open(
       {
@@ -239,14 +242,6 @@ export class Call {
     this.narrowFrom = Math.ceil(this.samples16k / VAD_FRAME);
     this.listen.setNarrowVad(on);
     return true;
-  }
-
-  /**
-   * Whether this call's pauses take content verdicts: `bargeIn.content.enabled` at this call's rate (perRate.ts),
-   * decided once when the call was made. A content feature attaches its probe only where this holds.
-   */
-  get takesContentVerdicts(): boolean {
-    return this.contentRulesOn;
   }
 
   /** A content probe listens to this call's pauses: a commit may wait for its verdict (README "Barge-in"). */
