@@ -35,4 +35,30 @@ describe('listen shard backlog cap', () => {
     b.close();
     await svc.close();
   });
+
+  it('runs its flush timer only while some gateway holds the service; the workers stay for the process', async () => {
+    const model = resolveModel('silero-vad-v5');
+    if (!isResolved(model)) throw new Error('model missing');
+    const opts = { backend: 'silero-ort' as const, modelPath: model.files.model, tickMs: 16, threads: 1, shards: 1, echo: ConfigSchema.parse({}).echo, maxPendingSamples: 8000 };
+    const a = await ListenService.start(opts);
+    const b = await ListenService.start(opts);
+    expect(b).toBe(a);
+    expect(a.ticking).toBe(true);
+    await a.close();
+    expect(a.ticking).toBe(true);
+    await b.close();
+    expect(a.ticking).toBe(false);
+    // Held again, the same workers score again.
+    const c = await ListenService.start(opts);
+    expect(c).toBe(a);
+    expect(c.ticking).toBe(true);
+    const frames: number[] = [];
+    const s = c.open({ frame: (f) => frames.push(f.index) });
+    for (let i = 0; i < 4; i++) s.pushPcm16(new Int16Array(512));
+    for (let i = 0; i < 100 && frames.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(frames).toEqual([0, 1, 2, 3]);
+    s.close();
+    await c.close();
+    expect(c.ticking).toBe(false);
+  });
 });

@@ -481,7 +481,7 @@ export class ListenService {
       p.catch(() => shared.delete(key));
     }
     const svc = await p;
-    svc.users++;
+    if (svc.users++ === 0) svc.startTimer(opts.tickMs);
     return svc;
   }
 
@@ -523,11 +523,21 @@ export class ListenService {
       loaded[0].warning,
       (opts.narrowVad ?? false) && opts.backend === 'silero-ort',
     );
-    svc.timer = setInterval(() => {
-      for (const s of svc.shards) s.flush();
-    }, opts.tickMs);
-    svc.timer.unref();
     return svc;
+  }
+
+  /** The flush timer runs while some gateway holds the service: a process that stopped its gateways (a test run,
+   *  an embedding) keeps the workers (see start) but not a timer firing every tick for nobody. */
+  private startTimer(tickMs: number): void {
+    this.timer = setInterval(() => {
+      for (const s of this.shards) s.flush();
+    }, tickMs);
+    this.timer.unref();
+  }
+
+  /** Whether the flush timer runs (while at least one gateway holds the service). */
+  get ticking(): boolean {
+    return this.timer !== null;
   }
 
   get healthy(): boolean {
@@ -561,6 +571,10 @@ export class ListenService {
   /** Gives up this user's hold; the workers stay for the process (see start). */
   async close(): Promise<void> {
     this.users = Math.max(0, this.users - 1);
+    if (this.users === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 }
 
