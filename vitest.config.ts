@@ -13,7 +13,7 @@ const PURE = [
 const UNIT = ['test/unit-*.test.ts', ...PURE];
 // Files that replace a module with vi.mock: in a process that imported the real module for an earlier file the mock
 // would not reach it, and the file could no longer fail. They get a process each, after the others.
-const OWN_PROCESS = ['decode-off-process', 'espeak-off-process'].map((name) => `test/${name}.test.ts`);
+export const OWN_PROCESS = ['decode-off-process', 'espeak-off-process'].map((name) => `test/${name}.test.ts`);
 
 const shared = { testTimeout: 120_000, hookTimeout: 600_000, pool: 'forks' as const };
 
@@ -24,8 +24,8 @@ export default defineConfig({
       {
         // The end-to-end files stream audio at real time against a gateway with inference workers: on 2 cores two
         // of them side by side would measure each other instead of earshot. One file at a time; each file runs its
-        // calls concurrently. All in one process (`isolate: false`): a process, its imports and its model loads per
-        // file took the suite from ~630 to ~777 s. test/helpers/sharedProcess.ts fails a file that leaves a server
+        // calls concurrently. All in one process (`isolate: false`): with a process, its imports and its model loads
+        // per file the suite took ~777 s, in one 608–641 s. test/helpers/sharedProcess.ts fails a file that leaves a server
         // listening for the next and closes the shared SQLite handles after each file.
         test: {
           ...shared,
