@@ -246,8 +246,13 @@ export class Gateway implements WireContext {
       if (w.ran) this.log.info({ sessions: w.sessions, frames: w.frames, ms: w.ms }, 'listen workers warmed');
     }
     if (c.ops.warmUpCalls > 0) {
-      const w = await warmUpCalls({ config: c, listen: this.listen, pacer: this.pacer, log: this.log }, c.ops.warmUpCalls, 4);
-      this.log.info(w, 'call path warmed');
+      // A warm-up that fails costs the first calls some speed, not the start.
+      try {
+        const w = await warmUpCalls({ config: c, listen: this.listen, pacer: this.pacer, log: this.log }, c.ops.warmUpCalls, 4);
+        this.log.info(w, 'call path warmed');
+      } catch (e) {
+        this.log.warn({ err: e }, 'call path warm-up failed; starting cold');
+      }
     }
     for (const p of this.plugins) await p.start?.(this);
     for (const w of this.wires) {

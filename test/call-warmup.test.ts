@@ -1,6 +1,7 @@
 // gateway/call/warmUp.ts: synthetic calls through the call path before /readyz, seen by no feature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warmUpCalls } from '../gateway/call/warmUp.js';
+import { loadConfig } from '../gateway/config.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { registry } from '../gateway/ops/metrics.js';
 import { startGateway } from './helpers/gateway.js';
@@ -40,5 +41,11 @@ describe('call path warm-up', () => {
     expect(live.calls).toEqual([]);
     const recs = await (await fetch(`${http}/v1/records`)).json();
     expect(recs.records).toEqual([]);
+  });
+
+  it('is 16 calls by default, set from EARSHOT_WARM_UP_CALLS (0: off), bounded', () => {
+    expect(loadConfig({}).ops.warmUpCalls).toBe(16);
+    expect(loadConfig({ EARSHOT_WARM_UP_CALLS: '0' }).ops.warmUpCalls).toBe(0);
+    expect(() => loadConfig({ EARSHOT_WARM_UP_CALLS: '65' })).toThrow();
   });
 });
