@@ -475,6 +475,12 @@ const Ops = z.strictObject({
       'headroom under that limit is below four young generations, so a listen shard (~10 MB alive) was fully ' +
       'collected every ~3 s; at 48, about a quarter as often (bench/PROFILE.md, "GC in the listen workers"). 0: V8\'s own.',
   ),
+  warmUpCalls: z.number().int().min(0).max(64).default(16).describe(
+    'Before /readyz: this many synthetic calls (half 16 kHz, half 8 kHz) run for four seconds through the call path ' +
+      'itself — inbound audio, the barge-in policy, the playout — so V8 has compiled it before the first real calls ' +
+      '(in the soak, the calls of the first two seconds were the late ones). Never registered: no feature, record or ' +
+      'webhook sees them; /metrics counts them under wire="warm-up". 0: off.',
+  ),
   duplicateSignalMs: z.number().int().min(0).max(10000).default(1000).describe(
     'The same signal again within this long is a copy (a process group\'s wrapper forwarding it), not a second ' +
       'one.',
@@ -570,6 +576,7 @@ export const ENV: Record<string, { path: string[]; type: 'int' | 'string' | 'flo
   EARSHOT_LOG_BUFFER_BYTES: { path: ['ops', 'logBufferBytes'], type: 'int' },
   EARSHOT_HEAP_GROWING_PERCENT: { path: ['ops', 'heapGrowingPercent'], type: 'int' },
   EARSHOT_WORKER_OLD_SPACE_MB: { path: ['ops', 'workerOldSpaceMb'], type: 'int' },
+  EARSHOT_WARM_UP_CALLS: { path: ['ops', 'warmUpCalls'], type: 'int' },
   EARSHOT_MAX_UNCAUGHT_PER_MINUTE: { path: ['ops', 'maxUncaughtPerMinute'], type: 'int' },
   EARSHOT_AUDIOSOCKET_PORT: { path: ['wires', 'audiosocketPort'], type: 'int' },
   EARSHOT_AUDIOSOCKET_HOST: { path: ['wires', 'audiosocketHost'], type: 'string' },

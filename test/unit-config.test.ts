@@ -40,7 +40,7 @@ describe('defaults', () => {
     // maxCalls from the machine (64 per core: the bench's full-pipeline capacity on 2 cores), not a fixed 2000.
     expect(c.limits.maxCalls).toBe(64 * availableParallelism());
     expect(c.limits).toMatchObject({ maxMessageBytes: 3 * 1024 * 1024, maxInboundRatio: 1.5, inboundBurstMs: 3000, maxCallMs: 3_600_000, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 });
-    expect(c.ops).toEqual({ logBufferBytes: 4 * 1024 * 1024, maxUncaughtPerMinute: 5, duplicateSignalMs: 1000, heapGrowingPercent: 0, workerOldSpaceMb: 48 });
+    expect(c.ops).toEqual({ logBufferBytes: 4 * 1024 * 1024, maxUncaughtPerMinute: 5, duplicateSignalMs: 1000, heapGrowingPercent: 0, workerOldSpaceMb: 48, warmUpCalls: 16 });
     expect(c.tts).toEqual({ engines: [{ type: 'syllable', id: 'syllable', syllablesPerSecond: 3 }, { type: 'espeak', id: 'espeak', speed: 150 }], defaults: { zh: 'syllable', en: 'espeak' }, cacheMemoryMB: 64 });
     expect(c.wires).toMatchObject({ audiosocketPort: 9092, audiosocketHost: '127.0.0.1', grpcPort: 50051 });
     expect(c.scripts.rawAudioCallTypes).toEqual(['notification']);

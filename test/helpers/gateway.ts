@@ -21,7 +21,9 @@ export async function startGateway(
   // The listen warm-up (a third of a second per process) is off unless a test asks for it: test/listen-warmup.test.ts
   // covers it, and the suite starts many gateways.
   const vad = { warmUp: false, ...((overrides.vad as Record<string, unknown> | undefined) ?? {}) };
-  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides, policy, vad }, opts.env ?? {});
+  // Likewise the call path's warm-up (four seconds per gateway): test/call-warmup.test.ts covers it.
+  const ops = { warmUpCalls: 0, ...((overrides.ops as Record<string, unknown> | undefined) ?? {}) };
+  const gw = await createGateway({ port: 0, host: '127.0.0.1', dataDir, ...overrides, policy, vad, ops }, opts.env ?? {});
   opts.beforeStart?.(gw);
   const { port } = await gw.start();
   return { gw, url: `ws://127.0.0.1:${port}/v1/stream`, http: `http://127.0.0.1:${port}`, dataDir };
