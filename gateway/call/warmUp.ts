@@ -25,7 +25,7 @@ export interface CallWarmUpResult {
 
 const FRAME_MS = 20;
 
-/** Deterministic noise, one value per call (no Math.random: every start warms the same way). */
+/** Deterministic noise (no Math.random: every start warms the same way). */
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
@@ -36,7 +36,7 @@ function rng(seed: number): () => number {
   };
 }
 
-/** A prompt-like signal at `rate`: syllable-long noise bursts under a 150 Hz buzz, −20 dBFS or so. */
+/** A voice-like signal at `rate`: four syllable-long swells a second of a 150 Hz buzz with noise, about −28 dBFS. */
 function promptPcm(rate: number, seconds: number, seed: number): Int16Array {
   const r = rng(seed);
   const out = new Int16Array(Math.round(rate * seconds));
@@ -50,9 +50,9 @@ function promptPcm(rate: number, seconds: number, seed: number): Int16Array {
 
 /**
  * Runs `calls` synthetic calls for `seconds` (half of them 16 kHz pcm16, half 8 kHz μ-law): each plays an
- * interruptible prompt while its inbound audio carries the prompt's echo and, from the middle on, a louder near-end
- * voice-like signal, so the echo path, the VAD's speech frames, a pause and a commit all run. Resolves when they
- * have ended.
+ * interruptible prompt while its inbound audio carries the prompt's echo (12 dB down, 50 ms late) and, from the
+ * middle on, a near-end voice-like signal, so the echo path, the VAD's speech frames, a pause and a commit all run.
+ * Resolves when they have ended.
  */
 export async function warmUpCalls(
   svc: { config: Config; listen: ListenService; pacer: Pacer; log: Logger },
