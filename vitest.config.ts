@@ -25,7 +25,7 @@ export default defineConfig({
         // The end-to-end files stream audio at real time against a gateway with inference workers: on 2 cores two
         // of them side by side would measure each other instead of earshot. One file at a time; each file runs its
         // calls concurrently. All in one process (`isolate: false`): with a process, its imports and its model loads
-        // per file the suite took ~777 s, in one 608–641 s. test/helpers/sharedProcess.ts fails a file that leaves a server
+        // per file the suite took ~777 s, in one 608–645 s. test/helpers/sharedProcess.ts fails a file that leaves a server
         // listening for the next and closes the shared SQLite handles after each file.
         test: {
           ...shared,
