@@ -16,7 +16,7 @@ import type { StartMessage } from './call/start.js';
 import type { Wire, WireContext } from './call/wire.js';
 import type { Config } from './config.js';
 import { warmUpOnce } from './listen/warmUp.js';
-import { warmUpCalls } from './call/warmUp.js';
+import { warmUpCallsOnce } from './call/warmUp.js';
 import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { BUILTIN_NEAR_END_WEIGHTS } from './listen/nearEnd/NearEndModel.js';
@@ -248,8 +248,8 @@ export class Gateway implements WireContext {
     if (c.ops.warmUpCalls > 0) {
       // A warm-up that fails costs the first calls some speed, not the start.
       try {
-        const w = await warmUpCalls({ config: c, listen: this.listen, pacer: this.pacer, log: this.log }, c.ops.warmUpCalls, 4);
-        this.log.info(w, 'call path warmed');
+        const { ran, ...w } = await warmUpCallsOnce({ config: c, listen: this.listen, pacer: this.pacer, log: this.log }, c.ops.warmUpCalls, 4);
+        if (ran) this.log.info(w, 'call path warmed');
       } catch (e) {
         this.log.warn({ err: e }, 'call path warm-up failed; starting cold');
       }

@@ -1,6 +1,6 @@
 // gateway/call/warmUp.ts: synthetic calls through the call path before /readyz, seen by no feature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { warmUpCalls } from '../gateway/call/warmUp.js';
+import { warmUpCalls, warmUpCallsOnce } from '../gateway/call/warmUp.js';
 import { loadConfig } from '../gateway/config.js';
 import type { Gateway } from '../gateway/Gateway.js';
 import { registry } from '../gateway/ops/metrics.js';
@@ -41,6 +41,14 @@ describe('call path warm-up', () => {
     expect(live.calls).toEqual([]);
     const recs = await (await fetch(`${http}/v1/records`)).json();
     expect(recs.records).toEqual([]);
+  });
+
+  it('runs once per process: a second gateway awaits the first warm-up instead of running its own', async () => {
+    const svc = { config: gw.config, listen: gw.listen, pacer: gw.pacer, log: gw.log };
+    const a = await warmUpCallsOnce(svc, 2, 1);
+    const b = await warmUpCallsOnce(svc, 2, 1);
+    expect(b.ran).toBe(false);
+    expect(b.inboundFrames).toBe(a.inboundFrames);
   });
 
   it('is 16 calls by default, set from EARSHOT_WARM_UP_CALLS (0: off), bounded', () => {

@@ -11,6 +11,7 @@
 // wire="warm-up" like any call, so the gauges and histograms stay honest about what ran.
 import type { Logger } from 'pino';
 import { encode, type Encoding } from '../audio/codec.js';
+import { seededNoise } from '../audio/seededNoise.js';
 import type { Config } from '../config.js';
 import type { ListenService } from '../listen/ListenService.js';
 import type { Pacer } from '../speak/Playout.js';
@@ -25,25 +26,14 @@ export interface CallWarmUpResult {
 
 const FRAME_MS = 20;
 
-/** Deterministic noise (no Math.random: every start warms the same way). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0xffffffff - 0.5;
-  };
-}
-
 /** A voice-like signal at `rate`: four syllable-long swells a second of a 150 Hz buzz with noise, about −28 dBFS. */
 function promptPcm(rate: number, seconds: number, seed: number): Int16Array {
-  const r = rng(seed);
   const out = new Int16Array(Math.round(rate * seconds));
+  const hiss = seededNoise(out.length, seed, 0.25);
   for (let i = 0; i < out.length; i++) {
     const t = i / rate;
     const syllable = Math.sin(Math.PI * ((t * 4) % 1)) ** 2;
-    out[i] = Math.round(3000 * syllable * (Math.sin(2 * Math.PI * 150 * t) + 0.5 * r()));
+    out[i] = Math.round(3000 * syllable * (Math.sin(2 * Math.PI * 150 * t) + hiss[i]));
   }
   return out;
 }
@@ -107,4 +97,23 @@ export async function warmUpCalls(
   }
   await Promise.all(running.map((c) => c.call.end('warm_up')));
   return { calls, inboundFrames, promptFrames, ms: Math.round(performance.now() - t0) };
+}
+
+/** What V8 compiled stays compiled for the process: one warm-up per process, as the listen workers' (warmUpOnce). */
+let once: Promise<CallWarmUpResult> | null = null;
+
+/** The warm-up run by the first gateway of the process, awaited by any other; `ran` is false for those. */
+export async function warmUpCallsOnce(
+  svc: Parameters<typeof warmUpCalls>[0],
+  calls: number,
+  seconds: number,
+): Promise<CallWarmUpResult & { ran: boolean }> {
+  if (once) return { ...(await once), ran: false };
+  const run = warmUpCalls(svc, calls, seconds);
+  once = run;
+  // A failed run leaves the next gateway free to try again.
+  run.catch(() => {
+    if (once === run) once = null;
+  });
+  return { ...(await run), ran: true };
 }

@@ -4,6 +4,7 @@
 // budget were the ones started in the first seconds after /readyz. So before /readyz, each shard gets a short
 // synthetic call at each wire rate: a prompt (the reference) echoed back through a delay, then near-end noise bursts
 // over it, enough for the canceller to search, lock and filter, and for the VAD to score every frame.
+import { seededNoise as noise } from '../audio/seededNoise.js';
 import type { ListenService } from './ListenService.js';
 
 export interface WarmUpResult {
@@ -15,19 +16,6 @@ export interface WarmUpResult {
 const RATE = 16000;
 const SECONDS = 2;
 const ECHO_DELAY = Math.round(0.06 * RATE);
-
-/** Deterministic noise (no Math.random: a warm-up that differs per start cannot be reasoned about). */
-function noise(n: number, seed: number, gain: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 0xffffffff - 0.5) * 2 * gain;
-  }
-  return out;
-}
 
 function toPcm16(x: Float32Array, rate: number): Int16Array {
   const step = RATE / rate;
