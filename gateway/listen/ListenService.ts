@@ -232,8 +232,9 @@ const GAP_BUSY_CALLS = 64;
  * message is a thread wake-up on both sides and a model run whose fixed cost is shared by its batch, so a busy shard
  * waits to batch: at 250 calls (125 a shard), 4 ms meant ~250 messages a second per shard and small batches, and
  * 10 ms halved the messaging. A shard with few calls has the CPU to spare, and the wait is latency on every frame:
- * at 50 calls a 2.5 ms gap took the frame latency's median from ~4.5 ms to ~1.5 ms (bench, 2026-12-07) for ~1 ms
- * more CPU per call-second. Between 32 and 64 calls a shard the gap grows linearly from the one to the other.
+ * at 50 calls a 2.5 ms gap took the frame latency's median from ~4.5 ms to ~1.5 ms (bench, 2026-12-07) for 1–2 ms
+ * more gateway CPU per call-second (+8–19 %). Between 32 and 64 calls a shard the gap grows linearly from the one to
+ * the other; at 64 (128 calls on two shards, `limits.maxCalls` on 2 cores) and above it is 10 ms as before.
  */
 export function flushGapMs(calls: number): number {
   const t = Math.min(1, Math.max(0, (calls - GAP_QUIET_CALLS) / (GAP_BUSY_CALLS - GAP_QUIET_CALLS)));
