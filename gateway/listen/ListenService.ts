@@ -222,12 +222,24 @@ export class ListenSession {
   }
 }
 
+const QUIET_GAP_MS = 2.5;
+const BUSY_GAP_MS = 10;
+const GAP_QUIET_CALLS = 32;
+const GAP_BUSY_CALLS = 64;
+
 /**
- * Least time between two messages to one shard when frames are waiting. At 250 calls, 4 ms meant ~250 messages a
- * second per shard (each a thread wake-up on both sides) and small model batches; 10 ms halves the messaging for
- * ≤ 6 ms more frame latency on average, well inside the pause budget.
+ * Least time between two messages to one shard when frames are waiting, by how many calls the shard holds. Each
+ * message is a thread wake-up on both sides and a model run whose fixed cost is shared by its batch, so a busy shard
+ * waits to batch: at 250 calls (125 a shard), 4 ms meant ~250 messages a second per shard and small batches, and
+ * 10 ms halved the messaging. A shard with few calls has the CPU to spare, and the wait is latency on every frame:
+ * at 50 calls a 2.5 ms gap took the frame latency's median from ~4.5 ms to ~1.5 ms (bench, 2026-12-07) for 1–2 ms
+ * more gateway CPU per call-second (+8–19 %). Between 32 and 64 calls a shard the gap grows linearly from the one to
+ * the other; at 64 (128 calls on two shards, `limits.maxCalls` on 2 cores) and above it is 10 ms as before.
  */
-const MIN_GAP_MS = 10;
+export function flushGapMs(calls: number): number {
+  const t = Math.min(1, Math.max(0, (calls - GAP_QUIET_CALLS) / (GAP_BUSY_CALLS - GAP_QUIET_CALLS)));
+  return QUIET_GAP_MS + t * (BUSY_GAP_MS - QUIET_GAP_MS);
+}
 
 class Shard {
   readonly sessions = new Map<number, ListenSession>();
@@ -342,13 +354,13 @@ class Shard {
   private lastFlush = 0;
 
   /**
-   * Some call completed a frame: send as soon as the shard is free, but at most every MIN_GAP_MS, so a busy shard
+   * Some call completed a frame: send as soon as the shard is free, but at most every `flushGapMs`, so a busy shard
    * still gets frames in batches (what it has queued meanwhile goes in one message) and a quiet one answers fast.
    */
   frameReady(): void {
     if (this.soon || this.inflight) return;
     this.soon = true;
-    const wait = this.lastFlush + MIN_GAP_MS - performance.now();
+    const wait = this.lastFlush + flushGapMs(this.sessions.size) - performance.now();
     const go = () => {
       this.soon = false;
       this.flush();
