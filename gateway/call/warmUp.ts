@@ -16,6 +16,7 @@ import type { Config } from '../config.js';
 import type { ListenService } from '../listen/ListenService.js';
 import type { Pacer } from '../speak/Playout.js';
 import { Call, type CallSink } from './Call.js';
+import { sharedRun, type SharedRun } from '../ops/sharedRun.js';
 
 export interface CallWarmUpResult {
   calls: number;
@@ -100,20 +101,14 @@ export async function warmUpCalls(
 }
 
 /** What V8 compiled stays compiled for the process: one warm-up per process, as the listen workers' (warmUpOnce). */
-let once: Promise<CallWarmUpResult> | null = null;
+const PROCESS = {};
+const runs = new WeakMap<object, Promise<CallWarmUpResult>>();
 
 /** The warm-up run by the first gateway of the process, awaited by any other; `ran` is false for those. */
-export async function warmUpCallsOnce(
+export function warmUpCallsOnce(
   svc: Parameters<typeof warmUpCalls>[0],
   calls: number,
   seconds: number,
-): Promise<CallWarmUpResult & { ran: boolean }> {
-  if (once) return { ...(await once), ran: false };
-  const run = warmUpCalls(svc, calls, seconds);
-  once = run;
-  // A failed run leaves the next gateway free to try again.
-  run.catch(() => {
-    if (once === run) once = null;
-  });
-  return { ...(await run), ran: true };
+): Promise<SharedRun<CallWarmUpResult>> {
+  return sharedRun(runs, PROCESS, () => warmUpCalls(svc, calls, seconds));
 }

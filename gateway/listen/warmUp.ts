@@ -6,6 +6,7 @@
 // over it, enough for the canceller to search, lock and filter, and for the VAD to score every frame.
 import { seededNoise as noise } from '../audio/seededNoise.js';
 import type { ListenService } from './ListenService.js';
+import { sharedRun, type SharedRun } from '../ops/sharedRun.js';
 
 export interface WarmUpResult {
   sessions: number;
@@ -31,12 +32,8 @@ const warming = new WeakMap<ListenService, Promise<WarmUpResult>>();
  * The warm-up of these workers: run by the first caller, awaited by any other (a second gateway starting meanwhile
  * is not ready before the workers are warm). `ran` is false for callers that found it started.
  */
-export async function warmUpOnce(listen: ListenService, shards: number): Promise<WarmUpResult & { ran: boolean }> {
-  const known = warming.get(listen);
-  if (known) return { ...(await known), ran: false };
-  const run = warmUpListen(listen, shards);
-  warming.set(listen, run);
-  return { ...(await run), ran: true };
+export function warmUpOnce(listen: ListenService, shards: number): Promise<SharedRun<WarmUpResult>> {
+  return sharedRun(warming, listen, () => warmUpListen(listen, shards));
 }
 
 export function isWarm(listen: ListenService): boolean {
