@@ -63,4 +63,9 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # node itself, not `npm start`: npm and a loader wrapper each get the SIGTERM sent to the group and forward it
 # again, and the gateway must see one signal and drain (test/production-start.test.ts runs exactly this CMD).
-CMD ["node", "--import", "tsx", "gateway/main.ts"]
+# --initial-old-space-size=128: the main thread's heap is ~40 MB live and V8 left it ~13 MB of room, so it ran a
+# major collection every few seconds under abuse (133 in a 10-minute soak), each holding the audio path's event loop
+# and its concurrent marking taking the cores from the listen workers; below 128 MB V8 now skips them (8 in the
+# soak), at the same RSS (README, "Limits and network exposure", soak run 39). The bench and the soak start their
+# gateway with these same flags (bench/productionStart.ts), and `npm start` runs this same command.
+CMD ["node", "--initial-old-space-size=128", "--import", "tsx", "gateway/main.ts"]

@@ -14,6 +14,7 @@ import YAML from 'yaml';
 import { TestCall } from '../test/helpers/client.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { startServer, type ServerProcess } from './serverProcess.js';
+import { gatewayNodeArgs } from './productionStart.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
@@ -161,7 +162,7 @@ async function main(): Promise<number> {
         EARSHOT_GRPC_PORT: '0',
         EARSHOT_AUDIOSOCKET_PORT: '0',
       };
-      gateways.push(await startServer({ name, entry: 'gateway/main.ts', env, portEnv: 'EARSHOT_PORT', logFile: join(dir, 'gateway.log'), cwd: ROOT }));
+      gateways.push(await startServer({ name, entry: 'gateway/main.ts', env, nodeArgs: gatewayNodeArgs(), portEnv: 'EARSHOT_PORT', logFile: join(dir, 'gateway.log'), cwd: ROOT }));
       console.log(`fleet: ${name} pid ${gateways[i].pid} on ${gateways[i].port}`);
     }
     let forwarding: Awaited<ReturnType<typeof forwardProbe>> | null = null;

@@ -15,7 +15,7 @@ export const LATE_AFTER_STOP_MS = 40;
 
 export const LATENCY_METRICS = [
   'pauseMs', 'pauseWallMs', 'bargeInMs', 'bargeInWallMs', 'onsetMs', 'onsetEstMs', 'stopMs', 'consentMs', 'consentWallMs',
-  'firstAudioMs', 'pauseArrivalMs', 'bargeInArrivalMs', 'consentArrivalMs',
+  'firstAudioMs', 'pauseArrivalMs', 'bargeInArrivalMs', 'consentArrivalMs', 'decisionDelayMs',
 ] as const;
 export type LatencyMetric = (typeof LATENCY_METRICS)[number];
 
@@ -71,6 +71,26 @@ function incident(m: CallMetrics, rec: CallRecord, what: Incident['what'], t: nu
   });
 }
 
+/** Events decided on the VAD's frames (and only on them, with content decisions off): their `t` ends a 32 ms frame. */
+const FRAME_DECISIONS = new Set(['speech_started', 'speech_ended', 'prompt_paused', 'prompt_resumed', 'barge_in']);
+
+/**
+ * Every frame decision of a call (`decisionDelayMs` is wall − sent): when the packet that completed its frame left
+ * (where the far end chunks the caller, when its chunk did) and when the event arrived — the gateway's own path and
+ * the client's receive, whatever the scenario's audio-time latency. A pause budget fails only when this runs long on
+ * a scenario whose audio time leaves little slack (s23: 128 of 150 ms), which a ten-minute soak meets a few hundred
+ * times; this samples the same path on every call.
+ */
+export function frameDecisions(rec: CallRecord): { type: string; sent: number; wall: number }[] {
+  const out: { type: string; sent: number; wall: number }[] = [];
+  for (const e of rec.events) {
+    if (!FRAME_DECISIONS.has(e.type) || typeof e.t !== 'number' || e.t <= 0) continue;
+    const sent = arrivalOfAudioMs(rec, e.t - 1);
+    if (sent !== undefined) out.push({ type: e.type, sent, wall: e.wall });
+  }
+  return out;
+}
+
 const first = (evs: TimedEvent[], type: string, minT = -Infinity): TimedEvent | undefined =>
   evs.find((e) => e.type === type && typeof e.t === 'number' && e.t >= minT);
 
@@ -111,6 +131,7 @@ export function accumulate(m: CallMetrics, rec: CallRecord): void {
     return;
   }
   const evs = rec.events;
+  for (const d of frameDecisions(rec)) S.decisionDelayMs.push(d.wall - d.sent);
   for (const e of evs.filter((x) => x.type === 'error')) {
     const key = `error event: ${String(e.code ?? '?')}`;
     m.errors[key] = (m.errors[key] ?? 0) + 1;

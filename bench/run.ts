@@ -15,6 +15,7 @@ import { httpBase } from './wires/control.js';
 import { uploadPrompts } from './prompts.js';
 import { getWire, wireTarget } from './wires/index.js';
 import { freePort, startServer, type ServerProcess } from './serverProcess.js';
+import { gatewayNodeArgs } from './productionStart.js';
 import { ProcSampler } from './procSampler.js';
 import { MonitorPages, reduceMonitor } from './monitorPages.js';
 import { LagScraper } from './promScrape.js';
@@ -111,7 +112,7 @@ async function run(o: BenchOptions): Promise<number> {
     const cfgFile = join(o.outDir, 'gateway-config.yaml');
     writeFileSync(cfgFile, YAML.stringify(cfg));
     env.EARSHOT_CONFIG = cfgFile;
-    const gw = await startServer({ name: 'gateway', entry, env, nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean), portEnv: 'EARSHOT_PORT', logFile: join(o.outDir, 'gateway.log'), cwd: ROOT });
+    const gw = await startServer({ name: 'gateway', entry, env, nodeArgs: gatewayNodeArgs(), portEnv: 'EARSHOT_PORT', logFile: join(o.outDir, 'gateway.log'), cwd: ROOT });
     servers.push(gw);
     if (o.pipeline === 'vad' && !process.env.BENCH_GATEWAY_ENTRY) {
       await new Promise((r) => setTimeout(r, 200)); // let the startup log reach the file

@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
 import { attacks, judge } from './attacks.js';
 import { loadBudgets } from './budgets.js';
-import { computeMetrics, summaries, type LatencyMetric } from './metrics.js';
+import { computeMetrics, frameDecisions, summaries, type LatencyMetric } from './metrics.js';
 import { ProcSampler } from './procSampler.js';
 import { uploadPrompts } from './prompts.js';
 import { LagScraper } from './promScrape.js';
@@ -29,6 +29,7 @@ import { runStep } from './loadGenerator.js';
 import type { CallRecord } from './record.js';
 import { loadScenarios, shuffled, wireAudioFor, type ScenarioKind } from './scenarios.js';
 import { freePort, startServer } from './serverProcess.js';
+import { gatewayNodeArgs } from './productionStart.js';
 import { httpBase } from './wires/control.js';
 import { getWire } from './wires/index.js';
 import { StallRecorder } from '../gateway/ops/stallRecorder.js';
@@ -60,6 +61,7 @@ interface Window {
   latency: Record<string, { p50: number | null; p95: number | null; max: number | null }>;
   missedBudget: { scenarioId: string; why: string; atS: number }[];
   attacks: Record<string, { runs: number; unexpected: number }>;
+  decisionDelayMs: ReturnType<typeof decisionTail>;
 }
 
 /** The host's busy CPU time so far, ms (all cores, from /proc/stat). */
@@ -93,6 +95,17 @@ function detail(rec: CallRecord, m: ReturnType<typeof computeMetrics>): string {
   const end = typeof ev.speechEndT === 'number' ? ev.speechEndT : undefined;
   // speechEndT is where the gateway placed the end of the answer (its VAD end minus the end silence it waited for).
   return ` (VAD end ${end === undefined ? '?' : r(end - rec.endMs)} ms after the label, decided ${end === undefined ? '?' : r(ev.t - end)} ms after it; wall ${r(m.samples.consentWallMs[0])})`;
+}
+
+/**
+ * The tail of the gateway's decision path over every frame decision of the normal calls (metrics.ts
+ * `decisionDelayMs`): how often it ran past the slack of the tightest scenario. Late calls are a few a run at most;
+ * this counts the same path thousands of times, so two runs can be compared on it.
+ */
+export function decisionTail(delays: readonly number[]): { n: number; p50: number | null; p99: number | null; p999: number | null; max: number | null; over20: number; over30: number } {
+  const v = [...delays].sort((a, b) => a - b);
+  const q = (p: number) => (v.length ? Math.round(v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)] * 10) / 10 : null);
+  return { n: v.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: v.length ? Math.round(v[v.length - 1] * 10) / 10 : null, over20: v.filter((x) => x > 20).length, over30: v.filter((x) => x > 30).length };
 }
 
 /** Where a late call's latency was spent, soak clock: from the audio it answers leaving to the answer's arrival. */
@@ -157,7 +170,7 @@ async function main(): Promise<number> {
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
     env: { ...(values['no-stalls'] ? {} : { EARSHOT_STALL_LOG: join(outDir, 'stalls.jsonl') }), EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
     // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
-    nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
+    nodeArgs: gatewayNodeArgs(),
   });
   const http = httpBase(gw.wsUrl);
   console.log(`soak: gateway pid ${gw.pid} on ${gw.port}; ${calls} normal calls for ${minutes} min, ${abuse ? `${parallel} abusive client(s) at a time` : 'no abuse'}; out ${outDir}`);
@@ -278,12 +291,13 @@ async function main(): Promise<number> {
       calls: outcome.records.length, failed: m.counters.failedCalls,
       latency: Object.fromEntries(PER_CALL.map((k) => [k, { p50: s[k].p50, p95: s[k].p95, max: s[k].max }])),
       missedBudget: missed, attacks: byAttack,
+      decisionDelayMs: decisionTail(m.samples.decisionDelayMs),
     };
     windows.push(win);
     const L = win.latency;
     console.log(
       `soak: window ${w + 1}/${nWindows} (${win.endS} s): rss ${win.rssMB} MB, lag p99 ${win.lagP99Ms?.toFixed(1)} max ${win.lagMaxMs?.toFixed(1)} ms (soak's own loop: max ${win.genLagMaxMs} ms), cpu gateway ${win.gatewayCpuPct} % other ${win.foreignCpuPct} %, ${win.calls} calls (${win.failed} failed, ${missed.length} over budget); ` +
-        `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
+        `pause wall p95 ${L.pauseWallMs.p95} max ${L.pauseWallMs.max}, decisions over 30 ms ${win.decisionDelayMs.over30} of ${win.decisionDelayMs.n} (max ${win.decisionDelayMs.max}), barge-in wall p95 ${L.bargeInWallMs.p95}, consent wall p95 ${L.consentWallMs.p95}, first audio p95 ${L.firstAudioMs.p95}; ` +
         `attacks ${Object.values(byAttack).reduce((a, x) => a + x.runs, 0)} (${Object.values(byAttack).reduce((a, x) => a + x.unexpected, 0)} unexpected)`,
     );
     for (const x of missed.slice(0, 5)) console.log(`soak:   over budget: ${x.scenarioId} (started at ${x.atS} s): ${x.why}`);
@@ -322,18 +336,22 @@ async function main(): Promise<number> {
   };
   const lagP50s = lag.samples.map((l) => l.p50Ms).filter((x): x is number => typeof x === 'number');
   const lagP99s = lag.samples.map((l) => l.p99Ms).filter((x): x is number => typeof x === 'number');
-  const overall = summaries(computeMetrics(allRecords));
+  const allMetrics = computeMetrics(allRecords);
+  const overall = summaries(allMetrics);
   const summary = {
     rssMB: { start: rssAll.length ? Math.round(rssAll[0]) : null, end: rssAll.length ? Math.round(rssAll[rssAll.length - 1]) : null, max: rssAll.length ? Math.round(Math.max(...rssAll)) : null },
     generatorLagMs: { p99: pct(genLag.map((l) => l.p99Ms), 0.99), max: genLag.length ? Math.round(Math.max(...genLag.map((l) => l.maxMs))) : null },
     eventLoopLagMs: { intervalP50: pct(lagP50s, 0.5), intervalP99: { p50: pct(lagP99s, 0.5), p95: pct(lagP99s, 0.95), p99: pct(lagP99s, 0.99) }, max: lag.samples.length ? Math.max(...lag.samples.map((l) => l.maxMs ?? 0)) : null, scrapes: lag.samples.length },
     latencyMs: Object.fromEntries(PER_CALL.map((k) => [k, { n: overall[k].n, p50: overall[k].p50, p95: overall[k].p95, p99: overall[k].p99, max: overall[k].max }])),
+    decisionDelayMs: decisionTail(allMetrics.samples.decisionDelayMs),
   };
   const report = { minutes, calls, rate, windowS, abuse, configJson: values['config-json'] ?? null, windows, rss: { firstMB: first, lastMB: last, growth }, summary, callsTotal, missedTotal, attacks: attackLog.length, unexpectedAttacks: unexpected.length, healthAtEnd: health };
   writeFileSync(join(outDir, 'soak.json'), JSON.stringify(report, null, 2));
   const sl = summary.eventLoopLagMs;
   console.log(`soak: RSS samples start ${summary.rssMB.start} end ${summary.rssMB.end} max ${summary.rssMB.max} MB; event-loop lag per scrape: p50 ${sl.intervalP50} ms, p99 p50/p95/p99 ${sl.intervalP99.p50}/${sl.intervalP99.p95}/${sl.intervalP99.p99} ms, max ${sl.max} ms`);
   for (const k of PER_CALL) console.log(`soak:   ${k}: n ${summary.latencyMs[k].n} p50 ${summary.latencyMs[k].p50} p95 ${summary.latencyMs[k].p95} p99 ${summary.latencyMs[k].p99} max ${summary.latencyMs[k].max}`);
+  const dd = summary.decisionDelayMs;
+  console.log(`soak:   decision delay (packet sent → event, every frame decision): n ${dd.n} p50 ${dd.p50} p99 ${dd.p99} p99.9 ${dd.p999} max ${dd.max} ms; over 20 ms ${dd.over20}, over 30 ms ${dd.over30}`);
   const foreign = windows.map((w) => w.foreignCpuPct ?? 0);
   console.log(`soak: other work on the host per window, % of one core: ${foreign.join(' ')} (calls over budget per window: ${windows.map((w) => w.missedBudget.length).join(' ')})`);
   console.log(`soak: RSS ${first} → ${last} MB (${(growth * 100).toFixed(1)} %, limit ${MAX_RSS_GROWTH * 100} %); ${callsTotal} normal calls, ${missedTotal} over budget; ${attackLog.length} attacks, ${unexpected.length} answered unexpectedly; /healthz at the end ${health}`);
@@ -344,7 +362,9 @@ async function main(): Promise<number> {
     health !== 200 ? `/healthz answered ${health}` : null,
   ].filter(Boolean);
   if (!values['no-stalls']) {
-    writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls }));
+    // Decisions past 20 ms, to set beside the threads' stalls as late calls are (the first 2,000).
+    const slowDecisions = allRecords.flatMap((r) => frameDecisions(r).filter((d) => d.wall - d.sent > 20).map((d) => ({ scenarioId: r.scenarioId, type: d.type, from: epoch(d.sent), to: epoch(d.wall) }))).slice(0, 2000);
+    writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls, slowDecisions }));
     // The gateway's recorders flush once a second: its last lines are out once it has stopped (above).
     const stalls = readStalls(join(outDir, 'stalls.jsonl'));
     printAttribution(attribute(stalls, attackSpans, host, lateCalls), (l) => console.log(`soak: ${l}`), 40);

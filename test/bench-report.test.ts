@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { percentile, summarize } from '../bench/stats.js';
 import { checkBudgets } from '../bench/budgets.js';
 import { computeMetrics } from '../bench/metrics.js';
+import { decisionTail } from '../bench/soak.js';
 import { parseLag, parseStages } from '../bench/promScrape.js';
 import { reduceStep } from '../bench/result.js';
 import { parseOptions } from '../bench/options.js';
@@ -101,6 +102,21 @@ describe('metrics', () => {
     expect(m.samples.consentMs).toEqual([300]);
     expect(m.samples.consentWallMs).toEqual([320]);
     expect(m.counters.failedCalls).toBe(1);
+  });
+
+  it('times every frame decision from the packet that completed its frame, and nothing decided elsewhere', () => {
+    // Packets leave every 20 ms (frameSentAt[i] = 20 i): the frame ending at 1728 ms completes in packet 86 (1720 ms).
+    const m = computeMetrics([rec({
+      events: [
+        { type: 'prompt_paused', t: 1728, wall: 1720 + 7 },
+        { type: 'speech_started', t: 1760, wall: 1740 + 35 }, // packet 87 (1740–1760 ms)
+        { type: 'transcript', t: 1792, wall: 1900 },
+        { type: 'consent', t: 1792, wall: 1900 },
+      ],
+    })]);
+    expect(m.samples.decisionDelayMs).toEqual([7, 35]);
+    expect(decisionTail(m.samples.decisionDelayMs)).toMatchObject({ n: 2, p50: 7, max: 35, over20: 1, over30: 1 });
+    expect(decisionTail([])).toMatchObject({ n: 0, p50: null, over30: 0 });
   });
 
   it('does not credit a barge-in long before the onset (echo) as a detection', () => {

@@ -1,13 +1,14 @@
 // The gateway started as production starts it (the Dockerfile's CMD, in its own process group), with its stdout
 // reader gone or stalled, still drains on one SIGTERM sent to the whole group and exits (issue #13, item 2).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../gateway/models.js';
 import WebSocket from 'ws';
 import { TestCall } from './helpers/client.js';
+import { productionCommand } from '../bench/productionStart.js';
 import { CALLING_HOURS } from './helpers/gateway.js';
 
 /** Makes the gateway write a lot of log lines: a Twilio stream sending events it ignores, each logged at debug. */
@@ -19,13 +20,6 @@ async function logFlood(port: number, messages: number): Promise<void> {
   for (let i = 0; i < messages; i++) ws.send(junk);
   await new Promise((r) => setTimeout(r, 200));
   ws.close();
-}
-
-/** The Dockerfile's CMD, exec form: what the image runs. */
-function productionCommand(): string[] {
-  const m = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'));
-  if (!m) throw new Error('Dockerfile has no exec-form CMD');
-  return JSON.parse(m[1]) as string[];
 }
 
 interface Started {
