@@ -364,7 +364,9 @@ async function main(): Promise<number> {
   if (!values['no-stalls']) {
     // Decisions past 20 ms, to set beside the threads' stalls as late calls are (the first 2,000).
     const slowDecisions = allRecords.flatMap((r) => frameDecisions(r).filter((d) => d.wall - d.sent > 20).map((d) => ({ scenarioId: r.scenarioId, type: d.type, from: epoch(d.sent), to: epoch(d.wall) }))).slice(0, 2000);
-    writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls, slowDecisions }));
+    // The gateway's RSS at each sample, to set beside its collections (a heap that fills and empties, or one that grows).
+    const rss = sampler.samples.map((x) => ({ t: Math.round(epoch(x.wall)), mb: Math.round(x.rssMB) }));
+    writeFileSync(join(outDir, 'timeline.json'), JSON.stringify({ attacks: attackSpans, host, lateCalls, slowDecisions, rss }));
     // The gateway's recorders flush once a second: its last lines are out once it has stopped (above).
     const stalls = readStalls(join(outDir, 'stalls.jsonl'));
     printAttribution(attribute(stalls, attackSpans, host, lateCalls), (l) => console.log(`soak: ${l}`), 40);

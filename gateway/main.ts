@@ -7,6 +7,7 @@ import { configureLogging, flushLogs, rootLogger } from './ops/log.js';
 import { installProcessGuard } from './ops/processGuard.js';
 import { ShutdownSignals } from './ops/shutdownSignals.js';
 import { recordStallsFromEnv } from './ops/stallRecorder.js';
+import { mainOldSpaceFloorMb } from './ops/workerHeap.js';
 import { warmPrograms } from './speak/programs.js';
 
 /** Exits once queued log lines are out, or after a short wait if stdout's reader is stalled. */
@@ -41,8 +42,11 @@ async function main(): Promise<void> {
   }
   const ops = gw.config.ops;
   configureLogging(ops);
-  // Set by createGateway before the workers started (ops/heapGrowth.ts, ops/workerHeap.ts).
-  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, workerOldSpaceMb: ops.workerOldSpaceMb }, 'V8 heap settings');
+  // Set by createGateway before the workers started (ops/heapGrowth.ts, ops/workerHeap.ts); the main thread's floor
+  // comes from the command line (the Dockerfile CMD), since V8 reads it only when an isolate is created.
+  const mainOldSpaceMb = mainOldSpaceFloorMb(process.execArgv);
+  rootLogger.info({ heapGrowingPercent: ops.heapGrowingPercent, workerOldSpaceMb: ops.workerOldSpaceMb, mainOldSpaceMb }, 'V8 heap settings');
+  if (mainOldSpaceMb === null) rootLogger.warn('the main thread has no heap floor (--initial-old-space-size): run the gateway with the Dockerfile CMD\'s flags, or expect a major collection every few seconds under load');
   const drain = (why: string, code: number) => {
     rootLogger.info({ why }, 'shutting down');
     gw.stop().then(

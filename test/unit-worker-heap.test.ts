@@ -2,7 +2,7 @@
 // does to the workers' collections is measured with the bench under --trace-gc (bench/PROFILE.md), not here.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.js';
-import { applyWorkerOldSpace, workerOldSpaceFlag } from '../gateway/ops/workerHeap.js';
+import { applyWorkerOldSpace, mainOldSpaceFloorMb, workerOldSpaceFlag } from '../gateway/ops/workerHeap.js';
 
 describe('worker old space', () => {
   it('gives the workers a first old-generation limit of 48 MB by default; 0 is V8\'s own default', () => {
@@ -22,5 +22,13 @@ describe('worker old space', () => {
     expect(applyWorkerOldSpace(48, (f) => set.push(f))).toBe('--initial-old-space-size=48');
     expect(applyWorkerOldSpace(0, (f) => set.push(f))).toBe('--initial-old-space-size=0');
     expect(set).toEqual(['--initial-old-space-size=48', '--initial-old-space-size=0']);
+  });
+
+  it("reads the main thread's floor from its command line: the last flag wins, 0 or none is V8's own", () => {
+    expect(mainOldSpaceFloorMb(['--initial-old-space-size=128', '--import', 'tsx'])).toBe(128);
+    expect(mainOldSpaceFloorMb(['--initial-old-space-size=128', '--initial_old_space_size=64'])).toBe(64);
+    expect(mainOldSpaceFloorMb(['--initial-old-space-size=128', '--initial-old-space-size=0'])).toBeNull();
+    expect(mainOldSpaceFloorMb(['--max-old-space-size=512'])).toBeNull();
+    expect(mainOldSpaceFloorMb([])).toBeNull();
   });
 });

@@ -10,9 +10,20 @@
 // +13–15 and +17 % (runs 24–27, bench/PROFILE.md "GC in the listen workers").
 //
 // `--initial-old-space-size` is read when an isolate is created, so setting it once the main thread runs reaches only
-// the workers started afterwards: the main thread, whose heap is larger, keeps V8's own limits
-// (ops.heapGrowingPercent is its setting).
+// the workers started afterwards. The main thread gets its own floor from the command line (the Dockerfile CMD and
+// `npm start`: `--initial-old-space-size=128`; ~40 MB live, a major collection every few seconds without it), and
+// this runtime value then replaces it for the workers.
 import { setFlagsFromString } from 'node:v8';
+
+/** The main thread's floor from its command line (`--initial-old-space-size=N`, the last one wins), or null. */
+export function mainOldSpaceFloorMb(execArgv: readonly string[]): number | null {
+  let mb: number | null = null;
+  for (const a of execArgv) {
+    const m = /^--initial[-_]old[-_]space[-_]size=(\d+)$/.exec(a);
+    if (m) mb = Number(m[1]) || null;
+  }
+  return mb;
+}
 
 /** The V8 flag for `ops.workerOldSpaceMb`; 0 is V8's own default (its heuristics choose the limit). */
 export function workerOldSpaceFlag(mb: number): string {
