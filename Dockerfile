@@ -65,7 +65,7 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # again, and the gateway must see one signal and drain (test/production-start.test.ts runs exactly this CMD).
 # --initial-old-space-size=128: the main thread's heap is ~40 MB live and V8 left it ~13 MB of room, so it ran a
 # major collection every few seconds under abuse (133 in a 10-minute soak), each holding the audio path's event loop
-# and its concurrent marking taking the cores from the listen workers; below 128 MB V8 now skips them (8 in the
-# soak), at the same RSS (README, "Limits and network exposure", soak run 39). The bench and the soak start their
-# gateway with these same flags (bench/productionStart.ts), and `npm start` runs this same command.
+# and its concurrent marking taking the cores from the listen workers; below 128 MB V8 now skips them (8–9 in the
+# soak), for ~35–45 MB more RSS (README, "Limits and network exposure", soak runs 38–43). The bench and the soak
+# start their gateway with these same flags (bench/productionStart.ts), and `npm start` runs this same command.
 CMD ["node", "--initial-old-space-size=128", "--import", "tsx", "gateway/main.ts"]

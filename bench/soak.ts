@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
 import { attacks, judge } from './attacks.js';
 import { loadBudgets } from './budgets.js';
-import { computeMetrics, frameDecisions, summaries, type LatencyMetric } from './metrics.js';
+import { computeMetrics, decisionTail, frameDecisions, summaries, type LatencyMetric } from './metrics.js';
 import { ProcSampler } from './procSampler.js';
 import { uploadPrompts } from './prompts.js';
 import { LagScraper } from './promScrape.js';
@@ -97,17 +97,6 @@ function detail(rec: CallRecord, m: ReturnType<typeof computeMetrics>): string {
   return ` (VAD end ${end === undefined ? '?' : r(end - rec.endMs)} ms after the label, decided ${end === undefined ? '?' : r(ev.t - end)} ms after it; wall ${r(m.samples.consentWallMs[0])})`;
 }
 
-/**
- * The tail of the gateway's decision path over every frame decision of the normal calls (metrics.ts
- * `decisionDelayMs`): how often it ran past the slack of the tightest scenario. Late calls are a few a run at most;
- * this counts the same path thousands of times, so two runs can be compared on it.
- */
-export function decisionTail(delays: readonly number[]): { n: number; p50: number | null; p99: number | null; p999: number | null; max: number | null; over20: number; over30: number } {
-  const v = [...delays].sort((a, b) => a - b);
-  const q = (p: number) => (v.length ? Math.round(v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)] * 10) / 10 : null);
-  return { n: v.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: v.length ? Math.round(v[v.length - 1] * 10) / 10 : null, over20: v.filter((x) => x > 20).length, over30: v.filter((x) => x > 30).length };
-}
-
 /** Where a late call's latency was spent, soak clock: from the audio it answers leaving to the answer's arrival. */
 function lateSpan(rec: CallRecord, why: string): { from: number; to: number } {
   const sent = (ms: number | null) => (ms === null ? undefined : rec.frameSentAt[Math.floor(ms / 20)]);
@@ -169,7 +158,8 @@ async function main(): Promise<number> {
   const gw = await startServer({
     name: 'gateway', entry: 'gateway/main.ts', cwd: ROOT, portEnv: 'EARSHOT_PORT', logFile: join(outDir, 'gateway.log'),
     env: { ...(values['no-stalls'] ? {} : { EARSHOT_STALL_LOG: join(outDir, 'stalls.jsonl') }), EARSHOT_CONFIG: cfgFile, EARSHOT_API_TOKEN: TOKEN, EARSHOT_LOG_LEVEL: 'warn', EARSHOT_GRPC_PORT: String(grpcPort), EARSHOT_AUDIOSOCKET_PORT: String(audiosocketPort) },
-    // As for the bench: e.g. "--cpu-prof --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
+    // Production's flags (the Dockerfile CMD), then BENCH_GATEWAY_NODE_ARGS as for the bench: e.g. "--cpu-prof
+    // --cpu-prof-dir=DIR" to see what holds the gateway's event loop.
     nodeArgs: gatewayNodeArgs(),
   });
   const http = httpBase(gw.wsUrl);

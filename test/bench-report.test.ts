@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { percentile, summarize } from '../bench/stats.js';
 import { checkBudgets } from '../bench/budgets.js';
-import { computeMetrics } from '../bench/metrics.js';
-import { decisionTail } from '../bench/soak.js';
+import { computeMetrics, decisionTail } from '../bench/metrics.js';
 import { parseLag, parseStages } from '../bench/promScrape.js';
 import { reduceStep } from '../bench/result.js';
 import { parseOptions } from '../bench/options.js';
