@@ -3,7 +3,7 @@
 // holds the labelled instant, so they also catch a gateway that decides correctly but late.
 import type { CallRecord, TimedEvent } from './record.js';
 import { FRAME_MS } from './scenarios.js';
-import { summarize, type Summary } from './stats.js';
+import { percentile, summarize, type Summary } from './stats.js';
 
 /** An event this much before the labelled onset is still credited to the caller (label precision ±30 ms, plus
  * VAD look-back); earlier than that it fired on something else (echo, noise). */
@@ -92,14 +92,17 @@ export function frameDecisions(rec: CallRecord): { type: string; sent: number; w
 }
 
 /**
- * The tail of the gateway's decision path over every frame decision of the normal calls (metrics.ts
- * `decisionDelayMs`): how often it ran past the slack of the tightest scenario. Late calls are a few a run at most;
- * this counts the same path thousands of times, so two runs can be compared on it.
+ * The tail of the gateway's decision path over every frame decision (`decisionDelayMs`): how often it ran past the
+ * slack of the tightest scenario. Late calls are a few a run at most; this counts the same path thousands of times,
+ * so two runs can be compared on it. Nearest-rank percentiles, as every other summary here (stats.ts).
  */
 export function decisionTail(delays: readonly number[]): { n: number; p50: number | null; p99: number | null; p999: number | null; max: number | null; over20: number; over30: number } {
   const v = [...delays].sort((a, b) => a - b);
-  const q = (p: number) => (v.length ? Math.round(v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)] * 10) / 10 : null);
-  return { n: v.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: v.length ? Math.round(v[v.length - 1] * 10) / 10 : null, over20: v.filter((x) => x > 20).length, over30: v.filter((x) => x > 30).length };
+  const q = (p: number) => {
+    const x = percentile(v, p);
+    return x === null ? null : Math.round(x * 10) / 10;
+  };
+  return { n: v.length, p50: q(50), p99: q(99), p999: q(99.9), max: q(100), over20: v.filter((x) => x > 20).length, over30: v.filter((x) => x > 30).length };
 }
 
 const first = (evs: TimedEvent[], type: string, minT = -Infinity): TimedEvent | undefined =>
