@@ -21,6 +21,8 @@ describe('Mandarin, pinyin-token recogniser', () => {
     ['sh ì d e', '是的'],
     ['x íng', '行'],
     ['ó', '哦'],
+    ['àn', '嗯, heard as a nasal mid vowel'],
+    ['àn àn', '嗯嗯'],
   ])('%s (%s) is a backchannel, whatever the repetitions', (text) => {
     expect(zh.judge(text)).toMatchObject({ kind: 'backchannel', clear: false, other: 0 });
   });
@@ -36,10 +38,18 @@ describe('Mandarin, pinyin-token recogniser', () => {
     ['b ù', '不'],
     ['b ié', '别'],
     ['sh éi', '谁'],
+    ['m éi', '没 (没兴趣, 没空)'],
+    ['t íng', '停'],
   ])('%s (%s) is clear content: an interruption word', (text, word) => {
     expect(zh.judge(text)).toMatchObject({ kind: 'content', clear: true });
     expect(zh.judge(text).word).not.toBeNull();
     void word;
+  });
+
+  it('a `tones: strict` entry matches only its own tone: 听 tīng (the recogniser\'s hearing of 行) is not 停 tíng', () => {
+    expect(zh.judge('t íng')).toMatchObject({ kind: 'content', clear: true, word: '停' });
+    expect(zh.judge('t ǐng').word).toBe('停'); // 2nd and 3rd tone are one, as in the consent lexicon (3-3 sandhi)
+    expect(zh.judge('t īng')).toMatchObject({ kind: 'content', clear: false, word: null, other: 1 });
   });
 
   it('a backchannel prefix does not hide what follows: 对不起我不要 is content, 不对 is not 对', () => {

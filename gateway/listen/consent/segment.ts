@@ -22,7 +22,8 @@ function tonesAgree(want: number, got: number): boolean {
   return want === got || (want >= 2 && want <= 3 && got >= 2 && got <= 3);
 }
 
-function formMatches(form: Unit[], units: Unit[], at: number, strict: boolean): boolean {
+/** Whether `form` matches `units` from `at`: toneless keys, and tones too for a `tones: strict` entry. */
+export function formMatches(form: Unit[], units: Unit[], at: number, strict: boolean): boolean {
   if (at + form.length > units.length) return false;
   for (let k = 0; k < form.length; k++) {
     const u = units[at + k]!;

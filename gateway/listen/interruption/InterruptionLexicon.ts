@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { entryReadings, entryText, englishWords, LexiconFileSchema, syllableUnit, type Language, type TokenType } from '../consent/lexicon.js';
+import { entryReadings, entryText, englishWords, LexiconFileSchema, syllableUnit, type Language, type TokenType, type Unit } from '../consent/lexicon.js';
 import { INITIALS } from '../consent/pinyin.js';
+import { formMatches } from '../consent/segment.js';
 import { BREAK, QUESTION_MARK, utteranceUnits } from '../consent/utterance.js';
 
 /** The consent lexicon's entry: a string, or { text, readings } where pinyin-pro's reading is not the recogniser's. */
@@ -46,7 +47,9 @@ const BARE_INITIALS: ReadonlySet<string> = new Set(INITIALS);
 interface Phrase {
   text: string;
   interruption: boolean;
-  forms: string[][];
+  forms: Unit[][];
+  /** `tones: strict`, as in the consent lexicon: 停 tíng must not match 听 tīng (the recogniser's hearing of 行). */
+  strict: boolean;
 }
 
 export class InterruptionLexicon {
@@ -56,7 +59,12 @@ export class InterruptionLexicon {
     readonly file: InterruptionLexiconFile,
     readonly tokenType: TokenType,
   ) {
-    const compile = (interruption: boolean) => (e: z.infer<typeof Entry>): Phrase => ({ text: entryText(e), interruption, forms: this.forms(e) });
+    const compile = (interruption: boolean) => (e: z.infer<typeof Entry>): Phrase => ({
+      text: entryText(e),
+      interruption,
+      forms: this.forms(e),
+      strict: typeof e !== 'string' && e.tones === 'strict' && tokenType === 'pinyin-initial-final',
+    });
     // Longest first; on equal length an interruption word wins (不对 is not 对).
     this.phrases = [...file.interruption.map(compile(true)), ...file.backchannel.map(compile(false))];
   }
@@ -78,21 +86,19 @@ export class InterruptionLexicon {
     return this.file.language;
   }
 
-  /** Unit keys of each reading, as the recogniser's transcript will be compared (toneless syllables, chars, words). */
-  private forms(e: z.infer<typeof Entry>): string[][] {
+  /** Units of each reading, as the recogniser's transcript will be compared (syllables, chars, words). */
+  private forms(e: z.infer<typeof Entry>): Unit[][] {
     const text = entryText(e);
-    if (this.file.language === 'en') return [englishWords(text)];
-    if (this.tokenType === 'pinyin-initial-final') return entryReadings(e).map((r) => r.map((s) => syllableUnit(s).key));
-    return [[...text].filter((c) => !/\s/.test(c))];
+    if (this.file.language === 'en') return [englishWords(text).map((w) => ({ key: w, tone: 0 }))];
+    if (this.tokenType === 'pinyin-initial-final') return entryReadings(e).map((r) => r.map(syllableUnit));
+    return [[...text].filter((c) => !/\s/.test(c)).map((c) => ({ key: c, tone: 0 }))];
   }
 
   judge(text: string): TranscriptVerdict {
     const all = utteranceUnits(text, this.tokenType, this.file.language);
     const question = all.some((u) => u.key === QUESTION_MARK);
     // A bare initial (`sh` with no final) is a syllable the recogniser has not finished hearing: 是 or 谁 alike.
-    const units = all
-      .filter((u) => u.key !== BREAK && u.key !== QUESTION_MARK && !(this.pinyin && u.tone === 5 && BARE_INITIALS.has(u.key)))
-      .map((u) => u.key);
+    const units = all.filter((u) => u.key !== BREAK && u.key !== QUESTION_MARK && !(this.pinyin && u.tone === 5 && BARE_INITIALS.has(u.key)));
     let other = 0;
     let word: string | null = null;
     for (let i = 0; i < units.length; ) {
@@ -100,7 +106,7 @@ export class InterruptionLexicon {
       let len = 0;
       for (const p of this.phrases) {
         for (const f of p.forms) {
-          if (f.length > len && f.length > 0 && f.every((k, j) => units[i + j] === k)) {
+          if (f.length > len && f.length > 0 && formMatches(f, units, i, p.strict)) {
             best = p;
             len = f.length;
           }
