@@ -59,7 +59,8 @@ describe('Mandarin, pinyin-token recogniser', () => {
 
   it('other words are content; clear only from clearUnits of them on', () => {
     expect(zh.judge('n ǐ')).toMatchObject({ kind: 'content', clear: false, other: 1 });
-    expect(zh.judge('k ě y ǐ')).toMatchObject({ kind: 'content', clear: true, other: 2 });
+    expect(zh.judge('k ě y ǐ')).toMatchObject({ kind: 'content', clear: false, other: 2 });
+    expect(zh.judge('w ǒ h ěn m áng')).toMatchObject({ kind: 'content', clear: true, other: 3 });
     expect(zh.judge('èn k ě')).toMatchObject({ kind: 'content', clear: false, other: 1 });
   });
 
