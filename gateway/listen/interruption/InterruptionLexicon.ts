@@ -13,7 +13,10 @@ import { INITIALS } from '../consent/pinyin.js';
 import { formMatches } from '../consent/segment.js';
 import { BREAK, QUESTION_MARK, utteranceUnits } from '../consent/utterance.js';
 
-/** The consent lexicon's entry: a string, or { text, readings } where pinyin-pro's reading is not the recogniser's. */
+/**
+ * The consent lexicon's entry: a string, or { text, readings, tones } — readings where pinyin-pro's is not the
+ * recogniser's, `tones: strict` where a toneless homophone must not match.
+ */
 const Entry = LexiconFileSchema.shape.consent.element;
 
 export const InterruptionLexiconSchema = z.object({
