@@ -17,7 +17,7 @@ import { createGateway } from '../gateway/app.js';
 import { rootLogger } from '../gateway/ops/log.js';
 import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
 import { criteriaText, LEGEND, renderHtml, renderMarkdown, textTable, type RunSection } from './bargein/report.js';
-import { loadScenarioAudio, runScenarioCall } from './bargein/runCall.js';
+import { evalCallId, loadScenarioAudio, runScenarioCall } from './bargein/runCall.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
 import { DEFAULT_COUNT } from './corpus/plan.js';
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
             const i = next++;
             const l = items[i];
             const frames = loadScenarioAudio(folder, l, audio);
-            const rec = await runScenarioCall({ wire, url, token: process.env.EARSHOT_API_TOKEN ?? null, label: l, audio, frames, pacer, callId: `eval-${rate}-${String(l.id ?? l.file).replace(/\W+/g, '_')}` });
+            const rec = await runScenarioCall({ wire, url, token: process.env.EARSHOT_API_TOKEN ?? null, label: l, audio, frames, pacer, callId: evalCallId(l, rate) });
             outcomes[i] = score(l, rec);
             process.stderr.write(`\r${rate}: ${++done}/${items.length}`);
           }

@@ -1,6 +1,7 @@
 // bench/bargein/looks.ts: the content probe's looks and each pause's end, read back from the gateway's debug log.
 import { describe, expect, it } from 'vitest';
-import { callIdOf, LookLog } from '../bench/bargein/looks.js';
+import { LookLog } from '../bench/bargein/looks.js';
+import { evalCallId as callIdOf } from '../bench/bargein/runCall.js';
 import type { ScenarioLabel } from '../bench/bargein/labels.js';
 
 const label = (id: string, kind: string, onset: number | null): ScenarioLabel =>

@@ -11,6 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadScenarioLabels, type ScenarioLabel } from './labels.js';
+import { evalCallId } from './runCall.js';
 
 interface LogLine {
   callId?: string;
@@ -22,9 +23,6 @@ interface LogLine {
   reason?: string;
   t?: number;
 }
-
-/** The eval's call id for a scenario at a rate (bench/eval-bargein.ts). */
-export const callIdOf = (l: ScenarioLabel, rate: '16k' | '8k') => `eval-${rate}-${String(l.id ?? l.file).replace(/\W+/g, '_')}`;
 
 /** The probe's looks and the commit of each call, from the gateway's pino lines. */
 export class LookLog {
@@ -49,7 +47,7 @@ export class LookLog {
   rows(labels: ScenarioLabel[], rate: '16k' | '8k'): string[] {
     const rows: string[] = [];
     for (const l of labels) {
-      const evs = this.byCall.get(callIdOf(l, rate));
+      const evs = this.byCall.get(evalCallId(l, rate));
       if (!evs) continue;
       const onset = l.speechOnsetMs ?? 0;
       const commit = evs.find((e) => e.msg === 'barge-in committed');

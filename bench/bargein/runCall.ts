@@ -126,3 +126,6 @@ export async function runScenarioCall(p: {
   }
   return rec;
 }
+
+/** The call id the eval gives a scenario at a rate: its gateway log lines carry it (bench/bargein/looks.ts reads them). */
+export const evalCallId = (l: ScenarioLabel, rate: '16k' | '8k') => `eval-${rate}-${String(l.id ?? l.file).replace(/\W+/g, '_')}`;
