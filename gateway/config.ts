@@ -44,10 +44,6 @@ const BargeInContent = z.strictObject({
   unsureMaxMs: z.number().int().min(32).max(5000).default(320).describe(
     'Nothing recognised, or one unknown word: commit after this much speech (at least `commitMinSpeechMs`).',
   ),
-  earlyCommit: z.boolean().default(true).describe(
-    'Clear content (an interruption word, or enough other words) commits after `minSpeechMs`; false: the recogniser ' +
-      'only keeps backchannels from committing, and everything else waits for `unsureMaxMs` of speech.',
-  ),
   preRollMs: z.number().int().min(0).max(1000).default(200).describe(
     'Audio before the VAD onset that the recogniser hears too.',
   ),

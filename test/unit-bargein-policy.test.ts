@@ -216,15 +216,6 @@ describe('content verdicts (while a pause is pending)', () => {
     expect(types.filter((t) => t === 'commit')).toHaveLength(1);
   });
 
-  it('earlyCommit false: clear content waits for unsureMaxMs like other speech, and a backchannel still resumes', () => {
-    const rules = { ...RULES, earlyCommit: false };
-    expect(feedContent(rep(14, 0.9), [{ at: 5, kind: 'content', clear: true }], { rules }).commit).toMatchObject({ t: 10 * F, reason: 'unclear' });
-    // Stops before unsureMaxMs: resumes, where the early commit would have committed (echo heard as 我不).
-    expect(feedContent([...rep(8, 0.9), ...rep(8, 0.02)], [{ at: 5, kind: 'content', clear: true }], { rules }).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
-    expect(feedContent([...rep(8, 0.9), ...rep(8, 0.02)], [{ at: 5, kind: 'content', clear: true }]).commit).toMatchObject({ reason: 'content' });
-    expect(feedContent([...rep(25, 0.9), ...rep(10, 0.02)], [{ at: 7, kind: 'backchannel' }], { rules }).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
-  });
-
   it('clear content heard before minSpeechMs of speech commits once that much speech is in', () => {
     const { commit } = feedContent(rep(12, 0.9), [{ at: 1, kind: 'content', clear: true }]);
     expect(commit).toMatchObject({ t: 4 * F, reason: 'content', voicedMs: 128 });

@@ -62,11 +62,6 @@ export interface ContentRules {
    * the VAD give the recogniser nothing to hear; a backchannel it misheard gives it one odd word.
    */
   unsureMaxMs: number;
-  /**
-   * false: content verdicts only keep backchannels from committing — clear content waits for the duration rule like
-   * any other speech (`unsureMaxMs`) instead of committing after `minSpeechMs`.
-   */
-  earlyCommit?: boolean;
 }
 
 export interface BargeInOptions extends Omit<BargeInConfig, 'content' | 'nearEnd' | 'interruption'> {
@@ -150,7 +145,7 @@ export class BargeInPolicy {
       if (this.voiced >= o.commitMinSpeechMs) reason = 'duration';
     } else {
       const v = this.verdict;
-      if (v?.kind === 'content' && v.clear && c.earlyCommit !== false) {
+      if (v?.kind === 'content' && v.clear) {
         if (this.voiced >= c.minSpeechMs) reason = 'content';
       } else if (v?.kind === 'backchannel') {
         if (this.voiced >= c.backchannelMaxMs) reason = 'long_backchannel';
