@@ -117,7 +117,11 @@ const ENGLISH_SPELLINGS: Record<string, string> = {
   whos: "who's", whats: "what's", okey: 'okay', 'o.k': 'ok',
 };
 
-function compileEntry(e: LexiconEntry, category: Category, language: Language, tokenType: TokenType): CompiledPhrase {
+/**
+ * An entry's unit sequences as a recogniser of `tokenType` writes them (syllables, characters or words; one per
+ * reading) and whether its tones must match too — shared by the consent and the interruption lexicons.
+ */
+export function entryForms(e: LexiconEntry, language: Language, tokenType: TokenType): { forms: Unit[][]; strictTones: boolean } {
   const text = entryText(e);
   const strictTones = typeof e !== 'string' && e.tones === 'strict' && tokenType === 'pinyin-initial-final';
   let forms: Unit[][];
@@ -128,7 +132,11 @@ function compileEntry(e: LexiconEntry, category: Category, language: Language, t
   } else {
     forms = [[...text].filter((c) => !/\s/.test(c)).map((c) => ({ key: c, tone: 0 }))];
   }
-  return { category, text, forms: forms.filter((f) => f.length > 0), strictTones };
+  return { forms: forms.filter((f) => f.length > 0), strictTones };
+}
+
+function compileEntry(e: LexiconEntry, category: Category, language: Language, tokenType: TokenType): CompiledPhrase {
+  return { category, text: entryText(e), ...entryForms(e, language, tokenType) };
 }
 
 /** Compiles a lexicon for one recogniser output type. */

@@ -151,9 +151,11 @@ export class ContentProbe implements CallListener {
     const heardMs = Math.round(((end - p.start) * 1000) / RATE - this.d.preRollMs);
     // Audio that arrived while the recogniser worked on this look: its round trip in inbound time.
     const lagMs = Math.round(((this.ringEnd - end) * 1000) / RATE);
-    // Per token log-probabilities too: what the recogniser was sure of is the evidence a verdict could weigh.
-    const logProbs = r.logProbs?.map((x) => Math.round(x * 100) / 100);
-    this.d.log?.debug({ onsetT: p.onsetT, heardMs, lagMs, text: r.text, logProbs, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
+    // Per token log-probabilities too (what the recogniser was sure of), built only when the line is written.
+    if (this.d.log?.isLevelEnabled('debug')) {
+      const logProbs = r.logProbs?.map((x) => Math.round(x * 100) / 100);
+      this.d.log.debug({ onsetT: p.onsetT, heardMs, lagMs, text: r.text, logProbs, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
+    }
     this.d.verdict({ kind: v.kind, clear: v.clear, onsetT: p.onsetT }, { text: r.text, heardMs });
     // The verdict may have ended the pause (commit): then p is no longer current.
     if (this.p === p) this.maybeLook(p);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { entryReadings, entryText, englishWords, LexiconFileSchema, syllableUnit, type Language, type TokenType, type Unit } from '../consent/lexicon.js';
+import { entryForms, entryText, LexiconFileSchema, type Language, type TokenType, type Unit } from '../consent/lexicon.js';
 import { INITIALS } from '../consent/pinyin.js';
 import { formMatches } from '../consent/segment.js';
 import { BREAK, QUESTION_MARK, utteranceUnits } from '../consent/utterance.js';
@@ -62,12 +62,10 @@ export class InterruptionLexicon {
     readonly file: InterruptionLexiconFile,
     readonly tokenType: TokenType,
   ) {
-    const compile = (interruption: boolean) => (e: z.infer<typeof Entry>): Phrase => ({
-      text: entryText(e),
-      interruption,
-      forms: this.forms(e),
-      strict: typeof e !== 'string' && e.tones === 'strict' && tokenType === 'pinyin-initial-final',
-    });
+    const compile = (interruption: boolean) => (e: z.infer<typeof Entry>): Phrase => {
+      const { forms, strictTones } = entryForms(e, file.language, tokenType);
+      return { text: entryText(e), interruption, forms, strict: strictTones };
+    };
     // Longest first; on equal length an interruption word wins (不对 is not 对).
     this.phrases = [...file.interruption.map(compile(true)), ...file.backchannel.map(compile(false))];
   }
@@ -89,14 +87,6 @@ export class InterruptionLexicon {
     return this.file.language;
   }
 
-  /** Units of each reading, as the recogniser's transcript will be compared (syllables, chars, words). */
-  private forms(e: z.infer<typeof Entry>): Unit[][] {
-    const text = entryText(e);
-    if (this.file.language === 'en') return [englishWords(text).map((w) => ({ key: w, tone: 0 }))];
-    if (this.tokenType === 'pinyin-initial-final') return entryReadings(e).map((r) => r.map(syllableUnit));
-    return [[...text].filter((c) => !/\s/.test(c)).map((c) => ({ key: c, tone: 0 }))];
-  }
-
   judge(text: string): TranscriptVerdict {
     const all = utteranceUnits(text, this.tokenType, this.file.language);
     const question = all.some((u) => u.key === QUESTION_MARK);
@@ -109,7 +99,7 @@ export class InterruptionLexicon {
       let len = 0;
       for (const p of this.phrases) {
         for (const f of p.forms) {
-          if (f.length > len && f.length > 0 && formMatches(f, units, i, p.strict)) {
+          if (f.length > len && formMatches(f, units, i, p.strict)) {
             best = p;
             len = f.length;
           }
