@@ -3,7 +3,7 @@
 // policies replayed over them; the same scoring and tables as `npm run eval:bargein`.
 //
 // Usage: npm run eval:bargein:offline -- [<folder> | --generated] [--split tune|test|all] [--rate 16k|8k|both]
-//          [--policy base|frame] [--filter KEY=V,…] [--dump FILE]
+//          [--policy base|content[:k=v,…]|nearend…|interrupt…] [--filter KEY=V,…] [--out FILE.json]
 // Report on the test half from the real-time eval, not from here.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -22,6 +22,9 @@ import { criteriaText, textTable } from './bargein/report.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
 import { filterScreening } from '../gateway/listen/echo/BlockFilter.js';
+import { InterruptionLexicon } from '../gateway/listen/interruption/InterruptionLexicon.js';
+import type { TokenType } from '../gateway/listen/consent/index.js';
+import { contentPolicy, LookDecoder, residualOf } from './bargein/contentReplay.js';
 
 export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
 
@@ -79,6 +82,8 @@ async function main(): Promise<void> {
   const specs: string[] = [];
   let tables = true;
   let tag = '';
+  let out = '';
+  const sections: { title: string; outcomes: Outcome[] }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--generated') folder = await ensureCorpus(1);
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
     } else if (a === '--policy') specs.push(...argv[++i].split(';').filter(Boolean));
     else if (a === '--brief') tables = false;
     else if (a === '--filter') tag = applyFilterTuning(argv[++i]);
+    else if (a === '--out') out = resolve(argv[++i]);
     else if (!a.startsWith('--')) folder = resolve(a);
     else throw new Error(`unknown option ${a}`);
   }
@@ -98,14 +104,51 @@ async function main(): Promise<void> {
   for (const rate of rates) {
     // The interruption classifier reads band energies: frames extracted with them (a cache of their own).
     const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`, specs.some((s) => s.startsWith('interrupt')));
+    let looks: ReturnType<typeof lookSource> | null = null;
     for (const spec of specs.length ? specs : ['base']) {
-      const os = evaluate(items, frames, makePolicy(cfg, spec));
+      if (spec.startsWith('content')) looks ??= lookSource(folder, items, rate, cfg, `${split}${tag}`);
+      const os = evaluate(items, frames, spec.startsWith('content') ? contentMaker(cfg, spec, looks!) : makePolicy(cfg, spec));
+      looks?.decoder.save();
+      sections.push({ title: `${rate / 1000}k ${split} (${os.length} scenarios, offline) ${spec}`, outcomes: os });
       if (tables) {
         process.stdout.write(`\n=== offline ${rate / 1000}k, ${split} (${os.length} scenarios), policy ${spec}\n${criteriaText(criteria(os))}\n`);
         process.stdout.write(`${textTable('per kind', byKind(os))}\n\n${textTable('per condition', byCondition(os))}\n`);
       } else process.stdout.write(`${rate / 1000}k ${split} ${summaryLine(os)}  ${spec}\n`);
     }
   }
+  // Each policy's outcomes per scenario, in the real-time eval's result.json shape (sections of outcomes).
+  if (out) writeFileSync(out, JSON.stringify({ sections }));
+}
+
+/** The residual each scenario's looks are cut from (computed when first asked for) and the cached recogniser. */
+function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string) {
+  const byId = new Map(items.map((l) => [scenarioId(l), l]));
+  const residuals = new Map<string, Float32Array>();
+  const decoder = new LookDecoder(cfg, join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.looks.json`));
+  const residual = (s: ScenarioFrames) => {
+    let x = residuals.get(s.id);
+    if (!x) residuals.set(s.id, (x = residualOf(folder, byId.get(s.id)!, rate, cfg.echo)));
+    return x;
+  };
+  return { decoder, residual };
+}
+
+/**
+ * `content[:key=value,…]`: content decisions (bargeIn.content) with looks decoded here (bench/bargein/contentReplay.ts);
+ * keys: any bargeIn.content number (minSpeechMs, unsureMaxMs, confirmLooks, firstAtMs, everyMs, …), `lagMs` (32),
+ * `lexicon` (an interruption lexicon file).
+ */
+function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
+  const [, rest = ''] = spec.split(':');
+  const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('='))) as Record<string, string>;
+  const c = { ...cfg.bargeIn.content } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(kv)) if (k !== 'lexicon' && k !== 'lagMs') c[k] = Number(v);
+  const cc = c as typeof cfg.bargeIn.content;
+  const r = resolveModel(cfg.asr.model, cfg.modelsDir);
+  if (!isResolved(r)) throw new Error(`recogniser ${cfg.asr.model} not found`);
+  const lex = InterruptionLexicon.load((r.entry.language ?? 'zh') as 'zh' | 'en', (r.entry.tokenType ?? 'char') as TokenType, kv.lexicon ?? cc.lexiconFile);
+  const o = { rules: cc, preRollMs: cc.preRollMs, firstAtMs: cc.firstAtMs, everyMs: cc.everyMs, maxMs: cc.maxMs, lagMs: kv.lagMs !== undefined ? Number(kv.lagMs) : 32 };
+  return () => contentPolicy(cfg, o, lex, looks.decoder, looks.residual);
 }
 
 /**

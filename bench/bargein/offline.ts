@@ -95,7 +95,7 @@ export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
 }
 
 /** The caller track and prompt at the run's rate, as the gateway decodes them off the wire (μ-law round trip at 8k). */
-function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { caller: Int16Array; prompt: Int16Array } {
+export function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { caller: Int16Array; prompt: Int16Array } {
   const read = (rel: string | undefined) => {
     if (!rel) throw new Error(`${l.file}: no 8 kHz twin`);
     const c = readWav(join(root, rel));
@@ -103,6 +103,11 @@ function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { call
     return rate === 8000 ? decode('mulaw', encode('mulaw', c.samples)) : c.samples;
   };
   return { caller: read(rate === 8000 ? l.twin8k : l.file), prompt: read(rate === 8000 ? l.promptTwin8k : l.promptFile) };
+}
+
+/** Prompt samples [from, to) at the wire rate as the canceller's 16 kHz reference (Call's one conversion). */
+export function referenceChunk(prompt: Int16Array, rate: 8000 | 16000, from: number, to: number): Float32Array {
+  return rate === 16000 ? Float32Array.from(prompt.subarray(from, to), (v) => v / 32768) : promptReference(prompt, 8000, 16000, from, to);
 }
 
 /** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
@@ -119,11 +124,7 @@ export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 |
   const up = 16000 / rate;
   let refPos = 0;
   const feedReference = (until: number) => {
-    for (; refPos < prompt.length && refPos < until; refPos += per) {
-      const end = Math.min(prompt.length, refPos + per);
-      const x = rate === 16000 ? Float32Array.from(prompt.subarray(refPos, end), (v) => v / 32768) : promptReference(prompt, 8000, 16000, refPos, end);
-      inbound.addReference(refPos * up, x, 0);
-    }
+    for (; refPos < prompt.length && refPos < until; refPos += per) inbound.addReference(refPos * up, referenceChunk(prompt, rate, refPos, Math.min(prompt.length, refPos + per)), 0);
   };
   vad.open(slot);
   const cols = Object.fromEntries(KEYS.map((k) => [k, [] as number[]])) as ScenarioFrames['cols'];
