@@ -6,10 +6,13 @@
 //
 // Usage: npm run eval:bargein -- <folder> | --generated [--seed N] [--count N]
 //          [--rate 16k|8k|both] [--wire ws|twilio|audiosocket|grpc|jambonz|freeswitch|asterisk|exotel|telnyx|plivo] [--split tune|test|all] [--kind K] [--only id,…]
-//          [--concurrency N] [--limit N] [--out DIR] [--json]
+//          [--concurrency N] [--limit N] [--runs N] [--out DIR] [--json]
 // Gateway settings: EARSHOT_CONFIG=<yaml> and EARSHOT_* as for `npm start`. EARSHOT_LOG_LEVEL=trace writes each VAD
 // frame's probability and echo-gate figures (pino JSON, callId eval-<rate>-<scenario id>) to stdout and the report
 // to stderr: `EARSHOT_LOG_LEVEL=trace npm run eval:bargein -- DIR --only test/s0401 > trace.jsonl`.
+// `--runs N` runs the corpus N times on the same gateway: the tables are the first run's, and each criterion's figure
+// per run and the scenarios whose verdict changed are printed after them (bench/bargein/spread.ts), and kept in
+// result.json (`runs`, `spread`).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +22,7 @@ import { loadScenarioLabels, type ScenarioLabel } from './bargein/labels.js';
 import { criteriaText, LEGEND, renderHtml, renderMarkdown, textTable, type RunSection } from './bargein/report.js';
 import { evalCallId, loadScenarioAudio, runScenarioCall } from './bargein/runCall.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
+import { spreadOf, spreadText } from './bargein/spread.js';
 import { ensureCorpus } from './corpus/build.js';
 import { DEFAULT_COUNT } from './corpus/plan.js';
 import { Pacer } from './pacer.js';
@@ -28,7 +32,7 @@ import { getWire, wireTarget } from './wires/index.js';
 
 const HELP = `usage: npm run eval:bargein -- <folder with labels.jsonl> | --generated [--seed N] [--count N]
   [--rate 16k|8k|both (16k)] [--wire ws|twilio|audiosocket|grpc|jambonz|freeswitch|asterisk|exotel|telnyx|plivo (ws)] [--split tune|test|all (all)] [--kind K] [--only id,id…]
-  [--concurrency N (40)] [--limit N] [--out DIR (bench/results/bargein-<time>)] [--json]`;
+  [--concurrency N (40)] [--limit N] [--runs N (1)] [--out DIR (bench/results/bargein-<time>)] [--json]`;
 /** 10:00 in Asia/Shanghai: inside every calling window, so the policy check never refuses an eval call. */
 const POLICY_CLOCK = 'fixed:2026-01-14T02:00:00Z';
 
@@ -44,12 +48,13 @@ interface Options {
   only: string[];
   concurrency: number;
   limit: number;
+  runs: number;
   out: string;
   json: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { folder: '', generated: false, seed: 1, count: DEFAULT_COUNT, rates: ['16k'], wire: 'ws', split: 'all', kind: '', only: [], concurrency: 40, limit: 0, out: '', json: false };
+  const o: Options = { folder: '', generated: false, seed: 1, count: DEFAULT_COUNT, rates: ['16k'], wire: 'ws', split: 'all', kind: '', only: [], concurrency: 40, limit: 0, runs: 1, out: '', json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -73,6 +78,7 @@ function parse(argv: string[]): Options {
     else if (a === '--only') o.only = v().split(',').filter(Boolean);
     else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--limit') o.limit = Number(v());
+    else if (a === '--runs') o.runs = Number(v());
     else if (a === '--out') o.out = v();
     else if (a === '--json') o.json = true;
     else if (a === '--help' || a === '-h') throw new Error(HELP);
@@ -97,6 +103,7 @@ async function main(): Promise<void> {
   if (o.split !== 'all' && !all.some((l) => l.split)) throw new Error(`--split ${o.split}: this corpus's labels have no split field`);
   if (o.limit > 0) items = items.slice(0, o.limit);
   if (!items.length) throw new Error('no scenarios match');
+  if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 20) throw new Error('--runs: a whole number from 1 to 20');
 
   rootLogger.level = process.env.EARSHOT_LOG_LEVEL ?? 'error';
   const ports = { grpc: o.wire === 'grpc' ? await freePort() : null, audiosocket: o.wire === 'audiosocket' ? await freePort() : null };
@@ -105,9 +112,9 @@ async function main(): Promise<void> {
   const { port } = await gw.start();
   const url = wireTarget(`ws://127.0.0.1:${port}`, ports);
   const wire = getWire(o.wire);
-  const sections: RunSection[] = [];
-  const t0 = Date.now();
-  try {
+  /** One pass over the corpus at every rate: its sections (one per rate, or per rate and split). */
+  const runOnce = async (tag: string): Promise<RunSection[]> => {
+    const sections: RunSection[] = [];
     for (const rate of o.rates) {
       const audio = wireAudioFor(rate === '8k' ? 8000 : 16000);
       const pacer = new Pacer();
@@ -124,7 +131,7 @@ async function main(): Promise<void> {
             const frames = loadScenarioAudio(folder, l, audio);
             const rec = await runScenarioCall({ wire, url, token: process.env.EARSHOT_API_TOKEN ?? null, label: l, audio, frames, pacer, callId: evalCallId(l, rate) });
             outcomes[i] = score(l, rec);
-            process.stderr.write(`\r${rate}: ${++done}/${items.length}`);
+            process.stderr.write(`\r${rate}${tag}: ${++done}/${items.length}`);
           }
         }),
       );
@@ -138,6 +145,12 @@ async function main(): Promise<void> {
         sections.push({ title, outcomes: os, criteria: criteria(os), kinds: byKind(os), conditions: byCondition(os) });
       }
     }
+    return sections;
+  };
+  const runSections: RunSection[][] = [];
+  const t0 = Date.now();
+  try {
+    for (let run = 0; run < o.runs; run++) runSections.push(await runOnce(o.runs > 1 ? ` run ${run + 1}/${o.runs}` : ''));
   } finally {
     await gw.stop(0);
   }
@@ -145,7 +158,14 @@ async function main(): Promise<void> {
   const out = o.out || join('bench', 'results', `bargein-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(out, { recursive: true });
   const meta = { corpus: folder, scenarios: items.length, rates: o.rates.join('+'), wire: o.wire, split: o.split, concurrency: o.concurrency, wallS: Math.round((Date.now() - t0) / 1000), when: new Date().toISOString() };
-  const result = { meta, sections: sections.map((s) => ({ title: s.title, criteria: s.criteria, kinds: s.kinds, conditions: s.conditions, outcomes: s.outcomes })) };
+  // The tables are the first run's; further runs keep their criteria and outcomes, and the spread compares them all.
+  const sections = runSections[0]!;
+  const spread = o.runs > 1 ? sections.map((s, i) => ({ title: s.title, scenarios: s.outcomes.length, ...spreadOf(runSections.map((r) => r[i]!.outcomes)) })) : undefined;
+  const result = {
+    meta: { ...meta, runs: o.runs },
+    sections: sections.map((s) => ({ title: s.title, criteria: s.criteria, kinds: s.kinds, conditions: s.conditions, outcomes: s.outcomes })),
+    ...(spread ? { runs: runSections.slice(1).map((r) => r.map((s) => ({ title: s.title, criteria: s.criteria, outcomes: s.outcomes }))), spread } : {}),
+  };
   writeFileSync(join(out, 'result.json'), JSON.stringify(result, null, 1) + '\n');
   writeFileSync(join(out, 'report.html'), renderHtml('earshot barge-in evaluation', meta, sections));
   writeFileSync(join(out, 'report.md'), renderMarkdown(sections));
@@ -157,6 +177,7 @@ async function main(): Promise<void> {
       log('');
       log(textTable('per condition', s.conditions));
     }
+    for (const sp of spread ?? []) log(`\n${spreadText(sp.title, sp, sp.scenarios)}`);
     log(`\n${LEGEND}`);
   }
   log(`\nwrote ${join(out, 'result.json')}, report.html and report.md`);
