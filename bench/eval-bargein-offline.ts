@@ -24,7 +24,8 @@ import { ensureCorpus } from './corpus/build.js';
 import { filterScreening } from '../gateway/listen/echo/BlockFilter.js';
 import { InterruptionLexicon } from '../gateway/listen/interruption/InterruptionLexicon.js';
 import type { TokenType } from '../gateway/listen/consent/index.js';
-import { contentPolicy, LookDecoder, residualOf } from './bargein/contentReplay.js';
+import { contentPolicy, LookDecoder, residualOf, type ContentReplayOptions } from './bargein/contentReplay.js';
+import { applyClassifier } from '../gateway/listen/nearEnd/classifierFrame.js';
 
 export const FRAMES_CACHE = join(PROJECT_ROOT, '.cache', 'bargein-frames');
 
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   const items = loadScenarioLabels(folder).filter((l) => split === 'all' || !l.split || l.split === split);
   for (const rate of rates) {
     // The interruption classifier reads band energies: frames extracted with them (a cache of their own).
-    const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`, specs.some((s) => s.startsWith('interrupt')));
+    const frames = await framesFor(folder, items, rate, cfg, `${split}${tag}`, specs.some((s) => s.startsWith('interrupt') || s.includes('interrupt=1')));
     let looks: ReturnType<typeof lookSource> | null = null;
     for (const spec of specs.length ? specs : ['base']) {
       if (spec.startsWith('content')) looks ??= lookSource(folder, items, rate, cfg, `${split}${tag}`);
@@ -142,12 +143,31 @@ function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSo
   const [, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('='))) as Record<string, string>;
   const c = { ...cfg.bargeIn.content } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(kv)) if (k !== 'lexicon' && k !== 'lagMs') c[k] = Number(v);
+  const own = new Set(['lexicon', 'lagMs', 'interrupt', 'mode', 'pauseThreshold', 'silenceThreshold', 'commitMinSpeechMs']);
+  for (const [k, v] of Object.entries(kv)) if (!own.has(k)) c[k] = Number(v);
   const cc = c as typeof cfg.bargeIn.content;
   const r = resolveModel(cfg.asr.model, cfg.modelsDir);
   if (!isResolved(r)) throw new Error(`recogniser ${cfg.asr.model} not found`);
   const lex = InterruptionLexicon.load((r.entry.language ?? 'zh') as 'zh' | 'en', (r.entry.tokenType ?? 'char') as TokenType, kv.lexicon ?? cc.lexiconFile);
-  const o = { rules: cc, preRollMs: cc.preRollMs, firstAtMs: cc.firstAtMs, everyMs: cc.everyMs, maxMs: cc.maxMs, lagMs: kv.lagMs !== undefined ? Number(kv.lagMs) : 32 };
+  const o: ContentReplayOptions = { rules: cc, preRollMs: cc.preRollMs, firstAtMs: cc.firstAtMs, everyMs: cc.everyMs, maxMs: cc.maxMs, lagMs: kv.lagMs !== undefined ? Number(kv.lagMs) : 32 };
+  if (kv.interrupt === '1') {
+    // With the interruption classifier as Call runs it (bargeIn.interruption, its keys overridable here).
+    const it = cfg.bargeIn.interruption;
+    const model = InterruptionModel.load(it.weights || DEFAULT_INTERRUPTION_WEIGHTS);
+    const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
+    const use = { kind: 'interruption', mode: (kv.mode ?? it.mode) as typeof it.mode, pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold') } as const;
+    const scored = new Map<string, Float64Array>();
+    const probs = (s: ScenarioFrames) => {
+      let q = scored.get(s.id);
+      if (!q) {
+        const X = scenarioInputs(s);
+        scored.set(s.id, (q = Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)))));
+      }
+      return q;
+    };
+    o.commitMinSpeechMs = num('commitMinSpeechMs');
+    o.evidence = (s, i, e, interruptible, paused) => applyClassifier(e, probs(s)[i]!, use, interruptible, paused, cfg.bargeIn);
+  }
   return () => contentPolicy(cfg, o, lex, looks.decoder, looks.residual);
 }
 

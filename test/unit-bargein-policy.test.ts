@@ -255,8 +255,19 @@ describe('content verdicts (while a pause is pending)', () => {
     const rules = { ...RULES, unsureMaxMs: 640 };
     const { commit } = feedContent(rep(30, 0.9), [{ at: 11, kind: 'none' }], { rules });
     expect(commit).toMatchObject({ t: 20 * F, reason: 'unclear', voicedMs: 640 });
-    // The same wait without that verdict commits at the wait's end.
-    expect(feedContent(rep(30, 0.9), [], { rules }).commit).toMatchObject({ t: 13 * F, reason: 'no_verdict' });
+    // Without any verdict the wait starts at the same 640 ms of speech (no verdict is no surer than "none").
+    expect(feedContent(rep(30, 0.9), [], { rules }).commit).toMatchObject({ t: 23 * F, reason: 'no_verdict' });
+  });
+
+  it('a shorter duration rule (a classifier\'s 192 ms) does not commit a short backchannel whose verdict is late', () => {
+    // 10 frames (320 ms) of 嗯, no verdict back before the callee stops (a loaded recogniser): resumes.
+    const pol = new BargeInPolicy({ ...OPTS, commitMinSpeechMs: 192, contentRules: RULES });
+    pol.setContentAware(true);
+    const types: string[] = [];
+    [...rep(9, 0.9), ...rep(10, 0.02)].forEach((p, i) => {
+      for (const a of pol.frame({ t: (i + 1) * F, durMs: F, prob: p, echo: false }, true)) types.push(a.type);
+    });
+    expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
   });
 
   it('"none" during the wait and the callee stops before unsureMaxMs: resumes (it was not long enough to be sure)', () => {

@@ -16,6 +16,7 @@ import { loadLexiconFile, type TokenType } from '../../gateway/listen/consent/in
 import { InboundAudio } from '../../gateway/listen/InboundAudio.js';
 import type { InterruptionLexicon } from '../../gateway/listen/interruption/InterruptionLexicon.js';
 import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
+import type { FrameEvidence } from '../../gateway/listen/nearEnd/classifierFrame.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
 import type { ScenarioLabel } from './labels.js';
 import { backgroundOf, probOf, referenceChunk, wireSamples, type FramePolicy, type ScenarioFrames } from './offline.js';
@@ -105,6 +106,10 @@ export interface ContentReplayOptions {
   maxMs: number;
   /** A look's round trip: its verdict reaches the policy this long after its audio ends (the eval's median: 16–32). */
   lagMs: number;
+  /** The policy's commit threshold, when a classifier sets its own (bargeIn.interruption.commitMinSpeechMs). */
+  commitMinSpeechMs?: number;
+  /** A frame classifier's say on the VAD's evidence, in place (classifierFrame.ts's applyClassifier, as Call does). */
+  evidence?: (s: ScenarioFrames, i: number, e: FrameEvidence, interruptible: boolean, paused: boolean) => void;
 }
 
 /**
@@ -112,7 +117,13 @@ export interface ContentReplayOptions {
  * onset + firstAtMs, then every everyMs (one in flight, none past maxMs), each judged by the interruption lexicon.
  */
 export function contentPolicy(cfg: Config, o: ContentReplayOptions, lex: InterruptionLexicon, dec: LookSource, residual: (s: ScenarioFrames) => Float32Array): FramePolicy {
-  const p = new BargeInPolicy({ ...cfg.bargeIn, endSilenceMs: cfg.consent.endSilenceMs, endThreshold: cfg.consent.endThreshold, contentRules: o.rules });
+  const p = new BargeInPolicy({
+    ...cfg.bargeIn,
+    ...(o.commitMinSpeechMs !== undefined ? { commitMinSpeechMs: o.commitMinSpeechMs } : {}),
+    endSilenceMs: cfg.consent.endSilenceMs,
+    endThreshold: cfg.consent.endThreshold,
+    contentRules: o.rules,
+  });
   p.setContentAware(true);
   let over: ((i: number) => number) | null = null;
   const dt = cfg.vad.rejectDtmf;
@@ -137,7 +148,9 @@ export function contentPolicy(cfg: Config, o: ContentReplayOptions, lex: Interru
         pending.inFlight = null;
         out.push(...follow(p.content({ kind: f.kind, clear: f.clear, onsetT: pending.onsetT }, t)));
       }
-      out.push(...follow(p.frame({ t, durMs: VAD_FRAME_MS, prob: probOf(s, i, dt), echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) }, interruptible)));
+      const e: FrameEvidence = { prob: probOf(s, i, dt), echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) };
+      o.evidence?.(s, i, e, interruptible, p.isPaused);
+      out.push(...follow(p.frame({ t, durMs: VAD_FRAME_MS, ...e }, interruptible)));
       const q = pending as typeof pending;
       if (q && !q.inFlight && t >= q.nextAt && q.nextAt - q.onsetT <= o.maxMs) {
         const end = q.nextAt;

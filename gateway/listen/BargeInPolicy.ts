@@ -151,7 +151,10 @@ export class BargeInPolicy {
         if (this.voiced >= c.backchannelMaxMs) reason = 'long_backchannel';
       } else if (v) {
         if (this.voiced >= Math.max(o.commitMinSpeechMs, c.unsureMaxMs)) reason = 'unclear';
-      } else if (this.voiced >= o.commitMinSpeechMs) {
+      } else if (this.voiced >= Math.max(o.commitMinSpeechMs, c.unsureMaxMs)) {
+        // No verdict yet is no surer than an unsure one: the same speech, then at most waitMs for a verdict. (Under a
+        // classifier's shorter commitMinSpeechMs, the first look — 256 ms after the onset — could not be back in time
+        // on a loaded recogniser, and a 300 ms backchannel committed as `no_verdict`.)
         this.waitFrom ??= t;
         if (t - this.waitFrom >= c.waitMs) reason = 'no_verdict';
       }
