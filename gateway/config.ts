@@ -36,7 +36,8 @@ const BargeInContent = z.strictObject({
     'A clear interruption (listed word, or enough non-backchannel words) commits after this much speech.',
   ),
   waitMs: z.number().int().min(0).max(2000).default(96).describe(
-    'When `commitMinSpeechMs` is reached without a verdict, wait at most this long for one.',
+    'When the unsure rule\'s speech (the larger of `commitMinSpeechMs` and `unsureMaxMs`) is in without a verdict, wait at ' +
+      'most this long for one.',
   ),
   backchannelMaxMs: z.number().int().min(100).max(10000).default(2000).describe(
     'Backchannel words that last longer than this (speech ms) commit all the same.',
