@@ -235,7 +235,7 @@ export class Gateway implements WireContext {
       shards: c.vad.shards,
       echo: c.echo,
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
-      interruption: c.bargeIn.interruption.enabled ? c.bargeIn.interruption.weights || BUILTIN_INTERRUPTION_WEIGHTS : null,
+      interruption: c.bargeIn.interruption.enabled !== false ? c.bargeIn.interruption.weights || BUILTIN_INTERRUPTION_WEIGHTS : null,
       rejectDtmf: c.vad.rejectDtmf,
       // 8 kHz calls' consent windows are cut by Silero's own 8 kHz mode (consent.narrowbandVad).
       narrowVad: c.consent.narrowbandVad === 'native',

@@ -20,13 +20,13 @@ import { WiresConfigSchema } from './wires/config.js';
 const PerRate = z.union([z.boolean(), z.literal('wideband')]);
 
 const BargeInContent = z.strictObject({
-  enabled: PerRate.default(false).describe(
+  enabled: PerRate.default(true).describe(
     'Content-aware decisions (`true`, `false`, or `wideband`: 16 kHz calls only): while a pause is pending the ' +
       'recogniser hears the paused stretch, so backchannels resume however long they last and clear interruptions ' +
       'commit early. Needs `asr.model` for the call\'s language; without it (or off) the duration rule alone decides. ' +
-      'Off by default. With `echo.robustFilter` at 16 kHz (`wideband` for both) commits within 500 ms rose 54.4 → ' +
-      '62.5 % on the generated test half with false commits 56 → 56 of 160, but a dev-set barge-in paused 128 ms ' +
-      'later and the 100-call step took 28 % more CPU (README "Barge-in", "Per rate").',
+      'On by default since 2026-12-07, with the interruption classifier (`bargeIn.interruption`): on the generated ' +
+      'test half false commits 51–55 → 46 (16 kHz) and 46–50 → 41 (8 kHz) of 160, commits within 500 ms as many or ' +
+      'more (README "Barge-in").',
   ),
   lexiconFile: z.string().optional().describe(
     'Backchannel and interruption words per language (YAML, like the consent lexicon) replacing the bundled ' +
@@ -74,11 +74,13 @@ const BargeInNearEnd = z.strictObject({
 });
 
 const BargeInInterruption = z.strictObject({
-  enabled: z.boolean().default(false).describe(
+  enabled: z.union([z.boolean(), z.literal('withContent')]).default('withContent').describe(
     'Use the interruption classifier (gateway/listen/nearEnd/InterruptionModel.ts: per frame, the residual\'s and the ' +
       'echo estimate\'s band energies, the VAD and the canceller\'s figures over the last ~220 ms; trained on the ' +
       'barge-in corpus\'s tuning half to tell a barge-in from echo, noise, backchannels and events) in barge-in ' +
-      'decisions over an interruptible prompt, as `mode` says. Off: see README "Barge-in".',
+      'decisions over an interruptible prompt, as `mode` says. `withContent` (default): on the calls whose pauses take ' +
+      'content verdicts (`bargeIn.content`), where the two were measured together; `true`: every call; `false`: none ' +
+      '(README "Barge-in").',
   ),
   mode: z.enum(['replace', 'veto', 'paused', 'pausedVeto']).default('pausedVeto').describe(
     '`replace`: over an interruptible prompt the classifier alone decides (no VAD, echo or background gate); `veto`: ' +

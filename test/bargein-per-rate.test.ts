@@ -34,3 +34,30 @@ describe('content verdicts per rate', () => {
     expect(await takesContentVerdicts('rate-8k', 'mulaw', 8000)).toBe(false);
   });
 });
+
+/** Which frame classifier a fresh call of gateway `g` decides its barge-ins with. */
+async function classifierOf(g: { gw: Gateway; url: string }, callId: string, language?: 'zh' | 'en'): Promise<string | null> {
+  const c = new TestCall(g.url);
+  await c.opened();
+  await c.start({ callId, encoding: 'pcm16', sampleRate: 16000, ...(language ? { language } : {}) });
+  const call = g.gw.calls.get(callId);
+  expect(call).toBeDefined();
+  const kind = call!.bargeInClassifier;
+  await c.hangup();
+  c.close();
+  return kind;
+}
+
+describe('the interruption classifier with content decisions (bargeIn.interruption.enabled: withContent, the default)', () => {
+  it('is off on a call no content probe listens to (no recogniser here), on where one does', async () => {
+    expect(await classifierOf({ gw, url }, 'cls-no-asr')).toBe(null);
+    const withAsr = await startGateway({});
+    try {
+      expect(await classifierOf(withAsr, 'cls-zh')).toBe('interruption');
+      // The recogniser serves Mandarin: an English call gets no probe, so no classifier either.
+      expect(await classifierOf(withAsr, 'cls-en', 'en')).toBe(null);
+    } finally {
+      await withAsr.gw.stop(0);
+    }
+  });
+});

@@ -35,7 +35,8 @@ describe('defaults', () => {
     expect(c.asr.model).toBe('zipformer-wenetspeech-kws-3.3m');
     expect(c.asr.mode).toBe('recognizer');
     expect(c.bargeIn).toMatchObject({ pauseThreshold: 0.3, pauseMinSpeechMs: 32, commitMinSpeechMs: 320, resumeAfterSilenceMs: 160, silenceThreshold: 0.25, gapMs: 96 });
-    expect(c.bargeIn.content).toMatchObject({ enabled: false, backchannelMaxMs: 2000, unsureMaxMs: 320 });
+    expect(c.bargeIn.content).toMatchObject({ enabled: true, backchannelMaxMs: 2000, unsureMaxMs: 320 });
+    expect(c.bargeIn.interruption).toMatchObject({ enabled: 'withContent', mode: 'pausedVeto', silenceThreshold: 0.7, commitMinSpeechMs: 256 });
     expect(c.playout).toEqual({ frameMs: 20, lookaheadMs: 40, framesPerWrite: 2, maxSocketBufferBytes: 512 * 1024 });
     // maxCalls from the machine (64 per core: the bench's full-pipeline capacity on 2 cores), not a fixed 2000.
     expect(c.limits.maxCalls).toBe(64 * availableParallelism());

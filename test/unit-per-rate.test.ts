@@ -10,9 +10,9 @@ describe('onAtRate', () => {
     expect([onAtRate('wideband', 8000), onAtRate('wideband', 16000)]).toEqual([false, true]);
   });
 
-  it('the robust canceller and content decisions are off by default and take wideband', () => {
+  it('the robust canceller is off and content decisions on by default; both take wideband', () => {
     const d = ConfigSchema.parse({});
-    expect([d.echo.robustFilter, d.bargeIn.content.enabled]).toEqual([false, false]);
+    expect([d.echo.robustFilter, d.bargeIn.content.enabled]).toEqual([false, true]);
     const wide = ConfigSchema.parse({ echo: { robustFilter: 'wideband' }, bargeIn: { content: { enabled: 'wideband' } } });
     expect([wide.echo.robustFilter, wide.bargeIn.content.enabled]).toEqual(['wideband', 'wideband']);
     expect(() => ConfigSchema.parse({ echo: { robustFilter: 'narrowband' } })).toThrow();

@@ -19,6 +19,11 @@ import { LatencyLog } from './LatencyLog.js';
 import { promptReference } from './PromptReference.js';
 import { onAtRate } from '../perRate.js';
 
+/** bargeIn.interruption as the per-frame rule applies it (classifierFrame.ts). */
+function interruptionUse(it: Config['bargeIn']['interruption']): ClassifierUse {
+  return { kind: 'interruption', mode: it.mode, pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold };
+}
+
 export type { CallEvent } from './events.js';
 
 export const MODEL_RATE = 16000;
@@ -106,7 +111,7 @@ export class Call {
   /** The barge-in settings with the call's updates, for a fresh `narrowPolicy`. */
   private bargeInOpts: BargeInConfig;
   /** The frame classifier the listen worker scores for this call's barge-in decision (bargeIn.nearEnd or .interruption). */
-  private readonly classifier: ClassifierUse | null;
+  private classifier: ClassifierUse | null;
   private readonly evidence: FrameEvidence = { prob: 0, echo: false, overBackgroundDb: Infinity };
   private readonly listeners: CallListener[] = [];
   private readonly inboundBudget: InboundRateBudget;
@@ -155,18 +160,15 @@ export class Call {
     // (replace), on its own thresholds.
     const ne = cfg.bargeIn.nearEnd;
     // The interruption classifier, when on, is what the worker scores (in the near-end classifier's place); its
-    // `commitMinSpeechMs` is the commit's (a commit only ever follows a pause over a prompt).
+    // `commitMinSpeechMs` is the commit's (a commit only ever follows a pause over a prompt). `withContent`: only once
+    // a content probe listens to this call (setContentAware), the pairing that was measured.
     const it = cfg.bargeIn.interruption;
-    this.classifier = it.enabled
-      ? { kind: 'interruption', mode: it.mode, pauseThreshold: it.pauseThreshold, silenceThreshold: it.silenceThreshold }
-      : ne.enabled
-        ? { kind: 'nearEnd', mode: ne.mode }
-        : null;
+    this.classifier = it.enabled === true ? interruptionUse(it) : ne.enabled ? { kind: 'nearEnd', mode: ne.mode } : null;
     this.takesContentVerdicts = onAtRate(bi.content.enabled, init.format.sampleRate);
     this.policy = new BargeInPolicy({
       ...bi,
       ...(ne.enabled ? { pauseThreshold: ne.pauseThreshold, silenceThreshold: ne.silenceThreshold, commitMinSpeechMs: ne.commitMinSpeechMs } : {}),
-      ...(it.enabled ? { commitMinSpeechMs: it.commitMinSpeechMs } : {}),
+      ...(it.enabled === true ? { commitMinSpeechMs: it.commitMinSpeechMs } : {}),
       endSilenceMs: cfg.consent.endSilenceMs,
       endThreshold: cfg.consent.endThreshold,
       contentRules: this.takesContentVerdicts ? bi.content : undefined,
@@ -247,6 +249,16 @@ export class Call {
   /** A content probe listens to this call's pauses: a commit may wait for its verdict (README "Barge-in"). */
   setContentAware(on: boolean): void {
     this.policy.setContentAware(on);
+    const it = this.svc.config.bargeIn.interruption;
+    if (on && it.enabled === 'withContent') {
+      this.classifier = interruptionUse(it);
+      this.policy.update({ commitMinSpeechMs: it.commitMinSpeechMs });
+    }
+  }
+
+  /** Which frame classifier this call's barge-in decisions use (bargeIn.interruption / .nearEnd), if any. */
+  get bargeInClassifier(): 'interruption' | 'nearEnd' | null {
+    return this.classifier?.kind ?? null;
   }
 
   /** What the content probe heard in the pending pause; may commit the barge-in now. */
