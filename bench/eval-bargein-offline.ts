@@ -4,7 +4,8 @@
 //
 // Usage: npm run eval:bargein:offline -- [<folder> | --generated] [--split tune|test|all] [--rate 16k|8k|both]
 //          [--policy base|content[:k=v,…]|nearend…|interrupt…] [--filter KEY=V,…] [--out FILE.json]
-// Report on the test half from the real-time eval, not from here.
+// The gateway's default since 2026-12-07 is `--policy content:interrupt=1` (content decisions with the interruption
+// classifier); `base` is the duration rule alone. Report on the test half from the real-time eval, not from here.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../gateway/config.js';
@@ -172,7 +173,7 @@ function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSo
 }
 
 /**
- * `base` (today's rule) or `nearend[:key=value,…]`: the near-end classifier's probability through BargeInPolicy in
+ * `base` (the duration rule: what a call without content decisions or a classifier decides) or `nearend[:key=value,…]`: the near-end classifier's probability through BargeInPolicy in
  * place of the VAD's (keys: any bargeIn threshold, `weights` = a weights file).
  */
 export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
