@@ -1,11 +1,13 @@
 // Content decisions replayed offline, deterministically: the real-time eval's looks come back from the recogniser
 // pool after a lag that depends on the machine's load, so two runs of one configuration disagree on about one
-// no-barge-in scenario in fifteen (README "Content decisions" in "Measured"). Here each scenario's echo-cancelled
-// residual (what ContentProbe hears) is cut where the probe would cut it — from `preRollMs` before the pause's onset
-// to each look's due time — and decoded in this thread by the gateway's own recogniser and search (asr.* config,
+// no-barge-in scenario in fifteen (README "Content decisions replayed offline" in "Measured"). Here each scenario's
+// echo-cancelled residual (what ContentProbe hears) is cut where the probe would cut it — from `preRollMs` before the
+// pause's onset to each look's due time — and decoded in this thread by the gateway's own recogniser and search (asr.* config,
 // the consent lexicon's hotwords), with the worker's tail padding; the verdict reaches BargeInPolicy `lagMs` later.
 // Transcripts are cached per cut, so rule and lexicon variants replay in seconds once the looks are decoded.
-// What it leaves out: the lag's spread, and a look's audio running a chunk past its due time.
+// What it leaves out: the lag's spread, a look's audio running a chunk past its due time, and the echo search's
+// phase — the residual comes from a canceller of its own, whose searches (staggered by creation order on a thread,
+// EchoCanceller's `sinceSearch`) may lock a search interval apart from those of the frames' canceller.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../gateway/config.js';
 import { recogniserSearch } from '../../gateway/features/consent.js';
