@@ -25,8 +25,8 @@ const BargeInContent = z.strictObject({
       'recogniser hears the paused stretch, so backchannels resume however long they last and clear interruptions ' +
       'commit early. Needs `asr.model` for the call\'s language; without it (or off) the duration rule alone decides. ' +
       'On by default since 2026-12-07, with the interruption classifier (`bargeIn.interruption`): on the generated ' +
-      'test half false commits 51–55 → 46 (16 kHz) and 46–50 → 41 (8 kHz) of 160, commits within 500 ms about as many ' +
-      'at 16 kHz and more at 8 kHz (README "Barge-in").',
+      'test half false commits 51–55 → 46–49 (16 kHz) and 46–50 → 41–45 (8 kHz) of 160 over three runs each, commits ' +
+      'within 500 ms about as many at 16 kHz and more at 8 kHz (README "Barge-in").',
   ),
   lexiconFile: z.string().optional().describe(
     'Backchannel and interruption words per language (YAML, like the consent lexicon) replacing the bundled ' +
