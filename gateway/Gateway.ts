@@ -21,6 +21,7 @@ import { ListenService } from './listen/ListenService.js';
 import { isResolved, manifest, resolveModel } from './models.js';
 import { BUILTIN_NEAR_END_WEIGHTS } from './listen/nearEnd/NearEndModel.js';
 import { BUILTIN_INTERRUPTION_WEIGHTS } from './listen/nearEnd/InterruptionModel.js';
+import { interruptionClassifierUsed } from './listen/interruption/contentPossible.js';
 import { authorized } from './ops/auth.js';
 import { HttpError, requestUrl, Router, sendJson } from './ops/http.js';
 import { rootLogger, type Logger } from './ops/log.js';
@@ -235,7 +236,7 @@ export class Gateway implements WireContext {
       shards: c.vad.shards,
       echo: c.echo,
       nearEnd: c.bargeIn.nearEnd.enabled ? c.bargeIn.nearEnd.weights || BUILTIN_NEAR_END_WEIGHTS : null,
-      interruption: c.bargeIn.interruption.enabled !== false ? c.bargeIn.interruption.weights || BUILTIN_INTERRUPTION_WEIGHTS : null,
+      interruption: interruptionClassifierUsed(c) ? c.bargeIn.interruption.weights || BUILTIN_INTERRUPTION_WEIGHTS : null,
       rejectDtmf: c.vad.rejectDtmf,
       // 8 kHz calls' consent windows are cut by Silero's own 8 kHz mode (consent.narrowbandVad).
       narrowVad: c.consent.narrowbandVad === 'native',

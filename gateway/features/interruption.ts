@@ -4,6 +4,7 @@ import client from 'prom-client';
 import type { Gateway, Plugin } from '../Gateway.js';
 import type { Call } from '../call/Call.js';
 import { ContentProbe } from '../listen/interruption/ContentProbe.js';
+import { contentDecisionsPossible } from '../listen/interruption/contentPossible.js';
 import { InterruptionLexicon } from '../listen/interruption/InterruptionLexicon.js';
 import type { TokenType } from '../listen/consent/index.js';
 import { isResolved, resolveModel } from '../models.js';
@@ -27,8 +28,8 @@ export class InterruptionFeature implements Plugin {
   async start(gw: Gateway): Promise<void> {
     const cfg = gw.config;
     if (cfg.bargeIn.content.enabled === false) return;
-    const r = cfg.asr.model ? resolveModel(cfg.asr.model, cfg.modelsDir) : null;
-    if (!this.consent.pool || !r || !isResolved(r) || cfg.asr.mode !== 'recognizer') {
+    const r = contentDecisionsPossible(cfg) ? resolveModel(cfg.asr.model, cfg.modelsDir) : null;
+    if (!this.consent.pool || !r || !isResolved(r)) {
       gw.log.info('no recogniser in recognizer mode: barge-in decides by duration alone');
       return;
     }
