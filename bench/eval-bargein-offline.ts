@@ -18,7 +18,7 @@ import { NearEndModel } from '../gateway/listen/nearEnd/NearEndModel.js';
 import { DEFAULT_WEIGHTS } from './bargein/train-near-end.js';
 import { InterruptionModel } from '../gateway/listen/nearEnd/InterruptionModel.js';
 import { N_INTERRUPTION_FEATURES } from '../gateway/listen/nearEnd/InterruptionFeatures.js';
-import { DEFAULT_INTERRUPTION_WEIGHTS, interruptPolicy, scenarioInputs } from './bargein/train-interruption.js';
+import { DEFAULT_INTERRUPTION_WEIGHTS, interruptPolicy, scenarioInputs, type InterruptThresholds } from './bargein/train-interruption.js';
 import { criteriaText, textTable } from './bargein/report.js';
 import { byCondition, byKind, criteria, score, type Outcome } from './bargein/score.js';
 import { ensureCorpus } from './corpus/build.js';
@@ -137,14 +137,15 @@ function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, 
 
 /**
  * `content[:key=value,…]`: content decisions (bargeIn.content) with looks decoded here (bench/bargein/contentReplay.ts);
- * keys: any bargeIn.content number (minSpeechMs, unsureMaxMs, confirmLooks, firstAtMs, everyMs, …), `lagMs` (32),
- * `lexicon` (an interruption lexicon file).
+ * keys: any bargeIn.content number (minSpeechMs, unsureMaxMs, firstAtMs, everyMs, …), `lagMs` (32), `lexicon` (an
+ * interruption lexicon file), `interrupt=1` (with the interruption classifier, as the gateway's default; then also
+ * its `mode`, `pauseThreshold`, `silenceThreshold`, `commitMinSpeechMs`, `weights`).
  */
 function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
   const [, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('='))) as Record<string, string>;
   const c = { ...cfg.bargeIn.content } as Record<string, unknown>;
-  const own = new Set(['lexicon', 'lagMs', 'interrupt', 'mode', 'pauseThreshold', 'silenceThreshold', 'commitMinSpeechMs']);
+  const own = new Set(['lexicon', 'lagMs', 'interrupt', 'mode', 'pauseThreshold', 'silenceThreshold', 'commitMinSpeechMs', 'weights']);
   for (const [k, v] of Object.entries(kv)) if (!own.has(k)) c[k] = Number(v);
   const cc = c as typeof cfg.bargeIn.content;
   const r = resolveModel(cfg.asr.model, cfg.modelsDir);
@@ -153,20 +154,9 @@ function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSo
   const o: ContentReplayOptions = { rules: cc, preRollMs: cc.preRollMs, firstAtMs: cc.firstAtMs, everyMs: cc.everyMs, maxMs: cc.maxMs, lagMs: kv.lagMs !== undefined ? Number(kv.lagMs) : 32 };
   if (kv.interrupt === '1') {
     // With the interruption classifier as Call runs it (bargeIn.interruption, its keys overridable here).
-    const it = cfg.bargeIn.interruption;
-    const model = InterruptionModel.load(it.weights || DEFAULT_INTERRUPTION_WEIGHTS);
-    const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
-    const use = { kind: 'interruption', mode: (kv.mode ?? it.mode) as typeof it.mode, pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold') } as const;
-    const scored = new Map<string, Float64Array>();
-    const probs = (s: ScenarioFrames) => {
-      let q = scored.get(s.id);
-      if (!q) {
-        const X = scenarioInputs(s);
-        scored.set(s.id, (q = Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)))));
-      }
-      return q;
-    };
-    o.commitMinSpeechMs = num('commitMinSpeechMs');
+    const { th, probs } = interruptionScoring(cfg, kv);
+    const use = { kind: 'interruption', mode: th.mode, pauseThreshold: th.pauseThreshold, silenceThreshold: th.silenceThreshold } as const;
+    o.commitMinSpeechMs = th.commitMinSpeechMs;
     o.evidence = (s, i, e, interruptible, paused) => applyClassifier(e, probs(s)[i]!, use, interruptible, paused, cfg.bargeIn);
   }
   return () => contentPolicy(cfg, o, lex, looks.decoder, looks.residual);
@@ -197,18 +187,32 @@ export function makePolicy(cfg: Config, spec: string): () => FramePolicy {
   }
   if (name === 'interrupt') {
     // `interrupt[:pauseThreshold=…,silenceThreshold=…,commitMinSpeechMs=…,weights=FILE]`: bargeIn.interruption.
-    const it = cfg.bargeIn.interruption;
-    const model = InterruptionModel.load(kv.weights ?? (it.weights || DEFAULT_INTERRUPTION_WEIGHTS));
-    const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
-    const mode = (kv.mode ?? it.mode) as 'replace' | 'veto' | 'paused' | 'pausedVeto';
-    const th = { mode, pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold'), commitMinSpeechMs: num('commitMinSpeechMs') };
-    const probs = (s: ScenarioFrames) => {
-      const X = scenarioInputs(s);
-      return Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)));
-    };
+    const { th, probs } = interruptionScoring(cfg, kv);
     return () => interruptPolicy(cfg, th, probs);
   }
   throw new Error(`unknown policy ${spec}`);
+}
+
+/**
+ * The interruption classifier as bargeIn.interruption configures it, each key overridable from a policy spec (`mode`,
+ * `pauseThreshold`, `silenceThreshold`, `commitMinSpeechMs`, `weights`), and its score per frame of a scenario (scored
+ * once per scenario: policies replay the same frames again and again).
+ */
+function interruptionScoring(cfg: Config, kv: Record<string, string>): { th: InterruptThresholds; probs: (s: ScenarioFrames) => Float64Array } {
+  const it = cfg.bargeIn.interruption;
+  const model = InterruptionModel.load(kv.weights ?? (it.weights || DEFAULT_INTERRUPTION_WEIGHTS));
+  const num = (k: 'pauseThreshold' | 'silenceThreshold' | 'commitMinSpeechMs') => (kv[k] !== undefined ? Number(kv[k]) : it[k]);
+  const th: InterruptThresholds = { mode: (kv.mode ?? it.mode) as InterruptThresholds['mode'], pauseThreshold: num('pauseThreshold'), silenceThreshold: num('silenceThreshold'), commitMinSpeechMs: num('commitMinSpeechMs') };
+  const scored = new Map<string, Float64Array>();
+  const probs = (s: ScenarioFrames) => {
+    let q = scored.get(s.id);
+    if (!q) {
+      const X = scenarioInputs(s);
+      scored.set(s.id, (q = Float64Array.from({ length: s.n }, (_, i) => model.score(X.subarray(i * N_INTERRUPTION_FEATURES, (i + 1) * N_INTERRUPTION_FEATURES)))));
+    }
+    return q;
+  };
+  return { th, probs };
 }
 
 /** The issue's criteria in one line: pause ≤ 150, commit ≤ 500, false commits, false pauses, backchannels resumed. */

@@ -21,7 +21,7 @@ import { VAD_FRAME_MS } from '../../gateway/listen/vad/VadModel.js';
 import type { FrameEvidence } from '../../gateway/listen/nearEnd/classifierFrame.js';
 import { isResolved, resolveModel } from '../../gateway/models.js';
 import type { ScenarioLabel } from './labels.js';
-import { backgroundOf, probOf, referenceChunk, wireSamples, type FramePolicy, type ScenarioFrames } from './offline.js';
+import { backgroundOf, probOf, streamScenario, type FramePolicy, type ScenarioFrames } from './offline.js';
 
 const RATE = 16000;
 /** The ASR worker's tail padding (AsrWorkerPool's `tailPaddingMs` default): what finish() appends before decoding. */
@@ -29,25 +29,15 @@ const TAIL_PADDING_MS = 480;
 
 /** The echo-cancelled residual of one scenario at 16 kHz (8 kHz calls: upsampled, as the probe hears it). */
 export function residualOf(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo']): Float32Array {
-  const { caller, prompt } = wireSamples(root, l, rate);
   const inbound = new InboundAudio(echo, true, false, rate);
-  const per = (rate * 20) / 1000;
-  const up = RATE / rate;
-  const out = new Float32Array(caller.length * up);
-  let refPos = 0;
-  for (let i = 0; i < caller.length; i += per) {
-    // The reference as extractFrames places it (offline.ts): 20 ms frames, 40 ms ahead of the audio they echo into.
-    for (; refPos < prompt.length && refPos < i + 3 * per; refPos += per) {
-      const end = Math.min(prompt.length, refPos + per);
-      inbound.addReference(refPos * up, referenceChunk(prompt, rate, refPos, end), 0);
-    }
-    const chunk = new Float32Array(per);
-    for (let j = 0; j < per && i + j < caller.length; j++) chunk[j] = caller[i + j] / 32768;
-    if (rate === 16000) inbound.push(chunk);
-    else inbound.pushNarrow(chunk);
+  const pieces: { start: number; samples: Float32Array }[] = [];
+  for (const _ of streamScenario(root, l, rate, inbound)) {
     inbound.takeFrames();
-    for (const r of inbound.takeResidual()) out.set(r.samples.subarray(0, Math.max(0, Math.min(r.samples.length, out.length - r.start))), r.start);
+    pieces.push(...inbound.takeResidual());
   }
+  const last = pieces[pieces.length - 1];
+  const out = new Float32Array(last ? last.start + last.samples.length : 0);
+  for (const r of pieces) out.set(r.samples, r.start);
   return out;
 }
 

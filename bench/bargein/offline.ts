@@ -95,7 +95,7 @@ export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
 }
 
 /** The caller track and prompt at the run's rate, as the gateway decodes them off the wire (μ-law round trip at 8k). */
-export function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { caller: Int16Array; prompt: Int16Array } {
+function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000): { caller: Int16Array; prompt: Int16Array } {
   const read = (rel: string | undefined) => {
     if (!rel) throw new Error(`${l.file}: no 8 kHz twin`);
     const c = readWav(join(root, rel));
@@ -106,35 +106,41 @@ export function wireSamples(root: string, l: ScenarioLabel, rate: 8000 | 16000):
 }
 
 /** Prompt samples [from, to) at the wire rate as the canceller's 16 kHz reference (Call's one conversion). */
-export function referenceChunk(prompt: Int16Array, rate: 8000 | 16000, from: number, to: number): Float32Array {
+function referenceChunk(prompt: Int16Array, rate: 8000 | 16000, from: number, to: number): Float32Array {
   return rate === 16000 ? Float32Array.from(prompt.subarray(from, to), (v) => v / 32768) : promptReference(prompt, 8000, 16000, from, to);
 }
 
-/** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
-export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number, withBands = false): Promise<ScenarioFrames> {
+/**
+ * Streams one scenario into `inbound` as a call does, 20 ms of caller audio at a time, yielding after each piece (the
+ * caller takes its frames or residual then). The reference as Call places it: prompt frames of 20 ms at the wire
+ * rate, 16 kHz pcm16 as they are, narrowband ones through the prompt's one conversion to 16 kHz (promptReference),
+ * from inbound sample 0, each handed over ahead of the audio it echoes into by Playout's 40 ms lookahead (the
+ * canceller keeps a table of only 4 s of reference energies: all of it at once would not be what a call sees).
+ */
+export function* streamScenario(root: string, l: ScenarioLabel, rate: 8000 | 16000, inbound: InboundAudio): Generator<void> {
   const { caller, prompt } = wireSamples(root, l, rate);
-  // The shape figures are measurement only (bench/bargein/spectral.ts); they change no decision.
-  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate, null, withBands);
-  const bands: number[] = [];
-  // The reference as Call places it: prompt frames of 20 ms at the wire rate, 16 kHz pcm16 as they are, narrowband
-  // ones through the prompt's one conversion to 16 kHz (promptReference), from inbound sample 0, each handed over
-  // ahead of the audio it echoes into by Playout's 40 ms lookahead (the canceller keeps a table of only 4 s of
-  // reference energies: all of it at once would not be what a call sees).
   const per = (rate * 20) / 1000;
   const up = 16000 / rate;
   let refPos = 0;
-  const feedReference = (until: number) => {
-    for (; refPos < prompt.length && refPos < until; refPos += per) inbound.addReference(refPos * up, referenceChunk(prompt, rate, refPos, Math.min(prompt.length, refPos + per)), 0);
-  };
-  vad.open(slot);
-  const cols = Object.fromEntries(KEYS.map((k) => [k, [] as number[]])) as ScenarioFrames['cols'];
-  const slots = Int32Array.of(slot);
   for (let i = 0; i < caller.length; i += per) {
-    feedReference(i + 3 * per);
+    for (; refPos < prompt.length && refPos < i + 3 * per; refPos += per) inbound.addReference(refPos * up, referenceChunk(prompt, rate, refPos, Math.min(prompt.length, refPos + per)), 0);
     const chunk = new Float32Array(per);
     for (let j = 0; j < per && i + j < caller.length; j++) chunk[j] = caller[i + j] / 32768;
     if (rate === 16000) inbound.push(chunk);
     else inbound.pushNarrow(chunk);
+    yield;
+  }
+}
+
+/** Runs one scenario's caller track through InboundAudio and the VAD model (slot `slot`, opened here). */
+export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo'], vad: VadModel, slot: number, withBands = false): Promise<ScenarioFrames> {
+  // The shape figures are measurement only (bench/bargein/spectral.ts); they change no decision.
+  const inbound = new InboundAudio({ ...echo, shapeFigures: true }, false, false, rate, null, withBands);
+  const bands: number[] = [];
+  vad.open(slot);
+  const cols = Object.fromEntries(KEYS.map((k) => [k, [] as number[]])) as ScenarioFrames['cols'];
+  const slots = Int32Array.of(slot);
+  for (const _ of streamScenario(root, l, rate, inbound)) {
     for (const f of inbound.takeFrames()) {
       if (f.resetBefore) vad.reset(slot);
       const p = (await vad.score(slots, f.samples))[0];

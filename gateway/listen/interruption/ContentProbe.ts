@@ -36,9 +36,6 @@ export interface ContentProbeDeps extends ContentProbeOptions {
 
 interface Pending {
   onsetT: number;
-  /** Samples the stream had been given before the look in flight (token times count from the stream's opening). */
-  fedBefore: number;
-  fed: number;
   /** Absolute sample index of buf[0]. */
   start: number;
   buf: Float32Array;
@@ -102,7 +99,7 @@ export class ContentProbe implements CallListener {
     const onset = Math.round((onsetT * RATE) / 1000);
     const start = Math.max(0, onset - Math.round((this.d.preRollMs * RATE) / 1000), this.ringEnd - this.ring.length);
     const cap = Math.round(((this.d.preRollMs + this.d.maxMs) * RATE) / 1000);
-    const p: Pending = { onsetT, fedBefore: 0, fed: 0, start, buf: new Float32Array(cap), len: 0, nextAt: onset + Math.round((this.d.firstAtMs * RATE) / 1000), inFlight: null, stream: null, done: false, looks: 0 };
+    const p: Pending = { onsetT, start, buf: new Float32Array(cap), len: 0, nextAt: onset + Math.round((this.d.firstAtMs * RATE) / 1000), inFlight: null, stream: null, done: false, looks: 0 };
     const H = this.ring.length;
     for (let i = start; i < this.ringEnd && p.len < cap; i++) p.buf[p.len++] = this.ring[i % H];
     this.p = p;
@@ -138,8 +135,6 @@ export class ContentProbe implements CallListener {
     this.looks++;
     p.looks++;
     this.lookedMs += (p.len / RATE) * 1000;
-    p.fedBefore = p.fed;
-    p.fed += p.len;
     p.stream.accept(p.buf.slice(0, p.len));
     p.stream.finish();
   }
@@ -160,8 +155,9 @@ export class ContentProbe implements CallListener {
     if (this.d.log?.isLevelEnabled('debug')) {
       const logProbs = r.logProbs?.map((x) => Math.round(x * 100) / 100);
       // Each token's time in ms from the onset (the recogniser's emission time: the first tokens of a look are often
-      // stamped at its start, so these place words only roughly).
-      const base = (p.start * 1000) / RATE - p.onsetT - (p.fedBefore * 1000) / RATE;
+      // stamped at its start, so these place words only roughly). Token times count from the stream's opening, and
+      // this look's audio is the last (end − start) samples the stream was given.
+      const base = (p.start * 1000) / RATE - p.onsetT - ((r.audioMs ?? 0) - ((end - p.start) * 1000) / RATE);
       const tokMs = r.tokenMs?.map((x) => Math.round(base + x));
       this.d.log.debug({ onsetT: p.onsetT, heardMs, lagMs, text: r.text, logProbs, tokMs, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
     }
