@@ -51,7 +51,6 @@ export class LookDecoder implements LookSource {
   private readonly engine: AsrEngine;
   private readonly cache: Record<string, string>;
   private dirty = false;
-  decoded = 0;
 
   constructor(
     cfg: Config,
@@ -80,7 +79,6 @@ export class LookDecoder implements LookSource {
     const text = es.result().text;
     this.cache[k] = text;
     this.dirty = true;
-    this.decoded++;
     return text;
   }
 
