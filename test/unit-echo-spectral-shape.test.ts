@@ -49,7 +49,7 @@ describe('shape figures on a line', () => {
     const x = new Float64Array(N);
     const outOff = new Float32Array(N);
     const outOn = new Float32Array(N);
-    const blank = (): BlockResult => ({ mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0, bandRes: 0, bandEst: 0, bandCross: 0, overBins: 0, bandBins: 0, incoherent: 0, cohDe: 0 });
+    const blank = (): BlockResult => ({ mic: 0, residual: 0, echo: 0, expected: 0, noise: 0, excess: 0, ref: 0, bandRes: 0, bandEst: 0, bandCross: 0, overBins: 0, bandBins: 0, incoherent: 0, cohDe: 0, cross: 0, rawResidual: 0 });
     const rOff = blank();
     const rOn = blank();
     let figures = 0;

@@ -100,6 +100,9 @@ export interface BlockResult extends ShapeFigures {
   excess: number;
   /** Reference energy in the filter's window (both paths). */
   ref: number;
+  /** Σ residual · echo estimate over the block, and the residual's energy, both before suppression (EchoFrameInfo.echoFit). */
+  cross: number;
+  rawResidual: number;
 }
 
 /** Scratch shared by every filter of a thread with the same block size (blocks run one at a time). */
@@ -320,9 +323,12 @@ export class BlockFilter {
 
   /**
    * One block: `mic` (N samples), the N newest reference samples of each path under the window (null: none), the
-   * residual into `out` (N samples).
+   * residual into `out` (N samples). `silent` marks samples of digital silence (DigitalSilence: a lost packet
+   * filled with zeros, and the ms either side where a resampled gap rings): their residual is silence, as what came
+   * in, rather than the echo estimate negated; the filter learns nothing from them; and a block with any keeps its
+   * noise floor and leakage estimate as they were (both would fall to the gap). Null (or absent) when it has none.
    */
-  process(mic: Float32Array, x0: Float64Array | null, x1: Float64Array | null, out: Float32Array, res: BlockResult): void {
+  process(mic: Float32Array, x0: Float64Array | null, x1: Float64Array | null, out: Float32Array, res: BlockResult, silent?: Uint8Array | null): void {
     const { N, M, K, P, sc } = this;
     const slot = (this.head = (this.head + 1) % P);
     const refE = this.takeReference(0, x0, slot) + this.takeReference(1, x1, slot);
@@ -365,13 +371,15 @@ export class BlockFilter {
     let micE = 0;
     let echoE = 0;
     let resE = 0;
+    let cross = 0;
     for (let i = 0; i < N; i++) {
       const y = any ? t[N + i] : 0;
       const d = mic[i];
-      const e = d - y;
+      const e = silent && silent[i] ? 0 : d - y;
       micE += d * d;
       echoE += y * y;
       resE += e * e;
+      cross += e * y;
       out[i] = e;
       t[i] = 0;
       t[N + i] = e;
@@ -386,6 +394,7 @@ export class BlockFilter {
       this.clearWeights();
       out.set(mic);
       this.fill(res, micE, micE, 0, micE, 0, 0, refE);
+      res.cross = res.rawResidual = 0;
       res.bandRes = res.bandEst = res.bandCross = res.overBins = res.bandBins = res.incoherent = res.cohDe = 0;
       this.blocks++;
       return;
@@ -430,10 +439,13 @@ export class BlockFilter {
       const b = bandOf[k];
       accEy[b] += (s - ek) * dy;
       accYy[b] += dy * dy;
-      const smk = init ? 0.7 * sm[k] + 0.3 * s : s;
-      sm[k] = smk;
-      const nk = !init || smk < noise[k] ? smk : noise[k] * rise;
-      noise[k] = nk;
+      let nk = noise[k];
+      if (!silent) {
+        const smk = init ? 0.7 * sm[k] + 0.3 * s : s;
+        sm[k] = smk;
+        nk = !init || smk < noise[k] ? smk : noise[k] * rise;
+        noise[k] = nk;
+      }
       const l = leakK * leakB[b];
       const r = (l < 1 ? l : 1) * y;
       expected += r;
@@ -453,13 +465,13 @@ export class BlockFilter {
     res.overBins = overBins;
     res.bandBins = bandHi - bandLo;
     if (!this.o.shapeFigures) res.incoherent = res.cohDe = 0;
-    this.noiseInit = true;
+    if (!silent) this.noiseInit = true;
     const standsOut = excess > this.dtRatio * (expected + noiseSum);
     const talk = standsOut && micE > this.geigel * echoE;
     const hold = this.leakHold ? standsOut : talk;
     // Leakage regression, faster while echo dominates the residual, and held during double talk: the callee's
     // power rising and falling with the prompt's by chance would read as echo the filter failed to remove.
-    if (Syy > 1e-12 * M && !hold) {
+    if (Syy > 1e-12 * M && !hold && !silent) {
       const alpha = Math.min(this.betaMax, (this.beta0 * Syy) / (See + 1e-12));
       for (let b = 0; b < BANDS; b++) {
         this.peyB[b] = (1 - alpha) * this.peyB[b] + alpha * accEy[b];
@@ -506,6 +518,8 @@ export class BlockFilter {
     // Spectral sums over the half spectrum are ≈ M/2 times the time-domain energy.
     const toTime = 2 / M;
     this.fill(res, micE, outE, echoE, expected * toTime, noiseSum * toTime, excess * toTime, refE);
+    res.cross = cross;
+    res.rawResidual = resE;
     this.blocks++;
   }
 
