@@ -15,13 +15,14 @@ export class DigitalSilence {
   private run = 0;
   private after = 0;
 
+  /** Every step-th sample is looked at first: a run of minRun holds at least two of them. */
+  private readonly step: number;
+
   /**
    * @param minRun samples of silence before a run counts (2 ms: shorter runs of zeros occur in a decoded signal
    *   only at its edges).
    * @param pad samples marked on either side of a run within reach: a resampled gap's edges ring for ~1 ms.
    */
-  private readonly step: number;
-
   constructor(private readonly minRun: number, private readonly pad: number) {
     this.step = Math.max(1, Math.floor(minRun / 2));
   }
