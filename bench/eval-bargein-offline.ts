@@ -40,7 +40,7 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
     // Frames cached before a column existed are extracted again rather than read as all zeros.
-    if (all.every((s) => s.cols.tone?.length === s.n && s.cols.incoh?.length === s.n && s.cols.xcor?.length === s.n && (!withBands || s.bands?.length))) return new Map(all.map((s) => [s.id, s]));
+    if (all.every((s) => s.cols.tone?.length === s.n && s.cols.incoh?.length === s.n && s.cols.fit?.length === s.n && (!withBands || s.bands?.length))) return new Map(all.map((s) => [s.id, s]));
     process.stderr.write(`${file}: cached before the spectral columns, extracting again\n`);
   }
   const m = resolveModel('silero-vad-v5', cfg.modelsDir);

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../gateway/config.js';
 import { recogniserSearch } from '../../gateway/features/consent.js';
+import { DEFAULT_TAIL_PADDING_MS } from '../../gateway/infer/AsrWorkerPool.js';
 import { createEngine } from '../../gateway/listen/asr/backends.js';
 import type { AsrEngine } from '../../gateway/listen/asr/engine.js';
 import { BargeInPolicy, type BargeInAction, type ContentRules } from '../../gateway/listen/BargeInPolicy.js';
@@ -24,8 +25,6 @@ import type { ScenarioLabel } from './labels.js';
 import { backgroundOf, probOf, streamScenario, type FramePolicy, type ScenarioFrames } from './offline.js';
 
 const RATE = 16000;
-/** The ASR worker's tail padding (AsrWorkerPool's `tailPaddingMs` default): what finish() appends before decoding. */
-const TAIL_PADDING_MS = 480;
 
 /** The echo-cancelled residual of one scenario at 16 kHz (8 kHz calls: upsampled, as the probe hears it). */
 export function residualOf(root: string, l: ScenarioLabel, rate: 8000 | 16000, echo: Config['echo']): Float32Array {
@@ -73,7 +72,8 @@ export class LookDecoder implements LookSource {
     if (hit !== undefined) return hit;
     const es = this.engine.createStream({ secondOpinions: false, narrowband: false });
     es.accept(x.slice(a, b));
-    es.accept(new Float32Array(Math.round((TAIL_PADDING_MS * RATE) / 1000)));
+    // The ASR worker's tail padding: what finish() appends before decoding.
+    es.accept(new Float32Array(Math.round((DEFAULT_TAIL_PADDING_MS * RATE) / 1000)));
     es.inputFinished();
     while (es.isReady()) es.decode();
     const text = es.result().text;

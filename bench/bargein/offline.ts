@@ -51,7 +51,7 @@ export interface FrameFeatures {
   incoh: number;
   cohde: number;
   /** EchoFrameInfo.echoFit. */
-  xcor: number;
+  fit: number;
 }
 
 /** Column-wise frames of one scenario at one rate. */
@@ -67,7 +67,7 @@ export interface ScenarioFrames {
   bands?: number[];
 }
 
-const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone', 'bres', 'best', 'bcross', 'overb', 'bandb', 'incoh', 'cohde', 'xcor'];
+const KEYS: (keyof FrameFeatures)[] = ['prob', 'echo', 'verdict', 'res', 'exp', 'ref', 'noise', 'excess', 'locked', 'mic', 'est', 'tone', 'bres', 'best', 'bcross', 'overb', 'bandb', 'incoh', 'cohde', 'fit'];
 const VERDICT = { hard: 0, soft: 1, clear: 2 } as const;
 const VERDICTS = ['hard', 'soft', 'clear'] as const;
 
@@ -93,7 +93,7 @@ export function frameAt(s: ScenarioFrames, i: number): FrameFeatures {
     bandb: c.bandb?.[i] ?? 0,
     incoh: c.incoh?.[i] ?? 0,
     cohde: c.cohde?.[i] ?? 0,
-    xcor: c.xcor?.[i] ?? 0,
+    fit: c.fit?.[i] ?? 0,
   };
 }
 
@@ -167,7 +167,7 @@ export async function extractFrames(root: string, l: ScenarioLabel, rate: 8000 |
       cols.bandb.push(t.bandBins);
       cols.incoh.push(t.incoherent);
       cols.cohde.push(t.cohDe);
-      cols.xcor.push(t.echoFit);
+      cols.fit.push(t.echoFit);
       if (f.bands) for (const e of f.bands) bands.push(Math.round(100 * 10 * Math.log10(e + 1e-10)) / 100);
     }
   }

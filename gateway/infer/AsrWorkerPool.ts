@@ -15,6 +15,8 @@ import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './as
 import { spawnWorker } from './spawn.js';
 
 const WORKER_URL = new URL('./asr.worker.ts', import.meta.url);
+/** Silence appended at finish() unless `tailPaddingMs` says otherwise (bench replays pad as the worker does). */
+export const DEFAULT_TAIL_PADDING_MS = 480;
 const log = rootLogger.child({ mod: 'asr' });
 
 export interface AsrPoolOptions {
@@ -39,7 +41,7 @@ export interface AsrPoolOptions {
   beside?: BesideSpec[];
   /** Minimum audio between partial results of one stream, ms. Default 200. */
   partialEveryMs?: number;
-  /** Silence appended at finish() so the last chunk is decoded, ms. Default 480. */
+  /** Silence appended at finish() so the last chunk is decoded, ms. Default DEFAULT_TAIL_PADDING_MS (480). */
   tailPaddingMs?: number;
   /** Explicit model files (tools, tests); skips the manifest search. */
   resolved?: { entry: ModelEntry; files: Record<string, string> };
@@ -146,7 +148,7 @@ export class AsrWorkerPool implements AsrPool {
         beside: opts.beside,
       },
       partialEveryMs: opts.partialEveryMs ?? 200,
-      tailPaddingMs: opts.tailPaddingMs ?? 480,
+      tailPaddingMs: opts.tailPaddingMs ?? DEFAULT_TAIL_PADDING_MS,
     };
   }
 

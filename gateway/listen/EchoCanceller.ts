@@ -386,10 +386,10 @@ export class EchoCanceller {
     const windowStart = start - this.maxDelay - this.taps;
     const referenced = this.cfg.enabled && this.hasReferenceIn(windowStart, start + N);
     this.track(mic, start, referenced);
-    const silent = this.silence.mark(mic, this.silentMask) > 0 ? this.silentMask : null;
     const d = this.delay;
     if (!referenced) {
       // Nothing played within reach of any delay: the residual is the microphone signal itself.
+      this.silence.reset();
       const e = energy(mic);
       this.frameRes += e;
       this.frameMic += e;
@@ -403,6 +403,8 @@ export class EchoCanceller {
       const any0 = this.refAt(at, N, this.xb[0], 0);
       const any1 = this.refAt(at, N, this.xb[1], 1);
       const r = this.res;
+      // Lost packets matter only where the filter subtracts an estimate; elsewhere the residual is the mic itself.
+      const silent = this.silence.mark(mic, this.silentMask) > 0 ? this.silentMask : null;
       this.filter.process(mic, any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, out, r, silent);
       this.frameRes += r.residual;
       this.frameEcho += r.expected;
@@ -428,6 +430,7 @@ export class EchoCanceller {
       }
 
     } else {
+      this.silence.reset();
       out.set(mic);
       // Not locked yet: pass through, and predict echo as loud as the loudest reference in reach.
       const resE = energy(mic);
@@ -461,9 +464,10 @@ export class EchoCanceller {
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    // The history's own lost packets, found afresh (placing is rare: at a lock).
+    // The history's own lost packets, found afresh (placing is rare: at a lock). The live block's mask is free to
+    // borrow: placing runs inside track(), before the block being processed is marked.
     const gaps = DigitalSilence.forRate(this.t.rate);
-    const mask = new Uint8Array(N);
+    const mask = this.silentMask;
     for (let pass = 0; pass < this.filter.passes; pass++) {
       this.filter.clearHistory();
       gaps.reset();
