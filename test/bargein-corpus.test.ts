@@ -12,7 +12,7 @@ import { db, g711Leg, hybridIr, ms, rmsOver, rms } from '../bench/corpus/dsp.js'
 import { CELLS, DEFAULT_COUNT, plan, sampleIndices, type Spec } from '../bench/corpus/plan.js';
 import { render, type PromptClip } from '../bench/corpus/render.js';
 import { Rng } from '../bench/corpus/rng.js';
-import { loadInventory, SPEAKER_SPLIT, type Inventory } from '../bench/corpus/sources.js';
+import { loadInventory, SPEAKER_SPLIT, speechOnsetAfterRoomTone, type Inventory } from '../bench/corpus/sources.js';
 import { readWav } from '../gateway/audio/wav.js';
 import { int16ToFloat } from '../gateway/audio/codec.js';
 
@@ -176,6 +176,29 @@ describe('signal pieces', () => {
     for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 200 * i) / 16000);
     const plc = g711Leg(new Rng(1), x, 5, true);
     for (const p of plc.lost) expect(rms(f32(plc.pcm8.subarray(p * 160, p * 160 + 80)))).toBeGreaterThan(0.05);
+  });
+
+  it('starts a natural clip\'s speech at the word, not at the recording\'s room tone', () => {
+    // 是 by Yue Tan: the shared label (600 ms) is where the recording's room tone starts, 42 dB under the word's peak;
+    // the word rises at ~860 ms. 嗯 (ng4) by the same speaker is labelled at the word (880 ms) and stays there.
+    const onsetMs = (file: string, labelMs: number, endMs: number) => {
+      const x = int16ToFloat(readWav(join(SHARED_AUDIO, 'natural', file)).samples);
+      return (speechOnsetAfterRoomTone(x, ms(labelMs), ms(endMs)) * 1000) / 16000;
+    };
+    const shi = onsetMs('001_audiocmn-YueTan_shi4.wav', 600, 1550);
+    expect(shi).toBeGreaterThan(820);
+    expect(shi).toBeLessThan(900);
+    expect(onsetMs('008_audiocmn-YueTan_ng4.wav', 880, 1270)).toBe(880);
+    // A steady soft onset only 25 dB under the peak is speech (a fricative), not room tone: the label stands.
+    const x = new Float32Array(ms(800));
+    for (let i = 0; i < x.length; i++) {
+      const loud = i >= ms(300) ? 0.3 : 0.017;
+      x[i] = loud * Math.sin((2 * Math.PI * (i >= ms(300) ? 220 : 3000) * i) / 16000);
+    }
+    expect(speechOnsetAfterRoomTone(x, 0, x.length)).toBe(0);
+    // The same lead 45 dB under the peak is room tone: speech starts at the tone, within a frame.
+    for (let i = 0; i < ms(300); i++) x[i] *= 10 ** (-20 / 20);
+    expect(Math.abs(speechOnsetAfterRoomTone(x, 0, x.length) - ms(300))).toBeLessThanOrEqual(ms(20));
   });
 
   it('reads its own files back: 16 kHz pcm16 and an 8 kHz μ-law twin', () => {

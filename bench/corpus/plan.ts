@@ -5,7 +5,7 @@ import { Rng } from './rng.js';
 import type { Inventory, SpeechItem, Split } from './sources.js';
 
 /** Bump whenever the output for a seed changes: the cache is keyed by it. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export type Kind = 'barge_in' | 'backchannel' | 'echo_only' | 'cough' | 'laugh' | 'click' | 'dtmf' | 'background_speech' | 'noise_only';
 export type NoiseType = 'babble' | 'car' | 'hum' | 'hiss' | 'tv';

@@ -7,7 +7,7 @@ import { int16ToFloat } from '../../gateway/audio/codec.js';
 import { readWav } from '../../gateway/audio/wav.js';
 import { SyllableVoice } from '../../gateway/speak/tts/SyllableVoice.js';
 import { readLabels, type Label } from '../scenarios.js';
-import { ms, SR } from './dsp.js';
+import { db, filter, ms, rms, SR } from './dsp.js';
 
 export type Split = 'tune' | 'test';
 /** How a clip serves a scenario: a backchannel unit, a short content phrase (a barge-in that says something), or
@@ -113,6 +113,30 @@ function cut(x: Float32Array, from: number, to: number): Float32Array {
   return y;
 }
 
+/**
+ * Where the speech of a dictionary recording starts, when its label starts at the recording's room tone. The shared
+ * labels put a natural clip's onset at the first sample above the clip's peak − 40 dB; in some isolated-word
+ * recordings (audio-cmn, a streamer's clips) the recording's own room tone, with its rumble, is within those 40 dB,
+ * so the label starts 100–310 ms before the word, where no listener hears anything. A lead-in counts as room tone when
+ * its first 100 ms (above 150 Hz, 20 ms frames every 10 ms) are steady (within 8 dB) and at least 35 dB below the
+ * clip's loudest frame — a fricative that soft would be under every scenario's noise floor; the word starts at the
+ * first of three frames 10 dB above it. Otherwise the label stands. Returns a sample index within [from, to).
+ */
+export function speechOnsetAfterRoomTone(x: Float32Array, from: number, to: number): number {
+  const hop = ms(10);
+  const y = filter(x.subarray(from, to), 'highpass', 150, 1);
+  const level: number[] = [];
+  for (let i = 0; i + 2 * hop <= y.length; i += hop) level.push(db(rms(y, i, i + 2 * hop)));
+  if (level.length < 13) return from;
+  const lead = level.slice(0, 10).sort((a, b) => a - b);
+  const room = (lead[4] + lead[5]) / 2;
+  if (lead[9] - lead[0] >= 8 || Math.max(...level) - room < 35) return from;
+  for (let k = 0; k + 2 < level.length; k++) {
+    if (level[k] >= room + 10 && level[k + 1] >= room + 10 && level[k + 2] >= room + 10) return from + k * hop;
+  }
+  return from;
+}
+
 const seg = (l: Label) => (l.speechSegmentsMs ?? l.callerSpeechSegmentsMs) as { startMs: number; endMs: number; text?: string }[] | undefined;
 
 /** A clip with labelled speech, cut to [first onset − margin, last end + margin]. */
@@ -168,6 +192,7 @@ export async function loadInventory(audioDir: string, cacheDir: string | null): 
     const split = SPEAKER_SPLIT[speaker];
     if (!split || !l.text || l.speechOnsetMs === null || l.speechEndMs === null) continue;
     const text = l.text.replace(/[？?。，]/g, '');
+    const x = wav(l.file);
     items.push(
       fromLabelled(
         {
@@ -175,7 +200,7 @@ export async function loadInventory(audioDir: string, cacheDir: string | null): 
           use: BACKCHANNEL_WORDS.has(text) ? 'backchannel' : 'content', source: String(l.source),
           natural: l.natural === 'neural_tts' ? 'neural_tts' : 'human', syllables: syllableCount(text),
         },
-        wav(l.file), [[l.speechOnsetMs, l.speechEndMs]], 30,
+        x, [[(speechOnsetAfterRoomTone(x, ms(l.speechOnsetMs), ms(l.speechEndMs)) * 1000) / SR, l.speechEndMs]], 30,
       ),
     );
   }
