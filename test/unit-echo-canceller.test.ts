@@ -120,22 +120,23 @@ describe('echo canceller on G.168 echo paths', () => {
         }
   });
 
-  it('never locks on a caller talking over the prompt when the line does not echo', () => {
-    // A correlation peak alone would: unrelated speech against the prompt peaks at up to 14× the mean by chance.
+  it('never locks on a caller talking over the prompt when the line does not echo, at any phase of the delay search', () => {
+    // A correlation peak alone would: unrelated speech against the prompt peaks at up to 14× the mean by chance. And
+    // the coherence behind the lock is high by chance when a syllable's power fills a few segments (explainedShare
+    // takes that off): before it did, these repeated syllables over the real prompt locked in 10 of the 64 runs. Each
+    // pair runs on 8 cancellers in a row, whose periodic delay searches are staggered by instance (EchoCanceller).
     const talkers = ['natural/013_audiocmn-YueTan_bu2_shi4.wav', 'natural/088_TonePerfect-MV2_bie2.wav', 'natural/102_tts-supervocab_hao3.wav', 'natural/180_vtuber-hiiro_bu2_yao4_a0.wav'];
     const prompts = [prompt, load('real/jf1957_2.wav')];
+    const locked: string[] = [];
     for (const t of talkers)
       for (const p of prompts) {
         const talker = load(t);
         const repeated = new Float32Array(p.length);
         for (let i = 0; i < repeated.length; i++) repeated[i] = talker[i % talker.length];
         const l = line(p, [], { noiseDbfs: -55, talker: repeated, talkerDbfs: -25, talkerAt: 0 });
-        expect(run(l, cfg).lockAt).toBeNull();
+        for (let k = 0; k < 8; k++) if (run(l, cfg).lockAt !== null) locked.push(`${t} over ${p === prompt ? 'p02' : 'jf1957_2'}, run ${k}`);
       }
-    // Known weakness (2026-12-07): this holds at the delay search's phase (EchoCanceller staggers it per instance)
-    // that the tests before it leave; so does the real-recording test below. Run alone, the repeated one-syllable
-    // talkers over the real prompt lock at 4 of 8 phases: with under 1 s of history the coherence judgement reads
-    // 0.3–0.7 by chance (its bar is 0.3). Not fixed yet; tests added to this block go after those two.
+    expect(locked).toEqual([]);
   });
 
   // After a pause the call keeps a shadow reference on the prompt's original schedule (path 1) for far ends that keep
@@ -203,23 +204,33 @@ describe('echo canceller on G.168 echo paths', () => {
     const recorded = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, p) => (recorded.set(p, at), at + p.length), 0);
     const l = line(recorded, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 8 }], { noiseDbfs: -65, talker: callee, talkerDbfs: -32, talkerAt: 56000 });
-    const r = run(l, cfg);
-    expect(r.lockAt).not.toBeNull();
-    expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
-    const f = calleeFrames(l, r, -32);
-    expect(f.filter((x) => x.verdict !== 'hard').length / f.length).toBeGreaterThan(0.7);
+    // On 8 cancellers in a row (their delay searches staggered by instance, so each locks at its own moment): the
+    // callee's 15 frames are heard in 9–12 of them, 11 on average.
+    const heard: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const r = run(l, cfg);
+      expect(r.lockAt).not.toBeNull();
+      expect(erle(l, r, r.lockAt! + 16000, 56000)).toBeGreaterThan(15);
+      const f = calleeFrames(l, r, -32);
+      heard.push(f.filter((x) => x.verdict !== 'hard').length / f.length);
+    }
+    expect(Math.min(...heard)).toBeGreaterThan(0.55);
+    expect(heard.reduce((a, b) => a + b, 0) / heard.length).toBeGreaterThan(0.68);
   });
-  // Last in this block on purpose: see the note in the never-locks test.
+
   it('calls echo what a path that got quieter leaves: the estimate of the old one, negated', () => {
     // Same path and delay, 14 dB quieter from 3 s on: until the filter has followed, the residual is −0.8 × its
     // estimate, far above the residual echo a fitting filter leaves — a callee to the energy figures alone.
     const at = 48000;
     const l = line(prompt, [{ from: 0, model: G168.D3, delayMs: 120, erlDb: 6 }, { from: at, model: G168.D3, delayMs: 120, erlDb: 20 }], { noiseDbfs: -70 });
-    const r = run(l, cfg);
-    const after = r.frames.filter((f) => f.index * F >= at && f.index * F < at + 16000 && dB(rms(l.echo, f.index * F, f.index * F + F)) > -45);
-    expect(after.length).toBeGreaterThan(10);
-    // 5 of these 15 frames were 'clear' before the residual's fit to the estimate was part of the verdict.
-    expect(after.filter((f) => f.verdict === 'clear').length).toBe(0);
+    // 5 of these 15 frames were 'clear' before the residual's fit to the estimate was part of the verdict; on 8
+    // cancellers in a row (each searching at its own phase), none is.
+    for (let k = 0; k < 8; k++) {
+      const r = run(l, cfg);
+      const after = r.frames.filter((f) => f.index * F >= at && f.index * F < at + 16000 && dB(rms(l.echo, f.index * F, f.index * F + F)) > -45);
+      expect(after.length).toBeGreaterThan(10);
+      expect(after.filter((f) => f.verdict === 'clear').length).toBe(0);
+    }
   });
 });
 

@@ -18,8 +18,9 @@ function aligned(ref: Float32Array, delay: number): Float32Array {
 describe('explainedShare', () => {
   it.each(['D2', 'D5', 'D8'])('is close to 1 for echo through dispersive path %s well above the noise', (m) => {
     const l = line(prompt, [{ from: 0, model: G168[m], delayMs: 50, erlDb: 10 }], { noiseDbfs: -70, extra: 0 });
-    // 0.79 for D5, whose 16 ms of dispersion reach past the 4 ms lead into the next 64 ms segment.
-    expect(explainedShare(l.mic, aligned(prompt, 800), 16000)).toBeGreaterThan(0.75);
+    // 0.74 for D5, whose 16 ms of dispersion reach past the 4 ms lead into the next 64 ms segment (0.79 before what
+    // chance gives was taken off).
+    expect(explainedShare(l.mic, aligned(prompt, 800), 16000)).toBeGreaterThan(0.7);
   });
 
   it('falls with the echo-to-noise ratio', () => {
@@ -34,6 +35,23 @@ describe('explainedShare', () => {
   it('stays low for a caller whose speech is unrelated to the prompt', () => {
     const l = line(prompt, [], { noiseDbfs: -60, talker: callee, talkerDbfs: -25, talkerAt: 4000, extra: 0 });
     expect(explainedShare(l.mic, aligned(prompt, 800), 16000)).toBeLessThan(0.12);
+  });
+
+  it('stays low when the caller\'s power sits in a few segments: one syllable, repeated, over a real prompt', () => {
+    // Half a second or a second of history holds 14–30 segments, but a syllable's power fills a few of them, and the
+    // coherence of so few is high by chance: up to 0.20 on these 40 cuts before chance was taken off (≤ 0.04 after).
+    const syllables = ['natural/088_TonePerfect-MV2_bie2.wav', 'natural/102_tts-supervocab_hao3.wav', 'natural/013_audiocmn-YueTan_bu2_shi4.wav', 'natural/180_vtuber-hiiro_bu2_yao4_a0.wav'].map(load);
+    let worst = 0;
+    for (const len of [8000, 16000]) {
+      const ref = load('real/jf1957_2.wav').subarray(0, len);
+      for (const syllable of syllables)
+        for (const at of [0, 2000, 4000, 6000, 8000]) {
+          const talker = Float32Array.from({ length: len }, (_, i) => syllable[(i + at) % syllable.length]);
+          const l = line(ref, [], { noiseDbfs: -55, talker, talkerDbfs: -25, talkerAt: 0, extra: 0 });
+          worst = Math.max(worst, explainedShare(l.mic, aligned(ref, 800), 16000));
+        }
+    }
+    expect(worst).toBeLessThan(0.08);
   });
 
   it("ignores reference power outside the line band (a recording's hum and offset)", () => {

@@ -4,12 +4,18 @@
 // from Welch averages over Hann-windowed segments. Unlike the energy one tap explains, it does not fall when the
 // path is dispersive (its taps spread the echo's energy) or when the reference carries power the line never passes
 // (a recording's rumble); unlike a correlation peak, chance agreement between the prompt and a caller's speech stays
-// near 1/(segments) rather than producing a believable peak.
+// near 1/(segments) rather than producing a believable peak. Near 1/(segments) only while the powers are steady: a
+// caller's syllables put the microphone's power into a few segments, and the coherence of a few segments is high by
+// chance (0.3–0.7 for one syllable repeated over a prompt, with 1 s of history). So what chance alone would give is
+// taken off: for signals unrelated to each other, E|Σ_s conj(X_s)·D_s|² = Σ_s |X_s|²·|D_s|², whatever each
+// segment's power — the explained share is measured above that.
 import { RealFft } from './RealFft.js';
 
 const SEG = 1024;
 const HOP = SEG / 2;
 const LO_HZ = 300;
+/** A bin whose power sits in so few segments that chance alone gives this coherence tells nothing: left out. */
+const MAX_CHANCE = 0.9;
 const HI_HZ = 3400;
 
 interface Work {
@@ -25,6 +31,8 @@ interface Work {
   sdd: Float64Array;
   sxr: Float64Array;
   sxi: Float64Array;
+  /** Σ_s |X_s|²·|D_s|²: what |S_xd|² comes to by chance. */
+  sab: Float64Array;
 }
 let work: Work | null = null;
 
@@ -34,7 +42,7 @@ function scratch(): Work {
   const f = () => new Float64Array(K);
   const win = new Float64Array(SEG);
   for (let i = 0; i < SEG; i++) win[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / SEG);
-  work = { fft: new RealFft(SEG), win, x: new Float64Array(SEG), d: new Float64Array(SEG), xr: f(), xi: f(), dr: f(), di: f(), sxx: f(), sdd: f(), sxr: f(), sxi: f() };
+  work = { fft: new RealFft(SEG), win, x: new Float64Array(SEG), d: new Float64Array(SEG), xr: f(), xi: f(), dr: f(), di: f(), sxx: f(), sdd: f(), sxr: f(), sxi: f(), sab: f() };
   return work;
 }
 
@@ -52,6 +60,7 @@ export function explainedShare(mic: ArrayLike<number>, ref: ArrayLike<number>, r
   w.sdd.fill(0);
   w.sxr.fill(0);
   w.sxi.fill(0);
+  w.sab.fill(0);
   const n = Math.min(mic.length, ref.length);
   let segments = 0;
   for (let s = 0; s + SEG <= n; s += HOP) {
@@ -66,8 +75,11 @@ export function explainedShare(mic: ArrayLike<number>, ref: ArrayLike<number>, r
       const xi = w.xi[k];
       const dr = w.dr[k];
       const di = w.di[k];
-      w.sxx[k] += xr * xr + xi * xi;
-      w.sdd[k] += dr * dr + di * di;
+      const a = xr * xr + xi * xi;
+      const b = dr * dr + di * di;
+      w.sxx[k] += a;
+      w.sdd[k] += b;
+      w.sab[k] += a * b;
       // conj(X)·D
       w.sxr[k] += xr * dr + xi * di;
       w.sxi[k] += xr * di - xi * dr;
@@ -79,7 +91,10 @@ export function explainedShare(mic: ArrayLike<number>, ref: ArrayLike<number>, r
   let total = 0;
   for (let k = lo; k <= hi; k++) {
     total += w.sdd[k];
-    if (w.sxx[k] > 0) explained += (w.sxr[k] * w.sxr[k] + w.sxi[k] * w.sxi[k]) / w.sxx[k];
+    if (!(w.sxx[k] > 0 && w.sdd[k] > 0)) continue;
+    // Coherence above chance, rescaled so that a fully coherent bin still counts whole: (γ² − γ0²) / (1 − γ0²).
+    const chance = w.sab[k] / (w.sxx[k] * w.sdd[k]);
+    if (chance < MAX_CHANCE) explained += (w.sxr[k] * w.sxr[k] + w.sxi[k] * w.sxi[k] - w.sab[k]) / w.sxx[k] / (1 - chance);
   }
-  return total > 0 ? explained / total : 0;
+  return total > 0 && explained > 0 ? explained / total : 0;
 }
