@@ -25,6 +25,7 @@ import { ensureCorpus } from './corpus/build.js';
 import { filterScreening } from '../gateway/listen/echo/BlockFilter.js';
 import { InterruptionLexicon } from '../gateway/listen/interruption/InterruptionLexicon.js';
 import type { TokenType } from '../gateway/listen/consent/index.js';
+import { framesKey, looksKey } from './bargein/cacheKey.js';
 import { contentPolicy, LookDecoder, residualOf, type ContentReplayOptions } from './bargein/contentReplay.js';
 import { applyClassifier } from '../gateway/listen/nearEnd/classifierFrame.js';
 
@@ -36,7 +37,8 @@ export async function framesFor(folder: string, items: ScenarioLabel[], rate: 80
   // `.spec2`: since the canceller's telephone-band spectral and coherence sums (bres … cohde); older caches lack them.
   // `.bands`: with each frame's band energies (the interruption classifier's input), in a file of their own.
   // `.robust`: frames of the canceller with `echo.robustFilter` (EARSHOT_CONFIG), which are not the default's.
-  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.spec2${withBands ? '.bands' : ''}.json`);
+  // The last part: the code and settings that extracted them (bench/bargein/cacheKey.ts).
+  const file = join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.spec2${withBands ? '.bands' : ''}.${framesKey({ echo: cfg.echo, vad: cfg.vad })}.json`);
   if (existsSync(file)) {
     const all = JSON.parse(readFileSync(file, 'utf8')) as ScenarioFrames[];
     // Frames cached before a column existed are extracted again rather than read as all zeros.
@@ -123,10 +125,10 @@ async function main(): Promise<void> {
 }
 
 /** The residual each scenario's looks are cut from (computed when first asked for) and the cached recogniser. */
-function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string) {
+export function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string) {
   const byId = new Map(items.map((l) => [scenarioId(l), l]));
   const residuals = new Map<string, Float32Array>();
-  const decoder = new LookDecoder(cfg, join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.looks.json`));
+  const decoder = new LookDecoder(cfg, join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.looks.${looksKey({ echo: cfg.echo, vad: cfg.vad, asr: cfg.asr })}.json`));
   const residual = (s: ScenarioFrames) => {
     let x = residuals.get(s.id);
     if (!x) residuals.set(s.id, (x = residualOf(folder, byId.get(s.id)!, rate, cfg.echo)));
@@ -141,7 +143,7 @@ function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, 
  * interruption lexicon file), `interrupt=1` (with the interruption classifier, as the gateway's default; then also
  * its `mode`, `pauseThreshold`, `silenceThreshold`, `commitMinSpeechMs`, `weights`).
  */
-function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
+export function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
   const [, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('='))) as Record<string, string>;
   const c = { ...cfg.bargeIn.content } as Record<string, unknown>;
