@@ -33,9 +33,14 @@ function hashOf(files: string[], extra: unknown): string {
 const notFrames = (rel: string) =>
   rel === join('listen', 'BargeInPolicy.ts') || ['interruption', 'consent', 'asr'].some((d) => rel === join('listen', d));
 
+/** The files a frame's figures come from. */
+export function frameSources(): string[] {
+  return [...sources(join(GATEWAY, 'listen'), notFrames), ...sources(join(GATEWAY, 'audio'), () => false)];
+}
+
 /** Key of cached frames: the audio path's code and the echo and VAD settings they were extracted with. */
 export function framesKey(settings: unknown): string {
-  return hashOf([...sources(join(GATEWAY, 'listen'), notFrames), ...sources(join(GATEWAY, 'audio'), () => false)], settings);
+  return hashOf(frameSources(), settings);
 }
 
 /** Key of cached looks: the frames' key (the residual they are cut from) and the recogniser's code. */
