@@ -45,6 +45,10 @@ const BargeInContent = z.strictObject({
   unsureMaxMs: z.number().int().min(32).max(5000).default(320).describe(
     'Nothing recognised, or one unknown word: commit after this much speech (at least `commitMinSpeechMs`).',
   ),
+  trailingUnits: z.number().int().min(0).max(5).default(1).describe(
+    'After backchannel words in a pause, a later look that adds at most this many other units (no interruption word) ' +
+      'keeps the backchannel verdict: the recogniser\'s odd syllable at the end of a look. 0 = off.',
+  ),
   preRollMs: z.number().int().min(0).max(1000).default(200).describe(
     'Audio before the VAD onset that the recogniser hears too.',
   ),

@@ -164,8 +164,8 @@ describe('speech segments', () => {
 });
 
 describe('content verdicts (while a pause is pending)', () => {
-  const RULES = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320 };
-  type V = { at: number; kind: 'backchannel' | 'content' | 'none' | 'failed'; clear?: boolean; onsetT?: number };
+  const RULES: { minSpeechMs: number; waitMs: number; backchannelMaxMs: number; unsureMaxMs: number; trailingUnits?: number } = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320 };
+  type V = { at: number; kind: 'backchannel' | 'content' | 'none' | 'failed'; clear?: boolean; other?: number; onsetT?: number };
   /**
    * Frames as in `feed`, with content verdicts delivered after frame `at` (at its end time), as the probe's results
    * arrive between frames. `aware` = the call has a probe.
@@ -182,7 +182,7 @@ describe('content verdicts (while a pause is pending)', () => {
         out.push({ ...a, i });
       }
       for (const v of verdicts.filter((x) => x.at === i)) {
-        for (const a of pol.content({ kind: v.kind, clear: v.clear, onsetT: v.onsetT ?? onsetT }, t)) out.push({ ...a, i });
+        for (const a of pol.content({ kind: v.kind, clear: v.clear, other: v.other, onsetT: v.onsetT ?? onsetT }, t)) out.push({ ...a, i });
       }
     });
     return { pol, out, types: out.map((a) => a.type), commit: out.find((a) => a.type === 'commit') };
@@ -274,6 +274,19 @@ describe('content verdicts (while a pause is pending)', () => {
     const rules = { ...RULES, unsureMaxMs: 640, waitMs: 1000 };
     const { types } = feedContent([...rep(12, 0.9), ...rep(8, 0.02)], [{ at: 11, kind: 'none' }], { rules });
     expect(types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+  });
+
+  it('with trailingUnits, a backchannel whose later look adds one odd syllable (对对 → 对对我) still resumes', () => {
+    const probs = [...rep(25, 0.9), ...rep(10, 0.02)];
+    const verdicts: V[] = [{ at: 7, kind: 'backchannel' }, { at: 11, kind: 'backchannel' }, { at: 15, kind: 'content', other: 1 }];
+    expect(feedContent(probs, verdicts, { rules: { ...RULES, trailingUnits: 1 } }).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
+    // Off (0, the default): the unsure verdict commits at once, 320 ms of speech being in.
+    expect(feedContent(probs, verdicts).commit).toMatchObject({ t: 16 * F, reason: 'unclear' });
+    // Two odd syllables, clear content, or an odd syllable with no backchannel heard before it are not kept.
+    const rules = { ...RULES, trailingUnits: 1 };
+    expect(feedContent(probs, [{ at: 7, kind: 'backchannel' }, { at: 15, kind: 'content', other: 2 }], { rules }).commit).toMatchObject({ reason: 'unclear' });
+    expect(feedContent(probs, [{ at: 7, kind: 'backchannel' }, { at: 15, kind: 'content', clear: true, other: 1 }], { rules }).commit).toMatchObject({ reason: 'content' });
+    expect(feedContent(probs, [{ at: 7, kind: 'content', other: 1 }], { rules }).commit).toMatchObject({ reason: 'unclear' });
   });
 
   it('a backchannel that turns into content (对，不用了) commits when the content is heard', () => {

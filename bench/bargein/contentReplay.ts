@@ -117,7 +117,7 @@ export function contentPolicy(cfg: Config, o: ContentReplayOptions, lex: Interru
   p.setContentAware(true);
   let over: ((i: number) => number) | null = null;
   const dt = cfg.vad.rejectDtmf;
-  let pending: { onsetT: number; nextAt: number; inFlight: { at: number; kind: 'backchannel' | 'content' | 'none'; clear: boolean } | null } | null = null;
+  let pending: { onsetT: number; nextAt: number; inFlight: { at: number; kind: 'backchannel' | 'content' | 'none'; clear: boolean; other: number } | null } | null = null;
   let x: Float32Array | null = null;
   const follow = (acts: BargeInAction[]) => {
     for (const a of acts) {
@@ -136,7 +136,7 @@ export function contentPolicy(cfg: Config, o: ContentReplayOptions, lex: Interru
       const f = pending?.inFlight;
       if (pending && f && f.at <= t) {
         pending.inFlight = null;
-        out.push(...follow(p.content({ kind: f.kind, clear: f.clear, onsetT: pending.onsetT }, t)));
+        out.push(...follow(p.content({ kind: f.kind, clear: f.clear, other: f.other, onsetT: pending.onsetT }, t)));
       }
       const e: FrameEvidence = { prob: probOf(s, i, dt), echo: s.cols.echo[i] === 1, overBackgroundDb: over(i) };
       o.evidence?.(s, i, e, interruptible, p.isPaused);
@@ -147,7 +147,7 @@ export function contentPolicy(cfg: Config, o: ContentReplayOptions, lex: Interru
         const a = Math.max(0, Math.round(((q.onsetT - o.preRollMs) * RATE) / 1000));
         const b = Math.min(x.length, Math.round((end * RATE) / 1000));
         const v = lex.judge(dec.text(`${s.id}|${s.rate}`, x, a, b));
-        q.inFlight = { at: end + o.lagMs, kind: v.kind, clear: v.clear };
+        q.inFlight = { at: end + o.lagMs, kind: v.kind, clear: v.clear, other: v.other };
         while (q.nextAt <= end) q.nextAt += o.everyMs;
       }
       return out;

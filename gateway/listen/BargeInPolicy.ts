@@ -45,6 +45,8 @@ export interface ContentVerdict {
   kind: 'backchannel' | 'content' | 'none' | 'failed';
   /** `content` only: the evidence is clear (a listed interruption word, or enough other words) — commit early. */
   clear?: boolean;
+  /** `content` only: units heard that no backchannel word covers. */
+  other?: number;
   /** Onset of the pause it is about: a verdict on an earlier pause is ignored. */
   onsetT: number;
 }
@@ -62,6 +64,13 @@ export interface ContentRules {
    * the VAD give the recogniser nothing to hear; a backchannel it misheard gives it one odd word.
    */
   unsureMaxMs: number;
+  /**
+   * Once the probe has heard only backchannel words in a pause, a later look that is content but not clear, with at
+   * most this many units outside them, keeps the backchannel verdict (0: off). The end of a look is where the
+   * recogniser adds a syllable that is not there (对对 → 对对我, 好好好 → 好好好考), and an unsure verdict that late,
+   * after 320 ms of speech, commits at once.
+   */
+  trailingUnits?: number;
 }
 
 export interface BargeInOptions extends Omit<BargeInConfig, 'content' | 'nearEnd' | 'interruption'> {
@@ -120,11 +129,18 @@ export class BargeInPolicy {
     if (v.kind === 'failed') {
       // Nothing more will come for this pause: the duration rule decides, now if it is already met.
       this.pauseAware = false;
+    } else if (this.keepsBackchannel(v)) {
+      // A backchannel with one odd syllable at the end of the look: still a backchannel until more is heard.
     } else if (v.kind !== 'none' || !this.verdict) {
       // `none` after words were heard is a recogniser that lost them again, not news.
       this.verdict = v;
     }
     return this.decide(t);
+  }
+
+  private keepsBackchannel(v: ContentVerdict): boolean {
+    const n = this.opts.contentRules?.trailingUnits ?? 0;
+    return n > 0 && this.verdict?.kind === 'backchannel' && v.kind === 'content' && !v.clear && v.other !== undefined && v.other <= n;
   }
 
   private beginPause(onsetT: number): void {

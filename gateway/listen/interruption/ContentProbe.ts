@@ -161,7 +161,7 @@ export class ContentProbe implements CallListener {
       const tokMs = r.tokenMs?.map((x) => Math.round(base + x));
       this.d.log.debug({ onsetT: p.onsetT, heardMs, lagMs, text: r.text, logProbs, tokMs, kind: v.kind, clear: v.clear, word: v.word }, 'barge-in content');
     }
-    this.d.verdict({ kind: v.kind, clear: v.clear, onsetT: p.onsetT }, { text: r.text, heardMs });
+    this.d.verdict({ kind: v.kind, clear: v.clear, other: v.other, onsetT: p.onsetT }, { text: r.text, heardMs });
     // The verdict may have ended the pause (commit): then p is no longer current.
     if (this.p === p) this.maybeLook(p);
   }
