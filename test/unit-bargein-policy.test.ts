@@ -280,7 +280,7 @@ describe('content verdicts (while a pause is pending)', () => {
     const probs = [...rep(25, 0.9), ...rep(10, 0.02)];
     const verdicts: V[] = [{ at: 7, kind: 'backchannel' }, { at: 11, kind: 'backchannel' }, { at: 15, kind: 'content', other: 1 }];
     expect(feedContent(probs, verdicts, { rules: { ...RULES, trailingUnits: 1 } }).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
-    // Off (0, the default): the unsure verdict commits at once, 320 ms of speech being in.
+    // Without it (these rules leave it out: 0, off) the unsure verdict commits at once, 320 ms of speech being in.
     expect(feedContent(probs, verdicts).commit).toMatchObject({ t: 16 * F, reason: 'unclear' });
     // Two odd syllables, clear content, or an odd syllable with no backchannel heard before it are not kept.
     const rules = { ...RULES, trailingUnits: 1 };

@@ -14,9 +14,9 @@ import { RealFft } from './RealFft.js';
 const SEG = 1024;
 const HOP = SEG / 2;
 const LO_HZ = 300;
+const HI_HZ = 3400;
 /** A bin whose power sits in so few segments that chance alone gives this coherence tells nothing: left out. */
 const MAX_CHANCE = 0.9;
-const HI_HZ = 3400;
 
 interface Work {
   fft: RealFft;
