@@ -122,10 +122,10 @@ describe('ContentProbe', () => {
     streams[0].answer({ text: 'b ù', final: false });
     expect(verdicts).toEqual([]);
     streams[0].answer({ text: 'en en' });
-    expect(verdicts).toEqual([{ kind: 'backchannel', clear: false, onsetT: 1216, text: 'en en' }]);
+    expect(verdicts).toEqual([{ kind: 'backchannel', clear: false, other: 0, onsetT: 1216, text: 'en en' }]);
     feed(4);
     streams[0].answer({ text: 'b ù' });
-    expect(verdicts[1]).toEqual({ kind: 'content', clear: true, onsetT: 1216, text: 'b ù' });
+    expect(verdicts[1]).toEqual({ kind: 'content', clear: true, other: 0, onsetT: 1216, text: 'b ù' });
   });
 
   it('reports each pause\'s cost when it ends (looks, heard speech), and nothing for a pause it never looked at', () => {
@@ -204,6 +204,6 @@ describe('ContentProbe', () => {
     feed(1);
     expect(streams).toHaveLength(2);
     streams[1].answer({ text: 'b ù' });
-    expect(verdicts).toEqual([{ kind: 'content', clear: true, onsetT: 2080, text: 'b ù' }]);
+    expect(verdicts).toEqual([{ kind: 'content', clear: true, other: 0, onsetT: 2080, text: 'b ù' }]);
   });
 });
