@@ -125,7 +125,7 @@ async function main(): Promise<void> {
 }
 
 /** The residual each scenario's looks are cut from (computed when first asked for) and the cached recogniser. */
-export function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string) {
+function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 16000, cfg: Config, tag: string) {
   const byId = new Map(items.map((l) => [scenarioId(l), l]));
   const residuals = new Map<string, Float32Array>();
   const decoder = new LookDecoder(cfg, join(FRAMES_CACHE, `${basename(folder)}-${tag}${onAtRate(cfg.echo.robustFilter, rate) ? '.robust' : ''}-${rate}.looks.${looksKey({ echo: cfg.echo, vad: cfg.vad, asr: cfg.asr })}.json`));
@@ -143,7 +143,7 @@ export function lookSource(folder: string, items: ScenarioLabel[], rate: 8000 | 
  * interruption lexicon file), `interrupt=1` (with the interruption classifier, as the gateway's default; then also
  * its `mode`, `pauseThreshold`, `silenceThreshold`, `commitMinSpeechMs`, `weights`).
  */
-export function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
+function contentMaker(cfg: Config, spec: string, looks: ReturnType<typeof lookSource>): () => FramePolicy {
   const [, rest = ''] = spec.split(':');
   const kv = Object.fromEntries(rest.split(',').filter(Boolean).map((x) => x.split('='))) as Record<string, string>;
   const c = { ...cfg.bargeIn.content } as Record<string, unknown>;

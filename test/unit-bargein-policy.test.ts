@@ -164,7 +164,8 @@ describe('speech segments', () => {
 });
 
 describe('content verdicts (while a pause is pending)', () => {
-  const RULES: { minSpeechMs: number; waitMs: number; backchannelMaxMs: number; unsureMaxMs: number; trailingUnits?: number } = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320 };
+  // trailingUnits 0 (off) here: each rule is tested on its own; the trailing-syllable test turns it on.
+  const RULES = { minSpeechMs: 128, waitMs: 96, backchannelMaxMs: 2000, unsureMaxMs: 320, trailingUnits: 0 };
   type V = { at: number; kind: 'backchannel' | 'content' | 'none' | 'failed'; clear?: boolean; other?: number; onsetT?: number };
   /**
    * Frames as in `feed`, with content verdicts delivered after frame `at` (at its end time), as the probe's results
@@ -280,7 +281,7 @@ describe('content verdicts (while a pause is pending)', () => {
     const probs = [...rep(25, 0.9), ...rep(10, 0.02)];
     const verdicts: V[] = [{ at: 7, kind: 'backchannel' }, { at: 11, kind: 'backchannel' }, { at: 15, kind: 'content', other: 1 }];
     expect(feedContent(probs, verdicts, { rules: { ...RULES, trailingUnits: 1 } }).types).toEqual(['speech_started', 'pause', 'resume', 'speech_ended']);
-    // Without it (these rules leave it out: 0, off) the unsure verdict commits at once, 320 ms of speech being in.
+    // Off (RULES: 0), the unsure verdict commits at once, 320 ms of speech being in.
     expect(feedContent(probs, verdicts).commit).toMatchObject({ t: 16 * F, reason: 'unclear' });
     // Two odd syllables, clear content, or an odd syllable with no backchannel heard before it are not kept.
     const rules = { ...RULES, trailingUnits: 1 };

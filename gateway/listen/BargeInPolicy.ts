@@ -70,7 +70,7 @@ export interface ContentRules {
    * recogniser adds a syllable that is not there (对对 → 对对我, 好好好 → 好好好考), and an unsure verdict that late,
    * after 320 ms of speech, commits at once.
    */
-  trailingUnits?: number;
+  trailingUnits: number;
 }
 
 export interface BargeInOptions extends Omit<BargeInConfig, 'content' | 'nearEnd' | 'interruption'> {
@@ -139,7 +139,7 @@ export class BargeInPolicy {
   }
 
   private keepsBackchannel(v: ContentVerdict): boolean {
-    const n = this.opts.contentRules?.trailingUnits ?? 0;
+    const n = this.opts.contentRules?.trailingUnits ?? 0; // no rules: no content verdicts either
     return n > 0 && this.verdict?.kind === 'backchannel' && v.kind === 'content' && !v.clear && v.other !== undefined && v.other <= n;
   }
 
