@@ -212,6 +212,12 @@ const Asr = z.strictObject({
       'at 125 calls with one worker, 405 ms with two on this 2-core machine).',
   ),
   threads: z.number().int().min(1).max(8).default(1).describe('Threads per recogniser worker.'),
+  host: z.enum(['process', 'thread']).default('process').describe(
+    'Where each recogniser worker runs. `process` (default): a helper process, so that a native abort in the ' +
+      'recogniser (sherpa-onnx threw through C++ as a worker thread ended, README: Models) ends that worker, which is ' +
+      'restarted, and not the gateway with every call; `thread`: a worker thread of the gateway (one copy fewer per ' +
+      'message, one process fewer per worker).',
+  ),
   search: z.enum(['greedy', 'beam', 'hotwords']).default('hotwords').describe(
     'Recogniser search. `hotwords` (default): modified beam search biased toward the phrases of the consent lexicon ' +
       '(consent, refusal, negation, questions …; `hotwordBoost` per token, the refusal side `refusalHotwordBoost`; ' +

@@ -189,16 +189,35 @@ describe('ASR worker failures', () => {
     await expect(AsrWorkerPool.start({ model: 'no-such-model', mode: 'recognizer' })).rejects.toThrow(/not in models\/manifest.json/);
   });
 
-  it('a worker that dies mid-call gives its streams an error result, restarts, and the streams carry on', async () => {
-    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1 });
+  for (const [host, how, why] of [
+    ['process', 'throw', /ASR worker 0 failed: deliberate ASR worker crash/],
+    ['thread', 'throw', /ASR worker 0 failed: deliberate ASR worker crash/],
+    // What sherpa-onnx did as a worker thread ended (README: Models): a C++ exception, std::terminate, SIGABRT.
+    ['process', 'abort', /ASR worker 0 failed: helper process killed by SIGABRT/],
+  ] as const) {
+    it(`a worker (${host}) that dies mid-call (${how}) gives its streams an error result, restarts, and the streams carry on`, async () => {
+      await crashAndCarryOn(host, how, why);
+    });
+  }
+
+  it('closing the pool ends every worker process', async () => {
+    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 2 });
+    const pids = pool.stats().perWorker.map((w) => w.pid);
+    expect(pids.every((pid) => typeof pid === 'number' && alive(pid))).toBe(true);
+    await pool.close();
+    for (const pid of pids) expect(alive(pid), `helper ${pid} still running`).toBe(false);
+  });
+
+  async function crashAndCarryOn(host: 'process' | 'thread', how: 'throw' | 'abort', why: RegExp): Promise<void> {
+    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, host });
     try {
       const s = pool.open('crash-call');
       const errored = new Promise<AsrResult>((res) => s.onResult((r) => r.error && res(r)));
       s.accept(load16k(KE_YI, '16k').slice(0, 8000));
-      pool.crashWorkerForTest(0);
+      pool.crashWorkerForTest(0, how);
       const e = await errored;
       expect(e.final).toBe(true);
-      expect(e.error).toMatch(/ASR worker 0 failed: deliberate ASR worker crash/);
+      expect(e.error).toMatch(why);
       // The worker comes back and the same stream recognises the next utterance.
       await expect.poll(() => pool.stats().readyWorkers, { timeout: 20_000 }).toBe(1);
       expect(pool.stats().restarts).toBe(1);
@@ -209,5 +228,15 @@ describe('ASR worker failures', () => {
     } finally {
       await pool.close();
     }
-  });
+  }
 });
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

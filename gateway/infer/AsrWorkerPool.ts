@@ -5,14 +5,14 @@
 // a profiled soak (each wakes the worker, which on 2 cores preempts the sender). What one task asked of a worker
 // goes out as one message when the task ends, each stream's consecutive audio joined into one chunk.
 // A worker that dies takes only its in-flight utterances with it: those streams get an error result, the worker is
-// restarted with backoff and the streams are re-opened on it.
-import type { Worker } from 'node:worker_threads';
+// restarted with backoff and the streams are re-opened on it. Each worker is a helper process by default (asr.host):
+// a native abort in the recogniser then ends that worker, not the gateway (Host.ts).
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
 import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats, AudioTransform } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
-import { spawnWorker } from './spawn.js';
+import { startHost, type Host, type HostKind } from './Host.js';
 
 const WORKER_URL = new URL('./asr.worker.ts', import.meta.url);
 /** Silence appended at finish() unless `tailPaddingMs` says otherwise (bench replays pad as the worker does). */
@@ -47,11 +47,13 @@ export interface AsrPoolOptions {
   resolved?: { entry: ModelEntry; files: Record<string, string> };
   /** Consecutive failed (re)starts of one worker before it is given up. Default 5. */
   maxRestarts?: number;
+  /** Where each worker runs: a helper process (default) or a thread of this process. */
+  host?: HostKind;
 }
 
 interface Slot {
   index: number;
-  worker: Worker | null;
+  worker: Host | null;
   ready: boolean;
   everReady: boolean;
   dead: boolean;
@@ -126,12 +128,14 @@ export class AsrWorkerPool implements AsrPool {
   private closedCpuMs = 0;
   private engineName = '';
   private readonly data: AsrWorkerData;
+  private readonly host: HostKind;
 
   private constructor(
     private readonly opts: AsrPoolOptions,
     entry: ModelEntry,
     files: Record<string, string>,
   ) {
+    this.host = opts.host ?? 'process';
     this.data = {
       spec: {
         mode: opts.mode,
@@ -171,7 +175,7 @@ export class AsrWorkerPool implements AsrPool {
       await pool.close();
       throw e;
     }
-    log.info({ model: entry.id, mode: opts.mode, engine: pool.engineName, workers: n, batching: pool.slots[0].batching }, 'ASR pool ready');
+    log.info({ model: entry.id, mode: opts.mode, engine: pool.engineName, workers: n, host: pool.host, batching: pool.slots[0].batching }, 'ASR pool ready');
     return pool;
   }
 
@@ -188,20 +192,18 @@ export class AsrWorkerPool implements AsrPool {
       outbox: [],
     };
     this.slots[index] = slot;
-    // Not `new Worker(url, { execArgv: ['--import', 'tsx'] })`: on Node 20 that fails with "Unknown file extension
-    // .ts" for the worker entry; spawnWorker starts a JS entry that registers tsx and then imports the module.
-    const worker = spawnWorker(WORKER_URL, this.data as unknown as Record<string, unknown>);
+    const worker = startHost(this.host, WORKER_URL, this.data as unknown as Record<string, unknown>);
     slot.worker = worker;
     slot.ready = false;
     // Requests made before (for the streams' lost utterances) do not belong to the new worker.
     slot.outbox = [];
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
-    for (const s of slot.streams) worker.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
+    for (const s of slot.streams) worker.post({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let lastFailure = '';
-      worker.on('message', (m: AsrReply) => {
+      worker.onMessage((m: AsrReply) => {
         if (m.op === 'ready') {
           slot.ready = true;
           slot.everReady = true;
@@ -213,8 +215,8 @@ export class AsrWorkerPool implements AsrPool {
         } else if (m.op === 'failed') lastFailure = m.message;
         else this.onReply(m);
       });
-      // Both events can fire for one death; handle the first only, and only for the current worker.
-      const died = (why: string) => {
+      // Only the current worker's death counts (a stopped one's is not reported).
+      worker.onDeath((why) => {
         if (slot.worker !== worker) return;
         slot.worker = null;
         slot.ready = false;
@@ -224,9 +226,7 @@ export class AsrWorkerPool implements AsrPool {
           reject(new Error(`ASR worker ${index} failed to load model ${this.data.spec.entry.id}: ${message}`));
         }
         if (!this.closing) this.onWorkerDeath(slot, message);
-      };
-      worker.on('error', (e) => died(e.message));
-      worker.on('exit', (code) => died(`exited with code ${code}`));
+      });
     });
   }
 
@@ -273,7 +273,7 @@ export class AsrWorkerPool implements AsrPool {
     this.streams.set(s.sid, s);
     if (slot) {
       slot.streams.add(s);
-      slot.worker?.postMessage({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
+      slot.worker?.post({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
     } else {
       queueMicrotask(() => s.emit({ text: '', tokens: [], final: true, error: 'no ASR worker is available (all failed)' }));
     }
@@ -331,7 +331,7 @@ export class AsrWorkerPool implements AsrPool {
       transfer.push(samples.buffer);
     }
     this.messages++;
-    slot.worker.postMessage(msgs.length === 1 ? msgs[0] : ({ op: 'batch', msgs } satisfies AsrRequest), transfer);
+    slot.worker.post(msgs.length === 1 ? msgs[0] : ({ op: 'batch', msgs } satisfies AsrRequest), transfer);
   }
 
   /** @internal */
@@ -342,9 +342,10 @@ export class AsrWorkerPool implements AsrPool {
     this.closedCpuMs += s.cpuMs;
   }
 
-  /** Test hook: make worker `index` throw outside any handler, as an unexpected bug would. */
-  crashWorkerForTest(index: number): void {
-    this.slots[index]?.worker?.postMessage({ op: 'crash' } satisfies AsrRequest);
+  /** Test hook: make worker `index` throw outside any handler, as an unexpected bug would, or abort (see AsrRequest). */
+  crashWorkerForTest(index: number, how: 'throw' | 'abort' = 'throw'): void {
+    if (how === 'abort' && this.host !== 'process') throw new Error('an abort in a worker thread would end this process');
+    this.slots[index]?.worker?.post({ op: 'crash', how } satisfies AsrRequest);
   }
 
   stats(): AsrPoolStats {
@@ -365,7 +366,7 @@ export class AsrWorkerPool implements AsrPool {
       cpuMs,
       cpuMsPerAudioSec: audioMs > 0 ? (cpuMs / audioMs) * 1000 : 0,
       engine: this.engineName,
-      perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching })),
+      perWorker: this.slots.map((s) => ({ streams: s.streams.size, ready: s.ready, batching: s.batching, pid: s.worker?.pid })),
       requests: this.requests,
       messages: this.messages,
     };
@@ -374,7 +375,7 @@ export class AsrWorkerPool implements AsrPool {
   async close(): Promise<void> {
     this.closing = true;
     for (const s of [...this.streams.values()]) s.close();
-    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    await Promise.all(this.slots.map((s) => s.worker?.stop()));
     for (const s of this.slots) s.worker = null;
   }
 }

@@ -3,7 +3,6 @@
 // process); models with a dynamic batch dimension are decoded together once per event-loop turn. Audio is taken
 // (features) as it comes, decoding is scheduled (DecodeScheduler): a finished utterance first, streaming steps in
 // between, one at a time, so a final never waits behind the backlog of other streams.
-import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { recordStallsFromEnv } from '../ops/stallRecorder.js';
 import { createEngine } from '../listen/asr/backends.js';
 import type { AsrEngine, AsrEngineSpec, EngineStream } from '../listen/asr/engine.js';
@@ -16,12 +15,14 @@ import { batchDimension, readOnnxInputs } from './onnxInputs.js';
 import { DecodeScheduler } from './DecodeScheduler.js';
 import { NativeStreamCollector, threadGc } from './NativeStreamCollector.js';
 import { ThreadCpuClock } from './threadCpu.js';
+import { hostPort } from './hostPort.js';
 
-const data = workerData as AsrWorkerData;
+// A worker thread or a helper process (asr.host); the code is the same.
+const port = hostPort<AsrWorkerData, AsrRequest, AsrReply>();
+const data = port.data;
 // Bench only (EARSHOT_STALL_LOG): this worker's long decodes and collections, timestamped for the soak.
-recordStallsFromEnv(`asr-${threadId}`, process.env, 10);
-const port = parentPort!;
-const post = (m: AsrReply) => port.postMessage(m);
+recordStallsFromEnv(`asr-${port.name}`, process.env, 10);
+const post = (m: AsrReply) => port.post(m);
 
 interface Slot {
   es: EngineStream;
@@ -73,9 +74,8 @@ try {
   engine = createEngine({ ...data.spec, dynamicBatch: b.dynamicBatch });
   post({ op: 'ready', name: engine.name, batching: `${b.batching}; cpu clock ${clock.source}` });
 } catch (e) {
-  post({ op: 'failed', message: (e as Error).message });
-  // Stay alive without a model: the pool reports the failure and terminates us.
-  throw e;
+  // Nothing to do without a model: the pool reports the failure.
+  port.fail({ op: 'failed', message: (e as Error).message }, e as Error);
 }
 
 function newSlot(secondOpinions: boolean, priority: number, narrowband: boolean): Slot {
@@ -245,7 +245,7 @@ function guarded(sid: number, fn: () => void): void {
   }
 }
 
-port.on('message', (m: AsrRequest) => {
+port.onMessage((m) => {
   if (m.op === 'batch') for (const x of m.msgs) handle(x);
   else handle(m);
   schedulePump();
@@ -254,6 +254,7 @@ port.on('message', (m: AsrRequest) => {
 function handle(m: AsrStreamRequest): void {
   if (m.op === 'crash') {
     setImmediate(() => {
+      if (m.how === 'abort') process.abort();
       throw new Error('deliberate ASR worker crash (test hook)');
     });
     return;

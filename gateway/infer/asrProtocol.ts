@@ -16,8 +16,11 @@ export type AsrStreamRequest =
   | { op: 'open'; sid: number; secondOpinions?: boolean; priority?: number; narrowband?: boolean }
   /** transform: applied by the worker to these samples before the recogniser hears them (AsrStream.accept). */
   | { op: 'audio'; sid: number; samples: Float32Array; transform?: AudioTransform }
-  /** Test hook: throw outside any handler so the worker dies like it would on an unexpected bug. */
-  | { op: 'crash' };
+  /**
+   * Test hook: `throw` outside any handler, as an unexpected bug would; `abort` the process, as native code that throws
+   * through a C++ frame does (only ever sent to a helper process: in a thread it would end the gateway).
+   */
+  | { op: 'crash'; how: 'throw' | 'abort' };
 
 export type AsrRequest =
   | AsrStreamRequest

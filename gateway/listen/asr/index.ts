@@ -16,6 +16,7 @@ export function startAsrPool(config: Pick<Config, 'asr' | 'modelsDir'>, extra: P
     mode: config.asr.mode,
     workers: config.asr.workers ?? availableParallelism(),
     threads: config.asr.threads,
+    host: config.asr.host,
     modelsDir: config.modelsDir,
     ...extra,
   });

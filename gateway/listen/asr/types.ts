@@ -93,7 +93,8 @@ export interface AsrPoolStats {
   /** What the workers run: the main engine and any second opinions beside it. */
   engine: string;
   /** Per worker: streams assigned now, and how its model decodes (batch size check result). */
-  perWorker: { streams: number; ready: boolean; batching: string }[];
+  /** `pid`: the worker's helper process (asr.host `process`). */
+  perWorker: { streams: number; ready: boolean; batching: string; pid?: number }[];
   /** Requests (audio, finish, …) made of the pool, and the messages that carried them to the workers. */
   requests: number;
   messages: number;
