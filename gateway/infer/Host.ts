@@ -20,6 +20,8 @@ export interface Host {
   onMessage(cb: (message: any) => void): void;
   /** Called once, the first time the module is seen to end: an uncaught error's message, an exit code or a signal. */
   onDeath(cb: (why: string) => void): void;
+  /** Whether the module keeps this process's event loop alive (it does from its start). */
+  hold(on: boolean): void;
   /** Ends the module and waits until it is gone. */
   stop(): Promise<void>;
 }
@@ -54,6 +56,7 @@ function threadHost(worker: Worker): Host {
     post: (m, transfer) => worker.postMessage(m, transfer),
     onMessage: (cb) => worker.on('message', cb),
     onDeath: (cb) => (death = cb),
+    hold: (on) => (on ? worker.ref() : worker.unref()),
     stop: async () => {
       dead = true;
       await worker.terminate();
@@ -97,6 +100,17 @@ function processHost(url: URL, data: Record<string, unknown>): Host {
     },
     onMessage: (cb) => (onMessage = cb),
     onDeath: (cb) => (death = cb),
+    hold: (on) => {
+      // The process and its IPC channel each keep the event loop alive.
+      const ch = child.channel as { ref(): void; unref(): void } | null | undefined;
+      if (on) {
+        child.ref();
+        ch?.ref();
+      } else {
+        child.unref();
+        ch?.unref();
+      }
+    },
     stop: async () => {
       dead = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
