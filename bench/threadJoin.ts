@@ -19,11 +19,19 @@ export const WHO: Who[] = ['gateway main', 'gateway listen', 'gateway asr', 'gat
 /** Labels each "PID/TID" from the recorders' `tid` lines (their `kind`) and the two processes' ids. */
 export function labeller(stalls: StallLine[], gatewayPid: number, soakPid: number): (key: string) => Who {
   const named = new Map<string, string>();
-  for (const s of stalls) if (s.ev === 'tid' && s.kind) named.set(s.kind, s.th);
+  // An ASR worker in a helper process (asr.host: process): every thread of that process is the worker's.
+  const asrProcesses = new Set<number>();
+  for (const s of stalls) {
+    if (s.ev !== 'tid' || !s.kind) continue;
+    named.set(s.kind, s.th);
+    const pid = Number(s.kind.split('/')[0]);
+    if (s.th.startsWith('asr') && pid !== gatewayPid) asrProcesses.add(pid);
+  }
   return (key) => {
     const th = named.get(key);
     const pid = Number(key.split('/')[0]);
     if (pid === soakPid) return key === `${soakPid}/${soakPid}` ? 'soak main' : 'soak other threads';
+    if (asrProcesses.has(pid)) return 'gateway asr';
     if (pid !== gatewayPid) return 'other processes';
     if (th === 'main' || key === `${gatewayPid}/${gatewayPid}`) return 'gateway main';
     if (th?.startsWith('listen')) return 'gateway listen';

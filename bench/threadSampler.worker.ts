@@ -1,5 +1,5 @@
 // Who held the cores: every `intervalMs` (20) this worker reads the on-core time of every thread of the given
-// processes (the gateway and the soak itself: /proc/PID/task/TID/schedstat) and the host's busy time (/proc/stat),
+// processes and their descendants (the gateway with its helper processes, and the soak itself: /proc/PID/task/TID/schedstat) and the host's busy time (/proc/stat),
 // and appends one line per sample to `file`: { t (epoch ms), host (busy ms so far, all cores), cpu: { "PID/TID": on-core
 // ms so far } }. bench/stallJoin.ts sets each stall of the gateway's main thread beside what every other thread (and
 // the host's other processes) ran meanwhile. Its own thread, so the soak's event loop does not do the reading.
@@ -11,9 +11,30 @@ const fds = new Map<string, number>();
 const buf = Buffer.alloc(96);
 const lines: string[] = [];
 
+/** `pid` and every process below it: the gateway's helper processes (the ASR workers) are its threads' peers. */
+function withDescendants(pid: number, out: number[] = []): number[] {
+  out.push(pid);
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let kids = '';
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim();
+    } catch {
+      continue;
+    }
+    for (const k of kids ? kids.split(/\s+/) : []) withDescendants(Number(k), out);
+  }
+  return out;
+}
+
 function refresh(): void {
   const alive = new Set<string>();
-  for (const pid of pids) {
+  for (const pid of pids.flatMap((p) => withDescendants(p))) {
     let tids: string[] = [];
     try {
       tids = readdirSync(`/proc/${pid}/task`);

@@ -194,11 +194,38 @@ describe('ASR worker failures', () => {
     ['thread', 'throw', /ASR worker 0 failed: deliberate ASR worker crash/],
     // What sherpa-onnx did as a worker thread ended (README: Models): a C++ exception, std::terminate, SIGABRT.
     ['process', 'abort', /ASR worker 0 failed: helper process killed by SIGABRT/],
+    // A deadlock in native code: the watchdog (stallMs, 1 s here) ends the worker.
+    ['process', 'hang', /ASR worker 0 failed: stopped answering \(no reply for \d+ ms\)/],
+    ['thread', 'hang', /ASR worker 0 failed: stopped answering \(no reply for \d+ ms\)/],
   ] as const) {
-    it(`a worker (${host}) that dies mid-call (${how}) gives its streams an error result, restarts, and the streams carry on`, async () => {
+    it(`a worker (${host}) that ${how === 'hang' ? 'stops answering' : 'dies'} mid-call (${how}) gives its streams an error result, restarts, and the streams carry on`, async () => {
       await crashAndCarryOn(host, how, why);
     });
   }
+
+  it('a worker busy with a backlog still answers the watchdog between decodes: none is ended', async () => {
+    // 24 s of audio finished at once on one worker: its finals decode back to back for a while, one task each.
+    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, stallMs: 2000 });
+    try {
+      const real = load16k(REAL, '16k');
+      const finals = await Promise.all(
+        [0, 1, 2].map((i) => {
+          const s = pool.open(`busy-${i}`);
+          const done = new Promise<AsrResult>((res) => s.onResult((r) => r.final && res(r)));
+          s.accept(real);
+          s.finish();
+          return done;
+        }),
+      );
+      for (const f of finals) {
+        expect(f.error).toBeUndefined();
+        expect(syllableErrorRate(REAL_REF, tokensToSyllables(f.tokens).toneless)).toBeLessThan(0.5);
+      }
+      expect(pool.stats().restarts).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
 
   it('closing the pool ends every worker process', async () => {
     const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 2 });
@@ -208,8 +235,8 @@ describe('ASR worker failures', () => {
     for (const pid of pids) expect(alive(pid), `helper ${pid} still running`).toBe(false);
   });
 
-  async function crashAndCarryOn(host: 'process' | 'thread', how: 'throw' | 'abort', why: RegExp): Promise<void> {
-    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, host });
+  async function crashAndCarryOn(host: 'process' | 'thread', how: 'throw' | 'abort' | 'hang', why: RegExp): Promise<void> {
+    const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, host, stallMs: 1000 });
     try {
       const s = pool.open('crash-call');
       const errored = new Promise<AsrResult>((res) => s.onResult((r) => r.error && res(r)));

@@ -89,6 +89,11 @@ describe('threadJoin', () => {
     s(40, 70, { '10/10': 10, '10/12': 10, '10/14': 20, '10/15': 3, '20/20': 2, '20/21': 10 }),
   ];
 
+  it('an ASR worker in a helper process of its own is the gateway’s ASR, every thread of it', () => {
+    const l = labeller([...stalls, { th: 'asr-process-40', ev: 'tid', t: 0, ms: 0, kind: '40/40' }], 10, 20);
+    expect(['40/40', '40/41', '10/14', '30/30'].map(l)).toEqual(['gateway asr', 'gateway asr', 'gateway asr', 'other processes']);
+  });
+
   it('names each thread from the recorders’ tid lines and the two processes', () => {
     expect(['10/10', '10/12', '10/14', '10/15', '20/20', '20/21', '30/30'].map(label)).toEqual([
       'gateway main', 'gateway listen', 'gateway asr', 'gateway other threads', 'soak main', 'soak other threads', 'other processes',

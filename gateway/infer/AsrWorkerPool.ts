@@ -6,7 +6,9 @@
 // goes out as one message when the task ends, each stream's consecutive audio joined into one chunk.
 // A worker that dies takes only its in-flight utterances with it: those streams get an error result, the worker is
 // restarted with backoff and the streams are re-opened on it. Each worker is a helper process by default (asr.host):
-// a native abort in the recogniser then ends that worker, not the gateway (Host.ts).
+// a native abort in the recogniser then ends that worker, not the gateway (Host.ts). A worker that stops answering
+// (a deadlock in native code) would hold its calls' recognition and let the audio posted to it pile up without end:
+// a watchdog pings each worker and ends one that has not answered for `stallMs`, which then counts as a death.
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
@@ -49,6 +51,8 @@ export interface AsrPoolOptions {
   maxRestarts?: number;
   /** Where each worker runs: a helper process (default) or a thread of this process. */
   host?: HostKind;
+  /** A loaded worker that has not answered a ping for this long is ended and restarted, ms. Default 10,000. */
+  stallMs?: number;
 }
 
 interface Slot {
@@ -62,6 +66,10 @@ interface Slot {
   streams: Set<PoolStream>;
   /** Requests for this worker made during the current task, sent together at its end (flushOutbox). */
   outbox: AsrStreamRequest[];
+  /** When the watchdog's unanswered ping went out (performance.now()), or null. */
+  pingSentAt: number | null;
+  /** Why the watchdog ended this worker, reported as its death's reason. */
+  stalled: string;
 }
 
 class PoolStream implements AsrStream {
@@ -124,6 +132,7 @@ export class AsrWorkerPool implements AsrPool {
   private requests = 0;
   private messages = 0;
   private closing = false;
+  private watchdog: NodeJS.Timeout | null = null;
   private closedAudioMs = 0;
   private closedCpuMs = 0;
   private engineName = '';
@@ -176,6 +185,9 @@ export class AsrWorkerPool implements AsrPool {
       throw e;
     }
     log.info({ model: entry.id, mode: opts.mode, engine: pool.engineName, workers: n, host: pool.host, batching: pool.slots[0].batching }, 'ASR pool ready');
+    const stallMs = opts.stallMs ?? 10_000;
+    pool.watchdog = setInterval(() => pool.watch(stallMs), Math.min(2000, stallMs / 4));
+    pool.watchdog.unref();
     return pool;
   }
 
@@ -190,6 +202,8 @@ export class AsrWorkerPool implements AsrPool {
       batching: '',
       streams: new Set(),
       outbox: [],
+      pingSentAt: null,
+      stalled: '',
     };
     this.slots[index] = slot;
     const worker = startHost(this.host, WORKER_URL, this.data as unknown as Record<string, unknown>);
@@ -197,6 +211,8 @@ export class AsrWorkerPool implements AsrPool {
     slot.ready = false;
     // Requests made before (for the streams' lost utterances) do not belong to the new worker.
     slot.outbox = [];
+    slot.pingSentAt = null;
+    slot.stalled = '';
     // Streams already assigned here (a restart) are re-opened first; the port queues messages until the worker
     // has loaded its model and listens.
     for (const s of slot.streams) worker.post({ op: 'open', sid: s.sid, secondOpinions: s.secondOpinions, priority: s.priority, narrowband: s.narrowband } satisfies AsrRequest);
@@ -213,6 +229,7 @@ export class AsrWorkerPool implements AsrPool {
           settled = true;
           resolve();
         } else if (m.op === 'failed') lastFailure = m.message;
+        else if (m.op === 'pong') slot.pingSentAt = null;
         else this.onReply(m);
       });
       // Only the current worker's death counts (a stopped one's is not reported).
@@ -220,7 +237,7 @@ export class AsrWorkerPool implements AsrPool {
         if (slot.worker !== worker) return;
         slot.worker = null;
         slot.ready = false;
-        const message = lastFailure || why;
+        const message = slot.stalled || lastFailure || why;
         if (!settled) {
           settled = true;
           reject(new Error(`ASR worker ${index} failed to load model ${this.data.spec.entry.id}: ${message}`));
@@ -249,8 +266,24 @@ export class AsrWorkerPool implements AsrPool {
     }, delay).unref();
   }
 
+  /** Pings every loaded worker; ends one whose last ping is older than `stallMs` (its death restarts it). */
+  private watch(stallMs: number): void {
+    const now = performance.now();
+    for (const slot of this.slots) {
+      if (!slot.worker || !slot.ready || slot.stalled) continue;
+      if (slot.pingSentAt === null) {
+        slot.pingSentAt = now;
+        slot.worker.post({ op: 'ping' } satisfies AsrRequest);
+      } else if (now - slot.pingSentAt > stallMs) {
+        slot.stalled = `stopped answering (no reply for ${Math.round(now - slot.pingSentAt)} ms)`;
+        log.error({ worker: slot.index, streams: slot.streams.size }, 'ASR worker stopped answering: ending it');
+        slot.worker.kill();
+      }
+    }
+  }
+
   private onReply(m: AsrReply): void {
-    if (m.op === 'ready' || m.op === 'failed') return;
+    if (m.op === 'ready' || m.op === 'failed' || m.op === 'pong') return;
     const s = this.streams.get(m.sid);
     if (!s) return;
     if (m.op === 'usage' || m.op === 'result') {
@@ -343,7 +376,7 @@ export class AsrWorkerPool implements AsrPool {
   }
 
   /** Test hook: make worker `index` throw outside any handler, as an unexpected bug would, or abort (see AsrRequest). */
-  crashWorkerForTest(index: number, how: 'throw' | 'abort' = 'throw'): void {
+  crashWorkerForTest(index: number, how: 'throw' | 'abort' | 'hang' = 'throw'): void {
     if (how === 'abort' && this.host !== 'process') throw new Error('an abort in a worker thread would end this process');
     this.slots[index]?.worker?.post({ op: 'crash', how } satisfies AsrRequest);
   }
@@ -374,6 +407,7 @@ export class AsrWorkerPool implements AsrPool {
 
   async close(): Promise<void> {
     this.closing = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     for (const s of [...this.streams.values()]) s.close();
     await Promise.all(this.slots.map((s) => s.worker?.stop()));
     for (const s of this.slots) s.worker = null;

@@ -24,6 +24,8 @@ export interface Host {
   hold(on: boolean): void;
   /** Ends the module and waits until it is gone. */
   stop(): Promise<void>;
+  /** Ends a module that no longer answers, at once; its death is reported as any other. */
+  kill(): void;
 }
 
 /** Sent by hostPort in a helper process on an uncaught error, just before it exits: the death's reason. */
@@ -61,6 +63,8 @@ function threadHost(worker: Worker): Host {
       dead = true;
       await worker.terminate();
     },
+    // A thread stuck in JavaScript is ended; one stuck in native code cannot be (a process can).
+    kill: () => void worker.terminate(),
   };
 }
 
@@ -120,5 +124,6 @@ function processHost(url: URL, data: Record<string, unknown>): Host {
       await exited;
       clearTimeout(timer);
     },
+    kill: () => child.kill('SIGKILL'),
   };
 }

@@ -246,6 +246,7 @@ function guarded(sid: number, fn: () => void): void {
 }
 
 port.onMessage((m) => {
+  if (m.op === 'ping') return post({ op: 'pong' });
   if (m.op === 'batch') for (const x of m.msgs) handle(x);
   else handle(m);
   schedulePump();
@@ -255,6 +256,7 @@ function handle(m: AsrStreamRequest): void {
   if (m.op === 'crash') {
     setImmediate(() => {
       if (m.how === 'abort') process.abort();
+      if (m.how === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       throw new Error('deliberate ASR worker crash (test hook)');
     });
     return;
