@@ -11,6 +11,7 @@ import {
   tokensToSyllables,
   type AsrResult,
 } from '../gateway/listen/asr/index.js';
+import { metrics } from '../gateway/ops/metrics.js';
 import { load16k, run } from './helpers/asrAudio.js';
 
 const MODEL = 'zipformer-wenetspeech-kws-3.3m';
@@ -237,6 +238,8 @@ describe('ASR worker failures', () => {
 
   async function crashAndCarryOn(host: 'process' | 'thread', how: 'throw' | 'abort' | 'hang', why: RegExp): Promise<void> {
     const pool = await AsrWorkerPool.start({ model: MODEL, mode: 'recognizer', workers: 1, host, stallMs: 1000 });
+    const reason = how === 'hang' ? 'stalled' : 'exited';
+    const deaths0 = await deathsCounted(reason);
     try {
       const s = pool.open('crash-call');
       const errored = new Promise<AsrResult>((res) => s.onResult((r) => r.error && res(r)));
@@ -246,8 +249,10 @@ describe('ASR worker failures', () => {
       expect(e.final).toBe(true);
       expect(e.error).toMatch(why);
       // The worker comes back and the same stream recognises the next utterance.
+      expect(await deathsCounted(reason)).toBe(deaths0 + 1);
       await expect.poll(() => pool.stats().readyWorkers, { timeout: 20_000 }).toBe(1);
       expect(pool.stats().restarts).toBe(1);
+      expect((await metrics.asrWorkerUp.get()).values.find((v) => v.labels.worker === '0')?.value).toBe(1);
       const s2 = pool.open('after-crash');
       const [r1, r2] = await Promise.all([run(s, load16k(KE_YI, '16k')), run(s2, load16k(BU_SHI, '16k'))]);
       expect(tokensToSyllables(r1.final.tokens).toneless.join(' ')).toContain('ke yi');
@@ -257,6 +262,11 @@ describe('ASR worker failures', () => {
     }
   }
 });
+
+/** earshot_asr_worker_deaths_total{reason} so far (every pool of this process counts in it). */
+async function deathsCounted(reason: string): Promise<number> {
+  return (await metrics.asrWorkerDeaths.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
 
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;

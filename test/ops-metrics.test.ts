@@ -105,6 +105,8 @@ describe('metric names and types', () => {
       earshot_webhook_delivery_failures_total: 'counter',
       earshot_webhook_dead_letters_total: 'counter',
       earshot_listen_worker_up: 'gauge',
+      earshot_asr_worker_up: 'gauge',
+      earshot_asr_worker_deaths_total: 'counter',
       earshot_listen_worker_cpu_seconds_total: 'counter',
       earshot_active_calls: 'gauge',
     };

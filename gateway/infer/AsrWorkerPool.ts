@@ -11,6 +11,7 @@
 // a watchdog pings each worker and ends one that has not answered for `stallMs`, which then counts as a death.
 import { isResolved, resolveModel, type ModelEntry } from '../models.js';
 import { rootLogger } from '../ops/log.js';
+import { metrics } from '../ops/metrics.js';
 import type { BesideSpec, DecodingSpec } from '../listen/asr/engine.js';
 import type { AsrPool, AsrPoolStats, AsrResult, AsrStream, AsrStreamOptions, AsrStreamStats, AudioTransform } from '../listen/asr/types.js';
 import type { AsrReply, AsrRequest, AsrStreamRequest, AsrWorkerData } from './asrProtocol.js';
@@ -221,6 +222,7 @@ export class AsrWorkerPool implements AsrPool {
       let lastFailure = '';
       worker.onMessage((m: AsrReply) => {
         if (m.op === 'ready') {
+          metrics.asrWorkerUp.set({ worker: String(index) }, 1);
           slot.ready = true;
           slot.everReady = true;
           slot.failures = 0;
@@ -237,18 +239,21 @@ export class AsrWorkerPool implements AsrPool {
         if (slot.worker !== worker) return;
         slot.worker = null;
         slot.ready = false;
+        const stalled = slot.stalled !== '';
         const message = slot.stalled || lastFailure || why;
         if (!settled) {
           settled = true;
           reject(new Error(`ASR worker ${index} failed to load model ${this.data.spec.entry.id}: ${message}`));
         }
-        if (!this.closing) this.onWorkerDeath(slot, message);
+        if (!this.closing) this.onWorkerDeath(slot, message, stalled);
       });
     });
   }
 
-  private onWorkerDeath(slot: Slot, message: string): void {
+  private onWorkerDeath(slot: Slot, message: string, stalled: boolean): void {
     slot.failures++;
+    metrics.asrWorkerUp.set({ worker: String(slot.index) }, 0);
+    metrics.asrWorkerDeaths.inc({ reason: stalled ? 'stalled' : 'exited' });
     log.error({ worker: slot.index, failures: slot.failures, err: message }, 'ASR worker died');
     for (const s of slot.streams) s.emit({ text: '', tokens: [], final: true, error: `ASR worker ${slot.index} failed: ${message}` });
     // A worker that never loaded during start() is reported by start() itself; one that loaded once is restarted.

@@ -165,6 +165,18 @@ export const metrics = {
     labelNames: ['shard'],
     registers: [registry],
   }),
+  asrWorkerUp: new client.Gauge({
+    name: 'earshot_asr_worker_up',
+    help: 'Recogniser worker health: 1 serving, 0 down (restarting, or given up: its calls get no recognition)',
+    labelNames: ['worker'],
+    registers: [registry],
+  }),
+  asrWorkerDeaths: new client.Counter({
+    name: 'earshot_asr_worker_deaths_total',
+    help: 'Recogniser workers that ended unasked, by why: exited (a crash, a native abort) or stalled (ended by the watchdog)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
   // Webhooks (#17): defined with the other call outcomes so dashboards and alerts can name them now.
   webhookDeliveries: new client.Counter({
     name: 'earshot_webhook_deliveries_total',
