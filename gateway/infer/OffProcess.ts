@@ -6,39 +6,26 @@
 // RSS with tsx loaded), forked once, that spawns the program itself — best forked by `warm` at start-up, while the
 // gateway is still small (its own fork is the same stall otherwise). One request, one reply, like OffThread: it
 // starts on first use if not warmed, holds the gateway open only while a call is pending, dies with the gateway (its
-// IPC channel closes), and if it dies, its pending calls fail and the next call starts a new one.
-import { fork, type ChildProcess } from 'node:child_process';
+// IPC channel closes), and if it dies, its pending calls fail and the next call starts a new one. The process itself is
+// a Host's (Host.ts), as the recogniser's helpers are.
+import { startHost, type Host } from './Host.js';
+import { hostPort } from './hostPort.js';
 import { PendingCalls, type Reply } from './PendingCalls.js';
 
-const ENTRY = new URL('./process-entry.mjs', import.meta.url);
-
 export class OffProcess<Req, Res> {
-  private readonly calls: PendingCalls<Req, Res, ChildProcess>;
+  private readonly calls: PendingCalls<Req, Res, Host>;
 
   /** `failure` turns the helper's error (message and detail) into the caller's error type. */
   constructor(entry: URL, failure: (req: Req, message: string, detail?: unknown) => Error) {
     this.calls = new PendingCalls(failure, {
       start: (replied, died) => {
-        // Advanced serialisation carries typed arrays (decoded PCM) as they are; no inherited flags (vitest's, the
-        // inspector's): the entry installs the loader itself. stdout is ignored, stderr shared, so a crash is visible.
-        const c = fork(ENTRY, [entry.href], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        c.on('message', replied);
-        c.on('error', (e) => died(`helper process failed: ${e.message}`));
-        c.on('exit', (code, signal) => died(`helper process failed: exited with ${signal ?? `code ${code}`}`));
-        return c;
+        const h = startHost('process', entry, {});
+        h.onMessage(replied);
+        h.onDeath((why) => died(why));
+        return h;
       },
-      post: (c, m) => c.send(m),
-      hold: (c, on) => {
-        // The process and its IPC channel each keep the event loop alive.
-        const ch = c.channel as { ref(): void; unref(): void } | undefined;
-        if (on) {
-          c.ref();
-          ch?.ref();
-        } else {
-          c.unref();
-          ch?.unref();
-        }
-      },
+      post: (h, m) => h.post(m),
+      hold: (h, on) => h.hold(on),
     });
   }
 
@@ -54,14 +41,12 @@ export class OffProcess<Req, Res> {
 
 /** The helper's side: answers each request with `handle`'s value or its error; exits when the gateway goes away. */
 export function serveOffProcess<Req, Res>(handle: (req: Req) => Promise<Res>, detail?: (e: Error) => unknown): void {
-  if (!process.send) throw new Error('serveOffProcess: not started by OffProcess (no IPC channel)');
-  const send = process.send.bind(process);
-  process.on('message', (m: { id: number; req: Req }) => {
+  const port = hostPort<Record<string, never>, { id: number; req: Req }, Reply<Res>>();
+  if (port.kind !== 'process') throw new Error('serveOffProcess: not started by OffProcess (no IPC channel)');
+  port.onMessage((m) => {
     handle(m.req).then(
-      (value) => send({ id: m.id, ok: true, value } satisfies Reply<Res>),
-      (e: Error) => send({ id: m.id, ok: false, error: e.message, detail: detail?.(e) } satisfies Reply<Res>),
+      (value) => port.post({ id: m.id, ok: true, value }),
+      (e: Error) => port.post({ id: m.id, ok: false, error: e.message, detail: detail?.(e) }),
     );
   });
-  // The gateway died or closed the channel: nothing more will be asked.
-  process.on('disconnect', () => process.exit(0));
 }
