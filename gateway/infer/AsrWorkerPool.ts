@@ -380,7 +380,7 @@ export class AsrWorkerPool implements AsrPool {
     this.closedCpuMs += s.cpuMs;
   }
 
-  /** Test hook: make worker `index` throw outside any handler, as an unexpected bug would, or abort (see AsrRequest). */
+  /** Test hook: make worker `index` throw outside any handler (an unexpected bug), abort or hang (see AsrRequest). */
   crashWorkerForTest(index: number, how: 'throw' | 'abort' | 'hang' = 'throw'): void {
     if (how === 'abort' && this.host !== 'process') throw new Error('an abort in a worker thread would end this process');
     this.slots[index]?.worker?.post({ op: 'crash', how } satisfies AsrRequest);

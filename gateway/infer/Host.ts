@@ -28,6 +28,11 @@ export interface Host {
   kill(): void;
 }
 
+/** A helper process's first message: its start-up data (a lexicon's hotwords would not fit an environment variable). */
+export interface StartNotice<Data> {
+  __hostData: Data;
+}
+
 /** Sent by hostPort in a helper process on an uncaught error, just before it exits: the death's reason. */
 export interface FatalNotice {
   __hostFatal: string;
@@ -69,13 +74,13 @@ function threadHost(worker: Worker): Host {
 }
 
 function processHost(url: URL, data: Record<string, unknown>): Host {
-  // Start-up data goes in the environment, not the arguments: `ps` would list them. Advanced serialisation carries
-  // typed arrays as they are. No inherited flags (vitest's, the inspector's): the entry installs the loader itself.
-  // stdout and stderr are the gateway's, so the helper's log lines land in the same stream.
+  // Advanced serialisation carries typed arrays as they are. No inherited flags (vitest's, the inspector's): the
+  // entry installs the loader itself. stdout and stderr are the gateway's, so the helper's log lines land in the same
+  // stream. The start-up data is the first message (not an argument, which `ps` would list, nor an environment
+  // variable, which holds at most 128 KB on Linux); the channel keeps it until the module listens.
   const child: ChildProcess = fork(PROCESS_ENTRY, [url.href], {
     serialization: 'advanced',
     execArgv: [],
-    env: { ...process.env, EARSHOT_HOST_DATA: JSON.stringify(data) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let death: ((why: string) => void) | null = null;
@@ -96,6 +101,7 @@ function processHost(url: URL, data: Record<string, unknown>): Host {
     if (m && typeof m === 'object' && '__hostFatal' in m) fatal = String((m as FatalNotice).__hostFatal);
     else onMessage?.(m);
   });
+  child.send({ __hostData: data } satisfies StartNotice<Record<string, unknown>>, sent);
   return {
     kind: 'process',
     pid: child.pid,

@@ -40,8 +40,8 @@ export class OffProcess<Req, Res> {
 }
 
 /** The helper's side: answers each request with `handle`'s value or its error; exits when the gateway goes away. */
-export function serveOffProcess<Req, Res>(handle: (req: Req) => Promise<Res>, detail?: (e: Error) => unknown): void {
-  const port = hostPort<Record<string, never>, { id: number; req: Req }, Reply<Res>>();
+export async function serveOffProcess<Req, Res>(handle: (req: Req) => Promise<Res>, detail?: (e: Error) => unknown): Promise<void> {
+  const port = await hostPort<Record<string, never>, { id: number; req: Req }, Reply<Res>>();
   if (port.kind !== 'process') throw new Error('serveOffProcess: not started by OffProcess (no IPC channel)');
   port.onMessage((m) => {
     handle(m.req).then(

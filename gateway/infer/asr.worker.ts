@@ -18,7 +18,7 @@ import { ThreadCpuClock } from './threadCpu.js';
 import { hostPort } from './hostPort.js';
 
 // A worker thread or a helper process (asr.host); the code is the same.
-const port = hostPort<AsrWorkerData, AsrRequest, AsrReply>();
+const port = await hostPort<AsrWorkerData, AsrRequest, AsrReply>();
 const data = port.data;
 // Bench only (EARSHOT_STALL_LOG): this worker's long decodes and collections, timestamped for the soak.
 recordStallsFromEnv(`asr-${port.name}`, process.env, 10);

@@ -1,7 +1,7 @@
 // The module's side of a Host (Host.ts): its start-up data, its name, and its line to the owner, the same whether it
 // runs as a worker thread or as a helper process.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import type { FatalNotice, HostKind } from './Host.js';
+import type { FatalNotice, HostKind, StartNotice } from './Host.js';
 
 export interface HostPort<Data, In, Out> {
   readonly kind: HostKind;
@@ -14,7 +14,11 @@ export interface HostPort<Data, In, Out> {
   fail(message: Out, error: Error): void;
 }
 
-export function hostPort<Data, In, Out>(): HostPort<Data, In, Out> {
+/**
+ * The module's port; call once, first thing. A helper process gets its start-up data as the first message on its
+ * channel (Host.ts), so this waits for it there.
+ */
+export async function hostPort<Data, In, Out>(): Promise<HostPort<Data, In, Out>> {
   if (parentPort) {
     const port = parentPort;
     return {
@@ -30,9 +34,20 @@ export function hostPort<Data, In, Out>(): HostPort<Data, In, Out> {
       },
     };
   }
-  const raw = process.env.EARSHOT_HOST_DATA;
-  if (!process.send || raw === undefined) throw new Error('hostPort: not started by a Host (no parent port, no IPC channel)');
+  if (!process.send) throw new Error('hostPort: not started by a Host (no parent port, no IPC channel)');
   const send = process.send.bind(process);
+  // One listener for good: the start-up data, then requests, held until the module takes them.
+  let take: ((m: In) => void) | null = null;
+  const early: In[] = [];
+  let gotData: ((d: Data) => void) | null = null;
+  const data = new Promise<Data>((resolve) => (gotData = resolve));
+  process.on('message', (m: unknown) => {
+    if (gotData && m && typeof m === 'object' && '__hostData' in m) {
+      gotData((m as StartNotice<Data>).__hostData);
+      gotData = null;
+    } else if (take) take(m as In);
+    else early.push(m as In);
+  });
   // The owner is gone (or closed the channel to stop us): nothing more will be asked.
   process.on('disconnect', () => process.exit(0));
   // A signal to the whole process group (a terminal's Ctrl-C, `kill -TERM -<pgid>`) is meant for the gateway, which
@@ -47,12 +62,15 @@ export function hostPort<Data, In, Out>(): HostPort<Data, In, Out> {
   });
   return {
     kind: 'process',
-    data: JSON.parse(raw) as Data,
+    data: await data,
     name: `process-${process.pid}`,
     post: (m) => {
       if (process.connected) send(m);
     },
-    onMessage: (cb) => process.on('message', cb as (m: unknown) => void),
+    onMessage: (cb) => {
+      take = cb;
+      for (const m of early.splice(0)) cb(m);
+    },
     fail: (m) => {
       const exit = () => process.exit(1);
       if (!process.connected) exit();

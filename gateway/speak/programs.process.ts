@@ -5,7 +5,7 @@ import type { ProgramRequest } from './programs.js';
 import { decodeInThisThread, PromptImportError } from './promptImport.js';
 import { espeakWav } from './tts/espeakProgram.js';
 
-serveOffProcess<ProgramRequest, unknown>(
+await serveOffProcess<ProgramRequest, unknown>(
   (req) => (req.kind === 'decode' ? decodeInThisThread(req.path, req.rate, req.opts) : espeakWav(req.bin, req.voice, req.speed, req.text)),
   // A decode's detail: whether ffmpeg was killed for its timeout.
   (e) => e instanceof PromptImportError && e.timedOut,

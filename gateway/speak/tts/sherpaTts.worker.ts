@@ -17,7 +17,7 @@ export type TtsReply =
   | { type: 'error'; id?: number; message: string };
 
 const require = createRequire(import.meta.url);
-const port = hostPort<{ config: Record<string, unknown> }, TtsRequest, TtsReply>();
+const port = await hostPort<{ config: Record<string, unknown> }, TtsRequest, TtsReply>();
 
 function load(config: Record<string, unknown>): Tts {
   // Files first: a missing path inside the native addon can abort the process instead of throwing (a damaged file
