@@ -1,6 +1,9 @@
 // Every VAD backend selectable by configuration runs the real model on a real scenario, in listen workers: the
 // batched Silero (onnxruntime-node), and sherpa-onnx's Silero and TEN VAD. Calls are spread over two shards, so
 // the test also covers sharding and the in-order ops of a shard.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { int16ToFloat } from '../gateway/audio/codec.js';
 import { ConfigSchema } from '../gateway/config.js';
@@ -101,5 +104,15 @@ describe('narrowband calls in the listen worker', () => {
     // Only the two rates the worker can take exactly.
     expect(() => svc.open({ frame: () => {} }, { rate: 44100 })).toThrow(/44100/);
     await svc.close();
+  });
+});
+
+describe.each(['sherpa-silero', 'sherpa-ten'] as VadBackend[])('VAD backend %s with a damaged model', (backend) => {
+  it('is a clear start-up error, before sherpa-onnx could abort the process at a call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-vad-bad-'));
+    const bad = join(dir, 'model.onnx');
+    writeFileSync(bad, 'this is not a model\n');
+    await expect(ListenService.start({ backend, modelPath: bad, tickMs: 16, threads: 1, shards: 1, echo })).rejects.toThrow(/not an ONNX/);
+    await expect(ListenService.start({ backend, modelPath: join(dir, 'missing.onnx'), tickMs: 16, threads: 1, shards: 1, echo })).rejects.toThrow(/ENOENT|no such file/);
   });
 });

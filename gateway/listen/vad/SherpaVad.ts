@@ -2,6 +2,7 @@
 // exposes a speech/no-speech state rather than a probability, so the score is 1 or 0; its own min-speech and
 // min-silence smoothing is set to the minimum so that earshot's barge-in policy stays the one place that decides.
 import sherpa from 'sherpa-onnx-node';
+import { readOnnxInputs } from '../../infer/onnxInputs.js';
 import { VAD_FRAME, VAD_RATE, type VadModel } from './VadModel.js';
 
 type SherpaVadInstance = { acceptWaveform(s: Float32Array): void; isDetected(): boolean; reset(): void; clear?(): void };
@@ -13,7 +14,13 @@ export class SherpaVad implements VadModel {
     readonly name: 'sherpa-silero' | 'sherpa-ten',
     private readonly modelPath: string,
     private readonly threads = 1,
-  ) {}
+  ) {
+    // Detectors are made per call, and sherpa-onnx std::terminates the process on a model it cannot read (README:
+    // Models): a damaged file would end the gateway at the first call's open. Read here, when the shard loads, it is
+    // a start-up error; one detector made now proves the rest.
+    readOnnxInputs(modelPath);
+    this.create();
+  }
 
   private create(): SherpaVadInstance {
     const common = { model: this.modelPath, threshold: 0.5, minSilenceDuration: 0.05, minSpeechDuration: 0.03 };
