@@ -26,6 +26,7 @@ export class OffProcess<Req, Res> {
       },
       post: (h, m) => h.post(m),
       hold: (h, on) => h.hold(on),
+      stop: (h) => h.stop(),
     });
   }
 
@@ -36,6 +37,11 @@ export class OffProcess<Req, Res> {
 
   call(req: Req): Promise<Res> {
     return this.calls.call(req);
+  }
+
+  /** Ends the helper now (calls still waiting fail); a later call starts a new one. */
+  stop(): Promise<void> {
+    return this.calls.stop('helper process stopped');
   }
 }
 

@@ -12,6 +12,8 @@ export interface HelperTransport<H> {
   post(helper: H, message: { id: number; req: unknown }, transfer?: readonly unknown[]): void;
   /** Whether the helper keeps the gateway's event loop alive. */
   hold(helper: H, on: boolean): void;
+  /** Ends the helper and waits until it is gone (its death is not reported). */
+  stop?(helper: H): Promise<void>;
 }
 
 export class PendingCalls<Req, Res, H = unknown> {
@@ -67,6 +69,15 @@ export class PendingCalls<Req, Res, H = unknown> {
       this.pending.delete(id);
       p.reject(this.failure(p.req, why));
     }
+  }
+
+  /** Ends the helper, if one runs: waiting calls fail, the next call starts a new one. */
+  async stop(why: string): Promise<void> {
+    const h = this.helper;
+    if (!h) return;
+    this.helper = null;
+    this.failAll(why);
+    await this.transport!.stop?.(h);
   }
 
   private started(): H {

@@ -8,7 +8,7 @@ export interface HostPort<Data, In, Out> {
   readonly data: Data;
   /** For logs and stall records: the thread id or the process id. */
   readonly name: string;
-  post(message: Out, transfer?: ArrayBuffer[]): void;
+  post(message: Out): void;
   onMessage(cb: (message: In) => void): void;
   /** Ends the module after `message` (its last word, e.g. why it cannot start) has reached the owner. */
   fail(message: Out, error: Error): void;
@@ -25,7 +25,7 @@ export async function hostPort<Data, In, Out>(): Promise<HostPort<Data, In, Out>
       kind: 'thread',
       data: workerData as Data,
       name: `thread-${threadId}`,
-      post: (m, transfer) => port.postMessage(m, transfer),
+      post: (m) => port.postMessage(m),
       onMessage: (cb) => port.on('message', cb),
       fail: (m, e) => {
         port.postMessage(m);

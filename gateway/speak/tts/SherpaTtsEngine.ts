@@ -1,7 +1,7 @@
 // sherpa-onnx OfflineTts voices (vits / matcha / kokoro / kitten) from models/manifest.json, run in a helper process:
 // generation is seconds of native CPU that would stall every call's audio on the main loop, and sherpa-onnx's native
 // code can abort the process it runs in (a damaged model file; README: Models) — then only the helper ends, the
-// sentences it owed fail with an error, and the next request starts it again.
+// sentences it owed fail with an error, and the next request starts it again (OffProcess, as the programs helper).
 // Text is synthesised sentence by sentence so the first sentence plays while the rest is generated.
 import { floatToInt16 } from '../../audio/codec.js';
 import { resampleAll } from '../../audio/resampler.js';
@@ -10,8 +10,8 @@ import { normalizeZh } from '../text/normalize.js';
 import { TtsLanguageError, TtsModelMissingError } from './errors.js';
 import { buildSherpaTtsConfig, type SherpaTtsTuning } from './sherpaTtsConfig.js';
 import type { SynthesizeOptions, TtsEngine } from './TtsEngine.js';
-import { startHost, type Host } from '../../infer/Host.js';
-import type { TtsReply, TtsRequest } from './sherpaTts.worker.js';
+import { OffProcess } from '../../infer/OffProcess.js';
+import type { TtsAudio, TtsRequest } from './sherpaTts.worker.js';
 
 export interface SherpaTtsOptions extends SherpaTtsTuning {
   /** Engine id in the registry; default the model id. */
@@ -29,8 +29,6 @@ export function resolveTtsModel(modelId: string, modelsDir?: string): ResolvedMo
   return r;
 }
 
-type Pending = { resolve: (v: { samples: Float32Array; sampleRate: number }) => void; reject: (e: Error) => void };
-
 const WORKER_URL = new URL('./sherpaTts.worker.ts', import.meta.url);
 
 export class SherpaTtsEngine implements TtsEngine {
@@ -38,12 +36,9 @@ export class SherpaTtsEngine implements TtsEngine {
   readonly languages: string[];
   readonly version: string;
   private readonly config: Record<string, unknown>;
-  /** The running helper and its model load; null once it ended (the next request starts another). */
-  private helper: { host: Host; ready: Promise<number> } | null = null;
-  /** The model failed to load: every request fails with this, no helper is started again. */
-  private loadError: Error | null = null;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly helper = new OffProcess<TtsRequest, TtsAudio>(WORKER_URL, (_req, message) => new Error(message));
+  /** The model's load: its sample rate, or the load error every request then fails with (no helper is tried again). */
+  private readonly ready: Promise<number>;
 
   constructor(
     readonly modelId: string,
@@ -55,52 +50,18 @@ export class SherpaTtsEngine implements TtsEngine {
     this.version = `sherpa-${modelId}-ls${opts.lengthScale ?? 1}`;
     this.config = buildSherpaTtsConfig(model, opts) as unknown as Record<string, unknown>;
     // Loaded now, so the first prompt does not wait for it.
-    this.started().ready.catch(() => undefined); // surfaced on the first synthesize()
+    this.ready = this.helper.call({ config: this.config, text: null, sid: 0, speed: 1 }).then(
+      (a) => a.sampleRate,
+      (e: Error) => {
+        throw new Error(`TTS model "${modelId}" failed to load: ${e.message}`);
+      },
+    );
+    this.ready.catch(() => undefined); // surfaced on the first synthesize()
   }
 
   /** Resolves once the model is loaded (or rejects with the load error). */
   whenReady(): Promise<number> {
-    return this.loadError ? Promise.reject(this.loadError) : this.started().ready;
-  }
-
-  private started(): { host: Host; ready: Promise<number> } {
-    if (this.helper) return this.helper;
-    // Held while it loads (someone may be waiting for it) and while a request waits; let go otherwise.
-    const host = startHost('process', WORKER_URL, { config: this.config });
-    let loaded = false;
-    let lastError = '';
-    const ready = new Promise<number>((resolve, reject) => {
-      host.onMessage((m: TtsReply) => {
-        if (m.type === 'ready') {
-          loaded = true;
-          if (!this.pending.size) host.hold(false);
-          resolve(m.sampleRate);
-        } else if (m.type === 'error' && m.id === undefined) lastError = m.message;
-        else this.settle(m);
-      });
-      host.onDeath((why) => {
-        if (this.helper?.host === host) this.helper = null;
-        if (!loaded) {
-          this.loadError = new Error(`TTS model "${this.modelId}" failed to load: ${lastError || why}`);
-          reject(this.loadError);
-        }
-        for (const [id, p] of this.pending) {
-          this.pending.delete(id);
-          p.reject(new Error(`TTS voice "${this.id}" failed: ${why}`));
-        }
-        host.hold(false);
-      });
-    });
-    return (this.helper = { host, ready });
-  }
-
-  private settle(m: Exclude<TtsReply, { type: 'ready' }>): void {
-    const p = m.id === undefined ? undefined : this.pending.get(m.id);
-    if (!p || m.id === undefined) return;
-    this.pending.delete(m.id);
-    if (!this.pending.size) this.helper?.host.hold(false);
-    if (m.type === 'audio') p.resolve({ samples: m.samples, sampleRate: m.sampleRate });
-    else p.reject(new Error(m.message));
+    return this.ready;
   }
 
   synthesize(text: string, opts: SynthesizeOptions): AsyncIterable<Int16Array> {
@@ -117,23 +78,17 @@ export class SherpaTtsEngine implements TtsEngine {
     }
   }
 
-  private async request(text: string, voice?: string): Promise<{ samples: Float32Array; sampleRate: number }> {
-    if (this.loadError) throw this.loadError;
-    const { host, ready } = this.started();
-    await ready;
-    // It ended while this request waited for the load: nothing would answer a post.
-    if (this.helper?.host !== host) throw new Error(`TTS voice "${this.id}" failed: its helper process ended`);
-    const id = this.nextId++;
+  private async request(text: string, voice?: string): Promise<TtsAudio> {
+    await this.ready;
     const sid = voice !== undefined && /^\d+$/.test(voice) ? Number(voice) : (this.opts.speakerId ?? 0);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      host.hold(true);
-      host.post({ type: 'synth', id, text, sid, speed: this.opts.speed ?? 1 } satisfies TtsRequest);
-    });
+    try {
+      return await this.helper.call({ config: this.config, text, sid, speed: this.opts.speed ?? 1 });
+    } catch (e) {
+      throw new Error(`TTS voice "${this.id}" failed: ${(e as Error).message}`);
+    }
   }
 
   async close(): Promise<void> {
-    await this.helper?.host.stop();
-    this.helper = null;
+    await this.helper.stop();
   }
 }

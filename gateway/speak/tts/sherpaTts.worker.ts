@@ -1,23 +1,20 @@
-// Runs sherpa-onnx OfflineTts off the gateway's event loop, in a helper process (SherpaTtsEngine): one model per
-// helper, requests answered in order. Start-up data {config} → {type:'ready', sampleRate} | {type:'error'} and exit;
-// {type:'synth', id, text, sid, speed} → {type:'audio', id, samples, sampleRate} | {type:'error', id}.
+// Runs sherpa-onnx OfflineTts off the gateway's event loop, in a helper process (SherpaTtsEngine, through OffProcess):
+// one model per helper, loaded by the first request (every request carries the voice's config, so a helper started
+// again after a death loads it again), then requests answered in order.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { hostPort } from '../../infer/hostPort.js';
+import { serveOffProcess } from '../../infer/OffProcess.js';
 
 interface Tts {
   sampleRate: number;
   generate(req: { text: string; sid: number; speed: number }): { samples: Float32Array; sampleRate: number };
 }
 
-export type TtsRequest = { type: 'synth'; id: number; text: string; sid: number; speed: number };
-export type TtsReply =
-  | { type: 'ready'; sampleRate: number }
-  | { type: 'audio'; id: number; samples: Float32Array; sampleRate: number }
-  | { type: 'error'; id?: number; message: string };
+/** `text` null: load the model only (its reply's samples are empty). */
+export type TtsRequest = { config: Record<string, unknown>; text: string | null; sid: number; speed: number };
+export type TtsAudio = { samples: Float32Array; sampleRate: number };
 
 const require = createRequire(import.meta.url);
-const port = await hostPort<{ config: Record<string, unknown> }, TtsRequest, TtsReply>();
 
 function load(config: Record<string, unknown>): Tts {
   // Files first: a missing path inside the native addon can abort the process instead of throwing (a damaged file
@@ -33,20 +30,10 @@ function load(config: Record<string, unknown>): Tts {
 }
 
 let tts: Tts | null = null;
-try {
-  tts = load(port.data.config);
-  port.post({ type: 'ready', sampleRate: tts.sampleRate });
-} catch (e) {
-  port.fail({ type: 'error', message: (e as Error).message }, e as Error);
-}
 
-port.onMessage((msg) => {
-  try {
-    if (!tts) throw new Error('voice not loaded');
-    const a = tts.generate({ text: msg.text, sid: msg.sid, speed: msg.speed });
-    const samples = Float32Array.from(a.samples);
-    port.post({ type: 'audio', id: msg.id, samples, sampleRate: a.sampleRate }, [samples.buffer]);
-  } catch (e) {
-    port.post({ type: 'error', id: msg.id, message: (e as Error).message });
-  }
+await serveOffProcess<TtsRequest, TtsAudio>(async (req) => {
+  tts ??= load(req.config);
+  if (req.text === null) return { samples: new Float32Array(0), sampleRate: tts.sampleRate };
+  const a = tts.generate({ text: req.text, sid: req.sid, speed: req.speed });
+  return { samples: Float32Array.from(a.samples), sampleRate: a.sampleRate };
 });
