@@ -24,8 +24,14 @@ interface Timing {
   /** Between searches while it is unknown whether the line echoes (100 ms). */
   search: number;
   /** Once locked the filter follows drift inside its window; the path is searched again only when the filter has
-   *  stopped cancelling (a changed path), at most this often (1 s). */
+   *  stopped cancelling (a changed path): every 250 ms during the first second of that, every `researchSlow` (1 s,
+   *  as before 2026-12-08) after it — a callee talking over the prompt, or line noise louder than the echo, keeps
+   *  the filter's figures poor for seconds. */
   research: number;
+  researchSlow: number;
+  /** A rejected retrain (EchoCanceller.retrain) is tried again no sooner than this (250 ms, doubling up to 2 s):
+   *  training a filter afresh costs about as much as filtering the ¾ s of history twice. */
+  retryMax: number;
   /** With no echo found, look again this often in case it appears (5 s). */
   absentEvery: number;
   /** How far before the found delay the filter's window starts: the path's onset precedes its strongest tap. */
@@ -41,7 +47,7 @@ interface Timing {
 
 function timing(rate: number): Timing {
   const ms = (x: number) => Math.round((x * rate) / 1000);
-  return { rate, eBlock: ms(4), block: ms(16), search: ms(100), research: ms(1000), absentEvery: ms(5000), pre: ms(16), pretrain: ms(750), refine: ms(500), coherence: ms(1000), decim: rate / 4000 };
+  return { rate, eBlock: ms(4), block: ms(16), search: ms(100), research: ms(250), researchSlow: ms(1000), retryMax: ms(2000), absentEvery: ms(5000), pre: ms(16), pretrain: ms(750), refine: ms(500), coherence: ms(1000), decim: rate / 4000 };
 }
 
 const BLOCKS = 1024; // block-energy table: 4 s of reference
@@ -68,6 +74,12 @@ const GCC_PROMINENCE = 8; // peak over mean |correlation| needed to consider a d
 const EXPLAINED_CLEAR = 0.22;
 const EXPLAINED = 0.1;
 const EXPLAINED_TAP = 0.15;
+/**
+ * A filter retrained on the recent history replaces the one in place only if it leaves at most this share of what
+ * the one in place leaves (3 dB less); and it is tried only when the reference explains that much more of the
+ * microphone signal than the filter removes (see retrain).
+ */
+const RETRAIN_GAIN = 0.5;
 /** The largest rate and buffers the shared scratch is sized for. */
 const MAX = timing(16000);
 
@@ -142,7 +154,15 @@ export class EchoCanceller {
   private tail: (RefSegment | null)[] = [null, null];
   private readonly maxDelay: number;
   private readonly taps: number;
-  private readonly filter: BlockFilter;
+  private filter: BlockFilter;
+  /** A second filter, made the first time a path changes under the filter: retrained there, kept if it cancels better. */
+  private spare: BlockFilter | null = null;
+  /** How long the locked filter has not been cancelling, samples (0 while it is). */
+  private poorFor = 0;
+  /** No retrain before this inbound sample, and the wait after the next one rejected (t.research, doubling up to
+   *  t.retryMax, back to t.research once one is kept: a talking callee's pauses must not reset it). */
+  private retrainAt = 0;
+  private retryEvery: number;
   /** Lag of the filter's first tap (the window's start): delay − this.t.pre, ≥ 0. */
   private winOff = 0;
   /** Mic samples of the block being filled, and where it starts on the inbound timeline. */
@@ -214,9 +234,15 @@ export class EchoCanceller {
     this.maxDelay = Math.round((cfg.maxDelayMs / 1000) * this.t.rate);
     // `echo.taps` counts 16 kHz taps: the same span in time at either rate, in whole blocks.
     this.taps = Math.ceil((cfg.taps * this.t.rate) / 16000 / this.t.block) * this.t.block;
-    this.filter = new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: cfg.suppress ? 10 ** (-cfg.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: cfg.shapeFigures, robust: onAtRate(cfg.robustFilter, this.t.rate) });
+    this.filter = this.newFilter();
+    this.retryEvery = this.t.research;
     this.micHist = new Float32Array(Math.max(this.t.refine + this.maxDelay + this.t.eBlock * 4, this.t.decim * GCC_N));
     this.gate = 10 ** (cfg.gateMarginDb / 10);
+  }
+
+  private newFilter(): BlockFilter {
+    const c = this.cfg;
+    return new BlockFilter({ block: this.t.block, partitions: this.taps / this.t.block, suppressFloor: c.suppress ? 10 ** (-c.suppressDb / 10) : 0, binMargin: 4, rate: this.t.rate, shapeFigures: c.shapeFigures, robust: onAtRate(c.robustFilter, this.t.rate) });
   }
 
   get locked(): boolean {
@@ -457,15 +483,48 @@ export class EchoCanceller {
    * last ¾ s), so that it cancels from the next block on rather than after seconds of live adaptation.
    */
   private place(delay: number, gain: number, now: number): void {
-    const N = this.t.block;
     this.winOff = Math.max(0, delay - this.t.pre);
-    this.filter.clearHistory();
-    this.filter.reset(delay - this.winOff, gain);
+    this.train(this.filter, this.winOff, delay, gain, now);
     this.healthMic = this.healthRes = 0;
+  }
+
+  /**
+   * The path is where the filter's window has it, but its shape or level changed: the filter takes the new echo
+   * standing out of its residual for a callee talking over the prompt and barely adapts (on a G.168 path that
+   * changed at the same delay it removed 1–4 dB for seconds: test/unit-echo-canceller.test.ts). A filter trained
+   * afresh on the recent history, as at a lock, replaces it only if it leaves clearly less of that history than the
+   * one in place leaves live: under a callee or line noise both leave about as much, and the one in place stays.
+   */
+  private retrain(delay: number, gain: number, now: number): void {
+    const fresh = (this.spare ??= this.newFilter());
+    const winOff = Math.max(0, delay - this.t.pre);
+    const left = this.train(fresh, winOff, delay, gain, now);
+    if (!(left < RETRAIN_GAIN * (this.healthRes / this.healthMic))) {
+      this.retrainAt = now + this.retryEvery;
+      this.retryEvery = Math.min(this.t.retryMax, 2 * this.retryEvery);
+      return;
+    }
+    this.retryEvery = this.t.research;
+    this.spare = this.filter;
+    this.filter = fresh;
+    this.winOff = winOff;
+    this.delay = delay;
+    this.healthMic = this.healthRes = 0;
+  }
+
+  /**
+   * Resets `filter` to one tap at `delay` of a window starting at `winOff` and trains it on the history before `now`
+   * (the last ¾ s). Returns the share of the microphone signal the trained filter leaves over the second half of
+   * its last pass (1 with too little history to train on).
+   */
+  private train(filter: BlockFilter, winOff: number, delay: number, gain: number, now: number): number {
+    const N = this.t.block;
+    filter.clearHistory();
+    filter.reset(delay - winOff, gain);
     // `now` is the end of the block being tracked, which is processed live next: train on the blocks before it.
     const end = now - N;
     const span = Math.floor(Math.min(this.t.pretrain, this.histFill - N) / N) * N;
-    if (span < 4 * N) return;
+    if (span < 4 * N) return 1;
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
@@ -473,18 +532,26 @@ export class EchoCanceller {
     // borrow: placing runs inside track(), before the block being processed is marked.
     const gaps = DigitalSilence.forRate(this.t.rate);
     const mask = this.silentMask;
-    for (let pass = 0; pass < this.filter.passes; pass++) {
-      this.filter.clearHistory();
+    let leftE = 0;
+    let micE = 0;
+    for (let pass = 0; pass < filter.passes; pass++) {
+      filter.clearHistory();
       gaps.reset();
+      const last = pass === filter.passes - 1;
       for (let b = 0; b < span; b += N) {
-        const at = end - span + b - this.winOff;
+        const at = end - span + b - winOff;
         const any0 = this.refAt(at, N, this.xb[0], 0);
         const any1 = this.refAt(at, N, this.xb[1], 1);
         const block = mic.subarray(b, b + N);
         const silent = gaps.mark(block, mask) > 0 ? mask : null;
-        this.filter.process(block, any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, scratch, r, silent);
+        filter.process(block, any0 ? this.xb[0] : null, any1 ? this.xb[1] : null, scratch, r, silent);
+        if (last && 2 * b >= span) {
+          leftE += r.residual;
+          micE += r.mic;
+        }
       }
     }
+    return micE > 0 ? leftE / micE : 1;
   }
 
   /** Share of the last second's microphone signal that the reference explains through a path at `delay` (any shape). */
@@ -595,15 +662,23 @@ export class EchoCanceller {
     if (this.maxBlockEnergy(start, now) > REF_SPEECH) this.refActiveBlocks += mic.length / this.t.eBlock;
     if (this.state === 'present') {
       // Locked: the filter follows small drifts itself. Look for the path again only when it has stopped
-      // cancelling while the prompt played alone (the path changed beyond its window).
-      if (this.sinceSearch >= this.t.research && this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic) {
-        this.sinceSearch = 0;
-        this.search(now);
-      }
+      // cancelling while the prompt played (the path changed, within its window or beyond it).
+      if (!this.cancelling()) {
+        this.poorFor += mic.length;
+        if (this.sinceSearch >= (this.poorFor <= this.t.rate ? this.t.research : this.t.researchSlow)) {
+          this.sinceSearch = 0;
+          this.search(now);
+        }
+      } else this.poorFor = 0;
     } else if (this.sinceSearch >= (this.state === 'unknown' ? this.t.search : this.t.absentEvery)) {
       this.sinceSearch = 0;
       this.search(now);
     }
+  }
+
+  /** Whether the locked filter removes at least half of the microphone signal while the prompt plays (~0.5 s). */
+  private cancelling(): boolean {
+    return !(this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic);
   }
 
   /** The newest `n` samples of mic history, oldest first. */
@@ -792,6 +867,9 @@ export class EchoCanceller {
     if (this.delay < 0 || Math.abs(bestD - this.delay) > this.t.pre / 2) {
       this.delay = bestD;
       this.place(bestD, bestGain, now);
+    } else if (!this.cancelling() && now >= this.retrainAt && 1 - share < RETRAIN_GAIN * (this.healthRes / this.healthMic)) {
+      // Still here, and the reference explains far more of the microphone signal than the filter removes.
+      this.retrain(bestD, bestGain, now);
     }
     return true;
   }
