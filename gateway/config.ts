@@ -102,7 +102,14 @@ const BargeInInterruption = z.strictObject({
 const BargeIn = z.strictObject({
   pauseThreshold: z.number().min(0).max(1).default(0.3).describe('Speech probability above which the prompt pauses.'),
   pauseMinSpeechMs: z.number().int().min(0).max(1000).default(32).describe(
-    'Consecutive speech milliseconds needed to pause (0 = first frame over threshold).',
+    'Speech milliseconds needed to pause (0 = first frame over threshold), unless one frame is at least ' +
+      '`pauseInstantThreshold` sure.',
+  ),
+  pauseInstantThreshold: z.number().min(0).max(1).default(1).describe(
+    'A frame at least this sure pauses at once, whatever `pauseMinSpeechMs` asks: a callee\'s onset usually is, while ' +
+      'a click, a cough\'s burst or a syllable of a TV in the room is often one frame between `pauseThreshold` and this. ' +
+      'With `pauseMinSpeechMs` 64, 0.7 trades pauses within 150 ms for fewer pauses on noise (README "Barge-in"); ' +
+      'the default pauses on one frame.',
   ),
   commitMinSpeechMs: z.number().int().min(32).max(3000).default(320).describe(
     'Speech milliseconds (since onset, gaps under `gapMs` bridged) that commit a barge-in.',

@@ -5,6 +5,7 @@ import { BargeInPolicy, type BargeInAction, type BargeInOptions } from '../gatew
 const OPTS: BargeInOptions = {
   pauseThreshold: 0.3,
   pauseMinSpeechMs: 32,
+  pauseInstantThreshold: 1,
   commitMinSpeechMs: 320,
   resumeAfterSilenceMs: 160,
   silenceThreshold: 0.25,
@@ -31,6 +32,25 @@ function feed(probs: (number | { p: number; echo?: boolean; over?: number })[], 
 const rep = <T>(n: number, v: T): T[] => new Array(n).fill(v);
 
 describe('pause', () => {
+  describe('a doubtful frame needs a second (pauseMinSpeechMs 64, pauseInstantThreshold 0.7)', () => {
+    const two = { pauseMinSpeechMs: 64, pauseInstantThreshold: 0.7 };
+    it('one doubtful frame (a click, a cough\'s burst) does not pause', () => {
+      expect(feed([0, 0.5, 0, 0, 0, 0], true, two).types).not.toContain('pause');
+      // …and a second one later, after silence, starts counting afresh.
+      expect(feed([0, 0.5, 0.1, 0.6, 0, 0], true, two).types).not.toContain('pause');
+    });
+    it('one clear frame pauses at once', () => {
+      const { out } = feed([0, 0.8, 0, 0], true, two);
+      expect(out.find((a) => a.type === 'pause')?.i).toBe(1);
+    });
+    it('two doubtful frames pause on the second, from the first one\'s onset', () => {
+      const { out } = feed([0, 0.4, 0.5, 0.5], true, two);
+      const p = out.find((a) => a.type === 'pause')!;
+      expect(p.i).toBe(2);
+      expect(p.type === 'pause' && p.onsetT).toBe(F);
+    });
+  });
+
   it('pauses on the first speech frame while an interruptible prompt plays, onset = frame start', () => {
     const { out, pol } = feed([...rep(3, 0.05), 0.9]);
     expect(out).toEqual([

@@ -204,7 +204,8 @@ export class BargeInPolicy {
       if (speech) {
         if (this.run === 0) this.runStart = frameStart;
         this.run += f.durMs;
-        if (this.run >= Math.max(o.pauseMinSpeechMs, f.durMs)) {
+        // One clear frame pauses at once; a doubtful one needs company (a click or a cough's burst is one frame).
+        if (this.run >= (f.prob >= o.pauseInstantThreshold ? f.durMs : Math.max(o.pauseMinSpeechMs, f.durMs))) {
           this.inSpeech = true;
           this.onsetT = this.runStart;
           this.silence = 0;
