@@ -155,7 +155,7 @@ export class EchoCanceller {
   private readonly maxDelay: number;
   private readonly taps: number;
   private filter: BlockFilter;
-  /** A second filter, made the first time a path changes under the filter: retrained there, kept if it cancels better. */
+  /** A second filter, made at the first retrain: trained afresh there, swapped in if it cancels better. */
   private spare: BlockFilter | null = null;
   /** How long the locked filter has not been cancelling, samples (0 while it is). */
   private poorFor = 0;
@@ -494,15 +494,16 @@ export class EchoCanceller {
    * changed at the same delay it removed 1–4 dB for seconds: test/unit-echo-canceller.test.ts). A filter trained
    * afresh on the recent history, as at a lock, replaces it only if it leaves clearly less of that history than the
    * one in place leaves live: under a callee or line noise both leave about as much, and the one in place stays.
+   * Returns whether it replaced it.
    */
-  private retrain(delay: number, gain: number, now: number): void {
+  private retrain(delay: number, gain: number, now: number): boolean {
     const fresh = (this.spare ??= this.newFilter());
     const winOff = Math.max(0, delay - this.t.pre);
     const left = this.train(fresh, winOff, delay, gain, now);
     if (!(left < RETRAIN_GAIN * (this.healthRes / this.healthMic))) {
       this.retrainAt = now + this.retryEvery;
       this.retryEvery = Math.min(this.t.retryMax, 2 * this.retryEvery);
-      return;
+      return false;
     }
     this.retryEvery = this.t.research;
     this.spare = this.filter;
@@ -510,6 +511,7 @@ export class EchoCanceller {
     this.winOff = winOff;
     this.delay = delay;
     this.healthMic = this.healthRes = 0;
+    return true;
   }
 
   /**
@@ -528,7 +530,7 @@ export class EchoCanceller {
     const mic = this.recentMic(span + N, shared.refineMic).subarray(0, span);
     const scratch = shared.trainOut;
     const r = this.res;
-    // The history's own lost packets, found afresh (placing is rare: at a lock). The live block's mask is free to
+    // The history's own lost packets, found afresh (training is rare: at a lock, or a retrain). The live block's mask is free to
     // borrow: placing runs inside track(), before the block being processed is marked.
     const gaps = DigitalSilence.forRate(this.t.rate);
     const mask = this.silentMask;
