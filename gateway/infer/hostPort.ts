@@ -36,6 +36,12 @@ export async function hostPort<Data, In, Out>(): Promise<HostPort<Data, In, Out>
   }
   if (!process.send) throw new Error('hostPort: not started by a Host (no parent port, no IPC channel)');
   const send = process.send.bind(process);
+  /** Exits once `last` has reached the owner (at once when the channel is gone). */
+  const sendAndExit = (last: unknown) => {
+    const exit = () => process.exit(1);
+    if (!process.connected) exit();
+    else send(last, exit);
+  };
   // One listener for good: the start-up data, then requests, held until the module takes them.
   let take: ((m: In) => void) | null = null;
   const early: In[] = [];
@@ -55,11 +61,7 @@ export async function hostPort<Data, In, Out>(): Promise<HostPort<Data, In, Out>
   process.on('SIGTERM', () => {});
   process.on('SIGINT', () => {});
   // An unexpected error ends the helper as it would end a worker thread, with its message sent ahead.
-  process.on('uncaughtException', (e) => {
-    const exit = () => process.exit(1);
-    if (!process.connected) exit();
-    else send({ __hostFatal: e.message } satisfies FatalNotice, exit);
-  });
+  process.on('uncaughtException', (e) => sendAndExit({ __hostFatal: e.message } satisfies FatalNotice));
   return {
     kind: 'process',
     data: await data,
@@ -71,10 +73,6 @@ export async function hostPort<Data, In, Out>(): Promise<HostPort<Data, In, Out>
       take = cb;
       for (const m of early.splice(0)) cb(m);
     },
-    fail: (m) => {
-      const exit = () => process.exit(1);
-      if (!process.connected) exit();
-      else send(m, exit);
-    },
+    fail: (m) => sendAndExit(m),
   };
 }

@@ -500,7 +500,7 @@ export class EchoCanceller {
     const fresh = (this.spare ??= this.newFilter());
     const winOff = Math.max(0, delay - this.t.pre);
     const left = this.train(fresh, winOff, delay, gain, now);
-    if (!(left < RETRAIN_GAIN * (this.healthRes / this.healthMic))) {
+    if (!(left < RETRAIN_GAIN * this.leaves())) {
       this.retrainAt = now + this.retryEvery;
       this.retryEvery = Math.min(this.t.retryMax, 2 * this.retryEvery);
       return false;
@@ -678,9 +678,14 @@ export class EchoCanceller {
     }
   }
 
-  /** Whether the locked filter removes at least half of the microphone signal while the prompt plays (~0.5 s). */
+  /** Share of the microphone signal the locked filter leaves while the prompt plays (~0.5 s); 0 before it is measured. */
+  private leaves(): number {
+    return this.healthMic > 0 ? this.healthRes / this.healthMic : 0;
+  }
+
+  /** Whether the locked filter removes at least half of the microphone signal. */
   private cancelling(): boolean {
-    return !(this.healthMic > 0 && this.healthRes > 0.5 * this.healthMic);
+    return this.leaves() <= 0.5;
   }
 
   /** The newest `n` samples of mic history, oldest first. */
@@ -869,7 +874,7 @@ export class EchoCanceller {
     if (this.delay < 0 || Math.abs(bestD - this.delay) > this.t.pre / 2) {
       this.delay = bestD;
       this.place(bestD, bestGain, now);
-    } else if (!this.cancelling() && now >= this.retrainAt && 1 - share < RETRAIN_GAIN * (this.healthRes / this.healthMic)) {
+    } else if (!this.cancelling() && now >= this.retrainAt && 1 - share < RETRAIN_GAIN * this.leaves()) {
       // Still here, and the reference explains far more of the microphone signal than the filter removes.
       this.retrain(bestD, bestGain, now);
     }
