@@ -91,7 +91,15 @@ export class Gateway implements WireContext {
     // are closed at once rather than exhausting descriptors and memory.
     this.server.maxConnections = l.maxConnections ?? 4 * l.maxCalls + 64;
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
-    this.router.add('GET', '/healthz', (_q, res) => sendJson(res, 200, { ok: true }), { public: true });
+    // Liveness: answered while the process serves or can again by itself. A listen shard given up on (its worker
+    // failed and no replacement loaded, ListenService.abandoned) keeps /readyz at 503 for good; only a restart brings
+    // it back, so the orchestrator is told here.
+    this.router.add('GET', '/healthz', (_q, res) => {
+      const lost = this.listen?.abandoned ?? 0;
+      if (!lost) return sendJson(res, 200, { ok: true });
+      const message = `${lost} of ${this.listen.stats().shards} listen workers failed and could not be replaced; restart the process`;
+      sendJson(res, 503, { ok: false, error: 'listen_workers_lost', message });
+    }, { public: true });
     // Not ready while loading, draining or full: a load balancer then sends new calls elsewhere, while the calls
     // held here go on (their connections are established) and their control requests still arrive. Public, so a
     // load balancer can probe it; the detail (models, where they were found, capacity) only with the token.

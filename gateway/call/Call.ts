@@ -181,6 +181,8 @@ export class Call {
         },
         echo: (ev) => this.onEcho(ev),
         narrowFrame: (f) => this.onNarrowFrame(f),
+        // Without its listen worker the call cannot hear the callee (no barge-in, no consent): ended, not left deaf.
+        failed: (cause) => this.fail('listen_failed', 'the listen worker serving this call failed, so the call was ended; try it again', 1011, { cause }),
       },
       // The wire's rate: 8 kHz audio is upsampled in the listen worker, off the event loop.
       { trace: this.traceFrames, rate: init.format.sampleRate },
@@ -505,11 +507,11 @@ export class Call {
     this.emit({ ...ev, t });
   }
 
-  /** Ends this call with an error event; other calls are unaffected. */
-  fail(code: string, message: string, closeCode = 1011): void {
+  /** Ends this call with an error event; other calls are unaffected. `detail`: for the log line only, not the client. */
+  fail(code: string, message: string, closeCode = 1011, detail?: Record<string, unknown>): void {
     if (this.ended) return;
     metrics.errors.inc({ code });
-    this.log.warn({ code }, message);
+    this.log.warn({ code, ...detail }, message);
     this.emit({ type: 'error', code, message });
     void this.end(code, closeCode);
   }

@@ -3,8 +3,8 @@
 // admission (approved script, do-not-call, calling hours, caps), which may await storage; then the call is created,
 // registered and told `ready`, or told `rejected {reason}` and closed.
 import type { Config } from '../config.js';
-import type { ListenService } from '../listen/ListenService.js';
-import { callLogger } from '../ops/log.js';
+import { ListenUnavailable, type ListenService } from '../listen/ListenService.js';
+import { callLogger, type Logger } from '../ops/log.js';
 import type { Pacer } from '../speak/Playout.js';
 import { Call, type CallSink } from './Call.js';
 import type { CallRegistry } from './CallRegistry.js';
@@ -47,7 +47,8 @@ export function refuseStart(ctx: AdmissionContext, callId: string): StartRefusal
 
 /**
  * Creates a call from a validated start message once the features admit it, and answers `ready`; or answers
- * `rejected` and closes the sink (code 4403). `gone`: the wire's connection is closed, so no call is created.
+ * `rejected` and closes the sink (code 4403; 1013 with `error` + `rejected listen_unavailable` when no listen worker
+ * serves). `gone`: the wire's connection is closed, so no call is created.
  */
 export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: string, sink: CallSink, gone: () => boolean = () => false): Promise<Call | null> {
   const log = callLogger(s.callId, wire);
@@ -66,7 +67,30 @@ export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: st
     ctx.calls.announceRejected(s.callId, 'client_gone');
     return null;
   }
-  const call = new Call(
+  let call: Call;
+  try {
+    call = makeCall(ctx, s, wire, sink, log);
+  } catch (e) {
+    // No listen worker serves (ListenService.open; they are being replaced), or a bug: refused like a verdict, so the
+    // client hears why and whoever awaits the id learns it, rather than a rejection nobody handles and silence.
+    const unavailable = e instanceof ListenUnavailable;
+    const reason = unavailable ? e.code : 'start_failed';
+    if (unavailable) log.warn({ reason }, `call refused at start: ${e.message}`);
+    else log.error({ err: e, reason }, 'call could not start');
+    ctx.calls.announceRejected(s.callId, reason);
+    sink.sendEvent({ type: 'error', code: reason, message: unavailable ? `${e.message}; try again later` : 'the call could not be set up', t: 0 });
+    sink.sendEvent({ type: 'rejected', callId: s.callId, reason, t: 0 });
+    sink.close(1013, reason);
+    return null;
+  }
+  ctx.calls.register(call);
+  log.info({ format: s.audio, callType: s.callType, language: s.language }, 'call started');
+  sink.sendEvent({ type: 'ready', callId: s.callId, t: 0 });
+  return call;
+}
+
+function makeCall(ctx: AdmissionContext, s: StartMessage, wire: string, sink: CallSink, log: Logger): Call {
+  return new Call(
     {
       callId: s.callId,
       wire,
@@ -80,8 +104,4 @@ export async function startCall(ctx: AdmissionContext, s: StartMessage, wire: st
     { config: ctx.config, listen: ctx.listen, pacer: ctx.pacer, log, ended: (c) => ctx.calls.unregister(c) },
     sink,
   );
-  ctx.calls.register(call);
-  log.info({ format: s.audio, callType: s.callType, language: s.language }, 'call started');
-  sink.sendEvent({ type: 'ready', callId: s.callId, t: 0 });
-  return call;
 }

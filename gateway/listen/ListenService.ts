@@ -2,10 +2,12 @@
 // audio, the prompt reference and control ops are packed into one message per shard per tick, so the echo
 // canceller and the VAD of all of a shard's calls run off the event loop, batched, and the event loop only
 // moves bytes. Ordered: a shard applies a tick's ops in the order they were made, and ticks in sequence.
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { EchoConfig } from '../config.js';
 import { spawnWorker } from '../infer/spawn.js';
+import { rootLogger } from '../ops/log.js';
 import { metrics } from '../ops/metrics.js';
 import type { EchoPath } from './EchoCanceller.js';
 import type { EchoEvent } from './InboundAudio.js';
@@ -22,6 +24,7 @@ import {
   TRACE_WIDTH,
   type ListenReply,
   type ListenRequest,
+  type ListenTestFault,
 } from './listenProtocol.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, VAD_FRAME_MS, VAD_RATE } from './vad/VadModel.js';
@@ -51,6 +54,16 @@ export interface ListenHandlers {
   echo?(ev: EchoEvent): void;
   /** A frame as the 8 kHz VAD scored it (8 kHz sessions while `setNarrowVad(true)`; same index grid as `frame`). */
   narrowFrame?(f: NarrowFrame): void;
+  /**
+   * The shard's worker failed: this session is closed and no frame will come. Called at once for every session on
+   * the shard, whatever its backlog; a session without the handler just goes quiet.
+   */
+  failed?(message: string): void;
+}
+
+/** No listen shard is serving: every worker failed and none is replaced yet (or they were given up on). */
+export class ListenUnavailable extends Error {
+  readonly code = 'listen_unavailable';
 }
 
 export interface NarrowFrame {
@@ -94,7 +107,29 @@ export interface ListenOptions {
    * scored by it too (`setNarrowVad`; consent.narrowbandVad). silero-ort only; default false.
    */
   narrowVad?: boolean;
+  /** Replacing a failed worker (see RESPAWN); tests shorten it. */
+  respawn?: Partial<RespawnPolicy>;
 }
+
+export interface RespawnPolicy {
+  /** Wait before the first attempt, ms; doubled after each attempt that fails, up to `maxMs`. */
+  firstMs: number;
+  maxMs: number;
+  /** Attempts in a row before the shard is given up on (`ListenService.abandoned`; /healthz then answers 503). */
+  attempts: number;
+  /** A replacement that has not said `ready` by then counts as a failed attempt, ms. */
+  readyTimeoutMs: number;
+}
+
+/**
+ * 1 s doubling to 30 s, eight attempts: about two minutes, long past a passing cause (memory pressure, a start-up
+ * race), short enough that a process that cannot load its model any more is restarted by its orchestrator soon.
+ */
+const RESPAWN: RespawnPolicy = { firstMs: 1000, maxMs: 30_000, attempts: 8, readyTimeoutMs: 60_000 };
+/** A replacement that served this long has recovered: a later failure starts the backoff afresh. */
+const STABLE_MS = 60_000;
+
+const log = rootLogger.child({ mod: 'listen' });
 
 export interface SessionOptions {
   /** Echo-cancelled audio back to `handlers.residual`. */
@@ -202,6 +237,18 @@ export class ListenSession {
     this.shard.release(this);
   }
 
+  /** @internal Which shard serves this session (tests). */
+  get shardIndex(): number {
+    return this.shard.index;
+  }
+
+  /** @internal The shard's worker failed. Closed without a word to the shard: its state went with the worker. */
+  lost(message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.failed?.(message);
+  }
+
   /** @internal */
   deliver(index: number, prob: number, echo: boolean, nearEnd: number, overBackgroundDb: number, now: number, trace?: ListenFrame['trace']): void {
     const end = (index + 1) * VAD_FRAME;
@@ -243,6 +290,13 @@ export function flushGapMs(calls: number): number {
 
 class Shard {
   readonly sessions = new Map<number, ListenSession>();
+  /** Null from a failure until a replacement worker is attached. */
+  private worker: Worker | null = null;
+  private armedAt = 0;
+  /** Replacements tried since the shard last served a while (STABLE_MS). */
+  attempts = 0;
+  /** A replacement is scheduled or loading. */
+  replacing = false;
   /** The next request being filled: ops (OP_WIDTH numbers each) and the audio they point into. */
   private ops: Float64Array = new Float64Array(1024);
   private opsLen = 0;
@@ -263,17 +317,90 @@ class Shard {
 
   constructor(
     readonly index: number,
-    private readonly worker: Worker,
-    private readonly maxPending = Infinity,
+    worker: Worker,
+    private readonly maxPending: number,
+    private readonly failed: (s: Shard) => void,
   ) {
-    worker.on('message', (m: ListenReply) => this.onReply(m));
-    worker.on('error', (e) => this.fail(e.message));
-    metrics.listenWorkerUp.set({ shard: String(index) }, 1);
+    this.attach(worker);
   }
 
+  /** Serves with `worker` (loaded: it said `ready`) from now on. */
+  attach(worker: Worker): void {
+    this.worker = worker;
+    this.failure = null;
+    this.armedAt = performance.now();
+    // Only the current worker speaks for the shard: a failed one's last messages and its exit are not news.
+    worker.on('message', (m: ListenReply) => {
+      if (this.worker === worker) this.onReply(m);
+    });
+    worker.on('error', (e) => {
+      if (this.worker === worker) this.fail(e.message);
+    });
+    // An exit without an error (process.exit in the thread, a terminate from elsewhere) deafens the calls all the same.
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.fail(`the listen worker exited (code ${code})`);
+    });
+    metrics.listenWorkerUp.set({ shard: String(this.index) }, 1);
+    // Ended between its `ready` and now: its 'exit' went by before the listener above.
+    if (worker.threadId < 0) this.fail('the listen worker exited as it loaded');
+  }
+
+  /** Sets the up gauge from this shard's state. */
+  publish(): void {
+    metrics.listenWorkerUp.set({ shard: String(this.index) }, this.failure === null ? 1 : 0);
+  }
+
+  /** Whether the current worker served long enough to count as recovered. */
+  get stable(): boolean {
+    return performance.now() - this.armedAt >= STABLE_MS;
+  }
+
+  /**
+   * The worker failed: its calls are ended now rather than when their unsent audio fills the backlog (with no answer
+   * to the tick in flight nothing is sent again), and the shard starts afresh for a replacement.
+   */
   private fail(message: string): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
     this.failure = message;
     metrics.listenWorkerUp.set({ shard: String(this.index) }, 0);
+    metrics.listenWorkerFailures.inc({ shard: String(this.index) });
+    log.error({ shard: this.index, calls: this.sessions.size, err: message }, 'listen worker failed: ending its calls');
+    // One that answered `failed` still runs, its calls' state half-updated: it is not trusted with another tick.
+    worker.terminate().catch(() => undefined);
+    const lost = [...this.sessions.values()];
+    this.reset();
+    for (const s of lost) {
+      try {
+        s.lost(message);
+      } catch (e) {
+        log.error({ shard: this.index, err: e }, 'ending a call of a failed listen worker threw');
+      }
+    }
+    this.failed(this);
+  }
+
+  /** The state a fresh worker expects: no calls, no slots, nothing queued or in flight. */
+  private reset(): void {
+    this.sessions.clear();
+    this.ops = new Float64Array(1024);
+    this.opsLen = 0;
+    this.pool = new Float32Array(1 << 16);
+    this.fill = 0;
+    this.spareOps = null;
+    this.sparePool = null;
+    this.recycle = null;
+    this.inflight = null;
+    this.closing = [];
+    this.freeSlots = [];
+    this.nextSlot = 1;
+    this.lastCpuMs = 0;
+  }
+
+  /** @internal */
+  post(m: ListenTestFault): void {
+    this.worker?.postMessage(m);
   }
 
   /** Whether `n` more samples fit in the outgoing message under the backlog cap. */
@@ -378,7 +505,7 @@ class Shard {
   }
 
   flush(): void {
-    if (this.inflight || this.opsLen === 0) return;
+    if (this.inflight || this.opsLen === 0 || !this.worker) return;
     this.lastFlush = performance.now();
     const req: ListenRequest = {
       op: 'tick',
@@ -464,12 +591,73 @@ const shared = new Map<string, Promise<ListenService>>();
 
 export { NARROW_RATE };
 
+type WorkerOptions = ListenOptions & { shards: number };
+type Loaded = { worker: Worker; name: string; detail: string; warning?: string };
+
+/**
+ * onnxruntime-node's addon cannot be loaded in a new thread once every thread that loaded it has ended: the new
+ * thread's require fails with "Module did not self-register" (tried 2026-12-08 with the listen worker: while another
+ * shard's thread still held it a replacement loaded and scored, after the last one ended none could). So the main
+ * thread holds it, loaded and never run (~40 ms and under 8 MB, once), and a failed listen worker can always be
+ * replaced — in a one-shard service too, or when every shard failed at once.
+ */
+let ortHeld = false;
+
+function holdOrt(): void {
+  if (ortHeld) return;
+  ortHeld = true;
+  try {
+    createRequire(import.meta.url)('onnxruntime-node');
+  } catch (e) {
+    log.warn({ err: e }, 'onnxruntime-node could not be held on the main thread: a failed listen worker may not be replaceable');
+  }
+}
+
+/** Starts a listen worker and waits until it has loaded its model; one that fails to or takes over `timeoutMs` is ended. */
+function loadWorker(opts: WorkerOptions, timeoutMs = Infinity): Promise<Loaded> {
+  const worker = spawnWorker(new URL('./listen.worker.ts', import.meta.url), {
+    backend: opts.backend,
+    modelPath: opts.modelPath,
+    threads: opts.threads,
+    graph: opts.graph ?? 'batched',
+    echo: opts.echo,
+    nearEnd: opts.nearEnd ?? null,
+    interruption: opts.interruption ?? null,
+    rejectDtmf: opts.rejectDtmf ?? true,
+    narrowVad: opts.narrowVad ?? false,
+  });
+  return new Promise<Loaded>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (e: Error | null, ready?: Omit<Loaded, 'worker'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (ready) return resolve({ worker, name: ready.name, detail: ready.detail, warning: ready.warning });
+      worker.terminate().catch(() => undefined);
+      reject(e);
+    };
+    worker.on('message', (m: ListenReply) => {
+      if (m.op === 'ready') settle(null, m);
+      else if (m.op === 'failed') settle(new Error(`VAD ${opts.backend} failed to load: ${m.message}`));
+    });
+    // Kept after loading: an error between `ready` and its shard listening must not be an unhandled 'error' event
+    // (the shard sees the thread gone when it attaches).
+    worker.on('error', (e) => settle(e));
+    worker.on('exit', (code) => settle(new Error(`the listen worker exited while loading (code ${code})`)));
+    if (timeoutMs < Infinity) timer = setTimeout(() => settle(new Error(`the listen worker did not load within ${timeoutMs} ms`)), timeoutMs);
+  });
+}
+
 export class ListenService {
   private users = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly shards: Shard[];
+  private readonly respawn: RespawnPolicy;
 
   private constructor(
-    private readonly shards: Shard[],
+    workers: Worker[],
+    private readonly opts: WorkerOptions,
     readonly backend: string,
     /** How the model runs (for silero-ort, which graph and why), for the start-up log. */
     readonly detail: string,
@@ -477,11 +665,14 @@ export class ListenService {
     readonly warning: string | undefined,
     /** The workers also hold the 8 kHz VAD (`ListenOptions.narrowVad`, silero-ort): `setNarrowVad` does something. */
     readonly narrowVad = false,
-  ) {}
+  ) {
+    this.respawn = { ...RESPAWN, ...opts.respawn };
+    this.shards = workers.map((w, i) => new Shard(i, w, opts.maxPendingSamples ?? Infinity, (s) => this.replace(s)));
+  }
 
   static async start(opts: ListenOptions): Promise<ListenService> {
-    // One service per configuration for the whole process: onnxruntime-node's addon cannot be loaded again in a
-    // new thread once a thread that loaded it has ended, so the workers live as long as the process.
+    // One service per configuration for the whole process: every gateway of a process (tests, an embedding) shares
+    // its workers, which live as long as the process (a failed one is replaced).
     // One per core: with fewer, a shard near saturation delays every call on it (measured on 2 cores: one shard
     // collapsed at 150 calls, two held wall latency within 20 % of budget).
     const shards = opts.shards ?? availableParallelism();
@@ -494,48 +685,69 @@ export class ListenService {
     }
     const svc = await p;
     if (svc.users++ === 0) svc.startTimer(opts.tickMs);
+    // The up gauge is per shard index, not per service: where a process holds several (tests, an embedding), it
+    // shows the one a gateway took last.
+    for (const s of svc.shards) s.publish();
     return svc;
   }
 
-  private static async spawn(opts: ListenOptions & { shards: number }): Promise<ListenService> {
-    const workers = Array.from({ length: opts.shards }, () =>
-      spawnWorker(new URL('./listen.worker.ts', import.meta.url), {
-        backend: opts.backend,
-        modelPath: opts.modelPath,
-        threads: opts.threads,
-        graph: opts.graph ?? 'batched',
-        echo: opts.echo,
-        nearEnd: opts.nearEnd ?? null,
-        interruption: opts.interruption ?? null,
-        rejectDtmf: opts.rejectDtmf ?? true,
-        narrowVad: opts.narrowVad ?? false,
-      }),
-    );
-    const loaded = await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<{ name: string; detail: string; warning?: string }>((resolve, reject) => {
-            const onMsg = (m: ListenReply) => {
-              if (m.op === 'ready') resolve(m);
-              else if (m.op === 'failed') reject(new Error(`VAD ${opts.backend} failed to load: ${m.message}`));
-              else return;
-              worker.off('message', onMsg);
-            };
-            worker.on('message', onMsg);
-            worker.once('error', reject);
-          }),
-      ),
-    );
+  private static async spawn(opts: WorkerOptions): Promise<ListenService> {
+    if (opts.backend === 'silero-ort') holdOrt();
+    const settled = await Promise.allSettled(Array.from({ length: opts.shards }, () => loadWorker(opts)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      for (const r of settled) if (r.status === 'fulfilled') r.value.worker.terminate().catch(() => undefined);
+      throw failed.reason;
+    }
+    const loaded = settled.map((r) => (r as PromiseFulfilledResult<Loaded>).value);
     // Held until loaded (an unref'd worker would let a script exit mid-load); afterwards calls keep the process up.
-    for (const w of workers) w.unref();
-    const svc = new ListenService(
-      workers.map((w, i) => new Shard(i, w, opts.maxPendingSamples)),
+    for (const l of loaded) l.worker.unref();
+    return new ListenService(
+      loaded.map((l) => l.worker),
+      opts,
       loaded[0].name,
       loaded[0].detail,
       loaded[0].warning,
       (opts.narrowVad ?? false) && opts.backend === 'silero-ort',
     );
-    return svc;
+  }
+
+  /**
+   * A failed shard gets a new worker, after a backoff that doubles with each attempt. Attempts count until a worker
+   * has served STABLE_MS, so one that fails again soon after each replacement is given up on too, not replaced forever.
+   */
+  private replace(shard: Shard): void {
+    if (shard.stable) shard.attempts = 0;
+    if (shard.attempts >= this.respawn.attempts) {
+      log.error({ shard: shard.index, attempts: shard.attempts }, 'listen worker failed again soon after its replacement: giving the shard up (/healthz answers 503)');
+      return;
+    }
+    this.attempt(shard);
+  }
+
+  private attempt(shard: Shard): void {
+    const p = this.respawn;
+    shard.replacing = true;
+    const n = ++shard.attempts;
+    setTimeout(() => {
+      const t0 = performance.now();
+      loadWorker(this.opts, p.readyTimeoutMs).then(
+        ({ worker }) => {
+          worker.unref();
+          shard.replacing = false;
+          shard.attach(worker);
+          if (shard.failure === null) log.info({ shard: shard.index, attempt: n, loadMs: Math.round(performance.now() - t0) }, 'listen worker replaced: the shard serves again');
+        },
+        (e: Error) => {
+          if (n < p.attempts) {
+            log.warn({ shard: shard.index, attempt: n, err: e.message }, 'listen worker replacement failed; trying again');
+            return this.attempt(shard);
+          }
+          shard.replacing = false;
+          log.error({ shard: shard.index, attempts: n, err: e.message }, 'listen worker could not be replaced: giving the shard up (/healthz answers 503)');
+        },
+      );
+    }, Math.min(p.maxMs, p.firstMs * 2 ** (n - 1))).unref();
   }
 
   /** The flush timer runs while some gateway holds the service: a process that stopped its gateways (a test run,
@@ -552,18 +764,39 @@ export class ListenService {
     return this.timer !== null;
   }
 
+  /** Every shard serves (/readyz): false from a worker's failure until its replacement has loaded. */
   get healthy(): boolean {
     return this.shards.every((s) => s.failure === null);
   }
 
-  /** Opens a call's listening session on the least loaded shard. */
+  /** Shards whose worker serves now. */
+  get serving(): number {
+    return this.shards.filter((s) => s.failure === null).length;
+  }
+
+  /** Shards whose worker failed and that are no longer being replaced: only a restart brings them back (/healthz). */
+  get abandoned(): number {
+    return this.shards.filter((s) => s.failure !== null && !s.replacing).length;
+  }
+
+  /** Opens a call's listening session on the least loaded shard that serves; ListenUnavailable when none does. */
   open(handlers: ListenHandlers, opts: SessionOptions = {}): ListenSession {
     const rate = opts.rate ?? VAD_RATE;
     if (rate !== VAD_RATE && rate !== NARROW_RATE) throw new Error(`listen: wire rate ${rate} Hz (8000 or 16000 only)`);
-    const shard = this.shards.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
+    let shard: Shard | null = null;
+    for (const s of this.shards) if (s.failure === null && (!shard || s.sessions.size < shard.sessions.size)) shard = s;
+    if (!shard) {
+      const state = this.abandoned ? 'could not be replaced' : 'are being replaced';
+      throw new ListenUnavailable(`no listen worker is serving: all ${this.shards.length} failed and ${state}`);
+    }
     const s = new ListenSession(shard.allocSlot(), shard, handlers, opts);
     shard.sessions.set(s.slot, s);
     return s;
+  }
+
+  /** @internal Test-only: see ListenTestFault (workers started without EARSHOT_TEST_FAULTS=1 ignore it). */
+  injectFault(shard: number, kind: ListenTestFault['kind']): void {
+    this.shards[shard].post({ op: 'fault', kind });
   }
 
   stats(): ListenStats {

@@ -9,7 +9,7 @@ import { recordStallsFromEnv } from '../ops/stallRecorder.js';
 import type { EchoConfig } from '../config.js';
 import type { EchoPath } from './EchoCanceller.js';
 import { InboundAudio, type EchoEvent, type PendingFrame } from './InboundAudio.js';
-import { FLAG_NARROW_VAD, FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, NARROW_RATE, NARROW_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest } from './listenProtocol.js';
+import { FLAG_NARROW_VAD, FLAG_RESIDUAL, FLAG_TRACE, FRAME_WIDTH, NARROW_RATE, NARROW_WIDTH, Op, OP_WIDTH, RESIDUAL_WIDTH, TRACE_WIDTH, type ListenReply, type ListenRequest, type ListenTestFault } from './listenProtocol.js';
 import { NearEndModel } from './nearEnd/NearEndModel.js';
 import { InterruptionModel } from './nearEnd/InterruptionModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
@@ -37,6 +37,18 @@ const interruptionModel = interruption ? InterruptionModel.load(interruption) : 
 const port = parentPort!;
 // Bench only (EARSHOT_STALL_LOG): this worker's long batches and collections, timestamped for the soak.
 recordStallsFromEnv(`listen-${threadId}`, process.env, 10);
+
+/** Test-only fault injection (listenProtocol.ts, ListenTestFault): never set outside tests. */
+const testFaults = process.env.EARSHOT_TEST_FAULTS === '1';
+let throwNextTick = false;
+
+function injectFault(kind: ListenTestFault['kind']): void {
+  if (kind === 'tick') throwNextTick = true;
+  else
+    setImmediate(() => {
+      throw new Error('test fault: the listen worker crashed');
+    });
+}
 
 /** Silero in its own 8 kHz mode, scoring the wire-rate residual of calls with FLAG_NARROW_VAD (consent windows). */
 let narrowModel: VadModel | null = null;
@@ -89,8 +101,12 @@ Promise.all([load(), loadNarrow()]).then(
     port.postMessage({ op: 'ready', name: model.name, detail: model.detail ?? '', warning: model.warning } satisfies ListenReply);
     // Strictly in order: a call's frames must be scored in sequence, and a tick's ops in the order they were made.
     let chain = Promise.resolve();
-    port.on('message', (req: ListenRequest) => {
-      chain = chain.then(() => tick(model, req)).catch((e: Error) => {
+    port.on('message', (req: ListenRequest | ListenTestFault) => {
+      if (req.op === 'fault') {
+        if (testFaults) injectFault(req.kind);
+        return;
+      }
+      chain = chain.then(() => (throwNextTick ? Promise.reject(new Error('test fault: a tick threw')) : tick(model, req))).catch((e: Error) => {
         port.postMessage({ op: 'failed', message: e.message } satisfies ListenReply);
       });
     });

@@ -20,6 +20,13 @@ export const FLAG_NARROW_VAD = 4;
  */
 export type ListenRequest = { op: 'tick'; id: number; ops: Float64Array; samples: Float32Array; recycle: Float64Array | null };
 
+/**
+ * Test-only: a worker whose environment has EARSHOT_TEST_FAULTS=1 then throws in every tick from the next on
+ * (`tick`: it answers `failed`) or dies of an uncaught exception (`crash`), the two ways a listen worker fails in
+ * production; any other worker ignores it. Sent by `ListenService.injectFault` (test/listen-shard-failure.test.ts).
+ */
+export type ListenTestFault = { op: 'fault'; kind: 'tick' | 'crash' };
+
 /** Per scored frame: slot, index, prob, echo (0/1), near-end probability (−1 without the classifier), level over the
  *  speech-like background (dB, +Infinity: none). */
 export const FRAME_WIDTH = 6;

@@ -161,7 +161,13 @@ export const metrics = {
   }),
   listenWorkerUp: new client.Gauge({
     name: 'earshot_listen_worker_up',
-    help: 'Listen worker (echo cancellation + VAD) health per shard: 1 serving, 0 failed (its calls get no VAD)',
+    help: 'Listen worker (echo cancellation + VAD) health per shard: 1 serving, 0 failed (its calls ended; a replacement is loading, or was given up on)',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  listenWorkerFailures: new client.Counter({
+    name: 'earshot_listen_worker_failures_total',
+    help: 'Listen workers that failed (an uncaught error, a tick that threw, an exit): each ended the calls on its shard',
     labelNames: ['shard'],
     registers: [registry],
   }),
