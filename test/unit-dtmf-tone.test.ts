@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readWav } from '../gateway/audio/wav.js';
 import { Resampler } from '../gateway/audio/resampler.js';
 import { decode, encode } from '../gateway/audio/codec.js';
-import { DTMF_HIGH, DTMF_LOW, DTMF_TEST_PROB, isDtmfFrame, withoutDtmf } from '../gateway/listen/DtmfTone.js';
+import { afterKey, DTMF_HANG_FRAMES, DTMF_HIGH, DTMF_LOW, DTMF_TEST_PROB, DtmfRejector, isDtmfFrame, withoutDtmf } from '../gateway/listen/DtmfTone.js';
 
 const SR = 16000;
 const N = 512;
@@ -80,5 +80,37 @@ describe('isDtmfFrame', () => {
     expect(withoutDtmf(0.9, k, SR)).toBe(0);
     expect(withoutDtmf(DTMF_TEST_PROB / 2, k, SR)).toBe(DTMF_TEST_PROB / 2);
     expect(withoutDtmf(0.9, noise(N).map((v) => 0.1 * v), SR)).toBe(0.9);
+  });
+  it('DtmfRejector: a key and the frames of its hangover count as silence, the next frame and frames before it keep their score', () => {
+    const r = new DtmfRejector();
+    const k = key(770, 1336);
+    const speechLike = noise(N).map((v) => 0.1 * v);
+    expect(r.prob(0, 0.9, speechLike, SR)).toBe(0.9);
+    expect(r.prob(1, 0.9, k, SR)).toBe(0);
+    for (let h = 1; h <= DTMF_HANG_FRAMES; h++) expect(r.prob(1 + h, 0.9, speechLike, SR), `frame ${h} after the key`).toBe(0);
+    expect(r.prob(2 + DTMF_HANG_FRAMES, 0.9, speechLike, SR)).toBe(0.9);
+    // A key the VAD did not take for speech is never judged, so it starts no hangover.
+    const q = new DtmfRejector();
+    expect(q.prob(0, DTMF_TEST_PROB / 2, k, SR)).toBe(DTMF_TEST_PROB / 2);
+    expect(q.prob(1, 0.9, speechLike, SR)).toBe(0.9);
+  });
+  it('afterKey on cached columns gives what DtmfRejector gives live, frame by frame', () => {
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const n = 400;
+    const prob = Array.from({ length: n }, () => rnd());
+    const tone = Array.from({ length: n }, () => (rnd() < 0.1 ? 1 : 0));
+    const r = new DtmfRejector();
+    let keys = 0;
+    let hung = 0;
+    for (let i = 0; i < n; i++) {
+      const live = r.prob(i, prob[i], tone[i] === 1, SR);
+      const offline = afterKey(i, prob, tone) ? 0 : withoutDtmf(prob[i], tone[i] === 1, SR);
+      expect(offline, `frame ${i}`).toBe(live);
+      if (tone[i] === 1 && prob[i] >= DTMF_TEST_PROB) keys++;
+      else if (afterKey(i, prob, tone) && prob[i] > 0) hung++;
+    }
+    expect(keys).toBeGreaterThan(10);
+    expect(hung).toBeGreaterThan(10);
   });
 });

@@ -19,7 +19,7 @@ import { N_FEATURES, NearEndFeatures } from '../../gateway/listen/nearEnd/NearEn
 import type { NearEndModel } from '../../gateway/listen/nearEnd/NearEndModel.js';
 import { applyClassifier } from '../../gateway/listen/nearEnd/classifierFrame.js';
 import { VAD_FRAME_MS, VAD_RATE, type VadModel } from '../../gateway/listen/vad/VadModel.js';
-import { isDtmfFrame, withoutDtmf } from '../../gateway/listen/DtmfTone.js';
+import { afterKey, isDtmfFrame, withoutDtmf } from '../../gateway/listen/DtmfTone.js';
 import type { ScenarioLabel } from './labels.js';
 import type { BargeinRecord, CallEvent } from './runCall.js';
 
@@ -195,10 +195,14 @@ export function backgroundOf(s: ScenarioFrames, prob: (i: number) => number): (i
   };
 }
 
-/** The worker's speech probability of frame i: the VAD's, or 0 for a DTMF key it took for speech (`vad.rejectDtmf`). */
+/**
+ * The worker's speech probability of frame i: the VAD's, or 0 for a DTMF key it took for speech and the frames of
+ * its hangover (`vad.rejectDtmf`; DtmfRejector, from the cached columns).
+ */
 export function probOf(s: ScenarioFrames, i: number, rejectDtmf: boolean): number {
   const p = s.cols.prob[i];
-  return rejectDtmf ? withoutDtmf(p, s.cols.tone?.[i] === 1, VAD_RATE) : p;
+  if (!rejectDtmf) return p;
+  return afterKey(i, s.cols.prob, s.cols.tone) ? 0 : withoutDtmf(p, s.cols.tone?.[i] === 1, VAD_RATE);
 }
 
 /** Today's rule: the worker's prob, echo verdict and level over the background through BargeInPolicy. */

@@ -15,6 +15,12 @@ export const DTMF_MIN_SHARE = 0.7;
 export const HALF_SHARE = 0.85;
 /** Halves are looked at only when the whole frame's two strongest tones carry this share of its energy. */
 const HALF_PRECHECK = 0.25;
+/**
+ * Frames after a key that count as silence too, whatever the VAD said: the one a key ends in holds a few ms of it
+ * (too little for any test), and Silero's state still remembers the key a frame later — on the generated corpus
+ * these two frames, scored 0.6–0.9 and 15–25 dB over the background, were where keys paused the prompt.
+ */
+export const DTMF_HANG_FRAMES = 2;
 /** Each group's strongest tone stands this many times (power) above the group's second: ~8 dB. */
 export const DTMF_GROUP_DOMINANCE = 6;
 /** Twist: the two tones' powers within this ratio of each other (Q.24 accepts up to 8 dB either way; ~10 dB). */
@@ -140,6 +146,36 @@ function top2(from: number): void {
  * (the offline replay's cached `tone` column), so the worker and the replay apply one rule.
  */
 export function withoutDtmf(prob: number, key: Float32Array | boolean, rate: number): number {
-  if (prob < DTMF_TEST_PROB) return prob;
-  return (typeof key === 'boolean' ? key : isDtmfFrame(key, rate)) ? 0 : prob;
+  return isJudgedKey(prob, key, rate) ? 0 : prob;
+}
+
+/** Whether a frame the VAD scored `prob` is taken for a key (judged only from `DTMF_TEST_PROB` up). */
+function isJudgedKey(prob: number, key: Float32Array | boolean, rate: number): boolean {
+  if (prob < DTMF_TEST_PROB) return false;
+  return typeof key === 'boolean' ? key : isDtmfFrame(key, rate);
+}
+
+/**
+ * One call's frames, in order, with keys and the `DTMF_HANG_FRAMES` after each counting as silence. `withoutDtmf`
+ * with a memory: the listen worker keeps one per call (and one for its 8 kHz VAD); the offline replay asks
+ * `afterKey` of its cached columns, so both apply one rule.
+ */
+export class DtmfRejector {
+  private lastKey = -Infinity;
+
+  /** The probability frame `index` is given (frames of one call, in order). */
+  prob(index: number, prob: number, key: Float32Array | boolean, rate: number): number {
+    if (isJudgedKey(prob, key, rate)) {
+      this.lastKey = index;
+      return 0;
+    }
+    return index - this.lastKey <= DTMF_HANG_FRAMES ? 0 : prob;
+  }
+}
+
+/** Whether frame i falls in the hangover of a key among the frames before it (`prob`, `key` per frame, cached). */
+export function afterKey(i: number, prob: ArrayLike<number>, key: ArrayLike<number> | undefined): boolean {
+  if (!key) return false;
+  for (let j = Math.max(0, i - DTMF_HANG_FRAMES); j < i; j++) if (key[j] === 1 && prob[j] >= DTMF_TEST_PROB) return true;
+  return false;
 }

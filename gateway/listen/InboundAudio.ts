@@ -5,6 +5,7 @@
 import type { EchoConfig } from '../config.js';
 import { Resampler } from '../audio/resampler.js';
 import { BackgroundLevel } from './BackgroundLevel.js';
+import { DtmfRejector } from './DtmfTone.js';
 import { EchoCanceller, type EchoFrameInfo, type EchoPath } from './EchoCanceller.js';
 import { BandEnergies, N_BANDS } from './nearEnd/BandEnergies.js';
 import { N_FEATURES, NearEndFeatures, type FrameFigures } from './nearEnd/NearEndFeatures.js';
@@ -72,6 +73,9 @@ export class InboundAudio {
   /** Residual audio since the last `takeResidual`, when someone listens to it. */
   private residual: { start: number; samples: Float32Array }[] = [];
   private events: EchoEvent[] = [];
+  /** Touch-tone keys and their hangover, for the shared VAD's frames and the 8 kHz VAD's (vad.rejectDtmf). */
+  readonly keys = new DtmfRejector();
+  readonly narrowKeys = new DtmfRejector();
   /** The near-end classifier's running features for this call, when the worker has a classifier. */
   private readonly nearEndFx: NearEndFeatures | null;
   private readonly nearEndX = new Float64Array(N_FEATURES);

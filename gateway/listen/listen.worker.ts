@@ -14,7 +14,6 @@ import { NearEndModel } from './nearEnd/NearEndModel.js';
 import { InterruptionModel } from './nearEnd/InterruptionModel.js';
 import type { SileroGraph } from './vad/SileroOrt.js';
 import { VAD_FRAME, VAD_RATE, type VadModel } from './vad/VadModel.js';
-import { withoutDtmf } from './DtmfTone.js';
 import { BatchScorer, type ScoreWork } from './vad/BatchScorer.js';
 
 const { backend, modelPath, threads, graph, echo, nearEnd, interruption, rejectDtmf, narrowVad } = workerData as {
@@ -208,7 +207,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
   work.forEach((w) => {
     w.frames.forEach((f, j) => {
       // A touch-tone key is not the callee speaking, however the VAD scored it (vad.rejectDtmf).
-      const prob = rejectDtmf ? withoutDtmf(probs[w.base + j], f.samples, VAD_RATE) : probs[w.base + j];
+      const prob = rejectDtmf ? w.call.keys.prob(f.index, probs[w.base + j], f.samples, VAD_RATE) : probs[w.base + j];
       frames[k] = w.slot;
       frames[k + 1] = f.index;
       frames[k + 2] = prob;
@@ -231,7 +230,7 @@ async function tick(model: VadModel, req: ListenRequest): Promise<void> {
     for (const w of narrowWork) {
       for (let j = 0; j < w.frames.length; j++, n += NARROW_WIDTH) {
         const f = w.frames[j]!;
-        const prob = rejectDtmf ? withoutDtmf(narrowProbs[w.base + j], f.narrow!, NARROW_RATE) : narrowProbs[w.base + j];
+        const prob = rejectDtmf ? w.call.narrowKeys.prob(f.index, narrowProbs[w.base + j], f.narrow!, NARROW_RATE) : narrowProbs[w.base + j];
         // Written in place: a frame's four figures as an array literal per frame (and a closure per call) were
         // garbage the listen worker made on every tick of a consent window.
         out[n] = w.slot;
