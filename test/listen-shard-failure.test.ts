@@ -1,5 +1,5 @@
-// gateway/listen/ListenService.ts: a listen worker that fails at run time (a tick that throws, an uncaught exception)
-// ends the calls on its shard at once, new calls go to the shards that serve, the shard gets a replacement worker,
+// gateway/listen/ListenService.ts: a listen worker that fails at run time (a tick that throws, an uncaught exception, a
+// tick left unanswered past stuckMs) ends the calls on its shard at once, new calls go to the shards that serve, the shard gets a replacement worker,
 // and a shard that cannot get one is given up on (/healthz 503). Real workers, failed through the test-only fault
 // message (ListenTestFault), which they honour only with EARSHOT_TEST_FAULTS=1 in their environment.
 import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
@@ -119,6 +119,34 @@ describe('a listen worker that fails', () => {
       all.push(fresh);
       await until(() => fresh.frames >= 10 && meanwhile.frames >= 10, 5000, 'frames on the replaced shard');
       expect(fresh.failed).toBeNull();
+    } finally {
+      stop();
+      for (const t of all) t.s.close();
+      await svc.close();
+    }
+  });
+
+  it('that stops answering ticks while its thread lives on is taken for failed after stuckMs, and replaced', async () => {
+    const svc = await ListenService.start({ ...base, shards: 1, respawn: { firstMs: 200, stuckMs: 600 } });
+    const a = track(svc);
+    const all = [a];
+    const stop = pump(all);
+    try {
+      await until(() => a.frames >= 5, 10_000, 'frames');
+      const framesAtHang = a.frames;
+      const t0 = performance.now();
+      svc.injectFault(0, 'hang');
+      await until(() => a.failed !== null, 5000, 'the session of the silent worker told');
+      expect(a.failed).toMatch(/has not answered a tick for \d+ ms/);
+      // Not before stuckMs (the worker answered nothing meanwhile), and not long after it.
+      expect(a.failedAt - t0).toBeGreaterThanOrEqual(600);
+      expect(a.failedAt - t0).toBeLessThan(2500);
+      expect(a.frames - framesAtHang).toBeLessThanOrEqual(2);
+      await until(() => svc.healthy, 20_000, 'the silent worker replaced');
+      const b = track(svc);
+      all.push(b);
+      await until(() => b.frames >= 10, 5000, 'frames on the replacement');
+      expect(b.failed).toBeNull();
     } finally {
       stop();
       for (const t of all) t.s.close();

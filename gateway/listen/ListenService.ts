@@ -119,13 +119,19 @@ export interface RespawnPolicy {
   attempts: number;
   /** A replacement that has not said `ready` by then counts as a failed attempt, ms. */
   readyTimeoutMs: number;
+  /**
+   * A worker that has not answered a tick for this long is taken for failed, ms: a native call that never returns
+   * leaves the thread alive and silent, and its calls deaf, with no error to say so. A tick takes milliseconds, tens
+   * at 150 calls on 2 cores; 5 s is far past any load the gateway admits, and long past every latency budget.
+   */
+  stuckMs: number;
 }
 
 /**
  * 1 s doubling to 30 s, eight attempts: about two minutes, long past a passing cause (memory pressure, a start-up
  * race), short enough that a process that cannot load its model any more is restarted by its orchestrator soon.
  */
-const RESPAWN: RespawnPolicy = { firstMs: 1000, maxMs: 30_000, attempts: 8, readyTimeoutMs: 60_000 };
+const RESPAWN: RespawnPolicy = { firstMs: 1000, maxMs: 30_000, attempts: 8, readyTimeoutMs: 60_000, stuckMs: 5000 };
 /** A replacement that served this long has recovered: a later failure starts the backoff afresh. */
 const STABLE_MS = 60_000;
 
@@ -306,7 +312,7 @@ class Shard {
   private spareOps: Float64Array | null = null;
   private sparePool: Float32Array | null = null;
   private recycle: Float64Array | null = null;
-  private inflight: { id: number; freed: number[] } | null = null;
+  private inflight: { id: number; freed: number[]; sentAt: number } | null = null;
   private closing: number[] = [];
   private freeSlots: number[] = [];
   private nextSlot = 1;
@@ -401,6 +407,11 @@ class Shard {
   /** @internal */
   post(m: ListenTestFault): void {
     this.worker?.postMessage(m);
+  }
+
+  /** Fails the shard when its worker has left a tick unanswered for `stuckMs` (RespawnPolicy.stuckMs). */
+  watch(now: number, stuckMs: number): void {
+    if (this.inflight && now - this.inflight.sentAt >= stuckMs) this.fail(`the listen worker has not answered a tick for ${Math.round(now - this.inflight.sentAt)} ms`);
   }
 
   /** Whether `n` more samples fit in the outgoing message under the backlog cap. */
@@ -516,7 +527,7 @@ class Shard {
     };
     const transfer = [this.ops.buffer as ArrayBuffer, this.pool.buffer as ArrayBuffer];
     if (this.recycle) transfer.push(this.recycle.buffer as ArrayBuffer);
-    this.inflight = { id: req.id, freed: this.closing };
+    this.inflight = { id: req.id, freed: this.closing, sentAt: this.lastFlush };
     this.closing = [];
     // The buffers just sent come back with the answer; meanwhile the spares from the last answer take over.
     this.ops = this.spareOps ?? new Float64Array(this.ops.length);
@@ -753,8 +764,13 @@ export class ListenService {
   /** The flush timer runs while some gateway holds the service: a process that stopped its gateways (a test run,
    *  an embedding) keeps the workers (see start) but not a timer firing every tick for nobody. */
   private startTimer(tickMs: number): void {
+    const stuckMs = this.respawn.stuckMs;
     this.timer = setInterval(() => {
-      for (const s of this.shards) s.flush();
+      const now = performance.now();
+      for (const s of this.shards) {
+        s.watch(now, stuckMs);
+        s.flush();
+      }
     }, tickMs);
     this.timer.unref();
   }

@@ -40,9 +40,11 @@ recordStallsFromEnv(`listen-${threadId}`, process.env, 10);
 /** Test-only fault injection (listenProtocol.ts, ListenTestFault): never set outside tests. */
 const testFaults = process.env.EARSHOT_TEST_FAULTS === '1';
 let throwNextTick = false;
+let hung = false;
 
 function injectFault(kind: ListenTestFault['kind']): void {
   if (kind === 'tick') throwNextTick = true;
+  else if (kind === 'hang') hung = true;
   else
     setImmediate(() => {
       throw new Error('test fault: the listen worker crashed');
@@ -105,6 +107,7 @@ Promise.all([load(), loadNarrow()]).then(
         if (testFaults) injectFault(req.kind);
         return;
       }
+      if (hung) return;
       chain = chain.then(() => (throwNextTick ? Promise.reject(new Error('test fault: a tick threw')) : tick(model, req))).catch((e: Error) => {
         port.postMessage({ op: 'failed', message: e.message } satisfies ListenReply);
       });

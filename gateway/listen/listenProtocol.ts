@@ -22,10 +22,11 @@ export type ListenRequest = { op: 'tick'; id: number; ops: Float64Array; samples
 
 /**
  * Test-only: a worker whose environment has EARSHOT_TEST_FAULTS=1 then throws in every tick from the next on
- * (`tick`: it answers `failed`) or dies of an uncaught exception (`crash`), the two ways a listen worker fails in
+ * (`tick`: it answers `failed`), dies of an uncaught exception (`crash`), or stops answering ticks while its thread
+ * lives on (`hang`: as a native call that never returns would leave it) — the ways a listen worker fails in
  * production; any other worker ignores it. Sent by `ListenService.injectFault` (test/listen-shard-failure.test.ts).
  */
-export type ListenTestFault = { op: 'fault'; kind: 'tick' | 'crash' };
+export type ListenTestFault = { op: 'fault'; kind: 'tick' | 'crash' | 'hang' };
 
 /** Per scored frame: slot, index, prob, echo (0/1), near-end probability (−1 without the classifier), level over the
  *  speech-like background (dB, +Infinity: none). */
