@@ -1,6 +1,6 @@
 // gateway/listen/ListenService.ts: a listen worker that fails at run time (a tick that throws, an uncaught exception, a
-// tick left unanswered past stuckMs) ends the calls on its shard at once, new calls go to the shards that serve, the shard gets a replacement worker,
-// and a shard that cannot get one is given up on (/healthz 503). Real workers, failed through the test-only fault
+// tick left unanswered past stuckMs) ends the calls on its shard at once, new calls go to the shards that serve, the
+// shard gets a replacement worker, and a shard that cannot get one is given up on (/healthz 503). Real workers, failed through the test-only fault
 // message (ListenTestFault), which they honour only with EARSHOT_TEST_FAULTS=1 in their environment.
 import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
