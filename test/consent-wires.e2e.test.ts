@@ -53,7 +53,12 @@ interface Decided {
   native: string;
   /** Set when the first decisions differed and the item was played again through both. */
   again?: { decision: string; native: string };
+  /** What the wire's call heard and why it decided so (its `consent` event), for the log and a failure's message. */
+  heard: string;
 }
+
+/** Per wire call id: the consent event's transcript and reason (a wrong decision is diagnosable from CI's log alone). */
+const heardBy = new Map<string, string>();
 
 const byName = new Map(consentItems(AUDIO_DIR).map((i) => [i.label.file.replace(/^.*\//, '').replace(/\.wav$/, ''), i]));
 const item = (name: string): ConsentItem => {
@@ -84,7 +89,9 @@ async function throughWire(wire: Wire, base: string, it: ConsentItem, n: number)
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   }
   await until(decided, 1000, `${callId} consent`).catch(() => undefined);
-  const decision = (d.events.find((e) => e.type === 'consent')?.decision as string | undefined) ?? 'none';
+  const ev = d.events.find((e) => e.type === 'consent') as { decision?: string; transcript?: unknown; reason?: unknown } | undefined;
+  const decision = ev?.decision ?? 'none';
+  heardBy.set(callId, ev ? `"${String(ev.transcript ?? '')}": ${String(ev.reason ?? '')}` : 'no decision');
   d.call.hangup();
   await until(() => d.closes.length > 0, 5000, `${callId} closed`).catch(() => undefined);
   d.call.close();
@@ -103,7 +110,7 @@ beforeAll(async () => {
     Promise.all(jobs.map((j, n) => throughWire(j.wire, base, j.item, n))),
   ]);
   const nativeOf = new Map(native.map((o) => [o.item, o.decision as string]));
-  outcomes = jobs.map((j, n) => ({ wire: j.name, item: j.item, stress: j.stress, decision: wired[n]!, native: nativeOf.get(j.item) ?? 'missing' }));
+  outcomes = jobs.map((j, n) => ({ wire: j.name, item: j.item, stress: j.stress, decision: wired[n]!, native: nativeOf.get(j.item) ?? 'missing', heard: heardBy.get(`consent-${j.wire.name}-${n}`) ?? '' }));
   const differ = outcomes.map((o, n) => ({ o, j: jobs[n]!, n })).filter(({ o }) => !o.stress && o.decision !== o.native);
   if (differ.length) {
     const [native2, wired2] = await Promise.all([
@@ -117,6 +124,7 @@ beforeAll(async () => {
     const mine = outcomes.filter((o) => o.wire === name);
     const again = (o: Decided) => (o.again ? ` (again ${o.again.decision}/native ${o.again.native})` : '');
     console.log(`${name} 8k: ${mine.map((o) => `${o.item.label.text}(${o.item.expected[0]})→${o.decision}${o.decision === o.native ? '' : `/native ${o.native}${again(o)}`}`).join(' ')}`);
+    for (const o of mine.filter((o) => o.decision !== o.item.expected)) console.log(`  ${name} ${o.item.label.file}: ${o.decision}, heard ${o.heard}`);
   }
 }, 120_000);
 
@@ -141,6 +149,6 @@ describe.each(Object.keys(SUBSET))('consent through the %s wire at 8 kHz', (name
   it('grants nothing that is not a yes (question or refusal holding 可以/是 included)', () => {
     const wrong = outcomes.filter((o) => o.wire === name && o.item.expected !== 'granted' && (o.decision === 'granted' || o.again?.decision === 'granted'));
     expect(outcomes.filter((o) => o.wire === name && o.item.expected !== 'granted').length).toBe(5);
-    expect(wrong.map((o) => `${o.item.label.file} "${o.item.label.text}"`)).toEqual([]);
+    expect(wrong.map((o) => `${o.item.label.file} "${o.item.label.text}" heard ${o.heard}`)).toEqual([]);
   });
 });
