@@ -57,8 +57,6 @@ interface Decided {
   heard: string;
 }
 
-/** Per wire call id: the consent event's transcript and reason (a wrong decision is diagnosable from CI's log alone). */
-const heardBy = new Map<string, string>();
 
 const byName = new Map(consentItems(AUDIO_DIR).map((i) => [i.label.file.replace(/^.*\//, '').replace(/\.wav$/, ''), i]));
 const item = (name: string): ConsentItem => {
@@ -71,7 +69,7 @@ let gw: Gateway;
 let outcomes: Decided[] = [];
 
 /** One answer through a platform wire: expect_consent through the control API, the answer and line silence at real time. */
-async function throughWire(wire: Wire, base: string, it: ConsentItem, n: number): Promise<string> {
+async function throughWire(wire: Wire, base: string, it: ConsentItem, n: number): Promise<{ decision: string; heard: string }> {
   const callId = `consent-${wire.name}-${n}`;
   await new Promise((r) => setTimeout(r, n * 40));
   const d = await drive(wire, base, TOKEN, params(callId, { callee: `+86136${String(Date.now() % 1e6).padStart(6, '0')}${String(n).padStart(2, '0')}` }));
@@ -91,11 +89,12 @@ async function throughWire(wire: Wire, base: string, it: ConsentItem, n: number)
   await until(decided, 1000, `${callId} consent`).catch(() => undefined);
   const ev = d.events.find((e) => e.type === 'consent') as { decision?: string; transcript?: unknown; reason?: unknown } | undefined;
   const decision = ev?.decision ?? 'none';
-  heardBy.set(callId, ev ? `"${String(ev.transcript ?? '')}": ${String(ev.reason ?? '')}` : 'no decision');
+  // What the call heard and why, so that a wrong decision is diagnosable from CI's log alone.
+  const heard = ev ? `"${String(ev.transcript ?? '')}": ${String(ev.reason ?? '')}` : 'no decision';
   d.call.hangup();
   await until(() => d.closes.length > 0, 5000, `${callId} closed`).catch(() => undefined);
   d.call.close();
-  return decision;
+  return { decision, heard };
 }
 
 beforeAll(async () => {
@@ -110,7 +109,7 @@ beforeAll(async () => {
     Promise.all(jobs.map((j, n) => throughWire(j.wire, base, j.item, n))),
   ]);
   const nativeOf = new Map(native.map((o) => [o.item, o.decision as string]));
-  outcomes = jobs.map((j, n) => ({ wire: j.name, item: j.item, stress: j.stress, decision: wired[n]!, native: nativeOf.get(j.item) ?? 'missing', heard: heardBy.get(`consent-${j.wire.name}-${n}`) ?? '' }));
+  outcomes = jobs.map((j, n) => ({ wire: j.name, item: j.item, stress: j.stress, decision: wired[n]!.decision, native: nativeOf.get(j.item) ?? 'missing', heard: wired[n]!.heard }));
   const differ = outcomes.map((o, n) => ({ o, j: jobs[n]!, n })).filter(({ o }) => !o.stress && o.decision !== o.native);
   if (differ.length) {
     const [native2, wired2] = await Promise.all([
@@ -118,7 +117,7 @@ beforeAll(async () => {
       Promise.all(differ.map(({ j, n }) => throughWire(j.wire, base, j.item, jobs.length + n))),
     ]);
     const native2Of = new Map(native2.map((o) => [o.item, o.decision as string]));
-    differ.forEach(({ o, j }, k) => (o.again = { decision: wired2[k]!, native: native2Of.get(j.item) ?? 'missing' }));
+    differ.forEach(({ o, j }, k) => (o.again = { decision: wired2[k]!.decision, native: native2Of.get(j.item) ?? 'missing' }));
   }
   for (const name of Object.keys(SUBSET)) {
     const mine = outcomes.filter((o) => o.wire === name);

@@ -54,6 +54,21 @@ function pump(sessions: Tracked[]): () => void {
   return () => clearInterval(timer);
 }
 
+/**
+ * Runs `body` while `sessions` are pumped (sessions it pushes onto the array are pumped too); then stops, closes every
+ * session and gives up the hold on `svc`, whatever the body threw.
+ */
+async function pumping(svc: ListenService, sessions: Tracked[], body: () => Promise<void>): Promise<void> {
+  const stop = pump(sessions);
+  try {
+    await body();
+  } finally {
+    stop();
+    for (const t of sessions) t.s.close();
+    await svc.close();
+  }
+}
+
 async function failures(shard: string): Promise<number> {
   return (await metrics.listenWorkerFailures.get()).values.find((v) => v.labels.shard === shard)?.value ?? 0;
 }
@@ -79,8 +94,7 @@ describe('a listen worker that fails', () => {
     const onFailed = all.filter((t) => t.s.shardIndex === 0);
     const onOther = all.filter((t) => t.s.shardIndex === 1);
     expect(onFailed.length).toBe(2);
-    const stop = pump(all);
-    try {
+    await pumping(svc, all, async () => {
       await until(() => all.every((t) => t.frames >= 5), 10_000, 'frames on every session');
       const before = await failures('0');
       const t0 = performance.now();
@@ -119,19 +133,14 @@ describe('a listen worker that fails', () => {
       all.push(fresh);
       await until(() => fresh.frames >= 10 && meanwhile.frames >= 10, 5000, 'frames on the replaced shard');
       expect(fresh.failed).toBeNull();
-    } finally {
-      stop();
-      for (const t of all) t.s.close();
-      await svc.close();
-    }
+    });
   });
 
   it('that stops answering ticks while its thread lives on is taken for failed after stuckMs, and replaced', async () => {
     const svc = await ListenService.start({ ...base, shards: 1, respawn: { firstMs: 200, stuckMs: 600 } });
     const a = track(svc);
     const all = [a];
-    const stop = pump(all);
-    try {
+    await pumping(svc, all, async () => {
       await until(() => a.frames >= 5, 10_000, 'frames');
       const framesAtHang = a.frames;
       const t0 = performance.now();
@@ -147,18 +156,14 @@ describe('a listen worker that fails', () => {
       all.push(b);
       await until(() => b.frames >= 10, 5000, 'frames on the replacement');
       expect(b.failed).toBeNull();
-    } finally {
-      stop();
-      for (const t of all) t.s.close();
-      await svc.close();
-    }
+    });
   });
 
   it('that dies of an uncaught exception is handled the same way; while no shard serves, open() refuses clearly', async () => {
     const svc = await ListenService.start({ ...base, shards: 1 });
     const a = track(svc);
-    const stop = pump([a]);
-    try {
+    const all = [a];
+    await pumping(svc, all, async () => {
       await until(() => a.frames >= 5, 10_000, 'frames');
       svc.injectFault(0, 'crash');
       await until(() => a.failed !== null, 2000, 'the session told');
@@ -168,17 +173,9 @@ describe('a listen worker that fails', () => {
       expect(() => svc.open({ frame: () => undefined })).toThrow(/no listen worker is serving: all 1 failed and are being replaced/);
       await until(() => svc.healthy, 20_000, 'the worker replaced');
       const b = track(svc);
-      const stopB = pump([b]);
-      try {
-        await until(() => b.frames >= 10, 5000, 'frames from the replacement');
-      } finally {
-        stopB();
-        b.s.close();
-      }
-    } finally {
-      stop();
-      await svc.close();
-    }
+      all.push(b);
+      await until(() => b.frames >= 10, 5000, 'frames from the replacement');
+    });
   });
 
   it('whose replacement cannot load is given up on after the configured attempts', async () => {
